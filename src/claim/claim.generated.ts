@@ -1,0 +1,139 @@
+/* Generated from schemas/claim.schema.json by `npm run gen:types`. Do not edit. */
+
+/**
+ * The canonical claim, modelled on the 837P / CMS-1500 (professional) and 837I / UB-04 (institutional). Unknown fields are an error; put your own data under `extensions`.
+ */
+export type Claim = {
+  /**
+   * Patient control number (837 CLM01).
+   */
+  claimId: string;
+  claimType: 'professional' | 'institutional';
+  /**
+   * Claim frequency type code (CLM05-3): 1 original, 7 replacement, 8 void.
+   */
+  frequencyCode?: string;
+  submissionDate?: IsoDate;
+  payer: {
+    id: string;
+    name?: string;
+    type?: 'medicare' | 'medicaid' | 'commercial' | 'other';
+  };
+  billingProvider: {
+    npi: Npi;
+    taxId?: string;
+    name?: string;
+    taxonomy?: Taxonomy;
+  };
+  renderingProvider?: Provider;
+  referringProvider?: Provider;
+  patient: {
+    memberId?: string;
+    firstName?: string;
+    lastName?: string;
+    birthDate: IsoDate;
+    sex: 'F' | 'M' | 'U';
+  };
+  placeOfService?: PlaceOfService;
+  priorAuthorization?: string;
+  totalCharge?: Money;
+  /**
+   * @minItems 1
+   * @maxItems 12
+   */
+  diagnoses: [Diagnosis, ...Diagnosis[]];
+  /**
+   * @maxItems 10
+   */
+  attachments?: Attachment[];
+  /**
+   * @minItems 1
+   * @maxItems 50
+   */
+  lines: [Line, ...Line[]];
+  /**
+   * Institutional only: type of bill (facility type, classification, frequency).
+   */
+  typeOfBill?: string;
+  /**
+   * A calendar date, YYYY-MM-DD.
+   */
+  admissionDate?: string;
+  /**
+   * A calendar date, YYYY-MM-DD.
+   */
+  dischargeDate?: string;
+  /**
+   * Institutional only: patient discharge status code.
+   */
+  patientStatus?: string;
+  /**
+   * The caller's own data; never read by the scrubber.
+   */
+  extensions?: {};
+};
+/**
+ * A calendar date, YYYY-MM-DD.
+ */
+export type IsoDate = string;
+/**
+ * National Provider Identifier: 10 digits with a Luhn check digit (checked by the core pack, not the schema, so that a bad NPI is a finding a clerk can act on).
+ */
+export type Npi = string;
+export type Taxonomy = string;
+export type PlaceOfService = string;
+export type Money = number;
+/**
+ * CPT or HCPCS code. Its validity is checked by the code-sets pack.
+ */
+export type ProcedureCode = string;
+
+export interface Provider {
+  npi: Npi;
+  name?: string;
+  taxonomy?: Taxonomy;
+}
+export interface Diagnosis {
+  /**
+   * ICD-10-CM code, with or without the dot.
+   */
+  code: string;
+  presentOnAdmission?: 'Y' | 'N' | 'U' | 'W' | '1';
+}
+export interface Attachment {
+  /**
+   * PWK01 report type code.
+   */
+  type: string;
+  /**
+   * PWK02 transmission code (EL, FX, BM, ...).
+   */
+  transmission: string;
+  controlNumber?: string;
+}
+export interface Line {
+  procedureCode?: ProcedureCode;
+  /**
+   * Institutional only: UB-04 revenue code.
+   */
+  revenueCode?: string;
+  /**
+   * @maxItems 10
+   */
+  modifiers?: string[];
+  units: number;
+  charge: Money;
+  serviceDate: IsoDate;
+  serviceDateEnd?: IsoDate;
+  placeOfService?: PlaceOfService;
+  /**
+   * @maxItems 12
+   */
+  diagnosisPointers?: number[];
+  /**
+   * National Drug Code, 11 digits (5-4-2) with or without hyphens.
+   */
+  ndc?: string;
+  description?: string;
+  renderingProvider?: Provider;
+}

@@ -1,0 +1,84 @@
+import type { Finding } from '../findings/finding.js';
+import { explainAjvError, type AjvProblemKind } from '../util/ajv-messages.js';
+import { lineNumberOf, pointerFrom, readablePath } from '../util/json-pointer.js';
+import { describeType, sentence } from '../util/text.js';
+import type { Claim } from './claim.generated.js';
+import { claimValidator } from './schema.js';
+
+/** Findings from the claim schema come from this pseudo-pack, so callers can tell them apart. */
+export const SCHEMA_PACK = 'claim-schema';
+
+/** More than this many schema problems means the input is hardly a claim: list the first ones. */
+const MAX_STRUCTURE_FINDINGS = 50;
+
+const COUNT_NOUNS: Record<string, string> = {
+  lines: 'service line',
+  diagnoses: 'diagnosis',
+  diagnosisPointers: 'diagnosis pointer',
+  modifiers: 'modifier',
+  attachments: 'attachment',
+};
+
+function finding(ruleId: AjvProblemKind | 'too-many-problems', path: string, message: string, details: Record<string, unknown> = {}): Finding {
+  const line = lineNumberOf(path);
+  return {
+    ruleId,
+    pack: SCHEMA_PACK,
+    category: 'structure',
+    severity: 'error',
+    message,
+    lines: line === undefined ? [] : [line],
+    path,
+    details,
+  };
+}
+
+export type ClaimCheck = { ok: true; claim: Claim } | { ok: false; findings: Finding[] };
+
+/** Validates a parsed JSON value against schemas/claim.schema.json: one finding per problem. */
+export function checkClaimStructure(input: unknown): ClaimCheck {
+  const validate = claimValidator();
+  if (validate(input)) return { ok: true, claim: input as Claim };
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { ok: false, findings: [finding('wrong-type', '', `The claim must be a JSON object, not ${describeType(input)}.`)] };
+  }
+  const claimType = (input as Record<string, unknown>).claimType;
+  const seen = new Set<string>();
+  const findings: Finding[] = [];
+  for (const e of validate.errors ?? []) {
+    const p = explainAjvError(e, (tokens) => COUNT_NOUNS[tokens.at(-1) ?? ''] ?? 'item');
+    if (!p) continue;
+    const path = pointerFrom(p.tokens);
+    const key = `${p.kind}\u0000${path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let message: string;
+    if (p.kind === 'unknown-field') {
+      const parent = readablePath(pointerFrom(p.tokens.slice(0, -1)));
+      message = `${sentence(`"${p.key}" ${p.text.replace('a known field', `a field of ${parent}`)}`)}${
+        p.tokens.length === 1 ? ' Put your own data under "extensions".' : ''
+      }`;
+    } else if (p.kind === 'field-not-allowed') {
+      const kind = typeof claimType === 'string' ? claimType : 'professional';
+      message = `${readablePath(path)} is not allowed on a ${kind} claim ("${p.tokens.at(-1)}" is for institutional claims).`;
+    } else {
+      message = sentence(`${readablePath(path)} ${p.text}`);
+    }
+    findings.push(finding(p.kind, path, message));
+  }
+  if (findings.length > MAX_STRUCTURE_FINDINGS) {
+    const more = findings.length - MAX_STRUCTURE_FINDINGS;
+    findings.length = MAX_STRUCTURE_FINDINGS;
+    findings.push(finding('too-many-problems', '', `The claim has ${more} more structural problems not listed; fix the ones above first.`, { omitted: more }));
+  }
+  return { ok: false, findings };
+}
+
+/** The claimId of an input that may not be a valid claim, for labelling its result. */
+export function claimIdOf(input: unknown): string | null {
+  if (input && typeof input === 'object' && !Array.isArray(input)) {
+    const id = (input as Record<string, unknown>).claimId;
+    if (typeof id === 'string') return id;
+  }
+  return null;
+}
