@@ -1,0 +1,219 @@
+import { ageOn, daysBetween } from '../claim/dates.js';
+import { claimSchema } from '../claim/schema.js';
+import {
+  DERIVED_CLAIM_FIELDS,
+  DERIVED_DIAGNOSIS_FIELDS,
+  DERIVED_LINE_FIELDS,
+  type ClaimView,
+} from '../claim/view.js';
+import { resolvePath } from './path.js';
+import type { Scope, ScopeItem } from './scopes.js';
+import {
+  ANY,
+  BOOLEAN,
+  NUMBER,
+  STRING,
+  arrayOf,
+  objectOf,
+  shapeFromSchema,
+  withProps,
+  type Shape,
+} from './shapes.js';
+
+/** Everything a fact may read while one claim is scrubbed. */
+export interface RunContext {
+  claim: ClaimView;
+  /** The date "today" means: the caller's `asOf`, or the current date. */
+  today: string;
+}
+
+/** What one pack contributes to a fact's value: its parameters (after payer overrides). */
+export interface PackContext {
+  params: Readonly<Record<string, unknown>>;
+}
+
+export interface FactDefinition {
+  name: string;
+  /** The scopes whose rules may use the fact. */
+  scopes: readonly Scope[];
+  description: string;
+  /** The fact's shape, for checking paths; `params` depends on the pack. */
+  shape: Shape | ((pack: { parameters: Record<string, unknown> }) => Shape);
+  value(item: ScopeItem, run: RunContext, pack: PackContext, params?: Record<string, unknown>): unknown;
+}
+
+const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'];
+
+const described = (fields: Record<string, string>, types: Record<string, Shape>): Record<string, Shape> =>
+  Object.fromEntries(Object.keys(fields).map((k) => [k, types[k] ?? ANY]));
+
+const claimShape = shapeFromSchema(claimSchema);
+const lineShape = withProps(
+  shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
+  described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING) }),
+);
+const diagnosisShape = withProps(
+  shapeFromSchema({ $ref: '#/$defs/diagnosis' }, claimSchema),
+  described(DERIVED_DIAGNOSIS_FIELDS, {
+    normalizedCode: STRING,
+    number: NUMBER,
+    index: NUMBER,
+    isFirst: BOOLEAN,
+    pointedBy: arrayOf(NUMBER),
+  }),
+);
+const claimViewShape =
+  claimShape.kind === 'object'
+    ? withProps(
+        { ...claimShape, props: { ...claimShape.props, lines: arrayOf(lineShape), diagnoses: arrayOf(diagnosisShape) } },
+        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING }),
+      )
+    : claimShape;
+
+const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
+
+function cents(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+export const STANDARD_FACTS: readonly FactDefinition[] = [
+  {
+    name: 'claim',
+    scopes: ALL_SCOPES,
+    description: 'the whole claim, with codes in upper case and derived fields (firstServiceDate, lastServiceDate)',
+    shape: claimViewShape,
+    value: (_item, run) => run.claim,
+  },
+  {
+    name: 'params',
+    scopes: ALL_SCOPES,
+    description: "the pack's parameters, after any payer pack's overrides",
+    shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
+    value: (_item, _run, pack) => pack.params,
+  },
+  {
+    name: 'today',
+    scopes: ALL_SCOPES,
+    description: 'the date of the check (YYYY-MM-DD); tests pin it with asOf',
+    shape: STRING,
+    value: (_item, run) => run.today,
+  },
+  {
+    name: 'patientAge',
+    scopes: ALL_SCOPES,
+    description: "the patient's age in whole years on the date of service (for claim and diagnosis rules, the first date of service)",
+    shape: NUMBER,
+    value: (item, run) => ageOn(run.claim.patient.birthDate, item.serviceDate),
+  },
+  {
+    name: 'filingLagDays',
+    scopes: ['claim', 'line'],
+    description:
+      'days from the date of service (its end date for a span; for claim rules the last date of service) to the submission date, or to today when the claim has none',
+    shape: NUMBER,
+    value: (item, run) => {
+      const line = item.values.line as ClaimView['lines'][number] | undefined;
+      const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
+      return daysBetween(from, run.claim.submissionDate ?? run.today);
+    },
+  },
+  {
+    name: 'lineChargeTotal',
+    scopes: ['claim'],
+    description: 'the sum of the line charges, rounded to cents',
+    shape: NUMBER,
+    value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+  },
+  {
+    name: 'totalChargeDifference',
+    scopes: ['claim'],
+    description: 'totalCharge minus the sum of the line charges, rounded to cents; missing when the claim gives no totalCharge',
+    shape: NUMBER,
+    value: (_item, run) =>
+      run.claim.totalCharge === undefined
+        ? undefined
+        : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+  },
+  { name: 'line', scopes: ['line'], description: 'the line being checked', shape: lineShape, value: scopeValue('line') },
+  { name: 'first', scopes: ['line-pair'], description: 'the first line of the pair', shape: lineShape, value: scopeValue('first') },
+  { name: 'second', scopes: ['line-pair'], description: 'the second line of the pair', shape: lineShape, value: scopeValue('second') },
+  {
+    name: 'pair',
+    scopes: ['line-pair'],
+    description: 'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers',
+    shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN }),
+    value: scopeValue('pair'),
+  },
+  {
+    name: 'diagnosis',
+    scopes: ['diagnosis'],
+    description: 'the diagnosis being checked',
+    shape: diagnosisShape,
+    value: scopeValue('diagnosis'),
+  },
+  {
+    name: 'group',
+    scopes: ['code-date'],
+    description: 'the lines billing one procedure code on one date of service: procedureCode, serviceDate, units (summed), lines, count, modifiers',
+    shape: objectOf({
+      procedureCode: STRING,
+      serviceDate: STRING,
+      units: NUMBER,
+      lines: arrayOf(NUMBER),
+      count: NUMBER,
+      firstIndex: NUMBER,
+      lastIndex: NUMBER,
+      modifiers: arrayOf(STRING),
+    }),
+    value: scopeValue('group'),
+  },
+];
+
+/** The facts a pack set offers: the standard ones plus any its tables add. */
+export class FactCatalog {
+  private readonly facts = new Map<string, FactDefinition>();
+  constructor(definitions: Iterable<FactDefinition> = STANDARD_FACTS) {
+    for (const d of definitions) this.add(d);
+  }
+  add(definition: FactDefinition): void {
+    if (this.facts.has(definition.name)) throw new Error(`fact "${definition.name}" is defined twice`);
+    this.facts.set(definition.name, definition);
+  }
+  get(name: string): FactDefinition | undefined {
+    return this.facts.get(name);
+  }
+  names(): string[] {
+    return [...this.facts.keys()];
+  }
+  inScope(scope: Scope): FactDefinition[] {
+    return [...this.facts.values()].filter((f) => f.scopes.includes(scope));
+  }
+}
+
+/**
+ * Fact values for one scope item and one pack, computed on first use and then remembered
+ * (a rule set asks for `line` many times). Synchronous: both evaluators share it.
+ */
+export class FactSource {
+  private readonly cache = new Map<string, unknown>();
+  constructor(
+    private readonly catalog: FactCatalog,
+    readonly item: ScopeItem,
+    private readonly run: RunContext,
+    private readonly pack: PackContext,
+  ) {}
+
+  get(name: string, params?: Record<string, unknown>): unknown {
+    const key = params && Object.keys(params).length > 0 ? `${name}\u0000${JSON.stringify(params)}` : name;
+    if (this.cache.has(key)) return this.cache.get(key);
+    const def = this.catalog.get(name);
+    const value = def ? def.value(this.item, this.run, this.pack, params) : undefined;
+    this.cache.set(key, value);
+    return value;
+  }
+
+  /** "line.modifiers" style lookups, for templates. */
+  lookup(fact: string, path: string): unknown {
+    return resolvePath(this.get(fact), path);
+  }
+}

@@ -1,0 +1,140 @@
+import type { ClaimView, LineView } from '../claim/view.js';
+
+/** What a rule looks at, once each. */
+export const SCOPES = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** line-pair rules come in two kinds: each pair once (first = earlier line), or both orders. */
+export type ScopeKey = Exclude<Scope, 'line-pair'> | 'line-pair' | 'line-pair-ordered';
+
+export interface PairView {
+  sameServiceDate: boolean;
+  sameProcedureCode: boolean;
+  sameModifiers: boolean;
+}
+
+/** The lines that bill one procedure code on one date of service (MUE's unit of account). */
+export interface CodeDateGroup {
+  procedureCode: string;
+  serviceDate: string;
+  /** Units summed over the group's lines. */
+  units: number;
+  /** 1-based line numbers, ascending. */
+  lines: number[];
+  count: number;
+  firstIndex: number;
+  lastIndex: number;
+  /** Every modifier on any of the group's lines. */
+  modifiers: string[];
+}
+
+export interface ScopeItem {
+  scope: Scope;
+  /** For explain output: "claim", "line 2", "lines 1 and 3", "diagnosis 1", "99213 on 2026-02-20". */
+  label: string;
+  /** The date the item is judged on: effective windows and the patient's age use it. */
+  serviceDate: string;
+  /** Default `lines` of a finding on this item. */
+  lines: number[];
+  /** Default `path` of a finding on this item, when the rule names none. */
+  defaultPath: string;
+  /** The scope's own facts: line; first, second and pair; diagnosis; group. */
+  values: Readonly<Record<string, unknown>>;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((x, i) => x === sb[i]);
+}
+
+function pairItem(first: LineView, second: LineView): ScopeItem {
+  const pair: PairView = {
+    sameServiceDate: first.serviceDate === second.serviceDate,
+    sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
+    sameModifiers: sameList(first.modifiers, second.modifiers),
+  };
+  const lines = first.number < second.number ? [first.number, second.number] : [second.number, first.number];
+  return {
+    scope: 'line-pair',
+    label: `lines ${first.number} and ${second.number}`,
+    serviceDate: first.serviceDate,
+    lines,
+    defaultPath: `/lines/${second.index}`,
+    values: { first, second, pair },
+  };
+}
+
+/** Builds the items of one scope for a claim. Callers cache the result per claim. */
+export function buildScopeItems(claim: ClaimView, key: ScopeKey): ScopeItem[] {
+  switch (key) {
+    case 'claim':
+      return [
+        { scope: 'claim', label: 'claim', serviceDate: claim.firstServiceDate, lines: [], defaultPath: '', values: {} },
+      ];
+    case 'line':
+      return claim.lines.map((line) => ({
+        scope: 'line',
+        label: `line ${line.number}`,
+        serviceDate: line.serviceDate,
+        lines: [line.number],
+        defaultPath: `/lines/${line.index}`,
+        values: { line },
+      }));
+    case 'line-pair':
+    case 'line-pair-ordered': {
+      const items: ScopeItem[] = [];
+      const ls = claim.lines;
+      for (let i = 0; i < ls.length; i++) {
+        for (let j = key === 'line-pair' ? i + 1 : 0; j < ls.length; j++) {
+          if (i !== j) items.push(pairItem(ls[i]!, ls[j]!));
+        }
+      }
+      return items;
+    }
+    case 'diagnosis':
+      return claim.diagnoses.map((diagnosis) => ({
+        scope: 'diagnosis',
+        label: `diagnosis ${diagnosis.number}`,
+        serviceDate: claim.firstServiceDate,
+        lines: [],
+        defaultPath: `/diagnoses/${diagnosis.index}/code`,
+        values: { diagnosis },
+      }));
+    case 'code-date': {
+      const groups = new Map<string, CodeDateGroup>();
+      for (const line of claim.lines) {
+        if (line.procedureCode === undefined) continue;
+        const k = `${line.procedureCode}\u0000${line.serviceDate}`;
+        let g = groups.get(k);
+        if (!g) {
+          g = {
+            procedureCode: line.procedureCode,
+            serviceDate: line.serviceDate,
+            units: 0,
+            lines: [],
+            count: 0,
+            firstIndex: line.index,
+            lastIndex: line.index,
+            modifiers: [],
+          };
+          groups.set(k, g);
+        }
+        g.units += line.units;
+        g.lines.push(line.number);
+        g.count++;
+        g.lastIndex = line.index;
+        for (const m of line.modifiers) if (!g.modifiers.includes(m)) g.modifiers.push(m);
+      }
+      return [...groups.values()].map((group) => ({
+        scope: 'code-date',
+        label: `${group.procedureCode} on ${group.serviceDate}`,
+        serviceDate: group.serviceDate,
+        lines: group.lines,
+        defaultPath: `/lines/${group.lastIndex}/units`,
+        values: { group: { ...group, units: Math.round(group.units * 1000) / 1000 } },
+      }));
+    }
+  }
+}

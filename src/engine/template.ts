@@ -1,0 +1,85 @@
+/**
+ * Message templates: plain text with {{fact.path}} placeholders that quote the claim's values,
+ * e.g. "Line {{line.number}} ({{line.procedureCode}}) has both LT and RT." A placeholder may
+ * end with a filter: "| money" (two decimals). Lists print comma-separated; a missing value
+ * prints as "(none)".
+ */
+
+export interface TemplateRef {
+  fact: string;
+  path: string;
+  /** The placeholder as written, for messages about it. */
+  text: string;
+}
+
+type Part = string | { ref: TemplateRef; filter?: 'money' };
+
+export interface Template {
+  source: string;
+  parts: readonly Part[];
+  refs: readonly TemplateRef[];
+}
+
+export const TEMPLATE_FILTERS = ['money'] as const;
+
+export type TemplateParse = { ok: true; template: Template } | { ok: false; problem: string };
+
+const PLACEHOLDER = /\{\{\s*([^{}|]*?)\s*(?:\|\s*([A-Za-z]+)\s*)?\}\}/g;
+const EXPRESSION = /^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*$/;
+
+export function parseTemplate(source: string): TemplateParse {
+  const parts: Part[] = [];
+  const refs: TemplateRef[] = [];
+  let last = 0;
+  for (const m of source.matchAll(PLACEHOLDER)) {
+    const [whole, expr = '', filter] = m;
+    if (!EXPRESSION.test(expr)) {
+      return { ok: false, problem: `placeholder "${whole}" must name a fact and a path, such as {{line.procedureCode}}` };
+    }
+    if (filter !== undefined && !(TEMPLATE_FILTERS as readonly string[]).includes(filter)) {
+      return { ok: false, problem: `placeholder "${whole}" uses an unknown filter "${filter}"; the only filter is "money"` };
+    }
+    const dot = expr.indexOf('.');
+    const ref: TemplateRef = {
+      fact: dot === -1 ? expr : expr.slice(0, dot),
+      path: dot === -1 ? '' : expr.slice(dot + 1),
+      text: whole,
+    };
+    parts.push(source.slice(last, m.index));
+    parts.push(filter ? { ref, filter: 'money' } : { ref });
+    refs.push(ref);
+    last = m.index + whole.length;
+  }
+  parts.push(source.slice(last));
+  const rest = parts.filter((p): p is string => typeof p === 'string').join('');
+  if (rest.includes('{{') || rest.includes('}}')) {
+    return { ok: false, problem: 'a "{{" has no matching "}}" (or the other way round); placeholders look like {{line.procedureCode}}' };
+  }
+  return { ok: true, template: { source, parts: parts.filter((p) => p !== ''), refs } };
+}
+
+function show(value: unknown, filter?: 'money'): string {
+  if (value === undefined || value === null || value === '') return '(none)';
+  if (filter === 'money' && typeof value === 'number') return value.toFixed(2);
+  if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.map((v) => show(v)).join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+export type Lookup = (fact: string, path: string) => unknown;
+
+export function renderTemplate(t: Template, lookup: Lookup): string {
+  let out = '';
+  for (const p of t.parts) out += typeof p === 'string' ? p : show(lookup(p.ref.fact, p.ref.path), p.filter);
+  return out;
+}
+
+/** A template that is one bare placeholder keeps the value's type (for `details`). */
+export function renderValue(t: Template, lookup: Lookup): unknown {
+  const only = t.parts.length === 1 ? t.parts[0] : undefined;
+  if (only && typeof only !== 'string' && !only.filter) {
+    const v = lookup(only.ref.fact, only.ref.path);
+    return v === undefined ? null : v;
+  }
+  return renderTemplate(t, lookup);
+}

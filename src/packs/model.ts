@@ -1,0 +1,104 @@
+import type { Category, Severity } from '../findings/finding.js';
+import type { FactCatalog } from '../engine/facts.js';
+import type { Scope, ScopeKey } from '../engine/scopes.js';
+import type { Template } from '../engine/template.js';
+
+export interface Reference {
+  title: string;
+  url?: string;
+  citation?: string;
+}
+
+/** Dates of service, both ends inclusive; either end may be open. */
+export interface DateWindow {
+  from?: string;
+  to?: string;
+}
+
+export interface AppliesTo {
+  payerIds?: string[];
+  payerTypes?: string[];
+  claimTypes?: string[];
+}
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface ConditionLeaf {
+  fact: string;
+  path?: string;
+  operator: string;
+  value: unknown;
+  params?: Record<string, unknown>;
+}
+export type ConditionNode =
+  | { all: ConditionNode[] }
+  | { any: ConditionNode[] }
+  | { not: ConditionNode }
+  | ConditionLeaf;
+
+export interface Rule {
+  id: string;
+  title: string;
+  description?: string;
+  pack: string;
+  category: Category;
+  severity: Severity;
+  scope: Scope;
+  scopeKey: ScopeKey;
+  /** json-rules-engine conditions exactly as authored (validated). */
+  conditions: ConditionNode;
+  message: Template;
+  suggestion?: Template;
+  path?: Template;
+  details: Record<string, Template>;
+  references: Reference[];
+  effective?: DateWindow;
+  /** Facts the conditions read (not counting templates). */
+  facts: string[];
+  location: SourceLocation;
+}
+
+export interface Parameter {
+  value: unknown;
+  description?: string;
+}
+
+export interface Pack {
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  owner: string;
+  sources: Reference[];
+  effective?: DateWindow;
+  appliesTo?: AppliesTo;
+  parameters: Record<string, Parameter>;
+  rules: Rule[];
+  /** Absolute path of the pack folder. */
+  dir: string;
+  location: SourceLocation;
+}
+
+/** Everything loaded from a rules folder: built once, shared read-only by every request. */
+export interface PackSet {
+  packs: readonly Pack[];
+  rulesById: ReadonlyMap<string, Rule>;
+  facts: FactCatalog;
+  /** Absolute path of the folder the packs came from. */
+  dir: string;
+  loadedAt: string;
+}
+
+export function inWindow(window: DateWindow | undefined, date: string): boolean {
+  if (!window) return true;
+  return (window.from === undefined || window.from <= date) && (window.to === undefined || date <= window.to);
+}
+
+export function overlapsWindow(window: DateWindow | undefined, from: string, to: string): boolean {
+  if (!window) return true;
+  return (window.from === undefined || window.from <= to) && (window.to === undefined || from <= window.to);
+}
