@@ -172,9 +172,13 @@ function yamlMessage(code: string, message: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'this key appears twice in the same block; each key may appear only once';
-    case 'BAD_INDENT':
     case 'MISSING_CHAR':
     case 'UNEXPECTED_TOKEN':
+      if (/flow (map|sequence|collection)/.test(first)) {
+        return `${first}. Inside { } or [ ], a key or value cannot contain [ ] { } or a comma unless it is in quotes: quote it ("lines[0].units") or write the block on separate lines`;
+      }
+    // falls through
+    case 'BAD_INDENT':
       return `${first}. Check the indentation: items of the same list or block must start in the same column, using spaces, not tabs`;
     case 'TAB_AS_INDENT':
       return 'a tab is used for indentation; YAML needs spaces';
