@@ -1,4 +1,5 @@
 import type { Claim, Diagnosis, Line } from './claim.generated.js';
+import { copyFields } from '../util/objects.js';
 import { normalizeCode } from './codes.js';
 
 /**
@@ -54,15 +55,16 @@ export const DERIVED_CLAIM_FIELDS = {
 } as const;
 
 export function buildClaimView(claim: Claim): ClaimView {
-  const lines: LineView[] = claim.lines.map((line, index) => ({
-    ...line,
-    ...(line.procedureCode !== undefined ? { procedureCode: line.procedureCode.toUpperCase() } : {}),
-    modifiers: (line.modifiers ?? []).map((m) => m.toUpperCase()),
-    diagnosisPointers: line.diagnosisPointers ?? [],
-    number: index + 1,
-    index,
-    sameDayCodes: [],
-  }));
+  const lines: LineView[] = claim.lines.map((line, index) => {
+    const view = copyFields(line);
+    if (line.procedureCode !== undefined) view.procedureCode = line.procedureCode.toUpperCase();
+    view.modifiers = (line.modifiers ?? []).map((m) => m.toUpperCase());
+    view.diagnosisPointers = line.diagnosisPointers ?? [];
+    view.number = index + 1;
+    view.index = index;
+    view.sameDayCodes = [];
+    return view as unknown as LineView;
+  });
   let first = lines[0]!.serviceDate;
   let last = lines[0]!.serviceDateEnd ?? lines[0]!.serviceDate;
   for (const line of lines) {
@@ -75,13 +77,26 @@ export function buildClaimView(claim: Claim): ClaimView {
       }
     }
   }
-  const diagnoses: DiagnosisView[] = claim.diagnoses.map((d, index) => ({
-    ...d,
-    normalizedCode: normalizeCode(d.code),
-    number: index + 1,
-    index,
-    isFirst: index === 0,
-    pointedBy: lines.filter((l) => l.diagnosisPointers.includes(index + 1)).map((l) => l.number),
-  }));
-  return { ...claim, lines, diagnoses, firstServiceDate: first, lastServiceDate: last };
+  const diagnoses: DiagnosisView[] = claim.diagnoses.map((d, index) => {
+    const view = copyFields(d);
+    view.normalizedCode = normalizeCode(d.code);
+    view.number = index + 1;
+    view.index = index;
+    view.isFirst = index === 0;
+    view.pointedBy = [];
+    return view as unknown as DiagnosisView;
+  });
+  // Lines in order, each counted once per diagnosis however often it points there.
+  for (const line of lines) {
+    for (const pointer of line.diagnosisPointers) {
+      const pointedBy = diagnoses[pointer - 1]?.pointedBy;
+      if (pointedBy && pointedBy[pointedBy.length - 1] !== line.number) pointedBy.push(line.number);
+    }
+  }
+  const view = copyFields(claim);
+  view.lines = lines;
+  view.diagnoses = diagnoses;
+  view.firstServiceDate = first;
+  view.lastServiceDate = last;
+  return view as unknown as ClaimView;
 }
