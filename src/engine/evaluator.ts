@@ -36,9 +36,19 @@ export interface RuleGroup {
   facts: readonly string[];
 }
 
+/** The two evaluators: json-rules-engine itself, and the compiled one proven against it. */
+export const ENGINES = ['compiled', 'reference'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
 export interface Evaluator {
-  readonly name: string;
-  evaluate(group: RuleGroup, facts: FactSource, explain: boolean): Promise<RuleOutcome[]>;
+  readonly name: EngineName;
+  /** Called for every group when a Scrubber is built, so that no claim pays for preparing it. */
+  prepare?(group: RuleGroup): void;
+  /**
+   * Every rule of the group against one scope item, in group order. Synchronous evaluators
+   * return the outcomes; json-rules-engine returns a promise of them.
+   */
+  evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] | Promise<RuleOutcome[]>;
 }
 
 export function groupRules(pack: Pack): RuleGroup[] {

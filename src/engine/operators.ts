@@ -16,6 +16,12 @@ export interface OperatorDefinition {
   /** json-rules-engine semantics: when the fact value fails this check the operator is false. */
   factCheck?: (factValue: unknown) => boolean;
   evaluate(factValue: unknown, value: unknown): boolean;
+  /**
+   * The operator with its value fixed, for the compiled evaluator: a code list or a regex is
+   * then built once per rule instead of once per comparison. Must agree with `evaluate` for
+   * every fact value (the differential test holds them to it); absent means "call evaluate".
+   */
+  prepare?(value: unknown): (factValue: unknown) => boolean;
   value: ValueKind;
   /**
    * True when the operator holds for a field that is missing (json-rules-engine's notIn and
@@ -72,12 +78,24 @@ function modifiersOf(line: unknown): string[] | undefined {
   return isArray(mods) ? (mods as string[]) : [];
 }
 
+/**
+ * `in` / `notIn` with the list fixed: a Set for long lists. indexOf compares with ===, a Set
+ * with SameValueZero; they differ only for NaN, which indexOf never finds, hence the a === a.
+ * A value that is not a list keeps indexOf (text does substring search, anything else throws).
+ */
+function listMember(b: unknown, wanted: boolean): (a: unknown) => boolean {
+  if (!isArray(b) || b.length < 16) return (a) => ((b as unknown[]).indexOf(a) > -1) === wanted;
+  const set = new Set<unknown>();
+  b.forEach((x) => set.add(x)); // forEach skips holes, as indexOf does
+  return (a) => (a === a && set.has(a)) === wanted;
+}
+
 const builtIns: OperatorDefinition[] = (
   [
   { name: 'equal', evaluate: (a, b) => a === b, value: 'any', trueWhenMissing: false, description: 'the field equals the value' },
   { name: 'notEqual', evaluate: (a, b) => a !== b, value: 'any', trueWhenMissing: true, description: 'the field does not equal the value (also true when the field is missing)' },
-  { name: 'in', evaluate: (a, b) => (b as unknown[]).indexOf(a) > -1, value: 'list', trueWhenMissing: false, description: 'the field is one of the listed values' },
-  { name: 'notIn', evaluate: (a, b) => (b as unknown[]).indexOf(a) === -1, value: 'list', trueWhenMissing: true, description: 'the field is none of the listed values (also true when the field is missing)' },
+  { name: 'in', evaluate: (a, b) => (b as unknown[]).indexOf(a) > -1, prepare: (b) => listMember(b, true), value: 'list', trueWhenMissing: false, description: 'the field is one of the listed values' },
+  { name: 'notIn', evaluate: (a, b) => (b as unknown[]).indexOf(a) === -1, prepare: (b) => listMember(b, false), value: 'list', trueWhenMissing: true, description: 'the field is none of the listed values (also true when the field is missing)' },
   { name: 'contains', factCheck: isArray, evaluate: (a, b) => (a as unknown[]).indexOf(b) > -1, value: 'any', trueWhenMissing: false, description: 'the list field contains the value' },
   { name: 'doesNotContain', factCheck: isArray, evaluate: (a, b) => (a as unknown[]).indexOf(b) === -1, value: 'any', trueWhenMissing: false, description: 'the list field does not contain the value' },
   { name: 'lessThan', factCheck: numberCheck, evaluate: (a, b) => (a as number) < (b as number), value: 'number', trueWhenMissing: false, description: 'the field is less than the value' },
@@ -102,6 +120,10 @@ const domain: OperatorDefinition[] = [
     name: 'codeIn',
     factCheck: isString,
     evaluate: (a, b) => codeMatcherFor(b).matches(a as string),
+    prepare: (b) => {
+      const matcher = codeMatcherFor(b);
+      return (a) => matcher.matches(a as string);
+    },
     value: 'codes',
     trueWhenMissing: false,
     description: 'the code is in the list; entries may be codes, ranges ("99202-99215") or prefixes ("E11*")',
@@ -111,6 +133,10 @@ const domain: OperatorDefinition[] = [
     name: 'codeNotIn',
     factCheck: isString,
     evaluate: (a, b) => !codeMatcherFor(b).matches(a as string),
+    prepare: (b) => {
+      const matcher = codeMatcherFor(b);
+      return (a) => !matcher.matches(a as string);
+    },
     value: 'codes',
     trueWhenMissing: false,
     description: 'the code is present and not in the list',
@@ -123,6 +149,13 @@ const domain: OperatorDefinition[] = [
       const mods = modifiersOf(a)!;
       return asList(b).some((m) => mods.includes(String(m).toUpperCase()));
     },
+    prepare: (b) => {
+      const wanted = asList(b).map((m) => String(m).toUpperCase());
+      return (a) => {
+        const mods = modifiersOf(a)!;
+        return wanted.some((m) => mods.includes(m));
+      };
+    },
     value: 'modifiers',
     trueWhenMissing: false,
     description: 'the line carries the modifier (or any of the listed modifiers)',
@@ -134,6 +167,13 @@ const domain: OperatorDefinition[] = [
     evaluate: (a, b) => {
       const mods = modifiersOf(a)!;
       return !asList(b).some((m) => mods.includes(String(m).toUpperCase()));
+    },
+    prepare: (b) => {
+      const wanted = asList(b).map((m) => String(m).toUpperCase());
+      return (a) => {
+        const mods = modifiersOf(a)!;
+        return !wanted.some((m) => mods.includes(m));
+      };
     },
     value: 'modifiers',
     trueWhenMissing: false,
@@ -180,6 +220,10 @@ const domain: OperatorDefinition[] = [
     name: 'matches',
     factCheck: isString,
     evaluate: (a, b) => regexFor(b)?.test(a as string) ?? false,
+    prepare: (b) => {
+      const regex = regexFor(b);
+      return (a) => regex?.test(a as string) ?? false;
+    },
     value: 'regex',
     trueWhenMissing: false,
     description: 'the text field matches the regular expression',
@@ -189,6 +233,10 @@ const domain: OperatorDefinition[] = [
     name: 'notMatches',
     factCheck: isString,
     evaluate: (a, b) => !(regexFor(b)?.test(a as string) ?? true),
+    prepare: (b) => {
+      const regex = regexFor(b);
+      return (a) => !(regex?.test(a as string) ?? true);
+    },
     value: 'regex',
     trueWhenMissing: false,
     description: 'the text field is present and does not match the regular expression',
@@ -227,6 +275,94 @@ export type Decorator = (typeof DECORATORS)[number];
 export interface ParsedOperator {
   decorators: Decorator[];
   base: OperatorDefinition;
+}
+
+/** A comparison as json-rules-engine calls it: (fact value, condition value) -> result. */
+export type BinaryOperator = (factValue: unknown, value: unknown) => unknown;
+
+/**
+ * json-rules-engine's decorators (dist/engine-default-operator-decorators.js), restated for the
+ * compiled evaluator. A decorated operator checks its own fact validator (an array, for
+ * someFact/everyFact; nothing, for the others) and then calls the operator it wraps, whose own
+ * validator still applies: "not:lessThan" on text is true because lessThan's number check fails.
+ * someValue/everyValue call the value's own .some/.every, so a value that is not a list throws,
+ * exactly as in json-rules-engine.
+ */
+export const DECORATOR_SEMANTICS: Readonly<Record<Decorator, (next: BinaryOperator) => BinaryOperator>> = {
+  someFact: (next) => (a, b) => isArray(a) && a.some((fv) => next(fv, b)),
+  everyFact: (next) => (a, b) => isArray(a) && a.every((fv) => next(fv, b)),
+  someValue: (next) => (a, b) => (b as unknown[]).some((jv) => next(a, jv)),
+  everyValue: (next) => (a, b) => (b as unknown[]).every((jv) => next(a, jv)),
+  swap: (next) => (a, b) => next(b, a),
+  not: (next) => (a, b) => !next(a, b),
+};
+
+/** json-rules-engine's Operator.evaluate: the fact validator, then the comparison. */
+export function baseOperator(op: OperatorDefinition): BinaryOperator {
+  const check = op.factCheck;
+  const evaluate = op.evaluate;
+  return check ? (a, b) => check(a) && evaluate(a, b) : evaluate;
+}
+
+/**
+ * The whole operator, decorators applied as json-rules-engine's OperatorMap.get applies them:
+ * the rightmost decorator wraps the base operator, the leftmost is outermost
+ * ("not:someFact:codeIn" is not(someFact(codeIn))).
+ */
+export function operatorFunction(parsed: ParsedOperator): BinaryOperator {
+  let op = baseOperator(parsed.base);
+  for (let i = parsed.decorators.length - 1; i >= 0; i--) op = DECORATOR_SEMANTICS[parsed.decorators[i]!](op);
+  return op;
+}
+
+/**
+ * The operator with its condition value fixed, when the decorators leave that value alone
+ * (not, someFact, everyFact); undefined when they move it (swap, someValue, everyValue).
+ * Agrees with operatorFunction(parsed)(a, value) for every a.
+ */
+export function preparedOperator(parsed: ParsedOperator): ((value: unknown) => (factValue: unknown) => unknown) | undefined {
+  if (parsed.decorators.some((d) => d === 'swap' || d === 'someValue' || d === 'everyValue')) return undefined;
+  const { base } = parsed;
+  const check = base.factCheck;
+  const prepare = base.prepare ?? ((b: unknown) => (a: unknown) => base.evaluate(a, b));
+  return (value) => {
+    let test: (a: unknown) => unknown = prepare(value);
+    if (check) {
+      const compare = test;
+      test = (a) => check(a) && compare(a);
+    }
+    for (let i = parsed.decorators.length - 1; i >= 0; i--) {
+      const inner = test;
+      switch (parsed.decorators[i]) {
+        case 'not':
+          test = (a) => !inner(a);
+          break;
+        case 'someFact':
+          test = (a) => isArray(a) && a.some((fv) => inner(fv));
+          break;
+        case 'everyFact':
+          test = (a) => isArray(a) && a.every((fv) => inner(fv));
+          break;
+      }
+    }
+    return test;
+  };
+}
+
+/**
+ * Whether evaluating the condition can throw. json-rules-engine evaluates every condition of a
+ * rule (and every rule of a run), so a throwing one fails the whole run even when another
+ * condition already decided; the compiled evaluator must then evaluate in full too. Two things
+ * throw: someValue/everyValue on a value without .some/.every, and in/notIn on a value without
+ * .indexOf. A literal list is safe; a fact reference or a moved value is not.
+ */
+export function mayThrow(parsed: ParsedOperator, valueIsLiteralList: boolean): boolean {
+  const moves = parsed.decorators.some((d) => d === 'swap' || d === 'someValue' || d === 'everyValue');
+  const overValues = parsed.decorators.some((d) => d === 'someValue' || d === 'everyValue');
+  const indexOf = parsed.base.name === 'in' || parsed.base.name === 'notIn';
+  if (indexOf) return moves || !valueIsLiteralList;
+  if (overValues) return !valueIsLiteralList || parsed.decorators.includes('swap');
+  return false;
 }
 
 /** Splits "someFact:codeIn" into decorators and the base operator; undefined if unknown. */

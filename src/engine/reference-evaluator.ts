@@ -13,7 +13,7 @@ import { resolvePath } from './path.js';
  * empty builds a new one. Overlap is impossible by construction, not by timing.
  */
 export class ReferenceEvaluator implements Evaluator {
-  readonly name = 'reference';
+  readonly name = 'reference' as const;
   private readonly pools = new WeakMap<RuleGroup, Engine[]>();
 
   private build(group: RuleGroup): Engine {

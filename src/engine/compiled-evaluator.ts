@@ -1,0 +1,228 @@
+import type { ConditionLeaf, ConditionNode, Rule } from '../packs/model.js';
+import type { ConditionTrace, Evaluator, RuleGroup, RuleOutcome } from './evaluator.js';
+import type { FactSource } from './facts.js';
+import { mayThrow, operatorFunction, parseOperator, preparedOperator } from './operators.js';
+import { pathTokens, resolveTokens } from './path.js';
+
+/**
+ * Evaluates rules as plain synchronous functions: each rule's json-rules-engine conditions are
+ * compiled once into closures over the FactSource. The meaning is json-rules-engine's, restated
+ * here and held to it by the differential test (test/engine/differential.test.ts):
+ *
+ * - a fact is read through the same FactSource, a `path` is applied only when the fact's value
+ *   is an object (json-rules-engine hands anything else back unchanged), with the same
+ *   dot-path resolver; `value: {fact, path, params}` is read the same way;
+ * - operators are the shared definitions in operators.ts with json-rules-engine's validators
+ *   and decorators (not:, someFact:, ..., composed left to right);
+ * - all/any of several conditions count a condition as met only when it returned `true`; a
+ *   group of one passes the condition's own result through; `not` negates it;
+ * - json-rules-engine evaluates every condition of a rule (they share one priority), so the
+ *   result cannot depend on order. We stop at the first condition that decides, which gives the
+ *   same result, unless a condition can throw: such a rule is evaluated in full, like
+ *   json-rules-engine, so an error surfaces the same way. `explain` always evaluates in full,
+ *   which gives exactly json-rules-engine's trace.
+ */
+
+type Check = (facts: FactSource) => unknown;
+type Traced = (facts: FactSource) => { result: unknown; trace: ConditionTrace };
+type Read = (facts: FactSource) => unknown;
+
+export interface CompiledRule {
+  rule: Rule;
+  /** Whether the rule fires on the scope item. */
+  fires(facts: FactSource): boolean;
+  /** Evaluates every condition, as json-rules-engine does, and reports how each came out. */
+  explain(facts: FactSource): { fired: boolean; trace: ConditionTrace };
+  /** False when a condition can throw: then the rule is always evaluated, in full. */
+  total: boolean;
+}
+
+const hasOwn = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
+/** json-rules-engine's Almanac.getValue test for a fact reference. */
+function factReferenceOf(value: unknown): { fact: string; path?: string; params?: Record<string, unknown> } | undefined {
+  return value !== null && typeof value === 'object' && hasOwn(value, 'fact')
+    ? (value as { fact: string; path?: string; params?: Record<string, unknown> })
+    : undefined;
+}
+
+/** Almanac.factValue: the fact (with params), then the path, only into objects. */
+function factReader(fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
+  if (!path) return (facts) => facts.get(fact, params);
+  const tokens = pathTokens(path);
+  return (facts) => {
+    const value = facts.get(fact, params);
+    return value !== null && typeof value === 'object' ? resolveTokens(value, tokens) : value;
+  };
+}
+
+interface CompiledLeaf {
+  check: Check;
+  traced: Traced;
+  total: boolean;
+}
+
+function compileLeaf(leaf: ConditionLeaf): CompiledLeaf {
+  const parsed = parseOperator(leaf.operator);
+  // The loader refuses unknown operators; reaching this is a bug, not an author's mistake.
+  if (!parsed) throw new Error(`cannot compile unknown operator "${leaf.operator}"`);
+  const readFact = factReader(leaf.fact, leaf.params, leaf.path);
+  const compare = operatorFunction(parsed);
+  const prepare = preparedOperator(parsed);
+  const reference = factReferenceOf(leaf.value);
+  const readValue: Read | undefined = reference && factReader(reference.fact, reference.params, reference.path);
+  const constant = leaf.value;
+
+  // Almanac order: the value is resolved before the fact.
+  let check: Check;
+  if (!readValue) {
+    if (prepare) {
+      const test = prepare(constant);
+      check = (facts) => test(readFact(facts));
+    } else {
+      check = (facts) => compare(readFact(facts), constant);
+    }
+  } else if (prepare) {
+    // Referenced values rarely change between items (a pack parameter never does): prepare
+    // the operator again only when the value is a different one.
+    let preparedFor: unknown;
+    let test: ((a: unknown) => unknown) | undefined;
+    check = (facts) => {
+      const value = readValue(facts);
+      const factValue = readFact(facts);
+      if (test === undefined || value !== preparedFor) {
+        test = prepare(value);
+        preparedFor = value;
+      }
+      return test(factValue);
+    };
+  } else {
+    check = (facts) => {
+      const value = readValue(facts);
+      return compare(readFact(facts), value);
+    };
+  }
+
+  const traced: Traced = (facts) => {
+    const value = readValue ? readValue(facts) : constant;
+    const factValue = readFact(facts);
+    const result = compare(factValue, value);
+    // The key order of the json-rules-engine trace (reference-evaluator.ts traceOf).
+    const trace: ConditionTrace = { fact: leaf.fact, operator: leaf.operator, value: leaf.value };
+    if (leaf.path !== undefined) trace.path = leaf.path;
+    if (typeof result === 'boolean') {
+      trace.factValue = factValue;
+      if (readValue) trace.valueResolved = value;
+      trace.result = result;
+    }
+    return { result, trace };
+  };
+
+  return { check, traced, total: !mayThrow(parsed, !readValue && Array.isArray(constant)) };
+}
+
+interface CompiledNode {
+  /** Short-circuits; the raw result json-rules-engine would give for this node. */
+  check: Check;
+  /** Evaluates every child; the same result plus the trace. */
+  traced: Traced;
+  total: boolean;
+}
+
+/**
+ * A boolean node. `nested` nodes report `result === true` as json-rules-engine's
+ * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
+ * has no result (json-rules-engine never sets one on the root).
+ */
+function compileNode(node: ConditionNode, nested: boolean): CompiledNode {
+  if ('all' in node || 'any' in node) {
+    const isAll = 'all' in node;
+    const children = (isAll ? node.all : (node as { any: ConditionNode[] }).any).map((c) => compileNode(c, true));
+    const total = children.every((c) => c.total);
+    let raw: Check;
+    if (children.length === 1) {
+      raw = children[0]!.check;
+    } else {
+      const checks = children.map((c) => c.check);
+      raw = isAll
+        ? (facts) => {
+            for (const c of checks) if (c(facts) !== true) return false;
+            return true;
+          }
+        : (facts) => {
+            for (const c of checks) if (c(facts) === true) return true;
+            return false;
+          };
+    }
+    const check: Check = nested ? (facts) => raw(facts) === true : raw;
+    const traced: Traced = (facts) => {
+      const evaluated = children.map((c) => c.traced(facts));
+      const combined =
+        evaluated.length === 1
+          ? evaluated[0]!.result
+          : isAll
+            ? evaluated.every((e) => e.result === true)
+            : evaluated.some((e) => e.result === true);
+      const list = evaluated.map((e) => e.trace);
+      const trace: ConditionTrace = isAll ? { all: list } : { any: list };
+      const result = nested ? combined === true : combined;
+      if (nested) trace.result = result as boolean;
+      return { result, trace };
+    };
+    return { check, traced, total };
+  }
+  if ('not' in node) {
+    const child = compileNode(node.not, true);
+    const inner = child.check;
+    const traced: Traced = (facts) => {
+      const e = child.traced(facts);
+      const result = !e.result;
+      const trace: ConditionTrace = { not: e.trace };
+      if (nested) trace.result = result;
+      return { result, trace };
+    };
+    return { check: (facts) => !inner(facts), traced, total: child.total };
+  }
+  return compileLeaf(node);
+}
+
+export function compileRule(rule: Rule): CompiledRule {
+  const root = compileNode(rule.conditions, false);
+  const { check, traced, total } = root;
+  return {
+    rule,
+    total,
+    fires: total ? (facts) => Boolean(check(facts)) : (facts) => Boolean(traced(facts).result),
+    explain: (facts) => {
+      const { result, trace } = traced(facts);
+      return { fired: Boolean(result), trace };
+    },
+  };
+}
+
+export class CompiledEvaluator implements Evaluator {
+  readonly name = 'compiled' as const;
+  private readonly compiled = new WeakMap<RuleGroup, readonly CompiledRule[]>();
+
+  /** The group's rules compiled, in group order; compiled on first use and kept. */
+  rulesOf(group: RuleGroup): readonly CompiledRule[] {
+    let rules = this.compiled.get(group);
+    if (!rules) {
+      rules = group.rules.map(compileRule);
+      this.compiled.set(group, rules);
+    }
+    return rules;
+  }
+
+  prepare(group: RuleGroup): void {
+    this.rulesOf(group);
+  }
+
+  evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] {
+    return this.rulesOf(group).map((c) => {
+      if (!explain) return { rule: c.rule, fired: c.fires(facts) };
+      const { fired, trace } = c.explain(facts);
+      return { rule: c.rule, fired, trace };
+    });
+  }
+}
