@@ -55,6 +55,11 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // `scrub check ... | head` closes the pipe early: stop quietly, as other Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
   runCli(process.argv.slice(2), io).then(
     (code) => {
