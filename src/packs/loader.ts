@@ -202,6 +202,7 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
     rules,
     dir,
     location: { file: parsed.source.file, line: at.line, column: at.column },
+    locate,
   };
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
