@@ -5,6 +5,7 @@ import { checkPath, type Shape } from '../engine/shapes.js';
 import type { TestCase } from '../testing/cases.js';
 import { quote } from '../util/text.js';
 import type { PackDiagnostic } from './diagnostics.js';
+import { displayPath } from './loader.js';
 import type { ConditionLeaf, ConditionNode, Pack, PackSet, Rule, SourceLocation } from './model.js';
 
 /**
@@ -163,7 +164,7 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
       for (const name of paramsRead(rule)) read.add(name);
       if (!tested.has(rule.id)) {
         out.push(
-          warn(rule.location, 'untested-rule', `rule "${rule.id}" has no test: add rules/${pack.name}/tests/${rule.id}.test.yaml with a case where it fires (expect) and one where it does not (ok)`),
+          warn(rule.location, 'untested-rule', `rule "${rule.id}" has no test: add ${displayPath(pack.dir)}/tests/${rule.id}.test.yaml with a case where it fires (expect) and one where it does not (ok)`),
         );
       }
       if (rule.effective && pack.effective) {
