@@ -86,7 +86,7 @@ describe('scrub lint', () => {
           value: GA`));
     const d = (await lintJson(root)).diagnostics.find((x) => x.code === 'untested-rule')!;
     expect(d).toMatchObject({ severity: 'warning', line: 2, column: 5 });
-    expect(d.message).toContain('rules/modifiers/tests/lonely-rule.test.yaml');
+    expect(d.message).toContain('/modifiers/tests/lonely-rule.test.yaml');
   });
 
   it('refuses a CPT code with four characters in a rule', async () => {
