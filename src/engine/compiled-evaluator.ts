@@ -132,7 +132,7 @@ interface CompiledNode {
 /**
  * A boolean node. `nested` nodes report `result === true` as json-rules-engine's
  * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
- * has no result (json-rules-engine never sets one on the root).
+ * gets the rule's result afterwards (json-rules-engine never sets one on the root).
  */
 function compileNode(node: ConditionNode, nested: boolean): CompiledNode {
   if ('all' in node || 'any' in node) {
@@ -195,7 +195,9 @@ export function compileRule(rule: Rule): CompiledRule {
     fires: total ? (facts) => Boolean(check(facts)) : (facts) => Boolean(traced(facts).result),
     explain: (facts) => {
       const { result, trace } = traced(facts);
-      return { fired: Boolean(result), trace };
+      const fired = Boolean(result);
+      // As the reference evaluator reports it: the rule's result on the top-level group.
+      return { fired, trace: { ...trace, result: fired } };
     },
   };
 }

@@ -3,7 +3,7 @@ import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
-import { inWindow, overlapsWindow, type Pack, type PackSet, type Rule } from '../packs/model.js';
+import { inWindow, overlapsWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
@@ -43,6 +43,29 @@ export function packAppliesTo(pack: Pack, claim: ClaimView): boolean {
   return overlapsWindow(pack.effective, claim.firstServiceDate, claim.lastServiceDate);
 }
 
+/** What the payer packs that apply to a claim change in one base pack. */
+interface PackAdjustment {
+  params: Record<string, unknown>;
+  overrides: Map<string, RuleOverride>;
+}
+
+/**
+ * Payer packs adjust the packs they extend for the claims they apply to. Applied in pack-name
+ * order, so when two payer packs apply to one claim, the later name wins on a clash.
+ */
+function adjustmentsFor(selected: readonly Pack[]): Map<string, PackAdjustment> {
+  const out = new Map<string, PackAdjustment>();
+  for (const payer of selected) {
+    for (const baseName of payer.extends) {
+      const adj = out.get(baseName) ?? { params: {}, overrides: new Map<string, RuleOverride>() };
+      for (const [k, p] of Object.entries(payer.parameters)) adj.params[k] = p.value;
+      for (const o of payer.overrides) adj.overrides.set(o.rule, o);
+      out.set(baseName, adj);
+    }
+  }
+  return out;
+}
+
 export interface ScrubberOptions {
   /** Which evaluator runs the conditions: the compiled one (default) or json-rules-engine. */
   engine?: EngineName | Evaluator;
@@ -53,7 +76,7 @@ export interface ScrubberOptions {
   indexing?: boolean;
 }
 
-/** One rule group of one pack, with everything per claim work can be spared. */
+/** One rule group of one pack, with everything per-claim work can be spared. */
 interface GroupPlan {
   group: RuleGroup;
   /** The group's rules compiled, when the evaluator is the compiled one. */
@@ -62,17 +85,32 @@ interface GroupPlan {
   index?: RuleIndex;
 }
 
-/** One pack, ready to run: its parameter values (after overrides) are computed once, here. */
 interface PackPlan {
   pack: Pack;
-  context: PackContext;
+  /** The pack's own parameter values, computed once. */
+  defaults: Readonly<Record<string, unknown>>;
   groups: GroupPlan[];
 }
 
-const ALL_POSITIONS_CACHE = new WeakMap<readonly unknown[], readonly number[]>();
+/** One selected pack as it runs on a claim: its parameters and rule overrides after payer packs. */
+interface PackRun {
+  plan: PackPlan;
+  context: PackContext;
+  overrides?: ReadonlyMap<string, RuleOverride>;
+}
+
+/** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
+interface Selection {
+  packs: Pack[];
+  runs: PackRun[];
+}
+
+const SELECTION_CACHE_LIMIT = 10_000;
+
+const POSITIONS = new WeakMap<readonly unknown[], readonly number[]>();
 function allPositions(list: readonly unknown[]): readonly number[] {
-  let positions = ALL_POSITIONS_CACHE.get(list);
-  if (!positions) ALL_POSITIONS_CACHE.set(list, (positions = list.map((_, i) => i)));
+  let positions = POSITIONS.get(list);
+  if (!positions) POSITIONS.set(list, (positions = list.map((_, i) => i)));
   return positions;
 }
 
@@ -80,7 +118,8 @@ function allPositions(list: readonly unknown[]): readonly number[] {
  * Scrubs claims against one pack set. Holds nothing per claim: any number of scrubs may run
  * at once, and a new pack set means a new Scrubber (the swap is one assignment). Everything
  * that does not depend on the claim (parameter values, compiled conditions, the rule index,
- * which packs a payer can select) is built here, once.
+ * which packs a payer can select and how payer packs adjust them) is built here, or once per
+ * combination of packs, not per claim.
  */
 export class Scrubber {
   readonly evaluator: Evaluator;
@@ -88,6 +127,7 @@ export class Scrubber {
   /** Positions in `plans` of the packs that name a payer, by payer id; and of those that name none. */
   private readonly plansByPayer = new Map<string, number[]>();
   private readonly plansForAnyPayer: number[] = [];
+  private readonly selections = new Map<string, Selection>();
   private readonly compiled: CompiledEvaluator | undefined;
 
   constructor(
@@ -118,25 +158,47 @@ export class Scrubber {
         if (indexing) plan.index = new RuleIndex(compiled.map((c) => ({ conditions: c.rule.conditions, total: c.total })), group.facts, packSet.facts);
         return plan;
       });
-      return { pack, context: { params: parameterValues(pack) }, groups };
+      const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
+      return { pack, defaults, groups };
     });
   }
 
-  /** The packs that apply to a claim, in pack set order. */
-  private packsFor(claim: ClaimView): PackPlan[] {
+  /** The packs that apply to a claim, in pack set order, with payer packs' adjustments. */
+  private selectionFor(claim: ClaimView): Selection {
     const named = this.plansByPayer.get(claim.payer.id);
     const open = this.plansForAnyPayer;
-    const out: PackPlan[] = [];
+    const positions: number[] = [];
     // Merge two ascending position lists, keeping the pack set's order.
     let i = 0;
     let j = 0;
     const n = named?.length ?? 0;
     while (i < n || j < open.length) {
       const position = j >= open.length || (i < n && named![i]! < open[j]!) ? named![i++]! : open[j++]!;
-      const plan = this.plans[position]!;
-      if (packAppliesTo(plan.pack, claim)) out.push(plan);
+      if (packAppliesTo(this.plans[position]!.pack, claim)) positions.push(position);
     }
-    return out;
+    const key = positions.join(',');
+    let selection = this.selections.get(key);
+    if (!selection) {
+      if (this.selections.size >= SELECTION_CACHE_LIMIT) this.selections.clear();
+      selection = this.select(positions.map((p) => this.plans[p]!));
+      this.selections.set(key, selection);
+    }
+    return selection;
+  }
+
+  private select(plans: readonly PackPlan[]): Selection {
+    const packs = plans.map((p) => p.pack);
+    const adjustments = adjustmentsFor(packs);
+    const runs = plans.map((plan): PackRun => {
+      const adjustment = adjustments.get(plan.pack.name);
+      if (!adjustment) return { plan, context: { params: plan.defaults } };
+      return {
+        plan,
+        context: { params: { ...plan.defaults, ...pickKnown(adjustment.params, plan.defaults) } },
+        overrides: adjustment.overrides,
+      };
+    });
+    return { packs, runs };
   }
 
   scrub(input: unknown, options?: ScrubOptions & { explain?: false }): Promise<ScrubResult>;
@@ -151,12 +213,13 @@ export class Scrubber {
     }
     const claim = buildClaimView(structure.claim);
     const run: RunContext = { claim, today: options.asOf ?? todayIso() };
-    const plans = this.packsFor(claim);
+    const { packs, runs } = this.selectionFor(claim);
     const findings: Finding[] = [];
     const explain: RuleExplanation[] = [];
     const itemsFor = scopeItemCache(claim);
-    for (const { pack, context, groups } of plans) {
-      for (const { group } of groups) {
+    for (const { plan, context, overrides } of runs) {
+      const pack = plan.pack;
+      for (const { group } of plan.groups) {
         for (const item of itemsFor(group.scopeKey)) {
           if (!inWindow(pack.effective, item.serviceDate)) continue;
           const facts = new FactSource(this.packSet.facts, item, run, context);
@@ -164,7 +227,9 @@ export class Scrubber {
           const outcomes = Array.isArray(evaluated) ? evaluated : await evaluated;
           for (const outcome of outcomes) {
             if (!inWindow(outcome.rule.effective, item.serviceDate)) continue;
-            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts));
+            const override = overrides?.get(outcome.rule.id);
+            if (override?.enabled === false) continue;
+            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
               explain.push({
                 ruleId: outcome.rule.id,
@@ -179,7 +244,7 @@ export class Scrubber {
         }
       }
     }
-    const result = buildResult(claim.claimId, findings, plans.map((p) => p.pack));
+    const result = buildResult(claim.claimId, findings, packs);
     return options.explain ? { ...result, explain } : result;
   }
 
@@ -192,31 +257,33 @@ export class Scrubber {
     if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
     const claim = buildClaimView(structure.claim);
     const run: RunContext = { claim, today: options.asOf ?? todayIso() };
-    const plans = this.packsFor(claim);
+    const { packs, runs } = this.selectionFor(claim);
     const findings: Finding[] = [];
     const itemsFor = scopeItemCache(claim);
     const catalog = this.packSet.facts;
-    for (const { pack, context, groups } of plans) {
-      for (const { group, compiled, index } of groups) {
+    for (const { plan, context, overrides } of runs) {
+      const effective = plan.pack.effective;
+      for (const { group, compiled, index } of plan.groups) {
         const rules = compiled!;
         for (const item of itemsFor(group.scopeKey)) {
           const date = item.serviceDate;
-          if (!inWindow(pack.effective, date)) continue;
+          if (!inWindow(effective, date)) continue;
           const positions = index ? index.candidates(item) : allPositions(rules);
           let facts: FactSource | undefined;
           for (let k = 0; k < positions.length; k++) {
             const c = rules[positions[k]!]!;
-            const applies = inWindow(c.rule.effective, date);
-            // A rule outside its window cannot produce a finding; skip it unless evaluating
-            // it could throw (json-rules-engine would evaluate it and fail the claim).
-            if (!applies && c.total) continue;
+            const override = overrides?.get(c.rule.id);
+            const counts = inWindow(c.rule.effective, date) && override?.enabled !== false;
+            // A rule that cannot produce a finding here is skipped, unless evaluating it could
+            // throw: json-rules-engine evaluates every rule, and would fail the claim.
+            if (!counts && c.total) continue;
             facts ??= new FactSource(catalog, item, run, context);
-            if (c.fires(facts) && applies) findings.push(findingOf(c.rule, item, facts));
+            if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
           }
         }
       }
     }
-    return buildResult(claim.claimId, findings, plans.map((p) => p.pack));
+    return buildResult(claim.claimId, findings, packs);
   }
 }
 
@@ -230,11 +297,12 @@ function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
   };
 }
 
-function parameterValues(pack: Pack): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(pack.parameters).map(([k, p]) => [k, p.value]));
+/** A payer pack's parameters that the base pack declares; the rest are the payer pack's own. */
+function pickKnown(params: Record<string, unknown>, declared: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k in declared));
 }
 
-function findingOf(rule: Rule, item: ScopeItem, facts: FactSource): Finding {
+function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {
   const lookup = (fact: string, path: string) => facts.lookup(fact, path);
   const details: Record<string, unknown> = {};
   for (const [k, t] of Object.entries(rule.details)) details[k] = renderValue(t, lookup);
@@ -242,7 +310,7 @@ function findingOf(rule: Rule, item: ScopeItem, facts: FactSource): Finding {
     ruleId: rule.id,
     pack: rule.pack,
     category: rule.category,
-    severity: rule.severity,
+    severity,
     message: renderTemplate(rule.message, lookup),
     lines: item.lines,
     path: rule.path ? renderTemplate(rule.path, lookup) : item.defaultPath,
