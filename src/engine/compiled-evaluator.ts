@@ -71,7 +71,10 @@ function compileLeaf(leaf: ConditionLeaf): CompiledLeaf {
   const prepare = preparedOperator(parsed);
   const reference = factReferenceOf(leaf.value);
   const readValue: Read | undefined = reference && factReader(reference.fact, reference.params, reference.path);
-  const constant = leaf.value;
+  // json-rules-engine compares against a fresh deep copy of the condition on every run, so a
+  // list or object value is never identical (===) to a fact's value. A private copy, made once,
+  // keeps that true here: no fact can ever hand back this very object.
+  const constant = leaf.value !== null && typeof leaf.value === 'object' ? structuredClone(leaf.value) : leaf.value;
 
   // Almanac order: the value is resolved before the fact.
   let check: Check;

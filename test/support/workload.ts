@@ -33,7 +33,7 @@ export const SAMPLE_CODES: CodePools = {
   procedures: [
     '11102', '11103', '11104', '17000', '17003', '17110', '20550', '20610', '36415', '69210',
     '81002', '82947', '85025', '93000', '94640', '96372', '97110', '97140', '99497', '0591T',
-    'G0008', 'G0439', '90471', '90686', '71046', '73030', '76700', '80053',
+    'G0008', 'G0439', '90471', '90686', '71046', '73030', '76700', '80053', '70551', '72148',
   ],
   ptpPairs: [
     ['0001A', '0591T'], ['0001A', '96523'], ['0001A', '99211'], ['11102', '11104'], ['17000', '17110'],
@@ -53,7 +53,7 @@ export const SAMPLE_CODES: CodePools = {
 };
 
 /** Modifiers clean claims carry; the problems below add the troublesome ones. */
-const EVERYDAY_MODIFIERS = ['LT', 'RT', '26', 'TC', 'XS', 'XU', 'GA', 'QW', '76'];
+const EVERYDAY_MODIFIERS = ['LT', 'RT', '26', 'TC', 'XS', 'XU', 'GA', 'QW', '76', 'GT', '95'];
 const VALID_NPIS = ['1234567893', '1987654328', '1122334455', '1245319599', '1000000004'];
 const INVALID_NPIS = ['1234567890', '12345', 'ABCDEFGHIJ', '1987654327'];
 const PAYER_TYPES = ['medicare', 'medicaid', 'commercial', 'other'] as const;
@@ -115,13 +115,14 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       if (chance(0.15)) line.placeOfService = pick(['11', '22', '02', '10']);
       lines.push(line);
     }
-    const payerType = pick(PAYER_TYPES);
+    const payerId = pick(payers);
+    const payerType = payerId === 'MEDICARE' ? 'medicare' : payerId === 'ACME-HEALTH' ? 'commercial' : pick(PAYER_TYPES);
     const claim: Json = {
       claimId: `W-${seed}-${n}`,
       claimType: 'professional',
       frequencyCode: '1',
       submissionDate: date(Math.min(month + 1, 12), int(1, 28)),
-      payer: { id: pick(payers), type: payerType },
+      payer: { id: payerId, type: payerType },
       billingProvider: { npi: pick(VALID_NPIS) },
       patient: { birthDate: `${int(1935, year - 1)}-${two(int(1, 12))}-${two(int(1, 28))}`, sex: chance(0.5) ? 'F' : 'M' },
       placeOfService: '11',
@@ -130,6 +131,7 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
     };
     if (chance(0.4)) claim.renderingProvider = { npi: pick(VALID_NPIS) };
     if (chance(0.2)) claim.referringProvider = { npi: pick(VALID_NPIS) };
+    if (lines.some((l) => /^7(0|2)/.test(l.procedureCode as string)) && chance(0.8)) claim.priorAuthorization = `PA-${int(1000, 9999)}`;
 
     if (chance(problemRate)) {
       const problems = int(1, 3);
@@ -216,7 +218,7 @@ function addProblem(claim: Json, lines: Json[], diagnoses: Json[], codes: CodePo
       break;
     case 16: {
       const which = Math.floor(rand() * 3);
-      if (which === 0) line.serviceDate = '2031-01-15';
+      if (which === 0) line.serviceDate = rand() < 0.5 ? '2031-01-15' : `${Number((claim.submissionDate as string).slice(0, 4)) - 1}-02-10`;
       else if (which === 1) line.serviceDate = `${(claim.submissionDate as string).slice(0, 4)}-12-30`;
       else line.serviceDateEnd = '2001-01-01';
       break;
