@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { isIsoDate } from '../../claim/dates.js';
 import { SCHEMA_PACK } from '../../claim/validate.js';
+import { engineFrom } from '../../engine/engines.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { buildResult } from '../../findings/result.js';
@@ -25,6 +26,8 @@ Options:
   --rules DIR                rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
   --as-of YYYY-MM-DD         the date "today" means for date rules (default: today)
   --explain                  show, for each rule that applied, how its conditions came out
+  --engine compiled|reference  how conditions are evaluated: compiled (default), or by
+                             json-rules-engine itself (default: $SCRUB_ENGINE, else compiled)
   -h, --help                 show this help
 
 Exit status: 0 every claim passed, 1 a claim failed, 2 unreadable input or bad usage.`;
@@ -112,6 +115,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       rules: { type: 'string' },
       'as-of': { type: 'string' },
       explain: { type: 'boolean', default: false },
+      engine: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -119,6 +123,9 @@ export async function check(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, checkHelp + '\n');
     return EXIT.ok;
   }
+  const chosen = engineFrom(values.engine, io.env);
+  if ('problem' in chosen) throw new UsageError(chosen.problem);
+  const { engine } = chosen;
   const format = values.format as Format;
   if (!['text', 'json', 'ndjson'].includes(format)) throw new UsageError(`--format must be text, json or ndjson, not "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one claim file, or "-" for standard input');
@@ -127,7 +134,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
 
   const packSet = await loadPacksOrReport(rulesDirFrom(values.rules, io.env, io.cwd), io);
   if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet);
+  const scrubber = new Scrubber(packSet, { engine });
   const options: ScrubOptions = { explain: values.explain };
   if (asOf) options.asOf = asOf;
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { engineFrom } from '../../engine/engines.js';
 import { Scrubber } from '../../engine/scrubber.js';
 import { DEFAULT_BODY_LIMIT, LOG_REDACTION, buildApp } from '../../http/app.js';
 import { loadPacksOrReport } from '../load-packs.js';
@@ -14,9 +15,12 @@ Options:
   --port N       port to listen on (default: $PORT, else 8080)
   --host HOST    address to listen on (default: $HOST, else 127.0.0.1; use 0.0.0.0 in a container)
   --rules DIR    rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
+  --engine compiled|reference
+                 how conditions are evaluated: compiled (default), or by json-rules-engine
+                 itself (default: $SCRUB_ENGINE, else compiled)
   -h, --help     show this help
 
-Environment: PORT, HOST, SCRUB_RULES_DIR, SCRUB_BODY_LIMIT (bytes, default ${DEFAULT_BODY_LIMIT}), LOG_LEVEL (default info).`;
+Environment: PORT, HOST, SCRUB_RULES_DIR, SCRUB_ENGINE, SCRUB_BODY_LIMIT (bytes, default ${DEFAULT_BODY_LIMIT}), LOG_LEVEL (default info).`;
 
 function portFrom(text: string | undefined): number {
   if (text === undefined) return 8080;
@@ -32,6 +36,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       rules: { type: 'string' },
+      engine: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -39,6 +44,9 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, serveHelp + '\n');
     return EXIT.ok;
   }
+  const chosen = engineFrom(values.engine, io.env);
+  if ('problem' in chosen) throw new UsageError(chosen.problem);
+  const { engine } = chosen;
   const port = portFrom(values.port ?? io.env.PORT);
   const host = values.host ?? io.env.HOST ?? '127.0.0.1';
   const bodyLimitText = io.env.SCRUB_BODY_LIMIT;
@@ -49,7 +57,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
   const packSet = await loadPacksOrReport(rulesDir, io);
   if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet);
+  const scrubber = new Scrubber(packSet, { engine });
   const app = await buildApp({
     scrubber: () => scrubber,
     bodyLimit,

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STRUCTURE_RULE_IDS } from '../../claim/validate.js';
+import { engineFrom } from '../../engine/engines.js';
 import { Scrubber } from '../../engine/scrubber.js';
 import { formatDiagnostic, type PackDiagnostic } from '../../packs/diagnostics.js';
 import type { Pack } from '../../packs/model.js';
@@ -25,6 +26,8 @@ Options:
   --output FILE               where --reporter junit writes (default: standard output)
   --coverage                  show, per rule, whether a case made it fire and a case kept it quiet
   --coverage-threshold N      fail (exit 1) when fewer than N percent of the rules are covered both ways
+  --engine compiled|reference how conditions are evaluated: compiled (default), or by json-rules-engine
+                              itself (default: $SCRUB_ENGINE, else compiled)
   -h, --help                  show this help
 
 Exit status: 0 all passed, 1 a case failed or coverage is below the threshold,
@@ -58,6 +61,7 @@ export async function test(args: string[], io: CliIo): Promise<number> {
       output: { type: 'string' },
       coverage: { type: 'boolean', default: false },
       'coverage-threshold': { type: 'string' },
+      engine: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -65,6 +69,9 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, testHelp + '\n');
     return EXIT.ok;
   }
+  const chosen = engineFrom(values.engine, io.env);
+  if ('problem' in chosen) throw new UsageError(chosen.problem);
+  const { engine } = chosen;
   if (!['text', 'junit'].includes(values.reporter!)) throw new UsageError(`--reporter must be text or junit, not "${values.reporter}"`);
   if (values.output && values.reporter !== 'junit') throw new UsageError('--output goes with --reporter junit');
   const thresholdText = values['coverage-threshold'];
@@ -87,7 +94,7 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     const packSet = loaded.packSet;
     packs.push(...packSet.packs);
     problems.push(...unknownRuleIds(found.cases, (id) => packSet.rulesById.has(id) || STRUCTURE_RULE_IDS.has(id)));
-    const scrubber = new Scrubber(packSet);
+    const scrubber = new Scrubber(packSet, { engine });
     for (const c of found.cases) {
       if (values.filter && !matchesFilter(c, values.filter)) continue;
       const started = performance.now();

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { scrub } from './run-cli.js';
+
+describe('--engine and SCRUB_ENGINE', () => {
+  const claims = ['examples/claims/modifier-problems.json', 'examples/claims/core-problems.json', 'examples/claims/batch.ndjson'];
+
+  it('give the same output with json-rules-engine (reference) as with the compiled evaluator', async () => {
+    const compiled = await scrub(['check', '--format', 'json', '--as-of', '2026-06-01', ...claims]);
+    const reference = await scrub(['check', '--format', 'json', '--as-of', '2026-06-01', '--engine', 'reference', ...claims]);
+    const fromEnv = await scrub(['check', '--format', 'json', '--as-of', '2026-06-01', ...claims], { env: { SCRUB_ENGINE: 'reference' } });
+    expect(compiled.code).toBe(1);
+    expect(reference.stdout).toBe(compiled.stdout);
+    expect(fromEnv.stdout).toBe(compiled.stdout);
+    expect(JSON.parse(compiled.stdout).length).toBeGreaterThan(3);
+  });
+
+  it('runs the pack tests with either engine', async () => {
+    for (const engine of ['compiled', 'reference']) {
+      const run = await scrub(['test', '--engine', engine, 'rules']);
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toMatch(/\d+ passed, 0 failed/);
+    }
+  });
+
+  it('refuses an engine that does not exist, naming where the choice came from', async () => {
+    const bad = await scrub(['check', '--engine', 'fast', 'examples/claims/clean.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--engine must be compiled or reference, not "fast"');
+    const badEnv = await scrub(['check', 'examples/claims/clean.json'], { env: { SCRUB_ENGINE: 'jre' } });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('SCRUB_ENGINE must be compiled or reference, not "jre"');
+  });
+});
