@@ -7,15 +7,16 @@ import { Scrubber } from '../src/engine/scrubber.js';
 import { loadPackSet } from '../src/packs/loader.js';
 import { bundledRulesDir } from '../src/paths.js';
 import { generateWorkload } from '../test/support/workload.js';
+import { AS_OF, BENCH_PAYERS } from './inprocess.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const packs = await loadPackSet(process.argv[3] ?? bundledRulesDir);
 const scrubber = new Scrubber(packs, { engine: process.env.SCRUB_ENGINE === 'reference' ? 'reference' : 'compiled' });
-const claims = generateWorkload(count, { seed: 1 });
+const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS });
 for (let round = 0; round < 3; round++) {
   const started = performance.now();
   let findings = 0;
-  for (const claim of claims) findings += (await scrubber.scrub(claim, { asOf: '2026-12-01' })).findings.length;
+  for (const claim of claims) findings += (await scrubber.scrub(claim, { asOf: AS_OF })).findings.length;
   const micros = ((performance.now() - started) * 1000) / claims.length;
   console.log(`round ${round + 1}: ${micros.toFixed(1)} us/claim, ${findings} findings`);
 }

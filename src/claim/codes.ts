@@ -5,7 +5,12 @@
  */
 
 export function normalizeCode(code: string): string {
-  return code.replace(/\./g, '').toUpperCase();
+  // Most codes arrive normalised already; say so without building a new string.
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 0x2e /* . */ || (c >= 0x61 /* a */ && c <= 0x7a) /* z */ || c > 0x7f) return code.replace(/\./g, '').toUpperCase();
+  }
+  return code;
 }
 
 interface Range {

@@ -1,8 +1,8 @@
 import type { ConditionLeaf, ConditionNode, Rule } from '../packs/model.js';
 import type { ConditionTrace, Evaluator, RuleGroup, RuleOutcome } from './evaluator.js';
-import type { FactSource } from './facts.js';
+import type { FactCatalog, FactSource } from './facts.js';
 import { mayThrow, operatorFunction, parseOperator, preparedOperator } from './operators.js';
-import { pathTokens, resolveTokens } from './path.js';
+import { compilePath } from './path.js';
 
 /**
  * Evaluates rules as plain synchronous functions: each rule's json-rules-engine conditions are
@@ -46,13 +46,18 @@ function factReferenceOf(value: unknown): { fact: string; path?: string; params?
     : undefined;
 }
 
-/** Almanac.factValue: the fact (with params), then the path, only into objects. */
-function factReader(fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
-  if (!path) return (facts) => facts.get(fact, params);
-  const tokens = pathTokens(path);
+/**
+ * Almanac.factValue: the fact (with params), then the path, only into objects. A fact asked
+ * without params is read by its catalog slot, looked up here once.
+ */
+function factReader(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
+  const slot = params === undefined || Object.keys(params).length === 0 ? catalog.slotOf(fact) : undefined;
+  const read: Read = slot !== undefined ? (facts) => facts.at(slot) : (facts) => facts.get(fact, params);
+  if (!path) return read;
+  const resolve = compilePath(path);
   return (facts) => {
-    const value = facts.get(fact, params);
-    return value !== null && typeof value === 'object' ? resolveTokens(value, tokens) : value;
+    const value = read(facts);
+    return value !== null && typeof value === 'object' ? resolve(value) : value;
   };
 }
 
@@ -62,15 +67,15 @@ interface CompiledLeaf {
   total: boolean;
 }
 
-function compileLeaf(leaf: ConditionLeaf): CompiledLeaf {
+function compileLeaf(leaf: ConditionLeaf, catalog: FactCatalog): CompiledLeaf {
   const parsed = parseOperator(leaf.operator);
   // The loader refuses unknown operators; reaching this is a bug, not an author's mistake.
   if (!parsed) throw new Error(`cannot compile unknown operator "${leaf.operator}"`);
-  const readFact = factReader(leaf.fact, leaf.params, leaf.path);
+  const readFact = factReader(catalog, leaf.fact, leaf.params, leaf.path);
   const compare = operatorFunction(parsed);
   const prepare = preparedOperator(parsed);
   const reference = factReferenceOf(leaf.value);
-  const readValue: Read | undefined = reference && factReader(reference.fact, reference.params, reference.path);
+  const readValue: Read | undefined = reference && factReader(catalog, reference.fact, reference.params, reference.path);
   // json-rules-engine compares against a fresh deep copy of the condition on every run, so a
   // list or object value is never identical (===) to a fact's value. A private copy, made once,
   // keeps that true here: no fact can ever hand back this very object.
@@ -137,10 +142,10 @@ interface CompiledNode {
  * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
  * gets the rule's result afterwards (json-rules-engine never sets one on the root).
  */
-function compileNode(node: ConditionNode, nested: boolean): CompiledNode {
+function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog): CompiledNode {
   if ('all' in node || 'any' in node) {
     const isAll = 'all' in node;
-    const children = (isAll ? node.all : (node as { any: ConditionNode[] }).any).map((c) => compileNode(c, true));
+    const children = (isAll ? node.all : (node as { any: ConditionNode[] }).any).map((c) => compileNode(c, true, catalog));
     const total = children.every((c) => c.total);
     let raw: Check;
     if (children.length === 1) {
@@ -175,7 +180,7 @@ function compileNode(node: ConditionNode, nested: boolean): CompiledNode {
     return { check, traced, total };
   }
   if ('not' in node) {
-    const child = compileNode(node.not, true);
+    const child = compileNode(node.not, true, catalog);
     const inner = child.check;
     const traced: Traced = (facts) => {
       const e = child.traced(facts);
@@ -186,11 +191,12 @@ function compileNode(node: ConditionNode, nested: boolean): CompiledNode {
     };
     return { check: (facts) => !inner(facts), traced, total: child.total };
   }
-  return compileLeaf(node);
+  return compileLeaf(node, catalog);
 }
 
-export function compileRule(rule: Rule): CompiledRule {
-  const root = compileNode(rule.conditions, false);
+/** Compiles a rule's conditions for FactSources of the given catalog (facts are read by slot). */
+export function compileRule(rule: Rule, catalog: FactCatalog): CompiledRule {
+  const root = compileNode(rule.conditions, false, catalog);
   const { check, traced, total } = root;
   return {
     rule,
@@ -207,24 +213,20 @@ export function compileRule(rule: Rule): CompiledRule {
 
 export class CompiledEvaluator implements Evaluator {
   readonly name = 'compiled' as const;
-  private readonly compiled = new WeakMap<RuleGroup, readonly CompiledRule[]>();
+  private readonly compiled = new WeakMap<RuleGroup, { catalog: FactCatalog; rules: readonly CompiledRule[] }>();
 
-  /** The group's rules compiled, in group order; compiled on first use and kept. */
-  rulesOf(group: RuleGroup): readonly CompiledRule[] {
-    let rules = this.compiled.get(group);
-    if (!rules) {
-      rules = group.rules.map(compileRule);
-      this.compiled.set(group, rules);
+  /** The group's rules compiled for a catalog, in group order; compiled on first use and kept. */
+  rulesOf(group: RuleGroup, catalog: FactCatalog): readonly CompiledRule[] {
+    let entry = this.compiled.get(group);
+    if (!entry || entry.catalog !== catalog) {
+      entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog)) };
+      this.compiled.set(group, entry);
     }
-    return rules;
-  }
-
-  prepare(group: RuleGroup): void {
-    this.rulesOf(group);
+    return entry.rules;
   }
 
   evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] {
-    return this.rulesOf(group).map((c) => {
+    return this.rulesOf(group, facts.catalog).map((c) => {
       if (!explain) return { rule: c.rule, fired: c.fires(facts) };
       const { fired, trace } = c.explain(facts);
       return { rule: c.rule, fired, trace };

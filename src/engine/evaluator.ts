@@ -42,8 +42,6 @@ export type EngineName = (typeof ENGINES)[number];
 
 export interface Evaluator {
   readonly name: EngineName;
-  /** Called for every group when a Scrubber is built, so that no claim pays for preparing it. */
-  prepare?(group: RuleGroup): void;
   /**
    * Every rule of the group against one scope item, in group order. Synchronous evaluators
    * return the outcomes; json-rules-engine returns a promise of them.

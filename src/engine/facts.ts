@@ -173,12 +173,17 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
 /** The facts a pack set offers: the standard ones plus any its tables add. */
 export class FactCatalog {
   private readonly facts = new Map<string, FactDefinition>();
+  /** Each fact's position, so that a FactSource can keep values in an array. */
+  private readonly slots = new Map<string, number>();
+  private readonly bySlot: FactDefinition[] = [];
   constructor(definitions: Iterable<FactDefinition> = STANDARD_FACTS) {
     for (const d of definitions) this.add(d);
   }
   add(definition: FactDefinition): void {
     if (this.facts.has(definition.name)) throw new Error(`fact "${definition.name}" is defined twice`);
     this.facts.set(definition.name, definition);
+    this.slots.set(definition.name, this.bySlot.length);
+    this.bySlot.push(definition);
   }
   get(name: string): FactDefinition | undefined {
     return this.facts.get(name);
@@ -189,27 +194,71 @@ export class FactCatalog {
   inScope(scope: Scope): FactDefinition[] {
     return [...this.facts.values()].filter((f) => f.scopes.includes(scope));
   }
+  /** The fact's slot for FactSource.at, or undefined for an unknown fact. */
+  slotOf(name: string): number | undefined {
+    return this.slots.get(name);
+  }
+  definitionAt(slot: number): FactDefinition {
+    return this.bySlot[slot]!;
+  }
+  get size(): number {
+    return this.bySlot.length;
+  }
+}
+
+/** Marks a fact not computed yet (undefined is a value a fact may have). */
+const UNSET: unique symbol = Symbol('not computed');
+
+function hasKeys(params: Record<string, unknown>): boolean {
+  for (const key in params) if (Object.prototype.hasOwnProperty.call(params, key)) return true;
+  return false;
 }
 
 /**
  * Fact values for one scope item and one pack, computed on first use and then remembered
- * (a rule set asks for `line` many times). Synchronous: both evaluators share it.
+ * (a rule set asks for `line` many times). Synchronous: both evaluators share it. Values sit in
+ * an array by catalog slot, allocated on first use: a scrub makes one FactSource per item and
+ * pack, so it must cost next to nothing when few rules run.
  */
 export class FactSource {
-  private readonly cache = new Map<string, unknown>();
+  private values: unknown[] | undefined;
+  private withParams: Map<string, unknown> | undefined;
   constructor(
-    private readonly catalog: FactCatalog,
+    readonly catalog: FactCatalog,
     readonly item: ScopeItem,
     private readonly run: RunContext,
     private readonly pack: PackContext,
   ) {}
 
   get(name: string, params?: Record<string, unknown>): unknown {
-    const key = params && Object.keys(params).length > 0 ? `${name}\u0000${JSON.stringify(params)}` : name;
-    if (this.cache.has(key)) return this.cache.get(key);
+    if (params !== undefined && hasKeys(params)) return this.getWithParams(name, params);
+    const slot = this.catalog.slotOf(name);
+    return slot === undefined ? undefined : this.at(slot);
+  }
+
+  /** A fact by its catalog slot (the compiled evaluator looks slots up once, at compile time). */
+  at(slot: number): unknown {
+    let values = this.values;
+    if (values === undefined || slot >= values.length) {
+      const grown: unknown[] = new Array(this.catalog.size).fill(UNSET);
+      if (values) for (let i = 0; i < values.length; i++) grown[i] = values[i];
+      values = this.values = grown;
+    }
+    let value = values[slot];
+    if (value === UNSET) {
+      value = this.catalog.definitionAt(slot).value(this.item, this.run, this.pack, undefined);
+      values[slot] = value;
+    }
+    return value;
+  }
+
+  private getWithParams(name: string, params: Record<string, unknown>): unknown {
+    const key = `${name}\u0000${JSON.stringify(params)}`;
+    const cache = (this.withParams ??= new Map());
+    if (cache.has(key)) return cache.get(key);
     const def = this.catalog.get(name);
     const value = def ? def.value(this.item, this.run, this.pack, params) : undefined;
-    this.cache.set(key, value);
+    cache.set(key, value);
     return value;
   }
 

@@ -1,8 +1,8 @@
 import { normalizeCode } from '../claim/codes.js';
 import type { ConditionNode } from '../packs/model.js';
 import { STANDARD_FACTS, type FactCatalog } from './facts.js';
-import { parseOperator } from './operators.js';
-import { pathTokens, resolveTokens } from './path.js';
+import { mayThrow, operatorFunction, parseOperator } from './operators.js';
+import { compilePath } from './path.js';
 import type { ScopeItem } from './scopes.js';
 
 /**
@@ -13,7 +13,9 @@ import type { ScopeItem } from './scopes.js';
  *   text field of the item: a diagnosis code, a code-date group's code, a pair's first or
  *   second line) can fire only on items whose code matches one of those entries;
  * - a rule that requires `hasModifier X` (or `contains`/`containsAny`/`containsAll` on a
- *   list field) can fire only on items whose list holds one of those values.
+ *   list field) can fire only on items whose list holds one of those values;
+ * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
+ *   equal true`) can fire only on items where the field holds that value.
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Anything else, and every rule whose
@@ -26,9 +28,12 @@ import type { ScopeItem } from './scopes.js';
 interface Field {
   fact: string;
   path: string;
-  tokens: readonly string[];
-  /** code: a text value matched by code entry; member: a list value matched by its elements. */
-  kind: 'code' | 'member';
+  resolve: (value: unknown) => unknown;
+  /**
+   * code: a text value matched by code entry; member: a list value matched by its elements;
+   * value: a yes/no or number value matched exactly.
+   */
+  kind: 'code' | 'member' | 'value';
 }
 
 /** What a rule needs for it to fire: `field` holds one of `exact`, or starts with one of `prefixes`. */
@@ -39,9 +44,7 @@ interface Trigger {
 }
 
 /** Facts whose value is the scope item's own (item.values[name]), and so readable before any FactSource. */
-const ITEM_FACTS = new Map(
-  STANDARD_FACTS.filter((f) => ['line', 'first', 'second', 'diagnosis', 'group'].includes(f.name)).map((f) => [f.name, f]),
-);
+const ITEM_FACTS: ReadonlySet<string> = new Set(['line', 'first', 'second', 'pair', 'diagnosis', 'group']);
 
 function fieldKey(f: Field): string {
   return `${f.kind}\u0000${f.fact}\u0000${f.path}`;
@@ -66,23 +69,66 @@ function codeEntryKey(entry: unknown): { exact?: string; prefix?: string } | und
   return { exact: normalizeCode(text) };
 }
 
+/** A requirement no item can meet: the rule cannot fire under these parameters. */
+const NEVER = 'never' as const;
+type Requirement = Trigger | typeof NEVER | undefined;
+
+interface Leaf {
+  fact: string;
+  path?: string;
+  operator: string;
+  value: unknown;
+  params?: unknown;
+}
+
 class TriggerFinder {
   constructor(
     private readonly catalog: FactCatalog,
     private readonly scopeFacts: ReadonlySet<string>,
+    /** The pack's parameter values, when known: `params` then reads as a constant. */
+    private readonly params: Readonly<Record<string, unknown>> | undefined,
   ) {}
 
-  /** The trigger one condition (leaf) imposes, if it imposes one we can index. */
-  private leaf(node: { fact: string; path?: string; operator: string; value: unknown; params?: unknown }): Trigger | undefined {
-    if (node.params !== undefined || !this.scopeFacts.has(node.fact)) return undefined;
-    // Only the standard definition is known to read item.values; a replaced fact is not indexed.
-    if (this.catalog.get(node.fact) !== ITEM_FACTS.get(node.fact)) return undefined;
+  /** Whether the standard definition of a fact (not one a pack set replaced) is in use. */
+  private standard(fact: string): boolean {
+    const def = this.catalog.get(fact);
+    return def !== undefined && def === STANDARD_FACTS.find((f) => f.name === fact);
+  }
+
+  /**
+   * The value of `{fact: params, path}` under the known parameters, as json-rules-engine's
+   * Almanac would read it; `unknown` when it is not such a reference or the parameters are not known.
+   */
+  private constant(fact: string, path: string | undefined, factParams: unknown): { value: unknown } | undefined {
+    if (fact !== 'params' || this.params === undefined || factParams !== undefined || !this.standard('params')) return undefined;
+    return { value: path ? compilePath(path)(this.params) : this.params };
+  }
+
+  /** The condition's value: a literal, or a parameter reference resolved; undefined for other references. */
+  private valueOf(value: unknown): { value: unknown } | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { value };
+    if (!Object.prototype.hasOwnProperty.call(value, 'fact')) return { value };
+    const ref = value as { fact: string; path?: string; params?: unknown };
+    return this.constant(ref.fact, ref.path, ref.params);
+  }
+
+  /** What one condition (leaf) requires, if it is something we can index or decide now. */
+  private leaf(node: Leaf): Requirement {
     const parsed = parseOperator(node.operator);
-    if (!parsed || parsed.decorators.length > 0) return undefined;
-    const value = node.value;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return undefined; // a fact reference
+    if (!parsed) return undefined;
+    const resolved = this.valueOf(node.value);
+    if (!resolved) return undefined;
+    const value = resolved.value;
+    // A condition on parameters alone has the same result for every item: decide it here.
+    const fixed = this.constant(node.fact, node.path, node.params);
+    if (fixed) {
+      if (mayThrow(parsed, Array.isArray(value))) return undefined;
+      return operatorFunction(parsed)(fixed.value, value) === false ? NEVER : undefined;
+    }
+    if (node.params !== undefined || !this.scopeFacts.has(node.fact) || !this.standard(node.fact)) return undefined;
+    if (parsed.decorators.length > 0) return undefined;
     const path = node.path ?? '';
-    const field = (kind: Field['kind'], p: string): Field => ({ fact: node.fact, path: p, tokens: p === '' ? [] : pathTokens(p), kind });
+    const field = (kind: Field['kind'], p: string): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind });
     switch (parsed.base.name) {
       case 'codeIn': {
         if (!Array.isArray(value) || path === '') return undefined;
@@ -96,8 +142,13 @@ class TriggerFinder {
         return t;
       }
       case 'equal':
-        if (typeof value !== 'string' || path === '') return undefined;
-        return { field: field('code', path), exact: [normalizeCode(value)], prefixes: [] };
+        if (path === '') return undefined;
+        if (typeof value === 'string') return { field: field('code', path), exact: [normalizeCode(value)], prefixes: [] };
+        // === and a Map key agree for these, NaN aside, which YAML cannot write.
+        if (typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value))) {
+          return { field: field('value', path), exact: [value], prefixes: [] };
+        }
+        return undefined;
       case 'in':
         if (!Array.isArray(value) || path === '' || !value.every((v) => typeof v === 'string')) return undefined;
         return { field: field('code', path), exact: value.map((v) => normalizeCode(v as string)), prefixes: [] };
@@ -112,7 +163,9 @@ class TriggerFinder {
       case 'containsAny':
       case 'containsAll': {
         const list = Array.isArray(value) ? value : [value];
-        if (path === '' || list.length === 0 || !list.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
+        if (path === '' || !list.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
+        // containsAll of nothing holds for every list; containsAny of nothing for none.
+        if (list.length === 0) return parsed.base.name === 'containsAny' ? { field: field('member', path), exact: [], prefixes: [] } : undefined;
         return { field: field('member', path), exact: list, prefixes: [] };
       }
       default:
@@ -120,33 +173,37 @@ class TriggerFinder {
     }
   }
 
-  /** The best trigger a condition tree imposes: code fields first, then the fewest keys. */
-  find(node: ConditionNode): Trigger | undefined {
+  /** What a condition tree requires: the best trigger (code fields first, then fewest keys), or NEVER. */
+  find(node: ConditionNode): Requirement {
     if ('all' in node) {
       let best: Trigger | undefined;
       for (const child of node.all) {
         const t = this.find(child);
+        if (t === NEVER) return NEVER;
         if (t && (!best || better(t, best))) best = t;
       }
       return best;
     }
     if ('any' in node) {
-      // Every branch must require something of the same field; the union of their keys.
+      // Every branch that can hold must require something of the same field; the union of their keys.
       let union: Trigger | undefined;
       for (const child of node.any) {
         const t = this.find(child);
+        if (t === NEVER) continue;
         if (!t || (union && fieldKey(union.field) !== fieldKey(t.field))) return undefined;
         union = union ? { field: union.field, exact: [...union.exact, ...t.exact], prefixes: [...union.prefixes, ...t.prefixes] } : t;
       }
-      return union;
+      return union ?? NEVER;
     }
     if ('not' in node) return undefined;
     return this.leaf(node);
   }
 }
 
+/** Codes tell rules apart best, modifiers next; yes/no fields least. Then the fewest keys. */
+const SELECTIVITY = { code: 0, member: 1, value: 2 } as const;
 function better(a: Trigger, b: Trigger): boolean {
-  if (a.field.kind !== b.field.kind) return a.field.kind === 'code';
+  if (a.field.kind !== b.field.kind) return SELECTIVITY[a.field.kind] < SELECTIVITY[b.field.kind];
   return a.exact.length + a.prefixes.length < b.exact.length + b.prefixes.length;
 }
 
@@ -174,16 +231,30 @@ export class RuleIndex {
   /** Positions (in group order) of the rules evaluated on every item. */
   private readonly always: number[] = [];
   private readonly fields: FieldIndex[] = [];
+  private readonly found: number[][] = [];
+  private first: number[] | undefined;
+  private more = 0;
   /** Per-position marks for merging candidate lists without a Set. */
   private readonly marks: Int32Array;
   private generation = 0;
+  /** Rules evaluated only on items that trigger them. */
   readonly indexedCount: number;
+  /** Rules that cannot fire at all under these parameters. */
+  neverCount = 0;
 
-  constructor(rules: readonly IndexableRule[], scopeFacts: readonly string[], catalog: FactCatalog) {
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter((f) => ITEM_FACTS.has(f))));
+  /**
+   * `params`: the pack's parameter values as the rules will see them (after payer packs), so
+   * that conditions on parameters index like literals; omit them and such rules always run.
+   */
+  constructor(rules: readonly IndexableRule[], scopeFacts: readonly string[], catalog: FactCatalog, params?: Readonly<Record<string, unknown>>) {
+    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter((f) => ITEM_FACTS.has(f))), params);
     const byField = new Map<string, FieldIndex>();
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;
+      if (trigger === NEVER) {
+        this.neverCount++;
+        return;
+      }
       if (!trigger) {
         this.always.push(position);
         return;
@@ -202,45 +273,61 @@ export class RuleIndex {
       }
     });
     for (const fi of this.fields) fi.prefixLengths.sort((a, b) => b - a);
-    this.indexedCount = rules.length - this.always.length;
+    this.indexedCount = rules.length - this.always.length - this.neverCount;
     this.marks = new Int32Array(rules.length);
   }
 
   /** Positions of the rules that can fire on the item, ascending (group order). */
   candidates(item: ScopeItem): readonly number[] {
-    if (this.fields.length === 0) return this.always;
-    let found: number[][] | undefined;
-    const collect = (list: number[] | undefined) => {
-      if (list) (found ??= []).push(list);
-    };
-    for (const fi of this.fields) {
-      const value = resolveTokens(item.values[fi.field.fact], fi.field.tokens);
+    const fields = this.fields;
+    if (fields.length === 0) return this.always;
+    // Matching lists are collected in scratch fields (this runs synchronously, never nested).
+    this.first = undefined;
+    this.more = 0;
+    for (let f = 0; f < fields.length; f++) {
+      const fi = fields[f]!;
+      const value = fi.field.resolve(item.values[fi.field.fact]);
+      let list: number[] | undefined;
       if (fi.field.kind === 'code') {
         if (typeof value !== 'string') continue; // codeIn, equal and in need text to match
         const code = normalizeCode(value);
-        collect(fi.exact.get(code));
-        for (const n of fi.prefixLengths) if (n <= code.length) collect(fi.prefixes.get(code.slice(0, n)));
-      } else {
+        if ((list = fi.exact.get(code))) this.add(list);
+        for (const n of fi.prefixLengths) if (n <= code.length && (list = fi.prefixes.get(code.slice(0, n)))) this.add(list);
+      } else if (fi.field.kind === 'member') {
         if (!Array.isArray(value)) continue;
-        for (const element of value) collect(fi.exact.get(element));
+        for (const element of value) if ((list = fi.exact.get(element))) this.add(list);
+      } else if ((list = fi.exact.get(value))) {
+        this.add(list);
       }
     }
-    if (!found) return this.always;
-    if (found.length === 1 && this.always.length === 0) return found[0]!;
+    const first = this.first;
+    const more = this.more;
+    this.first = undefined;
+    if (first === undefined) return this.always;
+    if (more === 0 && this.always.length === 0) return first;
     if (this.generation === 0x7fffffff) {
       this.marks.fill(0);
       this.generation = 0;
     }
     const generation = ++this.generation;
+    const marks = this.marks;
     const out: number[] = [];
-    for (const list of [this.always, ...found]) {
+    const take = (list: readonly number[]) => {
       for (const p of list) {
-        if (this.marks[p] !== generation) {
-          this.marks[p] = generation;
+        if (marks[p] !== generation) {
+          marks[p] = generation;
           out.push(p);
         }
       }
-    }
+    };
+    take(this.always);
+    take(first);
+    for (let k = 0; k < more; k++) take(this.found[k]!);
     return out.sort((a, b) => a - b);
+  }
+
+  private add(list: number[]): void {
+    if (this.first === undefined) this.first = list;
+    else this.found[this.more++] = list;
   }
 }

@@ -1,4 +1,4 @@
-import type { ClaimView, LineView } from '../claim/view.js';
+import type { ClaimView, DiagnosisView, LineView } from '../claim/view.js';
 
 /** What a rule looks at, once each. */
 export const SCOPES = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'] as const;
@@ -44,26 +44,84 @@ export interface ScopeItem {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
+  if (a.length === 0) return true;
+  if (a.length === 1) return a[0] === b[0];
   const sa = [...a].sort();
   const sb = [...b].sort();
   return sa.every((x, i) => x === sb[i]);
 }
 
-function pairItem(first: LineView, second: LineView): ScopeItem {
-  const pair: PairView = {
-    sameServiceDate: first.serviceDate === second.serviceDate,
-    sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
-    sameModifiers: sameList(first.modifiers, second.modifiers),
-  };
-  const lines = first.number < second.number ? [first.number, second.number] : [second.number, first.number];
-  return {
-    scope: 'line-pair',
-    label: `lines ${first.number} and ${second.number}`,
-    serviceDate: first.serviceDate,
-    lines,
-    defaultPath: `/lines/${second.index}`,
-    values: { first, second, pair },
-  };
+/*
+ * Items are built for every claim, but their label, lines and default path are read only for
+ * a finding or an explanation: they are worked out on first use.
+ */
+
+class LineItem implements ScopeItem {
+  readonly scope = 'line' as const;
+  readonly serviceDate: string;
+  readonly values: { line: LineView };
+  private lineList: number[] | undefined;
+  constructor(private readonly line: LineView) {
+    this.serviceDate = line.serviceDate;
+    this.values = { line };
+  }
+  get label(): string {
+    return `line ${this.line.number}`;
+  }
+  get lines(): number[] {
+    return (this.lineList ??= [this.line.number]);
+  }
+  get defaultPath(): string {
+    return `/lines/${this.line.index}`;
+  }
+}
+
+class PairItem implements ScopeItem {
+  readonly scope = 'line-pair' as const;
+  readonly serviceDate: string;
+  readonly values: { first: LineView; second: LineView; pair: PairView };
+  private lineList: number[] | undefined;
+  constructor(
+    private readonly first: LineView,
+    private readonly second: LineView,
+  ) {
+    this.serviceDate = first.serviceDate;
+    const pair: PairView = {
+      sameServiceDate: first.serviceDate === second.serviceDate,
+      sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
+      sameModifiers: sameList(first.modifiers, second.modifiers),
+    };
+    this.values = { first, second, pair };
+  }
+  get label(): string {
+    return `lines ${this.first.number} and ${this.second.number}`;
+  }
+  get lines(): number[] {
+    const a = this.first.number;
+    const b = this.second.number;
+    return (this.lineList ??= a < b ? [a, b] : [b, a]);
+  }
+  get defaultPath(): string {
+    return `/lines/${this.second.index}`;
+  }
+}
+
+class DiagnosisItem implements ScopeItem {
+  readonly scope = 'diagnosis' as const;
+  readonly lines: number[] = [];
+  readonly values: { diagnosis: DiagnosisView };
+  constructor(
+    private readonly diagnosis: DiagnosisView,
+    readonly serviceDate: string,
+  ) {
+    this.values = { diagnosis };
+  }
+  get label(): string {
+    return `diagnosis ${this.diagnosis.number}`;
+  }
+  get defaultPath(): string {
+    return `/diagnoses/${this.diagnosis.index}/code`;
+  }
 }
 
 /** Builds the items of one scope for a claim. Callers cache the result per claim. */
@@ -74,34 +132,20 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey): ScopeItem[] {
         { scope: 'claim', label: 'claim', serviceDate: claim.firstServiceDate, lines: [], defaultPath: '', values: {} },
       ];
     case 'line':
-      return claim.lines.map((line) => ({
-        scope: 'line',
-        label: `line ${line.number}`,
-        serviceDate: line.serviceDate,
-        lines: [line.number],
-        defaultPath: `/lines/${line.index}`,
-        values: { line },
-      }));
+      return claim.lines.map((line) => new LineItem(line));
     case 'line-pair':
     case 'line-pair-ordered': {
       const items: ScopeItem[] = [];
       const ls = claim.lines;
       for (let i = 0; i < ls.length; i++) {
         for (let j = key === 'line-pair' ? i + 1 : 0; j < ls.length; j++) {
-          if (i !== j) items.push(pairItem(ls[i]!, ls[j]!));
+          if (i !== j) items.push(new PairItem(ls[i]!, ls[j]!));
         }
       }
       return items;
     }
     case 'diagnosis':
-      return claim.diagnoses.map((diagnosis) => ({
-        scope: 'diagnosis',
-        label: `diagnosis ${diagnosis.number}`,
-        serviceDate: claim.firstServiceDate,
-        lines: [],
-        defaultPath: `/diagnoses/${diagnosis.index}/code`,
-        values: { diagnosis },
-      }));
+      return claim.diagnoses.map((diagnosis) => new DiagnosisItem(diagnosis, claim.firstServiceDate));
     case 'code-date': {
       const groups = new Map<string, CodeDateGroup>();
       for (const line of claim.lines) {
@@ -127,14 +171,19 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey): ScopeItem[] {
         g.lastIndex = line.index;
         for (const m of line.modifiers) if (!g.modifiers.includes(m)) g.modifiers.push(m);
       }
-      return [...groups.values()].map((group) => ({
-        scope: 'code-date',
-        label: `${group.procedureCode} on ${group.serviceDate}`,
-        serviceDate: group.serviceDate,
-        lines: group.lines,
-        defaultPath: `/lines/${group.lastIndex}/units`,
-        values: { group: { ...group, units: Math.round(group.units * 1000) / 1000 } },
-      }));
+      return [...groups.values()].map((group) => {
+        // The fact is the group with its units rounded, as a separate object (same fields, same order).
+        const fact = { ...group };
+        fact.units = Math.round(group.units * 1000) / 1000;
+        return {
+          scope: 'code-date',
+          label: `${group.procedureCode} on ${group.serviceDate}`,
+          serviceDate: group.serviceDate,
+          lines: group.lines,
+          defaultPath: `/lines/${group.lastIndex}/units`,
+          values: { group: fact },
+        };
+      });
     }
   }
 }

@@ -81,8 +81,11 @@ interface GroupPlan {
   group: RuleGroup;
   /** The group's rules compiled, when the evaluator is the compiled one. */
   compiled?: readonly CompiledRule[];
-  /** Which of them can fire on an item; absent when indexing is off. */
-  index?: RuleIndex;
+  /**
+   * Which of them can fire on an item, per parameter values (a pack's own, or as a payer pack
+   * sets them: the same objects for every claim of a selection); absent when indexing is off.
+   */
+  indexes?: WeakMap<object, RuleIndex>;
 }
 
 interface PackPlan {
@@ -151,12 +154,9 @@ export class Scrubber {
         this.plansForAnyPayer.push(position);
       }
       const groups = groupRules(pack).map((group): GroupPlan => {
-        this.evaluator.prepare?.(group);
         if (!this.compiled) return { group };
-        const compiled = this.compiled.rulesOf(group);
-        const plan: GroupPlan = { group, compiled };
-        if (indexing) plan.index = new RuleIndex(compiled.map((c) => ({ conditions: c.rule.conditions, total: c.total })), group.facts, packSet.facts);
-        return plan;
+        const compiled = this.compiled.rulesOf(group, packSet.facts);
+        return indexing ? { group, compiled, indexes: new WeakMap() } : { group, compiled };
       });
       const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
       return { pack, defaults, groups };
@@ -199,6 +199,16 @@ export class Scrubber {
       };
     });
     return { packs, runs };
+  }
+
+  private indexFor(plan: GroupPlan, params: Readonly<Record<string, unknown>>): RuleIndex | undefined {
+    if (!plan.indexes) return undefined;
+    let index = plan.indexes.get(params);
+    if (!index) {
+      index = new RuleIndex(plan.compiled!.map((c) => ({ conditions: c.rule.conditions, total: c.total })), plan.group.facts, this.packSet.facts, params);
+      plan.indexes.set(params, index);
+    }
+    return index;
   }
 
   scrub(input: unknown, options?: ScrubOptions & { explain?: false }): Promise<ScrubResult>;
@@ -263,8 +273,10 @@ export class Scrubber {
     const catalog = this.packSet.facts;
     for (const { plan, context, overrides } of runs) {
       const effective = plan.pack.effective;
-      for (const { group, compiled, index } of plan.groups) {
-        const rules = compiled!;
+      for (const groupPlan of plan.groups) {
+        const { group } = groupPlan;
+        const rules = groupPlan.compiled!;
+        const index = this.indexFor(groupPlan, context.params);
         for (const item of itemsFor(group.scopeKey)) {
           const date = item.serviceDate;
           if (!inWindow(effective, date)) continue;

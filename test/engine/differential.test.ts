@@ -16,7 +16,7 @@ import { generateWorkload } from '../support/workload.js';
  * (the reference), the compiled evaluator with the rule index, and without it. The claims:
  * every pack test case, and 10,000 generated claims (five seeds, most with problems) over the
  * bundled packs plus generated payer packs that use every operator family, decorators and fact
- * references. Explain output is compared too, on a sample: both evaluators evaluate every
+ * references, half of them extending bundled packs (parameters and rule overrides). Explain output is compared too, on a sample: both evaluators evaluate every
  * condition there, so the traces must be identical.
  */
 
@@ -31,7 +31,7 @@ let scrubbers: { reference: Scrubber; compiled: Scrubber; unindexed: Scrubber };
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'scrub-differential-'));
-  await writePayerPacks(dir, { packs: GENERATED_PACKS, rulesPerPack: 30, seed: 5 });
+  await writePayerPacks(dir, { packs: GENERATED_PACKS, rulesPerPack: 30, seed: 5, extendsBundled: true });
   await cp(bundledRulesDir, dir, { recursive: true });
   packs = await loadPackSet(dir);
   scrubbers = {

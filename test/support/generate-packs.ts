@@ -22,6 +22,11 @@ export interface PackGenerationOptions {
   payerId?: (i: number) => string;
   /** Leave out appliesTo, so that every pack applies to every claim. */
   everyPayer?: boolean;
+  /**
+   * Make every other pack a payer pack of the bundled ones: it extends payer-policy and
+   * modifiers, sets their parameters and overrides some of their rules.
+   */
+  extendsBundled?: boolean;
 }
 
 export function payerIdOf(i: number): string {
@@ -174,6 +179,19 @@ export function generatePayerPack(i: number, options: PackGenerationOptions): { 
     rules,
   };
   if (!options.everyPayer) pack.appliesTo = { payerIds: [payerId], claimTypes: ['professional'] };
+  if (options.extendsBundled && i % 2 === 0 && !options.everyPayer) {
+    pack.extends = ['payer-policy', 'modifiers'];
+    Object.assign(pack.parameters as Json, {
+      timelyFilingDays: { value: int(30, 120) },
+      priorAuthorizationCodes: { value: rand() < 0.5 ? ['70450-70553'] : codeList() },
+      unacceptedModifiers: { value: some(MODIFIERS, int(1, 2)) },
+      evaluationAndManagementCodes: { value: rand() < 0.5 ? ['99202-99215'] : ['99202-99499'] },
+    });
+    const modifierRules = ['modifier-59-prefer-x', 'em-without-modifier-25', 'lt-rt-same-line', 'too-many-modifiers', 'modifier-repeated'];
+    pack.overrides = some(modifierRules, int(1, 3)).map((rule) =>
+      rand() < 0.5 ? { rule, enabled: false, reason: 'generated: the payer does not check this' } : { rule, severity: pick(['error', 'warning', 'info']), reason: 'generated: the payer grades this differently' },
+    );
+  }
   if (rand() < 0.2) pack.effective = { from: '2026-02-01' };
   return { name, pack };
 }
