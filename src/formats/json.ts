@@ -1,0 +1,126 @@
+import { isFhirClaimOrBundle, readFhir } from './fhir/read.js';
+import type { ReadItem, ReadProblem, TextPosition } from './types.js';
+
+/** 1-based line and column of a character offset. */
+export function textPosition(text: string, offset: number, format: 'json' | 'ndjson', lineBase = 1): TextPosition {
+  let line = lineBase;
+  let lineStart = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { format, line, column: end - lineStart + 1, offset };
+}
+
+/**
+ * Where JSON.parse gave up. Node words its errors differently across versions, but they all
+ * carry "position N"; an error without one (unexpected end) is at the end of the text.
+ */
+function syntaxErrorOffset(error: unknown, text: string): number {
+  const message = error instanceof Error ? error.message : '';
+  const m = /position (\d+)/.exec(message);
+  return m ? Number(m[1]) : text.length;
+}
+
+function syntaxMessage(error: unknown): string {
+  let reason = error instanceof Error ? error.message : String(error);
+  // Node appends the offending text ('... "{"claimId": ..." is not valid JSON'); a claim's
+  // content must not travel into logs through an error message, so keep only the reason.
+  for (const cut of [', "', ' in JSON', ' at position', ' (line']) {
+    const i = reason.indexOf(cut);
+    if (i > 0) reason = reason.slice(0, i);
+  }
+  return reason.length > 80 || reason === '' ? 'not valid JSON' : reason;
+}
+
+export type JsonParse = { ok: true; value: unknown } | { ok: false; message: string; offset: number };
+
+export function parseJson(text: string): JsonParse {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, message: syntaxMessage(error), offset: syntaxErrorOffset(error, text) };
+  }
+}
+
+function claimIdLabel(value: unknown): string | undefined {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const id = (value as Record<string, unknown>).claimId;
+    if (typeof id === 'string' && id !== '') return `claim ${id}`;
+  }
+  return undefined;
+}
+
+/** A parsed JSON document: one claim (object) or many (array); FHIR resources are converted. */
+export function readJsonValue(value: unknown): { format: 'json' | 'fhir'; items: ReadItem[]; problems: ReadProblem[] } {
+  if (isFhirClaimOrBundle(value) || (Array.isArray(value) && value.length > 0 && value.every(isFhirClaimOrBundle))) {
+    if (Array.isArray(value) && value.some((v) => (v as Record<string, unknown>).resourceType === 'Bundle')) {
+      // An array of Bundles: read each and keep the order.
+      const items: ReadItem[] = [];
+      const problems: ReadProblem[] = [];
+      for (const v of value) {
+        const r = readFhir(v);
+        items.push(...r.items);
+        problems.push(...r.problems);
+      }
+      return { format: 'fhir', items, problems };
+    }
+    return { format: 'fhir', ...readFhir(value) };
+  }
+  if (Array.isArray(value)) {
+    return {
+      format: 'json',
+      items: value.map((v, i) => ({ kind: 'claim', input: v, label: `item ${i + 1}${(l => (l ? ` (${l})` : ''))(claimIdLabel(v))}`, findings: [] })),
+      problems:
+        value.length === 0
+          ? [{ code: 'no-claims', severity: 'error', message: 'The JSON array is empty: it holds no claim.' }]
+          : [],
+    };
+  }
+  return { format: 'json', items: [{ kind: 'claim', input: value, label: claimIdLabel(value) ?? 'claim', findings: [] }], problems: [] };
+}
+
+/** One JSON value per line; blank lines are skipped, a bad line is an error item in its place. */
+export function readNdjson(text: string): { items: ReadItem[]; problems: ReadProblem[] } {
+  const items: ReadItem[] = [];
+  let start = 0;
+  let lineNumber = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    lineNumber++;
+    const raw = text.slice(start, end);
+    const lineText = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (lineText.trim() !== '') {
+      const label = `line ${lineNumber}`;
+      const parsed = parseJson(lineText);
+      if (!parsed.ok) {
+        items.push({
+          kind: 'error',
+          label,
+          error: {
+            code: 'json-syntax',
+            message: `Line ${lineNumber} is not valid JSON: ${parsed.message}.`,
+            position: { format: 'ndjson', line: lineNumber, column: Math.min(parsed.offset, lineText.length) + 1, offset: start + parsed.offset },
+          },
+        });
+      } else if (isFhirClaimOrBundle(parsed.value)) {
+        const r = readFhir(parsed.value);
+        for (const item of r.items) items.push({ ...item, label: `${label} (${item.label})` });
+        for (const p of r.problems) {
+          items.push({ kind: 'error', label, error: { code: p.code, message: `Line ${lineNumber}: ${p.message}` } });
+        }
+      } else {
+        items.push({ kind: 'claim', input: parsed.value, label, findings: [] });
+      }
+    }
+    if (end >= text.length) break;
+    start = end + 1;
+  }
+  const problems: ReadProblem[] =
+    items.length === 0 ? [{ code: 'no-claims', severity: 'error', message: 'The NDJSON input has no lines with a claim.' }] : [];
+  return { items, problems };
+}
