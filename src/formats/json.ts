@@ -1,4 +1,4 @@
-import { isFhirClaimOrBundle, readFhir } from './fhir/read.js';
+import { isFhirResource, readFhir } from './fhir/read.js';
 import type { ReadItem, ReadProblem, TextPosition } from './types.js';
 
 /** 1-based line and column of a character offset. */
@@ -56,7 +56,7 @@ function claimIdLabel(value: unknown): string | undefined {
 
 /** A parsed JSON document: one claim (object) or many (array); FHIR resources are converted. */
 export function readJsonValue(value: unknown): { format: 'json' | 'fhir'; items: ReadItem[]; problems: ReadProblem[] } {
-  if (isFhirClaimOrBundle(value) || (Array.isArray(value) && value.length > 0 && value.every(isFhirClaimOrBundle))) {
+  if (isFhirResource(value) || (Array.isArray(value) && value.length > 0 && value.every(isFhirResource))) {
     if (Array.isArray(value) && value.some((v) => (v as Record<string, unknown>).resourceType === 'Bundle')) {
       // An array of Bundles: read each and keep the order.
       const items: ReadItem[] = [];
@@ -107,7 +107,7 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
             position: { format: 'ndjson', line: lineNumber, column: Math.min(parsed.offset, lineText.length) + 1, offset: start + parsed.offset },
           },
         });
-      } else if (isFhirClaimOrBundle(parsed.value)) {
+      } else if (isFhirResource(parsed.value)) {
         const r = readFhir(parsed.value);
         for (const item of r.items) items.push({ ...item, label: `${label} (${item.label})` });
         for (const p of r.problems) {

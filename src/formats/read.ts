@@ -1,3 +1,4 @@
+import { isFhirResource } from './fhir/read.js';
 import { parseJson, readJsonValue, readNdjson, textPosition } from './json.js';
 import type { ClaimFormat, ReadHint, ReadResult } from './types.js';
 import { readX12 } from './x12/read.js';
@@ -39,12 +40,8 @@ export function detectFormat(input: string, hint?: ReadHint): ClaimFormat | 'unk
   if (hintSays(hint) === 'ndjson') return 'ndjson';
   const whole = parseJson(input.slice(start));
   if (whole.ok) {
-    const v = whole.value as Record<string, unknown> | null;
-    const isFhir = (x: unknown) => {
-      const t = (x as Record<string, unknown> | null)?.resourceType;
-      return t === 'Claim' || t === 'Bundle';
-    };
-    if (isFhir(v) || (Array.isArray(v) && v.length > 0 && v.every(isFhir))) return 'fhir';
+    const v = whole.value;
+    if (isFhirResource(v) || (Array.isArray(v) && v.length > 0 && v.every(isFhirResource))) return 'fhir';
     return 'json';
   }
   // Not one JSON document: NDJSON when its first line is a JSON value of its own.

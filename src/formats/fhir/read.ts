@@ -415,10 +415,13 @@ function toItem(claim: Json, base: string, label: string, bundle: BundleIndex): 
   return { kind: 'claim', input: mapped.claim, label, locate: mapped.sources.locator(), findings: [] };
 }
 
-/** True for a value that is a FHIR resource the reader handles (a Claim or a Bundle). */
-export function isFhirClaimOrBundle(value: unknown): boolean {
-  const type = obj(value)?.resourceType;
-  return type === 'Claim' || type === 'Bundle';
+/**
+ * True for a FHIR resource of any type. The canonical claim has no `resourceType` field (an
+ * unknown field is an error there), so a JSON object with one is FHIR: a Claim or Bundle to
+ * read, anything else to refuse with a clear reason.
+ */
+export function isFhirResource(value: unknown): boolean {
+  return typeof obj(value)?.resourceType === 'string';
 }
 
 export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProblem[] } {
