@@ -1,5 +1,5 @@
 import { at, type X12Issue } from './issues.js';
-import { el, ISA_LENGTH, ISA_WIDTHS, type Segment } from './segments.js';
+import { el, elementsOf, ISA_LENGTH, ISA_WIDTHS, type Segment } from './segments.js';
 
 /** ST ... SE: one transaction set (an 837 holds many claims). */
 export interface Transaction {
@@ -50,9 +50,10 @@ const ISA_ELEMENT_NAMES = [
 function checkIsaWidths(isa: Segment): X12Issue | undefined {
   const wrong: string[] = [];
   const details: Array<{ element: string; expected: number; found: number }> = [];
+  const elements = elementsOf(isa);
   let length = 3 + 1; // "ISA" and the segment terminator
   for (let n = 1; n <= 16; n++) {
-    const value = isa.elements[n];
+    const value = elements[n];
     const width = ISA_WIDTHS[n - 1]!;
     length += 1 + (value?.length ?? 0);
     if (value === undefined || value.length !== width) {
@@ -62,9 +63,9 @@ function checkIsaWidths(isa: Segment): X12Issue | undefined {
       details.push({ element: name, expected: width, found });
     }
   }
-  if (isa.elements.length > 17) {
-    wrong.push(`it has ${isa.elements.length - 1} elements, not 16`);
-    for (let n = 17; n < isa.elements.length; n++) length += 1 + isa.elements[n]!.length;
+  if (elements.length > 17) {
+    wrong.push(`it has ${elements.length - 1} elements, not 16`);
+    for (let n = 17; n < elements.length; n++) length += 1 + elements[n]!.length;
   }
   if (wrong.length === 0) return undefined;
   const first = details[0];

@@ -1,7 +1,7 @@
 import { SourceMap } from '../locator.js';
 import { at, type X12Issue } from './issues.js';
 import type { ClaimBlock, Level, LineBlock, Transaction837 } from './loops837.js';
-import { comp, components, el, sourceOf, type Segment } from './segments.js';
+import { comp, components, el, elementsOf, sourceOf, type Segment } from './segments.js';
 import { decimal, dtpDates, isoDate, payerTypeOf, whole } from './values.js';
 
 /** One claim of an 837, as canonical JSON, with where each field came from. */
@@ -35,12 +35,21 @@ function findAll(segments: readonly Segment[], loop: string, id: string): Segmen
 class Builder {
   readonly sources = new SourceMap();
 
+  /** Without `recording`, only the claim is built (the common case: most claims need no sources). */
+  constructor(private readonly recording: boolean) {}
+
   note(pointer: string, segment: Segment, element?: number, component?: number): void {
-    this.sources.record(pointer, sourceOf(segment, element, component));
+    if (this.recording) this.sources.record(pointer, sourceOf(segment, element, component));
   }
 
-  set(target: Json, key: string, value: unknown, pointer: string, segment: Segment, element?: number, component?: number): void {
-    this.note(pointer, segment, element, component);
+  /** Notes the source of `${base}/${suffix}`; the pointer is only built when recording. */
+  noteIn(base: string, suffix: string | number, segment: Segment, element?: number, component?: number): void {
+    if (this.recording) this.sources.record(`${base}/${suffix}`, sourceOf(segment, element, component));
+  }
+
+  /** Sets target[key] (unless the value is empty) and notes the source of `${base}/${key}`. */
+  set(target: Json, key: string, value: unknown, base: string, segment: Segment, element?: number, component?: number): void {
+    this.noteIn(base, key, segment, element, component);
     if (value !== undefined && value !== '') target[key] = value;
   }
 }
@@ -68,10 +77,10 @@ function personName(nm1: Segment): string | undefined {
 function provider(b: Builder, pointer: string, nm1: Segment, segments: readonly Segment[]): Json {
   const p: Json = {};
   b.note(pointer, nm1);
-  b.set(p, 'npi', el(nm1, 8) === 'XX' ? el(nm1, 9) : undefined, `${pointer}/npi`, nm1, 9);
-  b.set(p, 'name', personName(nm1), `${pointer}/name`, nm1, 3);
+  b.set(p, 'npi', el(nm1, 8) === 'XX' ? el(nm1, 9) : undefined, pointer, nm1, 9);
+  b.set(p, 'name', personName(nm1), pointer, nm1, 3);
   const prv = find(segments, nm1.loop, 'PRV');
-  if (prv && el(prv, 2) === 'PXC') b.set(p, 'taxonomy', el(prv, 3), `${pointer}/taxonomy`, prv, 3);
+  if (prv && el(prv, 2) === 'PXC') b.set(p, 'taxonomy', el(prv, 3), pointer, prv, 3);
   return p;
 }
 
@@ -88,9 +97,13 @@ function ancestors(level: Level | undefined): { billing?: Level; subscriber?: Le
   return out;
 }
 
-/** Maps one 2300 claim (with its levels) to the canonical claim. */
-export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
-  const b = new Builder();
+/**
+ * Maps one 2300 claim (with its levels) to the canonical claim. With `recordSources` it also
+ * notes where each field came from; readers do that lazily, only for claims whose findings
+ * are located, which keeps a large file's memory (and garbage collection) small.
+ */
+export function mapClaim(tx: Transaction837, block: ClaimBlock, recordSources = true): Mapped837 {
+  const b = new Builder(recordSources);
   const issues: X12Issue[] = [];
   const claim: Json = {};
   const clm = block.clm;
@@ -98,11 +111,11 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
   const { billing, subscriber, patient } = ancestors(block.level);
 
   b.note('', clm);
-  b.set(claim, 'claimId', el(clm, 1), '/claimId', clm, 1);
-  b.set(claim, 'claimType', tx.kind, '/claimType', tx.versionSegment, tx.versionElement);
-  b.set(claim, 'frequencyCode', comp(clm, 5, 3), '/frequencyCode', clm, 5, 3);
+  b.set(claim, 'claimId', el(clm, 1), '', clm, 1);
+  b.set(claim, 'claimType', tx.kind, '', tx.versionSegment, tx.versionElement);
+  b.set(claim, 'frequencyCode', comp(clm, 5, 3), '', clm, 5, 3);
   const bht = tx.header.find((s) => s.id === 'BHT');
-  if (bht) b.set(claim, 'submissionDate', isoDate(el(bht, 4)), '/submissionDate', bht, 4);
+  if (bht) b.set(claim, 'submissionDate', isoDate(el(bht, 4)), '', bht, 4);
 
   // Payer (2010BB) and its type from the subscriber's claim filing indicator (SBR09).
   const payer: Json = {};
@@ -110,13 +123,13 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
   const payerName = subscriber ? find(subscriber.segments, '2010BB', 'NM1', 'PR') : undefined;
   if (payerName) {
     b.note('/payer', payerName);
-    b.set(payer, 'id', el(payerName, 9), '/payer/id', payerName, 9);
-    b.set(payer, 'name', el(payerName, 3), '/payer/name', payerName, 3);
+    b.set(payer, 'id', el(payerName, 9), '/payer', payerName, 9);
+    b.set(payer, 'name', el(payerName, 3), '/payer', payerName, 3);
   } else if (subscriber) {
     b.note('/payer', subscriber.hl);
     issues.push(missing(subscriber.hl, '2010BB', 'payer name', 'NM1*PR', '/payer'));
   }
-  if (sbr) b.set(payer, 'type', payerTypeOf(el(sbr, 9)), '/payer/type', sbr, 9);
+  if (sbr) b.set(payer, 'type', payerTypeOf(el(sbr, 9)), '/payer', sbr, 9);
   else if (subscriber) issues.push(missing(subscriber.hl, '2000B', 'subscriber', 'SBR', '/payer/type'));
   claim.payer = payer;
 
@@ -126,7 +139,7 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
   if (billingName) {
     Object.assign(billingProvider, provider(b, '/billingProvider', billingName, []));
     const taxId = find(billing!.segments, '2010AA', 'REF', 'EI') ?? find(billing!.segments, '2010AA', 'REF', 'SY');
-    if (taxId) b.set(billingProvider, 'taxId', el(taxId, 2), '/billingProvider/taxId', taxId, 2);
+    if (taxId) b.set(billingProvider, 'taxId', el(taxId, 2), '/billingProvider', taxId, 2);
   } else if (billing) {
     b.note('/billingProvider', billing.hl);
     issues.push(missing(billing.hl, '2010AA', 'billing provider name', 'NM1*85', '/billingProvider'));
@@ -142,7 +155,7 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
   }
   const billingTaxonomy = billing ? find(billing.segments, '2000A', 'PRV', 'BI') : undefined;
   if (billingTaxonomy && el(billingTaxonomy, 2) === 'PXC') {
-    b.set(billingProvider, 'taxonomy', el(billingTaxonomy, 3), '/billingProvider/taxonomy', billingTaxonomy, 3);
+    b.set(billingProvider, 'taxonomy', el(billingTaxonomy, 3), '/billingProvider', billingTaxonomy, 3);
   }
   claim.billingProvider = billingProvider;
 
@@ -164,23 +177,23 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock): Mapped837 {
   const demographics = patient ? find(patient.segments, '2010CA', 'DMG') : subscriber ? find(subscriber.segments, '2010BA', 'DMG') : undefined;
   const patientAnchor = nameSegment ?? patient?.hl ?? subscriber?.hl;
   if (patientAnchor) b.note('/patient', patientAnchor);
-  if (subscriberName) b.set(patientJson, 'memberId', el(subscriberName, 9), '/patient/memberId', subscriberName, 9);
+  if (subscriberName) b.set(patientJson, 'memberId', el(subscriberName, 9), '/patient', subscriberName, 9);
   if (nameSegment) {
-    b.set(patientJson, 'firstName', el(nameSegment, 4), '/patient/firstName', nameSegment, 4);
-    b.set(patientJson, 'lastName', el(nameSegment, 3), '/patient/lastName', nameSegment, 3);
+    b.set(patientJson, 'firstName', el(nameSegment, 4), '/patient', nameSegment, 4);
+    b.set(patientJson, 'lastName', el(nameSegment, 3), '/patient', nameSegment, 3);
   }
   if (demographics) {
-    b.set(patientJson, 'birthDate', el(demographics, 1) === 'D8' ? isoDate(el(demographics, 2)) : el(demographics, 2), '/patient/birthDate', demographics, 2);
-    b.set(patientJson, 'sex', el(demographics, 3), '/patient/sex', demographics, 3);
+    b.set(patientJson, 'birthDate', el(demographics, 1) === 'D8' ? isoDate(el(demographics, 2)) : el(demographics, 2), '/patient', demographics, 2);
+    b.set(patientJson, 'sex', el(demographics, 3), '/patient', demographics, 3);
   } else if (patientAnchor) {
     issues.push(missing(patientAnchor, patient ? '2010CA' : '2010BA', patient ? 'patient name' : 'subscriber name', 'DMG', '/patient/birthDate'));
   }
   claim.patient = patientJson;
 
-  if (!institutional) b.set(claim, 'placeOfService', comp(clm, 5, 1), '/placeOfService', clm, 5, 1);
+  if (!institutional) b.set(claim, 'placeOfService', comp(clm, 5, 1), '', clm, 5, 1);
   const priorAuthorization = find(block.segments, '2300', 'REF', 'G1');
-  if (priorAuthorization) b.set(claim, 'priorAuthorization', el(priorAuthorization, 2), '/priorAuthorization', priorAuthorization, 2);
-  b.set(claim, 'totalCharge', decimal(el(clm, 2)), '/totalCharge', clm, 2);
+  if (priorAuthorization) b.set(claim, 'priorAuthorization', el(priorAuthorization, 2), '', priorAuthorization, 2);
+  b.set(claim, 'totalCharge', decimal(el(clm, 2)), '', clm, 2);
 
   mapDiagnoses(b, claim, block, institutional, issues);
   mapAttachments(b, claim, block);
@@ -194,16 +207,17 @@ function mapDiagnoses(b: Builder, claim: Json, block: ClaimBlock, institutional:
   const diagnoses: Json[] = [];
   const his = findAll(block.segments, '2300', 'HI');
   for (const hi of his) {
-    for (let n = 1; n < hi.elements.length; n++) {
-      const qualifier = comp(hi, n, 1);
-      if (!DIAGNOSIS_QUALIFIERS.has(qualifier)) continue;
+    const elementCount = elementsOf(hi).length;
+    for (let n = 1; n < elementCount; n++) {
+      const parts = components(hi, n);
+      if (!DIAGNOSIS_QUALIFIERS.has(parts[0] ?? '')) continue;
       const pointer = `/diagnoses/${diagnoses.length}`;
       const d: Json = {};
       b.note(pointer, hi, n);
       if (diagnoses.length === 0) b.note('/diagnoses', hi);
-      b.set(d, 'code', comp(hi, n, 2), `${pointer}/code`, hi, n, 2);
+      b.set(d, 'code', parts[1] ?? '', pointer, hi, n, 2);
       // Present-on-admission indicator: 837I only (HI0n-9).
-      if (institutional) b.set(d, 'presentOnAdmission', comp(hi, n, 9), `${pointer}/presentOnAdmission`, hi, n, 9);
+      if (institutional) b.set(d, 'presentOnAdmission', parts[8] ?? '', pointer, hi, n, 9);
       diagnoses.push(d);
     }
   }
@@ -228,9 +242,9 @@ function mapAttachments(b: Builder, claim: Json, block: ClaimBlock): void {
     const a: Json = {};
     b.note(pointer, pwk);
     if (attachments.length === 0) b.note('/attachments', pwk);
-    b.set(a, 'type', el(pwk, 1), `${pointer}/type`, pwk, 1);
-    b.set(a, 'transmission', el(pwk, 2), `${pointer}/transmission`, pwk, 2);
-    b.set(a, 'controlNumber', el(pwk, 6), `${pointer}/controlNumber`, pwk, 6);
+    b.set(a, 'type', el(pwk, 1), pointer, pwk, 1);
+    b.set(a, 'transmission', el(pwk, 2), pointer, pwk, 2);
+    b.set(a, 'controlNumber', el(pwk, 6), pointer, pwk, 6);
     attachments.push(a);
   }
   claim.attachments = attachments;
@@ -273,36 +287,36 @@ function mapLine(
   if (!service) {
     issues.push(missing(block.lx, '2400', 'service line', serviceId, pointer, [index + 1]));
   } else if (institutional) {
-    b.set(line, 'revenueCode', el(service, 1), `${pointer}/revenueCode`, service, 1);
+    b.set(line, 'revenueCode', el(service, 1), pointer, service, 1);
     procedure(b, line, pointer, service, 2);
-    b.set(line, 'charge', decimal(el(service, 3)), `${pointer}/charge`, service, 3);
-    b.set(line, 'units', decimal(el(service, 5)), `${pointer}/units`, service, 5);
+    b.set(line, 'charge', decimal(el(service, 3)), pointer, service, 3);
+    b.set(line, 'units', decimal(el(service, 5)), pointer, service, 5);
   } else {
     procedure(b, line, pointer, service, 1);
-    b.set(line, 'charge', decimal(el(service, 2)), `${pointer}/charge`, service, 2);
-    b.set(line, 'units', decimal(el(service, 4)), `${pointer}/units`, service, 4);
-    b.set(line, 'placeOfService', el(service, 5), `${pointer}/placeOfService`, service, 5);
+    b.set(line, 'charge', decimal(el(service, 2)), pointer, service, 2);
+    b.set(line, 'units', decimal(el(service, 4)), pointer, service, 4);
+    b.set(line, 'placeOfService', el(service, 5), pointer, service, 5);
     const pointers = components(service, 7);
-    b.note(`${pointer}/diagnosisPointers`, service, 7);
+    b.noteIn(pointer, 'diagnosisPointers', service, 7);
     const given = pointers.filter((p) => p !== '').map((p) => whole(p));
     // An empty SV107 is left out, so that the schema reports the required pointers as missing.
     if (given.length > 0) line.diagnosisPointers = given;
     pointers.forEach((p, k) => {
-      if (p !== '') b.note(`${pointer}/diagnosisPointers/${k}`, service, 7, k + 1);
+      if (p !== '') b.noteIn(`${pointer}/diagnosisPointers`, k, service, 7, k + 1);
     });
   }
 
   const date = find(block.segments, '2400', 'DTP', '472');
   if (date) {
     const { from, to } = dtpDates(el(date, 2), el(date, 3));
-    b.set(line, 'serviceDate', from, `${pointer}/serviceDate`, date, 3);
-    if (to !== undefined) b.set(line, 'serviceDateEnd', to, `${pointer}/serviceDateEnd`, date, 3);
+    b.set(line, 'serviceDate', from, pointer, date, 3);
+    if (to !== undefined) b.set(line, 'serviceDateEnd', to, pointer, date, 3);
   } else if (institutional && statement.segment && statement.from !== undefined) {
     // 837I lines carry their own date only for outpatient services; the others are dated by
     // the statement period (DTP*434), which is where a wrong date has to be fixed.
-    b.set(line, 'serviceDate', statement.from, `${pointer}/serviceDate`, statement.segment, 3);
+    b.set(line, 'serviceDate', statement.from, pointer, statement.segment, 3);
     if (statement.to !== undefined && statement.to !== statement.from) {
-      b.set(line, 'serviceDateEnd', statement.to, `${pointer}/serviceDateEnd`, statement.segment, 3);
+      b.set(line, 'serviceDateEnd', statement.to, pointer, statement.segment, 3);
     }
   } else if (!institutional && service) {
     issues.push(missing(service, '2400', 'service date', 'DTP*472', `${pointer}/serviceDate`, [index + 1]));
@@ -310,10 +324,10 @@ function mapLine(
 
   if (line.description === undefined) {
     const note = find(block.segments, '2400', 'NTE');
-    if (note) b.set(line, 'description', el(note, 2), `${pointer}/description`, note, 2);
+    if (note) b.set(line, 'description', el(note, 2), pointer, note, 2);
   }
   const drug = find(block.segments, '2410', 'LIN', 'N4', 2);
-  if (drug) b.set(line, 'ndc', el(drug, 3), `${pointer}/ndc`, drug, 3);
+  if (drug) b.set(line, 'ndc', el(drug, 3), pointer, drug, 3);
   const lineRendering = find(block.segments, institutional ? '2420C' : '2420A', 'NM1', '82');
   if (lineRendering) line.renderingProvider = provider(b, `${pointer}/renderingProvider`, lineRendering, block.segments);
   return line;
@@ -321,40 +335,41 @@ function mapLine(
 
 /** SV101 / SV202: qualifier:code:mod1:mod2:mod3:mod4:description. */
 function procedure(b: Builder, line: Json, pointer: string, service: Segment, element: number): void {
-  b.set(line, 'procedureCode', comp(service, element, 2), `${pointer}/procedureCode`, service, element, 2);
+  const parts = components(service, element);
+  b.set(line, 'procedureCode', parts[1] ?? '', pointer, service, element, 2);
   const modifiers: string[] = [];
-  b.note(`${pointer}/modifiers`, service, element);
+  b.noteIn(pointer, 'modifiers', service, element);
   for (let k = 3; k <= 6; k++) {
-    const m = comp(service, element, k);
+    const m = parts[k - 1] ?? '';
     if (m === '') continue;
-    b.note(`${pointer}/modifiers/${modifiers.length}`, service, element, k);
+    b.noteIn(`${pointer}/modifiers`, modifiers.length, service, element, k);
     modifiers.push(m);
   }
   line.modifiers = modifiers;
-  const description = comp(service, element, 7);
-  if (description !== '') b.set(line, 'description', description, `${pointer}/description`, service, element, 7);
+  const description = parts[6] ?? '';
+  if (description !== '') b.set(line, 'description', description, pointer, service, element, 7);
 }
 
 function mapInstitutionalHeader(b: Builder, claim: Json, block: ClaimBlock, issues: X12Issue[]): void {
   const clm = block.clm;
   const facility = comp(clm, 5, 1);
   const frequency = comp(clm, 5, 3);
-  b.set(claim, 'typeOfBill', facility === '' && frequency === '' ? undefined : `${facility}${frequency}`, '/typeOfBill', clm, 5);
+  b.set(claim, 'typeOfBill', facility === '' && frequency === '' ? undefined : `${facility}${frequency}`, '', clm, 5);
   const statement = statementPeriod(block);
   if (statement.segment) {
-    b.set(claim, 'statementFromDate', statement.from, '/statementFromDate', statement.segment, 3);
-    b.set(claim, 'statementToDate', statement.to, '/statementToDate', statement.segment, 3);
+    b.set(claim, 'statementFromDate', statement.from, '', statement.segment, 3);
+    b.set(claim, 'statementToDate', statement.to, '', statement.segment, 3);
   } else {
     issues.push(missing(clm, '2300', 'claim information', 'DTP*434 (statement dates)', '/statementFromDate'));
   }
   const admission = find(block.segments, '2300', 'DTP', '435');
-  if (admission) b.set(claim, 'admissionDate', dtpDates(el(admission, 2), el(admission, 3)).from, '/admissionDate', admission, 3);
+  if (admission) b.set(claim, 'admissionDate', dtpDates(el(admission, 2), el(admission, 3)).from, '', admission, 3);
   // The 837I has no discharge date element: a discharge hour (DTP*096) says the patient was
   // discharged, on the statement's "through" date (UB-04 form locator 6).
   const discharge = find(block.segments, '2300', 'DTP', '096');
   if (discharge && statement.segment && statement.to !== undefined) {
-    b.set(claim, 'dischargeDate', statement.to, '/dischargeDate', statement.segment, 3);
+    b.set(claim, 'dischargeDate', statement.to, '', statement.segment, 3);
   }
   const institutionalCode = find(block.segments, '2300', 'CL1');
-  if (institutionalCode) b.set(claim, 'patientStatus', el(institutionalCode, 3), '/patientStatus', institutionalCode, 3);
+  if (institutionalCode) b.set(claim, 'patientStatus', el(institutionalCode, 3), '', institutionalCode, 3);
 }

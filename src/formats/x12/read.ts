@@ -1,3 +1,4 @@
+import type { SourceMap } from '../locator.js';
 import type { ReadClaim, ReadItem, ReadProblem } from '../types.js';
 import { readEnvelopes, type Transaction } from './envelope.js';
 import { at, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
@@ -99,14 +100,16 @@ export function readX12(text: string): X12Read {
           for (const block of loops.claims) {
             const chain = levelChain(block.level);
             for (const l of chain) levelsWithClaims.add(l);
-            const mapped = mapClaim(loops, block);
+            const mapped = mapClaim(loops, block, false);
+            let sources: SourceMap | undefined;
+            const locate = (pointer: string) => (sources ??= mapClaim(loops, block, true).sources).locate(pointer);
             const findings = [...chain.flatMap((l) => l.issues), ...block.issues, ...mapped.issues].map(issueToFinding);
             const claimId = el(block.clm, 1);
             transactionClaims.push({
               kind: 'claim',
               input: mapped.claim,
               label: `${labelPrefix(ix.isa)}ST ${el(tx.st, 2)} claim ${claimId}`,
-              locate: mapped.sources.locator(),
+              locate,
               findings,
             });
           }

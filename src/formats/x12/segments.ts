@@ -13,10 +13,17 @@ export interface Delimiters {
   repetition?: string;
 }
 
+/**
+ * One segment. Its elements are not stored: a 10 MB file has half a million segments, and
+ * keeping their split elements alive costs more in garbage collection than splitting again
+ * when a reader asks (see `elementsOf`).
+ */
 export interface Segment {
   id: string;
-  /** elements[0] is the segment id, elements[n] is element n (X12 numbering), '' when empty. */
-  elements: string[];
+  /** The file text, and where the segment's characters are in it (terminator excluded). */
+  text: string;
+  start: number;
+  end: number;
   /** 1-based ordinal of the segment in the file. */
   position: number;
   /** UTF-8 byte offset of the segment's first character in the file. */
@@ -32,22 +39,40 @@ export interface Segment {
 export const ISA_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1] as const;
 export const ISA_LENGTH = 106;
 
-/** Element n of a segment, '' when absent. */
+/** The elements of a segment: [0] is the segment id, [n] is element n (X12 numbering). */
+export function elementsOf(segment: Segment): string[] {
+  return segment.text.slice(segment.start, segment.end).split(segment.delimiters.element);
+}
+
+/**
+ * Element n of a segment, '' when absent. Found by skipping separators rather than splitting
+ * the segment, so that reading one element creates one string.
+ */
 export function el(segment: Segment, n: number): string {
-  return segment.elements[n] ?? '';
+  const { text, end } = segment;
+  const separator = segment.delimiters.element;
+  let from = segment.start;
+  for (let k = 0; k < n; k++) {
+    const next = text.indexOf(separator, from);
+    if (next < 0 || next >= end) return '';
+    from = next + 1;
+  }
+  let to = text.indexOf(separator, from);
+  if (to < 0 || to > end) to = end;
+  return text.slice(from, to);
 }
 
 /** Component k (1-based) of element n; a simple element is its own first component. */
 export function comp(segment: Segment, n: number, k: number): string {
-  const value = segment.elements[n];
-  if (value === undefined || value === '') return '';
+  const value = el(segment, n);
+  if (value === '') return '';
   const parts = value.split(segment.delimiters.component);
   return parts[k - 1] ?? '';
 }
 
 export function components(segment: Segment, n: number): string[] {
-  const value = segment.elements[n];
-  if (value === undefined || value === '') return [];
+  const value = el(segment, n);
+  if (value === '') return [];
   return value.split(segment.delimiters.component);
 }
 
@@ -191,6 +216,7 @@ export function tokenize(text: string): Tokens {
   while (i < n && (isLineBreak(text.charCodeAt(i)) || text[i] === ' ' || text[i] === '\t')) i++;
   let delimiters: Delimiters | undefined;
   let position = 0;
+  const ids = new Map<string, string>();
   while (i < n) {
     if (text.startsWith('ISA', i)) {
       const header = readIsaHeader(text, i);
@@ -222,10 +248,17 @@ export function tokenize(text: string): Tokens {
     // A line-feed terminator with CR LF line ends leaves a CR on each segment.
     while (stop > i && isLineBreak(text.charCodeAt(stop - 1))) stop--;
     if (stop > i) {
-      const elements = text.slice(i, stop).split(delimiters.element);
+      let idEnd = text.indexOf(delimiters.element, i);
+      if (idEnd < 0 || idEnd > stop) idEnd = stop;
+      const rawId = text.slice(i, idEnd).trim();
+      // Share one string per segment id instead of one per segment.
+      let id = ids.get(rawId);
+      if (id === undefined) ids.set(rawId, (id = rawId));
       const segment: Segment = {
-        id: elements[0]!.trim(),
-        elements,
+        id,
+        text,
+        start: i,
+        end: stop,
         position: ++position,
         offset: bytes.at(i),
         delimiters,
