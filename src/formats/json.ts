@@ -1,3 +1,4 @@
+import { parseSafeJson } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
 import type { ReadItem, ReadProblem, TextPosition } from './types.js';
 
@@ -119,14 +120,26 @@ function syntaxMessage(error: unknown): string {
   return reason.length > 80 || reason === '' ? 'not valid JSON' : reason;
 }
 
-export type JsonParse = { ok: true; value: unknown } | { ok: false; message: string; offset: number };
+export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string; message: string; offset: number };
 
-export function parseJson(text: string): JsonParse {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, message: syntaxMessage(error), offset: syntaxErrorOffset(error, text) };
+/**
+ * JSON from an untrusted caller (see parseSafeJson: no prototype keys, bounded nesting), with
+ * the offset of the first problem and a reason that never quotes the input.
+ */
+export function parseJsonAt(text: string): JsonParse {
+  const parsed = parseSafeJson(text);
+  if (parsed.ok) return parsed;
+  if (parsed.problem === 'invalid-json') {
+    const error = new SyntaxError(parsed.message);
+    return { ok: false, code: 'json-syntax', message: syntaxMessage(error), offset: syntaxErrorOffset(error, text) };
   }
+  const at = /at character (\d+)/.exec(parsed.message);
+  return {
+    ok: false,
+    code: parsed.problem === 'empty-body' ? 'empty-input' : `json-${parsed.problem}`,
+    message: parsed.problem === 'forbidden-key' ? 'it uses a key that is not allowed (__proto__, constructor or prototype)' : parsed.message.replace(/ \(at character \d+\)/, ''),
+    offset: at ? Number(at[1]) - 1 : 0,
+  };
 }
 
 function claimIdLabel(value: unknown): string | undefined {
@@ -179,14 +192,14 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
     const lineText = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (lineText.trim() !== '') {
       const label = `line ${lineNumber}`;
-      const parsed = parseJson(lineText);
+      const parsed = parseJsonAt(lineText);
       if (!parsed.ok) {
         items.push({
           kind: 'error',
           label,
           error: {
-            code: 'json-syntax',
-            message: `Line ${lineNumber} is not valid JSON: ${parsed.message}.`,
+            code: parsed.code,
+            message: `Line ${lineNumber} ${parsed.code === 'json-syntax' ? 'is not valid JSON' : 'cannot be used'}: ${parsed.message}.`,
             position: { format: 'ndjson', line: lineNumber, column: Math.min(parsed.offset, lineText.length) + 1, offset: start + parsed.offset },
           },
         });
@@ -206,4 +219,50 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
   const problems: ReadProblem[] =
     items.length === 0 ? [{ code: 'no-claims', severity: 'error', message: 'The NDJSON input has no lines with a claim.' }] : [];
   return { items, problems };
+}
+
+/**
+ * Simpler helpers for `scrub check`, which streams files named .ndjson / .jsonl line by line.
+ * Claims as JSON: one claim (an object), several (an array), or one per line (NDJSON).
+ * Parsing never throws: a line or document that is not JSON becomes an item with an error,
+ * so a batch goes on past a bad line.
+ */
+
+export type ClaimItem =
+  | { label: string; input: unknown }
+  | { label: string; error: string };
+
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  const parsed = parseSafeJson(text);
+  if (parsed.ok) return parsed;
+  return { ok: false, error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}` };
+}
+
+/** One claim per non-empty line; `firstLine` numbers lines when reading in chunks. */
+export function parseNdjson(text: string, firstLine = 1): ClaimItem[] {
+  const items: ClaimItem[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    const label = `line ${firstLine + i}`;
+    const parsed = parseJson(line);
+    items.push(parsed.ok ? { label, input: parsed.value } : { label, error: parsed.error });
+  }
+  return items;
+}
+
+/** A .json document: an object is one claim, an array is a list of claims. */
+export function jsonDocumentItems(value: unknown): ClaimItem[] {
+  if (Array.isArray(value)) return value.map((input, i) => ({ label: `claim ${i + 1}`, input }));
+  return [{ label: '', input: value }];
+}
+
+export function looksLikeNdjson(text: string, filename?: string): boolean {
+  if (filename && /\.(ndjson|jsonl)$/i.test(filename)) return true;
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('{')) return false;
+  // More than one top-level line that starts an object: NDJSON, not one pretty-printed claim.
+  const firstBreak = trimmed.indexOf('\n');
+  return firstBreak !== -1 && parseJson(trimmed.slice(0, firstBreak)).ok;
 }

@@ -1,5 +1,5 @@
 import { isFhirResource } from './fhir/read.js';
-import { parseJson, readJsonValue, readNdjson, textPosition } from './json.js';
+import { parseJsonAt, readJsonValue, readNdjson, textPosition } from './json.js';
 import type { ClaimFormat, ReadHint, ReadResult } from './types.js';
 import { readX12 } from './x12/read.js';
 
@@ -38,7 +38,7 @@ export function detectFormat(input: string, hint?: ReadHint): ClaimFormat | 'unk
   const first = input[start];
   if (first !== '{' && first !== '[') return 'unknown';
   if (hintSays(hint) === 'ndjson') return 'ndjson';
-  const whole = parseJson(input.slice(start));
+  const whole = parseJsonAt(input.slice(start));
   if (whole.ok) {
     const v = whole.value;
     if (isFhirResource(v) || (Array.isArray(v) && v.length > 0 && v.every(isFhirResource))) return 'fhir';
@@ -46,7 +46,7 @@ export function detectFormat(input: string, hint?: ReadHint): ClaimFormat | 'unk
   }
   // Not one JSON document: NDJSON when its first line is a JSON value of its own.
   const newline = input.indexOf('\n', start);
-  if (first === '{' && newline > 0 && parseJson(input.slice(start, newline)).ok) return 'ndjson';
+  if (first === '{' && newline > 0 && parseJsonAt(input.slice(start, newline)).ok) return 'ndjson';
   return 'json';
 }
 
@@ -95,16 +95,16 @@ function readText(text: string, hint: ReadHint | undefined): ReadResult {
       return { format, ...readNdjson(text) };
     case 'json':
     case 'fhir': {
-      const parsed = parseJson(text.slice(start));
+      const parsed = parseJsonAt(text.slice(start));
       if (!parsed.ok) {
         return {
           format: 'json',
           items: [],
           problems: [
             {
-              code: 'json-syntax',
+              code: parsed.code,
               severity: 'error',
-              message: `The input is not valid JSON: ${parsed.message}.`,
+              message: `The input ${parsed.code === 'json-syntax' ? 'is not valid JSON' : 'cannot be used'}: ${parsed.message}.`,
               position: textPosition(text, start + parsed.offset, 'json'),
             },
           ],
