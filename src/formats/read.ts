@@ -57,7 +57,7 @@ function unknownFormatMessage(input: string, start: number, hint: ReadHint | und
     return `An X12 file must start with an ISA interchange header, and this one does not (${expected}).`;
   }
   if (input.slice(start, start + 1) === '<') return `XML is not supported: ${expected}.`;
-  return `The input is not a claim format this reader knows: ${expected}.`;
+  return `Not valid JSON, NDJSON, X12 or FHIR: ${expected}.`;
 }
 
 /**
@@ -97,6 +97,7 @@ function readText(text: string, hint: ReadHint | undefined): ReadResult {
     case 'fhir': {
       const parsed = parseJsonAt(text.slice(start));
       if (!parsed.ok) {
+        const position = textPosition(text, start + parsed.offset, 'json');
         return {
           format: 'json',
           items: [],
@@ -104,8 +105,8 @@ function readText(text: string, hint: ReadHint | undefined): ReadResult {
             {
               code: parsed.code,
               severity: 'error',
-              message: `The input ${parsed.code === 'json-syntax' ? 'is not valid JSON' : 'cannot be used'}: ${parsed.message}.`,
-              position: textPosition(text, start + parsed.offset, 'json'),
+              message: `${parsed.code === 'json-syntax' ? 'Not valid JSON' : 'Refused JSON'} at line ${position.line}, column ${position.column}: ${parsed.message}.`,
+              position,
             },
           ],
         };

@@ -81,7 +81,7 @@ export function readX12(text: string): X12Read {
           problems.push({
             code: 'x12-not-a-claim',
             severity: 'error',
-            message: `${at(tx.st)} opens a ${setId || 'unnamed'} transaction set, not an 837 claim; it was skipped.`,
+            message: `${at(tx.st)} opens transaction set ${setId || '(none)'}, not an 837 claim; it was skipped.`,
             position: { format: 'x12', segment: 'ST', position: tx.st.position, offset: tx.st.offset, loop: 'ST', element: 'ST-01' },
           });
         } else if (!kind) {
