@@ -199,7 +199,7 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
           label,
           error: {
             code: parsed.code,
-            message: `Line ${lineNumber} ${parsed.code === 'json-syntax' ? 'is not valid JSON' : 'cannot be used'}: ${parsed.message}.`,
+            message: `${parsed.code === 'json-syntax' ? 'Not valid JSON' : 'Refused JSON'}: ${parsed.message}.`,
             position: { format: 'ndjson', line: lineNumber, column: Math.min(parsed.offset, lineText.length) + 1, offset: start + parsed.offset },
           },
         });
@@ -207,7 +207,7 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
         const r = readFhir(parsed.value);
         for (const item of r.items) items.push({ ...item, label: `${label} (${item.label})` });
         for (const p of r.problems) {
-          items.push({ kind: 'error', label, error: { code: p.code, message: `Line ${lineNumber}: ${p.message}` } });
+          items.push({ kind: 'error', label, error: { code: p.code, message: p.message } });
         }
       } else {
         items.push({ kind: 'claim', input: parsed.value, label, findings: [] });

@@ -9,7 +9,8 @@ import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { buildResult } from '../../findings/result.js';
 import { completeResult, readClaims, type ReadClaim, type ReadProblem } from '../../formats/index.js';
-import { parseJson, type ClaimItem } from '../../formats/json.js';
+import { isFhirResource } from '../../formats/fhir/read.js';
+import { parseJson, readJsonValue, type ClaimItem } from '../../formats/json.js';
 import { formatDiagnostic } from '../../packs/diagnostics.js';
 import { readPackSet } from '../../packs/loader.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
@@ -90,6 +91,16 @@ async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
       n++;
       if (line.trim() === '') continue;
       const parsed = parseJson(line);
+      if (parsed.ok && isFhirResource(parsed.value)) {
+        // FHIR bulk data is NDJSON: a line may be a Claim (or a Bundle) rather than a canonical claim.
+        const read = readJsonValue(parsed.value);
+        for (const problem of read.problems) yield { label: `line ${n}`, error: lowerFirst(problem.message) };
+        for (const item of read.items) {
+          if (item.kind === 'error') yield { label: `line ${n}`, error: lowerFirst(item.error.message) };
+          else yield { label: `line ${n} ${item.label}`, input: item.input, read: item };
+        }
+        continue;
+      }
       yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
     }
     return;

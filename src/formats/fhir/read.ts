@@ -436,7 +436,7 @@ export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProb
         items.push({
           kind: 'error',
           label: `item ${i + 1}`,
-          error: { code: 'fhir-not-a-claim', message: `Item ${i + 1} is not a FHIR Claim resource.` },
+          error: { code: 'fhir-not-a-claim', message: 'Not a FHIR Claim resource.' },
         });
       }
     });
@@ -473,7 +473,7 @@ export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProb
     problems.push({
       code: 'fhir-not-a-claim',
       severity: 'error',
-      message: `A FHIR ${type ?? 'resource'} is not a claim: send a Claim resource or a Bundle of Claims.`,
+      message: `Not a FHIR Claim or Bundle but ${type ? `a ${type}` : 'a resource without a type'}: send a Claim resource or a Bundle of Claims.`,
       position: { format: 'fhir', expression: type ?? '' },
     });
   }
