@@ -1,23 +1,13 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bundledRulesDir } from '../../src/paths.js';
+import { describe, expect, it } from 'vitest';
+import { editFile, rulesCopy as copyOfRules } from '../support/rules-copy.js';
 import { scrub } from './run-cli.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
+/** A copy of the bundled rules, with one file edited or one rule file added to the modifiers pack. */
 async function rulesCopy(edit?: { file: string; change: (t: string) => string }, extraRule?: string): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scrub-lint-'));
-  dirs.push(root);
-  await cp(bundledRulesDir, root, { recursive: true });
-  if (edit) {
-    const f = path.join(root, edit.file);
-    await writeFile(f, edit.change(await readFile(f, 'utf8')));
-  }
+  const root = await copyOfRules();
+  if (edit) await editFile(root, edit.file, edit.change);
   if (extraRule) await writeFile(path.join(root, 'modifiers/rules/extra.yaml'), extraRule);
   return root;
 }

@@ -11,8 +11,7 @@ import { buildResult } from '../../findings/result.js';
 import { completeResult, readClaims, type ReadClaim, type ReadProblem } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { parseJson, readJsonValue, type ClaimItem } from '../../formats/json.js';
-import { formatDiagnostic } from '../../packs/diagnostics.js';
-import { readPackSet } from '../../packs/loader.js';
+import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { rulesDirFrom } from '../rules-dir.js';
@@ -144,12 +143,9 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
 
-  const loaded = await readPackSet(rulesDirFrom(values.rules, io.env, io.cwd));
-  if (!loaded.packSet) {
-    await write(io.stderr, `The rule packs cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
-    return EXIT.badInput;
-  }
-  const scrubber = new Scrubber(loaded.packSet);
+  const packSet = await loadPacksOrReport(rulesDirFrom(values.rules, io.env, io.cwd), io);
+  if (!packSet) return EXIT.badInput;
+  const scrubber = new Scrubber(packSet);
   const options: ScrubOptions = { explain: values.explain };
   if (asOf) options.asOf = asOf;
 

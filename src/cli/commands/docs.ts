@@ -2,9 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDocs } from '../../docs/generate.js';
-import { formatDiagnostic } from '../../packs/diagnostics.js';
-import { readPackSet } from '../../packs/loader.js';
 import { discoverTests } from '../../testing/cases.js';
+import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
@@ -33,15 +32,12 @@ export async function docs(args: string[], io: CliIo): Promise<number> {
   if (!values.out) throw new UsageError('say where to write the pages with --out OUTDIR');
   if (positionals.length > 1) throw new UsageError('name one rules folder');
   const dir = rulesDirFrom(positionals[0], io.env, io.cwd);
-  const loaded = await readPackSet(dir);
-  if (!loaded.packSet) {
-    await write(io.stderr, `The rule packs cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
-    return EXIT.badInput;
-  }
+  const packSet = await loadPacksOrReport(dir, io);
+  if (!packSet) return EXIT.badInput;
   const { cases } = await discoverTests([dir]);
   const out = path.resolve(io.cwd, values.out);
   await mkdir(out, { recursive: true });
-  const pages = generateDocs(loaded.packSet, cases);
+  const pages = generateDocs(packSet, cases);
   for (const page of pages) await writeFile(path.join(out, page.file), page.content);
   await write(io.stdout, `Wrote ${pages.length} pages to ${path.relative(io.cwd, out) || out}\n`);
   return EXIT.ok;

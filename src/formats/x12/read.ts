@@ -4,7 +4,7 @@ import { readEnvelopes, type Transaction } from './envelope.js';
 import { at, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type Level } from './loops837.js';
 import { mapClaim } from './map837.js';
-import { el, tokenize, type Segment } from './segments.js';
+import { el, forgetLastSegment, tokenize, type Segment } from './segments.js';
 
 export interface X12Read {
   items: ReadItem[];
@@ -102,7 +102,13 @@ export function readX12(text: string): X12Read {
             for (const l of chain) levelsWithClaims.add(l);
             const mapped = mapClaim(loops, block, false);
             let sources: SourceMap | undefined;
-            const locate = (pointer: string) => (sources ??= mapClaim(loops, block, true).sources).locate(pointer);
+            const locate = (pointer: string) => {
+              if (!sources) {
+                sources = mapClaim(loops, block, true).sources;
+                forgetLastSegment();
+              }
+              return sources.locate(pointer);
+            };
             const findings = [...chain.flatMap((l) => l.issues), ...block.issues, ...mapped.issues].map(issueToFinding);
             const claimId = el(block.clm, 1);
             transactionClaims.push({
@@ -153,6 +159,7 @@ export function readX12(text: string): X12Read {
     }
     attach(ix.issues, interchangeClaims, problems);
   }
+  forgetLastSegment();
   return { items, problems };
 }
 

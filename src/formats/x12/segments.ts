@@ -48,15 +48,33 @@ export function elementsOf(segment: Segment): string[] {
  * Element n of a segment, '' when absent. Found by skipping separators rather than splitting
  * the segment, so that reading one element creates one string.
  */
+// Readers ask for a segment's elements in ascending order: resume from the last one found.
+let lastSegment: Segment | undefined;
+let lastElement = 0;
+let lastFrom = 0;
+
+/** Drops the reference to the last segment read (and so to its file's text). */
+export function forgetLastSegment(): void {
+  lastSegment = undefined;
+}
+
 export function el(segment: Segment, n: number): string {
   const { text, end } = segment;
   const separator = segment.delimiters.element;
+  let k = 0;
   let from = segment.start;
-  for (let k = 0; k < n; k++) {
+  if (segment === lastSegment && n >= lastElement) {
+    k = lastElement;
+    from = lastFrom;
+  }
+  for (; k < n; k++) {
     const next = text.indexOf(separator, from);
     if (next < 0 || next >= end) return '';
     from = next + 1;
   }
+  lastSegment = segment;
+  lastElement = n;
+  lastFrom = from;
   let to = text.indexOf(separator, from);
   if (to < 0 || to > end) to = end;
   return text.slice(from, to);
