@@ -7,10 +7,13 @@
 /** X12 "R" (decimal) values: optional minus sign, digits, optional decimal point. */
 const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)$/;
 
+/** X12 decimals are at most 18 digits; a longer value is not tested (nor regex-scanned) at all. */
+const MAX_DECIMAL_LENGTH = 20;
+
 export function decimal(value: string): number | string | undefined {
   const v = value.trim();
   if (v === '') return undefined;
-  return DECIMAL.test(v) ? Number(v) : v;
+  return v.length <= MAX_DECIMAL_LENGTH && DECIMAL.test(v) ? Number(v) : v;
 }
 
 export function whole(value: string): number | string | undefined {
