@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/findings/finding.js';
 import { completeResult, readClaims, type ReadClaim } from '../../src/formats/index.js';
+import { tokenize } from '../../src/formats/x12/segments.js';
 import { bundledScrubber, canonical, claimsOf, fixture, onlyClaim } from './support.js';
 
 const example1 = fixture('x12/837p/demo.example1.837');
@@ -70,6 +71,22 @@ describe('delimiters and layout', () => {
     expect(claims.map((c) => c.label)).toEqual(['ISA 000000907 ST 0021 claim 26463774', 'ISA 000000907 ST 987654 claim 756048Q']);
     // example1 has 44 segments; the 837I's CLM is its segment 22.
     expect(claims[1]!.locate!('/claimId')).toMatchObject({ segment: 'CLM', position: 44 + 22 });
+  });
+
+  it('reads each interchange with the separators its own ISA declares', () => {
+    const second = institutional.replace(/\*/g, '|').replace(/:/g, '>').replace(/~(\n|$)/g, '\n');
+    const claims = claimsOf(readClaims(example1 + second));
+    expect(claims.map((c) => [canonical(c).claimId, canonical(c).lines[0].procedureCode])).toEqual([
+      ['26463774', '99213'],
+      ['756048Q', '85025'],
+    ]);
+    expect(claims.flatMap((c) => c.findings)).toEqual([]);
+  });
+
+  it('takes ISA11 as the repetition separator from version 00501 on, and not in 00401', () => {
+    expect(tokenize(example1).segments[0]!.delimiters).toEqual({ element: '*', component: ':', segment: '~', repetition: '^' });
+    const v4010 = example1.replace('*^*00501*', '*U*00401*');
+    expect(tokenize(v4010).segments[0]!.delimiters).toEqual({ element: '*', component: ':', segment: '~' });
   });
 
   it('reads several transaction sets in one functional group', () => {
