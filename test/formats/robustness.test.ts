@@ -95,6 +95,35 @@ function large837(claims: number): string {
   return parts.join('\n');
 }
 
+describe('hostile X12', () => {
+  const example1 = fixture('x12/837p/demo.example1.837');
+
+  it('with tens of thousands of unknown segments in one claim gives a capped list of findings, fast', () => {
+    const junk = Array.from({ length: 50_000 }, (_, i) => `ZZ${i % 10}*${i}~\n`).join('');
+    const text = example1.replace('REF*D9*', `${junk}REF*D9*`);
+    const before = process.cpuUsage();
+    const claims = claimsOf(readClaims(text));
+    const used = process.cpuUsage(before);
+    expect(claims).toHaveLength(1);
+    const ids = claims[0]!.findings.map((f) => f.ruleId);
+    expect(ids.filter((id) => id === 'x12-unknown-segment')).toHaveLength(50);
+    expect(ids).toContain('x12-too-many-problems');
+    expect((used.user + used.system) / 1000).toBeLessThan(3_000);
+  });
+
+  it('with tens of thousands of levels and no claim gives a capped list of problems, fast', () => {
+    const levels = Array.from({ length: 30_000 }, (_, i) => `HL*${i + 10}*1*22*0~\nSBR*P*18*******CI~\n`).join('');
+    const text = example1.replace('HL*2*1*22*1~', `${levels}HL*2*1*22*1~`);
+    const before = process.cpuUsage();
+    const result = readClaims(text);
+    const used = process.cpuUsage(before);
+    expect(claimsOf(result)).toHaveLength(1);
+    expect(result.problems.length).toBeLessThanOrEqual(101);
+    expect(result.problems.at(-1)!.code).toBe('x12-too-many-problems');
+    expect((used.user + used.system) / 1000).toBeLessThan(3_000);
+  });
+});
+
 describe('a large 837', () => {
   it('of 10 MB is read in linear time, well under a few seconds', () => {
     const text = large837(36_000);

@@ -51,3 +51,25 @@ export function issueToProblem(issue: X12Issue): ReadProblem {
 export function at(segment: Segment): string {
   return `${segment.id || 'segment'} at segment ${segment.position}`;
 }
+
+/**
+ * At most this many issues from one place (a level, a claim, an envelope) are reported: a
+ * damaged file can have one per segment, and envelope issues are repeated on every claim.
+ */
+export const MAX_ISSUES = 50;
+
+/** The first `limit` issues, and one more saying how many were left out. */
+export function capIssues(issues: readonly X12Issue[], limit = MAX_ISSUES): X12Issue[] {
+  if (issues.length <= limit) return [...issues];
+  const kept = issues.slice(0, limit);
+  const next = issues[limit]!;
+  const omitted = issues.length - limit;
+  kept.push({
+    ruleId: 'x12-too-many-problems',
+    severity: 'error',
+    message: `${omitted} more structural problem${omitted === 1 ? '' : 's'}, from ${at(next.segment)} on, are not listed; fix the ones above first.`,
+    segment: next.segment,
+    details: { omitted },
+  });
+  return kept;
+}

@@ -116,7 +116,7 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
       severity: 'error',
       message: `${at(segment)} is out of place: ${why}.`,
       segment,
-      ...(line && claim ? { lines: [claim.lines.indexOf(line) + 1] } : {}),
+      ...(line && claim ? { lines: [claim.lines.length] } : {}),
     });
   };
 

@@ -1,7 +1,7 @@
 import type { SourceMap } from '../locator.js';
 import type { ReadClaim, ReadItem, ReadProblem } from '../types.js';
 import { readEnvelopes, type Transaction } from './envelope.js';
-import { at, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
+import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type Level } from './loops837.js';
 import { mapClaim } from './map837.js';
 import { el, forgetLastSegment, tokenize, type Segment } from './segments.js';
@@ -109,7 +109,7 @@ export function readX12(text: string): X12Read {
               }
               return sources.locate(pointer);
             };
-            const findings = [...chain.flatMap((l) => l.issues), ...block.issues, ...mapped.issues].map(issueToFinding);
+            const findings = capIssues([...chain.flatMap((l) => capIssues(l.issues)), ...capIssues(block.issues), ...mapped.issues]).map(issueToFinding);
             const claimId = el(block.clm, 1);
             transactionClaims.push({
               kind: 'claim',
@@ -119,13 +119,13 @@ export function readX12(text: string): X12Read {
               findings,
             });
           }
+          const parents = new Set(loops.levels.map((l) => l.parent));
           for (const level of loops.levels) {
             if (levelsWithClaims.has(level)) continue;
             // Problems of a level without claims, and the level's own missing claim.
             for (const issue of level.issues) problems.push(issueToProblem(issue));
             if (level.code === '22' || level.code === '23') {
-              const hasChildLevel = loops.levels.some((l) => l.parent === level);
-              if (!hasChildLevel) {
+              if (!parents.has(level)) {
                 problems.push(
                   issueToProblem({
                     ruleId: 'x12-missing-segment',
@@ -160,12 +160,24 @@ export function readX12(text: string): X12Read {
     attach(ix.issues, interchangeClaims, problems);
   }
   forgetLastSegment();
-  return { items, problems };
+  return { items, problems: capProblems(problems) };
+}
+
+const MAX_PROBLEMS = 100;
+
+function capProblems(problems: ReadProblem[]): ReadProblem[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  const omitted = problems.length - MAX_PROBLEMS;
+  return [
+    ...problems.slice(0, MAX_PROBLEMS),
+    { code: 'x12-too-many-problems', severity: 'error', message: `${omitted} more problems are not listed; fix the ones above first.` },
+  ];
 }
 
 /** Envelope issues go to every claim inside the envelope, or become problems when there is none. */
-function attach(issues: readonly X12Issue[], claims: readonly ReadClaim[], problems: ReadProblem[]): void {
-  if (issues.length === 0) return;
+function attach(all: readonly X12Issue[], claims: readonly ReadClaim[], problems: ReadProblem[]): void {
+  if (all.length === 0) return;
+  const issues = capIssues(all);
   if (claims.length === 0) {
     for (const issue of issues) problems.push(issueToProblem(issue));
     return;
