@@ -183,6 +183,17 @@ describe('a Bundle of Claims', () => {
     expect(claim.lines[1]).toMatchObject({ serviceDate: '2026-02-20', serviceDateEnd: '2026-02-21', units: 2, charge: 40 });
   });
 
+  it('gives a line the rendering provider of its care team member when it is not the claim\'s', () => {
+    const b = bundle();
+    b.entry.push({ resource: { resourceType: 'Practitioner', id: 'd2', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567893' }] } });
+    b.entry[3].resource.careTeam.push({ sequence: 2, provider: { reference: 'Practitioner/d2' } });
+    b.entry[3].resource.item[1].careTeamSequence = [2];
+    const item = claimsOf(readClaims(JSON.stringify(b)))[0]!;
+    expect(canonical(item).lines[1].renderingProvider).toEqual({ npi: '1234567893' });
+    expect(canonical(item).lines[0].renderingProvider).toBeUndefined();
+    expect(item.locate!('/lines/1/renderingProvider/npi')).toEqual({ format: 'fhir', expression: 'Bundle.entry[3].resource.careTeam[1].provider' });
+  });
+
   it('makes a claim that passes the claim schema', () => {
     expect(checkClaimStructure(claims[0]!.input).ok).toBe(true);
   });

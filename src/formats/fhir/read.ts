@@ -319,7 +319,24 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   });
   out.diagnoses = diagnoses;
 
-  out.lines = list(claim.item).map((raw, i) => mapItem(b, obj(raw) ?? {}, i, institutional, positionOfSequence));
+  // Care team NPIs by sequence, for items whose performer differs from the claim's.
+  const teamNpi = new Map<number, { npi: string; index: number }>();
+  team.forEach((m, index) => {
+    const entry = obj(m);
+    const npi = npiOf(entry?.provider, refs.resolve(entry?.provider)?.resource);
+    if (typeof entry?.sequence === 'number' && npi) teamNpi.set(entry.sequence, { npi, index });
+  });
+  const claimRenderer = (out.renderingProvider as Json | undefined)?.npi;
+  out.lines = list(claim.item).map((raw, i) => {
+    const item = obj(raw) ?? {};
+    const line = mapItem(b, item, i, institutional, positionOfSequence);
+    const performer = teamNpi.get(Number(list(item.careTeamSequence)[0]));
+    if (performer && performer.npi !== claimRenderer) {
+      b.note(`/lines/${i}/renderingProvider`, `item[${i}].careTeamSequence[0]`);
+      b.setFrom(line, 'renderingProvider', { npi: performer.npi }, `/lines/${i}/renderingProvider/npi`, b.expression(`careTeam[${performer.index}].provider`));
+    }
+    return line;
+  });
 
   if (institutional) {
     const billType = list(obj(claim.subType)?.coding).findIndex(
