@@ -30,12 +30,11 @@ export class DatedCodeSet {
    * Adds a code. A dated entry (from a quarterly file) is not replaced by an undated one
    * (from a plain list) for the same code: the dates are what decide its status.
    */
-  add(code: string, entry: CodeSetEntry): 'added' | 'replaced' | 'kept' {
+  add(code: string, entry: CodeSetEntry): void {
     const earlier = this.entries.get(code);
     const dated = (e: CodeSetEntry) => e.effective !== undefined || e.termination !== undefined;
-    if (earlier && dated(earlier) && !dated(entry)) return 'kept';
+    if (earlier && dated(earlier) && !dated(entry)) return;
     this.entries.set(code, entry);
-    return earlier ? 'replaced' : 'added';
   }
 
   get(code: string): CodeSetEntry | undefined {
@@ -59,6 +58,7 @@ export const CODE_LOOKUP_SHAPE: Record<string, Shape> = {
   description: STRING,
   effectiveDate: STRING,
   terminationDate: STRING,
+  validDates: STRING,
   complete: BOOLEAN,
   fullSet: BOOLEAN,
   edition: STRING,
@@ -74,8 +74,12 @@ export function codeLookup(set: DatedCodeSet, code: string, serviceDate: string,
     description: entry.description,
     ...base,
   };
-  if (entry.effective !== undefined) result.effectiveDate = isoOfDateNumber(entry.effective);
-  if (entry.termination !== undefined) result.terminationDate = isoOfDateNumber(entry.termination);
+  const from = entry.effective === undefined ? undefined : isoOfDateNumber(entry.effective);
+  const to = entry.termination === undefined ? undefined : isoOfDateNumber(entry.termination);
+  if (from) result.effectiveDate = from;
+  if (to) result.terminationDate = to;
+  // In words for messages: "from 2023-10-01", "2015-04-01 to 2015-06-30", "until 2024-12-31".
+  result.validDates = from && to ? `${from} to ${to}` : from ? `from ${from}` : to ? `until ${to}` : 'at all dates';
   return result;
 }
 

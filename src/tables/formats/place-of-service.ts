@@ -40,6 +40,8 @@ async function readPlaceOfService(files: readonly string[], rows: RowCounter): P
     let columns: Columns | undefined;
     let first = true;
     let takenHere = 0;
+    // A code in two files is normal (additions over a published list); twice in one is not.
+    const seenHere = new Set<string>();
     const problems = await readCsvFile(file, ({ fields, line }) => {
       if (first) {
         first = false;
@@ -67,7 +69,9 @@ async function readPlaceOfService(files: readonly string[], rows: RowCounter): P
         }
         entry[field] = n;
       }
-      if (set.add(code, entry) === 'replaced') rows.note(file, line, `place of service ${code} is listed again; the later row replaces the earlier one`);
+      if (seenHere.has(code)) rows.note(file, line, `place of service ${code} is listed again in this file; the later row is used`);
+      seenHere.add(code);
+      set.add(code, entry);
       rows.take();
       takenHere++;
     });
