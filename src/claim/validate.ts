@@ -8,6 +8,18 @@ import { claimValidator } from './schema.js';
 /** Findings from the claim schema come from this pseudo-pack, so callers can tell them apart. */
 export const SCHEMA_PACK = 'claim-schema';
 
+/** Rule ids of structure findings; pack tests may expect them like any rule id. */
+export const STRUCTURE_RULE_IDS: ReadonlySet<string> = new Set([
+  'missing-field',
+  'unknown-field',
+  'wrong-type',
+  'invalid-value',
+  'wrong-count',
+  'field-not-allowed',
+  'too-many-problems',
+  'invalid-json',
+]);
+
 /** More than this many schema problems means the input is hardly a claim: list the first ones. */
 const MAX_STRUCTURE_FINDINGS = 50;
 

@@ -9,7 +9,8 @@ import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { compileRule, type RawRule } from './compile.js';
 import { PackLoadError, compareDiagnostics, type PackDiagnostic } from './diagnostics.js';
-import type { Pack, PackSet, Parameter, Reference, Rule } from './model.js';
+import type { Pack, PackSet, Parameter, Reference, Rule, RuleOverride } from './model.js';
+import { checkPackRelations } from './relations.js';
 import { readYamlFile, type YamlSource } from './yaml-source.js';
 
 /**
@@ -91,6 +92,8 @@ interface RawPack {
   appliesTo?: Pack['appliesTo'];
   parameters?: Record<string, Parameter>;
   tables?: Record<string, TableDeclaration>;
+  extends?: string[];
+  overrides?: Array<Omit<RuleOverride, 'location'>>;
   rules?: RawRule[];
 }
 
@@ -213,7 +216,10 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
       message: `effective.to (${raw.effective.to}) is before effective.from (${raw.effective.from})`,
     });
   }
-  const parameters = raw.parameters ?? {};
+  const locate = (pointer: string) => ({ file: source.file, ...source.positionOf(pointer) });
+  const parameters: Record<string, Parameter> = Object.fromEntries(
+    Object.entries(raw.parameters ?? {}).map(([k, v]) => [k, { ...v, location: locate(`/parameters/${k}`) }]),
+  );
   const packInfo = { name: raw.name, parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])) };
   const rules: Rule[] = [];
   const compileAll = (ruleSource: YamlSource, list: RawRule[] | undefined) => {
@@ -248,6 +254,8 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     sources: raw.sources ?? [],
     parameters,
     tables: [...tables],
+    extends: raw.extends ?? [],
+    overrides: (raw.overrides ?? []).map((o, i) => ({ ...o, location: locate(`/overrides/${i}`) })),
     rules,
     dir,
     location: { file: source.file, line: at.line, column: at.column },
@@ -369,6 +377,7 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
       }
     }
   }
+  diagnostics.push(...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
   diagnostics.sort(compareDiagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   return { packSet: { packs, rulesById, facts: catalog, dir, loadedAt: new Date().toISOString() }, diagnostics };

@@ -63,9 +63,22 @@ export interface Rule {
   location: SourceLocation;
 }
 
+export type ParameterType = 'number' | 'text' | 'list' | 'boolean';
+
 export interface Parameter {
   value: unknown;
   description?: string;
+  type?: ParameterType;
+  location?: SourceLocation;
+}
+
+/** A payer pack's change to one rule of a pack it extends. */
+export interface RuleOverride {
+  rule: string;
+  severity?: Severity;
+  enabled?: boolean;
+  reason: string;
+  location: SourceLocation;
 }
 
 export interface Pack {
@@ -80,6 +93,9 @@ export interface Pack {
   parameters: Record<string, Parameter>;
   /** The data tables the pack loaded (pack.yaml `tables`): edition, files, rows taken and skipped. */
   tables: TableInfo[];
+  /** Base packs this (payer) pack adjusts for the claims it applies to. */
+  extends: string[];
+  overrides: RuleOverride[];
   rules: Rule[];
   /** Absolute path of the pack folder. */
   dir: string;

@@ -146,9 +146,13 @@ export function parseYaml(file: string, text: string): YamlParse {
     strict: true,
   });
   const diagnostics: PackDiagnostic[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const p = lc.linePos(e.pos[0]);
-    diagnostics.push(fail(p.line, p.col, 'yaml-syntax', yamlMessage(e.code, e.message)));
+  // The parser's later errors mostly follow from its first one: report that one, well.
+  const problems = [...doc.errors, ...doc.warnings];
+  const firstProblem = problems[0];
+  if (firstProblem) {
+    const p = lc.linePos(firstProblem.pos[0]);
+    const more = problems.length > 1 ? ` (fix this first: ${problems.length - 1} more YAML problem${problems.length > 2 ? 's' : ''} may follow from it)` : '';
+    diagnostics.push(fail(p.line, p.col, 'yaml-syntax', yamlMessage(firstProblem.code, firstProblem.message) + more));
   }
   if (diagnostics.length > 0) return { ok: false, diagnostics };
   const conv = new Converter(lc);
@@ -172,9 +176,12 @@ function yamlMessage(code: string, message: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'this key appears twice in the same block; each key may appear only once';
-    case 'BAD_INDENT':
     case 'MISSING_CHAR':
     case 'UNEXPECTED_TOKEN':
+    case 'BAD_INDENT':
+      if (/flow (map|sequence|collection)/.test(first)) {
+        return `${first}. Inside { } or [ ], a key or value cannot contain [ ] { } or a comma unless it is in quotes: quote it ("lines[0].units") or write the block on separate lines`;
+      }
       return `${first}. Check the indentation: items of the same list or block must start in the same column, using spaces, not tabs`;
     case 'TAB_AS_INDENT':
       return 'a tab is used for indentation; YAML needs spaces';

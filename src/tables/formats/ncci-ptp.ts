@@ -12,7 +12,9 @@ import { TableFileError, type RowCounter, type SnapshotParts, type TableContext,
  *   column 1, column 2, "*" if in existence prior to 1996, effective date YYYYMMDD,
  *   deletion date YYYYMMDD or "*", modifier indicator 0/1/9, rationale.
  * The full practitioner table is about 2 million rows in 4 files, and one pair of codes can
- * have several rows with different date windows.
+ * have several rows with different date windows. A row cut short is judged on what is left:
+ * missing or broken edit fields skip it with a warning; a rationale cut off mid-text cannot be
+ * told from a short one, so such a row is kept (its edit fields are what the rules use).
  */
 
 export interface PtpWindow {
@@ -247,7 +249,6 @@ async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpI
   for (const file of files) {
     let seenRow = false;
     let takenHere = 0;
-    let lastTakenLine = 0;
     const scan = await scanLines(file, (buffer, start, end, line) => {
       if (isBlank(buffer, start, end)) return;
       const fields = splitFields(buffer, start, end, TAB, bounds);
@@ -285,13 +286,9 @@ async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpI
       );
       rows.take();
       takenHere++;
-      lastTakenLine = line;
     });
     if (takenHere === 0) {
       throw new TableFileError(file, `no NCCI PTP edit rows found (${scan.lines} lines read); ${ROW_LAYOUT}. Is this the right file?`);
-    }
-    if (!scan.endsWithLineBreak && lastTakenLine === scan.lines) {
-      rows.note(file, scan.lines, 'the file ends in the middle of this row (no line break after it): the edit was kept, but its rationale may be cut short');
     }
   }
   return index.finish();

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { check, checkHelp } from './commands/check.js';
+import { lint, lintHelp } from './commands/lint.js';
+import { serve, serveHelp } from './commands/serve.js';
+import { test, testHelp } from './commands/test.js';
+import { EXIT, UsageError, write, type CliIo } from './io.js';
+
+const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string; summary: string }> = {
+  check: { run: check, help: checkHelp, summary: 'scrub claims and print their findings' },
+  lint: { run: lint, help: lintHelp, summary: 'check rule packs and print problems as file:line:column' },
+  test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
+  serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
+};
+
+export const mainHelp = `Usage: scrub <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(7)} ${c.summary}`)
+  .join('\n')}
+
+Run "scrub <command> --help" for a command's options.`;
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    await write(name === undefined ? io.stderr : io.stdout, mainHelp + '\n');
+    return name === undefined ? EXIT.badInput : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    await write(io.stderr, `scrub: there is no command "${name}".\n\n${mainHelp}\n`);
+    return EXIT.badInput;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      await write(io.stderr, `scrub ${name}: ${e.message}\n\n${command.help}\n`);
+      return EXIT.badInput;
+    }
+    throw err;
+  }
+}
+
+function isMain(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  // `scrub check ... | head` closes the pipe early: stop quietly, as other Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`scrub: unexpected error: ${err.stack ?? err.message}\n`);
+      process.exitCode = EXIT.badInput;
+    },
+  );
+}

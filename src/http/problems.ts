@@ -1,0 +1,63 @@
+/**
+ * Every error the HTTP API returns, built once with a stable code and status, and sent as
+ * application/problem+json (RFC 9457). Callers branch on `code`, never on `detail` text.
+ */
+
+export interface ProblemType {
+  code: string;
+  status: number;
+  title: string;
+}
+
+const define = <T extends Record<string, Omit<ProblemType, 'code'>>>(types: T) =>
+  Object.fromEntries(Object.entries(types).map(([code, t]) => [code, { code, ...t }])) as { [K in keyof T]: ProblemType };
+
+export const PROBLEMS = define({
+  'invalid-json': { status: 400, title: 'The request body is not valid JSON' },
+  'empty-body': { status: 400, title: 'The request body is empty' },
+  'claim-not-object': { status: 400, title: 'The request body must be one claim, a JSON object' },
+  'forbidden-key': { status: 400, title: 'The request body uses a key that is not allowed' },
+  'too-deep': { status: 400, title: 'The request body is nested too deeply' },
+  'invalid-request': { status: 400, title: 'The request is not valid' },
+  'body-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body has a content type this endpoint does not accept' },
+  'not-found': { status: 404, title: 'There is no such resource' },
+  'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
+  'internal-error': { status: 500, title: 'The scrubber failed unexpectedly' },
+});
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+/** Thrown by routes; the problem plugin turns it into the response. */
+export class ProblemError extends Error {
+  constructor(
+    readonly problem: ProblemType,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'ProblemError';
+  }
+}
+
+export function problemBody(problem: ProblemType, detail: string, instance?: string, extensions: Record<string, unknown> = {}): ProblemBody {
+  return {
+    type: `urn:claim-scrubber:problem:${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail,
+    ...(instance ? { instance } : {}),
+    code: problem.code,
+    ...extensions,
+  };
+}

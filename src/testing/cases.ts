@@ -1,0 +1,234 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { readSchema, strictAjv } from '../claim/schema.js';
+import type { Severity } from '../findings/finding.js';
+import type { PackDiagnostic } from '../packs/diagnostics.js';
+import { displayPath, findPackDirs } from '../packs/loader.js';
+import { explainAjvError } from '../util/ajv-messages.js';
+import { pointerFrom } from '../util/json-pointer.js';
+import { removeAt, setAt } from '../util/patch.js';
+import { parseYaml, readYamlFile, type YamlSource } from '../packs/yaml-source.js';
+
+/**
+ * Pack tests live beside the rules they test: rules/<pack>/tests/*.test.yaml. A case names a
+ * claim (a fixture plus a small patch, or a whole claim), the findings it must produce and the
+ * rules that must stay silent.
+ */
+
+export const TESTS_FOLDER = 'tests';
+export const FIXTURES_FOLDER = 'fixtures';
+
+export interface ExpectedFinding {
+  rule: string;
+  lines?: number[];
+  path?: string;
+  severity?: Severity;
+}
+
+export interface TestCase {
+  name: string;
+  /** The pack whose tests folder holds the case. */
+  pack: string;
+  /** The rule the file groups its cases under, if any. */
+  rule?: string;
+  file: string;
+  line: number;
+  column: number;
+  claim: unknown;
+  asOf?: string;
+  expect: ExpectedFinding[];
+  ok: string[];
+}
+
+export interface TestDiscovery {
+  cases: TestCase[];
+  /** Files that could not be read or understood; running them is pointless until fixed. */
+  diagnostics: PackDiagnostic[];
+}
+
+interface RawCase {
+  name: string;
+  base?: string;
+  claim?: unknown;
+  set?: Record<string, unknown>;
+  remove?: string[];
+  asOf?: string;
+  expect?: Array<Partial<ExpectedFinding>>;
+  ok?: string[];
+}
+
+interface RawFile {
+  rule?: string;
+  asOf?: string;
+  cases: RawCase[];
+}
+
+let validator: ValidateFunction | undefined;
+function testFileValidator(): ValidateFunction {
+  validator ??= strictAjv().compile(readSchema('pack-test.schema.json'));
+  return validator;
+}
+
+async function listTestFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.test.yaml') || f.endsWith('.test.yml')).sort().map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+class FixtureStore {
+  private readonly cache = new Map<string, { value?: unknown; problem?: string }>();
+  constructor(private readonly rulesRoot: string) {}
+
+  async load(packDir: string, name: string): Promise<{ value?: unknown; problem?: string }> {
+    const candidates = [
+      ...['.json', '.yaml', '.yml'].map((ext) => path.join(packDir, TESTS_FOLDER, FIXTURES_FOLDER, name + ext)),
+      ...['.json', '.yaml', '.yml'].map((ext) => path.join(this.rulesRoot, FIXTURES_FOLDER, name + ext)),
+    ];
+    for (const file of candidates) {
+      const cached = this.cache.get(file);
+      if (cached) return cached;
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        continue;
+      }
+      let entry: { value?: unknown; problem?: string };
+      if (file.endsWith('.json')) {
+        try {
+          entry = { value: JSON.parse(text) };
+        } catch (err) {
+          entry = { problem: `fixture ${displayPath(file)} is not valid JSON: ${(err as Error).message}` };
+        }
+      } else {
+        const parsed = parseYaml(displayPath(file), text);
+        entry = parsed.ok ? { value: parsed.source.value } : { problem: `fixture ${displayPath(file)}: ${parsed.diagnostics[0]!.message}` };
+      }
+      this.cache.set(file, entry);
+      return entry;
+    }
+    return {
+      problem: `there is no fixture "${name}": looked for ${TESTS_FOLDER}/${FIXTURES_FOLDER}/${name}.json (or .yaml) in the pack and ${FIXTURES_FOLDER}/${name}.json in the rules folder`,
+    };
+  }
+}
+
+function schemaProblems(source: YamlSource): PackDiagnostic[] {
+  const validate = testFileValidator();
+  if (validate(source.value)) return [];
+  const out: PackDiagnostic[] = [];
+  for (const e of validate.errors ?? []) {
+    const p = explainAjvError(e, () => 'case');
+    if (!p) continue;
+    const pointer = pointerFrom(p.tokens);
+    const at = p.kind === 'unknown-field' ? source.keyPositionOf(pointer) : source.positionOf(p.kind === 'missing-field' ? pointerFrom(p.tokens.slice(0, -1)) : pointer);
+    const name = p.tokens.filter((t) => !/^\d+$/.test(t)).at(-1) ?? 'the file';
+    out.push({
+      file: source.file,
+      line: at.line,
+      column: at.column,
+      severity: 'error',
+      code: `test-${p.kind}`,
+      message: p.kind === 'missing-field' || p.kind === 'unknown-field' ? `"${p.key}" ${p.text}` : `"${name}" ${p.text}`,
+    });
+  }
+  return out;
+}
+
+export async function loadTestFile(file: string, pack: string, packDir: string, fixtures: FixtureStore): Promise<TestDiscovery> {
+  const parsed = await readYamlFile(file, displayPath(file));
+  if (!parsed.ok) return { cases: [], diagnostics: parsed.diagnostics };
+  const source = parsed.source;
+  const diagnostics = schemaProblems(source);
+  if (diagnostics.length > 0) return { cases: [], diagnostics };
+  const raw = source.value as RawFile;
+  const cases: TestCase[] = [];
+  for (const [i, c] of raw.cases.entries()) {
+    const at = source.positionOf(`/cases/${i}`);
+    const problem = (pointer: string, code: string, message: string) => {
+      const p = source.positionOf(pointer);
+      diagnostics.push({ file: source.file, line: p.line, column: p.column, severity: 'error', code, message: `case "${c.name}": ${message}` });
+    };
+    if ((c.base === undefined) === (c.claim === undefined)) {
+      problem(`/cases/${i}`, 'test-no-claim', 'give either "base" (a fixture name) or "claim" (a whole claim), not both or neither');
+      continue;
+    }
+    if (!c.expect?.length && !c.ok?.length) {
+      problem(`/cases/${i}`, 'test-no-assertion', 'say what must happen: list findings under "expect" or rule ids that must not fire under "ok"');
+      continue;
+    }
+    let claim: unknown;
+    if (c.base !== undefined) {
+      const fixture = await fixtures.load(packDir, c.base);
+      if (fixture.problem) {
+        problem(`/cases/${i}/base`, 'test-fixture', fixture.problem);
+        continue;
+      }
+      claim = structuredClone(fixture.value);
+    } else {
+      claim = structuredClone(c.claim);
+    }
+    let patched = true;
+    for (const [p, value] of Object.entries(c.set ?? {})) {
+      try {
+        setAt(claim, p, structuredClone(value));
+      } catch (err) {
+        problem(`/cases/${i}/set/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'test-bad-path', (err as Error).message);
+        patched = false;
+      }
+    }
+    for (const [j, p] of (c.remove ?? []).entries()) {
+      try {
+        removeAt(claim, p);
+      } catch (err) {
+        problem(`/cases/${i}/remove/${j}`, 'test-bad-path', (err as Error).message);
+        patched = false;
+      }
+    }
+    if (!patched) continue;
+    const expect: ExpectedFinding[] = [];
+    for (const [j, e] of (c.expect ?? []).entries()) {
+      const rule = e.rule ?? raw.rule;
+      if (!rule) {
+        problem(`/cases/${i}/expect/${j}`, 'test-no-rule', 'say which rule must fire ("rule: ..."), or name the rule at the top of the file');
+        continue;
+      }
+      expect.push({ ...e, rule });
+    }
+    const testCase: TestCase = {
+      name: c.name,
+      pack,
+      file: source.file,
+      line: at.line,
+      column: at.column,
+      claim,
+      expect,
+      ok: c.ok ?? [],
+    };
+    if (raw.rule) testCase.rule = raw.rule;
+    const asOf = c.asOf ?? raw.asOf;
+    if (asOf) testCase.asOf = asOf;
+    cases.push(testCase);
+  }
+  return { cases, diagnostics };
+}
+
+/** Finds every *.test.yaml under the tests folder of every pack in the given rules folders. */
+export async function discoverTests(rulesDirs: readonly string[]): Promise<TestDiscovery> {
+  const all: TestDiscovery = { cases: [], diagnostics: [] };
+  for (const rulesDir of rulesDirs) {
+    const root = path.resolve(rulesDir);
+    const fixtures = new FixtureStore(root);
+    for (const packDir of await findPackDirs(root)) {
+      for (const file of await listTestFiles(path.join(packDir, TESTS_FOLDER))) {
+        const found = await loadTestFile(file, path.basename(packDir), packDir, fixtures);
+        all.cases.push(...found.cases);
+        all.diagnostics.push(...found.diagnostics);
+      }
+    }
+  }
+  return all;
+}

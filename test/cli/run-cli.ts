@@ -1,0 +1,27 @@
+import { PassThrough, Readable } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
+import { packageRoot } from '../../src/paths.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `scrub ...` in-process with captured streams, from the package root by default. */
+export async function scrub(args: string[], options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const code = await runCli(args, {
+    stdout,
+    stderr,
+    stdin: Readable.from([options.stdin ?? '']),
+    cwd: options.cwd ?? packageRoot,
+    env: options.env ?? {},
+  });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
