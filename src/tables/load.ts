@@ -14,9 +14,17 @@ import { RowCounter, TableFileError, type TableContext, type TableDeclaration, t
  * problem comes back as an error (the pack is refused) or a warning (a malformed row, skipped).
  */
 
+/** Files that replace a table's own for a run, such as the fixtures of a pack test. */
+export interface TableReplacement {
+  files: readonly string[];
+  complete?: boolean;
+}
+
 export interface TableLoadOptions {
   /** Environment the table variables are read from; process.env by default. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** By table name: absolute paths read instead of the table's files (pack tests use it). */
+  replace?: Readonly<Record<string, TableReplacement>>;
   /** Folder for index snapshots; SCRUB_TABLE_CACHE_DIR by default; no caching when neither is set. */
   cacheDir?: string;
 }
@@ -59,7 +67,7 @@ function parseCovers(text: string): DateWindow | string {
 
 interface Source {
   files: string[];
-  source: 'pack' | 'environment';
+  source: TableInfo['source'];
   edition: string;
   complete: boolean;
   covers?: DateWindow;
@@ -71,7 +79,12 @@ function describeSource(
   decl: TableDeclaration,
   env: Readonly<Record<string, string | undefined>>,
   problems: TableProblem[],
+  replacement?: TableReplacement,
 ): Source | undefined {
+  if (replacement) {
+    const names = replacement.files.map((f) => path.basename(f)).join(', ');
+    return { files: [...replacement.files], source: 'test', edition: `test fixture (${names})`, complete: replacement.complete ?? false };
+  }
   const variable = decl.env;
   const value = variable ? env[variable]?.trim() : undefined;
   if (!variable || !value) {
@@ -146,7 +159,7 @@ export async function loadTable(
     return { problems };
   }
   const env = options.env ?? process.env;
-  const source = describeSource(name, decl, env, problems);
+  const source = describeSource(name, decl, env, problems, options.replace?.[name]);
   if (!source) return { problems };
 
   let files: string[];

@@ -37,8 +37,8 @@ export interface TableInfo {
   covers?: DateWindow;
   /** The files read, as people type them. */
   files: string[];
-  /** Whether the files came from pack.yaml or from the environment variable. */
-  source: 'pack' | 'environment';
+  /** Whether the files came from pack.yaml, the environment variable, or a pack test's fixtures. */
+  source: 'pack' | 'environment' | 'test';
   env?: string;
   rowsTaken: number;
   /** Malformed rows, reported as warnings with file:line. */
