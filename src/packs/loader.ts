@@ -345,18 +345,23 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
     });
   }
   // Every pack's tables load before any rule compiles: a rule may use another pack's table.
-  const files: Array<{ file: PackFile; tables: LoadedTable[] }> = [];
+  const files: Array<{ file: PackFile; tables: LoadedTable[]; tablesFailed: boolean }> = [];
   const collector = new TableFactCollector(facts);
   for (const packDir of packDirs) {
     const read = await readPackFile(packDir);
     diagnostics.push(...read.diagnostics);
     if (!read.file) continue;
     const loaded = await loadPackTables(read.file, options);
-    diagnostics.push(...loaded.diagnostics, ...collector.add(read.file, loaded.tables));
-    files.push({ file: read.file, tables: loaded.tables });
+    const clashes = collector.add(read.file, loaded.tables);
+    diagnostics.push(...loaded.diagnostics, ...clashes);
+    const tablesFailed = [...loaded.diagnostics, ...clashes].some((d) => d.severity === 'error');
+    files.push({ file: read.file, tables: loaded.tables, tablesFailed });
   }
   const catalog = collector.catalog();
-  for (const { file, tables } of files) {
+  for (const { file, tables, tablesFailed } of files) {
+    // A pack whose table did not load is refused already; compiling its rules would only add
+    // "no fact" errors for the missing table on top of the real problem.
+    if (tablesFailed) continue;
     const result = await compilePack(file, tables.map((t) => t.info), catalog);
     diagnostics.push(...result.diagnostics);
     if (result.pack) packs.push(result.pack);

@@ -126,7 +126,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
 
-  const loaded = await readPackSet(rulesDirFrom(values.rules, io.env, io.cwd));
+  const loaded = await readPackSet(rulesDirFrom(values.rules, io.env, io.cwd), undefined, { env: io.env });
   if (!loaded.packSet) {
     await write(io.stderr, `The rule packs cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
     return EXIT.badInput;

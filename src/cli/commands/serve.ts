@@ -48,7 +48,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`SCRUB_BODY_LIMIT must be a whole number of bytes, at least 1024, not "${bodyLimitText}"`);
   }
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
-  const loaded = await readPackSet(rulesDir);
+  const loaded = await readPackSet(rulesDir, undefined, { env: io.env });
   if (!loaded.packSet) {
     await write(io.stderr, `The rule packs in ${rulesDir} cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
     return EXIT.badInput;

@@ -79,7 +79,7 @@ export async function test(args: string[], io: CliIo): Promise<number> {
   const timings = new Map<CaseResult, number>();
   const packs: Pack[] = [];
   for (const dir of dirs) {
-    const loaded = await readPackSet(dir);
+    const loaded = await readPackSet(dir, undefined, { env: io.env });
     problems.push(...loaded.diagnostics.filter((d) => d.severity === 'error'));
     const found = await discoverTests([dir]);
     problems.push(...found.diagnostics);
