@@ -22,10 +22,12 @@ export function isoOfDateNumber(n: number): string {
   return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function isRealDate(y: number, m: number, d: number): boolean {
   if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1) return false;
-  const days = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
-  return d <= days;
+  const leapDay = m === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0) ? 1 : 0;
+  return d <= DAYS_IN_MONTH[m - 1]! + leapDay;
 }
 
 /** Eight ASCII digits YYYYMMDD in a buffer -> 20230501, or -1 if they are not a real date. */
@@ -119,6 +121,35 @@ export class TextPool {
       this.texts.push(text);
       this.ids.set(text, id);
     }
+    return id;
+  }
+}
+
+/**
+ * Interns the text of a byte range without decoding it first: a hash of the bytes finds the
+ * candidates, a byte comparison confirms. A column such as the PTP rationale has a few dozen
+ * different values over millions of rows, so almost every row costs a hash and one compare.
+ */
+export class BytePool {
+  private readonly byHash = new Map<number, Array<{ bytes: Buffer; id: number }>>();
+
+  constructor(readonly texts: TextPool = new TextPool()) {}
+
+  idAt(buffer: Buffer, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buffer[i]!, 0x01000193);
+    let candidates = this.byHash.get(h);
+    if (candidates) {
+      for (const c of candidates) {
+        if (c.bytes.length === end - start && buffer.compare(c.bytes, 0, c.bytes.length, start, end) === 0) return c.id;
+      }
+    } else {
+      candidates = [];
+      this.byHash.set(h, candidates);
+    }
+    // Texts that differ only in surrounding spaces share one id in the text pool.
+    const id = this.texts.id(buffer.toString('utf8', start, end).trim());
+    candidates.push({ bytes: Buffer.from(buffer.subarray(start, end)), id });
     return id;
   }
 }

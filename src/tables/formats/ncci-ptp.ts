@@ -1,7 +1,7 @@
 import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
-import { CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
 
@@ -223,67 +223,70 @@ const MAX_PREAMBLE_LINES = 12;
 const ROW_LAYOUT =
   'a PTP row has 7 tab-separated fields: column 1, column 2, "*" if in existence prior to 1996, effective date (YYYYMMDD), deletion date (YYYYMMDD or "*"), modifier indicator (0, 1 or 9) and rationale';
 
-/** Why the fields of a line are not an edit row, or undefined when they are. */
-function rowProblem(buffer: Buffer, bounds: number[], fields: number): string | undefined {
+/** One parsed row; reused for every line so that reading allocates nothing per row. */
+interface PtpRow {
+  key1: number;
+  key2: number;
+  effective: number;
+  deletion: number;
+  indicator: number;
+  priorTo1996: boolean;
+}
+
+/**
+ * Parses the fields of a line into `row`; returns why they are not an edit row, or undefined
+ * when they are. Field texts are only decoded to explain a problem.
+ */
+function parseRow(buffer: Buffer, bounds: number[], fields: number, row: PtpRow): string | undefined {
   if (fields < 6) return `the line has ${fields} field${fields === 1 ? '' : 's'}; ${ROW_LAYOUT}`;
-  const show = (f: number) => JSON.stringify(textAt(buffer, bounds[f * 2]!, bounds[f * 2 + 1]!).slice(0, 40));
-  if (codeKeyAt(buffer, bounds[0]!, bounds[1]!) < 0) return `column 1 ${show(0)} is not a 5-character procedure code`;
-  if (codeKeyAt(buffer, bounds[2]!, bounds[3]!) < 0) return `column 2 ${show(1)} is not a 5-character procedure code`;
-  const effective = dateNumberAt(buffer, bounds[6]!, bounds[7]!);
-  if (effective < 0) return `the effective date ${show(3)} is not a date written YYYYMMDD`;
+  row.key1 = codeKeyAt(buffer, bounds[0]!, bounds[1]!);
+  if (row.key1 < 0) return `column 1 ${fieldText(buffer, bounds, 0)} is not a 5-character procedure code`;
+  row.key2 = codeKeyAt(buffer, bounds[2]!, bounds[3]!);
+  if (row.key2 < 0) return `column 2 ${fieldText(buffer, bounds, 1)} is not a 5-character procedure code`;
+  row.effective = dateNumberAt(buffer, bounds[6]!, bounds[7]!);
+  if (row.effective < 0) return `the effective date ${fieldText(buffer, bounds, 3)} is not a date written YYYYMMDD`;
   const star = bounds[9]! - bounds[8]! === 1 && buffer[bounds[8]!] === STAR;
-  const deletion = star ? OPEN_END : dateNumberAt(buffer, bounds[8]!, bounds[9]!);
-  if (deletion < 0) return `the deletion date ${show(4)} is neither a date written YYYYMMDD nor "*"`;
-  if (deletion < effective) return `the deletion date ${show(4)} is before the effective date ${show(3)}`;
+  row.deletion = star ? OPEN_END : dateNumberAt(buffer, bounds[8]!, bounds[9]!);
+  if (row.deletion < 0) return `the deletion date ${fieldText(buffer, bounds, 4)} is neither a date written YYYYMMDD nor "*"`;
+  if (row.deletion < row.effective) return `the deletion date ${fieldText(buffer, bounds, 4)} is before the effective date ${fieldText(buffer, bounds, 3)}`;
   const ind = bounds[11]! - bounds[10]! === 1 ? buffer[bounds[10]!]! : 0;
-  if (ind !== 0x30 && ind !== 0x31 && ind !== 0x39) return `the modifier indicator ${show(5)} is not 0, 1 or 9`;
+  if (ind !== 0x30 && ind !== 0x31 && ind !== 0x39) return `the modifier indicator ${fieldText(buffer, bounds, 5)} is not 0, 1 or 9`;
+  row.indicator = ind - 0x30;
+  row.priorTo1996 = bounds[5]! - bounds[4]! >= 1 && buffer[bounds[4]!] === STAR;
   return undefined;
+}
+
+function fieldText(buffer: Buffer, bounds: number[], field: number): string {
+  return JSON.stringify(textAt(buffer, bounds[field * 2]!, bounds[field * 2 + 1]!).slice(0, 40));
 }
 
 async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpIndex> {
   const index = new PtpIndex();
+  const rationales = new BytePool(index.rationales);
+  const noRationale = index.rationales.id('');
   const bounds: number[] = new Array(32).fill(0);
-  // Rationales repeat row after row: compare bytes with the previous one before decoding.
-  let lastRationale = Buffer.alloc(0);
-  let lastRationaleId = index.rationales.id('');
+  const row: PtpRow = { key1: 0, key2: 0, effective: 0, deletion: 0, indicator: 0, priorTo1996: false };
   for (const file of files) {
     let seenRow = false;
     let takenHere = 0;
     const scan = await scanLines(file, (buffer, start, end, line) => {
       if (isBlank(buffer, start, end)) return;
       const fields = splitFields(buffer, start, end, TAB, bounds);
-      const problem = rowProblem(buffer, bounds, Math.min(fields, 16));
+      const problem = parseRow(buffer, bounds, fields, row);
       if (problem) {
         if (!seenRow && line <= MAX_PREAMBLE_LINES) return; // AMA notice and wrapped header
         rows.skip(file, line, problem);
         return;
       }
       seenRow = true;
-      const star = bounds[9]! - bounds[8]! === 1 && buffer[bounds[8]!] === STAR;
-      let rationaleId = index.rationales.id('');
+      let rationaleId = noRationale;
       if (fields >= 7) {
-        const rs = bounds[12]!;
-        // A stray tab inside the rationale would split it: keep everything after field 6.
-        const re = end;
-        let rEnd = re;
-        while (rEnd > rs && (buffer[rEnd - 1] === TAB || buffer[rEnd - 1] === 0x20)) rEnd--;
-        if (rEnd - rs === lastRationale.length && buffer.compare(lastRationale, 0, lastRationale.length, rs, rEnd) === 0) {
-          rationaleId = lastRationaleId;
-        } else {
-          rationaleId = index.rationales.id(textAt(buffer, rs, rEnd).trim());
-          lastRationale = Buffer.from(buffer.subarray(rs, rEnd));
-          lastRationaleId = rationaleId;
-        }
+        // Everything after the sixth tab: a stray tab inside the rationale must not cut it.
+        let rationaleEnd = end;
+        while (rationaleEnd > bounds[12]! && (buffer[rationaleEnd - 1] === TAB || buffer[rationaleEnd - 1] === 0x20)) rationaleEnd--;
+        rationaleId = rationales.idAt(buffer, bounds[12]!, rationaleEnd);
       }
-      index.add(
-        codeKeyAt(buffer, bounds[0]!, bounds[1]!),
-        codeKeyAt(buffer, bounds[2]!, bounds[3]!),
-        dateNumberAt(buffer, bounds[6]!, bounds[7]!),
-        star ? OPEN_END : dateNumberAt(buffer, bounds[8]!, bounds[9]!),
-        buffer[bounds[10]!]! - 0x30,
-        bounds[5]! - bounds[4]! >= 1 && buffer[bounds[4]!] === STAR,
-        rationaleId,
-      );
+      index.add(row.key1, row.key2, row.effective, row.deletion, row.indicator, row.priorTo1996, rationaleId);
       rows.take();
       takenHere++;
     });
