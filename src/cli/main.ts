@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { check, checkHelp } from './commands/check.js';
+import { docs, docsHelp } from './commands/docs.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { test, testHelp } from './commands/test.js';
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   check: { run: check, help: checkHelp, summary: 'scrub claims and print their findings' },
   lint: { run: lint, help: lintHelp, summary: 'check rule packs and print problems as file:line:column' },
   test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
+  docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
 };
 

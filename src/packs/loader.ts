@@ -259,6 +259,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     rules,
     dir,
     location: { file: source.file, line: at.line, column: at.column },
+    locate,
   };
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;

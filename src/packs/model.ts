@@ -61,6 +61,8 @@ export interface Rule {
   /** Facts the conditions read (not counting templates). */
   facts: string[];
   location: SourceLocation;
+  /** Where a part of the rule is written, by JSON Pointer inside the rule ("/conditions/all/0/value"). */
+  locate(pointer: string): SourceLocation;
 }
 
 export type ParameterType = 'number' | 'text' | 'list' | 'boolean';
@@ -100,6 +102,8 @@ export interface Pack {
   /** Absolute path of the pack folder. */
   dir: string;
   location: SourceLocation;
+  /** Where a part of pack.yaml is written, by JSON Pointer ("/parameters/unlistedCodes/value/3"). */
+  locate(pointer: string): SourceLocation;
 }
 
 /** Everything loaded from a rules folder: built once, shared read-only by every request. */

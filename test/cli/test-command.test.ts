@@ -1,21 +1,8 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bundledRulesDir } from '../../src/paths.js';
+import { describe, expect, it } from 'vitest';
+import { rulesCopy } from '../support/rules-copy.js';
 import { scrub } from './run-cli.js';
-
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function rulesCopy(): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scrub-test-'));
-  dirs.push(root);
-  await cp(bundledRulesDir, root, { recursive: true });
-  return root;
-}
 
 describe('scrub test', () => {
   it('runs every bundled case and ends with a plain count line', async () => {

@@ -1,24 +1,14 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { Scrubber } from '../../src/engine/scrubber.js';
 import { fixtureClaim } from '../helpers.js';
-
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+import { editFile, rulesCopy } from '../support/rules-copy.js';
 
 /** A copy of the bundled rules with acme-health/pack.yaml edited. */
 async function withAcmePack(edit: (text: string) => string) {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scrub-payer-'));
-  dirs.push(root);
-  await cp(bundledRulesDir, root, { recursive: true });
-  const file = path.join(root, 'acme-health', 'pack.yaml');
-  await writeFile(file, edit(await readFile(file, 'utf8')));
+  const root = await rulesCopy();
+  await editFile(root, 'acme-health/pack.yaml', edit);
   return readPackSet(root);
 }
 

@@ -2,8 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Scrubber } from '../../engine/scrubber.js';
 import { DEFAULT_BODY_LIMIT, LOG_REDACTION, buildApp } from '../../http/app.js';
-import { formatDiagnostic } from '../../packs/diagnostics.js';
-import { readPackSet } from '../../packs/loader.js';
+import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
@@ -48,22 +47,19 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`SCRUB_BODY_LIMIT must be a whole number of bytes, at least 1024, not "${bodyLimitText}"`);
   }
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
-  const loaded = await readPackSet(rulesDir, undefined, { env: io.env });
-  if (!loaded.packSet) {
-    await write(io.stderr, `The rule packs in ${rulesDir} cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
-    return EXIT.badInput;
-  }
-  const scrubber = new Scrubber(loaded.packSet);
+  const packSet = await loadPacksOrReport(rulesDir, io);
+  if (!packSet) return EXIT.badInput;
+  const scrubber = new Scrubber(packSet);
   const app = await buildApp({
     scrubber: () => scrubber,
     bodyLimit,
     logger: { level: io.env.LOG_LEVEL ?? 'info', redact: LOG_REDACTION },
   });
   const address = await app.listen({ port, host });
-  const rules = loaded.packSet.rulesById.size;
+  const rules = packSet.rulesById.size;
   await write(
     io.stdout,
-    `Claim scrubber listening on ${address} with ${loaded.packSet.packs.length} packs (${rules} rules) from ${path.relative(io.cwd, rulesDir) || rulesDir}\n` +
+    `Claim scrubber listening on ${address} with ${packSet.packs.length} packs (${rules} rules) from ${path.relative(io.cwd, rulesDir) || rulesDir}\n` +
       `Try: curl -s ${address}/v1/packs\n`,
   );
   const stop = async () => {
