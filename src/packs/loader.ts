@@ -159,8 +159,7 @@ const TABLE_NAME = /^[a-z][A-Za-z0-9]*$/;
 
 function tableDiagnostic(file: PackFile, p: TableProblem): PackDiagnostic {
   if ('pointer' in p.at) {
-    const at = p.at.onKey ? file.source.keyPositionOf(p.at.pointer) : file.source.positionOf(p.at.pointer);
-    return { file: file.source.file, ...at, severity: p.severity, code: p.code, message: p.message };
+    return { file: file.source.file, ...file.source.positionOf(p.at.pointer), severity: p.severity, code: p.code, message: p.message };
   }
   return { file: displayPath(p.at.file), line: p.at.line, column: 1, severity: p.severity, code: p.code, message: p.message };
 }
@@ -264,22 +263,6 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
   return { pack, diagnostics };
-}
-
-/**
- * Loads one pack on its own: its tables, then its rules against `facts` plus the tables' facts.
- * (A pack set loads every pack's tables first, so that table names are checked across packs.)
- */
-export async function loadPack(dir: string, facts: FactCatalog, options: PackLoadOptions = {}): Promise<PackLoad> {
-  const read = await readPackFile(dir);
-  if (!read.file) return { diagnostics: read.diagnostics };
-  const loaded = await loadPackTables(read.file, options);
-  const catalog = new TableFactCollector(facts);
-  const clashes = catalog.add(read.file, loaded.tables);
-  const diagnostics = [...loaded.diagnostics, ...clashes];
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const result = await compilePack(read.file, loaded.tables.map((t) => t.info), catalog.catalog());
-  return { ...result, diagnostics: [...diagnostics, ...result.diagnostics] };
 }
 
 /**

@@ -30,7 +30,7 @@ export interface TableLoadOptions {
 }
 
 /** Where a problem is: a place in pack.yaml (a JSON pointer into it) or a line of a table file. */
-export type TableProblemPlace = { pointer: string; onKey?: boolean } | { file: string; line: number };
+export type TableProblemPlace = { pointer: string } | { file: string; line: number };
 
 export interface TableProblem {
   severity: 'error' | 'warning';

@@ -1,3 +1,4 @@
+import { normalizeCode } from '../../claim/codes.js';
 import type { DiagnosisView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
@@ -82,7 +83,7 @@ async function readMce(files: readonly string[], rows: RowCounter): Promise<MceI
         rows.skip(file, line, `ICD_Code_Type ${JSON.stringify(codeType)} is neither D (diagnosis) nor P (procedure)`);
         return;
       }
-      const code = at('ICD_Code').replace(/\./g, '').toUpperCase();
+      const code = normalizeCode(at('ICD_Code'));
       if (!CODE.test(code)) {
         rows.skip(file, line, `${JSON.stringify(code.slice(0, 20))} is not an ICD-10-CM code`);
         return;
