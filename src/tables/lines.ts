@@ -13,9 +13,6 @@ export type LineVisitor = (buffer: Buffer, start: number, end: number, lineNumbe
 export interface LineScan {
   /** Lines seen, including blank ones. */
   lines: number;
-  bytes: number;
-  /** False when the last line has no line break after it: a sign the file may be cut short. */
-  endsWithLineBreak: boolean;
 }
 
 const CHUNK_BYTES = 1 << 20;
@@ -34,9 +31,7 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
     // Bytes of a line that started in an earlier chunk sit at the front of `chunk`.
     let carried = 0;
     let lineNumber = 0;
-    let bytes = 0;
     let first = true;
-    let lastByte = -1;
     let pendingCr = false;
     for (;;) {
       if (carried === chunk.length) {
@@ -47,7 +42,6 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
       }
       const { bytesRead } = await handle.read(chunk, carried, chunk.length - carried, null);
       if (bytesRead === 0) break;
-      bytes += bytesRead;
       const end = carried + bytesRead;
       let lineStart = 0;
       if (first) {
@@ -93,7 +87,6 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
           if (nextCr >= end) nextCr = -1;
         }
       }
-      lastByte = chunk[end - 1]!;
       carried = end - lineStart;
       if (carried > 0) chunk.copy(chunk, 0, lineStart, end);
     }
@@ -101,7 +94,7 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
       lineNumber++;
       visit(chunk, 0, carried, lineNumber);
     }
-    return { lines: lineNumber, bytes, endsWithLineBreak: lastByte === LF || lastByte === CR || bytes === 0 };
+    return { lines: lineNumber };
   } finally {
     await handle.close();
   }
