@@ -19,6 +19,8 @@ export const PROBLEMS = define({
   'forbidden-key': { status: 400, title: 'The request body uses a key that is not allowed' },
   'too-deep': { status: 400, title: 'The request body is nested too deeply' },
   'invalid-request': { status: 400, title: 'The request is not valid' },
+  'unreadable-claims': { status: 400, title: 'The X12 or FHIR body cannot be read as claims' },
+  'multiple-claims': { status: 400, title: 'The body holds more than one claim' },
   'body-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body has a content type this endpoint does not accept' },
   'not-found': { status: 404, title: 'There is no such resource' },

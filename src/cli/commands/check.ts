@@ -8,7 +8,9 @@ import { SCHEMA_PACK } from '../../claim/validate.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { buildResult } from '../../findings/result.js';
-import { jsonDocumentItems, looksLikeNdjson, parseJson, type ClaimItem } from '../../formats/json.js';
+import { completeResult, readClaims, type ReadClaim, type ReadProblem } from '../../formats/index.js';
+import { isFhirResource } from '../../formats/fhir/read.js';
+import { parseJson, readJsonValue, type ClaimItem } from '../../formats/json.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
@@ -17,7 +19,10 @@ import { rulesDirFrom } from '../rules-dir.js';
 export const checkHelp = `Usage: scrub check [options] FILE...
 
 Scrubs claims and prints their findings. A FILE holds one claim (a JSON object), a list of
-claims (a JSON array), or one claim per line (.ndjson / .jsonl); "-" reads standard input.
+claims (a JSON array), one claim per line (NDJSON), X12 837P/837I interchanges, or a FHIR R4
+Claim or Bundle of Claims; the format is told from the content. "-" reads standard input.
+Files named .ndjson / .jsonl are streamed line by line. Findings on X12 and FHIR claims say
+where to fix them in the file (segment, loop and element, or a FHIRPath expression).
 
 Options:
   --format text|json|ndjson  text for people (default); json prints an array of results;
@@ -65,7 +70,15 @@ function unreadableResult(error: string, where: string): ScrubResult {
   ], []);
 }
 
-async function* itemsOf(file: string, io: CliIo): AsyncGenerator<ClaimItem> {
+/** What a file yields: claims (with what the reader knows about where they came from), or problems. */
+type CheckItem = ClaimItem | { label: string; input: unknown; read: ReadClaim } | { problem: ReadProblem };
+
+/** "the input is empty" after "cannot read FILE: ". */
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
+}
+
+async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
@@ -77,24 +90,29 @@ async function* itemsOf(file: string, io: CliIo): AsyncGenerator<ClaimItem> {
       n++;
       if (line.trim() === '') continue;
       const parsed = parseJson(line);
+      if (parsed.ok && isFhirResource(parsed.value)) {
+        // FHIR bulk data is NDJSON: a line may be a Claim (or a Bundle) rather than a canonical claim.
+        const read = readJsonValue(parsed.value);
+        for (const problem of read.problems) yield { label: `line ${n}`, error: lowerFirst(problem.message) };
+        for (const item of read.items) {
+          if (item.kind === 'error') yield { label: `line ${n}`, error: lowerFirst(item.error.message) };
+          else yield { label: `line ${n} ${item.label}`, input: item.input, read: item };
+        }
+        continue;
+      }
       yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
     }
     return;
   }
   const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
-  if (looksLikeNdjson(text, name)) {
-    let n = 0;
-    for (const line of text.split('\n')) {
-      n++;
-      if (line.trim() === '') continue;
-      const parsed = parseJson(line.replace(/\r$/, ''));
-      yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
-    }
-    return;
+  // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
+  const read = readClaims(text, { filename: name });
+  if (read.items.length === 0) throw new Error(lowerFirst(read.problems.map((p) => p.message).join(' ') || 'it holds no claim'));
+  for (const problem of read.problems) yield { problem };
+  for (const item of read.items) {
+    if (item.kind === 'error') yield { label: item.label, error: lowerFirst(item.error.message) };
+    else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
   }
-  const parsed = parseJson(text.replace(/^\uFEFF/, ''));
-  if (!parsed.ok) throw new Error(parsed.error);
-  yield* jsonDocumentItems(parsed.value);
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -140,8 +158,19 @@ export async function check(args: string[], io: CliIo): Promise<number> {
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
       for await (const item of itemsOf(file, io)) {
+        if ('problem' in item) {
+          // Part of the file holds no readable claim: say where, and still scrub the rest.
+          if (item.problem.severity === 'error') unreadable = true;
+          await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.problem.message}\n`);
+          continue;
+        }
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
-        const result = 'error' in item ? unreadableResult(item.error, item.label) : await scrubber.scrub(item.input, options);
+        const result =
+          'error' in item
+            ? unreadableResult(item.error, item.label)
+            : 'read' in item
+              ? completeResult(await scrubber.scrub(item.input, options), item.read)
+              : await scrubber.scrub(item.input, options);
         if (result.outcome === 'pass') passed++;
         else failed++;
         await out.result(source, result);

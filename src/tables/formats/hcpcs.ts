@@ -21,6 +21,13 @@ export const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 /** HCPCS Level II modifier: starts with a letter (CPT's are two digits, or a digit and a letter). */
 export const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
 
+/**
+ * Ambulance origin and destination modifiers: two of these letters, origin then destination
+ * (RH: residence to hospital). HCPCS defines the letters, not the 121 pairs, so the file has no
+ * record for them; they are never "unknown".
+ */
+const AMBULANCE_ORIGIN_DESTINATION = /^[DEGHIJNPRSX]{2}$/;
+
 const RECORD_KINDS: Record<string, 'code' | 'modifier' | 'continued'> = { '3': 'code', '4': 'continued', '7': 'modifier', '8': 'continued' };
 
 export interface HcpcsIndex {
@@ -125,7 +132,8 @@ export const hcpcsFormat: TableFormatDefinition<HcpcsIndex> = {
           `the line's procedure code and modifiers in HCPCS Level II (${table.edition}). levelII says whether the code has the ` +
           'Level II form (a letter A-V and 4 digits): CPT codes are not in this file and get status "not-level-ii". ' +
           'status: active, not-yet-effective, terminated or not-found on the date of service. unknownModifiers: modifiers ' +
-          'that start with a letter and are not in the file; inactiveModifiers: in the file but not in force on the date',
+          'that start with a letter and are not in the file (ambulance origin/destination pairs such as RH excepted); ' +
+          'inactiveModifiers: in the file but not in force on the date',
         shape: objectOf({
           ...CODE_LOOKUP_SHAPE,
           levelII: BOOLEAN,
@@ -141,7 +149,9 @@ export const hcpcsFormat: TableFormatDefinition<HcpcsIndex> = {
           for (const m of line.modifiers) {
             if (!LEVEL_II_MODIFIER.test(m)) continue;
             const status = index.modifiers.statusOn(m, date);
-            if (status === 'not-found') unknownModifiers.push(m);
+            if (status === 'not-found') {
+              if (!AMBULANCE_ORIGIN_DESTINATION.test(m)) unknownModifiers.push(m);
+            }
             else if (status !== 'active') inactiveModifiers.push(m);
           }
           const modifiers = { unknownModifiers, inactiveModifiers };
