@@ -17,7 +17,6 @@ export interface CodeSetEntry {
 }
 
 export type CodeStatus = 'active' | 'not-yet-effective' | 'terminated' | 'not-found';
-export const CODE_STATUSES: readonly CodeStatus[] = ['active', 'not-yet-effective', 'terminated', 'not-found'];
 
 export class DatedCodeSet {
   private readonly entries = new Map<string, CodeSetEntry>();

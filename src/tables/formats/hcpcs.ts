@@ -17,9 +17,9 @@ import { TableFileError, type RowCounter, type TableContext, type TableFormatDef
  */
 
 /** HCPCS Level II code: one letter A-V, four digits. */
-export const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
+const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 /** HCPCS Level II modifier: starts with a letter (CPT's are two digits, or a digit and a letter). */
-export const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
+const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
 
 /**
  * Ambulance origin and destination modifiers: two of these letters, origin then destination
