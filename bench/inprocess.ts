@@ -1,8 +1,7 @@
 import { Scrubber } from '../src/engine/scrubber.js';
-import { loadPackSet } from '../src/packs/loader.js';
-import { bundledRulesDir } from '../src/paths.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { baselineScrub } from './baseline.js';
+import { Baseline } from './baseline.js';
+import { AS_OF, BENCH_PAYERS, benchPacks, type BenchTables } from './setup.js';
 import { median, microsSince, percentile, round } from './stats.js';
 
 /**
@@ -12,10 +11,8 @@ import { median, microsSince, percentile, round } from './stats.js';
  * that both see the same machine noise; the ratio is the median of the per-pass ratios.
  */
 
-export const AS_OF = '2026-12-01';
-export const BENCH_PAYERS = ['MEDICARE', 'ACME-HEALTH', 'BLUE-PLAN', 'STATE-MEDICAID', 'OTHER-PLAN'];
-
 export interface InProcessResult {
+  tables: string;
   claims: number;
   rounds: number;
   rules: number;
@@ -81,14 +78,15 @@ function summary(rates: number[], latencies: number[]): Throughput {
   return { claimsPerSecond: round(median(rates), 0), p50Micros: round(percentile(sorted, 50), 1), p99Micros: round(percentile(sorted, 99), 1) };
 }
 
-export async function inProcess(quick: boolean): Promise<InProcessResult> {
-  const packs = await loadPackSet(bundledRulesDir);
+export async function inProcess(quick: boolean, tables: BenchTables): Promise<InProcessResult> {
+  const { packs, codes } = await benchPacks(tables);
   const scrubber = new Scrubber(packs);
+  const hand = await Baseline.load(packs);
   const count = quick ? 3_000 : 20_000;
   const rounds = quick ? 3 : 7;
-  const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS });
+  const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS, codes });
   const scrub = (claim: unknown) => scrubber.scrub(claim, { asOf: AS_OF });
-  const baseline = (claim: unknown) => baselineScrub(claim, AS_OF);
+  const baseline = (claim: unknown) => hand.scrub(claim, AS_OF);
 
   // The comparison is fair only if both make the same findings, so check before timing.
   let agrees = 0;
@@ -127,6 +125,7 @@ export async function inProcess(quick: boolean): Promise<InProcessResult> {
   const scrubberSummary = summary(scrubRates, scrubLatencies);
 
   return {
+    tables: tables.description,
     claims: count,
     rounds,
     rules: packs.rulesById.size,

@@ -7,13 +7,15 @@ import { buildResult } from '../src/findings/result.js';
 import { loadPackSet } from '../src/packs/loader.js';
 import { bundledRulesDir } from '../src/paths.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { baselineScrub } from './baseline.js';
-import { AS_OF, BENCH_PAYERS } from './inprocess.js';
+import { Baseline } from './baseline.js';
+import { AS_OF, BENCH_PAYERS } from './setup.js';
 
 const claims = generateWorkload(Number(process.argv[2] ?? 20_000), { seed: 7, payerIds: BENCH_PAYERS });
 const valid = claims.map((c) => checkClaimStructure(c)).flatMap((s) => (s.ok ? [s.claim] : []));
 const views = valid.map(buildClaimView);
-const scrubber = new Scrubber(await loadPackSet(bundledRulesDir));
+const packSet = await loadPackSet(bundledRulesDir);
+const scrubber = new Scrubber(packSet);
+const hand = await Baseline.load(packSet);
 const results = await Promise.all(claims.map((c) => scrubber.scrub(c, { asOf: AS_OF })));
 const time = async (label: string, fn: () => unknown) => {
   let best = Infinity;
@@ -36,4 +38,4 @@ await time('buildResult', () => results.forEach((r) => buildResult(r.claimId, r.
 await time('scrub', async () => {
   for (const c of claims) await scrubber.scrub(c, { asOf: AS_OF });
 });
-await time('baseline', () => claims.forEach((c) => baselineScrub(c, AS_OF)));
+await time('baseline', () => claims.forEach((c) => hand.scrub(c, AS_OF)));

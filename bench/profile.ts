@@ -7,7 +7,7 @@ import { Scrubber } from '../src/engine/scrubber.js';
 import { loadPackSet } from '../src/packs/loader.js';
 import { bundledRulesDir } from '../src/paths.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { AS_OF, BENCH_PAYERS } from './inprocess.js';
+import { AS_OF, BENCH_PAYERS } from './setup.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const packs = await loadPackSet(process.argv[3] ?? bundledRulesDir);

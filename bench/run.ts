@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/paths.js';
 import { inProcess } from './inprocess.js';
+import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
 const SECTIONS = ['in-process'] as const;
@@ -36,9 +37,13 @@ const row = (measure: string, value: string, baseline = '', ratio = '', target =
 const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
 const started = Date.now();
 
+const tables = await benchTables(!quick);
+results.tables = tables.description;
+console.log(`Tables: ${tables.description}`);
+
 if (runs('in-process')) {
   console.log('in-process: bundled packs, scrubber vs hand-written baseline ...');
-  const r = await inProcess(quick);
+  const r = await inProcess(quick, tables);
   results.inProcess = r;
   row(`in-process claims/s (1 core, ${r.rules} rules)`, formatNumber(r.scrubber.claimsPerSecond), formatNumber(r.baseline.claimsPerSecond), r.ratio.toFixed(2), '>= 0.25', yes(r.ratio >= 0.25));
   row('  per-claim p50 / p99 (us)', `${formatNumber(r.scrubber.p50Micros)} / ${formatNumber(r.scrubber.p99Micros)}`, `${formatNumber(r.baseline.p50Micros)} / ${formatNumber(r.baseline.p99Micros)}`);

@@ -8,14 +8,15 @@ import type { PackSet } from '../../src/packs/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { discoverTests } from '../../src/testing/cases.js';
 import { payerIdOf, writePayerPacks } from '../support/generate-packs.js';
-import { generateWorkload } from '../support/workload.js';
+import { codePoolsFromTables } from '../support/table-codes.js';
+import { generateWorkload, type CodePools } from '../support/workload.js';
 
 /**
  * The compiled evaluator is used by default only because it gives exactly json-rules-engine's
  * results. Three scrubbers over the same packs must agree byte for byte: json-rules-engine
  * (the reference), the compiled evaluator with the rule index, and without it. The claims:
- * every pack test case, and 10,000 generated claims (five seeds, most with problems) over the
- * bundled packs plus generated payer packs that use every operator family, decorators and fact
+ * every pack test case, and 10,000 generated claims (five seeds, most with problems, codes drawn
+ * from the bundled CMS tables) over the bundled packs plus generated payer packs that use every operator family, decorators and fact
  * references, half of them extending bundled packs (parameters and rule overrides). Explain output is compared too, on a sample: both evaluators evaluate every
  * condition there, so the traces must be identical.
  */
@@ -27,11 +28,14 @@ const dates = ['2026-04-15', '2026-12-01', '2027-06-30'];
 
 let dir: string;
 let packs: PackSet;
+let codes: CodePools;
 let scrubbers: { reference: Scrubber; compiled: Scrubber; unindexed: Scrubber };
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'scrub-differential-'));
-  await writePayerPacks(dir, { packs: GENERATED_PACKS, rulesPerPack: 30, seed: 5, extendsBundled: true });
+  const bundled = await loadPackSet(bundledRulesDir);
+  codes = codePoolsFromTables(bundled);
+  await writePayerPacks(dir, { packs: GENERATED_PACKS, rulesPerPack: 30, seed: 5, extendsBundled: true, codes });
   await cp(bundledRulesDir, dir, { recursive: true });
   packs = await loadPackSet(dir);
   scrubbers = {
@@ -87,17 +91,19 @@ describe('compiled evaluator vs json-rules-engine', () => {
   for (const seed of SEEDS) {
     it(`agree on ${CLAIMS_PER_SEED} generated claims (seed ${seed})`, async () => {
       const payerIds = ['MEDICARE', 'ACME-HEALTH', 'OTHER-PLAN', ...Array.from({ length: GENERATED_PACKS }, (_, i) => payerIdOf(i))];
-      const claims = generateWorkload(CLAIMS_PER_SEED, { seed, problemRate: 0.85, invalidRate: 0.02, payerIds });
+      const claims = generateWorkload(CLAIMS_PER_SEED, { seed, problemRate: 0.85, invalidRate: 0.02, payerIds, codes });
       const { findings, fired } = await compare(claims, (i) => dates[i % dates.length]!);
       // The agreement means something only if many rules fired, many times.
       expect(findings).toBeGreaterThan(CLAIMS_PER_SEED * 2);
-      expect(fired.size).toBeGreaterThan(60);
+      expect(fired.size).toBeGreaterThan(80);
+      // ...including the rules on CMS tables (PTP, MUE, MCE) and payer packs.
+      for (const id of ['ncci-ptp', 'mue-date-of-service-policy', 'em-without-modifier-25', 'timely-filing-exceeded']) expect(fired).toContain(id);
     }, 300_000);
   }
 
   it('explain the same way on 300 claims: fired per rule, and every condition', async () => {
     const payerIds = ['MEDICARE', 'ACME-HEALTH', ...Array.from({ length: GENERATED_PACKS }, (_, i) => payerIdOf(i))];
-    const claims = generateWorkload(300, { seed: 99, problemRate: 0.9, payerIds });
+    const claims = generateWorkload(300, { seed: 99, problemRate: 0.9, payerIds, codes });
     for (const claim of claims) {
       const want = JSON.stringify(await scrubbers.reference.scrub(claim, { asOf: '2026-12-01', explain: true }));
       const got = JSON.stringify(await scrubbers.compiled.scrub(claim, { asOf: '2026-12-01', explain: true }));

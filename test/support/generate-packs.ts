@@ -43,7 +43,7 @@ export function generatePayerPack(i: number, options: PackGenerationOptions): { 
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const some = <T>(list: readonly T[], n: number): T[] => [...new Set(Array.from({ length: n }, () => pick(list)))];
   const int = (low: number, high: number) => low + Math.floor(rand() * (high - low + 1));
-  const allCodes = [...codes.em, ...codes.procedures, ...codes.drugs, ...codes.ptpPairs.flat(), ...codes.mue.map(([c]) => c)];
+  const allCodes = [...codes.em, ...codes.procedures, ...codes.drugs, ...codes.ptpPairs.flatMap((p) => [p.column1, p.column2]), ...codes.mue.map(([c]) => c)];
   const name = `payer-${String(i + 1).padStart(3, '0')}`;
   const payerId = (options.payerId ?? payerIdOf)(i);
 

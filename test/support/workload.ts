@@ -9,13 +9,21 @@ import { seededRandom } from './generate-claims.js';
  * few claims that are not valid claims at all. The same seed gives the same claims everywhere.
  */
 
+export interface PtpPair {
+  column1: string;
+  column2: string;
+  /** YYYY-MM-DD, both ends inclusive. */
+  from?: string;
+  to?: string;
+}
+
 export interface CodePools {
   /** Evaluation and management codes (first line of most visits). */
   em: readonly string[];
   /** Other procedure codes. */
   procedures: readonly string[];
-  /** Column 1 / column 2 code pairs of PTP edits. */
-  ptpPairs: ReadonlyArray<readonly [string, string]>;
+  /** Column 1 / column 2 code pairs of PTP edits, with the dates the edit is in force when known. */
+  ptpPairs: ReadonlyArray<PtpPair>;
   /** Codes with their MUE unit limit. */
   mue: ReadonlyArray<readonly [string, number]>;
   /** ICD-10-CM codes, as written on claims. */
@@ -38,7 +46,7 @@ export const SAMPLE_CODES: CodePools = {
   ptpPairs: [
     ['0001A', '0591T'], ['0001A', '96523'], ['0001A', '99211'], ['11102', '11104'], ['17000', '17110'],
     ['20610', '20550'], ['93000', '99211'], ['96372', '36415'], ['97110', '97140'], ['80053', '82947'],
-  ],
+  ].map(([column1, column2]) => ({ column1: column1!, column2: column2! })),
   mue: [
     ['99213', 1], ['36415', 2], ['20610', 2], ['96372', 4], ['97110', 4], ['17003', 13],
     ['11103', 6], ['81002', 2], ['93000', 3], ['J1100', 10],
@@ -105,7 +113,7 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       const line: Json = {
         procedureCode: code,
         modifiers: chance(0.2) ? [pick(EVERYDAY_MODIFIERS)] : [],
-        units: chance(0.88) ? 1 : int(1, 4),
+        units: chance(0.95) ? 1 : int(2, 4),
         charge: Math.round(rand() * 30000) / 100,
         serviceDate: chance(0.85) ? day : date(month, int(1, 28)),
         diagnosisPointers: [int(1, diagnoses.length)],
@@ -152,10 +160,23 @@ function addProblem(claim: Json, lines: Json[], diagnoses: Json[], codes: CodePo
   const first = lines[0]!;
   switch (Math.floor(rand() * 20)) {
     case 0: {
-      // A PTP pair on the same date, sometimes with a modifier that may bypass it.
-      const [col1, col2] = pick(codes.ptpPairs);
-      first.procedureCode = col1;
-      lines.push({ ...first, procedureCode: col2, modifiers: rand() < 0.3 ? [pick(['59', 'XS', 'XU'])] : [], ndc: undefined });
+      // A PTP pair on the same date, sometimes with a modifier that may bypass it; the whole
+      // claim moves to a date the edit is in force, and is filed soon after.
+      const pair = pick(codes.ptpPairs);
+      first.procedureCode = pair.column1;
+      lines.push({ ...first, procedureCode: pair.column2, modifiers: rand() < 0.3 ? [pick(['59', 'XS', 'XU'])] : [], ndc: undefined });
+      if (pair.from) {
+        const from = Math.max(dayOf(pair.from), dayOf('2015-10-01'));
+        const to = Math.min(dayOf(pair.to ?? '9999-12-31'), dayOf('2026-10-31'));
+        if (from <= to) {
+          const day = from + Math.floor(rand() * (to - from + 1));
+          for (const l of lines) {
+            l.serviceDate = isoOfDay(day);
+            delete l.serviceDateEnd;
+          }
+          claim.submissionDate = isoOfDay(day + 1 + Math.floor(rand() * 20));
+        }
+      }
       break;
     }
     case 1: {
@@ -239,6 +260,9 @@ function addProblem(claim: Json, lines: Json[], diagnoses: Json[], codes: CodePo
   if (lines.length > 50) lines.length = 50;
   for (const l of lines) if (l.ndc === undefined) delete l.ndc;
 }
+
+const dayOf = (iso: string) => Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 86_400_000;
+const isoOfDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
 
 /** A claim with the mistakes a sender's mapping makes: wrong types, missing fields, typos. */
 function breakStructure(claim: Json, rand: () => number): unknown {
