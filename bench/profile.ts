@@ -1,18 +1,17 @@
 /**
  * Scrubs the benchmark workload in a loop, for profiling:
- *   npm run bench:build && node --cpu-prof --cpu-prof-dir=bench/.data bench/.build/bench/profile.js [claims] [rules-dir]
- * then open the .cpuprofile in Chrome DevTools (or `node bench/.build/bench/top.js <file>`).
+ *   npm run bench:build && node --cpu-prof --cpu-prof-dir=bench/.data bench/.build/bench/profile.js [claims] [--full]
+ * then open the .cpuprofile in Chrome DevTools (or `node bench/top.mjs <file>`). --full loads
+ * the full-size synthetic tables; SCRUB_ENGINE=reference profiles json-rules-engine.
  */
 import { Scrubber } from '../src/engine/scrubber.js';
-import { loadPackSet } from '../src/packs/loader.js';
-import { bundledRulesDir } from '../src/paths.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { AS_OF, BENCH_PAYERS } from './setup.js';
+import { AS_OF, BENCH_PAYERS, benchPacks, benchTables } from './setup.js';
 
 const count = Number(process.argv[2] ?? 20_000);
-const packs = await loadPackSet(process.argv[3] ?? bundledRulesDir);
+const { packs, codes } = await benchPacks(await benchTables(process.argv.includes('--full')));
 const scrubber = new Scrubber(packs, { engine: process.env.SCRUB_ENGINE === 'reference' ? 'reference' : 'compiled' });
-const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS });
+const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS, codes });
 for (let round = 0; round < 3; round++) {
   const started = performance.now();
   let findings = 0;

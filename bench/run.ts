@@ -9,11 +9,15 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/paths.js';
+import { batch } from './batch.js';
+import { http, workers } from './http.js';
+import { scaling } from './scaling.js';
+import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process'] as const;
+const SECTIONS = ['in-process', 'http', 'scaling', 'startup', 'batch', 'workers'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -51,9 +55,52 @@ if (runs('in-process')) {
   row('  json-rules-engine claims/s (reference)', formatNumber(r.reference.claimsPerSecond), '', `${r.reference.compiledSpeedup}x slower`);
 }
 
+if (runs('http')) {
+  console.log('http: scrub serve vs a bare Fastify route, autocannon over loopback ...');
+  const r = await http(quick, tables);
+  results.http = r;
+  row(`HTTP requests/s (${r.connections} connections)`, formatNumber(r.scrub.requestsPerSecond), formatNumber(r.bare.requestsPerSecond), r.ratio.toFixed(2), '>= 0.70', yes(r.ratio >= 0.7));
+  row('  p50 / p99 latency (ms)', `${r.scrub.p50Ms} / ${r.scrub.p99Ms}`, `${r.bare.p50Ms} / ${r.bare.p99Ms}`);
+  if (r.scrub.non2xx + r.scrub.errors + r.bare.non2xx + r.bare.errors > 0) row('  non-2xx / errors', `${r.scrub.non2xx} / ${r.scrub.errors}`, `${r.bare.non2xx} / ${r.bare.errors}`);
+}
+
+if (runs('scaling')) {
+  console.log('scaling: 100 rules vs 10,000 rules in 100 payer packs ...');
+  const r = await scaling(quick);
+  results.scaling = r;
+  row(`per-claim us, ${formatNumber(r.large.rules)} vs ${r.small.rules} rules`, formatNumber(r.large.perClaimMicros), formatNumber(r.small.perClaimMicros), r.ratio.toFixed(2), '<= 2', yes(r.ratio <= 2));
+  row(`  ${formatNumber(r.large.rules)} rules all applying: index on / off`, formatNumber(r.allApply.indexedMicros), formatNumber(r.allApply.unindexedMicros), `${r.allApply.indexSpeedup}x faster`);
+  row('  pack load seconds (10,000 / 100 rules)', String(r.large.loadSeconds), String(r.small.loadSeconds));
+}
+
+if (runs('startup')) {
+  console.log('startup: scrub serve until listening, and its memory ...');
+  const r = await startup(tables);
+  results.startup = r;
+  row(`start-up s / RSS MiB (${tables.fullSize ? 'full-size tables' : 'excerpts'})`, `${r.files.seconds} / ${formatNumber(r.files.rssMiB)}`, `${r.excerpts.seconds} / ${formatNumber(r.excerpts.rssMiB)}`, '', '', '');
+  row('  from the snapshot cache', `${r.cached.seconds} / ${formatNumber(r.cached.rssMiB)}`);
+}
+
+if (runs('batch')) {
+  console.log(`batch: scrub check over ${quick ? '20,000' : '1,000,000'} NDJSON claims ...`);
+  const r = await batch(quick, tables);
+  results.batch = r;
+  row(`batch claims/s (${formatNumber(r.claims)} claims, ${formatNumber(r.fileMiB)} MiB)`, formatNumber(r.claimsPerSecond), '', '', '', '');
+  row('  peak RSS MiB (RSS at 10/50/90% of the run)', `${formatNumber(r.peakRssMiB)} (${r.rssMiBAt.join('/')})`, '', '', '< 300', yes(r.peakRssMiB < 300));
+}
+
+if (runs('workers')) {
+  console.log('workers: scrub serve --workers 1 vs 2 ...');
+  const r = await workers(quick, tables);
+  results.workers = r;
+  if (r.available) row('workers: requests/s, 2 vs 1', formatNumber(r.two!.requestsPerSecond), formatNumber(r.one!.requestsPerSecond), r.ratio!.toFixed(2), '>= 1.6', yes(r.ratio! >= 1.6));
+  else row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
+}
+
 results.seconds = Math.round((Date.now() - started) / 1000);
 console.log('\n' + table(rows));
 console.log(`\n${machine.cores} cores; ${results.seconds} s.`);
+if (results.workers && !(results.workers as { available: boolean }).available) console.log(`Note: ${(results.workers as { note: string }).note}.`);
 const out = path.join(packageRoot, 'bench', 'results.json');
 await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 console.log(`Figures written to ${path.relative(process.cwd(), out)}`);

@@ -233,9 +233,6 @@ export class FactCatalog {
   }
 }
 
-/** Marks a fact not computed yet (undefined is a value a fact may have). */
-const UNSET: unique symbol = Symbol('not computed');
-
 function hasKeys(params: Record<string, unknown>): boolean {
   for (const key in params) if (Object.prototype.hasOwnProperty.call(params, key)) return true;
   return false;
@@ -244,18 +241,38 @@ function hasKeys(params: Record<string, unknown>): boolean {
 /**
  * Fact values for one scope item and one pack, computed on first use and then remembered
  * (a rule set asks for `line` many times). Synchronous: both evaluators share it. Values sit in
- * an array by catalog slot, allocated on first use: a scrub makes one FactSource per item and
- * pack, so it must cost next to nothing when few rules run.
+ * an array by catalog slot, allocated on first use, with a bit per slot saying it is computed
+ * (undefined is a value a fact may have): a scrub makes one FactSource per item and pack, so
+ * it must cost next to nothing when few rules run.
  */
 export class FactSource {
   private values: unknown[] | undefined;
+  /** Bit i set: slot i (below 30) is computed. */
+  private computed = 0;
+  /** Computed slots from 30 up, for catalogs with that many facts. */
+  private computedHigh: Set<number> | undefined;
   private withParams: Map<string, unknown> | undefined;
   constructor(
     readonly catalog: FactCatalog,
-    readonly item: ScopeItem,
-    private readonly run: RunContext,
-    private readonly pack: PackContext,
+    private item: ScopeItem,
+    private run: RunContext,
+    private pack: PackContext,
   ) {}
+
+  /**
+   * Points this source at another item (and pack), forgetting every value: the scrubber's
+   * synchronous fast path reuses one source for all the items of a claim instead of making one
+   * per item and pack. Values a finding took from it are not touched; only the cache is reset.
+   */
+  reset(item: ScopeItem, run: RunContext, pack: PackContext): this {
+    this.item = item;
+    this.run = run;
+    this.pack = pack;
+    this.computed = 0;
+    this.computedHigh?.clear();
+    this.withParams?.clear();
+    return this;
+  }
 
   get(name: string, params?: Record<string, unknown>): unknown {
     if (params !== undefined && hasKeys(params)) return this.getWithParams(name, params);
@@ -265,17 +282,11 @@ export class FactSource {
 
   /** A fact by its catalog slot (the compiled evaluator looks slots up once, at compile time). */
   at(slot: number): unknown {
-    let values = this.values;
-    if (values === undefined || slot >= values.length) {
-      const grown: unknown[] = new Array(this.catalog.size).fill(UNSET);
-      if (values) for (let i = 0; i < values.length; i++) grown[i] = values[i];
-      values = this.values = grown;
-    }
-    let value = values[slot];
-    if (value === UNSET) {
-      value = this.catalog.definitionAt(slot).value(this.item, this.run, this.pack, undefined);
-      values[slot] = value;
-    }
+    if (slot < 30 ? (this.computed & (1 << slot)) !== 0 : this.computedHigh?.has(slot) === true) return this.values![slot];
+    const value = this.catalog.definitionAt(slot).value(this.item, this.run, this.pack, undefined);
+    (this.values ??= new Array<unknown>(this.catalog.size))[slot] = value;
+    if (slot < 30) this.computed |= 1 << slot;
+    else (this.computedHigh ??= new Set()).add(slot);
     return value;
   }
 

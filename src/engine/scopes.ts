@@ -76,22 +76,41 @@ class LineItem implements ScopeItem {
   }
 }
 
+/**
+ * The values of a pair item. `pair` is worked out when first read: rules on ordered pairs
+ * (PTP edits: one item per ordered pair of lines) seldom ask for it.
+ */
+class PairValues {
+  private view: PairView | undefined;
+  constructor(
+    readonly first: LineView,
+    readonly second: LineView,
+  ) {}
+  get pair(): PairView {
+    if (this.view === undefined) {
+      const { first, second } = this;
+      this.view = {
+        sameServiceDate: first.serviceDate === second.serviceDate,
+        sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
+        sameModifiers: sameList(first.modifiers, second.modifiers),
+      };
+    }
+    return this.view;
+  }
+}
+
 class PairItem implements ScopeItem {
   readonly scope = 'line-pair' as const;
   readonly serviceDate: string;
-  readonly values: { first: LineView; second: LineView; pair: PairView };
+  /** first, second and pair, as facts read them (item.values[name]). */
+  readonly values: Readonly<Record<string, unknown>>;
   private lineList: number[] | undefined;
   constructor(
     private readonly first: LineView,
     private readonly second: LineView,
   ) {
     this.serviceDate = first.serviceDate;
-    const pair: PairView = {
-      sameServiceDate: first.serviceDate === second.serviceDate,
-      sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
-      sameModifiers: sameList(first.modifiers, second.modifiers),
-    };
-    this.values = { first, second, pair };
+    this.values = new PairValues(first, second) as unknown as Readonly<Record<string, unknown>>;
   }
   get label(): string {
     return `lines ${this.first.number} and ${this.second.number}`;

@@ -132,6 +132,7 @@ export class Scrubber {
   private readonly plansForAnyPayer: number[] = [];
   private readonly selections = new Map<string, Selection>();
   private readonly compiled: CompiledEvaluator | undefined;
+  private readonly reusableFacts: FactSource;
 
   constructor(
     readonly packSet: PackSet,
@@ -142,6 +143,8 @@ export class Scrubber {
     this.evaluator = typeof engine === 'string' ? createEvaluator(engine) : engine;
     this.compiled = this.evaluator instanceof CompiledEvaluator ? this.evaluator : undefined;
     const indexing = opts.indexing ?? true;
+    const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
+    this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
     this.plans = packSet.packs.map((pack, position) => {
       const payers = pack.appliesTo?.payerIds;
       if (payers) {
@@ -270,7 +273,9 @@ export class Scrubber {
     const { packs, runs } = this.selectionFor(claim);
     const findings: Finding[] = [];
     const itemsFor = scopeItemCache(claim);
-    const catalog = this.packSet.facts;
+    // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
+    // be using it meanwhile.
+    const facts = this.reusableFacts;
     for (const { plan, context, overrides } of runs) {
       const effective = plan.pack.effective;
       for (const groupPlan of plan.groups) {
@@ -281,7 +286,7 @@ export class Scrubber {
           const date = item.serviceDate;
           if (!inWindow(effective, date)) continue;
           const positions = index ? index.candidates(item) : allPositions(rules);
-          let facts: FactSource | undefined;
+          let fresh = true;
           for (let k = 0; k < positions.length; k++) {
             const c = rules[positions[k]!]!;
             const override = overrides?.get(c.rule.id);
@@ -289,7 +294,10 @@ export class Scrubber {
             // A rule that cannot produce a finding here is skipped, unless evaluating it could
             // throw: json-rules-engine evaluates every rule, and would fail the claim.
             if (!counts && c.total) continue;
-            facts ??= new FactSource(catalog, item, run, context);
+            if (fresh) {
+              facts.reset(item, run, context);
+              fresh = false;
+            }
             if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
           }
         }

@@ -64,14 +64,20 @@ export const CODE_LOOKUP_SHAPE: Record<string, Shape> = {
 };
 
 export function codeLookup(set: DatedCodeSet, code: string, serviceDate: string, table: TableContext): Record<string, unknown> {
-  const base = { code, complete: completeOn(table, serviceDate), fullSet: table.complete, edition: table.edition };
+  // Literals, not spreads of a shared base: this runs for every line of every claim.
+  const complete = completeOn(table, serviceDate);
+  const fullSet = table.complete;
+  const edition = table.edition;
   const entry = set.get(code);
-  if (!entry) return { found: false, status: 'not-found', ...base };
+  if (!entry) return { found: false, status: 'not-found', code, complete, fullSet, edition };
   const result: Record<string, unknown> = {
     found: true,
     status: set.statusOn(code, dateNumberOfIso(serviceDate)),
     description: entry.description,
-    ...base,
+    code,
+    complete,
+    fullSet,
+    edition,
   };
   const from = entry.effective === undefined ? undefined : isoOfDateNumber(entry.effective);
   const to = entry.termination === undefined ? undefined : isoOfDateNumber(entry.termination);

@@ -154,21 +154,22 @@ export const hcpcsFormat: TableFormatDefinition<HcpcsIndex> = {
             }
             else if (status !== 'active') inactiveModifiers.push(m);
           }
-          const modifiers = { unknownModifiers, inactiveModifiers };
           const code = line.procedureCode;
+          // Built field by field (same order as before), not by spreads: this runs for every line.
+          let result: Record<string, unknown>;
           if (code === undefined || !LEVEL_II_CODE.test(code)) {
-            return {
-              found: false,
-              levelII: false,
-              status: 'not-level-ii',
-              ...(code === undefined ? {} : { code }),
-              complete: completeOn(table, serviceDate),
-              fullSet: table.complete,
-              edition: table.edition,
-              ...modifiers,
-            };
+            result = { found: false, levelII: false, status: 'not-level-ii' };
+            if (code !== undefined) result.code = code;
+            result.complete = completeOn(table, serviceDate);
+            result.fullSet = table.complete;
+            result.edition = table.edition;
+          } else {
+            result = codeLookup(index.codes, code, serviceDate, table);
+            result.levelII = true;
           }
-          return { ...codeLookup(index.codes, code, serviceDate, table), levelII: true, ...modifiers };
+          result.unknownModifiers = unknownModifiers;
+          result.inactiveModifiers = inactiveModifiers;
+          return result;
         },
       },
     ];

@@ -118,9 +118,11 @@ export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
           const diagnosis = item.values.diagnosis as DiagnosisView;
           const code = diagnosis.normalizedCode;
           const entry = index.get(code);
-          const base = { code, complete: completeOn(table, item.serviceDate), fullSet: table.complete, edition: table.edition };
-          if (!entry) return { found: false, ...base };
-          return { found: true, ...base, billable: entry.billable, header: !entry.billable, title: entry.title };
+          const complete = completeOn(table, item.serviceDate);
+          const fullSet = table.complete;
+          const edition = table.edition;
+          if (!entry) return { found: false, code, complete, fullSet, edition };
+          return { found: true, code, complete, fullSet, edition, billable: entry.billable, header: !entry.billable, title: entry.title };
         },
       },
     ];

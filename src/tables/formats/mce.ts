@@ -45,6 +45,20 @@ export class MceIndex {
     return this.masks.size;
   }
 
+  /**
+   * The fact's value for a code: found, code, a flag per edit list (in FLAG_FIELDS order),
+   * description and edition; built field by field, as it runs for every diagnosis of every claim.
+   */
+  fact(code: string, edition: string): Record<string, unknown> {
+    const mask = this.masks.get(code);
+    if (mask === undefined) return { found: false, code, edition };
+    const out: Record<string, unknown> = { found: true, code };
+    for (let bit = 0; bit < FLAG_FIELDS.length; bit++) out[FLAG_FIELDS[bit]!] = (mask & (1 << bit)) !== 0;
+    out.description = this.descriptions.get(code) ?? '';
+    out.edition = edition;
+    return out;
+  }
+
   /** The MCE edits listing a diagnosis code, by fact field name; undefined when none does. */
   get(code: string): { flags: Record<string, boolean>; description: string } | undefined {
     const mask = this.masks.get(code);
@@ -127,9 +141,7 @@ export const mceCodeEditsFormat: TableFormatDefinition<MceIndex> = {
         }),
         value: (item) => {
           const code = (item.values.diagnosis as DiagnosisView).normalizedCode;
-          const entry = index.get(code);
-          if (!entry) return { found: false, code, edition: table.edition };
-          return { found: true, code, ...entry.flags, description: entry.description, edition: table.edition };
+          return index.fact(code, table.edition);
         },
       },
     ];

@@ -329,13 +329,20 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           const first = item.values.first as LineView;
           const second = item.values.second as LineView;
           if (first.procedureCode === undefined || second.procedureCode === undefined) return undefined;
-          const base = { column1: first.procedureCode, column2: second.procedureCode, serviceDate: first.serviceDate, edition: table.edition };
-          if (first.serviceDate !== second.serviceDate) return { found: false, ...base };
-          const edit = index.find(first.procedureCode, second.procedureCode, dateNumberOfIso(first.serviceDate));
-          if (!edit) return { found: false, ...base };
+          // Plain literals rather than spreads of a shared base: this runs for every ordered pair
+          // of lines of every claim, and V8 builds `{ ...base, more }` on a slow path.
+          const column1 = first.procedureCode;
+          const column2 = second.procedureCode;
+          const serviceDate = first.serviceDate;
+          const edition = table.edition;
+          const edit = serviceDate === second.serviceDate ? index.find(column1, column2, dateNumberOfIso(serviceDate)) : undefined;
+          if (!edit) return { found: false, column1, column2, serviceDate, edition };
           return {
             found: true,
-            ...base,
+            column1,
+            column2,
+            serviceDate,
+            edition,
             modifierIndicator: String(edit.modifierIndicator),
             effective: isoOfDateNumber(edit.effective),
             deletion: dateText(edit.deletion),

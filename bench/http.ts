@@ -1,0 +1,173 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Scrubber } from '../src/engine/scrubber.js';
+import { generateWorkload } from '../test/support/workload.js';
+import { CLI, startServer, stopServer, treeMemoryOf, type Started } from './processes.js';
+import { AS_OF, BENCH_PAYERS, DATA_DIR, benchPacks, type BenchTables } from './setup.js';
+import { median, round } from './stats.js';
+
+/**
+ * HTTP: requests/s and p99 latency of POST /v1/scrub on `scrub serve` (the built CLI), against
+ * a bare Fastify route returning the same bytes, both driven by autocannon over loopback from
+ * this process with the same claims. Runs alternate between the two servers; figures are the
+ * medians of the runs. Then `scrub serve --workers 1` and `--workers 2`, when the CLI has them.
+ */
+
+export interface LoadFigures {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface HttpResult {
+  connections: number;
+  seconds: number;
+  runs: number;
+  claims: number;
+  /** Bodies from `scrub serve` equal to the precomputed ones the bare route returns. */
+  bodiesChecked: number;
+  scrub: LoadFigures;
+  bare: LoadFigures;
+  /** scrub requests/s divided by bare requests/s (target: at least 0.7). */
+  ratio: number;
+  logLevel: string;
+  workers?: WorkersResult;
+}
+
+export interface WorkersResult {
+  available: boolean;
+  note?: string;
+  one?: LoadFigures;
+  two?: LoadFigures;
+  /** requests/s with 2 workers divided by with 1 (target: at least 1.6 on 2 cores). */
+  ratio?: number;
+}
+
+interface Target {
+  url: string;
+  requests: Array<{ method: 'POST'; path: string; headers: Record<string, string>; body: string }>;
+}
+
+function load(target: Target, connections: number, seconds: number): Promise<LoadFigures> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: target.url, connections, duration: seconds, pipelining: 1, requests: target.requests },
+      (error: Error | null, result: autocannon.Result) => {
+        if (error) return reject(error);
+        resolve({
+          requestsPerSecond: round(result.requests.average, 0),
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          non2xx: result.non2xx,
+          errors: result.errors,
+        });
+      },
+    );
+  });
+}
+
+function medianFigures(runs: LoadFigures[]): LoadFigures {
+  return {
+    requestsPerSecond: round(median(runs.map((r) => r.requestsPerSecond)), 0),
+    p50Ms: round(median(runs.map((r) => r.p50Ms)), 2),
+    p99Ms: round(median(runs.map((r) => r.p99Ms)), 2),
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/** Whether the built CLI's serve command knows --workers (it is being built on another branch). */
+export function serveHasWorkers(): boolean {
+  try {
+    return /--workers/.test(execFileSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+}
+
+export async function http(quick: boolean, tables: BenchTables): Promise<HttpResult> {
+  const { packs, codes } = await benchPacks(tables);
+  const scrubber = new Scrubber(packs);
+  const claims = generateWorkload(quick ? 100 : 300, { seed: 21, payerIds: BENCH_PAYERS, codes });
+  const bodies = claims.map((c) => JSON.stringify(c));
+  const responses: Array<[string, string]> = [];
+  for (const claim of claims) {
+    const result = await scrubber.scrub(claim, { asOf: AS_OF });
+    responses.push([(claim as { claimId: string }).claimId, JSON.stringify(result)]);
+  }
+  const responsesFile = path.join(DATA_DIR, 'http-responses.json');
+  await writeFile(responsesFile, JSON.stringify(responses));
+  const requests = bodies.map((body) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body }));
+
+  const logLevel = 'info';
+  const env = { ...tables.env, LOG_LEVEL: logLevel };
+  const connections = 10;
+  const seconds = quick ? 3 : 10;
+  const runs = quick ? 1 : 3;
+  const serve = await startServer([CLI, 'serve', '--port', '0'], env);
+  const bare = await startServer([fileURLToPath(new URL('./bare-server.js', import.meta.url)), responsesFile], env);
+  try {
+    // The comparison holds only if the two return the same bytes.
+    let checked = 0;
+    for (let i = 0; i < Math.min(claims.length, 50); i++) {
+      const r = await fetch(`${serve.url}/v1/scrub?asOf=${AS_OF}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
+      const text = await r.text();
+      if (text !== responses[i]![1]) throw new Error(`scrub serve and the in-process scrubber disagree on claim ${i}:\n${text}\n${responses[i]![1]}`);
+      checked++;
+    }
+    const scrubRuns: LoadFigures[] = [];
+    const bareRuns: LoadFigures[] = [];
+    await load({ url: serve.url, requests }, connections, 2); // warm-up
+    await load({ url: bare.url, requests }, connections, 2);
+    for (let r = 0; r < runs; r++) {
+      scrubRuns.push(await load({ url: serve.url, requests }, connections, seconds));
+      bareRuns.push(await load({ url: bare.url, requests }, connections, seconds));
+    }
+    const scrubFigures = medianFigures(scrubRuns);
+    const bareFigures = medianFigures(bareRuns);
+    const ratios = scrubRuns.map((s, i) => s.requestsPerSecond / bareRuns[i]!.requestsPerSecond);
+    return {
+      connections,
+      seconds,
+      runs,
+      claims: claims.length,
+      bodiesChecked: checked,
+      scrub: scrubFigures,
+      bare: bareFigures,
+      ratio: round(median(ratios), 3),
+      logLevel,
+    };
+  } finally {
+    await stopServer(serve);
+    await stopServer(bare);
+  }
+}
+
+/** 1 vs 2 workers of `scrub serve --workers N`, same claims; skipped with a note when absent. */
+export async function workers(quick: boolean, tables: BenchTables): Promise<WorkersResult> {
+  if (!serveHasWorkers()) return { available: false, note: '`scrub serve --workers N` is not in this build yet (it is being built on another branch); skipped' };
+  const { codes } = await benchPacks({ env: {}, fullSize: false, description: '' });
+  const claims = generateWorkload(quick ? 100 : 300, { seed: 22, payerIds: BENCH_PAYERS, codes });
+  const requests = claims.map((c) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) }));
+  const env = { ...tables.env, LOG_LEVEL: 'info' };
+  const seconds = quick ? 3 : 10;
+  const measure = async (n: number): Promise<{ figures: LoadFigures; rssMiB?: number }> => {
+    const s: Started = await startServer([CLI, 'serve', '--port', '0', '--workers', String(n)], env);
+    try {
+      await load({ url: s.url, requests }, 16, 2);
+      const figures = await load({ url: s.url, requests }, 16, seconds);
+      const rss = await treeMemoryOf(s.child.pid!);
+      return rss === undefined ? { figures } : { figures, rssMiB: round(rss, 0) };
+    } finally {
+      await stopServer(s);
+    }
+  };
+  const one = await measure(1);
+  const two = await measure(2);
+  return { available: true, one: one.figures, two: two.figures, ratio: round(two.figures.requestsPerSecond / one.figures.requestsPerSecond, 2) };
+}

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { packageRoot } from '../src/paths.js';
+
+/** The built CLI (npm run build): what users run. */
+export const CLI = path.join(packageRoot, 'dist', 'cli', 'main.js');
+
+export interface Started {
+  child: ChildProcess;
+  url: string;
+  /** Milliseconds from spawn to the "listening" line. */
+  startupMs: number;
+}
+
+/**
+ * Spawns a server and waits for the line that says where it listens (`scrub serve` prints
+ * "listening on http://..."). Its output is drained so that a chatty logger never blocks it.
+ */
+export function startServer(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<Started> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: packageRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    let errors = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "listening" line within ${timeoutMs} ms: ${seen.slice(-500)} ${errors.slice(-500)}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (seen.length < 10_000) seen += chunk.toString();
+      const m = /listening on (http:\/\/[^\s]+)/i.exec(seen);
+      if (m && timer) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, startupMs: performance.now() - started });
+        seen = 'x'.repeat(10_000); // stop collecting
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (errors.length < 10_000) errors += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code} before listening: ${errors.slice(-2000)}`));
+    });
+  });
+}
+
+export async function stopServer(s: Started): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => s.child.once('exit', resolve));
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB, from /proc; undefined where there is no /proc. */
+export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: number } | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The total RSS of a process and its children (cluster workers), in MiB. */
+export async function treeMemoryOf(pid: number): Promise<number | undefined> {
+  const own = await memoryOf(pid);
+  if (!own) return undefined;
+  let total = own.rssMiB;
+  try {
+    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+    for (const c of children) total += (await memoryOf(Number(c)))?.rssMiB ?? 0;
+  } catch {
+    /* no children file: count the process alone */
+  }
+  return total;
+}

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { Scrubber } from '../src/engine/scrubber.js';
+import { loadPackSet } from '../src/packs/loader.js';
+import { payerIdOf, writePayerPacks } from '../test/support/generate-packs.js';
+import { generateWorkload } from '../test/support/workload.js';
+import { AS_OF, DATA_DIR } from './setup.js';
+import { median, microsSince, round } from './stats.js';
+
+/**
+ * Scaling with rule count: per-claim time with 100 rules loaded (one generated payer pack that
+ * applies to every claim) against 10,000 rules (100 generated payer packs of 100 rules, each for
+ * one payer id; the claims spread over the 100 payers), on the same claims, interleaved.
+ * Then the rule index on its own: 10,000 rules that all apply to every claim (100 packs with no
+ * appliesTo), with and without the index.
+ */
+
+export interface ScalingResult {
+  claims: number;
+  small: { rules: number; packs: number; loadSeconds: number; perClaimMicros: number };
+  large: { rules: number; packs: number; loadSeconds: number; perClaimMicros: number };
+  /** Per-claim time with 10,000 rules divided by with 100 (target: at most 2). */
+  ratio: number;
+  /** 10,000 rules that all apply: per-claim time with the index, and without it. */
+  allApply: { claims: number; indexedMicros: number; unindexedMicros: number; indexSpeedup: number; ratioToSmall: number };
+}
+
+async function perClaim(claims: readonly unknown[], scrubbers: Scrubber[], passes: number): Promise<number[][]> {
+  // Turns on chunks of claims, so every scrubber sees the same machine.
+  const totals: number[][] = scrubbers.map(() => []);
+  const CHUNK = 200;
+  for (let pass = 0; pass < passes; pass++) {
+    const sums = scrubbers.map(() => 0);
+    for (let i = 0, turn = 0; i < claims.length; i += CHUNK, turn++) {
+      const chunk = claims.slice(i, i + CHUNK);
+      const order = scrubbers.map((_, k) => k);
+      if (turn % 2 === 1) order.reverse();
+      for (const k of order) {
+        const started = process.hrtime.bigint();
+        for (const claim of chunk) await scrubbers[k]!.scrub(claim, { asOf: AS_OF });
+        sums[k]! += microsSince(started);
+      }
+    }
+    sums.forEach((s, k) => totals[k]!.push(s / claims.length));
+  }
+  return totals;
+}
+
+export async function scaling(quick: boolean): Promise<ScalingResult> {
+  const payers = Array.from({ length: 100 }, (_, i) => payerIdOf(i));
+  const smallDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-100'), { packs: 1, rulesPerPack: 100, seed: 9, everyPayer: true });
+  const largeDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000'), { packs: 100, rulesPerPack: 100, seed: 9 });
+  const allDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000-all'), { packs: 100, rulesPerPack: 100, seed: 9, everyPayer: true });
+  const timed = async (dir: string) => {
+    const started = process.hrtime.bigint();
+    const packs = await loadPackSet(dir);
+    return { packs, seconds: microsSince(started) / 1e6 };
+  };
+  const small = await timed(smallDir);
+  const large = await timed(largeDir);
+  const claims = generateWorkload(quick ? 2_000 : 10_000, { seed: 31, payerIds: payers });
+  const a = new Scrubber(small.packs);
+  const b = new Scrubber(large.packs);
+  await perClaim(claims.slice(0, 1_000), [a, b], 1); // warm-up
+  const [smallTimes, largeTimes] = await perClaim(claims, [a, b], quick ? 2 : 5);
+  const ratios = smallTimes!.map((t, i) => largeTimes![i]! / t);
+
+  const all = await timed(allDir);
+  const indexed = new Scrubber(all.packs);
+  const unindexed = new Scrubber(all.packs, { indexing: false });
+  const few = claims.slice(0, quick ? 100 : 400);
+  await perClaim(few.slice(0, 50), [indexed, unindexed, a], 1);
+  const [withIndex, withoutIndex, smallAgain] = await perClaim(few, [indexed, unindexed, a], quick ? 1 : 3);
+
+  return {
+    claims: claims.length,
+    small: { rules: small.packs.rulesById.size, packs: small.packs.packs.length, loadSeconds: round(small.seconds, 2), perClaimMicros: round(median(smallTimes!), 1) },
+    large: { rules: large.packs.rulesById.size, packs: large.packs.packs.length, loadSeconds: round(large.seconds, 2), perClaimMicros: round(median(largeTimes!), 1) },
+    ratio: round(median(ratios), 2),
+    allApply: {
+      claims: few.length,
+      indexedMicros: round(median(withIndex!), 1),
+      unindexedMicros: round(median(withoutIndex!), 1),
+      indexSpeedup: round(median(withoutIndex!) / median(withIndex!), 1),
+      ratioToSmall: round(median(withIndex!) / median(smallAgain!), 1),
+    },
+  };
+}
