@@ -1,24 +1,40 @@
 /**
- * The HTTP baseline: a bare Fastify route at POST /v1/scrub that parses the claim and returns the
- * very bytes the scrubber would (precomputed by the benchmark, looked up by claimId), with the
- * same logger settings as `scrub serve`. What it lacks is the scrubbing, the safe-JSON scan, the
- * problem+json plugin and the request-id hook: the cost of the product over the framework.
+ * The HTTP baselines: a bare Fastify route at POST /v1/scrub with the same logger settings as
+ * `scrub serve`.
  *
- *   node bench/.build/bench/bare-server.js RESPONSES.json
+ *   node bench/.build/bench/bare-server.js --responses RESPONSES.json
+ *     returns the very bytes the scrubber would (precomputed by the benchmark, looked up by
+ *     claimId): the framework alone, the ceiling for any scrubber behind it.
+ *   node bench/.build/bench/bare-server.js --hand-written
+ *     runs the hand-written baseline checks (bench/baseline.ts) on each claim: what the same
+ *     checks cost behind the same framework without a rule engine.
  */
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
+import { Baseline } from './baseline.js';
+import { AS_OF, benchPacks } from './setup.js';
 
-const file = process.argv[2];
-if (!file) throw new Error('usage: bare-server RESPONSES.json');
-const responses = new Map<string, string>(JSON.parse(await readFile(file, 'utf8')) as Array<[string, string]>);
+const { values } = parseArgs({ options: { responses: { type: 'string' }, 'hand-written': { type: 'boolean', default: false } } });
+
+let answer: (claim: unknown) => string;
+if (values.responses) {
+  const responses = new Map<string, string>(JSON.parse(await readFile(values.responses, 'utf8')) as Array<[string, string]>);
+  answer = (claim) => {
+    const id = (claim as { claimId?: unknown } | null)?.claimId;
+    return responses.get(typeof id === 'string' ? id : '') ?? '{}';
+  };
+} else if (values['hand-written']) {
+  // The tables come from the same environment variables as `scrub serve`.
+  const { packs } = await benchPacks({ env: {}, fullSize: false, description: '' });
+  const baseline = await Baseline.load(packs);
+  answer = (claim) => JSON.stringify(baseline.scrub(claim, AS_OF));
+} else {
+  throw new Error('usage: bare-server --responses FILE | --hand-written');
+}
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
-app.post('/v1/scrub', async (request, reply) => {
-  const id = (request.body as { claimId?: unknown } | null)?.claimId;
-  const body = responses.get(typeof id === 'string' ? id : '');
-  return reply.type('application/json; charset=utf-8').send(body ?? '{}');
-});
+app.post('/v1/scrub', async (request, reply) => reply.type('application/json; charset=utf-8').send(answer(request.body)));
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`bare route listening on ${address}\n`);
 process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -11,9 +11,10 @@ import { median, round } from './stats.js';
 
 /**
  * HTTP: requests/s and p99 latency of POST /v1/scrub on `scrub serve` (the built CLI), against
- * a bare Fastify route returning the same bytes, both driven by autocannon over loopback from
- * this process with the same claims. Runs alternate between the two servers; figures are the
- * medians of the runs. Then `scrub serve --workers 1` and `--workers 2`, when the CLI has them.
+ * a bare Fastify route returning the same bytes, all driven by autocannon over loopback from
+ * this process with the same claims; and, for reference, the bare route running the
+ * hand-written checks. Runs take turns between the servers; figures are medians of the runs.
+ * Then `scrub serve --workers 1` and `--workers 2`, when the CLI has them.
  */
 
 export interface LoadFigures {
@@ -33,8 +34,12 @@ export interface HttpResult {
   bodiesChecked: number;
   scrub: LoadFigures;
   bare: LoadFigures;
+  /** The same bare route running the hand-written baseline checks on each claim. */
+  handWritten: LoadFigures;
   /** scrub requests/s divided by bare requests/s (target: at least 0.7). */
   ratio: number;
+  /** hand-written requests/s divided by bare requests/s: what the checks alone cost over HTTP. */
+  handWrittenRatio: number;
   logLevel: string;
   workers?: WorkersResult;
 }
@@ -109,42 +114,48 @@ export async function http(quick: boolean, tables: BenchTables): Promise<HttpRes
   const connections = 10;
   const seconds = quick ? 3 : 10;
   const runs = quick ? 1 : 3;
+  const bareScript = fileURLToPath(new URL('./bare-server.js', import.meta.url));
   const serve = await startServer([CLI, 'serve', '--port', '0'], env);
-  const bare = await startServer([fileURLToPath(new URL('./bare-server.js', import.meta.url)), responsesFile], env);
+  const bare = await startServer([bareScript, '--responses', responsesFile], env);
+  const hand = await startServer([bareScript, '--hand-written'], env);
   try {
-    // The comparison holds only if the two return the same bytes.
+    // The comparison holds only if they return the same bytes.
     let checked = 0;
     for (let i = 0; i < Math.min(claims.length, 50); i++) {
-      const r = await fetch(`${serve.url}/v1/scrub?asOf=${AS_OF}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
-      const text = await r.text();
-      if (text !== responses[i]![1]) throw new Error(`scrub serve and the in-process scrubber disagree on claim ${i}:\n${text}\n${responses[i]![1]}`);
+      for (const server of [serve, hand]) {
+        const r = await fetch(`${server.url}/v1/scrub?asOf=${AS_OF}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
+        const text = await r.text();
+        if (text !== responses[i]![1]) throw new Error(`${server.url} and the in-process scrubber disagree on claim ${i}:\n${text}\n${responses[i]![1]}`);
+      }
       checked++;
     }
-    const scrubRuns: LoadFigures[] = [];
-    const bareRuns: LoadFigures[] = [];
-    await load({ url: serve.url, requests }, connections, 2); // warm-up
-    await load({ url: bare.url, requests }, connections, 2);
+    const servers = [serve, bare, hand];
+    const figures: LoadFigures[][] = servers.map(() => []);
+    for (const s of servers) await load({ url: s.url, requests }, connections, 2); // warm-up
     for (let r = 0; r < runs; r++) {
-      scrubRuns.push(await load({ url: serve.url, requests }, connections, seconds));
-      bareRuns.push(await load({ url: bare.url, requests }, connections, seconds));
+      // Take turns, in a different order each run.
+      const order = r % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+      for (const k of order) figures[k]!.push(await load({ url: servers[k]!.url, requests }, connections, seconds));
     }
-    const scrubFigures = medianFigures(scrubRuns);
-    const bareFigures = medianFigures(bareRuns);
-    const ratios = scrubRuns.map((s, i) => s.requestsPerSecond / bareRuns[i]!.requestsPerSecond);
+    const [scrubRuns, bareRuns, handRuns] = figures as [LoadFigures[], LoadFigures[], LoadFigures[]];
+    const ratioOf = (runsOf: LoadFigures[]) => round(median(runsOf.map((s, i) => s.requestsPerSecond / bareRuns[i]!.requestsPerSecond)), 3);
     return {
       connections,
       seconds,
       runs,
       claims: claims.length,
       bodiesChecked: checked,
-      scrub: scrubFigures,
-      bare: bareFigures,
-      ratio: round(median(ratios), 3),
+      scrub: medianFigures(scrubRuns),
+      bare: medianFigures(bareRuns),
+      handWritten: medianFigures(handRuns),
+      ratio: ratioOf(scrubRuns),
+      handWrittenRatio: ratioOf(handRuns),
       logLevel,
     };
   } finally {
     await stopServer(serve);
     await stopServer(bare);
+    await stopServer(hand);
   }
 }
 

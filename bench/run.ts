@@ -61,6 +61,7 @@ if (runs('http')) {
   results.http = r;
   row(`HTTP requests/s (${r.connections} connections)`, formatNumber(r.scrub.requestsPerSecond), formatNumber(r.bare.requestsPerSecond), r.ratio.toFixed(2), '>= 0.70', yes(r.ratio >= 0.7));
   row('  p50 / p99 latency (ms)', `${r.scrub.p50Ms} / ${r.scrub.p99Ms}`, `${r.bare.p50Ms} / ${r.bare.p99Ms}`);
+  row('  hand-written checks behind the bare route', formatNumber(r.handWritten.requestsPerSecond), formatNumber(r.bare.requestsPerSecond), r.handWrittenRatio.toFixed(2));
   if (r.scrub.non2xx + r.scrub.errors + r.bare.non2xx + r.bare.errors > 0) row('  non-2xx / errors', `${r.scrub.non2xx} / ${r.scrub.errors}`, `${r.bare.non2xx} / ${r.bare.errors}`);
 }
 

@@ -47,9 +47,9 @@ async function perClaim(claims: readonly unknown[], scrubbers: Scrubber[], passe
 
 export async function scaling(quick: boolean): Promise<ScalingResult> {
   const payers = Array.from({ length: 100 }, (_, i) => payerIdOf(i));
-  const smallDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-100'), { packs: 1, rulesPerPack: 100, seed: 9, everyPayer: true });
-  const largeDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000'), { packs: 100, rulesPerPack: 100, seed: 9 });
-  const allDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000-all'), { packs: 100, rulesPerPack: 100, seed: 9, everyPayer: true });
+  const smallDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-100'), { packs: 1, rulesPerPack: 100, seed: 9, everyPayer: true, style: 'realistic' });
+  const largeDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000'), { packs: 100, rulesPerPack: 100, seed: 9, style: 'realistic' });
+  const allDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000-all'), { packs: 100, rulesPerPack: 100, seed: 9, everyPayer: true, style: 'realistic' });
   const timed = async (dir: string) => {
     const started = process.hrtime.bigint();
     const packs = await loadPackSet(dir);

@@ -100,6 +100,8 @@ interface PackRun {
   plan: PackPlan;
   context: PackContext;
   overrides?: ReadonlyMap<string, RuleOverride>;
+  /** Per group of the plan: its rule index for these parameters (when indexing). */
+  indexes: ReadonlyArray<RuleIndex | undefined>;
 }
 
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
@@ -130,7 +132,9 @@ export class Scrubber {
   /** Positions in `plans` of the packs that name a payer, by payer id; and of those that name none. */
   private readonly plansByPayer = new Map<string, number[]>();
   private readonly plansForAnyPayer: number[] = [];
-  private readonly selections = new Map<string, Selection>();
+  /** By payer id: the pack selections seen, with the positions (in `plans`) that make them up. */
+  private readonly selections = new Map<string, Array<{ positions: number[]; selection: Selection }>>();
+  private selectionCount = 0;
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
 
@@ -164,6 +168,9 @@ export class Scrubber {
       const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
       return { pack, defaults, groups };
     });
+    // Index every group now for the packs' own parameters (payer packs' variants are built on
+    // the first claim that needs them): no claim should pay for work that belongs to loading.
+    for (const plan of this.plans) for (const group of plan.groups) this.indexFor(group, plan.defaults);
   }
 
   /** The packs that apply to a claim, in pack set order, with payer packs' adjustments. */
@@ -179,13 +186,19 @@ export class Scrubber {
       const position = j >= open.length || (i < n && named![i]! < open[j]!) ? named![i++]! : open[j++]!;
       if (packAppliesTo(this.plans[position]!.pack, claim)) positions.push(position);
     }
-    const key = positions.join(',');
-    let selection = this.selections.get(key);
-    if (!selection) {
-      if (this.selections.size >= SELECTION_CACHE_LIMIT) this.selections.clear();
-      selection = this.select(positions.map((p) => this.plans[p]!));
-      this.selections.set(key, selection);
+    // Claims of one payer mostly select the same packs: look among that payer's selections.
+    let known = this.selections.get(claim.payer.id);
+    if (!known) {
+      if (this.selectionCount >= SELECTION_CACHE_LIMIT) {
+        this.selections.clear();
+        this.selectionCount = 0;
+      }
+      this.selections.set(claim.payer.id, (known = []));
     }
+    for (const k of known) if (samePositions(k.positions, positions)) return k.selection;
+    const selection = this.select(positions.map((p) => this.plans[p]!));
+    known.push({ positions, selection });
+    this.selectionCount++;
     return selection;
   }
 
@@ -194,12 +207,10 @@ export class Scrubber {
     const adjustments = adjustmentsFor(packs);
     const runs = plans.map((plan): PackRun => {
       const adjustment = adjustments.get(plan.pack.name);
-      if (!adjustment) return { plan, context: { params: plan.defaults } };
-      return {
-        plan,
-        context: { params: { ...plan.defaults, ...pickKnown(adjustment.params, plan.defaults) } },
-        overrides: adjustment.overrides,
-      };
+      const params = adjustment ? { ...plan.defaults, ...pickKnown(adjustment.params, plan.defaults) } : plan.defaults;
+      const run: PackRun = { plan, context: { params }, indexes: plan.groups.map((g) => this.indexFor(g, params)) };
+      if (adjustment) run.overrides = adjustment.overrides;
+      return run;
     });
     return { packs, runs };
   }
@@ -276,12 +287,12 @@ export class Scrubber {
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
-    for (const { plan, context, overrides } of runs) {
+    for (const { plan, context, overrides, indexes } of runs) {
       const effective = plan.pack.effective;
-      for (const groupPlan of plan.groups) {
-        const { group } = groupPlan;
-        const rules = groupPlan.compiled!;
-        const index = this.indexFor(groupPlan, context.params);
+      for (let g = 0; g < plan.groups.length; g++) {
+        const { group, compiled } = plan.groups[g]!;
+        const rules = compiled!;
+        const index = indexes[g];
         for (const item of itemsFor(group.scopeKey)) {
           const date = item.serviceDate;
           if (!inWindow(effective, date)) continue;
@@ -289,8 +300,8 @@ export class Scrubber {
           let fresh = true;
           for (let k = 0; k < positions.length; k++) {
             const c = rules[positions[k]!]!;
-            const override = overrides?.get(c.rule.id);
-            const counts = inWindow(c.rule.effective, date) && override?.enabled !== false;
+            const override = overrides?.get(c.id);
+            const counts = inWindow(c.effective, date) && override?.enabled !== false;
             // A rule that cannot produce a finding here is skipped, unless evaluating it could
             // throw: json-rules-engine evaluates every rule, and would fail the claim.
             if (!counts && c.total) continue;
@@ -305,6 +316,12 @@ export class Scrubber {
     }
     return buildResult(claim.claimId, findings, packs);
   }
+}
+
+function samePositions(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Scope items are built the first time a group needs them, then shared by every pack. */

@@ -23,6 +23,12 @@ export interface PackGenerationOptions {
   /** Leave out appliesTo, so that every pack applies to every claim. */
   everyPayer?: boolean;
   /**
+   * varied (default): every operator family, including the odd ones (someValue:, swap:,
+   * conditions no index can use) the differential test wants; realistic: the kinds of rules
+   * payer policies are mostly made of, triggered by procedure codes, modifiers or diagnoses.
+   */
+  style?: 'varied' | 'realistic';
+  /**
    * Make every other pack a payer pack of the bundled ones: it extends payer-policy and
    * modifiers, sets their parameters and overrides some of their rules.
    */
@@ -37,13 +43,27 @@ type Json = Record<string, unknown>;
 
 const MODIFIERS = ['25', '59', 'LT', 'RT', '50', 'XS', 'XU', 'GT', '76', '91', 'TC', '26', 'GA', 'QW'];
 
+/** 6,000 procedure codes shaped like CPT (5 digits) and HCPCS Level II (a letter and 4 digits). */
+const CODE_UNIVERSE: readonly string[] = (() => {
+  const rand = seededRandom(777);
+  const out = new Set<string>();
+  while (out.size < 6_000) {
+    out.add(rand() < 0.8 ? String(10_000 + Math.floor(rand() * 89_999)) : 'ABCEGHJKLQ'[Math.floor(rand() * 10)]! + String(Math.floor(rand() * 10_000)).padStart(4, '0'));
+  }
+  return [...out];
+})();
+
 export function generatePayerPack(i: number, options: PackGenerationOptions): { name: string; pack: Json } {
   const rand = seededRandom((options.seed ?? 1) * 100_003 + i);
   const codes = options.codes ?? SAMPLE_CODES;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const some = <T>(list: readonly T[], n: number): T[] => [...new Set(Array.from({ length: n }, () => pick(list)))];
   const int = (low: number, high: number) => low + Math.floor(rand() * (high - low + 1));
-  const allCodes = [...codes.em, ...codes.procedures, ...codes.drugs, ...codes.ptpPairs.flatMap((p) => [p.column1, p.column2]), ...codes.mue.map(([c]) => c)];
+  const claimCodes = [...codes.em, ...codes.procedures, ...codes.drugs, ...codes.ptpPairs.flatMap((p) => [p.column1, p.column2]), ...codes.mue.map(([c]) => c)];
+  const realistic = options.style === 'realistic';
+  // A real policy names codes from the whole code set, of which one claim bills a handful: a
+  // realistic rule draws most of its codes from thousands, a varied one from the claims' own.
+  const allCodes = realistic ? [...claimCodes, ...CODE_UNIVERSE] : claimCodes;
   const name = `payer-${String(i + 1).padStart(3, '0')}`;
   const payerId = (options.payerId ?? payerIdOf)(i);
 
@@ -61,8 +81,8 @@ export function generatePayerPack(i: number, options: PackGenerationOptions): { 
   const code = (list: readonly string[] = allCodes) => pick(list);
   const codeList = () => {
     const list: string[] = some(allCodes, int(1, 4));
-    if (rand() < 0.2) list.push(`${code(codes.em).slice(0, 4)}*`);
-    if (rand() < 0.15) list.push('99202-99215');
+    if (rand() < (realistic ? 0.02 : 0.2)) list.push(`${code(codes.em).slice(0, 4)}*`);
+    if (rand() < (realistic ? 0.02 : 0.15)) list.push('99202-99215');
     return list;
   };
 
@@ -129,7 +149,7 @@ export function generatePayerPack(i: number, options: PackGenerationOptions): { 
       category: 'diagnosis',
       severity: 'error',
       scope: 'diagnosis',
-      conditions: { all: [{ fact: 'diagnosis', path: 'code', operator: 'codeIn', value: [...some(codes.problemDiagnoses, 2), `${pick(codes.diagnoses).slice(0, 2)}*`] }, { fact: 'patientAge', operator: pick(['lessThan', 'greaterThan']), value: int(12, 65) }] },
+      conditions: { all: [{ fact: 'diagnosis', path: 'code', operator: 'codeIn', value: [...some(codes.problemDiagnoses, 2), `${pick(codes.diagnoses).slice(0, realistic ? 3 : 2)}*`] }, { fact: 'patientAge', operator: pick(['lessThan', 'greaterThan']), value: int(12, 65) }] },
       message: 'Diagnosis {{diagnosis.number}} ({{diagnosis.code}}) does not fit a patient aged {{patientAge}}.',
     }),
     (id) => ({
@@ -163,8 +183,12 @@ export function generatePayerPack(i: number, options: PackGenerationOptions): { 
     }),
   ];
 
+  // The templates realistic packs leave out: value-side decorators, swapped operands, and
+  // conditions on a mix of fields or on parameters of the claim as a whole.
+  const ODD = new Set([5, 6, 7, 8, 13]);
+  const usable = options.style === 'realistic' ? templates.filter((_, k) => !ODD.has(k)) : templates;
   const rules: Json[] = [];
-  for (let r = 0; r < options.rulesPerPack; r++) rules.push(pick(templates)(`${name}-rule-${r + 1}`));
+  for (let r = 0; r < options.rulesPerPack; r++) rules.push(pick(usable)(`${name}-rule-${r + 1}`));
   const pack: Json = {
     name,
     version: '1.0.0',
