@@ -1,4 +1,5 @@
 import { parseSafeJson } from '../util/safe-json.js';
+import { NdjsonSplitter, ndjsonItem } from './ndjson.js';
 
 /**
  * Claims as JSON: one claim (an object), several (an array), or one per line (NDJSON).
@@ -6,9 +7,12 @@ import { parseSafeJson } from '../util/safe-json.js';
  * so a batch goes on past a bad line.
  */
 
+/** Why an input could not be read as JSON: the structure finding's ruleId. */
+export type UnreadableProblem = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long';
+
 export type ClaimItem =
-  | { label: string; input: unknown }
-  | { label: string; error: string };
+  | { label: string; line?: number; input: unknown }
+  | { label: string; line?: number; error: string; problem?: UnreadableProblem };
 
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   const parsed = parseSafeJson(text);
@@ -18,14 +22,11 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
 
 /** One claim per non-empty line; `firstLine` numbers lines when reading in chunks. */
 export function parseNdjson(text: string, firstLine = 1): ClaimItem[] {
+  const splitter = new NdjsonSplitter();
   const items: ClaimItem[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const label = `line ${firstLine + i}`;
-    const parsed = parseJson(line);
-    items.push(parsed.ok ? { label, input: parsed.value } : { label, error: parsed.error });
+  for (const line of [...splitter.push(text), ...splitter.end()]) {
+    const item = ndjsonItem({ ...line, number: line.number + firstLine - 1 });
+    if (item) items.push(item);
   }
   return items;
 }

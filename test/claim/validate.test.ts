@@ -92,3 +92,15 @@ describe('the claim schema check', () => {
     }
   });
 });
+
+describe('a claim with far too many lines', () => {
+  it('is answered from the count alone with one structure finding, not by checking every line', () => {
+    const claim = JSON.parse(JSON.stringify(exampleClaim('clean.json'))) as { lines: unknown[] };
+    claim.lines = Array.from({ length: 10_000 }, () => ({ procedureCode: '99213', units: 'x', charge: 1, bogus: true }));
+    const check = checkClaimStructure(claim);
+    expect(check.ok).toBe(false);
+    expect(!check.ok && check.findings).toEqual([
+      expect.objectContaining({ ruleId: 'wrong-count', category: 'structure', path: '/lines', details: { maxItems: 50, count: 10_000 } }),
+    ]);
+  });
+});

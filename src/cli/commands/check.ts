@@ -1,14 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { isIsoDate } from '../../claim/dates.js';
-import { SCHEMA_PACK } from '../../claim/validate.js';
+import { unreadableResult } from '../../claim/validate.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { buildResult } from '../../findings/result.js';
 import { jsonDocumentItems, looksLikeNdjson, parseJson, type ClaimItem } from '../../formats/json.js';
+import { ndjsonItems } from '../../formats/ndjson.js';
 import { formatDiagnostic } from '../../packs/diagnostics.js';
 import { readPackSet } from '../../packs/loader.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
@@ -59,38 +58,18 @@ class ResultWriter {
   }
 }
 
-/** The result for an input that is not even JSON: a structure finding, so a batch goes on. */
-function unreadableResult(error: string, where: string): ScrubResult {
-  return buildResult(null, [
-    { ruleId: 'invalid-json', pack: SCHEMA_PACK, category: 'structure', severity: 'error', message: `${where} is ${error}`, lines: [], path: '', details: {} },
-  ], []);
-}
-
 async function* itemsOf(file: string, io: CliIo): AsyncGenerator<ClaimItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
     // Stream line by line: NDJSON files can be far larger than memory.
-    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { encoding: 'utf8' });
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    let n = 0;
-    for await (const line of lines) {
-      n++;
-      if (line.trim() === '') continue;
-      const parsed = parseJson(line);
-      yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
-    }
+    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
+    yield* ndjsonItems(input as AsyncIterable<Buffer | string>);
     return;
   }
   const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
   if (looksLikeNdjson(text, name)) {
-    let n = 0;
-    for (const line of text.split('\n')) {
-      n++;
-      if (line.trim() === '') continue;
-      const parsed = parseJson(line.replace(/\r$/, ''));
-      yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
-    }
+    yield* ndjsonItems([text]);
     return;
   }
   const parsed = parseJson(text.replace(/^\uFEFF/, ''));
@@ -145,7 +124,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
       for await (const item of itemsOf(file, io)) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
-        const result = 'error' in item ? unreadableResult(item.error, item.label) : await scrubber.scrub(item.input, options);
+        const result = 'error' in item ? unreadableResult(item, item.problem ?? 'invalid-json', item.error) : await scrubber.scrub(item.input, options);
         if (result.outcome === 'pass') passed++;
         else failed++;
         await out.result(source, result);
