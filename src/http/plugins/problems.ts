@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemType } from '../problems.js';
@@ -12,6 +14,8 @@ function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: st
       return { problem: PROBLEMS['unsupported-media-type'], detail: 'Send the claim as Content-Type: application/json.' };
     case 'FST_ERR_VALIDATION':
       return { problem: PROBLEMS['invalid-request'], detail: err.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { problem: PROBLEMS['empty-body'], detail: 'There is no body; send the claim as JSON.' };
     default:
       break;
   }
@@ -41,3 +45,34 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
 }
 
 export default fp(problemsPlugin, { name: 'problems', fastify: '5.x' });
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (a request that takes longer
+ * than SCRUB_REQUEST_TIMEOUT_MS, oversized headers, bytes that are not HTTP): answered as
+ * problem+json too, and logged without the raw bytes (they may hold a claim).
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? PROBLEMS['request-timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? PROBLEMS['headers-too-large']
+        : PROBLEMS['bad-request'];
+  const detail =
+    problem.code === 'request-timeout'
+      ? 'The request did not arrive in full within the time allowed (SCRUB_REQUEST_TIMEOUT_MS).'
+      : problem.code === 'headers-too-large'
+        ? 'The request headers are larger than allowed.'
+        : 'The request is not valid HTTP.';
+  this.log.info({ code: problem.code, parserError: err.code }, 'request refused before routing');
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(problemBody(problem, detail));
+  // end(), not write() + destroy(): the answer must leave before the socket closes.
+  socket.end(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,13 +1,30 @@
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
-import type { Scrubber } from '../../engine/scrubber.js';
+import { unreadableResult } from '../../claim/validate.js';
+import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
+import type { ScrubResult } from '../../findings/finding.js';
+import type { ClaimItem } from '../../formats/json.js';
+import { ndjsonItems } from '../../formats/ndjson.js';
 import { describeType } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
+import { batchSchema, scrubSchema } from '../schemas.js';
 
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
   scrubber: () => Scrubber;
+  batch: {
+    /** Most claims in one NDJSON batch; the stream ends with a `batch-limit` result after them. */
+    maxClaims: number;
+    /** Most claims in one JSON-array batch. */
+    maxJsonClaims: number;
+    /** Largest JSON-array batch body, in bytes. */
+    jsonBodyLimit: number;
+    /** Longest NDJSON line, in bytes. */
+    maxLineBytes: number;
+  };
 }
 
 interface ScrubQuery {
@@ -15,7 +32,10 @@ interface ScrubQuery {
   asOf?: string;
 }
 
-function optionsFrom(query: ScrubQuery): { explain: boolean; asOf?: string } {
+/** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
+const CLAIMS_PER_TURN = 32;
+
+function optionsFrom(query: ScrubQuery): ScrubOptions {
   if (query.explain !== undefined && query.explain !== 'true' && query.explain !== 'false') {
     throw new ProblemError(PROBLEMS['invalid-request'], `explain must be true or false, not "${query.explain}".`);
   }
@@ -26,7 +46,25 @@ function optionsFrom(query: ScrubQuery): { explain: boolean; asOf?: string } {
 }
 
 async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promise<void> {
-  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', async (request) => {
+  /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
+  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubResult> => {
+    let result: ScrubResult;
+    if ('error' in item) {
+      result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
+    } else {
+      try {
+        result = await scrubber.scrub(item.input, options);
+      } catch (err) {
+        // One claim's failure must not take the batch with it: it gets a result saying so.
+        request.log.error({ err, line: item.line }, 'claim in batch failed');
+        result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
+      }
+    }
+    app.scrubMetrics.observeResult(result);
+    return result;
+  };
+
+  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
     const options = optionsFrom(request.query);
     const claim = request.body;
     if (claim === null || typeof claim !== 'object' || Array.isArray(claim)) {
@@ -38,6 +76,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     const scrubber = opts.scrubber();
     const started = process.hrtime.bigint();
     const result = await scrubber.scrub(claim, options);
+    app.scrubMetrics.observeResult(result);
     // Ids, counts and timings only: claim contents are protected health information.
     request.log.info(
       { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
@@ -45,6 +84,77 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     );
     return result;
   });
+
+  // The batch route has its own context: only here does an NDJSON body arrive as a stream,
+  // read line by line, with no body limit (the line and claim limits apply instead).
+  await app.register(async (batch) => {
+    batch.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+
+    batch.post<{ Querystring: ScrubQuery }>(
+      '/v1/scrub/batch',
+      { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
+      async (request, reply) => {
+        const options = optionsFrom(request.query);
+        const scrubber = opts.scrubber();
+        const body = request.body;
+        if (body instanceof Readable) {
+          const stream = Readable.from(ndjsonResults(request, reply, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
+          return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+        }
+        if (!Array.isArray(body)) {
+          throw new ProblemError(PROBLEMS['batch-not-array'], `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`);
+        }
+        if (body.length > opts.batch.maxJsonClaims) {
+          throw new ProblemError(
+            PROBLEMS['batch-too-large'],
+            `A JSON batch may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+            { maxClaims: opts.batch.maxJsonClaims },
+          );
+        }
+        const results: ScrubResult[] = [];
+        for (let i = 0; i < body.length; i++) {
+          if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
+          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
+        }
+        logBatch(request, results.length, body.length);
+        return results;
+      },
+    );
+  });
+
+  /** NDJSON results, one line per claim line, pulled by the response as the client reads. */
+  async function* ndjsonResults(request: FastifyRequest, reply: FastifyReply, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
+    let claims = 0;
+    let failed = 0;
+    let lastLine = 0;
+    try {
+      for await (const item of ndjsonItems(body, { maxLineBytes: opts.batch.maxLineBytes })) {
+        lastLine = item.line ?? lastLine;
+        if (claims === opts.batch.maxClaims) {
+          yield JSON.stringify(
+            unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`),
+          ) + '\n';
+          // The rest of the body is not wanted: close the connection once the answer is out,
+          // rather than read (and discard) what may be gigabytes.
+          reply.raw.once('finish', () => {
+            if (!request.raw.complete) request.raw.socket?.destroySoon();
+          });
+          break;
+        }
+        if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
+        claims++;
+        const result = await scrubItem(request, scrubber, item, options);
+        if (result.outcome === 'fail') failed++;
+        yield JSON.stringify(result) + '\n';
+      }
+    } finally {
+      logBatch(request, claims, claims, { failed, lines: lastLine });
+    }
+  }
 }
 
-export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems'] });
+function logBatch(request: FastifyRequest, scrubbed: number, received: number, extra: Record<string, unknown> = {}): void {
+  request.log.info({ claims: scrubbed, received, ...extra }, 'batch scrubbed');
+}
+
+export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems', 'metrics'] });

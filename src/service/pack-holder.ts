@@ -1,0 +1,103 @@
+import { Scrubber } from '../engine/scrubber.js';
+import type { PackDiagnostic } from '../packs/diagnostics.js';
+import { readPackSet } from '../packs/loader.js';
+import type { PackSet } from '../packs/model.js';
+
+/**
+ * The pack set the service scrubs with, and how it is replaced.
+ *
+ * A Scrubber is immutable, so replacing the packs is one assignment: a request reads
+ * `current()` once and keeps that Scrubber to the end, so it finishes on the set it started
+ * with and never sees a half-loaded one. A new set is loaded and validated in full before the
+ * swap; a set with any error is never swapped in, and the old one keeps serving.
+ *
+ * Reloading is two steps so that several processes (cluster workers) can change sets all or
+ * nothing: `prepare` loads and validates, `commit` swaps. `reload` does both, one reload at a
+ * time.
+ */
+
+export interface PackVersionInfo {
+  name: string;
+  version: string;
+}
+
+export type ReloadOutcome =
+  | { ok: true; loadedAt: string; packs: PackVersionInfo[]; rules: number; workers?: number }
+  | { ok: false; diagnostics: PackDiagnostic[]; loadedAt: string; workers?: number };
+
+export type Prepared = { ok: true; scrubber: Scrubber } | { ok: false; diagnostics: PackDiagnostic[] };
+
+export type ReloadListener = (outcome: ReloadOutcome, trigger: string) => void;
+
+export function packVersions(packSet: PackSet): PackVersionInfo[] {
+  return packSet.packs.map((p) => ({ name: p.name, version: p.version }));
+}
+
+export class PackHolder {
+  private scrubber: Scrubber;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: ReloadListener[] = [];
+
+  constructor(
+    readonly rulesDir: string,
+    initial: Scrubber,
+  ) {
+    this.scrubber = initial;
+  }
+
+  /** Loads the packs of a folder; no holder when they have errors. */
+  static async load(rulesDir: string): Promise<{ holder?: PackHolder; diagnostics: PackDiagnostic[] }> {
+    const loaded = await readPackSet(rulesDir);
+    if (!loaded.packSet) return { diagnostics: loaded.diagnostics };
+    return { holder: new PackHolder(rulesDir, new Scrubber(loaded.packSet)), diagnostics: loaded.diagnostics };
+  }
+
+  /** The scrubber to use for one whole request. */
+  current(): Scrubber {
+    return this.scrubber;
+  }
+
+  /** Loads and validates the folder again, without touching what is serving. */
+  async prepare(): Promise<Prepared> {
+    const loaded = await readPackSet(this.rulesDir);
+    if (!loaded.packSet) return { ok: false, diagnostics: loaded.diagnostics };
+    return { ok: true, scrubber: new Scrubber(loaded.packSet) };
+  }
+
+  /** The swap: one assignment. */
+  commit(scrubber: Scrubber): void {
+    this.scrubber = scrubber;
+  }
+
+  /** What is serving now, as a reload outcome. */
+  describe(): ReloadOutcome & { ok: true } {
+    const { packSet } = this.scrubber;
+    return { ok: true, loadedAt: packSet.loadedAt, packs: packVersions(packSet), rules: packSet.rulesById.size };
+  }
+
+  /** Prepare and commit, one reload at a time: a second caller waits for the first. */
+  reload(trigger = 'request'): Promise<ReloadOutcome> {
+    return this.serialise(async () => {
+      const prepared = await this.prepare();
+      if (prepared.ok) this.commit(prepared.scrubber);
+      const outcome: ReloadOutcome = prepared.ok ? this.describe() : { ok: false, diagnostics: prepared.diagnostics, loadedAt: this.scrubber.packSet.loadedAt };
+      this.notify(outcome, trigger);
+      return outcome;
+    });
+  }
+
+  /** Runs `task` after every task queued before it has finished. */
+  serialise<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  onReload(listener: ReloadListener): void {
+    this.listeners.push(listener);
+  }
+
+  notify(outcome: ReloadOutcome, trigger: string): void {
+    for (const listener of this.listeners) listener(outcome, trigger);
+  }
+}
