@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { check, checkHelp } from './commands/check.js';
+import { docs, docsHelp } from './commands/docs.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { serve, serveHelp } from './commands/serve.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   check: { run: check, help: checkHelp, summary: 'scrub claims and print their findings' },
   lint: { run: lint, help: lintHelp, summary: 'check rule packs and print problems as file:line:column' },
   test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
+  docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
 };
@@ -57,6 +59,11 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // `scrub check ... | head` closes the pipe early: stop quietly, as other Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
   runCli(process.argv.slice(2), io).then(
     (code) => {

@@ -45,6 +45,15 @@ export function formatResultText(source: string, result: ScrubResult, s: Style):
   return out.join('\n');
 }
 
+/** A whole line compared by hasModifier is shown by the part that was compared: its modifiers. */
+function showCompared(operator: string, value: unknown): string {
+  if (/(^|:)(has|lacks)Modifier$/.test(operator) && value !== null && typeof value === 'object' && 'modifiers' in value) {
+    return `modifiers ${JSON.stringify((value as { modifiers: unknown }).modifiers)}`;
+  }
+  const json = JSON.stringify(value) ?? 'undefined';
+  return json.length > 120 ? json.slice(0, 117) + '...' : json;
+}
+
 function conditionLines(t: ConditionTrace, depth: number, s: Style): string[] {
   const pad = '    ' + '  '.repeat(depth);
   const mark = (r: boolean | undefined) => (r === undefined ? s.dim('·') : r ? s.green('✓') : s.red('✗'));
@@ -53,7 +62,7 @@ function conditionLines(t: ConditionTrace, depth: number, s: Style): string[] {
   if ('not' in t) return [`${pad}${mark(t.result)} not:`, ...conditionLines(t.not, depth + 1, s)];
   const lhs = `${t.fact}${t.path ? '.' + t.path : ''}`;
   const rhs = JSON.stringify(t.value);
-  const seen = t.result === undefined ? s.dim('(not evaluated: an earlier condition decided)') : `was ${JSON.stringify(t.factValue)}${t.valueResolved !== undefined ? ` vs ${JSON.stringify(t.valueResolved)}` : ''}`;
+  const seen = t.result === undefined ? s.dim('(not evaluated: an earlier condition decided)') : `was ${showCompared(t.operator, t.factValue)}${t.valueResolved !== undefined ? ` vs ${JSON.stringify(t.valueResolved)}` : ''}`;
   return [`${pad}${mark(t.result)} ${lhs} ${t.operator} ${rhs}  ${seen}`];
 }
 

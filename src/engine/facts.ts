@@ -51,6 +51,7 @@ const claimShape = shapeFromSchema(claimSchema);
 const lineShape = withProps(
   shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
   described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING) }),
+  ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
 );
 const diagnosisShape = withProps(
   shapeFromSchema({ $ref: '#/$defs/diagnosis' }, claimSchema),

@@ -48,7 +48,8 @@ export class ReferenceEvaluator implements Evaluator {
         const r = byId.get(rule.id);
         if (!r) throw new Error(`json-rules-engine returned no result for rule "${rule.id}"`);
         const outcome: RuleOutcome = { rule, fired: r.fired };
-        if (explain) outcome.trace = traceOf(r.conditions);
+        // json-rules-engine records the top-level result on the rule, not on its condition group.
+        if (explain) outcome.trace = { ...traceOf(r.conditions), result: r.fired };
         return outcome;
       });
     } finally {

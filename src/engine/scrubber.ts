@@ -3,7 +3,7 @@ import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
-import { inWindow, overlapsWindow, type Pack, type PackSet, type Rule } from '../packs/model.js';
+import { inWindow, overlapsWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
 import { groupRules, type ConditionTrace, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext } from './facts.js';
 import { ReferenceEvaluator } from './reference-evaluator.js';
@@ -41,18 +41,43 @@ export function packAppliesTo(pack: Pack, claim: ClaimView): boolean {
   return overlapsWindow(pack.effective, claim.firstServiceDate, claim.lastServiceDate);
 }
 
+/** What the payer packs that apply to a claim change in one base pack. */
+interface PackAdjustment {
+  params: Record<string, unknown>;
+  overrides: Map<string, RuleOverride>;
+}
+
+/**
+ * Payer packs adjust the packs they extend for the claims they apply to. Applied in pack-name
+ * order, so when two payer packs apply to one claim, the later name wins on a clash.
+ */
+function adjustmentsFor(selected: readonly Pack[]): Map<string, PackAdjustment> {
+  const out = new Map<string, PackAdjustment>();
+  for (const payer of selected) {
+    for (const baseName of payer.extends) {
+      const adj = out.get(baseName) ?? { params: {}, overrides: new Map<string, RuleOverride>() };
+      for (const [k, p] of Object.entries(payer.parameters)) adj.params[k] = p.value;
+      for (const o of payer.overrides) adj.overrides.set(o.rule, o);
+      out.set(baseName, adj);
+    }
+  }
+  return out;
+}
+
 /**
  * Scrubs claims against one pack set. Holds nothing per claim: any number of scrubs may run
  * at once, and a new pack set means a new Scrubber (the swap is one assignment).
  */
 export class Scrubber {
   private readonly groups: ReadonlyMap<Pack, RuleGroup[]>;
+  private readonly defaults: ReadonlyMap<Pack, Readonly<Record<string, unknown>>>;
 
   constructor(
     readonly packSet: PackSet,
     readonly evaluator: Evaluator = new ReferenceEvaluator(),
   ) {
     this.groups = new Map(packSet.packs.map((p) => [p, groupRules(p)]));
+    this.defaults = new Map(packSet.packs.map((p) => [p, Object.fromEntries(Object.entries(p.parameters).map(([k, v]) => [k, v.value]))]));
   }
 
   scrub(input: unknown, options?: ScrubOptions & { explain?: false }): Promise<ScrubResult>;
@@ -67,6 +92,7 @@ export class Scrubber {
     const claim = buildClaimView(structure.claim);
     const run: RunContext = { claim, today: options.asOf ?? todayIso() };
     const packs = this.packSet.packs.filter((p) => packAppliesTo(p, claim));
+    const adjustments = adjustmentsFor(packs);
     const findings: Finding[] = [];
     const explain: RuleExplanation[] = [];
     const items = new Map<ScopeKey, ScopeItem[]>();
@@ -76,7 +102,9 @@ export class Scrubber {
       return list;
     };
     for (const pack of packs) {
-      const packContext: PackContext = { params: parameterValues(pack) };
+      const adjustment = adjustments.get(pack.name);
+      const defaults = this.defaults.get(pack)!;
+      const packContext: PackContext = { params: adjustment ? { ...defaults, ...pickKnown(adjustment.params, defaults) } : defaults };
       for (const group of this.groups.get(pack) ?? []) {
         for (const item of itemsFor(group.scopeKey)) {
           if (!inWindow(pack.effective, item.serviceDate)) continue;
@@ -84,7 +112,9 @@ export class Scrubber {
           const outcomes = await this.evaluator.evaluate(group, facts, options.explain === true);
           for (const outcome of outcomes) {
             if (!inWindow(outcome.rule.effective, item.serviceDate)) continue;
-            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts));
+            const override = adjustment?.overrides.get(outcome.rule.id);
+            if (override?.enabled === false) continue;
+            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
               explain.push({
                 ruleId: outcome.rule.id,
@@ -104,11 +134,12 @@ export class Scrubber {
   }
 }
 
-function parameterValues(pack: Pack): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(pack.parameters).map(([k, p]) => [k, p.value]));
+/** A payer pack's parameters that the base pack declares; the rest are the payer pack's own. */
+function pickKnown(params: Record<string, unknown>, declared: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k in declared));
 }
 
-function findingOf(rule: Rule, item: ScopeItem, facts: FactSource): Finding {
+function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {
   const lookup = (fact: string, path: string) => facts.lookup(fact, path);
   const details: Record<string, unknown> = {};
   for (const [k, t] of Object.entries(rule.details)) details[k] = renderValue(t, lookup);
@@ -116,7 +147,7 @@ function findingOf(rule: Rule, item: ScopeItem, facts: FactSource): Finding {
     ruleId: rule.id,
     pack: rule.pack,
     category: rule.category,
-    severity: rule.severity,
+    severity,
     message: renderTemplate(rule.message, lookup),
     lines: item.lines,
     path: rule.path ? renderTemplate(rule.path, lookup) : item.defaultPath,

@@ -7,7 +7,7 @@ import { pathTokens } from './path.js';
  * derived fields the scrubber adds.
  */
 export type Shape =
-  | { kind: 'object'; props: Record<string, Shape>; open?: boolean }
+  | { kind: 'object'; props: Record<string, Shape>; open?: boolean; required?: readonly string[] }
   | { kind: 'array'; items: Shape }
   | { kind: 'string' | 'number' | 'boolean' | 'any' };
 
@@ -41,7 +41,7 @@ export function shapeFromSchema(schema: JsonSchema, root: JsonSchema = schema): 
       if ((v as unknown) === false) continue;
       props[k] = shapeFromSchema(v, root);
     }
-    return objectOf(props, s.additionalProperties !== false);
+    return { kind: 'object', props, open: s.additionalProperties !== false, required: (s.required as string[] | undefined) ?? [] };
   }
   if (type === 'array') return arrayOf(s.items ? shapeFromSchema(s.items as JsonSchema, root) : ANY);
   if (type === 'number' || type === 'integer') return NUMBER;
@@ -51,28 +51,37 @@ export function shapeFromSchema(schema: JsonSchema, root: JsonSchema = schema): 
   return ANY;
 }
 
-export function withProps(shape: Shape, extra: Record<string, Shape>): Shape {
+/** Adds fields the scrubber derives; they are always present, so they count as required. */
+export function withProps(shape: Shape, extra: Record<string, Shape>, alsoRequired: readonly string[] = []): Shape {
   if (shape.kind !== 'object') throw new Error('withProps needs an object shape');
-  return { ...shape, props: { ...shape.props, ...extra } };
+  return {
+    ...shape,
+    props: { ...shape.props, ...extra },
+    required: [...(shape.required ?? []), ...Object.keys(extra), ...alsoRequired],
+  };
 }
 
 export interface PathCheck {
   problem?: string;
   /** The shape the path leads to, when known. */
   shape: Shape;
+  /** False when some step of the path is a field the schema lets a claim leave out. */
+  alwaysPresent?: boolean;
 }
 
 /** Follows a dotted path through a shape; says what is wrong with the first bad step. */
 export function checkPath(factName: string, shape: Shape, path: string): PathCheck {
   let current = shape;
+  let alwaysPresent = true;
   const walked: string[] = [factName];
-  for (const token of pathTokens(path)) {
-    if (current.kind === 'any') return { shape: ANY };
+  for (const token of path === '' ? [] : pathTokens(path)) {
+    if (current.kind === 'any') return { shape: ANY, alwaysPresent: false };
     if (current.kind === 'array' || current.kind === 'string') {
       if (token === 'length') {
         current = NUMBER;
       } else if (current.kind === 'array' && /^\d+$/.test(token)) {
         current = current.items;
+        alwaysPresent = false;
       } else {
         return {
           shape: ANY,
@@ -82,17 +91,18 @@ export function checkPath(factName: string, shape: Shape, path: string): PathChe
     } else if (current.kind === 'object') {
       const next = current.props[token];
       if (!next) {
-        if (current.open) return { shape: ANY };
+        if (current.open) return { shape: ANY, alwaysPresent: false };
         return {
           shape: ANY,
           problem: `"${walked.join('.')}" has no field "${token}"${didYouMean(token, Object.keys(current.props))}`,
         };
       }
+      if (!current.required?.includes(token)) alwaysPresent = false;
       current = next;
     } else {
       return { shape: ANY, problem: `"${walked.join('.')}" is a ${current.kind}; it has no field "${token}"` };
     }
     walked.push(token);
   }
-  return { shape: current };
+  return { shape: current, alwaysPresent };
 }

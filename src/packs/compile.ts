@@ -346,6 +346,7 @@ export function compileRule(raw: RawRule, ctx: RuleContext): { rule?: Rule; diag
     references: raw.references ?? [],
     facts: conditionFacts,
     location: { file: ctx.source.file, line: at.line, column: at.column },
+    locate: (pointer) => ({ file: ctx.source.file, ...ctx.source.positionOf(ctx.pointer + pointer) }),
   };
   if (raw.description !== undefined) rule.description = raw.description;
   if (suggestion) rule.suggestion = suggestion;

@@ -7,7 +7,8 @@ import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { compileRule, type RawRule } from './compile.js';
 import { PackLoadError, compareDiagnostics, type PackDiagnostic } from './diagnostics.js';
-import type { Pack, PackSet, Parameter, Reference, Rule } from './model.js';
+import type { Pack, PackSet, Parameter, Reference, Rule, RuleOverride } from './model.js';
+import { checkPackRelations } from './relations.js';
 import { readYamlFile, type YamlSource } from './yaml-source.js';
 
 /**
@@ -88,6 +89,8 @@ interface RawPack {
   effective?: Pack['effective'];
   appliesTo?: Pack['appliesTo'];
   parameters?: Record<string, Parameter>;
+  extends?: string[];
+  overrides?: Array<Omit<RuleOverride, 'location'>>;
   rules?: RawRule[];
 }
 
@@ -157,7 +160,10 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
       message: `effective.to (${raw.effective.to}) is before effective.from (${raw.effective.from})`,
     });
   }
-  const parameters = raw.parameters ?? {};
+  const locate = (pointer: string) => ({ file: parsed.source.file, ...parsed.source.positionOf(pointer) });
+  const parameters: Record<string, Parameter> = Object.fromEntries(
+    Object.entries(raw.parameters ?? {}).map(([k, v]) => [k, { ...v, location: locate(`/parameters/${k}`) }]),
+  );
   const packInfo = { name: raw.name, parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])) };
   const rules: Rule[] = [];
   const compileAll = (source: YamlSource, list: RawRule[] | undefined) => {
@@ -191,9 +197,12 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
     owner: raw.owner,
     sources: raw.sources ?? [],
     parameters,
+    extends: raw.extends ?? [],
+    overrides: (raw.overrides ?? []).map((o, i) => ({ ...o, location: locate(`/overrides/${i}`) })),
     rules,
     dir,
     location: { file: parsed.source.file, line: at.line, column: at.column },
+    locate,
   };
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
@@ -248,6 +257,7 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
       }
     }
   }
+  diagnostics.push(...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
   diagnostics.sort(compareDiagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   return { packSet: { packs, rulesById, facts, dir, loadedAt: new Date().toISOString() }, diagnostics };

@@ -60,11 +60,26 @@ export interface Rule {
   /** Facts the conditions read (not counting templates). */
   facts: string[];
   location: SourceLocation;
+  /** Where a part of the rule is written, by JSON Pointer inside the rule ("/conditions/all/0/value"). */
+  locate(pointer: string): SourceLocation;
 }
+
+export type ParameterType = 'number' | 'text' | 'list' | 'boolean';
 
 export interface Parameter {
   value: unknown;
   description?: string;
+  type?: ParameterType;
+  location?: SourceLocation;
+}
+
+/** A payer pack's change to one rule of a pack it extends. */
+export interface RuleOverride {
+  rule: string;
+  severity?: Severity;
+  enabled?: boolean;
+  reason: string;
+  location: SourceLocation;
 }
 
 export interface Pack {
@@ -77,10 +92,15 @@ export interface Pack {
   effective?: DateWindow;
   appliesTo?: AppliesTo;
   parameters: Record<string, Parameter>;
+  /** Base packs this (payer) pack adjusts for the claims it applies to. */
+  extends: string[];
+  overrides: RuleOverride[];
   rules: Rule[];
   /** Absolute path of the pack folder. */
   dir: string;
   location: SourceLocation;
+  /** Where a part of pack.yaml is written, by JSON Pointer ("/parameters/unlistedCodes/value/3"). */
+  locate(pointer: string): SourceLocation;
 }
 
 /** Everything loaded from a rules folder: built once, shared read-only by every request. */

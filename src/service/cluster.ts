@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { readPackSet } from '../packs/loader.js';
+import { loadPacksOrReport } from '../cli/load-packs.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
 import { EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
@@ -32,15 +32,11 @@ interface WorkerInfo {
 export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
   const log: Logger = pino(loggerOptions(config, { role: 'primary' }));
   // Check the packs once here, so that broken packs are reported once, not by every worker.
-  const checked = await readPackSet(config.rulesDir);
-  if (!checked.packSet) {
-    const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-    await write(io.stderr, `The rule packs in ${config.rulesDir} cannot be loaded:\n${errors.map(formatDiagnostic).join('\n')}\n`);
-    return EXIT_CODES.packsBroken;
-  }
-  const packCount = checked.packSet.packs.length;
-  const loadedAtStart = checked.packSet.loadedAt;
-  const ruleCount = checked.packSet.rulesById.size;
+  const checked = await loadPacksOrReport(config.rulesDir, io);
+  if (!checked) return EXIT_CODES.packsBroken;
+  const packCount = checked.packs.length;
+  const loadedAtStart = checked.loadedAt;
+  const ruleCount = checked.rulesById.size;
 
   const workers = new Map<number, WorkerInfo>();
   const aggregator = new AggregatorRegistry();

@@ -7,7 +7,8 @@ import { write } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
-import { formatDiagnostic } from '../packs/diagnostics.js';
+import { loadPacksOrReport } from '../cli/load-packs.js';
+import { Scrubber } from '../engine/scrubber.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
@@ -27,13 +28,9 @@ export function loggerOptions(config: ServiceConfig, base: Record<string, unknow
 /** Runs until SIGTERM/SIGINT (or the primary's word) and resolves with the exit code. */
 export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promise<number> {
   const worker = cluster.isWorker ? cluster.worker : undefined;
-  const loaded = await PackHolder.load(config.rulesDir);
-  if (!loaded.holder) {
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    await write(io.stderr, `The rule packs in ${config.rulesDir} cannot be loaded:\n${errors.map(formatDiagnostic).join('\n')}\n`);
-    return EXIT_CODES.packsBroken;
-  }
-  const holder = loaded.holder;
+  const packSet = await loadPacksOrReport(config.rulesDir, io);
+  if (!packSet) return EXIT_CODES.packsBroken;
+  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet));
   const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
@@ -143,7 +140,7 @@ function send(message: WorkerMessage): void {
 class PrimaryBridge {
   private nextId = 1;
   private readonly waiting = new Map<number, (message: PrimaryMessage) => void>();
-  private readonly prepared = new Map<number, import('../engine/scrubber.js').Scrubber>();
+  private readonly prepared = new Map<number, Scrubber>();
   private shutdownListener: (() => void) | undefined;
 
   constructor(

@@ -8,8 +8,7 @@ import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { jsonDocumentItems, looksLikeNdjson, parseJson, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
-import { formatDiagnostic } from '../../packs/diagnostics.js';
-import { readPackSet } from '../../packs/loader.js';
+import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { rulesDirFrom } from '../rules-dir.js';
@@ -105,12 +104,9 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
 
-  const loaded = await readPackSet(rulesDirFrom(values.rules, io.env, io.cwd));
-  if (!loaded.packSet) {
-    await write(io.stderr, `The rule packs cannot be loaded:\n${loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}\n`);
-    return EXIT.badInput;
-  }
-  const scrubber = new Scrubber(loaded.packSet);
+  const packSet = await loadPacksOrReport(rulesDirFrom(values.rules, io.env, io.cwd), io);
+  if (!packSet) return EXIT.badInput;
+  const scrubber = new Scrubber(packSet);
   const options: ScrubOptions = { explain: values.explain };
   if (asOf) options.asOf = asOf;
 

@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
-import { formatDiagnostic } from '../../packs/diagnostics.js';
+import { STRUCTURE_RULE_IDS } from '../../claim/validate.js';
+import { compareDiagnostics, formatDiagnostic } from '../../packs/diagnostics.js';
+import { lintPackSet } from '../../packs/lint.js';
+import { discoverTests } from '../../testing/cases.js';
+import { unknownRuleIds } from '../../testing/runner.js';
 import { readPackSet } from '../../packs/loader.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
 export const lintHelp = `Usage: scrub lint [options] [DIR]
 
-Checks the rule packs in DIR (default: $SCRUB_RULES_DIR, else the bundled packs) and prints
-every problem as file:line:column with what to change.
+Checks the rule packs in DIR (default: $SCRUB_RULES_DIR, else the bundled packs) and their
+tests, and prints every problem as file:line:column with what to change: everything that stops
+a pack from loading, and what loads but is almost certainly a mistake (a rule with no test, a
+negative condition without an existence guard, a malformed code in a code list, a parameter
+no rule reads).
 
 Options:
   --format text|json   text for people (default); json for editors and CI
@@ -27,7 +34,18 @@ export async function lint(args: string[], io: CliIo): Promise<number> {
   }
   if (!['text', 'json'].includes(values.format!)) throw new UsageError(`--format must be text or json, not "${values.format}"`);
   if (positionals.length > 1) throw new UsageError('name one rules folder');
-  const loaded = await readPackSet(rulesDirFrom(positionals[0], io.env, io.cwd));
+  const dir = rulesDirFrom(positionals[0], io.env, io.cwd);
+  const loaded = await readPackSet(dir);
+  if (loaded.packSet) {
+    const packSet = loaded.packSet;
+    const tests = await discoverTests([dir]);
+    loaded.diagnostics.push(
+      ...lintPackSet(packSet, tests.cases),
+      ...tests.diagnostics,
+      ...unknownRuleIds(tests.cases, (id) => packSet.rulesById.has(id) || STRUCTURE_RULE_IDS.has(id)),
+    );
+    loaded.diagnostics.sort(compareDiagnostics);
+  }
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = loaded.diagnostics.length - errors;
   if (values.format === 'json') {

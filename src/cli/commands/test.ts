@@ -1,39 +1,83 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STRUCTURE_RULE_IDS } from '../../claim/validate.js';
 import { Scrubber } from '../../engine/scrubber.js';
 import { formatDiagnostic, type PackDiagnostic } from '../../packs/diagnostics.js';
+import type { Pack } from '../../packs/model.js';
 import { readPackSet } from '../../packs/loader.js';
-import { discoverTests } from '../../testing/cases.js';
+import { discoverTests, type TestCase } from '../../testing/cases.js';
+import { measureCoverage, type CoverageReport } from '../../testing/coverage.js';
+import { junitReport } from '../../testing/junit.js';
 import { runCase, unknownRuleIds, type CaseResult } from '../../testing/runner.js';
-import { EXIT, write, type CliIo } from '../io.js';
-import { styleFor } from '../output.js';
+import { EXIT, UsageError, write, type CliIo } from '../io.js';
+import { styleFor, type Style } from '../output.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
 export const testHelp = `Usage: scrub test [options] [DIR...]
 
-Runs the pack tests (rules/<pack>/tests/*.test.yaml) of each rules folder against its packs.
+Runs the pack tests (rules/<pack>/tests/*.test.yaml) of each rules folder against its packs
+and ends with "N passed, N failed".
 
 Options:
-  --filter TEXT   run only cases whose rule id or name contains TEXT
-  -h, --help      show this help
+  --filter TEXT               run only cases whose rule id or name contains TEXT
+  --reporter text|junit       text for people (default); junit writes JUnit XML
+  --output FILE               where --reporter junit writes (default: standard output)
+  --coverage                  show, per rule, whether a case made it fire and a case kept it quiet
+  --coverage-threshold N      fail (exit 1) when fewer than N percent of the rules are covered both ways
+  -h, --help                  show this help
 
-Exit status: 0 all passed, 1 a case failed, 2 a pack or test file cannot be loaded.`;
+Exit status: 0 all passed, 1 a case failed or coverage is below the threshold,
+2 a pack or test file cannot be loaded.`;
+
+function matchesFilter(c: TestCase, filter: string): boolean {
+  const f = filter.toLowerCase();
+  return [c.name, c.rule ?? '', ...c.expect.map((e) => e.rule), ...c.ok].some((text) => text.toLowerCase().includes(f));
+}
+
+async function printCoverage(io: CliIo, report: CoverageReport, s: Style): Promise<void> {
+  const lines = ['', s.bold('Coverage (a case that fires / a case that stays quiet):')];
+  let pack = '';
+  for (const r of report.rules) {
+    if (r.pack !== pack) lines.push(`  ${s.bold(r.pack)}`);
+    pack = r.pack;
+    const mark = (ok: boolean, word: string) => (ok ? s.green(`✓ ${word}`) : s.red(`✗ ${word}`));
+    lines.push(`    ${r.ruleId.padEnd(44)} ${mark(r.fires, 'fires')}  ${mark(r.quiet, 'quiet')}`);
+  }
+  lines.push(`  ${report.covered} of ${report.total} rules covered both ways: ${report.percent}%`);
+  await write(io.stdout, lines.join('\n') + '\n');
+}
 
 export async function test(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { filter: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      filter: { type: 'string' },
+      reporter: { type: 'string', default: 'text' },
+      output: { type: 'string' },
+      coverage: { type: 'boolean', default: false },
+      'coverage-threshold': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   if (values.help) {
     await write(io.stdout, testHelp + '\n');
     return EXIT.ok;
   }
+  if (!['text', 'junit'].includes(values.reporter!)) throw new UsageError(`--reporter must be text or junit, not "${values.reporter}"`);
+  if (values.output && values.reporter !== 'junit') throw new UsageError('--output goes with --reporter junit');
+  const thresholdText = values['coverage-threshold'];
+  const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
+  if (threshold !== undefined && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)) {
+    throw new UsageError(`--coverage-threshold must be a number from 0 to 100, not "${thresholdText}"`);
+  }
   const s = styleFor(io.stdout as NodeJS.WriteStream);
   const dirs = positionals.length > 0 ? positionals.map((d) => path.resolve(io.cwd, d)) : [rulesDirFrom(undefined, io.env, io.cwd)];
   const problems: PackDiagnostic[] = [];
   const results: CaseResult[] = [];
+  const timings = new Map<CaseResult, number>();
+  const packs: Pack[] = [];
   for (const dir of dirs) {
     const loaded = await readPackSet(dir);
     problems.push(...loaded.diagnostics.filter((d) => d.severity === 'error'));
@@ -41,12 +85,15 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     problems.push(...found.diagnostics);
     if (!loaded.packSet) continue;
     const packSet = loaded.packSet;
+    packs.push(...packSet.packs);
     problems.push(...unknownRuleIds(found.cases, (id) => packSet.rulesById.has(id) || STRUCTURE_RULE_IDS.has(id)));
     const scrubber = new Scrubber(packSet);
-    const filter = values.filter?.toLowerCase();
     for (const c of found.cases) {
-      if (filter && !c.name.toLowerCase().includes(filter) && !(c.rule ?? '').includes(filter) && !c.expect.some((e) => e.rule.includes(filter)) && !c.ok.some((r) => r.includes(filter))) continue;
-      results.push(await runCase(scrubber, c));
+      if (values.filter && !matchesFilter(c, values.filter)) continue;
+      const started = performance.now();
+      const result = await runCase(scrubber, c);
+      timings.set(result, (performance.now() - started) / 1000);
+      results.push(result);
     }
   }
   if (problems.length > 0) {
@@ -54,10 +101,28 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     return EXIT.badInput;
   }
   const failed = results.filter((r) => !r.passed);
-  for (const r of failed) {
-    await write(io.stdout, `${s.red('FAIL')} ${r.testCase.file}:${r.testCase.line}:${r.testCase.column} ${s.bold(r.testCase.name)}\n`);
-    for (const f of r.failures) await write(io.stdout, f.split('\n').map((l) => `     ${l}`).join('\n') + '\n');
+  if (values.reporter === 'junit') {
+    const report = junitReport(results, (r) => timings.get(r) ?? 0);
+    if (values.output) await writeFile(path.resolve(io.cwd, values.output), report);
+    else await write(io.stdout, report);
   }
-  await write(io.stdout, `${results.length - failed.length} passed, ${failed.length} failed\n`);
-  return failed.length > 0 ? EXIT.failed : EXIT.ok;
+  const human = values.reporter === 'text' || values.output !== undefined;
+  if (human) {
+    for (const r of failed) {
+      await write(io.stdout, `${s.red('FAIL')} ${r.testCase.file}:${r.testCase.line}:${r.testCase.column} ${s.bold(r.testCase.name)}\n`);
+      for (const f of r.failures) await write(io.stdout, f.split('\n').map((l) => `     ${l}`).join('\n') + '\n');
+    }
+  }
+  let coverageFailed = false;
+  if (values.coverage || threshold !== undefined) {
+    const report = measureCoverage(packs, results);
+    if (values.coverage && human) await printCoverage(io, report, s);
+    if (threshold !== undefined && report.percent < threshold) {
+      coverageFailed = true;
+      const missing = report.rules.filter((r) => !r.fires || !r.quiet).map((r) => `${r.ruleId} (${[!r.fires && 'no case where it fires', !r.quiet && 'no case where it stays quiet'].filter(Boolean).join(', ')})`);
+      await write(io.stderr, `Coverage ${report.percent}% is below the threshold of ${threshold}%. Not covered: ${missing.join('; ')}\n`);
+    }
+  }
+  if (human) await write(io.stdout, `${results.length - failed.length} passed, ${failed.length} failed\n`);
+  return failed.length > 0 || coverageFailed ? EXIT.failed : EXIT.ok;
 }

@@ -1,0 +1,89 @@
+import type { PackDiagnostic } from './diagnostics.js';
+import type { Pack, Parameter, ParameterType, SourceLocation } from './model.js';
+
+/**
+ * Checks what one pack says about others: a payer pack's `extends`, `overrides` and
+ * parameters must name packs, rules and parameters that exist, with values of the right kind.
+ */
+
+function at(location: SourceLocation, code: string, message: string): PackDiagnostic {
+  return { ...location, severity: 'error', code, message };
+}
+
+export function kindOf(value: unknown): ParameterType | undefined {
+  if (typeof value === 'number') return 'number';
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'boolean') return 'boolean';
+  if (Array.isArray(value)) return 'list';
+  return undefined;
+}
+
+function declaredKind(p: Parameter): ParameterType | undefined {
+  return p.type ?? kindOf(p.value);
+}
+
+export function checkPackRelations(packs: readonly Pack[], packFolders: readonly string[]): PackDiagnostic[] {
+  const out: PackDiagnostic[] = [];
+  const byName = new Map(packs.map((p) => [p.name, p]));
+  for (const pack of packs) {
+    for (const [name, p] of Object.entries(pack.parameters)) {
+      const kind = kindOf(p.value);
+      if (p.type && p.value !== null && kind !== p.type) {
+        out.push(at(p.location ?? pack.location, 'parameter-type', `parameter "${name}" is declared as ${p.type} but its value is ${kind ?? 'something else'}`));
+      }
+    }
+    if (pack.extends.length === 0) {
+      if (pack.overrides.length > 0) {
+        out.push(at(pack.overrides[0]!.location, 'override-without-extends', 'overrides change rules of extended packs; list the packs under "extends" first'));
+      }
+      continue;
+    }
+    if (!pack.appliesTo?.payerIds && !pack.appliesTo?.payerTypes) {
+      out.push(
+        at(pack.location, 'payer-pack-without-payer', `pack "${pack.name}" extends other packs, so it is a payer pack: say which payers it applies to with appliesTo.payerIds or appliesTo.payerTypes`),
+      );
+    }
+    const bases: Pack[] = [];
+    for (const baseName of pack.extends) {
+      const base = byName.get(baseName);
+      if (!base) {
+        // A base that exists but failed to load has its own diagnostics already.
+        if (!packFolders.includes(baseName)) {
+          out.push(at(pack.location, 'unknown-pack', `pack "${pack.name}" extends "${baseName}", but there is no pack of that name in this rules folder`));
+        }
+        continue;
+      }
+      if (base.extends.length > 0) {
+        out.push(at(pack.location, 'extends-payer-pack', `pack "${pack.name}" extends "${baseName}", which is itself a payer pack; extend base packs only`));
+        continue;
+      }
+      bases.push(base);
+    }
+    const baseNames = bases.map((b) => `"${b.name}"`).join(', ');
+    for (const o of pack.overrides) {
+      const owner = bases.find((b) => b.rules.some((r) => r.id === o.rule));
+      if (!owner) {
+        out.push(at(o.location, 'override-unknown-rule', `override names rule "${o.rule}", which none of the extended packs (${baseNames || 'none'}) has`));
+        continue;
+      }
+      if (o.enabled === undefined && o.severity === undefined) {
+        out.push(at(o.location, 'override-does-nothing', `override of "${o.rule}" changes nothing: give a new severity, or enabled: false to switch the rule off`));
+      }
+      if (o.enabled === false && o.severity !== undefined) {
+        out.push(at(o.location, 'override-conflict', `override of "${o.rule}" both switches the rule off and changes its severity; choose one`));
+      }
+    }
+    for (const [name, p] of Object.entries(pack.parameters)) {
+      for (const base of bases) {
+        const declared = base.parameters[name];
+        if (!declared) continue;
+        const want = declaredKind(declared);
+        const got = kindOf(p.value);
+        if (want && got && want !== got) {
+          out.push(at(p.location ?? pack.location, 'parameter-type', `parameter "${name}" of pack "${base.name}" is ${want}, but this pack sets it to ${got}`));
+        }
+      }
+    }
+  }
+  return out;
+}
