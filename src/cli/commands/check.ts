@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isIsoDate } from '../../claim/dates.js';
-import { unreadableResult } from '../../claim/validate.js';
+import { isIsoDate, todayIso } from '../../claim/dates.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { jsonDocumentItems, looksLikeNdjson, parseJson, type ClaimItem } from '../../formats/json.js';
@@ -11,6 +10,7 @@ import { ndjsonItems } from '../../formats/ndjson.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
+import { PARALLEL_AFTER, scrubInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
 export const checkHelp = `Usage: scrub check [options] FILE...
@@ -24,6 +24,8 @@ Options:
   --rules DIR                rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
   --as-of YYYY-MM-DD         the date "today" means for date rules (default: today)
   --explain                  show, for each rule that applied, how its conditions came out
+  --jobs N                   threads to scrub with (default: one per core); inputs of more
+                             than ${PARALLEL_AFTER} claims use them, smaller ones stay on one thread
   -h, --help                 show this help
 
 Exit status: 0 every claim passed, 1 a claim failed, 2 unreadable input or bad usage.`;
@@ -42,11 +44,12 @@ class ResultWriter {
     if (this.format === 'json') await write(this.io.stdout, '[');
   }
 
-  async result(source: string, result: ScrubResult): Promise<void> {
+  /** `json` is the result as JSON text: written as it is, or read back for the text format. */
+  async result(source: string, json: string): Promise<void> {
     const first = this.count++ === 0;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + JSON.stringify(result));
-    else if (this.format === 'ndjson') await write(this.io.stdout, JSON.stringify(result) + '\n');
-    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
+    else if (this.format === 'ndjson') await write(this.io.stdout, json + '\n');
+    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, JSON.parse(json) as ScrubResult, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
   async end(passed: number, failed: number): Promise<void> {
@@ -91,6 +94,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       rules: { type: 'string' },
       'as-of': { type: 'string' },
       explain: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -103,12 +107,15 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   if (positionals.length === 0) throw new UsageError('name at least one claim file, or "-" for standard input');
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
-  const packSet = await loadPacksOrReport(rulesDirFrom(values.rules, io.env, io.cwd), io);
+  const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
+  const packSet = await loadPacksOrReport(rulesDir, io);
   if (!packSet) return EXIT.badInput;
   const scrubber = new Scrubber(packSet);
-  const options: ScrubOptions = { explain: values.explain };
-  if (asOf) options.asOf = asOf;
+  // "Today" is fixed once for the run, so every thread (and a run across midnight) agrees.
+  const options: ScrubOptions = { explain: values.explain, asOf: asOf ?? todayIso() };
 
   const out = new ResultWriter(io, format);
   await out.begin();
@@ -118,12 +125,11 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   for (const file of positionals) {
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
-      for await (const item of itemsOf(file, io)) {
+      for await (const { item, json, outcome } of scrubInOrder(itemsOf(file, io), scrubber, { rulesDir, options, ...(jobs ? { jobs } : {}) })) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
-        const result = 'error' in item ? unreadableResult(item, item.problem ?? 'invalid-json', item.error) : await scrubber.scrub(item.input, options);
-        if (result.outcome === 'pass') passed++;
+        if (outcome === 'pass') passed++;
         else failed++;
-        await out.result(source, result);
+        await out.result(source, json);
       }
     } catch (err) {
       unreadable = true;

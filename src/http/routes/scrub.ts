@@ -74,6 +74,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       );
     }
     const scrubber = opts.scrubber();
+    request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), packSetLoadedAt: scrubber.packSet.loadedAt, explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
     const result = await scrubber.scrub(claim, options);
     app.scrubMetrics.observeResult(result);
@@ -145,6 +146,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         claims++;
         const result = await scrubItem(request, scrubber, item, options);
         if (result.outcome === 'fail') failed++;
+        request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
       }
     } finally {

@@ -1,0 +1,29 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Scrubber, type ScrubOptions } from '../engine/scrubber.js';
+import { readPackSet } from '../packs/loader.js';
+import { formatDiagnostic } from '../packs/diagnostics.js';
+import { scrubItem, type WorkerReply, type WorkerRequest } from './parallel-scrub.js';
+
+/** A `scrub check` thread: loads its own copy of the packs, then scrubs the chunks it is sent. */
+
+const { rulesDir, options } = workerData as { rulesDir: string; options: ScrubOptions };
+const loaded = readPackSet(rulesDir).then((l) => {
+  if (!l.packSet) throw new Error(`the rule packs changed while the check ran and now have errors: ${l.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`);
+  return new Scrubber(l.packSet);
+});
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  void (async (): Promise<WorkerReply> => {
+    try {
+      const scrubber = await loaded;
+      const results = [];
+      for (const item of request.items) {
+        const { json, outcome } = await scrubItem(scrubber, item, options);
+        results.push({ json, outcome });
+      }
+      return { id: request.id, results };
+    } catch (err) {
+      return { id: request.id, error: (err as Error).message };
+    }
+  })().then((reply) => parentPort!.postMessage(reply));
+});
