@@ -36,6 +36,8 @@ export interface ParallelOptions {
   /** The rules folder, for the worker threads to load their own copy of the packs. */
   rulesDir: string;
   options: ScrubOptions;
+  /** Told when the worker threads start (how many), for tests and progress reports. */
+  onThreads?: (count: number) => void;
 }
 
 /** One item, scrubbed the same way on the main thread and in a worker thread. */
@@ -55,6 +57,7 @@ export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: S
     yield await scrubItem(scrubber, next.value, parallel.options);
   }
   const pool = new ScrubPool(jobs, parallel.rulesDir, parallel.options);
+  parallel.onThreads?.(jobs);
   try {
     const inFlight: Array<Promise<ScrubbedItem[]>> = [];
     let exhausted = false;

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import type { Scrubber } from '../engine/scrubber.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
+import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
 import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
 import type { ServiceState } from '../service/state.js';
@@ -111,8 +112,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (parsed.ok) done(null, parsed.value);
     else done(new ProblemError(PROBLEMS[JSON_PROBLEMS[parsed.problem]], `The body cannot be used: ${parsed.message}.`));
   });
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (state.draining) {
+      // Read (and drop) the body first, so that closing after the answer cannot reset it.
+      await discardRestOfBody(request.raw, 1000);
       void reply.header('connection', 'close');
       throw new ProblemError(PROBLEMS['shutting-down'], 'The service is shutting down and takes no new requests; send this one again (another instance will answer).');
     }
@@ -134,8 +137,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(security, { corsOrigins: config.corsOrigins });
   await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: config.auth.reason === 'turned-off' ? 'SCRUB_AUTH=off' : 'no API keys are configured' });
   if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
-  await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
+  // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
+  await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
   await app.register(health, { state });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {

@@ -87,7 +87,8 @@ export const scrubSchema = {
   description:
     'One claim (a JSON object) in, its ScrubResult out, 200 whether it passes or fails. A claim that does not match the claim schema is answered 200 with `structure` findings; only a body that is not a claim at all is refused.',
   querystring: scrubQuery,
-  body: { $ref: 'Claim#', examples: [exampleClaim('clean.json')] },
+  // allOf: a bare $ref would drop the example beside it.
+  body: { allOf: [{ $ref: 'Claim#' }], examples: [exampleClaim('clean.json')] },
   security: keySecurity,
   response: {
     200: { $ref: 'ScrubResult#' },

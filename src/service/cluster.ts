@@ -7,7 +7,7 @@ import { formatDiagnostic } from '../packs/diagnostics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
-import { EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
+import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
 import { watchRules } from './watch.js';
 
 /**
@@ -27,6 +27,8 @@ interface WorkerInfo {
   worker: Worker;
   /** Listening, so it takes part in reloads. */
   ready: boolean;
+  /** Started in place of a worker that died. */
+  replacement: boolean;
 }
 
 export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
@@ -35,7 +37,8 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   const checked = await loadPacksOrReport(config.rulesDir, io);
   if (!checked) return EXIT_CODES.packsBroken;
   const packCount = checked.packs.length;
-  const loadedAtStart = checked.loadedAt;
+  // When the set every worker serves was loaded: given to new workers, changed by each reload.
+  let servingLoadedAt = checked.loadedAt;
   const ruleCount = checked.rulesById.size;
 
   const workers = new Map<number, WorkerInfo>();
@@ -51,9 +54,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
-  const fork = () => {
-    const worker = cluster.fork();
-    workers.set(worker.id, { worker, ready: false });
+  const fork = (replacement = false) => {
+    const worker = cluster.fork({ [CLUSTER_LOADED_AT]: servingLoadedAt });
+    workers.set(worker.id, { worker, ready: false, replacement });
     worker.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void onMessage(worker, message as WorkerMessage);
     });
@@ -70,6 +73,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const info = workers.get(worker.id);
         if (info) info.ready = true;
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        // A replacement loaded the packs on disk, which may have changed since the others
+        // loaded theirs: reload every worker, so that all serve one set again.
+        if (info?.replacement && !shuttingDown) void reloadAll('worker replaced');
         if (!announced && [...workers.values()].filter((w) => w.ready).length === config.workers) {
           announced = true;
           await write(io.stdout, listeningBanner(message.address, config.workers, packCount, ruleCount, config.rulesDir) + '\n');
@@ -135,12 +141,14 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const diagnostics = refused
           ? refused.diagnostics
           : [{ file: config.rulesDir, line: 1, column: 1, severity: 'error' as const, code: 'worker-unavailable', message: 'a worker did not answer the reload; nothing was reloaded' }];
-        const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: refused?.loadedAt ?? loadedAtStart, workers: targets.length };
+        const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: servingLoadedAt, workers: targets.length };
         for (const { worker } of targets) tell(worker, { type: 'scrub:abort', id, outcome, trigger });
         log.error({ trigger, problems: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'packs NOT reloaded: the old set keeps serving');
         return outcome;
       }
-      const committed = await step(targets, { type: 'scrub:commit', id, trigger }, 'scrub:committed');
+      const loadedAt = new Date().toISOString();
+      const committed = await step(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed');
+      servingLoadedAt = loadedAt;
       const first = committed.find((m) => m?.type === 'scrub:committed');
       const outcome: ReloadOutcome =
         first?.type === 'scrub:committed'
@@ -175,7 +183,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     // A worker that could not even start (code 2: packs broken on disk) is retried slowly.
     const delay = code === EXIT_CODES.packsBroken ? Math.min(30_000, 1000 * 2 ** Math.min(restarts.length, 5)) : 0;
     setTimeout(() => {
-      if (!shuttingDown) fork();
+      if (!shuttingDown) fork(true);
     }, delay);
   });
 

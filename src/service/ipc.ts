@@ -9,14 +9,14 @@ export type WorkerMessage =
   | { type: 'scrub:listening'; address: string }
   | { type: 'scrub:reload-request'; id: number; trigger: string }
   | { type: 'scrub:prepared'; id: number; ok: true }
-  | { type: 'scrub:prepared'; id: number; ok: false; diagnostics: PackDiagnostic[]; loadedAt: string }
+  | { type: 'scrub:prepared'; id: number; ok: false; diagnostics: PackDiagnostic[] }
   | { type: 'scrub:committed'; id: number; outcome: ReloadOutcome }
   | { type: 'scrub:metrics-request'; id: number };
 
 export type PrimaryMessage =
   | { type: 'scrub:reload-response'; id: number; outcome: ReloadOutcome }
   | { type: 'scrub:prepare'; id: number }
-  | { type: 'scrub:commit'; id: number; trigger: string }
+  | { type: 'scrub:commit'; id: number; trigger: string; loadedAt: string }
   | { type: 'scrub:abort'; id: number; outcome: ReloadOutcome; trigger: string }
   | { type: 'scrub:metrics-response'; id: number; text: string; error?: string }
   | { type: 'scrub:shutdown' };

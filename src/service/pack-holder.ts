@@ -33,16 +33,24 @@ export function packVersions(packSet: PackSet): PackVersionInfo[] {
   return packSet.packs.map((p) => ({ name: p.name, version: p.version }));
 }
 
+/** The set serving: its scrubber and when it was loaded, swapped together. */
+export interface Serving {
+  scrubber: Scrubber;
+  /** When the set was loaded; in a cluster, when every worker switched to it. */
+  loadedAt: string;
+}
+
 export class PackHolder {
-  private scrubber: Scrubber;
+  private serving: Serving;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ReloadListener[] = [];
 
   constructor(
     readonly rulesDir: string,
     initial: Scrubber,
+    loadedAt = initial.packSet.loadedAt,
   ) {
-    this.scrubber = initial;
+    this.serving = { scrubber: initial, loadedAt };
   }
 
   /** Loads the packs of a folder; no holder when they have errors. */
@@ -54,7 +62,12 @@ export class PackHolder {
 
   /** The scrubber to use for one whole request. */
   current(): Scrubber {
-    return this.scrubber;
+    return this.serving.scrubber;
+  }
+
+  /** The scrubber and its load time, read together. */
+  servingNow(): Serving {
+    return this.serving;
   }
 
   /** Loads and validates the folder again, without touching what is serving. */
@@ -65,14 +78,14 @@ export class PackHolder {
   }
 
   /** The swap: one assignment. */
-  commit(scrubber: Scrubber): void {
-    this.scrubber = scrubber;
+  commit(scrubber: Scrubber, loadedAt = scrubber.packSet.loadedAt): void {
+    this.serving = { scrubber, loadedAt };
   }
 
   /** What is serving now, as a reload outcome. */
   describe(): ReloadOutcome & { ok: true } {
-    const { packSet } = this.scrubber;
-    return { ok: true, loadedAt: packSet.loadedAt, packs: packVersions(packSet), rules: packSet.rulesById.size };
+    const { scrubber, loadedAt } = this.serving;
+    return { ok: true, loadedAt, packs: packVersions(scrubber.packSet), rules: scrubber.packSet.rulesById.size };
   }
 
   /** Prepare and commit, one reload at a time: a second caller waits for the first. */
@@ -80,7 +93,7 @@ export class PackHolder {
     return this.serialise(async () => {
       const prepared = await this.prepare();
       if (prepared.ok) this.commit(prepared.scrubber);
-      const outcome: ReloadOutcome = prepared.ok ? this.describe() : { ok: false, diagnostics: prepared.diagnostics, loadedAt: this.scrubber.packSet.loadedAt };
+      const outcome: ReloadOutcome = prepared.ok ? this.describe() : { ok: false, diagnostics: prepared.diagnostics, loadedAt: this.serving.loadedAt };
       this.notify(outcome, trigger);
       return outcome;
     });

@@ -21,6 +21,9 @@ import { watchRules } from './watch.js';
 
 export const EXIT_CODES = { ok: 0, deadlinePassed: 1, packsBroken: 2 } as const;
 
+/** Set by the cluster primary for its workers: when the pack set now serving was loaded. */
+export const CLUSTER_LOADED_AT = 'SCRUB_INTERNAL_PACKS_LOADED_AT';
+
 export function loggerOptions(config: ServiceConfig, base: Record<string, unknown>) {
   return { level: config.logLevel, redact: LOG_REDACTION, base: { pid: process.pid, ...base } };
 }
@@ -30,7 +33,8 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const worker = cluster.isWorker ? cluster.worker : undefined;
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;
-  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet));
+  // In a cluster, the primary says when the set was loaded, so that every worker says the same.
+  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt);
   const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
@@ -167,14 +171,14 @@ class PrimaryBridge {
           this.prepared.set(message.id, result.scrubber);
           send({ type: 'scrub:prepared', id: message.id, ok: true });
         } else {
-          send({ type: 'scrub:prepared', id: message.id, ok: false, diagnostics: result.diagnostics, loadedAt: this.holder.describe().loadedAt });
+          send({ type: 'scrub:prepared', id: message.id, ok: false, diagnostics: result.diagnostics });
         }
         return;
       }
       case 'scrub:commit': {
         const scrubber = this.prepared.get(message.id);
         this.prepared.delete(message.id);
-        if (scrubber) this.holder.commit(scrubber);
+        if (scrubber) this.holder.commit(scrubber, message.loadedAt);
         const outcome = this.holder.describe();
         this.holder.notify(outcome, message.trigger);
         send({ type: 'scrub:committed', id: message.id, outcome });

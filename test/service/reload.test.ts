@@ -127,6 +127,10 @@ describe('reloading the packs under load, with two workers', () => {
       await sleep(100);
     }
     expect(versions).toEqual(new Set(['2.0.0']));
+    // Both workers say the same set, loaded at the same moment.
+    const loadedAt = new Set<string>();
+    for (let i = 0; i < 8; i++) loadedAt.add((await request(server.url, { path: '/v1/packs' })).json().loadedAt);
+    expect(loadedAt.size).toBe(1);
     const metrics = (await request(server.url, { path: '/metrics' })).text;
     expect(metrics).toMatch(/^scrub_pack_reloads_total\{result="success"\} 5$/m);
     expect(metrics).toMatch(/^scrub_pack_reloads_total\{result="failure"\} 1$/m);

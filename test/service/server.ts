@@ -297,6 +297,9 @@ export function keepScrubbing(url: string, claim: unknown, concurrency: number, 
           resolve();
         });
       });
+      // A client gives up in the end: a connection the kernel handed to a worker just as it
+      // was killed is never answered by anyone.
+      req.setTimeout(15_000, () => req.destroy(new Error('no answer in 15 s')));
       req.on('error', (err) => {
         results.push({ startedAt, finishedAt: performance.now(), status: 0, packs: [], error: err.message });
         // The port is closed (shutdown) or the connection broke: do not spin.

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { bodyUnread, discardRestOfBody } from '../discard-body.js';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemType } from '../problems.js';
 
 /** Maps Fastify's own errors (body parsing, limits) to our stable problem codes. */
@@ -31,6 +32,14 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: problem.code }, 'request refused');
+    if (bodyUnread(request.raw)) {
+      // Answered before the body was read (too large, refused by auth): Node would close the
+      // connection the moment the answer is written, and a client still sending would get a
+      // reset instead of this answer. Keep it open while the rest is dropped; see discardRestOfBody.
+      reply.removeHeader('connection');
+      reply.raw.shouldKeepAlive = true;
+      reply.raw.once('finish', () => void discardRestOfBody(request.raw));
+    }
     void reply
       .code(problem.status)
       .type(PROBLEM_CONTENT_TYPE)

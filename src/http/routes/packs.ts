@@ -35,8 +35,8 @@ export function describePack(pack: Pack) {
 
 async function packsRoutes(app: FastifyInstance, opts: PacksRouteOptions): Promise<void> {
   app.get('/v1/packs', { config: { access: 'scrub' }, schema: packsSchema }, async () => {
-    const { packSet } = opts.packs.current();
-    return { loadedAt: packSet.loadedAt, packs: packSet.packs.map(describePack) };
+    const { scrubber, loadedAt } = opts.packs.servingNow();
+    return { loadedAt, packs: scrubber.packSet.packs.map(describePack) };
   });
 
   app.post('/v1/packs/reload', { config: { access: 'admin' }, schema: reloadSchema }, async (request) => {

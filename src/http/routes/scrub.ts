@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
@@ -8,6 +8,7 @@ import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import type { ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { discardRestOfBody } from '../discard-body.js';
 import { describeType } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { batchSchema, scrubSchema } from '../schemas.js';
@@ -74,7 +75,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       );
     }
     const scrubber = opts.scrubber();
-    request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), packSetLoadedAt: scrubber.packSet.loadedAt, explain: options.explain }, 'scrubbing claim');
+    request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
     const result = await scrubber.scrub(claim, options);
     app.scrubMetrics.observeResult(result);
@@ -99,7 +100,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         const scrubber = opts.scrubber();
         const body = request.body;
         if (body instanceof Readable) {
-          const stream = Readable.from(ndjsonResults(request, reply, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
+          const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
         }
         if (!Array.isArray(body)) {
@@ -117,29 +118,27 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
           results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
         }
-        logBatch(request, results.length, body.length);
+        logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
         return results;
       },
     );
   });
 
   /** NDJSON results, one line per claim line, pulled by the response as the client reads. */
-  async function* ndjsonResults(request: FastifyRequest, reply: FastifyReply, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
+  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
     let claims = 0;
     let failed = 0;
     let lastLine = 0;
+    let cut = false;
     try {
-      for await (const item of ndjsonItems(body, { maxLineBytes: opts.batch.maxLineBytes })) {
+      // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
+      for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
         lastLine = item.line ?? lastLine;
         if (claims === opts.batch.maxClaims) {
           yield JSON.stringify(
             unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`),
           ) + '\n';
-          // The rest of the body is not wanted: close the connection once the answer is out,
-          // rather than read (and discard) what may be gigabytes.
-          reply.raw.once('finish', () => {
-            if (!request.raw.complete) request.raw.socket?.destroySoon();
-          });
+          cut = true;
           break;
         }
         if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
@@ -149,14 +148,19 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
       }
+      // The rest of the body is not wanted. Drop it (for a few seconds at most) before the
+      // answer ends: ending while the client still sends could reset the connection under the
+      // answer's last lines.
+      if (cut) await discardRestOfBody(request.raw);
     } finally {
-      logBatch(request, claims, claims, { failed, lines: lastLine });
+      logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
     }
   }
 }
 
-function logBatch(request: FastifyRequest, scrubbed: number, received: number, extra: Record<string, unknown> = {}): void {
-  request.log.info({ claims: scrubbed, received, ...extra }, 'batch scrubbed');
+/** Counts only: the claims themselves never reach the log. */
+function logBatch(request: FastifyRequest, counts: Record<string, number>): void {
+  request.log.info(counts, 'batch scrubbed');
 }
 
 export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems', 'metrics'] });
