@@ -85,7 +85,7 @@ export const DEFAULTS = {
   batchMaxClaims: 100_000,
   batchMaxJsonClaims: 1000,
   batchJsonBodyLimit: 16 * 1024 * 1024,
-  rateLimit: 6000,
+  rateLimit: 12_000,
   rateLimitWindowMs: 60_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 120_000,

@@ -38,8 +38,9 @@ export type Claim = {
   priorAuthorization?: string;
   totalCharge?: Money;
   /**
+   * At most 12 on a professional claim (837P HI), 25 on an institutional one (837I principal and 24 other diagnoses).
+   *
    * @minItems 1
-   * @maxItems 12
    */
   diagnoses: [Diagnosis, ...Diagnosis[]];
   /**
@@ -47,8 +48,9 @@ export type Claim = {
    */
   attachments?: Attachment[];
   /**
+   * At most 50 on a professional claim (837P), 999 on an institutional one (837I).
+   *
    * @minItems 1
-   * @maxItems 50
    */
   lines: [Line, ...Line[]];
   /**
@@ -67,6 +69,14 @@ export type Claim = {
    * Institutional only: patient discharge status code.
    */
   patientStatus?: string;
+  /**
+   * A calendar date, YYYY-MM-DD.
+   */
+  statementFromDate?: string;
+  /**
+   * A calendar date, YYYY-MM-DD.
+   */
+  statementToDate?: string;
   /**
    * The caller's own data; never read by the scrubber.
    */

@@ -53,11 +53,22 @@ function finding(ruleId: AjvProblemKind | 'too-many-problems', path: string, mes
 
 export type ClaimCheck = { ok: true; claim: Claim } | { ok: false; findings: Finding[] };
 
-/** The schema's own limits on the lists that can grow without bound (lines, diagnoses). */
-const LIST_LIMITS: ReadonlyArray<{ field: string; noun: string; max: number }> = (['lines', 'diagnoses'] as const).flatMap((field) => {
-  const max = (claimSchema.properties as Record<string, { maxItems?: number }> | undefined)?.[field]?.maxItems;
-  return max === undefined ? [] : [{ field, noun: COUNT_NOUNS[field]!, max }];
-});
+type ListLimit = { field: string; noun: string; max: number };
+type SchemaNode = { properties?: Record<string, { maxItems?: number }>; if?: { properties?: { claimType?: { const?: unknown } } }; then?: SchemaNode; else?: SchemaNode };
+
+/**
+ * The schema's own limits on the lists that can grow without bound (lines, diagnoses), for
+ * institutional claims and for the rest: the schema branches on claimType (837I allows more).
+ */
+function listLimits(branch: 'then' | 'else'): ListLimit[] {
+  const root = claimSchema as SchemaNode & { allOf?: SchemaNode[] };
+  const byType = (root.allOf ?? []).find((s) => s.if?.properties?.claimType?.const === 'institutional');
+  return (['lines', 'diagnoses'] as const).flatMap((field) => {
+    const max = byType?.[branch]?.properties?.[field]?.maxItems ?? root.properties?.[field]?.maxItems;
+    return max === undefined ? [] : [{ field, noun: COUNT_NOUNS[field]!, max }];
+  });
+}
+const LIST_LIMITS = { institutional: listLimits('then'), other: listLimits('else') };
 
 /** How far over its limit a list must be before its elements are not checked at all. */
 const FAR_OVER_LIMIT = 4;
@@ -69,13 +80,13 @@ const FAR_OVER_LIMIT = 4;
  */
 function oversizedLists(input: Record<string, unknown>): Finding[] {
   const found: Finding[] = [];
-  for (const { field, noun, max } of LIST_LIMITS) {
+  for (const { field, noun, max } of input.claimType === 'institutional' ? LIST_LIMITS.institutional : LIST_LIMITS.other) {
     const list = input[field];
     if (Array.isArray(list) && list.length > max * FAR_OVER_LIMIT) {
       found.push(finding(
         'wrong-count',
         `/${field}`,
-        `${field} must have at most ${max} ${noun}${max === 1 ? '' : 's'} (it has ${list.length}); split the claim. The rest of the claim was not checked.`,
+        `${field} must have at most ${max} ${noun}${max === 1 ? '' : 's'}${input.claimType === 'institutional' ? ' on an institutional claim' : ''} (it has ${list.length}); split the claim. The rest of the claim was not checked.`,
         { maxItems: max, count: list.length },
       ));
     }

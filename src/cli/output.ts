@@ -1,4 +1,4 @@
-import type { Finding, ScrubResult } from '../findings/finding.js';
+import type { Finding, FindingSource, ScrubResult } from '../findings/finding.js';
 import type { ExplainedResult, RuleExplanation } from '../engine/scrubber.js';
 import type { ConditionTrace } from '../engine/evaluator.js';
 
@@ -25,6 +25,12 @@ function severityLabel(f: Finding, s: Style): string {
   return f.severity === 'error' ? s.red(label) : f.severity === 'warning' ? s.yellow(label) : s.blue(label);
 }
 
+/** "2400 SV1-01-3 (segment 34, byte 1180)" or "Claim.item[1].modifier". */
+export function sourceText(source: FindingSource): string {
+  if (source.format === 'fhir') return source.expression;
+  return `${source.loop} ${source.element ?? source.segment} (segment ${source.position}, byte ${source.offset})`;
+}
+
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
@@ -38,7 +44,9 @@ export function formatResultText(source: string, result: ScrubResult, s: Style):
   for (const f of result.findings) {
     const where = f.lines.length ? `line ${f.lines.join(',')}` : 'claim';
     out.push(`  ${severityLabel(f, s)} ${where.padEnd(9)} ${s.dim(`${f.pack}/${f.ruleId}`)}  ${f.message}`);
-    const fix = [f.path ? `at ${f.path}` : '', f.suggestion ? `fix: ${f.suggestion}` : ''].filter(Boolean).join('  ');
+    const fix = [f.path ? `at ${f.path}` : '', f.source ? `in the file: ${sourceText(f.source)}` : '', f.suggestion ? `fix: ${f.suggestion}` : '']
+      .filter(Boolean)
+      .join('  ');
     if (fix) out.push(`  ${' '.repeat(18)}${s.dim(fix)}`);
   }
   if ('explain' in result) out.push(...formatExplain((result as ExplainedResult).explain, s));

@@ -5,6 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { unreadableResult } from '../claim/validate.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
+import type { ScrubResult } from '../findings/finding.js';
+import { completeResult } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
 
 /**
@@ -42,7 +44,30 @@ export interface ParallelOptions {
 
 /** One item, scrubbed the same way on the main thread and in a worker thread. */
 export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubbedItem> {
-  const result = 'error' in item ? unreadableResult(item, item.problem ?? 'invalid-json', item.error) : await scrubber.scrub(item.input, options);
+  let result: ScrubResult;
+  if ('error' in item) result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
+  else {
+    result = await scrubber.scrub(item.input, options);
+    // X12 and FHIR claims: the reader's findings, and where each finding is in the file.
+    if (item.read) result = completeResult(result, item.read);
+  }
+  return { item, json: JSON.stringify(result), outcome: result.outcome };
+}
+
+/**
+ * The reader's part of an X12 or FHIR item stays on this thread (it holds functions, which
+ * cannot cross to a worker): the worker scrubs the claim, and the result is completed here.
+ */
+function toWorker(item: ClaimItem): ClaimItem {
+  if (!('read' in item) || item.read === undefined) return item;
+  const { read: _kept, ...plain } = item;
+  return plain;
+}
+
+function completeHere(scrubbed: ScrubbedItem): ScrubbedItem {
+  const { item } = scrubbed;
+  if (!('read' in item) || item.read === undefined) return scrubbed;
+  const result = completeResult(JSON.parse(scrubbed.json) as ScrubResult, item.read);
   return { item, json: JSON.stringify(result), outcome: result.outcome };
 }
 
@@ -147,7 +172,7 @@ class ScrubPool {
       const worker = this.idle.pop()!;
       const task = this.queue.shift()!;
       this.running.set(worker, task);
-      worker.postMessage({ id: task.id, items: task.chunk } satisfies WorkerRequest);
+      worker.postMessage({ id: task.id, items: task.chunk.map(toWorker) } satisfies WorkerRequest);
     }
   }
 
@@ -157,7 +182,7 @@ class ScrubPool {
     this.idle.push(worker);
     if (task) {
       if ('error' in reply) task.reject(new Error(reply.error));
-      else task.resolve(reply.results.map((r, i) => ({ item: task.chunk[i]!, json: r.json, outcome: r.outcome })));
+      else task.resolve(reply.results.map((r, i) => completeHere({ item: task.chunk[i]!, json: r.json, outcome: r.outcome })));
     }
     this.dispatch();
   }

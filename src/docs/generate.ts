@@ -84,8 +84,23 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
   if (params.length) {
     out.push('## Parameters', '', '| name | value | meaning |', '|---|---|---|');
     for (const [name, p] of params) {
-      const value = Array.isArray(p.value) ? (p.value.length > 8 ? `${p.value.slice(0, 8).join(', ')} and ${p.value.length - 8} more` : p.value.join(', ')) : String(p.value);
+      const value = Array.isArray(p.value)
+        ? p.value.length > 8
+          ? `${p.value.slice(0, 8).join(', ')} and ${p.value.length - 8} more`
+          : p.value.join(', ')
+        : p.value !== null && typeof p.value === 'object'
+          ? JSON.stringify(p.value)
+          : String(p.value);
       out.push(`| \`${name}\` | ${cell(value)} | ${cell(p.description ?? '')} |`);
+    }
+    out.push('');
+  }
+  if (pack.tables.length) {
+    out.push('## Tables', '', 'Each table adds the fact of its name; findings quote its edition.', '');
+    out.push('| table (fact) | format | edition | complete | files | replaced by |', '|---|---|---|---|---|---|');
+    for (const t of pack.tables) {
+      const complete = t.complete ? (t.covers ? `for dates of service ${window(t.covers)}` : 'yes') : 'no (an excerpt)';
+      out.push(`| \`${t.name}\` | \`${t.format}\` | ${cell(t.edition)} | ${complete} | ${t.files.map((f) => `\`${f}\``).join(', ')} | ${t.env ? `\`${t.env}\`` : ''} |`);
     }
     out.push('');
   }

@@ -107,6 +107,29 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     value: (item, run) => ageOn(run.claim.patient.birthDate, item.serviceDate),
   },
   {
+    name: 'diagnosisAge',
+    scopes: ['diagnosis'],
+    description:
+      "the patient's age in whole years on the dates of service of the lines that point at the diagnosis (every line when none does): " +
+      'youngest on the earliest of those dates, oldest on the latest, and both as text for messages ("45", or "17 to 18"); ' +
+      'an age-specific code is out of range only when it is out of range on every date',
+    shape: objectOf({ youngest: NUMBER, oldest: NUMBER, text: STRING }),
+    value: (item, run) => {
+      const diagnosis = item.values.diagnosis as ClaimView['diagnoses'][number];
+      const pointing = run.claim.lines.filter((l) => diagnosis.pointedBy.includes(l.number));
+      let earliest: string | undefined;
+      let latest: string | undefined;
+      for (const line of pointing.length > 0 ? pointing : run.claim.lines) {
+        if (earliest === undefined || line.serviceDate < earliest) earliest = line.serviceDate;
+        if (latest === undefined || line.serviceDate > latest) latest = line.serviceDate;
+      }
+      const birth = run.claim.patient.birthDate;
+      const youngest = ageOn(birth, earliest ?? item.serviceDate);
+      const oldest = ageOn(birth, latest ?? item.serviceDate);
+      return { youngest, oldest, text: youngest === oldest ? String(youngest) : `${youngest} to ${oldest}` };
+    },
+  },
+  {
     name: 'filingLagDays',
     scopes: ['claim', 'line'],
     description:
@@ -182,6 +205,10 @@ export class FactCatalog {
   }
   get(name: string): FactDefinition | undefined {
     return this.facts.get(name);
+  }
+  /** A new catalog with these facts added (this one is left as it was). */
+  extendedWith(definitions: Iterable<FactDefinition>): FactCatalog {
+    return new FactCatalog([...this.facts.values(), ...definitions]);
   }
   names(): string[] {
     return [...this.facts.keys()];

@@ -31,7 +31,36 @@ export interface Finding {
   path: string;
   details: Record<string, unknown>;
   suggestion?: string;
+  /**
+   * Where to fix the finding in the file the claim was read from (X12 segment and element, or
+   * a FHIRPath expression). Absent for claims sent as canonical JSON: `path` says it all there.
+   */
+  source?: FindingSource;
 }
+
+/** A place in an X12 837 file: the segment, its loop, and the element within it. */
+export interface X12Source {
+  format: 'x12';
+  /** Segment id, e.g. "SV1". */
+  segment: string;
+  /** 1-based ordinal of the segment in the file, counting every interchange. */
+  position: number;
+  /** Byte offset (UTF-8) of the first character of the segment in the file. */
+  offset: number;
+  /** TR3 loop id, e.g. "2400"; "ISA", "GS" or "ST" for envelope segments. */
+  loop: string;
+  /** Element, e.g. "SV1-01-3" (segment, element number, component number); absent for a whole segment. */
+  element?: string;
+}
+
+/** A place in a FHIR resource, as a FHIRPath expression with 0-based indexes. */
+export interface FhirSource {
+  format: 'fhir';
+  /** E.g. "Claim.item[1].modifier", or "Bundle.entry[2].resource.item[0]" inside a Bundle. */
+  expression: string;
+}
+
+export type FindingSource = X12Source | FhirSource;
 
 export interface PackVersion {
   name: string;

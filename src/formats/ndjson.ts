@@ -1,5 +1,7 @@
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
-import type { ClaimItem, UnreadableProblem } from './json.js';
+import { lowerFirst } from '../util/text.js';
+import { isFhirResource } from './fhir/read.js';
+import { readJsonValue, unreadableProblemOf, type ClaimItem, type UnreadableProblem } from './json.js';
 
 /**
  * NDJSON (one JSON value per line) read line by line, from bytes. Used by `scrub check` for
@@ -124,10 +126,24 @@ export function ndjsonItem(line: NdjsonLine): ClaimItem | undefined {
   };
 }
 
-/** The claims of an NDJSON stream, one per non-blank line, in order. */
+/**
+ * The claims of an NDJSON stream, in order: one per non-blank line, except that a line holding a
+ * FHIR resource (FHIR bulk data is NDJSON) gives the claims the FHIR reader finds in it.
+ */
 export async function* ndjsonItems(source: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: NdjsonOptions = {}): AsyncGenerator<ClaimItem> {
   for await (const line of ndjsonLines(source, options)) {
     const item = ndjsonItem(line);
-    if (item) yield item;
+    if (!item) continue;
+    if ('input' in item && isFhirResource(item.input)) yield* fhirLineItems(item.label, item.line, item.input);
+    else yield item;
+  }
+}
+
+function* fhirLineItems(label: string, line: number | undefined, resource: unknown): Generator<ClaimItem> {
+  const read = readJsonValue(resource);
+  for (const problem of read.problems) yield { label, line, error: lowerFirst(problem.message), problem: unreadableProblemOf(problem.code) };
+  for (const item of read.items) {
+    if (item.kind === 'error') yield { label, line, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) };
+    else yield { label: `${label} ${item.label}`, line, input: item.input, read: item };
   }
 }

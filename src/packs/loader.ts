@@ -2,7 +2,9 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
-import { FactCatalog } from '../engine/facts.js';
+import { FactCatalog, type FactDefinition } from '../engine/facts.js';
+import { loadTable, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
+import type { TableDeclaration, TableInfo } from '../tables/model.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { compileRule, type RawRule } from './compile.js';
@@ -89,6 +91,7 @@ interface RawPack {
   effective?: Pack['effective'];
   appliesTo?: Pack['appliesTo'];
   parameters?: Record<string, Parameter>;
+  tables?: Record<string, TableDeclaration>;
   extends?: string[];
   overrides?: Array<Omit<RuleOverride, 'location'>>;
   rules?: RawRule[];
@@ -132,19 +135,71 @@ export interface PackLoad {
   diagnostics: PackDiagnostic[];
 }
 
-export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoad> {
+/** How packs are loaded: where table files and snapshots come from. */
+export type PackLoadOptions = TableLoadOptions;
+
+/** A pack.yaml that parsed and passed the schema: the first step of loading a pack. */
+interface PackFile {
+  dir: string;
+  source: YamlSource;
+  raw: RawPack;
+}
+
+async function readPackFile(dir: string): Promise<{ file?: PackFile; diagnostics: PackDiagnostic[] }> {
   const packFile = path.join(dir, PACK_FILE);
   const parsed = await readYamlFile(packFile, displayPath(packFile));
   if (!parsed.ok) return { diagnostics: parsed.diagnostics };
-  const { pack: validatePack, ruleFile: validateRuleFile } = schemaValidators();
-  const diagnostics = schemaDiagnostics(parsed.source, validatePack);
+  const diagnostics = schemaDiagnostics(parsed.source, schemaValidators().pack);
   if (diagnostics.length > 0) return { diagnostics };
-  const raw = parsed.source.value as RawPack;
+  return { file: { dir, source: parsed.source, raw: parsed.source.value as RawPack }, diagnostics };
+}
+
+/** Table names become fact names, which templates and conditions write as identifiers. */
+const TABLE_NAME = /^[a-z][A-Za-z0-9]*$/;
+
+function tableDiagnostic(file: PackFile, p: TableProblem): PackDiagnostic {
+  if ('pointer' in p.at) {
+    return { file: file.source.file, ...file.source.positionOf(p.at.pointer), severity: p.severity, code: p.code, message: p.message };
+  }
+  return { file: displayPath(p.at.file), line: p.at.line, column: 1, severity: p.severity, code: p.code, message: p.message };
+}
+
+/** Loads the tables a pack.yaml declares, before any rule is compiled: rules use their facts. */
+async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise<{ tables: LoadedTable[]; diagnostics: PackDiagnostic[] }> {
+  const tables: LoadedTable[] = [];
+  const diagnostics: PackDiagnostic[] = [];
+  for (const [name, decl] of Object.entries(file.raw.tables ?? {})) {
+    if (!TABLE_NAME.test(name)) {
+      diagnostics.push({
+        file: file.source.file,
+        ...file.source.keyPositionOf(`/tables/${name}`),
+        severity: 'error',
+        code: 'table-name',
+        message: `table name "${name}" is also the name of its fact, so it must be a letter followed by letters and digits, such as "ptp" or "icd10cm"`,
+      });
+      continue;
+    }
+    const result = await loadTable(name, decl, file.dir, options);
+    diagnostics.push(...result.problems.map((p) => tableDiagnostic(file, p)));
+    if (result.table) {
+      // Pack files are shown relative to the pack, a deployment's as they were given.
+      const shown = result.table.info.files.map((f) => (result.table!.info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
+      tables.push({ ...result.table, info: { ...result.table.info, files: shown } });
+    }
+  }
+  return { tables, diagnostics };
+}
+
+/** Compiles a pack's rules against a fact catalog that already holds every table's facts. */
+async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog): Promise<PackLoad> {
+  const { source, raw, dir } = file;
+  const validateRuleFile = schemaValidators().ruleFile;
+  const diagnostics: PackDiagnostic[] = [];
   const folder = path.basename(dir);
   if (raw.name !== folder) {
-    const at = parsed.source.positionOf('/name');
+    const at = source.positionOf('/name');
     diagnostics.push({
-      file: parsed.source.file,
+      file: source.file,
       ...at,
       severity: 'error',
       code: 'pack-name-mismatch',
@@ -153,29 +208,29 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
   }
   if (raw.effective?.from && raw.effective.to && raw.effective.to < raw.effective.from) {
     diagnostics.push({
-      file: parsed.source.file,
-      ...parsed.source.positionOf('/effective/to'),
+      file: source.file,
+      ...source.positionOf('/effective/to'),
       severity: 'error',
       code: 'invalid-dates',
       message: `effective.to (${raw.effective.to}) is before effective.from (${raw.effective.from})`,
     });
   }
-  const locate = (pointer: string) => ({ file: parsed.source.file, ...parsed.source.positionOf(pointer) });
+  const locate = (pointer: string) => ({ file: source.file, ...source.positionOf(pointer) });
   const parameters: Record<string, Parameter> = Object.fromEntries(
     Object.entries(raw.parameters ?? {}).map(([k, v]) => [k, { ...v, location: locate(`/parameters/${k}`) }]),
   );
   const packInfo = { name: raw.name, parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])) };
   const rules: Rule[] = [];
-  const compileAll = (source: YamlSource, list: RawRule[] | undefined) => {
+  const compileAll = (ruleSource: YamlSource, list: RawRule[] | undefined) => {
     (list ?? []).forEach((r, i) => {
-      const result = compileRule(r, { source, pointer: `/rules/${i}`, pack: packInfo, facts });
+      const result = compileRule(r, { source: ruleSource, pointer: `/rules/${i}`, pack: packInfo, facts });
       diagnostics.push(...result.diagnostics);
       if (result.rule) rules.push(result.rule);
     });
   };
-  compileAll(parsed.source, raw.rules);
-  for (const file of await listYaml(path.join(dir, RULES_FOLDER))) {
-    const rf = await readYamlFile(file, displayPath(file));
+  compileAll(source, raw.rules);
+  for (const ruleFile of await listYaml(path.join(dir, RULES_FOLDER))) {
+    const rf = await readYamlFile(ruleFile, displayPath(ruleFile));
     if (!rf.ok) {
       diagnostics.push(...rf.diagnostics);
       continue;
@@ -188,7 +243,7 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
     compileAll(rf.source, (rf.source.value as { rules: RawRule[] }).rules);
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const at = parsed.source.positionOf('');
+  const at = source.positionOf('');
   const pack: Pack = {
     name: raw.name,
     version: raw.version,
@@ -197,16 +252,53 @@ export async function loadPack(dir: string, facts: FactCatalog): Promise<PackLoa
     owner: raw.owner,
     sources: raw.sources ?? [],
     parameters,
+    tables: [...tables],
     extends: raw.extends ?? [],
     overrides: (raw.overrides ?? []).map((o, i) => ({ ...o, location: locate(`/overrides/${i}`) })),
     rules,
     dir,
-    location: { file: parsed.source.file, line: at.line, column: at.column },
+    location: { file: source.file, line: at.line, column: at.column },
     locate,
   };
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
   return { pack, diagnostics };
+}
+
+/**
+ * Gathers the facts of every pack's tables into one catalog, refusing a table whose name is
+ * already a standard fact or another pack's table: rules name facts, not packs.
+ */
+class TableFactCollector {
+  private readonly extra: FactDefinition[] = [];
+  private readonly owners = new Map<string, { pack: string; file: string; line: number; column: number }>();
+
+  constructor(private readonly base: FactCatalog) {}
+
+  add(file: PackFile, tables: readonly LoadedTable[]): PackDiagnostic[] {
+    const diagnostics: PackDiagnostic[] = [];
+    for (const table of tables) {
+      const at = file.source.keyPositionOf(`/tables/${table.info.name}`);
+      const clash = (message: string) =>
+        diagnostics.push({ file: file.source.file, ...at, severity: 'error', code: 'table-name-taken', message });
+      const owner = this.owners.get(table.info.name);
+      if (this.base.get(table.info.name)) {
+        clash(`table "${table.info.name}" has the name of a standard fact; a table adds a fact named after it, so choose another name`);
+      } else if (owner) {
+        clash(
+          `table "${table.info.name}" is already declared by pack "${owner.pack}" (${owner.file}:${owner.line}:${owner.column}); table names are fact names and must be unique across packs`,
+        );
+      } else {
+        this.owners.set(table.info.name, { pack: file.raw.name, file: file.source.file, ...at });
+        this.extra.push(...table.facts);
+      }
+    }
+    return diagnostics;
+  }
+
+  catalog(): FactCatalog {
+    return this.base.extendedWith(this.extra);
+  }
 }
 
 export interface PackSetLoad {
@@ -216,7 +308,7 @@ export interface PackSetLoad {
 }
 
 /** Loads every pack in a folder; `packSet` is absent when any error was found. */
-export async function readPackSet(rulesDir: string, facts: FactCatalog = new FactCatalog()): Promise<PackSetLoad> {
+export async function readPackSet(rulesDir: string, facts: FactCatalog = new FactCatalog(), options: PackLoadOptions = {}): Promise<PackSetLoad> {
   const dir = path.resolve(rulesDir);
   if (!(await isDirectory(dir))) {
     return {
@@ -236,8 +328,25 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
       message: `no rule packs found: a pack is a folder with a ${PACK_FILE} in it`,
     });
   }
+  // Every pack's tables load before any rule compiles: a rule may use another pack's table.
+  const files: Array<{ file: PackFile; tables: LoadedTable[]; tablesFailed: boolean }> = [];
+  const collector = new TableFactCollector(facts);
   for (const packDir of packDirs) {
-    const result = await loadPack(packDir, facts);
+    const read = await readPackFile(packDir);
+    diagnostics.push(...read.diagnostics);
+    if (!read.file) continue;
+    const loaded = await loadPackTables(read.file, options);
+    const clashes = collector.add(read.file, loaded.tables);
+    diagnostics.push(...loaded.diagnostics, ...clashes);
+    const tablesFailed = [...loaded.diagnostics, ...clashes].some((d) => d.severity === 'error');
+    files.push({ file: read.file, tables: loaded.tables, tablesFailed });
+  }
+  const catalog = collector.catalog();
+  for (const { file, tables, tablesFailed } of files) {
+    // A pack whose table did not load is refused already; compiling its rules would only add
+    // "no fact" errors for the missing table on top of the real problem.
+    if (tablesFailed) continue;
+    const result = await compilePack(file, tables.map((t) => t.info), catalog);
     diagnostics.push(...result.diagnostics);
     if (result.pack) packs.push(result.pack);
   }
@@ -260,12 +369,12 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
   diagnostics.push(...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
   diagnostics.sort(compareDiagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { packSet: { packs, rulesById, facts, dir, loadedAt: new Date().toISOString() }, diagnostics };
+  return { packSet: { packs, rulesById, facts: catalog, dir, loadedAt: new Date().toISOString() }, diagnostics };
 }
 
 /** Loads a pack set or throws a PackLoadError listing every problem. */
-export async function loadPackSet(rulesDir: string, facts?: FactCatalog): Promise<PackSet> {
-  const result = await readPackSet(rulesDir, facts);
+export async function loadPackSet(rulesDir: string, facts?: FactCatalog, options: PackLoadOptions = {}): Promise<PackSet> {
+  const result = await readPackSet(rulesDir, facts, options);
   if (!result.packSet) throw new PackLoadError(result.diagnostics);
   return result.packSet;
 }

@@ -2,6 +2,7 @@ import type { Category, Severity } from '../findings/finding.js';
 import type { FactCatalog } from '../engine/facts.js';
 import type { Scope, ScopeKey } from '../engine/scopes.js';
 import type { Template } from '../engine/template.js';
+import type { TableInfo } from '../tables/model.js';
 
 export interface Reference {
   title: string;
@@ -92,6 +93,8 @@ export interface Pack {
   effective?: DateWindow;
   appliesTo?: AppliesTo;
   parameters: Record<string, Parameter>;
+  /** The data tables the pack loaded (pack.yaml `tables`): edition, files, rows taken and skipped. */
+  tables: TableInfo[];
   /** Base packs this (payer) pack adjusts for the claims it applies to. */
   extends: string[];
   overrides: RuleOverride[];

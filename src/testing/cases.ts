@@ -9,6 +9,7 @@ import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { removeAt, setAt } from '../util/patch.js';
 import { parseYaml, readYamlFile, type YamlSource } from '../packs/yaml-source.js';
+import type { TableReplacement } from '../tables/load.js';
 
 /**
  * Pack tests live beside the rules they test: rules/<pack>/tests/*.test.yaml. A case names a
@@ -37,6 +38,8 @@ export interface TestCase {
   column: number;
   claim: unknown;
   asOf?: string;
+  /** Tables read from fixture files instead of their own, by table name (absolute paths). */
+  tables?: Record<string, TableReplacement>;
   expect: ExpectedFinding[];
   ok: string[];
 }
@@ -61,7 +64,22 @@ interface RawCase {
 interface RawFile {
   rule?: string;
   asOf?: string;
+  tables?: Record<string, string[] | { files: string[]; complete?: boolean }>;
   cases: RawCase[];
+}
+
+/** The file's table fixtures with their paths made absolute (relative to the test file). */
+function tableFixtures(raw: RawFile, file: string): Record<string, TableReplacement> | undefined {
+  if (!raw.tables) return undefined;
+  const dir = path.dirname(file);
+  return Object.fromEntries(
+    Object.entries(raw.tables).map(([name, t]) => {
+      const spec = Array.isArray(t) ? { files: t } : t;
+      const replacement: TableReplacement = { files: spec.files.map((f) => path.resolve(dir, f)) };
+      if (!Array.isArray(t) && t.complete !== undefined) replacement.complete = t.complete;
+      return [name, replacement];
+    }),
+  );
 }
 
 let validator: ValidateFunction | undefined;
@@ -145,6 +163,7 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
   const diagnostics = schemaProblems(source);
   if (diagnostics.length > 0) return { cases: [], diagnostics };
   const raw = source.value as RawFile;
+  const tables = tableFixtures(raw, file);
   const cases: TestCase[] = [];
   for (const [i, c] of raw.cases.entries()) {
     const at = source.positionOf(`/cases/${i}`);
@@ -209,6 +228,7 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
       ok: c.ok ?? [],
     };
     if (raw.rule) testCase.rule = raw.rule;
+    if (tables) testCase.tables = tables;
     const asOf = c.asOf ?? raw.asOf;
     if (asOf) testCase.asOf = asOf;
     cases.push(testCase);

@@ -1,6 +1,8 @@
 import type { Finding } from '../findings/finding.js';
-import type { Scrubber } from '../engine/scrubber.js';
-import type { PackDiagnostic } from '../packs/diagnostics.js';
+import { Scrubber } from '../engine/scrubber.js';
+import { PackLoadError, type PackDiagnostic } from '../packs/diagnostics.js';
+import { readPackSet } from '../packs/loader.js';
+import type { PackSet } from '../packs/model.js';
 import { SCHEMA_PACK } from '../claim/validate.js';
 import type { ExpectedFinding, TestCase } from './cases.js';
 
@@ -96,4 +98,46 @@ export async function runCase(scrubber: Scrubber, testCase: TestCase): Promise<C
   const result = await scrubber.scrub(testCase.claim, testCase.asOf ? { asOf: testCase.asOf } : {});
   const failures = judge(testCase, result.findings);
   return { testCase, passed: failures.length === 0, failures, actual: result.findings };
+}
+
+/**
+ * The scrubber each case runs against: the rules folder's own, or, for a test file that swaps
+ * tables for fixtures, the same packs loaded with those files (built once per set of fixtures).
+ */
+export class CaseScrubbers {
+  private readonly variants = new Map<string, Promise<Scrubber>>();
+
+  constructor(
+    private readonly rulesDir: string,
+    private readonly packSet: PackSet,
+  ) {}
+
+  async for(testCase: TestCase): Promise<Scrubber> {
+    const tables = testCase.tables;
+    const key = tables ? JSON.stringify(Object.entries(tables).sort(([a], [b]) => (a < b ? -1 : 1))) : '';
+    let scrubber = this.variants.get(key);
+    if (!scrubber) {
+      scrubber = tables
+        ? readPackSet(this.rulesDir, undefined, { replace: tables }).then((r) => {
+            const declared = new Set(r.packSet?.packs.flatMap((p) => p.tables.map((t) => t.name)) ?? []);
+            const unknown = Object.keys(tables).filter((name) => !declared.has(name));
+            const problems = [
+              ...r.diagnostics.filter((d) => d.severity === 'error'),
+              ...unknown.map((name) => ({
+                file: testCase.file,
+                line: 1,
+                column: 1,
+                severity: 'error' as const,
+                code: 'test-unknown-table',
+                message: `the file swaps table "${name}" for fixtures, but no pack declares a table of that name`,
+              })),
+            ];
+            if (!r.packSet || problems.length > 0) throw new PackLoadError(problems);
+            return new Scrubber(r.packSet);
+          })
+        : Promise.resolve(new Scrubber(this.packSet));
+      this.variants.set(key, scrubber);
+    }
+    return scrubber;
+  }
 }

@@ -19,7 +19,7 @@ describe('POST /v1/scrub', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0 }, findings: [] });
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['core', 'documentation', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {
@@ -101,6 +101,28 @@ describe('GET /v1/packs', () => {
     const core = res.json().packs.find((p: { name: string }) => p.name === 'core');
     expect(core).toMatchObject({ version: '1.0.0', title: expect.any(String) });
     expect(core.rules).toContainEqual(expect.objectContaining({ id: 'billing-npi-invalid', category: 'provider', severity: 'error', scope: 'claim' }));
+    expect(core.tables).toEqual([]);
+  });
+
+  it('lists each pack\'s tables with their edition and the rows they took', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/packs' });
+    const ptp = res.json().packs.find((p: { name: string }) => p.name === 'cms-ncci-ptp');
+    expect(ptp.tables).toEqual([
+      {
+        name: 'ptp',
+        format: 'ncci-ptp',
+        edition: 'NCCI PTP practitioner v32.2 (2026 Q3)',
+        complete: false,
+        files: ['tables/ccipra-v322r0-f1.excerpt.txt'],
+        source: 'pack',
+        rowsTaken: 155,
+        rowsSkipped: 0,
+        rowsIgnored: 0,
+      },
+    ]);
+    const codeSets = res.json().packs.find((p: { name: string }) => p.name === 'code-sets');
+    expect(codeSets.tables.map((t: { name: string }) => t.name)).toEqual(['icd10cm', 'hcpcs', 'pos']);
+    expect(codeSets.tables[1]).toMatchObject({ complete: true, covers: { from: '2022-01-01', to: '2022-03-31' } });
   });
 });
 

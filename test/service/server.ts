@@ -39,7 +39,8 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     if (/^(SCRUB_|PORT$|HOST$|LOG_LEVEL$|NODE_OPTIONS$|VITEST)/.test(k)) continue;
     base[k] = v;
   }
-  return { ...base, LOG_LEVEL: 'info', ...env };
+  // No rate limit unless a test sets one: load tests would trip it (it has its own tests).
+  return { ...base, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0', ...env };
 }
 
 export async function startServer(options: { workers?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningServer> {

@@ -5,8 +5,10 @@ import { parseArgs } from 'node:util';
 import { isIsoDate, todayIso } from '../../claim/dates.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { jsonDocumentItems, looksLikeNdjson, parseJson, type ClaimItem } from '../../formats/json.js';
+import { readClaims, type ReadProblem } from '../../formats/index.js';
+import { unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
@@ -16,7 +18,10 @@ import { rulesDirFrom } from '../rules-dir.js';
 export const checkHelp = `Usage: scrub check [options] FILE...
 
 Scrubs claims and prints their findings. A FILE holds one claim (a JSON object), a list of
-claims (a JSON array), or one claim per line (.ndjson / .jsonl); "-" reads standard input.
+claims (a JSON array), one claim per line (NDJSON), X12 837P/837I interchanges, or a FHIR R4
+Claim or Bundle of Claims; the format is told from the content. "-" reads standard input.
+Files named .ndjson / .jsonl are streamed line by line. Findings on X12 and FHIR claims say
+where to fix them in the file (segment, loop and element, or a FHIRPath expression).
 
 Options:
   --format text|json|ndjson  text for people (default); json prints an array of results;
@@ -60,7 +65,10 @@ class ResultWriter {
   }
 }
 
-async function* itemsOf(file: string, io: CliIo): AsyncGenerator<ClaimItem> {
+/** What a file yields: claims (with what the reader knows about where they came from), or problems. */
+type CheckItem = ClaimItem | { fileProblem: ReadProblem };
+
+async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
@@ -70,13 +78,16 @@ async function* itemsOf(file: string, io: CliIo): AsyncGenerator<ClaimItem> {
     return;
   }
   const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
-  if (looksLikeNdjson(text, name)) {
-    yield* ndjsonItems([text]);
-    return;
+  // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
+  const read = readClaims(text, { filename: name });
+  if (read.items.length === 0) throw new Error(lowerFirst(read.problems.map((p) => p.message).join(' ') || 'it holds no claim'));
+  for (const problem of read.problems) yield { fileProblem: problem };
+  for (const item of read.items) {
+    if (item.kind === 'error') {
+      const at = item.error.position;
+      yield { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
+    } else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
   }
-  const parsed = parseJson(text.replace(/^\uFEFF/, ''));
-  if (!parsed.ok) throw new Error(parsed.error);
-  yield* jsonDocumentItems(parsed.value);
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -125,7 +136,19 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   for (const file of positionals) {
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
-      for await (const { item, json, outcome } of scrubInOrder(itemsOf(file, io), scrubber, { rulesDir, options, ...(jobs ? { jobs } : {}) })) {
+      // Problems with parts of the file (no readable claim there) go to stderr as they are met;
+      // the claims go on to be scrubbed, in order.
+      const claims = async function* (): AsyncGenerator<ClaimItem> {
+        for await (const item of itemsOf(file, io)) {
+          if (!('fileProblem' in item)) {
+            yield item;
+            continue;
+          }
+          if (item.fileProblem.severity === 'error') unreadable = true;
+          await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
+        }
+      };
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, ...(jobs ? { jobs } : {}) })) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
         if (outcome === 'pass') passed++;
         else failed++;

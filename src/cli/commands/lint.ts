@@ -35,7 +35,7 @@ export async function lint(args: string[], io: CliIo): Promise<number> {
   if (!['text', 'json'].includes(values.format!)) throw new UsageError(`--format must be text or json, not "${values.format}"`);
   if (positionals.length > 1) throw new UsageError('name one rules folder');
   const dir = rulesDirFrom(positionals[0], io.env, io.cwd);
-  const loaded = await readPackSet(dir);
+  const loaded = await readPackSet(dir, undefined, { env: io.env });
   if (loaded.packSet) {
     const packSet = loaded.packSet;
     const tests = await discoverTests([dir]);
@@ -48,10 +48,19 @@ export async function lint(args: string[], io: CliIo): Promise<number> {
   }
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = loaded.diagnostics.length - errors;
+  const tables = (loaded.packSet?.packs ?? []).flatMap((p) => p.tables.map((t) => ({ pack: p.name, ...t })));
   if (values.format === 'json') {
-    await write(io.stdout, JSON.stringify({ errors, warnings, diagnostics: loaded.diagnostics }, null, 2) + '\n');
+    await write(io.stdout, JSON.stringify({ errors, warnings, diagnostics: loaded.diagnostics, tables }, null, 2) + '\n');
   } else {
     for (const d of loaded.diagnostics) await write(io.stdout, formatDiagnostic(d) + '\n');
+    // What each table read, so that a deployment can see its quarterly files were the ones used.
+    for (const t of tables) {
+      const from = t.source === 'environment' ? ` (from ${t.env})` : '';
+      await write(
+        io.stdout,
+        `table ${t.pack}/${t.name}: ${t.edition}${t.complete ? '' : ' [excerpt]'}: ${t.rowsTaken} rows taken, ${t.rowsSkipped} skipped from ${t.files.join(', ')}${from}\n`,
+      );
+    }
     const packs = loaded.packSet ? `${loaded.packSet.packs.length} packs, ${loaded.packSet.rulesById.size} rules: ` : '';
     await write(io.stdout, `${packs}${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
   }

@@ -2,14 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STRUCTURE_RULE_IDS } from '../../claim/validate.js';
-import { Scrubber } from '../../engine/scrubber.js';
 import { formatDiagnostic, type PackDiagnostic } from '../../packs/diagnostics.js';
 import type { Pack } from '../../packs/model.js';
 import { readPackSet } from '../../packs/loader.js';
 import { discoverTests, type TestCase } from '../../testing/cases.js';
 import { measureCoverage, type CoverageReport } from '../../testing/coverage.js';
 import { junitReport } from '../../testing/junit.js';
-import { runCase, unknownRuleIds, type CaseResult } from '../../testing/runner.js';
+import { CaseScrubbers, runCase, unknownRuleIds, type CaseResult } from '../../testing/runner.js';
+import { PackLoadError } from '../../packs/diagnostics.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { styleFor, type Style } from '../output.js';
 import { rulesDirFrom } from '../rules-dir.js';
@@ -79,7 +79,7 @@ export async function test(args: string[], io: CliIo): Promise<number> {
   const timings = new Map<CaseResult, number>();
   const packs: Pack[] = [];
   for (const dir of dirs) {
-    const loaded = await readPackSet(dir);
+    const loaded = await readPackSet(dir, undefined, { env: io.env });
     problems.push(...loaded.diagnostics.filter((d) => d.severity === 'error'));
     const found = await discoverTests([dir]);
     problems.push(...found.diagnostics);
@@ -87,9 +87,18 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     const packSet = loaded.packSet;
     packs.push(...packSet.packs);
     problems.push(...unknownRuleIds(found.cases, (id) => packSet.rulesById.has(id) || STRUCTURE_RULE_IDS.has(id)));
-    const scrubber = new Scrubber(packSet);
+    const scrubbers = new CaseScrubbers(dir, packSet);
     for (const c of found.cases) {
       if (values.filter && !matchesFilter(c, values.filter)) continue;
+      let scrubber;
+      try {
+        scrubber = await scrubbers.for(c);
+      } catch (error) {
+        // Table fixtures that do not load: the case cannot run, like a pack that does not load.
+        if (!(error instanceof PackLoadError)) throw error;
+        for (const d of error.diagnostics) if (!problems.some((p) => formatDiagnostic(p) === formatDiagnostic(d))) problems.push(d);
+        continue;
+      }
       const started = performance.now();
       const result = await runCase(scrubber, c);
       timings.set(result, (performance.now() - started) / 1000);

@@ -12,7 +12,10 @@ function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: st
       return { problem: PROBLEMS['body-too-large'], detail: err.message };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { problem: PROBLEMS['unsupported-media-type'], detail: 'Send the claim as Content-Type: application/json.' };
+      return {
+        problem: PROBLEMS['unsupported-media-type'],
+        detail: 'Send the claim as Content-Type: application/json, application/fhir+json (a FHIR Claim or Bundle) or application/edi-x12 (an 837P or 837I).',
+      };
     case 'FST_ERR_VALIDATION':
       return { problem: PROBLEMS['invalid-request'], detail: err.message };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

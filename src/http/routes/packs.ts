@@ -22,6 +22,19 @@ export function describePack(pack: Pack) {
     sources: pack.sources,
     ...(pack.appliesTo ? { appliesTo: pack.appliesTo } : {}),
     ...(pack.effective ? { effective: pack.effective } : {}),
+    // Which edition of each data table the pack's findings come from, and how much of it loaded.
+    tables: pack.tables.map((t) => ({
+      name: t.name,
+      format: t.format,
+      edition: t.edition,
+      complete: t.complete,
+      ...(t.covers ? { covers: t.covers } : {}),
+      files: t.files,
+      source: t.source,
+      rowsTaken: t.rowsTaken,
+      rowsSkipped: t.rowsSkipped,
+      rowsIgnored: t.rowsIgnored,
+    })),
     rules: pack.rules.map((r) => ({
       id: r.id,
       title: r.title,

@@ -6,8 +6,11 @@ import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
 import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import type { ClaimItem } from '../../formats/json.js';
+import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
+import { isFhirResource } from '../../formats/fhir/read.js';
+import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { lowerFirst } from '../../util/text.js';
 import { discardRestOfBody } from '../discard-body.js';
 import { describeType } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
@@ -46,7 +49,52 @@ function optionsFrom(query: ScrubQuery): ScrubOptions {
   return { explain: query.explain === 'true', ...(query.asOf ? { asOf: query.asOf } : {}) };
 }
 
+/** Content types read by the format readers rather than as a canonical JSON claim. */
+export const CLAIM_FILE_TYPES = ['application/edi-x12', 'application/x12', 'application/fhir+json'] as const;
+
+/** A body read by `readClaims`: the route tells it from a parsed JSON claim by its class. */
+export class ReadBody {
+  constructor(readonly read: ReadResult) {}
+}
+
+const FORMAT_NAMES: Record<string, string> = { x12: 'X12', fhir: 'FHIR', json: 'JSON', ndjson: 'NDJSON', unknown: '' };
+
+/**
+ * The one claim of an X12 or FHIR body. Anything unreadable in the body is refused (the result
+ * of a single claim cannot carry it), and so is a body with several claims: POST /v1/scrub is
+ * one claim in, one ScrubResult out.
+ */
+function onlyClaimOf(read: ReadResult): ReadClaim {
+  const claims = read.items.filter((i): i is ReadClaim => i.kind === 'claim');
+  const errors = [
+    ...read.problems.filter((p) => p.severity === 'error').map((p) => ({ code: p.code, message: p.message, ...(p.position ? { position: p.position } : {}) })),
+    ...read.items.flatMap((i) => (i.kind === 'error' ? [{ code: i.error.code, message: i.error.message, label: i.label }] : [])),
+  ];
+  const name = FORMAT_NAMES[read.format] ?? '';
+  if (errors.length > 0 || claims.length === 0) {
+    const first = errors[0]?.message ?? 'it holds no claim.';
+    throw new ProblemError(
+      PROBLEMS['unreadable-claims'],
+      `The ${name ? `${name} ` : ''}body cannot be read: ${first}${errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : ''}`,
+      { problems: errors },
+    );
+  }
+  if (claims.length > 1) {
+    throw new ProblemError(
+      PROBLEMS['multiple-claims'],
+      `The ${name} body holds ${claims.length} claims, and POST /v1/scrub scrubs one. Send the file to POST /v1/scrub/batch, or one claim per request.`,
+      { claims: claims.map((c) => c.label) },
+    );
+  }
+  return claims[0]!;
+}
+
 async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promise<void> {
+  app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'string' }, (request, body: string | Buffer, done) => {
+    // readClaims never throws; what it cannot read comes back as problems.
+    done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
+  });
+
   /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
   const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubResult> => {
     let result: ScrubResult;
@@ -55,6 +103,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     } else {
       try {
         result = await scrubber.scrub(item.input, options);
+        if (item.read) result = completeResult(result, item.read);
       } catch (err) {
         // One claim's failure must not take the batch with it: it gets a result saying so.
         request.log.error({ err, line: item.line }, 'claim in batch failed');
@@ -67,7 +116,22 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
 
   app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
     const options = optionsFrom(request.query);
-    const claim = request.body;
+    const body = request.body;
+    // A FHIR resource sent as plain application/json is read as FHIR too.
+    const read = body instanceof ReadBody ? body.read : isFhirResource(body) ? readJsonValue(body) : undefined;
+    if (read) {
+      const item = onlyClaimOf(read);
+      const scrubber = opts.scrubber();
+      const started = process.hrtime.bigint();
+      const result = completeResult(await scrubber.scrub(item.input, options), item);
+      app.scrubMetrics.observeResult(result);
+      request.log.info(
+        { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
+        'claim scrubbed',
+      );
+      return result;
+    }
+    const claim = body;
     if (claim === null || typeof claim !== 'object' || Array.isArray(claim)) {
       throw new ProblemError(
         PROBLEMS['claim-not-object'],
@@ -103,20 +167,18 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
         }
-        if (!Array.isArray(body)) {
-          throw new ProblemError(PROBLEMS['batch-not-array'], `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`);
-        }
-        if (body.length > opts.batch.maxJsonClaims) {
+        const items = batchItems(body);
+        if (items.length > opts.batch.maxJsonClaims) {
           throw new ProblemError(
             PROBLEMS['batch-too-large'],
-            `A JSON batch may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${items.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
             { maxClaims: opts.batch.maxJsonClaims },
           );
         }
         const results: ScrubResult[] = [];
-        for (let i = 0; i < body.length; i++) {
+        for (let i = 0; i < items.length; i++) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
+          results.push(await scrubItem(request, scrubber, items[i]!, options));
         }
         logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
         return results;
@@ -156,6 +218,40 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
     }
   }
+}
+
+/**
+ * The claims of a batch sent whole: a JSON array of claims, or every claim of an X12 or FHIR
+ * file. What a file holds that is not a readable claim comes first, each as an item with its
+ * reason (so its result has a structure finding); a file with no claim at all is refused.
+ */
+function batchItems(body: unknown): ClaimItem[] {
+  const read =
+    body instanceof ReadBody ? body.read : isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource)) ? readJsonValue(body) : undefined;
+  if (!read) {
+    if (!Array.isArray(body)) {
+      throw new ProblemError(
+        PROBLEMS['batch-not-array'],
+        `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
+      );
+    }
+    return body.map((input, i) => ({ label: `claim ${i + 1}`, input }));
+  }
+  const name = FORMAT_NAMES[read.format] ?? '';
+  if (!read.items.some((i) => i.kind === 'claim')) {
+    const errors = [...read.problems.map((p) => p.message), ...read.items.flatMap((i) => (i.kind === 'error' ? [i.error.message] : []))];
+    throw new ProblemError(PROBLEMS['unreadable-claims'], `The ${name ? `${name} ` : ''}body holds no claim that can be read: ${errors[0] ?? 'it is empty.'}`, {
+      problems: [...read.problems, ...read.items.filter((i) => i.kind === 'error')],
+    });
+  }
+  return [
+    ...read.problems
+      .filter((p) => p.severity === 'error')
+      .map((p): ClaimItem => ({ label: `part of the ${name} file`, error: lowerFirst(p.message), problem: unreadableProblemOf(p.code) })),
+    ...read.items.map((item): ClaimItem =>
+      item.kind === 'error' ? { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) } : { label: item.label, input: item.input, read: item },
+    ),
+  ];
 }
 
 /** Counts only: the claims themselves never reach the log. */

@@ -1,0 +1,31 @@
+import type { Finding, ScrubResult } from '../findings/finding.js';
+import { buildResult } from '../findings/result.js';
+import type { Locator, ReadClaim } from './types.js';
+
+/**
+ * Adds `source` to every finding that has none, from the finding's `path`. Findings keep their
+ * order; the result is a new object (the input is not changed).
+ */
+export function withSources<R extends ScrubResult>(result: R, locate: Locator | undefined): R {
+  if (!locate) return result;
+  const findings = result.findings.map((f): Finding => {
+    if (f.source) return f;
+    const source = locate(f.path);
+    return source ? { ...f, source } : f;
+  });
+  return { ...result, findings };
+}
+
+/**
+ * The result for a claim read from a file: the reader's own structure findings (envelope counts,
+ * control numbers, ...) merged in (re-sorted, summary and outcome recomputed), then every finding
+ * given its place in the file.
+ */
+export function completeResult<R extends ScrubResult>(result: R, item: ReadClaim): R {
+  let merged: R = result;
+  if (item.findings.length > 0) {
+    const rebuilt = buildResult(result.claimId, [...result.findings, ...item.findings], result.packs);
+    merged = { ...result, ...rebuilt };
+  }
+  return withSources(merged, item.locate);
+}

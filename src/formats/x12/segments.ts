@@ -1,0 +1,292 @@
+import type { X12Source } from '../../findings/finding.js';
+import type { ReadProblem } from '../types.js';
+
+/** The separators an ISA header declares; each interchange in a file may declare its own. */
+export interface Delimiters {
+  /** ISA character 4. */
+  element: string;
+  /** ISA16. */
+  component: string;
+  /** The character right after ISA16. */
+  segment: string;
+  /** ISA11 from version 00501 on (in 00401 ISA11 is a standards id, not a separator). */
+  repetition?: string;
+}
+
+/**
+ * One segment. Its elements are not stored: a 10 MB file has half a million segments, and
+ * keeping their split elements alive costs more in garbage collection than splitting again
+ * when a reader asks (see `elementsOf`).
+ */
+export interface Segment {
+  id: string;
+  /** The file text, and where the segment's characters are in it (terminator excluded). */
+  text: string;
+  start: number;
+  end: number;
+  /** 1-based ordinal of the segment in the file. */
+  position: number;
+  /** UTF-8 byte offset of the segment's first character in the file. */
+  offset: number;
+  delimiters: Delimiters;
+  /** TR3 loop id, filled in by the readers ("ISA", "GS", "ST", "2300", ...). */
+  loop: string;
+  /** The file ended before this segment's terminator. */
+  unterminated?: boolean;
+}
+
+/** ISA01..ISA16 are fixed width; with "ISA", 16 separators and the terminator that makes 106. */
+export const ISA_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1] as const;
+export const ISA_LENGTH = 106;
+
+/** The elements of a segment: [0] is the segment id, [n] is element n (X12 numbering). */
+export function elementsOf(segment: Segment): string[] {
+  return segment.text.slice(segment.start, segment.end).split(segment.delimiters.element);
+}
+
+/**
+ * Element n of a segment, '' when absent. Found by skipping separators rather than splitting
+ * the segment, so that reading one element creates one string.
+ */
+// Readers ask for a segment's elements in ascending order: resume from the last one found.
+let lastSegment: Segment | undefined;
+let lastElement = 0;
+let lastFrom = 0;
+
+/** Drops the reference to the last segment read (and so to its file's text). */
+export function forgetLastSegment(): void {
+  lastSegment = undefined;
+}
+
+export function el(segment: Segment, n: number): string {
+  const { text, end } = segment;
+  const separator = segment.delimiters.element;
+  let k = 0;
+  let from = segment.start;
+  if (segment === lastSegment && n >= lastElement) {
+    k = lastElement;
+    from = lastFrom;
+  }
+  for (; k < n; k++) {
+    const next = text.indexOf(separator, from);
+    if (next < 0 || next >= end) return '';
+    from = next + 1;
+  }
+  lastSegment = segment;
+  lastElement = n;
+  lastFrom = from;
+  let to = text.indexOf(separator, from);
+  if (to < 0 || to > end) to = end;
+  return text.slice(from, to);
+}
+
+/** Component k (1-based) of element n; a simple element is its own first component. */
+export function comp(segment: Segment, n: number, k: number): string {
+  const value = el(segment, n);
+  if (value === '') return '';
+  const parts = value.split(segment.delimiters.component);
+  return parts[k - 1] ?? '';
+}
+
+export function components(segment: Segment, n: number): string[] {
+  const value = el(segment, n);
+  if (value === '') return [];
+  return value.split(segment.delimiters.component);
+}
+
+/** "SV1-01-3": how TR3s and 999 acknowledgements name an element or component. */
+export function elementName(segmentId: string, element?: number, component?: number): string | undefined {
+  if (element === undefined) return undefined;
+  const base = `${segmentId}-${String(element).padStart(2, '0')}`;
+  return component === undefined ? base : `${base}-${component}`;
+}
+
+export function sourceOf(segment: Segment, element?: number, component?: number): X12Source {
+  const source: X12Source = {
+    format: 'x12',
+    segment: segment.id,
+    position: segment.position,
+    offset: segment.offset,
+    loop: segment.loop,
+  };
+  const name = elementName(segment.id, element, component);
+  if (name) source.element = name;
+  return source;
+}
+
+function isAlphanumeric(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * UTF-8 byte offsets for character indexes that only ever increase. Pure-ASCII files (nearly
+ * all X12) answer with the index itself; others count once, linearly.
+ */
+class ByteOffsets {
+  private readonly ascii: boolean;
+  private charIndex = 0;
+  private byteIndex = 0;
+
+  constructor(private readonly text: string) {
+    // A single character class: linear, no backtracking.
+    this.ascii = !/[^\x00-\x7f]/.test(text);
+  }
+
+  at(index: number): number {
+    if (this.ascii) return index;
+    const t = this.text;
+    let i = this.charIndex;
+    let b = this.byteIndex;
+    while (i < index) {
+      const c = t.charCodeAt(i);
+      if (c < 0x80) b += 1;
+      else if (c < 0x800) b += 2;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < t.length) {
+        const d = t.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          b += 4;
+          i += 2;
+          continue;
+        }
+        b += 3;
+      } else b += 3;
+      i++;
+    }
+    this.charIndex = i;
+    this.byteIndex = b;
+    return b;
+  }
+}
+
+/** How far to look for the 16 ISA separators before deciding there is no readable ISA. */
+const ISA_SEARCH_LIMIT = 300;
+
+type IsaHeader = { ok: true; delimiters: Delimiters } | { ok: false; code: string; message: string };
+
+/**
+ * Reads the separators of the ISA starting at `start`. They are found by counting element
+ * separators rather than by fixed columns, so that an ISA with a wrongly padded field is still
+ * read (and reported by the envelope check) instead of being misread.
+ */
+function readIsaHeader(text: string, start: number): IsaHeader {
+  const element = text[start + 3];
+  if (element === undefined || isAlphanumeric(element) || element === '\r' || element === '\n' || element === ' ') {
+    return { ok: false, code: 'x12-isa-unreadable', message: 'the character after "ISA" must be the element separator (usually "*")' };
+  }
+  let count = 0;
+  let j = start + 3;
+  const limit = Math.min(text.length, start + ISA_SEARCH_LIMIT);
+  for (; j < limit; j++) {
+    if (text[j] === element && ++count === 16) break;
+  }
+  if (count < 16) {
+    return {
+      ok: false,
+      code: 'x12-isa-unreadable',
+      message: `it has ${count} element separators "${element}" where 16 are required (an ISA has 16 elements and is 106 characters long)`,
+    };
+  }
+  const component = text[j + 1];
+  const segment = text[j + 2];
+  if (component === undefined || segment === undefined) {
+    return { ok: false, code: 'x12-isa-unreadable', message: 'the file ends inside it, before ISA16 and the segment terminator' };
+  }
+  const chosen = [element, component, segment];
+  if (chosen.some((c) => isAlphanumeric(c)) || new Set(chosen).size !== 3) {
+    return {
+      ok: false,
+      code: 'x12-delimiters',
+      message: `its separators must be three different characters that are neither letters nor digits; it declares element "${element}", component "${component}" (ISA16) and segment terminator "${segment}"`,
+    };
+  }
+  const delimiters: Delimiters = { element, component, segment };
+  // ISA11 is the repetition separator from 00501 on; read it from the raw header text.
+  const fields = text.slice(start, j + 1).split(element);
+  const version = fields[12] ?? '';
+  const isa11 = fields[11] ?? '';
+  if (version >= '00501' && isa11.length === 1 && !isAlphanumeric(isa11) && !chosen.includes(isa11)) {
+    delimiters.repetition = isa11;
+  }
+  return { ok: true, delimiters };
+}
+
+export interface Tokens {
+  segments: Segment[];
+  /** Problems that stop reading (an unreadable ISA, content before the first ISA). */
+  problems: ReadProblem[];
+}
+
+function isLineBreak(c: number): boolean {
+  return c === 10 || c === 13;
+}
+
+/**
+ * Splits an X12 text into segments, interchange by interchange, each with its ordinal and byte
+ * offset. Line breaks between segments are ignored. Linear in the size of the text.
+ */
+export function tokenize(text: string): Tokens {
+  const segments: Segment[] = [];
+  const problems: ReadProblem[] = [];
+  const bytes = new ByteOffsets(text);
+  const n = text.length;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < n && (isLineBreak(text.charCodeAt(i)) || text[i] === ' ' || text[i] === '\t')) i++;
+  let delimiters: Delimiters | undefined;
+  let position = 0;
+  const ids = new Map<string, string>();
+  while (i < n) {
+    if (text.startsWith('ISA', i)) {
+      const header = readIsaHeader(text, i);
+      if (!header.ok) {
+        problems.push({
+          code: header.code,
+          severity: 'error',
+          message: `The ISA interchange header at segment ${position + 1} cannot be read: ${header.message}. Nothing from there on can be read.`,
+          position: { format: 'x12', segment: 'ISA', position: position + 1, offset: bytes.at(i), loop: 'ISA' },
+        });
+        break;
+      }
+      delimiters = header.delimiters;
+    } else if (!delimiters) {
+      problems.push({
+        code: 'x12-no-isa',
+        severity: 'error',
+        message: 'An X12 file must start with an ISA interchange header; this one starts with something else.',
+      });
+      break;
+    }
+    let end = text.indexOf(delimiters.segment, i);
+    let unterminated = false;
+    if (end < 0) {
+      end = n;
+      unterminated = true;
+    }
+    let stop = end;
+    // A line-feed terminator with CR LF line ends leaves a CR on each segment.
+    while (stop > i && isLineBreak(text.charCodeAt(stop - 1))) stop--;
+    if (stop > i) {
+      let idEnd = text.indexOf(delimiters.element, i);
+      if (idEnd < 0 || idEnd > stop) idEnd = stop;
+      const rawId = text.slice(i, idEnd).trim();
+      // Share one string per segment id instead of one per segment.
+      let id = ids.get(rawId);
+      if (id === undefined) ids.set(rawId, (id = rawId));
+      const segment: Segment = {
+        id,
+        text,
+        start: i,
+        end: stop,
+        position: ++position,
+        offset: bytes.at(i),
+        delimiters,
+        loop: '',
+      };
+      if (unterminated) segment.unterminated = true;
+      segments.push(segment);
+    }
+    i = end + 1;
+    while (i < n && isLineBreak(text.charCodeAt(i))) i++;
+  }
+  return { segments, problems };
+}

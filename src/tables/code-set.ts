@@ -1,0 +1,88 @@
+import { BOOLEAN, STRING, type Shape } from '../engine/shapes.js';
+import { completeOn, dateNumberOfIso, isoOfDateNumber } from './encoding.js';
+import type { TableContext } from './model.js';
+
+/**
+ * A code set whose codes may carry the dates they were added and terminated (HCPCS Level II
+ * codes and modifiers, place-of-service codes), so that a code can be judged on a date of
+ * service: in force, not yet in force, or ended.
+ */
+
+export interface CodeSetEntry {
+  description: string;
+  /** yyyymmdd the code took effect, when the file says. */
+  effective?: number;
+  /** yyyymmdd of the last day the code is valid, when the file says. */
+  termination?: number;
+}
+
+export type CodeStatus = 'active' | 'not-yet-effective' | 'terminated' | 'not-found';
+
+export class DatedCodeSet {
+  private readonly entries = new Map<string, CodeSetEntry>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Adds a code. A dated entry (from a quarterly file) is not replaced by an undated one
+   * (from a plain list) for the same code: the dates are what decide its status.
+   */
+  add(code: string, entry: CodeSetEntry): void {
+    const earlier = this.entries.get(code);
+    const dated = (e: CodeSetEntry) => e.effective !== undefined || e.termination !== undefined;
+    if (earlier && dated(earlier) && !dated(entry)) return;
+    this.entries.set(code, entry);
+  }
+
+  get(code: string): CodeSetEntry | undefined {
+    return this.entries.get(code);
+  }
+
+  statusOn(code: string, serviceDate: number): CodeStatus {
+    const e = this.entries.get(code);
+    if (!e) return 'not-found';
+    if (e.effective !== undefined && serviceDate < e.effective) return 'not-yet-effective';
+    if (e.termination !== undefined && serviceDate > e.termination) return 'terminated';
+    return 'active';
+  }
+}
+
+/** The fields every code-set fact reports about one code. */
+export const CODE_LOOKUP_SHAPE: Record<string, Shape> = {
+  found: BOOLEAN,
+  code: STRING,
+  status: STRING,
+  description: STRING,
+  effectiveDate: STRING,
+  terminationDate: STRING,
+  validDates: STRING,
+  complete: BOOLEAN,
+  fullSet: BOOLEAN,
+  edition: STRING,
+};
+
+export function codeLookup(set: DatedCodeSet, code: string, serviceDate: string, table: TableContext): Record<string, unknown> {
+  const base = { code, complete: completeOn(table, serviceDate), fullSet: table.complete, edition: table.edition };
+  const entry = set.get(code);
+  if (!entry) return { found: false, status: 'not-found', ...base };
+  const result: Record<string, unknown> = {
+    found: true,
+    status: set.statusOn(code, dateNumberOfIso(serviceDate)),
+    description: entry.description,
+    ...base,
+  };
+  const from = entry.effective === undefined ? undefined : isoOfDateNumber(entry.effective);
+  const to = entry.termination === undefined ? undefined : isoOfDateNumber(entry.termination);
+  if (from) result.effectiveDate = from;
+  if (to) result.terminationDate = to;
+  // In words for messages: "from 2023-10-01", "2015-04-01 to 2015-06-30", "until 2024-12-31".
+  result.validDates = from && to ? `${from} to ${to}` : from ? `from ${from}` : to ? `until ${to}` : 'at all dates';
+  return result;
+}
+
+/** Upper-cased header names without spaces or punctuation: "LONG DESCRIPTION" = "long_description". */
+export function headerKey(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}

@@ -1,0 +1,354 @@
+import type { LineView } from '../../claim/view.js';
+import type { FactDefinition } from '../../engine/facts.js';
+import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
+import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
+import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
+
+/**
+ * NCCI procedure-to-procedure (PTP) edits, in the layout CMS ships each quarter for the
+ * practitioner and the hospital tables alike: tab-separated, CRLF, a preamble of about six
+ * lines (AMA notice, "Column1/Column2 Edits", a header wrapped over four lines), then
+ *   column 1, column 2, "*" if in existence prior to 1996, effective date YYYYMMDD,
+ *   deletion date YYYYMMDD or "*", modifier indicator 0/1/9, rationale.
+ * The full practitioner table is about 2 million rows in 4 files, and one pair of codes can
+ * have several rows with different date windows. A row cut short is judged on what is left:
+ * missing or broken edit fields skip it with a warning; a rationale cut off mid-text cannot be
+ * told from a short one, so such a row is kept (its edit fields are what the rules use).
+ */
+
+export interface PtpWindow {
+  /** yyyymmdd */
+  effective: number;
+  /** yyyymmdd, or OPEN_END for "*" */
+  deletion: number;
+  modifierIndicator: number;
+  priorTo1996: boolean;
+  rationale: string;
+}
+
+const INITIAL_ROWS = 1 << 16;
+const INITIAL_SLOTS = 1 << 16;
+const EMPTY = -1;
+
+/**
+ * Edits held in typed arrays, one entry per row, and an open-addressing hash table from the
+ * pair (column 1, column 2) to the pair's first row; rows of the same pair are chained. A
+ * claim's lookup is one hash probe plus a walk over that pair's few windows. About 16 bytes
+ * per row and 12 per hash slot: the full table takes well under 100 MB.
+ */
+export class PtpIndex {
+  private effective: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
+  private deletion: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
+  private next: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
+  private indicator: Uint8Array<ArrayBufferLike> = new Uint8Array(INITIAL_ROWS);
+  private prior: Uint8Array<ArrayBufferLike> = new Uint8Array(INITIAL_ROWS);
+  private rationaleId: Uint16Array<ArrayBufferLike> = new Uint16Array(INITIAL_ROWS);
+  private rows = 0;
+  /** Pair keys (column 1 key * 2^26 + column 2 key): exact in a float64. */
+  private slotKeys: Float64Array<ArrayBufferLike> = new Float64Array(INITIAL_SLOTS);
+  private slotHeads: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_SLOTS).fill(EMPTY);
+  private pairs = 0;
+  readonly rationales: TextPool;
+
+  constructor(rationales: TextPool = new TextPool()) {
+    this.rationales = rationales;
+  }
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  get pairCount(): number {
+    return this.pairs;
+  }
+
+  private static slotOf(key1: number, key2: number, mask: number): number {
+    let h = Math.imul(key1, 0x9e3779b1) ^ key2;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h ^= h >>> 13;
+    return h & mask;
+  }
+
+  private growRows(): void {
+    const size = this.effective.length * 2;
+    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.effective = grow(this.effective, (n) => new Int32Array(n));
+    this.deletion = grow(this.deletion, (n) => new Int32Array(n));
+    this.next = grow(this.next, (n) => new Int32Array(n));
+    this.indicator = grow(this.indicator, (n) => new Uint8Array(n));
+    this.prior = grow(this.prior, (n) => new Uint8Array(n));
+    this.rationaleId = grow(this.rationaleId, (n) => new Uint16Array(n));
+  }
+
+  private growSlots(): void {
+    const oldKeys = this.slotKeys;
+    const oldHeads = this.slotHeads;
+    const size = oldKeys.length * 2;
+    const mask = size - 1;
+    this.slotKeys = new Float64Array(size);
+    this.slotHeads = new Int32Array(size).fill(EMPTY);
+    for (let s = 0; s < oldKeys.length; s++) {
+      if (oldHeads[s] === EMPTY) continue;
+      const key = oldKeys[s]!;
+      let slot = PtpIndex.slotOf(Math.floor(key / CODE_KEY_LIMIT), key % CODE_KEY_LIMIT, mask);
+      while (this.slotHeads[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.slotKeys[slot] = key;
+      this.slotHeads[slot] = oldHeads[s]!;
+    }
+  }
+
+  add(key1: number, key2: number, effective: number, deletion: number, modifierIndicator: number, priorTo1996: boolean, rationaleId: number): void {
+    if (this.rows === this.effective.length) this.growRows();
+    // Keep the hash table at most half full so probes stay short.
+    if ((this.pairs + 1) * 2 > this.slotKeys.length) this.growSlots();
+    const row = this.rows++;
+    this.effective[row] = effective;
+    this.deletion[row] = deletion;
+    this.indicator[row] = modifierIndicator;
+    this.prior[row] = priorTo1996 ? 1 : 0;
+    this.rationaleId[row] = rationaleId;
+    const key = key1 * CODE_KEY_LIMIT + key2;
+    const mask = this.slotKeys.length - 1;
+    let slot = PtpIndex.slotOf(key1, key2, mask);
+    for (;;) {
+      const head = this.slotHeads[slot]!;
+      if (head === EMPTY) {
+        this.slotKeys[slot] = key;
+        this.slotHeads[slot] = row;
+        this.next[row] = EMPTY;
+        this.pairs++;
+        return;
+      }
+      if (this.slotKeys[slot] === key) {
+        this.next[row] = head;
+        this.slotHeads[slot] = row;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Drops the spare capacity the arrays grew into while the files were read. */
+  finish(): this {
+    const n = this.rows;
+    this.effective = this.effective.slice(0, n);
+    this.deletion = this.deletion.slice(0, n);
+    this.next = this.next.slice(0, n);
+    this.indicator = this.indicator.slice(0, n);
+    this.prior = this.prior.slice(0, n);
+    this.rationaleId = this.rationaleId.slice(0, n);
+    return this;
+  }
+
+  private headOf(key1: number, key2: number): number {
+    if (key1 < 0 || key2 < 0) return EMPTY;
+    const key = key1 * CODE_KEY_LIMIT + key2;
+    const mask = this.slotKeys.length - 1;
+    let slot = PtpIndex.slotOf(key1, key2, mask);
+    for (;;) {
+      const head = this.slotHeads[slot]!;
+      if (head === EMPTY) return EMPTY;
+      if (this.slotKeys[slot] === key) return head;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private windowAt(row: number): PtpWindow {
+    return {
+      effective: this.effective[row]!,
+      deletion: this.deletion[row]!,
+      modifierIndicator: this.indicator[row]!,
+      priorTo1996: this.prior[row] === 1,
+      rationale: this.rationales.texts[this.rationaleId[row]!] ?? '',
+    };
+  }
+
+  /** Every window of a pair, in file order. */
+  windows(column1: string, column2: string): PtpWindow[] {
+    const out: PtpWindow[] = [];
+    for (let row = this.headOf(codeKeyOf(column1), codeKeyOf(column2)); row !== EMPTY; row = this.next[row]!) out.unshift(this.windowAt(row));
+    return out;
+  }
+
+  /**
+   * The edit in force for (column 1, column 2) on a date of service (yyyymmdd): a window with
+   * effective <= date <= deletion. Should windows overlap, the one that took effect last wins,
+   * and between equals the row later in the file (a later row is CMS's later word).
+   */
+  find(column1: string, column2: string, serviceDate: number): PtpWindow | undefined {
+    let best = EMPTY;
+    for (let row = this.headOf(codeKeyOf(column1), codeKeyOf(column2)); row !== EMPTY; row = this.next[row]!) {
+      if (this.effective[row]! <= serviceDate && serviceDate <= this.deletion[row]!) {
+        // Rows are chained newest first, so ">" keeps the later row among equal dates.
+        if (best === EMPTY || this.effective[row]! > this.effective[best]!) best = row;
+      }
+    }
+    return best === EMPTY ? undefined : this.windowAt(best);
+  }
+
+  toSnapshot(): SnapshotParts {
+    return {
+      json: { rows: this.rows, pairs: this.pairs, rationales: this.rationales.texts },
+      arrays: [this.effective, this.deletion, this.next, this.indicator, this.prior, this.rationaleId, this.slotKeys, this.slotHeads],
+    };
+  }
+
+  static fromSnapshot(parts: SnapshotParts): PtpIndex {
+    const json = parts.json as { rows: number; pairs: number; rationales: string[] };
+    const index = new PtpIndex(new TextPool(json.rationales));
+    const [effective, deletion, next, indicator, prior, rationaleId, slotKeys, slotHeads] = parts.arrays;
+    index.effective = effective as Int32Array;
+    index.deletion = deletion as Int32Array;
+    index.next = next as Int32Array;
+    index.indicator = indicator as Uint8Array;
+    index.prior = prior as Uint8Array;
+    index.rationaleId = rationaleId as Uint16Array;
+    index.slotKeys = slotKeys as Float64Array;
+    index.slotHeads = slotHeads as Int32Array;
+    index.rows = json.rows;
+    index.pairs = json.pairs;
+    return index;
+  }
+}
+
+const TAB = 0x09;
+const STAR = 0x2a;
+/** Lines before the first edit row that are not edit rows are the preamble, up to this many. */
+const MAX_PREAMBLE_LINES = 12;
+const ROW_LAYOUT =
+  'a PTP row has 7 tab-separated fields: column 1, column 2, "*" if in existence prior to 1996, effective date (YYYYMMDD), deletion date (YYYYMMDD or "*"), modifier indicator (0, 1 or 9) and rationale';
+
+/** One parsed row; reused for every line so that reading allocates nothing per row. */
+interface PtpRow {
+  key1: number;
+  key2: number;
+  effective: number;
+  deletion: number;
+  indicator: number;
+  priorTo1996: boolean;
+}
+
+/**
+ * Parses the fields of a line into `row`; returns why they are not an edit row, or undefined
+ * when they are. Field texts are only decoded to explain a problem.
+ */
+function parseRow(buffer: Buffer, bounds: number[], fields: number, row: PtpRow): string | undefined {
+  if (fields < 6) return `the line has ${fields} field${fields === 1 ? '' : 's'}; ${ROW_LAYOUT}`;
+  row.key1 = codeKeyAt(buffer, bounds[0]!, bounds[1]!);
+  if (row.key1 < 0) return `column 1 ${fieldText(buffer, bounds, 0)} is not a 5-character procedure code`;
+  row.key2 = codeKeyAt(buffer, bounds[2]!, bounds[3]!);
+  if (row.key2 < 0) return `column 2 ${fieldText(buffer, bounds, 1)} is not a 5-character procedure code`;
+  row.effective = dateNumberAt(buffer, bounds[6]!, bounds[7]!);
+  if (row.effective < 0) return `the effective date ${fieldText(buffer, bounds, 3)} is not a date written YYYYMMDD`;
+  const star = bounds[9]! - bounds[8]! === 1 && buffer[bounds[8]!] === STAR;
+  row.deletion = star ? OPEN_END : dateNumberAt(buffer, bounds[8]!, bounds[9]!);
+  if (row.deletion < 0) return `the deletion date ${fieldText(buffer, bounds, 4)} is neither a date written YYYYMMDD nor "*"`;
+  if (row.deletion < row.effective) return `the deletion date ${fieldText(buffer, bounds, 4)} is before the effective date ${fieldText(buffer, bounds, 3)}`;
+  const ind = bounds[11]! - bounds[10]! === 1 ? buffer[bounds[10]!]! : 0;
+  if (ind !== 0x30 && ind !== 0x31 && ind !== 0x39) return `the modifier indicator ${fieldText(buffer, bounds, 5)} is not 0, 1 or 9`;
+  row.indicator = ind - 0x30;
+  row.priorTo1996 = bounds[5]! - bounds[4]! >= 1 && buffer[bounds[4]!] === STAR;
+  return undefined;
+}
+
+function fieldText(buffer: Buffer, bounds: number[], field: number): string {
+  return JSON.stringify(textAt(buffer, bounds[field * 2]!, bounds[field * 2 + 1]!).slice(0, 40));
+}
+
+async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpIndex> {
+  const index = new PtpIndex();
+  const rationales = new BytePool(index.rationales);
+  const noRationale = index.rationales.id('');
+  const bounds: number[] = new Array(32).fill(0);
+  const row: PtpRow = { key1: 0, key2: 0, effective: 0, deletion: 0, indicator: 0, priorTo1996: false };
+  for (const file of files) {
+    let seenRow = false;
+    let takenHere = 0;
+    const scan = await scanLines(file, (buffer, start, end, line) => {
+      if (isBlank(buffer, start, end)) return;
+      const fields = splitFields(buffer, start, end, TAB, bounds);
+      const problem = parseRow(buffer, bounds, fields, row);
+      if (problem) {
+        if (!seenRow && line <= MAX_PREAMBLE_LINES) return; // AMA notice and wrapped header
+        rows.skip(file, line, problem);
+        return;
+      }
+      seenRow = true;
+      let rationaleId = noRationale;
+      if (fields >= 7) {
+        // Everything after the sixth tab: a stray tab inside the rationale must not cut it.
+        let rationaleEnd = end;
+        while (rationaleEnd > bounds[12]! && (buffer[rationaleEnd - 1] === TAB || buffer[rationaleEnd - 1] === 0x20)) rationaleEnd--;
+        rationaleId = rationales.idAt(buffer, bounds[12]!, rationaleEnd);
+      }
+      index.add(row.key1, row.key2, row.effective, row.deletion, row.indicator, row.priorTo1996, rationaleId);
+      rows.take();
+      takenHere++;
+    });
+    if (takenHere === 0) {
+      throw new TableFileError(file, `no NCCI PTP edit rows found (${scan.lines} lines read); ${ROW_LAYOUT}. Is this the right file?`);
+    }
+  }
+  return index.finish();
+}
+
+function dateText(n: number): string {
+  return n === OPEN_END ? '*' : isoOfDateNumber(n);
+}
+
+export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
+  format: 'ncci-ptp',
+  title: 'NCCI procedure-to-procedure edit table',
+  read: readPtp,
+  facts(index: PtpIndex, table: TableContext): FactDefinition[] {
+    return [
+      {
+        name: table.name,
+        scopes: ['line-pair'],
+        description:
+          `the NCCI PTP edit (${table.edition}) with the first line's code as column 1 and the second line's as column 2, ` +
+          'in force on their date of service; found is false when there is none or the lines are on different dates',
+        shape: objectOf({
+          found: BOOLEAN,
+          column1: STRING,
+          column2: STRING,
+          serviceDate: STRING,
+          modifierIndicator: STRING,
+          effective: STRING,
+          deletion: STRING,
+          priorTo1996: BOOLEAN,
+          rationale: STRING,
+          edition: STRING,
+        }),
+        value: (item) => {
+          const first = item.values.first as LineView;
+          const second = item.values.second as LineView;
+          if (first.procedureCode === undefined || second.procedureCode === undefined) return undefined;
+          const base = { column1: first.procedureCode, column2: second.procedureCode, serviceDate: first.serviceDate, edition: table.edition };
+          if (first.serviceDate !== second.serviceDate) return { found: false, ...base };
+          const edit = index.find(first.procedureCode, second.procedureCode, dateNumberOfIso(first.serviceDate));
+          if (!edit) return { found: false, ...base };
+          return {
+            found: true,
+            ...base,
+            modifierIndicator: String(edit.modifierIndicator),
+            effective: isoOfDateNumber(edit.effective),
+            deletion: dateText(edit.deletion),
+            priorTo1996: edit.priorTo1996,
+            rationale: edit.rationale,
+          };
+        },
+      },
+    ];
+  },
+  snapshot: {
+    version: 1,
+    write: (index) => index.toSnapshot(),
+    read: (parts) => PtpIndex.fromSnapshot(parts),
+  },
+};

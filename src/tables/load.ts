@@ -1,0 +1,252 @@
+import path from 'node:path';
+import { isIsoDate } from '../claim/dates.js';
+import type { FactDefinition } from '../engine/facts.js';
+import type { DateWindow } from '../packs/model.js';
+import { readSnapshot, snapshotPath, writeSnapshot, type CachedRows } from './cache.js';
+import { TableFilesError, resolveTableFiles, splitPathList } from './files.js';
+import { TABLE_FORMAT_DEFINITIONS } from './formats/index.js';
+import { RowCounter, TableFileError, type TableContext, type TableDeclaration, type TableInfo } from './model.js';
+
+/**
+ * Loads one table a pack declares: finds its files (pack.yaml's, or the deployment's through
+ * the environment variable), reads them into an index (or takes the index from the snapshot
+ * cache), and returns the facts the index offers. Nothing here throws for bad data: every
+ * problem comes back as an error (the pack is refused) or a warning (a malformed row, skipped).
+ */
+
+/** Files that replace a table's own for a run, such as the fixtures of a pack test. */
+export interface TableReplacement {
+  files: readonly string[];
+  complete?: boolean;
+}
+
+export interface TableLoadOptions {
+  /** Environment the table variables are read from; process.env by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** By table name: absolute paths read instead of the table's files (pack tests use it). */
+  replace?: Readonly<Record<string, TableReplacement>>;
+  /** Folder for index snapshots; SCRUB_TABLE_CACHE_DIR by default; no caching when neither is set. */
+  cacheDir?: string;
+}
+
+/** Where a problem is: a place in pack.yaml (a JSON pointer into it) or a line of a table file. */
+export type TableProblemPlace = { pointer: string } | { file: string; line: number };
+
+export interface TableProblem {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+  at: TableProblemPlace;
+}
+
+export interface LoadedTable {
+  info: TableInfo;
+  facts: FactDefinition[];
+}
+
+export const CACHE_DIR_VARIABLE = 'SCRUB_TABLE_CACHE_DIR';
+/** Suffixes of the companion variables that describe files a deployment supplies. */
+export const EDITION_SUFFIX = '_EDITION';
+export const COMPLETE_SUFFIX = '_COMPLETE';
+export const COVERS_SUFFIX = '_COVERS';
+
+/** Formats whose rules judge a code by its absence, so that `complete` changes findings. */
+const CODE_SET_FORMATS = new Set(['icd-10-cm-order', 'hcpcs', 'place-of-service']);
+
+/** "2026-01-01..2026-12-31", either end may be left out. */
+function parseCovers(text: string): DateWindow | string {
+  const m = /^\s*(\d{4}-\d{2}-\d{2})?\s*\.\.\s*(\d{4}-\d{2}-\d{2})?\s*$/.exec(text);
+  if (!m || (!m[1] && !m[2])) return 'write it as FROM..TO with dates YYYY-MM-DD, either end may be left out (2026-01-01..2026-12-31, 2026-01-01..)';
+  const window: DateWindow = {};
+  if (m[1]) window.from = m[1];
+  if (m[2]) window.to = m[2];
+  for (const d of [window.from, window.to]) if (d !== undefined && !isIsoDate(d)) return `${d} is not a real date`;
+  if (window.from && window.to && window.to < window.from) return `${window.to} is before ${window.from}`;
+  return window;
+}
+
+interface Source {
+  files: string[];
+  source: TableInfo['source'];
+  edition: string;
+  complete: boolean;
+  covers?: DateWindow;
+}
+
+/** pack.yaml's description of the table, or the deployment's when its variable is set. */
+function describeSource(
+  name: string,
+  decl: TableDeclaration,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: TableProblem[],
+  replacement?: TableReplacement,
+): Source | undefined {
+  if (replacement) {
+    const names = replacement.files.map((f) => path.basename(f)).join(', ');
+    return { files: [...replacement.files], source: 'test', edition: `test fixture (${names})`, complete: replacement.complete ?? false };
+  }
+  const variable = decl.env;
+  const value = variable ? env[variable]?.trim() : undefined;
+  if (!variable || !value) {
+    const s: Source = { files: decl.files, source: 'pack', edition: decl.edition, complete: decl.complete ?? false };
+    if (decl.covers) s.covers = decl.covers;
+    return s;
+  }
+  const at = { pointer: `/tables/${name}/env` };
+  const edition = env[variable + EDITION_SUFFIX]?.trim();
+  const completeText = env[variable + COMPLETE_SUFFIX]?.trim().toLowerCase();
+  const coversText = env[variable + COVERS_SUFFIX]?.trim();
+  let complete = false;
+  if (completeText === 'true' || completeText === 'yes' || completeText === '1') complete = true;
+  else if (completeText && !['false', 'no', '0'].includes(completeText)) {
+    problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is "${completeText}"; write true or false` });
+    return undefined;
+  }
+  const s: Source = {
+    files: splitPathList(value),
+    source: 'environment',
+    // Without a stated edition, findings must not quote the pack's edition for other files.
+    edition: edition || `files from ${variable} (edition not stated)`,
+    complete,
+  };
+  if (coversText) {
+    const covers = parseCovers(coversText);
+    if (typeof covers === 'string') {
+      problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is "${coversText}": ${covers}` });
+      return undefined;
+    }
+    s.covers = covers;
+  }
+  if (!edition) {
+    problems.push({
+      severity: 'warning',
+      code: 'table-env',
+      at,
+      message: `table "${name}" reads the files in ${variable}; set ${variable + EDITION_SUFFIX} to their edition (such as "${decl.edition}") so that findings name it`,
+    });
+  }
+  if (completeText === undefined && CODE_SET_FORMATS.has(decl.format)) {
+    problems.push({
+      severity: 'warning',
+      code: 'table-env',
+      at,
+      message: `table "${name}" reads the files in ${variable} as an excerpt, so codes missing from them are not flagged; set ${variable + COMPLETE_SUFFIX}=true if they are the whole code set`,
+    });
+  }
+  return s;
+}
+
+function fileProblem(error: unknown): { file?: string; line: number; message: string } {
+  if (error instanceof TableFileError) return { file: error.file, line: error.line, message: error.message };
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.path === 'string') {
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOENT' ? 'it does not exist' : (e.message ?? String(e));
+    return { file: e.path, line: 1, message: `the file cannot be read: ${why}` };
+  }
+  return { line: 1, message: `the table could not be read: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+export async function loadTable(
+  name: string,
+  decl: TableDeclaration,
+  packDir: string,
+  options: TableLoadOptions = {},
+): Promise<{ table?: LoadedTable; problems: TableProblem[] }> {
+  const problems: TableProblem[] = [];
+  const definition = TABLE_FORMAT_DEFINITIONS.get(decl.format);
+  if (!definition) {
+    problems.push({ severity: 'error', code: 'table-format', at: { pointer: `/tables/${name}/format` }, message: `table "${name}": there is no table format "${decl.format}"` });
+    return { problems };
+  }
+  const env = options.env ?? process.env;
+  const source = describeSource(name, decl, env, problems, options.replace?.[name]);
+  if (!source) return { problems };
+
+  let files: string[];
+  try {
+    files =
+      source.source === 'pack'
+        ? await resolveTableFiles(source.files, packDir, packDir)
+        : await resolveTableFiles(source.files, process.cwd());
+  } catch (error) {
+    const entry = error instanceof TableFilesError ? error.entry : undefined;
+    const pointer = source.source === 'environment' ? `/tables/${name}/env` : entry !== undefined ? `/tables/${name}/files/${entry}` : `/tables/${name}/files`;
+    const via = source.source === 'environment' ? ` (from ${decl.env})` : '';
+    problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}"${via}: ${error instanceof Error ? error.message : String(error)}` });
+    return { problems };
+  }
+
+  const context: TableContext = { name, edition: source.edition, complete: source.complete };
+  if (source.covers) context.covers = source.covers;
+
+  const cacheDir = options.cacheDir ?? env[CACHE_DIR_VARIABLE]?.trim();
+  const codec = definition.snapshot;
+  let index: unknown;
+  let rows: CachedRows | undefined;
+  let loadedFrom: TableInfo['loadedFrom'] = 'files';
+  let cacheFile: string | undefined;
+  if (cacheDir && codec) {
+    try {
+      cacheFile = await snapshotPath(path.resolve(cacheDir), decl.format, codec.version, files);
+      const cached = await readSnapshot(cacheFile);
+      if (cached) {
+        index = codec.read(cached.parts);
+        rows = cached.rows;
+        loadedFrom = 'cache';
+      }
+    } catch {
+      index = undefined; // an unusable cache is a miss, never a failure
+    }
+  }
+  if (index === undefined) {
+    const counter = new RowCounter();
+    try {
+      index = await definition.read(files, counter);
+    } catch (error) {
+      const p = fileProblem(error);
+      const at = p.file ? { file: p.file, line: p.line } : { pointer: `/tables/${name}` };
+      problems.push({ severity: 'error', code: 'table-file', at, message: `table "${name}" (${definition.title}): ${p.message}` });
+      return { problems };
+    }
+    rows = { taken: counter.taken, skipped: counter.skipped, ignored: counter.ignored, problems: counter.problems, unreported: counter.unreported() };
+    if (cacheFile && codec) {
+      try {
+        await writeSnapshot(cacheFile, codec.write(index), rows);
+      } catch (error) {
+        problems.push({
+          severity: 'warning',
+          code: 'table-cache',
+          at: { pointer: `/tables/${name}` },
+          message: `table "${name}": could not write its index snapshot to ${cacheFile} (${error instanceof Error ? error.message : String(error)}); it still loaded from its files`,
+        });
+      }
+    }
+  }
+  const r = rows!;
+  for (const p of r.problems) {
+    problems.push({ severity: 'warning', code: 'table-row', at: { file: p.file, line: p.line }, message: `table "${name}": ${p.message}` });
+  }
+  for (const u of r.unreported) {
+    problems.push({
+      severity: 'warning',
+      code: 'table-row',
+      at: { file: u.file, line: 1 },
+      message: `table "${name}": ${u.count} more problem${u.count === 1 ? '' : 's'} in this file not listed one by one`,
+    });
+  }
+  const info: TableInfo = {
+    name,
+    format: decl.format,
+    edition: source.edition,
+    complete: source.complete,
+    files,
+    source: source.source,
+    rowsTaken: r.taken,
+    rowsSkipped: r.skipped,
+    rowsIgnored: r.ignored,
+    loadedFrom,
+  };
+  if (source.covers) info.covers = source.covers;
+  if (decl.env) info.env = decl.env;
+  return { table: { info, facts: definition.facts(index, context) }, problems };
+}

@@ -1,0 +1,151 @@
+import type { FactDefinition } from '../engine/facts.js';
+import type { DateWindow } from '../packs/model.js';
+
+/**
+ * Data tables a pack declares in its pack.yaml (`tables:`): official CMS files read once at
+ * load time into compact indexes, each of which adds one fact that the pack's rules use.
+ */
+
+export const TABLE_FORMATS = ['ncci-ptp', 'mue', 'icd-10-cm-order', 'mce-code-edits', 'hcpcs', 'place-of-service'] as const;
+export type TableFormat = (typeof TABLE_FORMATS)[number];
+
+/** A table as pack.yaml declares it (after schema validation). */
+export interface TableDeclaration {
+  format: TableFormat;
+  /** Which release the files are, in words; every finding from the table quotes it. */
+  edition: string;
+  /**
+   * True when the files hold the whole code set or edit table, so that a code missing from
+   * them is really missing. False for an excerpt: rules then never flag a code for being absent.
+   */
+  complete?: boolean;
+  /** The dates of service the edition speaks for; outside them a complete table counts as incomplete. */
+  covers?: DateWindow;
+  /** Files or simple globs, relative to the pack folder. */
+  files: string[];
+  /** An environment variable that, when set, replaces `files` (a deployment's full quarterly files). */
+  env?: string;
+  description?: string;
+}
+
+/** What a loaded table reports about itself: in Pack.tables, `scrub lint` and GET /v1/packs. */
+export interface TableInfo {
+  name: string;
+  format: TableFormat;
+  edition: string;
+  complete: boolean;
+  covers?: DateWindow;
+  /** The files read, as people type them. */
+  files: string[];
+  /** Whether the files came from pack.yaml, the environment variable, or a pack test's fixtures. */
+  source: 'pack' | 'environment' | 'test';
+  env?: string;
+  rowsTaken: number;
+  /** Malformed rows, reported as warnings with file:line. */
+  rowsSkipped: number;
+  /** Well-formed rows the table does not use. */
+  rowsIgnored: number;
+  /** `cache` when the index came from a snapshot of the same files. */
+  loadedFrom: 'files' | 'cache';
+}
+
+/** A malformed row, reported as a warning at file:line; the row is skipped, the load goes on. */
+export interface RowProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** Thrown for a file a table cannot use at all (missing, unreadable, not the declared format). */
+export class TableFileError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly line = 1,
+  ) {
+    super(message);
+    this.name = 'TableFileError';
+  }
+}
+
+/** Everything a format's facts need to know about the table they read. */
+export interface TableContext {
+  name: string;
+  edition: string;
+  complete: boolean;
+  covers?: DateWindow;
+}
+
+/** One data format: how to read its files, what facts it offers, how to snapshot its index. */
+export interface TableFormatDefinition<Index> {
+  format: TableFormat;
+  /** In words, for messages: "NCCI procedure-to-procedure edit table". */
+  title: string;
+  read(files: readonly string[], rows: RowCounter): Promise<Index>;
+  facts(index: Index, table: TableContext): FactDefinition[];
+  /** Present for formats big enough to be worth caching (the snapshot is versioned). */
+  snapshot?: SnapshotCodec<Index>;
+}
+
+export type SnapshotArray = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
+
+/** An index as plain JSON plus typed arrays, which a snapshot file stores byte for byte. */
+export interface SnapshotParts {
+  json: unknown;
+  arrays: SnapshotArray[];
+}
+
+export interface SnapshotCodec<Index> {
+  /** Bump when the index layout changes: old snapshots are then ignored. */
+  version: number;
+  write(index: Index): SnapshotParts;
+  read(parts: SnapshotParts): Index;
+}
+
+/**
+ * Counts rows taken and skipped while a table is read. Every problem is counted, but only the
+ * first few of each file are kept word for word: a file with 100,000 bad rows must not make
+ * 100,000 warnings.
+ */
+export class RowCounter {
+  taken = 0;
+  skipped = 0;
+  /** Well-formed rows this table does not use (e.g. ICD-10-PCS rows of the MCE list). */
+  ignored = 0;
+  readonly problems: RowProblem[] = [];
+  private readonly perFile = new Map<string, number>();
+
+  constructor(private readonly maxProblemsPerFile = 20) {}
+
+  take(): void {
+    this.taken++;
+  }
+
+  ignore(): void {
+    this.ignored++;
+  }
+
+  /** A row that cannot be used: counted as skipped and reported. */
+  skip(file: string, line: number, message: string): void {
+    this.skipped++;
+    this.report(file, line, message);
+  }
+
+  /** A problem worth reporting that does not skip a row (a repeated code, a file cut short). */
+  note(file: string, line: number, message: string): void {
+    this.report(file, line, message);
+  }
+
+  private report(file: string, line: number, message: string): void {
+    const n = (this.perFile.get(file) ?? 0) + 1;
+    this.perFile.set(file, n);
+    if (n <= this.maxProblemsPerFile) this.problems.push({ file, line, message });
+  }
+
+  /** Problems per file beyond those reported one by one. */
+  unreported(): Array<{ file: string; count: number }> {
+    return [...this.perFile.entries()]
+      .filter(([, n]) => n > this.maxProblemsPerFile)
+      .map(([file, n]) => ({ file, count: n - this.maxProblemsPerFile }));
+  }
+}
