@@ -72,6 +72,15 @@ describe('POST /v1/scrub/batch with NDJSON', () => {
     ]);
   });
 
+  it('reads a line holding a FHIR resource (bulk data) as the claims in it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bundle = JSON.stringify(JSON.parse(await readFile('examples/claims/modifier-problems.fhir.json', 'utf8')));
+    const res = await ndjson(`${JSON.stringify(exampleClaim('clean.json'))}\n${bundle}\n`);
+    const results = resultLines(res.body).map((l) => JSON.parse(l));
+    expect(results.map((r) => r.claimId)).toEqual(['C-1001', 'C-3001']);
+    expect(results[1].findings.find((f: { ruleId: string }) => f.ruleId === 'lt-rt-same-line').source).toMatchObject({ format: 'fhir' });
+  });
+
   it('scrubs with the query options, like POST /v1/scrub', async () => {
     const res = await ndjson(JSON.stringify(exampleClaim('clean.json')), '/v1/scrub/batch?explain=true&asOf=2026-03-02');
     expect(JSON.parse(resultLines(res.body)[0]!).explain.length).toBeGreaterThan(0);
@@ -101,6 +110,25 @@ describe('POST /v1/scrub/batch with a JSON array', () => {
 
   it('refuses a JSON body over its limit with 413 body-too-large', async () => {
     expect((await postJson(JSON.stringify([{ claimId: 'x', extensions: { pad: 'p'.repeat(70 * 1024) } }]))).json()).toMatchObject({ code: 'body-too-large' });
+  });
+
+  it('scrubs every claim of an X12 file, each result saying where its findings are in the file', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const x12 = await readFile('examples/claims/modifier-problems.837', 'utf8');
+    const twice = x12 + x12.replace('*000000001*', '*000000002*');
+    const res = await app.inject({ method: 'POST', url: '/v1/scrub/batch?asOf=2026-06-01', headers: { 'content-type': 'application/edi-x12' }, payload: twice });
+    expect(res.statusCode).toBe(200);
+    const results = res.json() as Array<{ claimId: string; findings: Array<{ ruleId: string; source?: { format: string } }> }>;
+    expect(results.map((r) => r.claimId)).toEqual(['C-3001', 'C-3001']);
+    const single = await app.inject({ method: 'POST', url: '/v1/scrub?asOf=2026-06-01', headers: { 'content-type': 'application/edi-x12' }, payload: x12 });
+    expect(JSON.stringify(results[0])).toBe(single.body);
+    expect(results[0]!.findings.find((f) => f.ruleId === 'lt-rt-same-line')?.source).toMatchObject({ format: 'x12' });
+  });
+
+  it('refuses an X12 body with no claim in it with 400 unreadable-claims', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/scrub/batch', headers: { 'content-type': 'application/edi-x12' }, payload: 'ISA*garbage~' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('unreadable-claims');
   });
 
   it('refuses other content types with 415', async () => {
