@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import type { ScrubOptions } from '../../src/engine/scrubber.js';
 import { buildApp } from '../../src/http/app.js';
 import { scrub as runScrub } from '../cli/run-cli.js';
 import { bundledScrubber, exampleClaim } from '../helpers.js';
@@ -135,5 +136,23 @@ describe('POST /v1/scrub/batch with a JSON array', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/scrub/batch', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
     expect(res.statusCode).toBe(415);
     expect(res.json().code).toBe('unsupported-media-type');
+  });
+});
+
+describe('a claim the scrubber fails on, in a batch', () => {
+  it('gets a scrub-failed result in its place, and the batch goes on', async () => {
+    const real = await bundledScrubber();
+    // The same scrubber, with a bug that strikes claim B only.
+    const failing = Object.create(real) as typeof real;
+    failing.scrub = (async (input: unknown, options?: ScrubOptions) => {
+      if ((input as { claimId?: string }).claimId === 'B') throw new Error('a bug');
+      return real.scrub(input, options);
+    }) as typeof real.scrub;
+    const small = await buildApp({ scrubber: () => failing });
+    const res = await small.inject({ method: 'POST', url: '/v1/scrub/batch', headers: { 'content-type': 'application/x-ndjson' }, payload: ['A', 'B', 'C'].map((id) => JSON.stringify({ ...exampleClaim('clean.json'), claimId: id })).join('\n') });
+    const results = resultLines(res.body).map((l) => JSON.parse(l));
+    expect(results.map((r) => r.outcome)).toEqual(['pass', 'fail', 'pass']);
+    expect(results[1].findings[0]).toMatchObject({ ruleId: 'scrub-failed', category: 'structure', details: { line: 2 } });
+    await small.close();
   });
 });

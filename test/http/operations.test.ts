@@ -240,3 +240,16 @@ describe('protection', () => {
     await app.close();
   });
 });
+
+describe('errors before a request reaches the service', () => {
+  it('answers a request that took too long to arrive with 408 problem+json', async () => {
+    const { clientErrorHandler } = await import('../../src/http/plugins/problems.js');
+    let written = '';
+    const socket = { destroyed: false, writable: true, end: (text: string) => (written = text), destroy: () => undefined };
+    const log = { info: () => undefined };
+    clientErrorHandler.call({ log } as never, Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket as never);
+    expect(written).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(written).toContain('content-type: application/problem+json'.replace('content-type', 'Content-Type'));
+    expect(JSON.parse(written.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'request-timeout', status: 408 });
+  });
+});
