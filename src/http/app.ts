@@ -135,7 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(problems);
   await app.register(security, { corsOrigins: config.corsOrigins });
-  await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: config.auth.reason === 'turned-off' ? 'SCRUB_AUTH=off' : 'no API keys are configured' });
+  await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
   if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
@@ -147,6 +147,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
   return app;
+}
+
+function offReason(auth: ServiceConfig['auth'] & { enabled: false }): string {
+  if (auth.reason === 'no-keys') return 'no API keys are configured';
+  return `SCRUB_AUTH=off${auth.ignoredKeys > 0 ? `; the ${auth.ignoredKeys} configured key${auth.ignoredKeys === 1 ? ' is' : 's are'} ignored` : ''}`;
 }
 
 function holderFrom(scrubber: (() => Scrubber) | undefined): PackHolder {
