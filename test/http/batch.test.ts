@@ -145,14 +145,19 @@ describe('a claim the scrubber fails on, in a batch', () => {
     // The same scrubber, with a bug that strikes claim B only.
     const failing = Object.create(real) as typeof real;
     failing.scrub = (async (input: unknown, options?: ScrubOptions) => {
-      if ((input as { claimId?: string }).claimId === 'B') throw new Error('a bug');
+      // A bug whose message quotes the claim: the log must get the frames, not the message.
+      if ((input as { claimId?: string }).claimId === 'B') throw new Error('a bug near patient Zebediah Quillfeather');
       return real.scrub(input, options);
     }) as typeof real.scrub;
-    const small = await buildApp({ scrubber: () => failing });
+    const logs: string[] = [];
+    const small = await buildApp({ scrubber: () => failing, logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } } });
     const res = await small.inject({ method: 'POST', url: '/v1/scrub/batch', headers: { 'content-type': 'application/x-ndjson' }, payload: ['A', 'B', 'C'].map((id) => JSON.stringify({ ...exampleClaim('clean.json'), claimId: id })).join('\n') });
     const results = resultLines(res.body).map((l) => JSON.parse(l));
     expect(results.map((r) => r.outcome)).toEqual(['pass', 'fail', 'pass']);
     expect(results[1].findings[0]).toMatchObject({ ruleId: 'scrub-failed', category: 'structure', details: { line: 2 } });
+    const failure = logs.find((l) => l.includes('claim in batch failed'));
+    expect(JSON.parse(failure!)).toMatchObject({ level: 50, line: 2, err: { type: 'Error', frames: expect.arrayContaining([expect.stringMatching(/^at /)]) } });
+    expect(logs.join('')).not.toContain('Zebediah');
     await small.close();
   });
 });

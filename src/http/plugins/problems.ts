@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { loggableError } from '../../util/safe-error.js';
 import { bodyUnread, discardRestOfBody } from '../discard-body.js';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemType } from '../problems.js';
 
@@ -33,7 +34,7 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
-    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
     else request.log.info({ code: problem.code }, 'request refused');
     if (bodyUnread(request.raw)) {
       // Answered before the body was read (too large, refused by auth): Node would close the

@@ -10,9 +10,9 @@ import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
-import { lowerFirst } from '../../util/text.js';
 import { discardRestOfBody } from '../discard-body.js';
-import { describeType } from '../../util/text.js';
+import { loggableError } from '../../util/safe-error.js';
+import { describeType, lowerFirst } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { batchSchema, scrubSchema } from '../schemas.js';
 
@@ -106,7 +106,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         if (item.read) result = completeResult(result, item.read);
       } catch (err) {
         // One claim's failure must not take the batch with it: it gets a result saying so.
-        request.log.error({ err, line: item.line }, 'claim in batch failed');
+        request.log.error({ err: loggableError(err), line: item.line }, 'claim in batch failed');
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
       }
     }
