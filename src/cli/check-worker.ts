@@ -6,8 +6,9 @@ import { scrubItem, type WorkerReply, type WorkerRequest } from './parallel-scru
 
 /** A `scrub check` thread: loads its own copy of the packs, then scrubs the chunks it is sent. */
 
-const { rulesDir, options } = workerData as { rulesDir: string; options: ScrubOptions };
-const loaded = readPackSet(rulesDir).then((l) => {
+const { rulesDir, options, env } = workerData as { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined> };
+// The same environment as the main thread's packs (it names the CMS table files).
+const loaded = readPackSet(rulesDir, undefined, { env }).then((l) => {
   if (!l.packSet) throw new Error(`the rule packs changed while the check ran and now have errors: ${l.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`);
   return new Scrubber(l.packSet);
 });

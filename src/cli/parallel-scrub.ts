@@ -37,6 +37,8 @@ export interface ParallelOptions {
   jobs?: number;
   /** The rules folder, for the worker threads to load their own copy of the packs. */
   rulesDir: string;
+  /** The environment the packs were loaded with (it names the CMS table files). */
+  env?: Readonly<Record<string, string | undefined>>;
   options: ScrubOptions;
   /** Told when the worker threads start (how many), for tests and progress reports. */
   onThreads?: (count: number) => void;
@@ -81,7 +83,7 @@ export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: S
     served++;
     yield await scrubItem(scrubber, next.value, parallel.options);
   }
-  const pool = new ScrubPool(jobs, parallel.rulesDir, parallel.options);
+  const pool = new ScrubPool(jobs, { rulesDir: parallel.rulesDir, options: parallel.options, env: { ...(parallel.env ?? process.env) } });
   parallel.onThreads?.(jobs);
   try {
     const inFlight: Array<Promise<ScrubbedItem[]>> = [];
@@ -144,9 +146,9 @@ class ScrubPool {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(size: number, rulesDir: string, options: ScrubOptions) {
+  constructor(size: number, workerData: { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined> }) {
     for (let i = 0; i < size; i++) {
-      const worker = startWorker({ rulesDir, options });
+      const worker = startWorker(workerData);
       worker.on('message', (reply: WorkerReply) => this.finished(worker, reply));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {

@@ -4,7 +4,6 @@ import { AggregatorRegistry } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { loadPacksOrReport } from '../cli/load-packs.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
@@ -33,13 +32,9 @@ interface WorkerInfo {
 
 export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
   const log: Logger = pino(loggerOptions(config, { role: 'primary' }));
-  // Check the packs once here, so that broken packs are reported once, not by every worker.
-  const checked = await loadPacksOrReport(config.rulesDir, io);
-  if (!checked) return EXIT_CODES.packsBroken;
-  const packCount = checked.packs.length;
-  // When the set every worker serves was loaded: given to new workers, changed by each reload.
-  let servingLoadedAt = checked.loadedAt;
-  const ruleCount = checked.rulesById.size;
+  // When the set every worker serves was loaded: set by the first worker, given to the workers
+  // started after it, changed by each reload.
+  let servingLoadedAt: string | undefined;
 
   const workers = new Map<number, WorkerInfo>();
   const aggregator = new AggregatorRegistry();
@@ -55,7 +50,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
   const fork = (replacement = false) => {
-    const worker = cluster.fork({ [CLUSTER_LOADED_AT]: servingLoadedAt });
+    const worker = cluster.fork(servingLoadedAt ? { [CLUSTER_LOADED_AT]: servingLoadedAt } : {});
     workers.set(worker.id, { worker, ready: false, replacement });
     worker.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void onMessage(worker, message as WorkerMessage);
@@ -73,12 +68,17 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const info = workers.get(worker.id);
         if (info) info.ready = true;
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        if (servingLoadedAt === undefined) {
+          // The first worker loaded the packs without trouble: start the others.
+          servingLoadedAt = message.loadedAt;
+          for (let i = 1; i < config.workers; i++) fork();
+        }
         // A replacement loaded the packs on disk, which may have changed since the others
         // loaded theirs: reload every worker, so that all serve one set again.
         if (info?.replacement && !shuttingDown) void reloadAll('worker replaced');
         if (!announced && [...workers.values()].filter((w) => w.ready).length === config.workers) {
           announced = true;
-          await write(io.stdout, listeningBanner(message.address, config.workers, packCount, ruleCount, config.rulesDir) + '\n');
+          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config.rulesDir) + '\n');
         }
         return;
       }
@@ -141,7 +141,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const diagnostics = refused
           ? refused.diagnostics
           : [{ file: config.rulesDir, line: 1, column: 1, severity: 'error' as const, code: 'worker-unavailable', message: 'a worker did not answer the reload; nothing was reloaded' }];
-        const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: servingLoadedAt, workers: targets.length };
+        const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: servingLoadedAt ?? 'never', workers: targets.length };
         for (const { worker } of targets) tell(worker, { type: 'scrub:abort', id, outcome, trigger });
         log.error({ trigger, problems: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'packs NOT reloaded: the old set keeps serving');
         return outcome;
@@ -167,8 +167,15 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     workers.delete(worker.id);
     if (shuttingDown) {
       log.info({ worker: worker.id, code, signal }, 'worker stopped');
-      if (code !== 0) exitCode = EXIT_CODES.deadlinePassed;
+      if (code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
       if (workers.size === 0) finish(exitCode);
+      return;
+    }
+    if (!announced) {
+      // A worker failed before the service was up (the packs are broken, the port is taken):
+      // it has said why on stderr; restarting would only say it again.
+      log.error({ worker: worker.id, code, signal }, 'a worker could not start; stopping');
+      void stopAll('a worker could not start', code === EXIT_CODES.packsBroken ? EXIT_CODES.packsBroken : 1);
       return;
     }
     log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal, wasReady: info?.ready ?? false }, 'worker died unexpectedly; starting another');
@@ -214,8 +221,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
       )
     : () => undefined;
 
+  // One worker first: if the packs are broken it says so once, and the others never start.
   log.info({ workers: config.workers }, 'starting workers');
-  for (let i = 0; i < config.workers; i++) fork();
+  fork();
   const code = await finished;
   stopWatching();
   log.info({ code }, 'every worker stopped');

@@ -6,7 +6,7 @@ import type { ReloadOutcome } from './pack-holder.js';
  * with "scrub:" so they never mix with prom-client's own metrics messages.
  */
 export type WorkerMessage =
-  | { type: 'scrub:listening'; address: string }
+  | { type: 'scrub:listening'; address: string; packs: number; rules: number; loadedAt: string }
   | { type: 'scrub:reload-request'; id: number; trigger: string }
   | { type: 'scrub:prepared'; id: number; ok: true }
   | { type: 'scrub:prepared'; id: number; ok: false; diagnostics: PackDiagnostic[] }

@@ -1,6 +1,6 @@
 import { Scrubber } from '../engine/scrubber.js';
 import type { PackDiagnostic } from '../packs/diagnostics.js';
-import { readPackSet } from '../packs/loader.js';
+import { readPackSet, type PackLoadOptions } from '../packs/loader.js';
 import type { PackSet } from '../packs/model.js';
 
 /**
@@ -49,15 +49,17 @@ export class PackHolder {
     readonly rulesDir: string,
     initial: Scrubber,
     loadedAt = initial.packSet.loadedAt,
+    /** How to load (the environment that names the CMS table files): the same at every reload. */
+    private readonly loadOptions: PackLoadOptions = {},
   ) {
     this.serving = { scrubber: initial, loadedAt };
   }
 
   /** Loads the packs of a folder; no holder when they have errors. */
-  static async load(rulesDir: string): Promise<{ holder?: PackHolder; diagnostics: PackDiagnostic[] }> {
-    const loaded = await readPackSet(rulesDir);
+  static async load(rulesDir: string, loadOptions: PackLoadOptions = {}): Promise<{ holder?: PackHolder; diagnostics: PackDiagnostic[] }> {
+    const loaded = await readPackSet(rulesDir, undefined, loadOptions);
     if (!loaded.packSet) return { diagnostics: loaded.diagnostics };
-    return { holder: new PackHolder(rulesDir, new Scrubber(loaded.packSet)), diagnostics: loaded.diagnostics };
+    return { holder: new PackHolder(rulesDir, new Scrubber(loaded.packSet), loaded.packSet.loadedAt, loadOptions), diagnostics: loaded.diagnostics };
   }
 
   /** The scrubber to use for one whole request. */
@@ -72,7 +74,7 @@ export class PackHolder {
 
   /** Loads and validates the folder again, without touching what is serving. */
   async prepare(): Promise<Prepared> {
-    const loaded = await readPackSet(this.rulesDir);
+    const loaded = await readPackSet(this.rulesDir, undefined, this.loadOptions);
     if (!loaded.packSet) return { ok: false, diagnostics: loaded.diagnostics };
     return { ok: true, scrubber: new Scrubber(loaded.packSet) };
   }

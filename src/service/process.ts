@@ -34,7 +34,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;
   // In a cluster, the primary says when the set was loaded, so that every worker says the same.
-  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt);
+  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt, { env: io.env });
   const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
@@ -62,7 +62,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const serving = holder.describe();
   app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
   if (worker) {
-    send({ type: 'scrub:listening', address });
+    send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
   } else {
     await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config.rulesDir) + '\n');
   }

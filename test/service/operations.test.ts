@@ -99,10 +99,11 @@ describe('start-up configuration checks', () => {
     expect(run.output).not.toContain('my-plain-secret');
   });
 
-  it('exits 2 with every pack error when the packs are broken', async () => {
-    const run = await runScrub(['serve', '--port', '0', '--rules', 'test']);
+  it.each(['1', '2'])('exits 2 and says once what is wrong when the packs are broken (--workers %s)', async (workers) => {
+    const run = await runScrub(['serve', '--port', '0', '--workers', workers, '--rules', 'test']);
     expect(run.code).toBe(2);
-    expect(run.output).toMatch(/cannot be loaded/);
+    expect(run.output.match(/cannot be loaded/g)).toHaveLength(1);
+    expect(run.output).toMatch(/no-packs/);
   });
 });
 

@@ -148,7 +148,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
           await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
         }
       };
-      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, ...(jobs ? { jobs } : {}) })) {
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}) })) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
         if (outcome === 'pass') passed++;
         else failed++;
