@@ -87,7 +87,8 @@ export const DEFAULTS = {
   batchJsonBodyLimit: 16 * 1024 * 1024,
   rateLimit: 12_000,
   rateLimitWindowMs: 60_000,
-  requestTimeoutMs: 300_000,
+  // Long enough for the largest NDJSON batch, whose upload goes at the speed it is scrubbed.
+  requestTimeoutMs: 900_000,
   idleTimeoutMs: 120_000,
   keepAliveTimeoutMs: 72_000,
   shutdownDeadlineMs: 25_000,

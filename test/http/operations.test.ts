@@ -254,4 +254,14 @@ describe('errors before a request reaches the service', () => {
     expect(written).toContain('content-type: application/problem+json'.replace('content-type', 'Content-Type'));
     expect(JSON.parse(written.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'request-timeout', status: 408 });
   });
+
+  it('cuts, rather than writes into, an answer already under way (a streamed batch out of time)', async () => {
+    const { clientErrorHandler } = await import('../../src/http/plugins/problems.js');
+    let written = '';
+    let destroyed = false;
+    const socket = { destroyed: false, writable: true, _httpMessage: { headersSent: true }, end: (text: string) => (written = text), destroy: () => (destroyed = true) };
+    clientErrorHandler.call({ log: { info: () => undefined } } as never, Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket as never);
+    expect(written).toBe('');
+    expect(destroyed).toBe(true);
+  });
 });

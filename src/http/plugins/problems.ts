@@ -79,7 +79,10 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
         ? 'The request headers are larger than allowed.'
         : 'The request is not valid HTTP.';
   this.log.info({ code: problem.code, parserError: err.code }, 'request refused before routing');
-  if (!socket.writable) {
+  // An answer already under way (a streamed batch whose upload ran out of time) must not get
+  // an error written into its middle: the client would read garbage. Cut it instead.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || answering) {
     socket.destroy();
     return;
   }
