@@ -1,9 +1,10 @@
-import type { Finding } from '../findings/finding.js';
+import type { Finding, ScrubResult } from '../findings/finding.js';
+import { buildResult } from '../findings/result.js';
 import { explainAjvError, type AjvProblemKind } from '../util/ajv-messages.js';
 import { lineNumberOf, pointerFrom, readablePath } from '../util/json-pointer.js';
 import { describeType, sentence } from '../util/text.js';
 import type { Claim } from './claim.generated.js';
-import { claimValidator } from './schema.js';
+import { claimSchema, claimValidator } from './schema.js';
 
 /** Findings from the claim schema come from this pseudo-pack, so callers can tell them apart. */
 export const SCHEMA_PACK = 'claim-schema';
@@ -18,6 +19,11 @@ export const STRUCTURE_RULE_IDS: ReadonlySet<string> = new Set([
   'field-not-allowed',
   'too-many-problems',
   'invalid-json',
+  'too-deep',
+  'forbidden-key',
+  'line-too-long',
+  'batch-limit',
+  'scrub-failed',
 ]);
 
 /** More than this many schema problems means the input is hardly a claim: list the first ones. */
@@ -47,13 +53,56 @@ function finding(ruleId: AjvProblemKind | 'too-many-problems', path: string, mes
 
 export type ClaimCheck = { ok: true; claim: Claim } | { ok: false; findings: Finding[] };
 
+type ListLimit = { field: string; noun: string; max: number };
+type SchemaNode = { properties?: Record<string, { maxItems?: number }>; if?: { properties?: { claimType?: { const?: unknown } } }; then?: SchemaNode; else?: SchemaNode };
+
+/**
+ * The schema's own limits on the lists that can grow without bound (lines, diagnoses), for
+ * institutional claims and for the rest: the schema branches on claimType (837I allows more).
+ */
+function listLimits(branch: 'then' | 'else'): ListLimit[] {
+  const root = claimSchema as SchemaNode & { allOf?: SchemaNode[] };
+  const byType = (root.allOf ?? []).find((s) => s.if?.properties?.claimType?.const === 'institutional');
+  return (['lines', 'diagnoses'] as const).flatMap((field) => {
+    const max = byType?.[branch]?.properties?.[field]?.maxItems ?? root.properties?.[field]?.maxItems;
+    return max === undefined ? [] : [{ field, noun: COUNT_NOUNS[field]!, max }];
+  });
+}
+const LIST_LIMITS = { institutional: listLimits('then'), other: listLimits('else') };
+
+/** How far over its limit a list must be before its elements are not checked at all. */
+const FAR_OVER_LIMIT = 4;
+
+/**
+ * A list far over its limit (a claim with 10,000 lines) is answered from its length alone:
+ * validating every element of it would take long and say nothing more useful. A list just
+ * over the limit is validated as usual, so every other problem is reported with it.
+ */
+function oversizedLists(input: Record<string, unknown>): Finding[] {
+  const found: Finding[] = [];
+  for (const { field, noun, max } of input.claimType === 'institutional' ? LIST_LIMITS.institutional : LIST_LIMITS.other) {
+    const list = input[field];
+    if (Array.isArray(list) && list.length > max * FAR_OVER_LIMIT) {
+      found.push(finding(
+        'wrong-count',
+        `/${field}`,
+        `${field} must have at most ${max} ${noun}${max === 1 ? '' : 's'}${input.claimType === 'institutional' ? ' on an institutional claim' : ''} (it has ${list.length}); split the claim. The rest of the claim was not checked.`,
+        { maxItems: max, count: list.length },
+      ));
+    }
+  }
+  return found;
+}
+
 /** Validates a parsed JSON value against schemas/claim.schema.json: one finding per problem. */
 export function checkClaimStructure(input: unknown): ClaimCheck {
-  const validate = claimValidator();
-  if (validate(input)) return { ok: true, claim: input as Claim };
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { ok: false, findings: [finding('wrong-type', '', `The claim must be a JSON object, not ${describeType(input)}.`)] };
   }
+  const oversized = oversizedLists(input as Record<string, unknown>);
+  if (oversized.length > 0) return { ok: false, findings: oversized };
+  const validate = claimValidator();
+  if (validate(input)) return { ok: true, claim: input as Claim };
   const claimType = (input as Record<string, unknown>).claimType;
   const seen = new Set<string>();
   const findings: Finding[] = [];
@@ -93,4 +142,18 @@ export function claimIdOf(input: unknown): string | null {
     if (typeof id === 'string') return id;
   }
   return null;
+}
+
+/** Why an input is not a claim at all, as the ruleId of its one structure finding. */
+export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long' | 'batch-limit' | 'scrub-failed';
+
+/**
+ * The result for an input that could not even be read as JSON (a line of a batch that is cut
+ * short, too deep, too long...): one structure finding, so the batch goes on and the result
+ * still stands in the input's place.
+ */
+export function unreadableResult(where: { label: string; line?: number }, kind: UnreadableKind, reason: string): ScrubResult {
+  const subject = where.label ? `${where.label.charAt(0).toUpperCase()}${where.label.slice(1)} is` : 'The input is';
+  const details: Record<string, unknown> = where.line === undefined ? {} : { line: where.line };
+  return buildResult(null, [{ ruleId: kind, pack: SCHEMA_PACK, category: 'structure', severity: 'error', message: sentence(`${subject} ${reason}`), lines: [], path: '', details }], []);
 }

@@ -1,6 +1,6 @@
 import { parseSafeJson } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
-import type { ReadItem, ReadProblem, TextPosition } from './types.js';
+import type { ReadClaim, ReadItem, ReadProblem, TextPosition } from './types.js';
 
 /** 1-based line and column of a character offset. */
 export function textPosition(text: string, offset: number, format: 'json' | 'ndjson', lineBase = 1): TextPosition {
@@ -222,34 +222,30 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
 }
 
 /**
- * Simpler helpers for `scrub check`, which streams files named .ndjson / .jsonl line by line.
- * Claims as JSON: one claim (an object), several (an array), or one per line (NDJSON).
- * Parsing never throws: a line or document that is not JSON becomes an item with an error,
- * so a batch goes on past a bad line.
+ * Simpler helpers for `scrub check` and POST /v1/scrub/batch, which stream NDJSON line by line
+ * (see ndjson.ts). Parsing never throws: a line or document that is not JSON becomes an item
+ * with an error, so a batch goes on past a bad line.
  */
 
+/** Why an input could not be read as JSON: the structure finding's ruleId. */
+export type UnreadableProblem = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long';
+
+/** A claim to scrub (with, for X12 and FHIR, what the reader knows of where it came from), or why not. */
 export type ClaimItem =
-  | { label: string; input: unknown }
-  | { label: string; error: string };
+  | { label: string; line?: number; input: unknown; read?: ReadClaim }
+  | { label: string; line?: number; error: string; problem?: UnreadableProblem };
+
+/** The ruleId for a reader's error code (json-syntax, json-too-deep, ...). */
+export function unreadableProblemOf(code: string): UnreadableProblem {
+  if (code === 'json-too-deep') return 'too-deep';
+  if (code === 'json-forbidden-key') return 'forbidden-key';
+  return 'invalid-json';
+}
 
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   const parsed = parseSafeJson(text);
   if (parsed.ok) return parsed;
   return { ok: false, error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}` };
-}
-
-/** One claim per non-empty line; `firstLine` numbers lines when reading in chunks. */
-export function parseNdjson(text: string, firstLine = 1): ClaimItem[] {
-  const items: ClaimItem[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const label = `line ${firstLine + i}`;
-    const parsed = parseJson(line);
-    items.push(parsed.ok ? { label, input: parsed.value } : { label, error: parsed.error });
-  }
-  return items;
 }
 
 /** A .json document: an object is one claim, an array is a list of claims. */

@@ -1,18 +1,42 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import type { Scrubber } from '../engine/scrubber.js';
+import { formatDiagnostic } from '../packs/diagnostics.js';
+import { discardRestOfBody } from './discard-body.js';
+import { packageRoot } from '../paths.js';
+import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
+import type { ServiceState } from '../service/state.js';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
-import problems from './plugins/problems.js';
+import auth from './plugins/auth.js';
+import docs from './plugins/docs.js';
+import metricsPlugin, { ScrubMetrics } from './plugins/metrics.js';
+import problems, { clientErrorHandler } from './plugins/problems.js';
+import rateLimit from './plugins/rate-limit.js';
+import security from './plugins/security.js';
 import { PROBLEMS, ProblemError } from './problems.js';
 import health from './routes/health.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
 
 export interface AppOptions {
-  /** Returns the scrubber of the current pack set; read once per request. */
-  scrubber: () => Scrubber;
-  logger?: FastifyServerOptions['logger'];
-  /** Largest accepted request body, in bytes. */
+  /** The packs serving, and how they are replaced. */
+  packs?: PackHolder;
+  /** Instead of `packs`: the scrubber to start with (a reload re-reads its rules folder). */
+  scrubber?: () => Scrubber;
+  /** The service configuration; tests give only what they change. */
+  config?: Partial<ServiceConfig>;
+  /** Largest accepted request body, in bytes (same as config.bodyLimit). */
   bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+  /** Shared with the process: set `shuttingDown` to turn readiness false. */
+  state?: ServiceState;
+  /** Reloads every process that serves; default: this process's packs. */
+  reload?: (trigger: string) => Promise<ReloadOutcome>;
+  /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
+  collectMetrics?: () => Promise<string>;
+  metrics?: ScrubMetrics;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -26,34 +50,112 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** Log settings that keep protected health information out of the logs. */
 export const LOG_REDACTION = {
-  paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'body', 'req.body', 'claim'],
+  paths: [
+    'req.headers.authorization',
+    'req.headers["x-api-key"]',
+    'req.headers.cookie',
+    'headers.authorization',
+    'headers["x-api-key"]',
+    'body',
+    'req.body',
+    'claim',
+    'input',
+    'err.rawPacket',
+    'rawPacket',
+  ],
   censor: '[redacted]',
 };
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+const packageVersion = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const config: ServiceConfig = { ...defaultServiceConfig(), ...options.config };
+  if (options.bodyLimit !== undefined) config.bodyLimit = options.bodyLimit;
+  const holder = options.packs ?? holderFrom(options.scrubber);
+  const state: ServiceState = options.state ?? { packs: holder, shuttingDown: false, draining: false };
+  const metrics = options.metrics ?? new ScrubMetrics();
+
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit: config.bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // Claims must arrive exactly as sent: no type coercion, no silently dropped fields.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    requestTimeout: config.timeouts.requestMs,
+    connectionTimeout: config.timeouts.idleMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    // While closing, requests on kept-alive connections get our problem+json (below).
+    return503OnClosing: false,
+    clientErrorHandler,
   });
-  // Only JSON is accepted for now; anything else gets 415 rather than a string body.
+  // Route schemas document the API (OpenAPI); they never validate or reshape a request or a
+  // response. Claims must reach the scrubber exactly as sent, and results must be written
+  // byte for byte as the CLI writes them.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // JSON only; anything else gets 415. Read as bytes so that text that is not UTF-8 is refused
+  // rather than silently "repaired".
   app.removeContentTypeParser(['text/plain', 'application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body: string | Buffer, done) => {
-    const parsed = parseSafeJson(body.toString());
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body: string | Buffer, done) => {
+    let text: string;
+    try {
+      text = typeof body === 'string' ? body : strictUtf8.decode(body);
+    } catch {
+      done(new ProblemError(PROBLEMS['invalid-json'], 'The body cannot be used: it is not valid UTF-8 text.'));
+      return;
+    }
+    const parsed = parseSafeJson(text);
     if (parsed.ok) done(null, parsed.value);
     else done(new ProblemError(PROBLEMS[JSON_PROBLEMS[parsed.problem]], `The body cannot be used: ${parsed.message}.`));
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (state.draining) {
+      // Read (and drop) the body first, so that closing after the answer cannot reset it.
+      await discardRestOfBody(request.raw, 1000);
+      void reply.header('connection', 'close');
+      throw new ProblemError(PROBLEMS['shutting-down'], 'The service is shutting down and takes no new requests; send this one again (another instance will answer).');
+    }
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+
+  holder.onReload((outcome, trigger) => {
+    metrics.observeReload(outcome);
+    if (outcome.ok) app.log.info({ trigger, loadedAt: outcome.loadedAt, packs: outcome.packs }, 'packs reloaded');
+    else {
+      const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
+      app.log.error({ trigger, problems: errors.length, diagnostics: errors.map(formatDiagnostic) }, 'packs NOT reloaded: the packs have errors; the old set keeps serving');
+    }
+  });
+
   await app.register(problems);
-  await app.register(health);
-  await app.register(packs, { scrubber: options.scrubber });
-  await app.register(scrub, { scrubber: options.scrubber });
+  await app.register(security, { corsOrigins: config.corsOrigins });
+  await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
+  if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
+  // Before any route: it documents the routes registered after it.
+  await app.register(docs, { version: packageVersion });
+  await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
+  await app.register(health, { state });
+  await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
+  await app.register(scrub, {
+    scrubber: () => holder.current(),
+    batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
+  });
   return app;
+}
+
+function offReason(auth: ServiceConfig['auth'] & { enabled: false }): string {
+  if (auth.reason === 'no-keys') return 'no API keys are configured';
+  return `SCRUB_AUTH=off${auth.ignoredKeys > 0 ? `; the ${auth.ignoredKeys} configured key${auth.ignoredKeys === 1 ? ' is' : 's are'} ignored` : ''}`;
+}
+
+function holderFrom(scrubber: (() => Scrubber) | undefined): PackHolder {
+  if (!scrubber) throw new Error('buildApp needs `packs` or `scrubber`');
+  const initial = scrubber();
+  return new PackHolder(initial.packSet.dir, initial);
 }

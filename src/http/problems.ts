@@ -21,12 +21,25 @@ export const PROBLEMS = define({
   'invalid-request': { status: 400, title: 'The request is not valid' },
   'unreadable-claims': { status: 400, title: 'The X12 or FHIR body cannot be read as claims' },
   'multiple-claims': { status: 400, title: 'The body holds more than one claim' },
-  'body-too-large': { status: 413, title: 'The request body is too large' },
-  'unsupported-media-type': { status: 415, title: 'The request body has a content type this endpoint does not accept' },
+  'batch-not-array': { status: 400, title: 'A JSON batch must be an array of claims' },
+  'bad-request': { status: 400, title: 'The request cannot be read as HTTP' },
+  unauthenticated: { status: 401, title: 'The request has no valid API key' },
+  forbidden: { status: 403, title: 'The API key may not use this endpoint' },
   'not-found': { status: 404, title: 'There is no such resource' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
+  'body-too-large': { status: 413, title: 'The request body is too large' },
+  'batch-too-large': { status: 413, title: 'The batch has more claims than one request may carry' },
+  'unsupported-media-type': { status: 415, title: 'The request body has a content type this endpoint does not accept' },
+  'packs-invalid': { status: 422, title: 'The rule packs have errors; the packs already loaded keep serving' },
+  'rate-limited': { status: 429, title: 'Too many requests for this API key; retry after the time given' },
+  'headers-too-large': { status: 431, title: 'The request headers are too large' },
   'internal-error': { status: 500, title: 'The scrubber failed unexpectedly' },
+  'shutting-down': { status: 503, title: 'The service is shutting down; send the request again' },
+  'not-ready': { status: 503, title: 'The service is not ready to scrub' },
 });
+
+export type ProblemCode = keyof typeof PROBLEMS;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 

@@ -69,3 +69,8 @@ export function didYouMean(name: string, known: Iterable<string>): string {
 export function sentence(text: string): string {
   return /[.?!]$/.test(text) ? text : text + '.';
 }
+
+/** "the input is empty" after "cannot read FILE: ": a reader's sentence used inside another. */
+export function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
+}

@@ -92,3 +92,25 @@ describe('the claim schema check', () => {
     }
   });
 });
+
+describe('a claim with far too many lines', () => {
+  it('is answered from the count alone with one structure finding, not by checking every line', () => {
+    const claim = JSON.parse(JSON.stringify(exampleClaim('clean.json'))) as { lines: unknown[] };
+    claim.lines = Array.from({ length: 10_000 }, () => ({ procedureCode: '99213', units: 'x', charge: 1, bogus: true }));
+    const check = checkClaimStructure(claim);
+    expect(check.ok).toBe(false);
+    expect(!check.ok && check.findings).toEqual([
+      expect.objectContaining({ ruleId: 'wrong-count', category: 'structure', path: '/lines', details: { maxItems: 50, count: 10_000 } }),
+    ]);
+  });
+
+  it('uses the institutional limit (999 lines) for an institutional claim', () => {
+    const lines = (n: number) => Array.from({ length: n }, () => ({ revenueCode: '0300', units: 1, charge: 1, serviceDate: '2026-01-01' }));
+    const claim = { ...(exampleClaim('clean.json') as Record<string, unknown>), claimType: 'institutional', lines: lines(1500) };
+    // 1,500 is over 999 but not far over: the claim is validated in full, as usual.
+    const check = checkClaimStructure(claim);
+    expect(!check.ok && check.findings.find((f) => f.path === '/lines')).toMatchObject({ ruleId: 'wrong-count', details: {} });
+    const far = checkClaimStructure({ ...claim, lines: lines(10_000) });
+    expect(!far.ok && far.findings).toEqual([expect.objectContaining({ ruleId: 'wrong-count', details: { maxItems: 999, count: 10_000 } })]);
+  });
+});

@@ -58,14 +58,5 @@ export function byteOffsetOf(text: string, needle: string): number {
   return Buffer.byteLength(text.slice(0, i), 'utf8');
 }
 
-/** Small deterministic PRNG (mulberry32), so that fuzz failures reproduce. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic, so that fuzz failures reproduce. */
+export { seededRandom as random } from '../support/generate-claims.js';

@@ -1,20 +1,19 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { isIsoDate } from '../../claim/dates.js';
-import { SCHEMA_PACK } from '../../claim/validate.js';
+import { isIsoDate, todayIso } from '../../claim/dates.js';
 import { engineFrom } from '../../engine/engines.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { buildResult } from '../../findings/result.js';
-import { completeResult, readClaims, type ReadClaim, type ReadProblem } from '../../formats/index.js';
-import { isFhirResource } from '../../formats/fhir/read.js';
-import { parseJson, readJsonValue, type ClaimItem } from '../../formats/json.js';
+import { readClaims, type ReadProblem } from '../../formats/index.js';
+import { unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
+import { ndjsonItems } from '../../formats/ndjson.js';
+import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
+import { PARALLEL_AFTER, scrubInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
 
 export const checkHelp = `Usage: scrub check [options] FILE...
@@ -31,6 +30,8 @@ Options:
   --rules DIR                rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
   --as-of YYYY-MM-DD         the date "today" means for date rules (default: today)
   --explain                  show, for each rule that applied, how its conditions came out
+  --jobs N                   threads to scrub with (default: one per core); inputs of more
+                             than ${PARALLEL_AFTER} claims use them, smaller ones stay on one thread
   --engine compiled|reference  how conditions are evaluated: compiled (default), or by
                              json-rules-engine itself (default: $SCRUB_ENGINE, else compiled)
   -h, --help                 show this help
@@ -51,11 +52,12 @@ class ResultWriter {
     if (this.format === 'json') await write(this.io.stdout, '[');
   }
 
-  async result(source: string, result: ScrubResult): Promise<void> {
+  /** `json` is the result as JSON text: written as it is, or read back for the text format. */
+  async result(source: string, json: string): Promise<void> {
     const first = this.count++ === 0;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + JSON.stringify(result));
-    else if (this.format === 'ndjson') await write(this.io.stdout, JSON.stringify(result) + '\n');
-    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
+    else if (this.format === 'ndjson') await write(this.io.stdout, json + '\n');
+    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, JSON.parse(json) as ScrubResult, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
   async end(passed: number, failed: number): Promise<void> {
@@ -66,55 +68,28 @@ class ResultWriter {
   }
 }
 
-/** The result for an input that is not even JSON: a structure finding, so a batch goes on. */
-function unreadableResult(error: string, where: string): ScrubResult {
-  return buildResult(null, [
-    { ruleId: 'invalid-json', pack: SCHEMA_PACK, category: 'structure', severity: 'error', message: `${where} is ${error}`, lines: [], path: '', details: {} },
-  ], []);
-}
-
 /** What a file yields: claims (with what the reader knows about where they came from), or problems. */
-type CheckItem = ClaimItem | { label: string; input: unknown; read: ReadClaim } | { problem: ReadProblem };
-
-/** "the input is empty" after "cannot read FILE: ". */
-function lowerFirst(text: string): string {
-  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
-}
+type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
 async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
     // Stream line by line: NDJSON files can be far larger than memory.
-    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { encoding: 'utf8' });
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    let n = 0;
-    for await (const line of lines) {
-      n++;
-      if (line.trim() === '') continue;
-      const parsed = parseJson(line);
-      if (parsed.ok && isFhirResource(parsed.value)) {
-        // FHIR bulk data is NDJSON: a line may be a Claim (or a Bundle) rather than a canonical claim.
-        const read = readJsonValue(parsed.value);
-        for (const problem of read.problems) yield { label: `line ${n}`, error: lowerFirst(problem.message) };
-        for (const item of read.items) {
-          if (item.kind === 'error') yield { label: `line ${n}`, error: lowerFirst(item.error.message) };
-          else yield { label: `line ${n} ${item.label}`, input: item.input, read: item };
-        }
-        continue;
-      }
-      yield parsed.ok ? { label: `line ${n}`, input: parsed.value } : { label: `line ${n}`, error: parsed.error };
-    }
+    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
+    yield* ndjsonItems(input as AsyncIterable<Buffer | string>);
     return;
   }
   const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
   // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
   const read = readClaims(text, { filename: name });
   if (read.items.length === 0) throw new Error(lowerFirst(read.problems.map((p) => p.message).join(' ') || 'it holds no claim'));
-  for (const problem of read.problems) yield { problem };
+  for (const problem of read.problems) yield { fileProblem: problem };
   for (const item of read.items) {
-    if (item.kind === 'error') yield { label: item.label, error: lowerFirst(item.error.message) };
-    else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
+    if (item.kind === 'error') {
+      const at = item.error.position;
+      yield { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
+    } else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
   }
 }
 
@@ -133,6 +108,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       rules: { type: 'string' },
       'as-of': { type: 'string' },
       explain: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
       engine: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -141,20 +117,22 @@ export async function check(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, checkHelp + '\n');
     return EXIT.ok;
   }
-  const chosen = engineFrom(values.engine, io.env);
-  if ('problem' in chosen) throw new UsageError(chosen.problem);
-  const { engine } = chosen;
   const format = values.format as Format;
   if (!['text', 'json', 'ndjson'].includes(format)) throw new UsageError(`--format must be text, json or ndjson, not "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one claim file, or "-" for standard input');
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
+  const chosen = engineFrom(values.engine, io.env);
+  if ('problem' in chosen) throw new UsageError(chosen.problem);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
-  const packSet = await loadPacksOrReport(rulesDirFrom(values.rules, io.env, io.cwd), io);
+  const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
+  const packSet = await loadPacksOrReport(rulesDir, io);
   if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet, { engine });
-  const options: ScrubOptions = { explain: values.explain };
-  if (asOf) options.asOf = asOf;
+  const scrubber = new Scrubber(packSet, { engine: chosen.engine });
+  // "Today" is fixed once for the run, so every thread (and a run across midnight) agrees.
+  const options: ScrubOptions = { explain: values.explain, asOf: asOf ?? todayIso() };
 
   const out = new ResultWriter(io, format);
   await out.begin();
@@ -164,23 +142,23 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   for (const file of positionals) {
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
-      for await (const item of itemsOf(file, io)) {
-        if ('problem' in item) {
-          // Part of the file holds no readable claim: say where, and still scrub the rest.
-          if (item.problem.severity === 'error') unreadable = true;
-          await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.problem.message}\n`);
-          continue;
+      // Problems with parts of the file (no readable claim there) go to stderr as they are met;
+      // the claims go on to be scrubbed, in order.
+      const claims = async function* (): AsyncGenerator<ClaimItem> {
+        for await (const item of itemsOf(file, io)) {
+          if (!('fileProblem' in item)) {
+            yield item;
+            continue;
+          }
+          if (item.fileProblem.severity === 'error') unreadable = true;
+          await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
         }
+      };
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}) })) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
-        const result =
-          'error' in item
-            ? unreadableResult(item.error, item.label)
-            : 'read' in item
-              ? completeResult(await scrubber.scrub(item.input, options), item.read)
-              : await scrubber.scrub(item.input, options);
-        if (result.outcome === 'pass') passed++;
+        if (outcome === 'pass') passed++;
         else failed++;
-        await out.result(source, result);
+        await out.result(source, json);
       }
     } catch (err) {
       unreadable = true;

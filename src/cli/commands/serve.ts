@@ -1,33 +1,32 @@
-import path from 'node:path';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { engineFrom } from '../../engine/engines.js';
-import { Scrubber } from '../../engine/scrubber.js';
-import { DEFAULT_BODY_LIMIT, LOG_REDACTION, buildApp } from '../../http/app.js';
-import { loadPacksOrReport } from '../load-packs.js';
-import { EXIT, UsageError, write, type CliIo } from '../io.js';
-import { rulesDirFrom } from '../rules-dir.js';
+import { ConfigError, DEFAULTS, formatConfigProblem, readServiceConfig, type ServiceConfig } from '../../config.js';
+import { runPrimary } from '../../service/cluster.js';
+import { runServiceProcess } from '../../service/process.js';
+import { EXIT, write, type CliIo } from '../io.js';
 
 export const serveHelp = `Usage: scrub serve [options]
 
-Starts the HTTP service: POST /v1/scrub, GET /v1/packs, GET /healthz.
+Starts the HTTP service: POST /v1/scrub, POST /v1/scrub/batch, GET /v1/packs,
+POST /v1/packs/reload, GET /healthz, GET /readyz, GET /metrics, GET /docs.
 
 Options:
-  --port N       port to listen on (default: $PORT, else 8080)
-  --host HOST    address to listen on (default: $HOST, else 127.0.0.1; use 0.0.0.0 in a container)
+  --port N       port to listen on (default: $PORT, else ${DEFAULTS.port}; 0 picks a free port)
+  --host HOST    address to listen on (default: $HOST, else ${DEFAULTS.host}; use 0.0.0.0 in a container)
   --rules DIR    rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
+  --workers N    processes serving the port (default: $SCRUB_WORKERS, else one per core: ${availableParallelism()} here);
+                 1 serves in this process, more use node:cluster
   --engine compiled|reference
                  how conditions are evaluated: compiled (default), or by json-rules-engine
                  itself (default: $SCRUB_ENGINE, else compiled)
   -h, --help     show this help
 
-Environment: PORT, HOST, SCRUB_RULES_DIR, SCRUB_ENGINE, SCRUB_BODY_LIMIT (bytes, default ${DEFAULT_BODY_LIMIT}), LOG_LEVEL (default info).`;
+Signals: SIGHUP reloads the packs (every worker); SIGTERM or SIGINT stops taking requests,
+finishes those in flight and exits 0.
 
-function portFrom(text: string | undefined): number {
-  if (text === undefined) return 8080;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 0 || n > 65535) throw new UsageError(`the port must be a number from 0 to 65535, not "${text}"`);
-  return n;
-}
+Every setting (API keys, limits, timeouts, CORS...) is an environment variable: see the
+README's Configuration table. A bad value stops the start with exit status 2.`;
 
 export async function serve(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -36,6 +35,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       rules: { type: 'string' },
+      workers: { type: 'string' },
       engine: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -44,39 +44,15 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, serveHelp + '\n');
     return EXIT.ok;
   }
-  const chosen = engineFrom(values.engine, io.env);
-  if ('problem' in chosen) throw new UsageError(chosen.problem);
-  const { engine } = chosen;
-  const port = portFrom(values.port ?? io.env.PORT);
-  const host = values.host ?? io.env.HOST ?? '127.0.0.1';
-  const bodyLimitText = io.env.SCRUB_BODY_LIMIT;
-  const bodyLimit = bodyLimitText === undefined ? DEFAULT_BODY_LIMIT : Number(bodyLimitText);
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
-    throw new UsageError(`SCRUB_BODY_LIMIT must be a whole number of bytes, at least 1024, not "${bodyLimitText}"`);
+  let config: ServiceConfig;
+  try {
+    config = readServiceConfig(io.env, { port: values.port, host: values.host, rules: values.rules, workers: values.workers, engine: values.engine }, io.cwd);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    await write(io.stderr, `scrub serve: the configuration is not valid:\n${err.problems.map((p) => `  ${formatConfigProblem(p)}`).join('\n')}\n`);
+    return EXIT.badInput;
   }
-  const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
-  const packSet = await loadPacksOrReport(rulesDir, io);
-  if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet, { engine });
-  const app = await buildApp({
-    scrubber: () => scrubber,
-    bodyLimit,
-    logger: { level: io.env.LOG_LEVEL ?? 'info', redact: LOG_REDACTION },
-  });
-  const address = await app.listen({ port, host });
-  const rules = packSet.rulesById.size;
-  await write(
-    io.stdout,
-    `Claim scrubber listening on ${address} with ${packSet.packs.length} packs (${rules} rules) from ${path.relative(io.cwd, rulesDir) || rulesDir}\n` +
-      `Try: curl -s ${address}/v1/packs\n`,
-  );
-  const stop = async () => {
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  return new Promise<number>(() => {
-    /* runs until a signal */
-  });
+  const code = config.workers > 1 && cluster.isPrimary ? await runPrimary(config, io) : await runServiceProcess(config, io);
+  // Long-running: exit now rather than wait for timers and handles nobody needs.
+  process.exit(code);
 }

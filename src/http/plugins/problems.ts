@@ -1,5 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { loggableError } from '../../util/safe-error.js';
+import { bodyUnread, discardRestOfBody } from '../discard-body.js';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemType } from '../problems.js';
 
 /** Maps Fastify's own errors (body parsing, limits) to our stable problem codes. */
@@ -15,6 +19,8 @@ function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: st
       };
     case 'FST_ERR_VALIDATION':
       return { problem: PROBLEMS['invalid-request'], detail: err.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { problem: PROBLEMS['empty-body'], detail: 'There is no body; send the claim as JSON.' };
     default:
       break;
   }
@@ -28,8 +34,16 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
-    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
     else request.log.info({ code: problem.code }, 'request refused');
+    if (bodyUnread(request.raw)) {
+      // Answered before the body was read (too large, refused by auth): Node would close the
+      // connection the moment the answer is written, and a client still sending would get a
+      // reset instead of this answer. Keep it open while the rest is dropped; see discardRestOfBody.
+      reply.removeHeader('connection');
+      reply.raw.shouldKeepAlive = true;
+      reply.raw.once('finish', () => void discardRestOfBody(request.raw));
+    }
     void reply
       .code(problem.status)
       .type(PROBLEM_CONTENT_TYPE)
@@ -44,3 +58,37 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
 }
 
 export default fp(problemsPlugin, { name: 'problems', fastify: '5.x' });
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (a request that takes longer
+ * than SCRUB_REQUEST_TIMEOUT_MS, oversized headers, bytes that are not HTTP): answered as
+ * problem+json too, and logged without the raw bytes (they may hold a claim).
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? PROBLEMS['request-timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? PROBLEMS['headers-too-large']
+        : PROBLEMS['bad-request'];
+  const detail =
+    problem.code === 'request-timeout'
+      ? 'The request did not arrive in full within the time allowed (SCRUB_REQUEST_TIMEOUT_MS).'
+      : problem.code === 'headers-too-large'
+        ? 'The request headers are larger than allowed.'
+        : 'The request is not valid HTTP.';
+  this.log.info({ code: problem.code, parserError: err.code }, 'request refused before routing');
+  // An answer already under way (a streamed batch whose upload ran out of time) must not get
+  // an error written into its middle: the client would read garbage. Cut it instead.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || answering) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(problemBody(problem, detail));
+  // end(), not write() + destroy(): the answer must leave before the socket closes.
+  socket.end(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

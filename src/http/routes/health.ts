@@ -1,9 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ServiceState } from '../../service/state.js';
+import { PROBLEMS, ProblemError } from '../problems.js';
+import { healthzSchema, readyzSchema } from '../schemas.js';
 
-async function healthRoutes(app: FastifyInstance): Promise<void> {
-  // Liveness: the process answers. It says nothing about the packs on purpose.
-  app.get('/healthz', async () => ({ status: 'ok' }));
+export interface HealthRouteOptions {
+  state: ServiceState;
 }
 
-export default fp(healthRoutes, { name: 'health-routes', fastify: '5.x' });
+async function healthRoutes(app: FastifyInstance, opts: HealthRouteOptions): Promise<void> {
+  const open = { access: 'public' as const, rateLimit: false as const };
+  // Liveness: the process answers. It says nothing about the packs on purpose: a restart
+  // would not fix them.
+  app.get('/healthz', { config: open, schema: healthzSchema }, async () => ({ status: 'ok' }));
+
+  // Readiness: send traffic here only while packs are loaded and the service is not stopping.
+  app.get('/readyz', { config: open, schema: readyzSchema }, async () => {
+    if (opts.state.shuttingDown) throw new ProblemError(PROBLEMS['not-ready'], 'The service is shutting down; it finishes the requests it has and takes no more.');
+    const serving = opts.state.packs.describe();
+    return { status: 'ready', loadedAt: serving.loadedAt, packs: serving.packs };
+  });
+}
+
+export default fp(healthRoutes, { name: 'health-routes', fastify: '5.x', dependencies: ['problems'] });

@@ -1,10 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Scrubber } from '../../engine/scrubber.js';
+import { formatDiagnostic } from '../../packs/diagnostics.js';
 import type { Pack } from '../../packs/model.js';
+import type { PackHolder, ReloadOutcome } from '../../service/pack-holder.js';
+import { PROBLEMS, ProblemError } from '../problems.js';
+import { packsSchema, reloadSchema } from '../schemas.js';
 
 export interface PacksRouteOptions {
-  scrubber: () => Scrubber;
+  packs: PackHolder;
+  /** Reloads every process that serves (one process, or every cluster worker at once). */
+  reload: (trigger: string) => Promise<ReloadOutcome>;
 }
 
 export function describePack(pack: Pack) {
@@ -42,9 +47,24 @@ export function describePack(pack: Pack) {
 }
 
 async function packsRoutes(app: FastifyInstance, opts: PacksRouteOptions): Promise<void> {
-  app.get('/v1/packs', async () => {
-    const { packSet } = opts.scrubber();
-    return { loadedAt: packSet.loadedAt, packs: packSet.packs.map(describePack) };
+  app.get('/v1/packs', { config: { access: 'scrub' }, schema: packsSchema }, async () => {
+    const { scrubber, loadedAt } = opts.packs.servingNow();
+    return { loadedAt, packs: scrubber.packSet.packs.map(describePack) };
+  });
+
+  app.post('/v1/packs/reload', { config: { access: 'admin' }, schema: reloadSchema }, async (request) => {
+    const outcome = await opts.reload(request.apiKey ? `key ${request.apiKey.name}` : 'request');
+    if (!outcome.ok) {
+      const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
+      throw new ProblemError(
+        PROBLEMS['packs-invalid'],
+        `${errors.length} problem${errors.length === 1 ? '' : 's'} in the rule packs; nothing was reloaded and the packs loaded at ${outcome.loadedAt} keep serving. ` +
+          errors.slice(0, 3).map(formatDiagnostic).join(' | ') +
+          (errors.length > 3 ? ` | and ${errors.length - 3} more` : ''),
+        { loadedAt: outcome.loadedAt, diagnostics: outcome.diagnostics.map((d) => ({ ...d, text: formatDiagnostic(d) })) },
+      );
+    }
+    return { status: 'reloaded', loadedAt: outcome.loadedAt, packs: outcome.packs, rules: outcome.rules, workers: outcome.workers ?? 1 };
   });
 }
 

@@ -1,16 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
-import type { Scrubber } from '../../engine/scrubber.js';
+import { unreadableResult } from '../../claim/validate.js';
+import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
+import type { ScrubResult } from '../../findings/finding.js';
 import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
-import { readJsonValue } from '../../formats/json.js';
-import { describeType } from '../../util/text.js';
+import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
+import { ndjsonItems } from '../../formats/ndjson.js';
+import { discardRestOfBody } from '../discard-body.js';
+import { loggableError } from '../../util/safe-error.js';
+import { describeType, lowerFirst } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
+import { batchSchema, scrubSchema } from '../schemas.js';
 
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
   scrubber: () => Scrubber;
+  batch: {
+    /** Most claims in one NDJSON batch; the stream ends with a `batch-limit` result after them. */
+    maxClaims: number;
+    /** Most claims in one JSON-array batch. */
+    maxJsonClaims: number;
+    /** Largest JSON-array batch body, in bytes. */
+    jsonBodyLimit: number;
+    /** Longest NDJSON line, in bytes. */
+    maxLineBytes: number;
+  };
 }
 
 interface ScrubQuery {
@@ -18,7 +36,10 @@ interface ScrubQuery {
   asOf?: string;
 }
 
-function optionsFrom(query: ScrubQuery): { explain: boolean; asOf?: string } {
+/** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
+const CLAIMS_PER_TURN = 32;
+
+function optionsFrom(query: ScrubQuery): ScrubOptions {
   if (query.explain !== undefined && query.explain !== 'true' && query.explain !== 'false') {
     throw new ProblemError(PROBLEMS['invalid-request'], `explain must be true or false, not "${query.explain}".`);
   }
@@ -74,7 +95,26 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
   });
 
-  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', async (request) => {
+  /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
+  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubResult> => {
+    let result: ScrubResult;
+    if ('error' in item) {
+      result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
+    } else {
+      try {
+        result = await scrubber.scrub(item.input, options);
+        if (item.read) result = completeResult(result, item.read);
+      } catch (err) {
+        // One claim's failure must not take the batch with it: it gets a result saying so.
+        request.log.error({ err: loggableError(err), line: item.line }, 'claim in batch failed');
+        result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
+      }
+    }
+    app.scrubMetrics.observeResult(result);
+    return result;
+  };
+
+  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
     const options = optionsFrom(request.query);
     const body = request.body;
     // A FHIR resource sent as plain application/json is read as FHIR too.
@@ -84,6 +124,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       const scrubber = opts.scrubber();
       const started = process.hrtime.bigint();
       const result = completeResult(await scrubber.scrub(item.input, options), item);
+      app.scrubMetrics.observeResult(result);
       request.log.info(
         { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
         'claim scrubbed',
@@ -98,8 +139,10 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       );
     }
     const scrubber = opts.scrubber();
+    request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
     const result = await scrubber.scrub(claim, options);
+    app.scrubMetrics.observeResult(result);
     // Ids, counts and timings only: claim contents are protected health information.
     request.log.info(
       { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
@@ -107,6 +150,113 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     );
     return result;
   });
+
+  // The batch route has its own context: only here does an NDJSON body arrive as a stream,
+  // read line by line, with no body limit (the line and claim limits apply instead).
+  await app.register(async (batch) => {
+    batch.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+
+    batch.post<{ Querystring: ScrubQuery }>(
+      '/v1/scrub/batch',
+      { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
+      async (request, reply) => {
+        const options = optionsFrom(request.query);
+        const scrubber = opts.scrubber();
+        const body = request.body;
+        if (body instanceof Readable) {
+          const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
+          return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+        }
+        const items = batchItems(body);
+        if (items.length > opts.batch.maxJsonClaims) {
+          throw new ProblemError(
+            PROBLEMS['batch-too-large'],
+            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${items.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+            { maxClaims: opts.batch.maxJsonClaims },
+          );
+        }
+        const results: ScrubResult[] = [];
+        for (let i = 0; i < items.length; i++) {
+          if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
+          results.push(await scrubItem(request, scrubber, items[i]!, options));
+        }
+        logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
+        return results;
+      },
+    );
+  });
+
+  /** NDJSON results, one line per claim line, pulled by the response as the client reads. */
+  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
+    let claims = 0;
+    let failed = 0;
+    let lastLine = 0;
+    let cut = false;
+    try {
+      // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
+      for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
+        lastLine = item.line ?? lastLine;
+        if (claims === opts.batch.maxClaims) {
+          yield JSON.stringify(
+            unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`),
+          ) + '\n';
+          cut = true;
+          break;
+        }
+        if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
+        claims++;
+        const result = await scrubItem(request, scrubber, item, options);
+        if (result.outcome === 'fail') failed++;
+        request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
+        yield JSON.stringify(result) + '\n';
+      }
+      // The rest of the body is not wanted. Drop it (for a few seconds at most) before the
+      // answer ends: ending while the client still sends could reset the connection under the
+      // answer's last lines.
+      if (cut) await discardRestOfBody(request.raw);
+    } finally {
+      logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+    }
+  }
 }
 
-export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems'] });
+/**
+ * The claims of a batch sent whole: a JSON array of claims, or every claim of an X12 or FHIR
+ * file. What a file holds that is not a readable claim comes first, each as an item with its
+ * reason (so its result has a structure finding); a file with no claim at all is refused.
+ */
+function batchItems(body: unknown): ClaimItem[] {
+  const read =
+    body instanceof ReadBody ? body.read : isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource)) ? readJsonValue(body) : undefined;
+  if (!read) {
+    if (!Array.isArray(body)) {
+      throw new ProblemError(
+        PROBLEMS['batch-not-array'],
+        `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
+      );
+    }
+    return body.map((input, i) => ({ label: `claim ${i + 1}`, input }));
+  }
+  const name = FORMAT_NAMES[read.format] ?? '';
+  if (!read.items.some((i) => i.kind === 'claim')) {
+    const errors = [...read.problems.map((p) => p.message), ...read.items.flatMap((i) => (i.kind === 'error' ? [i.error.message] : []))];
+    throw new ProblemError(PROBLEMS['unreadable-claims'], `The ${name ? `${name} ` : ''}body holds no claim that can be read: ${errors[0] ?? 'it is empty.'}`, {
+      problems: [...read.problems, ...read.items.filter((i) => i.kind === 'error')],
+    });
+  }
+  return [
+    ...read.problems
+      .filter((p) => p.severity === 'error')
+      .map((p): ClaimItem => ({ label: `part of the ${name} file`, error: lowerFirst(p.message), problem: unreadableProblemOf(p.code) })),
+    ...read.items.map((item): ClaimItem =>
+      item.kind === 'error' ? { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) } : { label: item.label, input: item.input, read: item },
+    ),
+  ];
+}
+
+/** Counts only: the claims themselves never reach the log. */
+function logBatch(request: FastifyRequest, counts: Record<string, number>): void {
+  request.log.info(counts, 'batch scrubbed');
+}
+
+export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems', 'metrics'] });

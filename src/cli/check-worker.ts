@@ -1,0 +1,31 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EngineName } from '../engine/evaluator.js';
+import { Scrubber, type ScrubOptions } from '../engine/scrubber.js';
+import { readPackSet } from '../packs/loader.js';
+import { formatDiagnostic } from '../packs/diagnostics.js';
+import { scrubItem, type WorkerReply, type WorkerRequest } from './parallel-scrub.js';
+
+/** A `scrub check` thread: loads its own copy of the packs, then scrubs the chunks it is sent. */
+
+const { rulesDir, options, env, engine } = workerData as { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined>; engine: EngineName };
+// The same environment as the main thread's packs (it names the CMS table files).
+const loaded = readPackSet(rulesDir, undefined, { env }).then((l) => {
+  if (!l.packSet) throw new Error(`the rule packs changed while the check ran and now have errors: ${l.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`);
+  return new Scrubber(l.packSet, { engine });
+});
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  void (async (): Promise<WorkerReply> => {
+    try {
+      const scrubber = await loaded;
+      const results = [];
+      for (const item of request.items) {
+        const { json, outcome } = await scrubItem(scrubber, item, options);
+        results.push({ json, outcome });
+      }
+      return { id: request.id, results };
+    } catch (err) {
+      return { id: request.id, error: (err as Error).message };
+    }
+  })().then((reply) => parentPort!.postMessage(reply));
+});

@@ -1,0 +1,204 @@
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { unreadableResult } from '../claim/validate.js';
+import type { EngineName } from '../engine/evaluator.js';
+import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
+import type { ScrubResult } from '../findings/finding.js';
+import { completeResult } from '../formats/decorate.js';
+import type { ClaimItem } from '../formats/json.js';
+
+/**
+ * Scrubs a stream of claims in input order, on every core once the input is large.
+ *
+ * The first claims are scrubbed here, on this thread: most inputs are small, and starting
+ * threads would only make them slower. Past PARALLEL_AFTER claims, the rest go in chunks to a
+ * pool of worker threads, each with its own copy of the packs. At most two chunks per thread
+ * are in flight and results are written in input order as soon as the next one is ready, so
+ * memory stays bounded whatever the input size. Each result is the JSON.stringify of the same
+ * Scrubber's result on either path: the output is byte for byte the single-threaded one.
+ */
+
+/** Claims scrubbed on the main thread before worker threads are worth starting. */
+export const PARALLEL_AFTER = 200;
+/** Claims sent to a worker thread at a time. */
+const CHUNK = 64;
+
+export interface ScrubbedItem {
+  item: ClaimItem;
+  /** The result as JSON text. */
+  json: string;
+  outcome: 'pass' | 'fail';
+}
+
+export interface ParallelOptions {
+  /** Threads to use at most (1: never start any). Default: one per core. */
+  jobs?: number;
+  /** The rules folder, for the worker threads to load their own copy of the packs. */
+  rulesDir: string;
+  /** The environment the packs were loaded with (it names the CMS table files). */
+  env?: Readonly<Record<string, string | undefined>>;
+  options: ScrubOptions;
+  /** Told when the worker threads start (how many), for tests and progress reports. */
+  onThreads?: (count: number) => void;
+}
+
+/** One item, scrubbed the same way on the main thread and in a worker thread. */
+export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubbedItem> {
+  let result: ScrubResult;
+  if ('error' in item) result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
+  else {
+    result = await scrubber.scrub(item.input, options);
+    // X12 and FHIR claims: the reader's findings, and where each finding is in the file.
+    if (item.read) result = completeResult(result, item.read);
+  }
+  return { item, json: JSON.stringify(result), outcome: result.outcome };
+}
+
+/**
+ * The reader's part of an X12 or FHIR item stays on this thread (it holds functions, which
+ * cannot cross to a worker): the worker scrubs the claim, and the result is completed here.
+ */
+function toWorker(item: ClaimItem): ClaimItem {
+  if (!('read' in item) || item.read === undefined) return item;
+  const { read: _kept, ...plain } = item;
+  return plain;
+}
+
+function completeHere(scrubbed: ScrubbedItem): ScrubbedItem {
+  const { item } = scrubbed;
+  if (!('read' in item) || item.read === undefined) return scrubbed;
+  const result = completeResult(JSON.parse(scrubbed.json) as ScrubResult, item.read);
+  return { item, json: JSON.stringify(result), outcome: result.outcome };
+}
+
+export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: Scrubber, parallel: ParallelOptions): AsyncGenerator<ScrubbedItem> {
+  const iterator = items[Symbol.asyncIterator]();
+  const jobs = parallel.jobs ?? availableParallelism();
+  let served = 0;
+  while (jobs <= 1 || served < PARALLEL_AFTER) {
+    const next = await iterator.next();
+    if (next.done) return;
+    served++;
+    yield await scrubItem(scrubber, next.value, parallel.options);
+  }
+  // The threads evaluate with the same engine as this one.
+  const pool = new ScrubPool(jobs, { rulesDir: parallel.rulesDir, options: parallel.options, env: { ...(parallel.env ?? process.env) }, engine: scrubber.evaluator.name });
+  parallel.onThreads?.(jobs);
+  try {
+    const inFlight: Array<Promise<ScrubbedItem[]>> = [];
+    let exhausted = false;
+    const fill = async () => {
+      while (!exhausted && inFlight.length < jobs * 2) {
+        const chunk: ClaimItem[] = [];
+        while (chunk.length < CHUNK) {
+          const next = await iterator.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          chunk.push(next.value);
+        }
+        if (chunk.length > 0) inFlight.push(pool.run(chunk));
+      }
+    };
+    await fill();
+    while (inFlight.length > 0) {
+      const results = await inFlight.shift()!;
+      yield* results;
+      await fill();
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+interface Task {
+  id: number;
+  chunk: ClaimItem[];
+  resolve: (results: ScrubbedItem[]) => void;
+  reject: (err: Error) => void;
+}
+
+export interface WorkerRequest {
+  id: number;
+  items: ClaimItem[];
+}
+export type WorkerReply = { id: number; results: Array<{ json: string; outcome: 'pass' | 'fail' }> } | { id: number; error: string };
+
+/** The worker script: built JavaScript, or, running from the sources, TypeScript via tsx. */
+function startWorker(workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
+  // npm run scrub and the tests run the .ts sources: the thread registers tsx's loader first
+  // (an --import flag is not enough for worker threads on Node 20).
+  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsxApi = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
+  const script = new URL('./check-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+class ScrubPool {
+  private readonly idle: Worker[] = [];
+  private readonly all: Worker[] = [];
+  private readonly queue: Task[] = [];
+  private readonly running = new Map<Worker, Task>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor(size: number, workerData: { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined>; engine: EngineName }) {
+    for (let i = 0; i < size; i++) {
+      const worker = startWorker(workerData);
+      worker.on('message', (reply: WorkerReply) => this.finished(worker, reply));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (code !== 0 && !this.closing) this.fail(new Error(`a scrub thread stopped with code ${code}`));
+      });
+      this.all.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  private closing = false;
+
+  run(chunk: ClaimItem[]): Promise<ScrubbedItem[]> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.queue.push({ id: this.nextId++, chunk, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop()!;
+      const task = this.queue.shift()!;
+      this.running.set(worker, task);
+      worker.postMessage({ id: task.id, items: task.chunk.map(toWorker) } satisfies WorkerRequest);
+    }
+  }
+
+  private finished(worker: Worker, reply: WorkerReply): void {
+    const task = this.running.get(worker);
+    this.running.delete(worker);
+    this.idle.push(worker);
+    if (task) {
+      if ('error' in reply) task.reject(new Error(reply.error));
+      else task.resolve(reply.results.map((r, i) => completeHere({ item: task.chunk[i]!, json: r.json, outcome: r.outcome })));
+    }
+    this.dispatch();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const task of [...this.running.values(), ...this.queue.splice(0)]) task.reject(err);
+    this.running.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.all.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScrubResult } from '../../findings/finding.js';
+import type { ReloadOutcome } from '../../service/pack-holder.js';
+
+/**
+ * Prometheus metrics at GET /metrics (public: counts and timings only, never claim contents).
+ * Each app has its own registry, so several apps in one process (tests) do not collide; in a
+ * cluster the worker answering /metrics asks the primary for every worker's figures, summed.
+ */
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    scrubMetrics: ScrubMetrics;
+  }
+}
+
+/** The service's metrics in one registry. */
+export class ScrubMetrics {
+  readonly registry = new Registry();
+  readonly requestDuration = new Histogram({
+    name: 'scrub_http_request_duration_seconds',
+    help: 'HTTP request latency by route, method and status (a streamed batch counts until its last byte)',
+    labelNames: ['route', 'method', 'status_code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({ name: 'scrub_http_requests_in_flight', help: 'HTTP requests being handled now', registers: [this.registry] });
+  private readonly claims = new Counter({ name: 'scrub_claims_scrubbed_total', help: 'Claims scrubbed, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly findings = new Counter({
+    name: 'scrub_findings_total',
+    help: 'Findings reported, by rule, category and severity',
+    labelNames: ['rule_id', 'category', 'severity'],
+    registers: [this.registry],
+  });
+  // Every worker counts every reload (they reload together): summed, a cluster would count N.
+  private readonly reloads = new Counter({ name: 'scrub_pack_reloads_total', help: 'Pack reloads, by result', labelNames: ['result'], registers: [this.registry], aggregator: 'max' });
+  private readonly loadedAt = new Gauge({
+    name: 'scrub_pack_set_loaded_timestamp_seconds',
+    help: 'When the pack set now serving was loaded (Unix time)',
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+  private readonly packInfo = new Gauge({
+    name: 'scrub_pack_info',
+    help: 'The packs now serving (value 1)',
+    labelNames: ['pack', 'version'],
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+
+  constructor() {
+    // Event-loop delay (monitorEventLoopDelay), heap, GC, CPU, resident memory, open handles.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    // Series that exist from the start read 0 rather than missing.
+    for (const outcome of ['pass', 'fail']) this.claims.inc({ outcome }, 0);
+    for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);
+  }
+
+  /** Counts one scrubbed claim: its outcome and each finding's rule and severity. */
+  observeResult(result: ScrubResult): void {
+    this.claims.inc({ outcome: result.outcome });
+    for (const f of result.findings) this.findings.inc({ rule_id: f.ruleId, category: f.category, severity: f.severity });
+  }
+
+  /** Counts a pack reload, and records the set now serving. */
+  observeReload(outcome: ReloadOutcome): void {
+    this.reloads.inc({ result: outcome.ok ? 'success' : 'failure' });
+    if (outcome.ok) this.setServing(outcome);
+  }
+
+  setServing(outcome: ReloadOutcome & { ok: true }): void {
+    this.loadedAt.set(Date.parse(outcome.loadedAt) / 1000);
+    this.packInfo.reset();
+    for (const p of outcome.packs) this.packInfo.set({ pack: p.name, version: p.version }, 1);
+  }
+}
+
+export interface MetricsPluginOptions {
+  metrics: ScrubMetrics;
+  /** The set serving at start-up. */
+  serving: ReloadOutcome & { ok: true };
+  /** The metrics text to serve instead of this process's own (cluster: all workers summed). */
+  collect?: () => Promise<string>;
+}
+
+async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
+  const metrics = opts.metrics;
+  metrics.setServing(opts.serving);
+  app.decorate('scrubMetrics', metrics);
+
+  app.addHook('onRequest', async () => {
+    metrics.inFlight.inc();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.inFlight.dec();
+    // The route pattern, not the URL: unknown URLs must not each make a new series.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.get(
+    '/metrics',
+    {
+      config: { access: 'public', rateLimit: false },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description: 'Request latency, claims by outcome, findings by rule and severity, pack reloads, event-loop delay and process figures. No claim contents.',
+        response: { 200: { description: 'Prometheus text exposition format', type: 'string' } },
+      },
+    },
+    async (_request, reply) => {
+      const text = opts.collect ? await opts.collect() : await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+}
+
+export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x', dependencies: ['problems'] });

@@ -1,0 +1,231 @@
+import cluster, { type Worker } from 'node:cluster';
+import { pino, type Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import { write, type CliIo } from '../cli/io.js';
+import type { ServiceConfig } from '../config.js';
+import { formatDiagnostic } from '../packs/diagnostics.js';
+import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import type { ReloadOutcome } from './pack-holder.js';
+import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
+import { watchRules } from './watch.js';
+
+/**
+ * The cluster primary (`scrub serve --workers N`, N > 1): it serves nothing itself. It starts N
+ * workers on one port, restarts one that dies, runs every reload (SIGHUP, file changes, or
+ * POST /v1/packs/reload answered by any worker) on all workers at once, sums their metrics,
+ * and on SIGTERM drains them all.
+ */
+
+/** How long a worker may take to answer a reload step before the reload is given up. */
+const RELOAD_STEP_TIMEOUT_MS = 60_000;
+/** Restarts allowed in RESTART_WINDOW_MS before the primary stops restarting and exits. */
+const MAX_RESTARTS = 10;
+const RESTART_WINDOW_MS = 60_000;
+
+interface WorkerInfo {
+  worker: Worker;
+  /** Listening, so it takes part in reloads. */
+  ready: boolean;
+  /** Started in place of a worker that died. */
+  replacement: boolean;
+}
+
+export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
+  const log: Logger = pino(loggerOptions(config, { role: 'primary' }));
+  // When the set every worker serves was loaded: set by the first worker, given to the workers
+  // started after it, changed by each reload.
+  let servingLoadedAt: string | undefined;
+
+  const workers = new Map<number, WorkerInfo>();
+  const aggregator = new AggregatorRegistry();
+  let shuttingDown = false;
+  let exitCode: number = EXIT_CODES.ok;
+  let announced = false;
+  const restarts: number[] = [];
+  let reloadQueue: Promise<unknown> = Promise.resolve();
+  let nextReloadId = 1;
+  const stepWaiters = new Map<string, (message: WorkerMessage) => void>();
+
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+
+  const fork = (replacement = false) => {
+    const worker = cluster.fork(servingLoadedAt ? { [CLUSTER_LOADED_AT]: servingLoadedAt } : {});
+    workers.set(worker.id, { worker, ready: false, replacement });
+    worker.on('message', (message: unknown) => {
+      if (isScrubMessage(message)) void onMessage(worker, message as WorkerMessage);
+    });
+    return worker;
+  };
+
+  const tell = (worker: Worker, message: PrimaryMessage) => {
+    if (worker.isConnected()) worker.send(message);
+  };
+
+  async function onMessage(worker: Worker, message: WorkerMessage): Promise<void> {
+    switch (message.type) {
+      case 'scrub:listening': {
+        const info = workers.get(worker.id);
+        if (info) info.ready = true;
+        log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        if (servingLoadedAt === undefined) {
+          // The first worker loaded the packs without trouble: start the others.
+          servingLoadedAt = message.loadedAt;
+          for (let i = 1; i < config.workers; i++) fork();
+        }
+        // A replacement loaded the packs on disk, which may have changed since the others
+        // loaded theirs: reload every worker, so that all serve one set again.
+        if (info?.replacement && !shuttingDown) void reloadAll('worker replaced');
+        if (!announced && [...workers.values()].filter((w) => w.ready).length === config.workers) {
+          announced = true;
+          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config.rulesDir) + '\n');
+        }
+        return;
+      }
+      case 'scrub:reload-request': {
+        const outcome = await reloadAll(message.trigger);
+        tell(worker, { type: 'scrub:reload-response', id: message.id, outcome });
+        return;
+      }
+      case 'scrub:metrics-request': {
+        try {
+          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await aggregator.clusterMetrics() });
+        } catch (err) {
+          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: '', error: (err as Error).message });
+        }
+        return;
+      }
+      case 'scrub:prepared':
+      case 'scrub:committed':
+        stepWaiters.get(`${message.type}:${message.id}:${worker.id}`)?.(message);
+        return;
+    }
+  }
+
+  /** Sends one step of a reload to the workers and waits for each answer (or its exit). */
+  function step(targets: WorkerInfo[], message: PrimaryMessage & { id: number }, answer: 'scrub:prepared' | 'scrub:committed'): Promise<Array<WorkerMessage | undefined>> {
+    return Promise.all(
+      targets.map(
+        ({ worker }) =>
+          new Promise<WorkerMessage | undefined>((resolve) => {
+            const key = `${answer}:${message.id}:${worker.id}`;
+            const done = (m: WorkerMessage | undefined) => {
+              clearTimeout(timer);
+              stepWaiters.delete(key);
+              worker.off('exit', onExit);
+              resolve(m);
+            };
+            const onExit = () => done(undefined);
+            const timer = setTimeout(() => done(undefined), RELOAD_STEP_TIMEOUT_MS);
+            stepWaiters.set(key, done);
+            worker.once('exit', onExit);
+            tell(worker, message);
+          }),
+      ),
+    );
+  }
+
+  /**
+   * Every ready worker loads and validates the packs; only when all succeeded does each swap
+   * (all or nothing). One reload at a time.
+   */
+  function reloadAll(trigger: string): Promise<ReloadOutcome> {
+    const run = async (): Promise<ReloadOutcome> => {
+      const id = nextReloadId++;
+      const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
+      const prepared = await step(targets, { type: 'scrub:prepare', id }, 'scrub:prepared');
+      const failed = prepared.find((m) => m?.type === 'scrub:prepared' && !m.ok);
+      const missing = prepared.some((m) => m === undefined);
+      if (failed || missing || targets.length === 0) {
+        const refused = failed?.type === 'scrub:prepared' && !failed.ok ? failed : undefined;
+        const diagnostics = refused
+          ? refused.diagnostics
+          : [{ file: config.rulesDir, line: 1, column: 1, severity: 'error' as const, code: 'worker-unavailable', message: 'a worker did not answer the reload; nothing was reloaded' }];
+        const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: servingLoadedAt ?? 'never', workers: targets.length };
+        for (const { worker } of targets) tell(worker, { type: 'scrub:abort', id, outcome, trigger });
+        log.error({ trigger, problems: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'packs NOT reloaded: the old set keeps serving');
+        return outcome;
+      }
+      const loadedAt = new Date().toISOString();
+      const committed = await step(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed');
+      servingLoadedAt = loadedAt;
+      const first = committed.find((m) => m?.type === 'scrub:committed');
+      const outcome: ReloadOutcome =
+        first?.type === 'scrub:committed'
+          ? { ...first.outcome, workers: committed.filter((m) => m !== undefined).length }
+          : { ok: false, diagnostics: [], loadedAt: 'unknown', workers: 0 };
+      log.info({ trigger, workers: outcome.workers, ...(outcome.ok ? { packs: outcome.packs, loadedAt: outcome.loadedAt } : {}) }, 'packs reloaded on every worker');
+      return outcome;
+    };
+    const result = reloadQueue.then(run, run);
+    reloadQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    const info = workers.get(worker.id);
+    workers.delete(worker.id);
+    if (shuttingDown) {
+      log.info({ worker: worker.id, code, signal }, 'worker stopped');
+      if (code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
+      if (workers.size === 0) finish(exitCode);
+      return;
+    }
+    if (!announced) {
+      // A worker failed before the service was up (the packs are broken, the port is taken):
+      // it has said why on stderr; restarting would only say it again.
+      log.error({ worker: worker.id, code, signal }, 'a worker could not start; stopping');
+      void stopAll('a worker could not start', code === EXIT_CODES.packsBroken ? EXIT_CODES.packsBroken : 1);
+      return;
+    }
+    log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal, wasReady: info?.ready ?? false }, 'worker died unexpectedly; starting another');
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length > MAX_RESTARTS) {
+      log.fatal({ restarts: restarts.length, windowMs: RESTART_WINDOW_MS }, 'workers keep dying; giving up');
+      void stopAll('workers keep dying', 1);
+      return;
+    }
+    // A worker that could not even start (code 2: packs broken on disk) is retried slowly.
+    const delay = code === EXIT_CODES.packsBroken ? Math.min(30_000, 1000 * 2 ** Math.min(restarts.length, 5)) : 0;
+    setTimeout(() => {
+      if (!shuttingDown) fork(true);
+    }, delay);
+  });
+
+  const stopAll = async (reason: string, code = EXIT_CODES.ok as number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    exitCode = code;
+    log.info({ reason, workers: workers.size }, 'shutting down: draining every worker');
+    for (const { worker } of workers.values()) tell(worker, { type: 'scrub:shutdown' });
+    if (workers.size === 0) finish(exitCode);
+    // Workers enforce their own deadline; this is the backstop for one that hangs.
+    setTimeout(() => {
+      for (const { worker } of workers.values()) {
+        log.error({ worker: worker.id }, 'worker did not stop in time; killing it');
+        worker.process.kill('SIGKILL');
+      }
+    }, config.shutdown.delayMs + config.shutdown.deadlineMs + 5000).unref();
+  };
+
+  process.on('SIGTERM', () => void stopAll('SIGTERM'));
+  process.on('SIGINT', () => void stopAll('SIGINT'));
+  process.on('SIGHUP', () => void reloadAll('SIGHUP'));
+  const stopWatching = config.watch
+    ? watchRules(
+        config.rulesDir,
+        () => void reloadAll('files changed'),
+        (err) => log.warn({ err: { message: err.message } }, 'cannot watch the rules folder'),
+      )
+    : () => undefined;
+
+  // One worker first: if the packs are broken it says so once, and the others never start.
+  log.info({ workers: config.workers }, 'starting workers');
+  fork();
+  const code = await finished;
+  stopWatching();
+  log.info({ code }, 'every worker stopped');
+  return code;
+}

@@ -1,0 +1,26 @@
+import type { PackDiagnostic } from '../packs/diagnostics.js';
+import type { ReloadOutcome } from './pack-holder.js';
+
+/**
+ * Messages between the cluster primary and its workers (node:cluster IPC). Every type starts
+ * with "scrub:" so they never mix with prom-client's own metrics messages.
+ */
+export type WorkerMessage =
+  | { type: 'scrub:listening'; address: string; packs: number; rules: number; loadedAt: string }
+  | { type: 'scrub:reload-request'; id: number; trigger: string }
+  | { type: 'scrub:prepared'; id: number; ok: true }
+  | { type: 'scrub:prepared'; id: number; ok: false; diagnostics: PackDiagnostic[] }
+  | { type: 'scrub:committed'; id: number; outcome: ReloadOutcome }
+  | { type: 'scrub:metrics-request'; id: number };
+
+export type PrimaryMessage =
+  | { type: 'scrub:reload-response'; id: number; outcome: ReloadOutcome }
+  | { type: 'scrub:prepare'; id: number }
+  | { type: 'scrub:commit'; id: number; trigger: string; loadedAt: string }
+  | { type: 'scrub:abort'; id: number; outcome: ReloadOutcome; trigger: string }
+  | { type: 'scrub:metrics-response'; id: number; text: string; error?: string }
+  | { type: 'scrub:shutdown' };
+
+export function isScrubMessage(message: unknown): message is { type: string } {
+  return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' && (message as { type: string }).type.startsWith('scrub:');
+}

@@ -1,0 +1,225 @@
+import cluster from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import { AggregatorRegistry } from 'prom-client';
+import type { CliIo } from '../cli/io.js';
+import { write } from '../cli/io.js';
+import type { ServiceConfig } from '../config.js';
+import { LOG_REDACTION, buildApp } from '../http/app.js';
+import { ScrubMetrics } from '../http/plugins/metrics.js';
+import { loadPacksOrReport } from '../cli/load-packs.js';
+import { Scrubber } from '../engine/scrubber.js';
+import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { PackHolder, type ReloadOutcome } from './pack-holder.js';
+import type { ServiceState } from './state.js';
+import { watchRules } from './watch.js';
+
+/**
+ * One serving process: `scrub serve --workers 1` (the whole service), or one cluster worker
+ * (reloads and /metrics then go through the primary, which keeps every worker in step).
+ */
+
+export const EXIT_CODES = { ok: 0, deadlinePassed: 1, packsBroken: 2 } as const;
+
+/** Set by the cluster primary for its workers: when the pack set now serving was loaded. */
+export const CLUSTER_LOADED_AT = 'SCRUB_INTERNAL_PACKS_LOADED_AT';
+
+export function loggerOptions(config: ServiceConfig, base: Record<string, unknown>) {
+  return { level: config.logLevel, redact: LOG_REDACTION, base: { pid: process.pid, ...base } };
+}
+
+/** Runs until SIGTERM/SIGINT (or the primary's word) and resolves with the exit code. */
+export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promise<number> {
+  const worker = cluster.isWorker ? cluster.worker : undefined;
+  const packSet = await loadPacksOrReport(config.rulesDir, io);
+  if (!packSet) return EXIT_CODES.packsBroken;
+  // In a cluster, the primary says when the set was loaded, so that every worker says the same.
+  const scrubberOptions = { engine: config.engine };
+  const holder = new PackHolder(config.rulesDir, new Scrubber(packSet, scrubberOptions), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt, { env: io.env }, scrubberOptions);
+  const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
+  const metrics = new ScrubMetrics();
+  const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
+
+  // With N workers each counts its own requests; give each its share of the key's budget.
+  const perProcess: ServiceConfig = config.rateLimit && worker ? { ...config, rateLimit: { ...config.rateLimit, max: Math.max(1, Math.ceil(config.rateLimit.max / config.workers)) } } : config;
+  const app = await buildApp({
+    packs: holder,
+    state,
+    metrics,
+    config: perProcess,
+    logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
+    ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
+  });
+
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    await write(io.stderr, `Cannot listen on ${config.host}:${config.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}\n`);
+    await app.close();
+    return EXIT_CODES.packsBroken;
+  }
+  const serving = holder.describe();
+  app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
+  if (worker) {
+    send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
+  } else {
+    await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config.rulesDir) + '\n');
+  }
+
+  const stopWatching = config.watch && !worker ? startWatching(config, app, () => holder.reload('files changed')) : () => undefined;
+
+  return new Promise<number>((resolve) => {
+    let stopping: Promise<number> | undefined;
+    const stop = (reason: string) => {
+      stopping ??= shutDown(app, state, config, reason).then((code) => {
+        stopWatching();
+        return code;
+      });
+      void stopping.then(resolve);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    if (worker) {
+      // The primary forwards SIGHUP to every worker as a reload; a SIGHUP sent to a worker
+      // itself (say, a terminal closing) must not kill it.
+      process.on('SIGHUP', () => app.log.info('SIGHUP ignored by a worker: send it to the primary to reload every worker'));
+      bridge!.onShutdown(() => stop('primary asked'));
+      // The primary is gone: nobody restarts or coordinates us any more.
+      process.on('disconnect', () => stop('primary exited'));
+    } else {
+      process.on('SIGHUP', () => void holder.reload('SIGHUP'));
+    }
+  });
+}
+
+export function listeningBanner(address: string, workers: number, packs: number, rules: number, rulesDir: string): string {
+  return (
+    `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${rulesDir}\n` +
+    `Try: curl -s ${address}/v1/packs   (API docs: ${address}/docs)`
+  );
+}
+
+function startWatching(config: ServiceConfig, app: FastifyInstance, reload: () => Promise<ReloadOutcome>): () => void {
+  app.log.info({ rulesDir: config.rulesDir }, 'watching the rules folder: packs reload when files change');
+  return watchRules(
+    config.rulesDir,
+    () => void reload(),
+    (err) => app.log.warn({ err: { message: err.message } }, 'cannot watch the rules folder; reload with SIGHUP or POST /v1/packs/reload instead'),
+  );
+}
+
+/**
+ * Readiness turns false, then (after SCRUB_SHUTDOWN_DELAY_MS, for load balancers to notice)
+ * the server stops accepting and waits for the requests in flight, at most
+ * SCRUB_SHUTDOWN_DEADLINE_MS. Exit 0 when every request finished, 1 when the deadline cut some.
+ */
+export async function shutDown(app: FastifyInstance, state: ServiceState, config: ServiceConfig, reason: string): Promise<number> {
+  state.shuttingDown = true;
+  app.log.info({ reason, delayMs: config.shutdown.delayMs, deadlineMs: config.shutdown.deadlineMs }, 'shutting down: not ready any more; finishing the requests in flight');
+  if (config.shutdown.delayMs > 0) await sleep(config.shutdown.delayMs);
+  state.draining = true;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    deadlineTimer = setTimeout(() => resolve('deadline'), config.shutdown.deadlineMs);
+  });
+  const closed = app.close().then(() => 'closed' as const);
+  const first = await Promise.race([closed, deadline]);
+  clearTimeout(deadlineTimer);
+  if (first === 'deadline') {
+    app.log.error({ deadlineMs: config.shutdown.deadlineMs }, 'shutdown deadline passed: closing the connections still open; their requests are cut');
+    app.server.closeAllConnections();
+    await closed.catch(() => undefined);
+    return EXIT_CODES.deadlinePassed;
+  }
+  app.log.info('stopped: every request in flight finished');
+  return EXIT_CODES.ok;
+}
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+/** A worker's side of the conversation with the primary. */
+class PrimaryBridge {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (message: PrimaryMessage) => void>();
+  private readonly prepared = new Map<number, Scrubber>();
+  private shutdownListener: (() => void) | undefined;
+
+  constructor(
+    private readonly holder: PackHolder,
+    metrics: ScrubMetrics,
+  ) {
+    // prom-client answers the primary's requests for this worker's metrics.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    process.on('message', (message: unknown) => {
+      if (isScrubMessage(message)) void this.handle(message as PrimaryMessage);
+    });
+  }
+
+  onShutdown(listener: () => void): void {
+    this.shutdownListener = listener;
+  }
+
+  private async handle(message: PrimaryMessage): Promise<void> {
+    switch (message.type) {
+      case 'scrub:prepare': {
+        const result = await this.holder.prepare();
+        if (result.ok) {
+          this.prepared.set(message.id, result.scrubber);
+          send({ type: 'scrub:prepared', id: message.id, ok: true });
+        } else {
+          send({ type: 'scrub:prepared', id: message.id, ok: false, diagnostics: result.diagnostics });
+        }
+        return;
+      }
+      case 'scrub:commit': {
+        const scrubber = this.prepared.get(message.id);
+        this.prepared.delete(message.id);
+        if (scrubber) this.holder.commit(scrubber, message.loadedAt);
+        const outcome = this.holder.describe();
+        this.holder.notify(outcome, message.trigger);
+        send({ type: 'scrub:committed', id: message.id, outcome });
+        return;
+      }
+      case 'scrub:abort':
+        this.prepared.delete(message.id);
+        this.holder.notify(message.outcome, message.trigger);
+        return;
+      case 'scrub:shutdown':
+        this.shutdownListener?.();
+        return;
+      case 'scrub:reload-response':
+      case 'scrub:metrics-response':
+        this.waiting.get(message.id)?.(message);
+        this.waiting.delete(message.id);
+        return;
+    }
+  }
+
+  private ask(build: (id: number) => WorkerMessage): Promise<PrimaryMessage> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      send(build(id));
+    });
+  }
+
+  /** A reload answered by one worker reloads all of them: the primary runs it. */
+  async reloadEverywhere(trigger: string): Promise<ReloadOutcome> {
+    const answer = await this.ask((id) => ({ type: 'scrub:reload-request', id, trigger }));
+    if (answer.type !== 'scrub:reload-response') throw new Error(`unexpected answer ${answer.type}`);
+    return answer.outcome;
+  }
+
+  /** Every worker's metrics, summed by the primary. */
+  async clusterMetrics(): Promise<string> {
+    const answer = await this.ask((id) => ({ type: 'scrub:metrics-request', id }));
+    if (answer.type !== 'scrub:metrics-response') throw new Error(`unexpected answer ${answer.type}`);
+    if (answer.error) throw new Error(`the primary could not collect the workers' metrics: ${answer.error}`);
+    return answer.text;
+  }
+}
