@@ -26,7 +26,7 @@ export interface StartupResult {
 }
 
 async function measure(env: Record<string, string>): Promise<StartupFigures> {
-  const s = await startServer([CLI, 'serve', '--port', '0'], { ...env, LOG_LEVEL: 'warn' });
+  const s = await startServer([CLI, 'serve', '--port', '0', '--workers', '1'], { ...env, LOG_LEVEL: 'warn' });
   try {
     const m = await memoryOf(s.child.pid!);
     return { seconds: round(s.startupMs / 1000, 2), rssMiB: round(m?.rssMiB ?? Number.NaN, 0), peakMiB: round(m?.peakMiB ?? Number.NaN, 0) };

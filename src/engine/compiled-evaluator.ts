@@ -32,8 +32,11 @@ export interface CompiledRule {
   /** rule.id and rule.effective, kept here too so that the fast path need not touch the Rule. */
   id: string;
   effective: Rule['effective'];
-  /** Whether the rule fires on the scope item. */
-  fires(facts: FactSource): boolean;
+  /**
+   * Whether the rule fires on the scope item: truthy when it does (json-rules-engine's own
+   * test), so that the hot path spends no extra call on making it a boolean.
+   */
+  fires(facts: FactSource): unknown;
   /** Evaluates every condition, as json-rules-engine does, and reports how each came out. */
   explain(facts: FactSource): { fired: boolean; trace: ConditionTrace };
   /** False when a condition can throw: then the rule is always evaluated, in full. */
@@ -174,15 +177,27 @@ function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog)
       raw = children[0]!.check;
     } else {
       const checks = children.map((c) => c.check);
-      raw = isAll
-        ? (facts) => {
-            for (const c of checks) if (c(facts) !== true) return false;
-            return true;
-          }
-        : (facts) => {
-            for (const c of checks) if (c(facts) === true) return true;
-            return false;
-          };
+      // Two and three conditions (most rules) get a closure without a loop.
+      const [a, b, c3] = checks as [Check, Check, Check | undefined];
+      if (isAll) {
+        raw =
+          checks.length === 2
+            ? (facts) => a(facts) === true && b(facts) === true
+            : checks.length === 3
+              ? (facts) => a(facts) === true && b(facts) === true && c3!(facts) === true
+              : (facts) => {
+                  for (const c of checks) if (c(facts) !== true) return false;
+                  return true;
+                };
+      } else {
+        raw =
+          checks.length === 2
+            ? (facts) => a(facts) === true || b(facts) === true
+            : (facts) => {
+                for (const c of checks) if (c(facts) === true) return true;
+                return false;
+              };
+      }
     }
     const check: Check = nested ? (facts) => raw(facts) === true : raw;
     const traced: Traced = (facts) => {
@@ -225,7 +240,7 @@ export function compileRule(rule: Rule, catalog: FactCatalog): CompiledRule {
     id: rule.id,
     effective: rule.effective,
     total,
-    fires: total ? (facts) => Boolean(check(facts)) : (facts) => Boolean(traced(facts).result),
+    fires: total ? check : (facts) => traced(facts).result,
     explain: (facts) => {
       const { result, trace } = traced(facts);
       const fired = Boolean(result);
@@ -251,7 +266,7 @@ export class CompiledEvaluator implements Evaluator {
 
   evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] {
     return this.rulesOf(group, facts.catalog).map((c) => {
-      if (!explain) return { rule: c.rule, fired: c.fires(facts) };
+      if (!explain) return { rule: c.rule, fired: Boolean(c.fires(facts)) };
       const { fired, trace } = c.explain(facts);
       return { rule: c.rule, fired, trace };
     });

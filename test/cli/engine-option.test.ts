@@ -31,3 +31,24 @@ describe('--engine and SCRUB_ENGINE', () => {
     expect(badEnv.stderr).toContain('SCRUB_ENGINE must be compiled or reference, not "jre"');
   });
 });
+
+describe('the service configuration of the engine', () => {
+  it('is compiled by default, reference when SCRUB_ENGINE or --engine says so', async () => {
+    const { readServiceConfig } = await import('../../src/config.js');
+    expect(readServiceConfig({}).engine).toBe('compiled');
+    expect(readServiceConfig({ SCRUB_ENGINE: 'reference' }).engine).toBe('reference');
+    expect(readServiceConfig({ SCRUB_ENGINE: 'reference' }, { engine: 'compiled' }).engine).toBe('compiled');
+  });
+
+  it('refuses an unknown engine with the other configuration problems', async () => {
+    const { ConfigError, readServiceConfig } = await import('../../src/config.js');
+    let problems: unknown[] = [];
+    try {
+      readServiceConfig({ SCRUB_ENGINE: 'turbo', PORT: 'x' });
+    } catch (err) {
+      if (err instanceof ConfigError) problems = err.problems;
+    }
+    expect(problems).toContainEqual({ variable: 'SCRUB_ENGINE', value: 'turbo', expected: 'expected compiled or reference' });
+    expect(problems).toHaveLength(2);
+  });
+});

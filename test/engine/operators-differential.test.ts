@@ -152,7 +152,7 @@ describe('condition trees, compiled vs json-rules-engine', () => {
         const want = await settle(() => reference.evaluate(group, facts(), explain));
         const got = await settle(() => compiled.evaluate(group, facts(), explain));
         // The fast path, on its own, must agree too.
-        const fast = await settle(() => [{ fired: compileRule(rule, catalog).fires(facts()) }]);
+        const fast = await settle(() => [{ fired: Boolean(compileRule(rule, catalog).fires(facts())) }]);
         expect(got, JSON.stringify(rule.conditions)).toEqual(want);
         if ('ok' in want) expect((fast as { ok: Array<{ fired: boolean }> }).ok[0]!.fired).toBe((want.ok as Array<{ fired: boolean }>)[0]!.fired);
         else expect(fast).toEqual({ error: true });

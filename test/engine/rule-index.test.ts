@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { buildClaimView } from '../../src/claim/view.js';
+import { CompiledEvaluator } from '../../src/engine/compiled-evaluator.js';
+import { groupRules } from '../../src/engine/evaluator.js';
+import { RuleIndex } from '../../src/engine/rule-index.js';
+import { buildScopeItems } from '../../src/engine/scopes.js';
+import type { Claim } from '../../src/claim/claim.generated.js';
+import { bundledPacks, fixtureClaim } from '../helpers.js';
+
+/**
+ * What the rule index leaves out. That it never changes a result is the differential test's
+ * job (indexed against unindexed against json-rules-engine); here: that it does leave rules out.
+ */
+async function lineIndex(packName: string, params?: Record<string, unknown>) {
+  const packs = await bundledPacks();
+  const pack = packs.packs.find((p) => p.name === packName)!;
+  const group = groupRules(pack).find((g) => g.scopeKey === 'line')!;
+  const compiled = new CompiledEvaluator().rulesOf(group, packs.facts);
+  const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
+  const index = new RuleIndex(compiled.map((c) => ({ conditions: c.rule.conditions, total: c.total })), group.facts, packs.facts, params ?? defaults);
+  const idsFor = (claim: Record<string, unknown>) =>
+    buildScopeItems(buildClaimView(claim as unknown as Claim), 'line').map((item) => index.candidates(item).map((p) => compiled[p]!.rule.id));
+  return { index, idsFor };
+}
+
+describe('the rule index', () => {
+  it('evaluates modifier rules only on lines that carry the modifier', async () => {
+    const { index, idsFor } = await lineIndex('modifiers');
+    expect(index.indexedCount).toBeGreaterThanOrEqual(4);
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ modifiers: string[] }> };
+    claim.lines[1]!.modifiers = ['LT', 'RT'];
+    const [visit, procedure] = idsFor(claim);
+    expect(visit).not.toContain('lt-rt-same-line');
+    expect(procedure).toContain('lt-rt-same-line');
+    expect(visit).toContain('em-without-modifier-25'); // 99213 is in the E/M range
+    expect(procedure).not.toContain('em-without-modifier-25');
+    // Rules it cannot index run everywhere.
+    expect(visit).toContain('modifier-repeated');
+  });
+
+  it('reads pack parameters as constants: a code list from a parameter indexes like a literal', async () => {
+    const { idsFor } = await lineIndex('documentation');
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string }> };
+    claim.lines[1]!.procedureCode = 'J3490';
+    const [visit, drug] = idsFor(claim);
+    expect(visit).toEqual([]);
+    expect(drug).toEqual(['unlisted-code-needs-description', 'drug-line-needs-ndc']);
+  });
+
+  it('leaves out rules whose parameters make them impossible (no payer pack set a filing limit, codes or modifiers)', async () => {
+    const { index, idsFor } = await lineIndex('payer-policy');
+    expect(index.neverCount).toBe(1); // timely filing: no limit, so "exists" is false for every claim
+    const claim = fixtureClaim('visit-and-procedure');
+    expect(idsFor(claim)).toEqual([[], []]);
+    const acme = await lineIndex('payer-policy', { timelyFilingDays: 90, priorAuthorizationCodes: ['70450-70553'], unacceptedModifiers: ['GT'] });
+    expect(acme.index.neverCount).toBe(0);
+    expect(acme.idsFor(claim)).toEqual([['timely-filing-exceeded'], ['timely-filing-exceeded']]);
+  });
+});
