@@ -11,11 +11,14 @@ import { round } from './stats.js';
 /**
  * Batch: `scrub check --format ndjson` over an NDJSON file of 1,000,000 claims (generated once
  * into bench/.data, git-ignored), output discarded. Claims/s over the whole run, and the peak
- * resident memory (VmHWM, sampled from /proc/<pid>/status) of the CLI: a streamed batch must
- * run in constant memory.
+ * resident memory (VmHWM, sampled from /proc/<pid>/status) of the CLI, whose worker threads
+ * count in its RSS: a streamed batch must run in constant memory. Run as shipped (a thread per
+ * core, each with its own copy of the packs and tables) and with --jobs 1.
  */
 
 export interface BatchResult {
+  /** `scrub check --jobs N`: 1 thread, or the default (one per core). */
+  jobs: number | 'default';
   claims: number;
   fileMiB: number;
   seconds: number;
@@ -45,11 +48,12 @@ async function claimsFile(count: number, tables: BenchTables): Promise<string> {
   return file;
 }
 
-export async function batch(quick: boolean, tables: BenchTables): Promise<BatchResult> {
+export async function batch(quick: boolean, tables: BenchTables, jobs: number | 'default'): Promise<BatchResult> {
   const count = quick ? 20_000 : 1_000_000;
   const file = await claimsFile(count, tables);
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, file], {
+  const args = [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, ...(jobs === 'default' ? [] : ['--jobs', String(jobs)]), file];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...tables.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -69,6 +73,7 @@ export async function batch(quick: boolean, tables: BenchTables): Promise<BatchR
   if (exitCode !== 0 && exitCode !== 1) throw new Error(`scrub check exited with ${exitCode}: ${stderr}`);
   const at = (share: number) => samples.find((s) => s.t >= share * seconds * 1000)?.rss ?? Number.NaN;
   return {
+    jobs,
     claims: count,
     fileMiB: round((await stat(file)).size / 2 ** 20, 0),
     seconds: round(seconds, 1),

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/paths.js';
-import { batch } from './batch.js';
+import { batch, type BatchResult } from './batch.js';
 import { http, workers } from './http.js';
 import { scaling } from './scaling.js';
 import { startup } from './startup.js';
@@ -83,11 +83,16 @@ if (runs('startup')) {
 }
 
 if (runs('batch')) {
-  console.log(`batch: scrub check over ${quick ? '20,000' : '1,000,000'} NDJSON claims ...`);
-  const r = await batch(quick, tables);
-  results.batch = r;
-  row(`batch claims/s (${formatNumber(r.claims)} claims, ${formatNumber(r.fileMiB)} MiB)`, formatNumber(r.claimsPerSecond), '', '', '', '');
-  row('  peak RSS MiB (RSS at 10/50/90% of the run)', `${formatNumber(r.peakRssMiB)} (${r.rssMiBAt.join('/')})`, '', '', '< 300', yes(r.peakRssMiB < 300));
+  const runsOf: BatchResult[] = [];
+  for (const jobs of ['default', 1] as const) {
+    console.log(`batch: scrub check${jobs === 1 ? ' --jobs 1' : ''} over ${quick ? '20,000' : '1,000,000'} NDJSON claims ...`);
+    const r = await batch(quick, tables, jobs);
+    runsOf.push(r);
+    const label = jobs === 1 ? '--jobs 1' : `${machine.cores} threads`;
+    row(`batch claims/s, ${label} (${formatNumber(r.claims)} claims, ${formatNumber(r.fileMiB)} MiB)`, formatNumber(r.claimsPerSecond), '', '', '', '');
+    row(`  peak RSS MiB, ${label} (RSS at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${r.rssMiBAt.join('/')})`, '', '', '< 300', yes(r.peakRssMiB < 300));
+  }
+  results.batch = runsOf;
 }
 
 if (runs('workers')) {
