@@ -210,7 +210,8 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
 
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, watch, corsOrigins };
-  if (rateMax > 0) config.rateLimit = { max: rateMax, windowMs: rateWindow };
+  // Said outright when off: buildApp lays the configuration over its defaults, whose limit is on.
+  config.rateLimit = rateMax > 0 ? { max: rateMax, windowMs: rateWindow } : undefined;
   return config;
 }
 
