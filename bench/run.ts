@@ -70,6 +70,8 @@ if (runs('scaling')) {
   const r = await scaling(quick);
   results.scaling = r;
   row(`per-claim us, ${formatNumber(r.large.rules)} vs ${r.small.rules} rules`, formatNumber(r.large.perClaimMicros), formatNumber(r.small.perClaimMicros), r.ratio.toFixed(2), '<= 2', yes(r.ratio <= 2));
+  row('  same claims grouped by payer (caches warm)', '', '', r.groupedByPayerRatio.toFixed(2));
+  row('  rules evaluated per claim', String(r.rulesEvaluatedPerClaim.large), String(r.rulesEvaluatedPerClaim.small));
   row(`  ${formatNumber(r.large.rules)} rules all applying: index on / off`, formatNumber(r.allApply.indexedMicros), formatNumber(r.allApply.unindexedMicros), `${r.allApply.indexSpeedup}x faster`);
   row('  pack load seconds (10,000 / 100 rules)', String(r.large.loadSeconds), String(r.small.loadSeconds));
 }

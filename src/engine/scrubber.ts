@@ -173,6 +173,11 @@ export class Scrubber {
     for (const plan of this.plans) for (const group of plan.groups) this.indexFor(group, plan.defaults);
   }
 
+  /** Every compiled rule this scrubber runs (empty with json-rules-engine): for counting and tests. */
+  compiledRules(): CompiledRule[] {
+    return this.plans.flatMap((p) => p.groups.flatMap((g) => [...(g.compiled ?? [])]));
+  }
+
   /** The packs that apply to a claim, in pack set order, with payer packs' adjustments. */
   private selectionFor(claim: ClaimView): Selection {
     const named = this.plansByPayer.get(claim.payer.id);
