@@ -2,7 +2,7 @@ import { codeEntryProblem } from '../claim/codes.js';
 import { isIsoDate } from '../claim/dates.js';
 import type { Category, Severity } from '../findings/finding.js';
 import type { FactCatalog } from '../engine/facts.js';
-import { OPERATORS, parseOperator, regexFor, type OperatorDefinition } from '../engine/operators.js';
+import { OPERATORS, parseOperator, regexFor, type ParsedOperator } from '../engine/operators.js';
 import { pathSyntaxProblem } from '../engine/path.js';
 import type { Scope, ScopeKey } from '../engine/scopes.js';
 import { checkPath, type Shape } from '../engine/shapes.js';
@@ -126,10 +126,22 @@ class RuleCompiler {
     return true;
   }
 
-  private checkValue(op: OperatorDefinition, decorated: boolean, value: unknown, target: Shape | undefined, tokens: Array<string | number>): void {
+  private checkValue(parsed: ParsedOperator, value: unknown, target: Shape | undefined, tokens: Array<string | number>): void {
+    const op = parsed.base;
     const at = [...tokens, 'value'];
     if (this.factReference(value, at)) return;
-    if (decorated) return; // someValue:/everyValue: change what the value holds; checked at run time
+    const overValues = parsed.decorators.find((d) => d === 'someValue' || d === 'everyValue');
+    if (overValues) {
+      // json-rules-engine calls the value's own .some/.every: anything but a list fails every claim.
+      if (!Array.isArray(value)) {
+        this.report(at, 'invalid-value', `operator "${parsed.decorators.join(':')}:${op.name}" compares the field with each value of a list; give a list such as ["25", "59"], not ${describeType(value)} (${quote(value)})`);
+      }
+      return;
+    }
+    // swap: trades the field for the value; someFact/everyFact/not leave the value as it is, but
+    // the field's shape no longer tells what it is compared with.
+    if (parsed.decorators.includes('swap')) return;
+    if (parsed.decorators.length > 0) target = undefined;
     const bad = (what: string) => this.report(at, 'invalid-value', `operator "${op.name}" needs ${what}, not ${describeType(value)} (${quote(value)})`);
     switch (op.value) {
       case 'list':
@@ -263,7 +275,7 @@ class RuleCompiler {
     if (obj.params !== undefined && (obj.params === null || typeof obj.params !== 'object' || Array.isArray(obj.params))) {
       this.report([...tokens, 'params'], 'invalid-condition', '"params" must be a block of named values');
     }
-    this.checkValue(parsed.base, parsed.decorators.length > 0, obj.value, shape ? target : undefined, tokens);
+    this.checkValue(parsed, obj.value, shape ? target : undefined, tokens);
     const leaf: ConditionNode = { fact: obj.fact as string, operator: obj.operator, value: obj.value };
     if (obj.path !== undefined) (leaf as { path?: string }).path = obj.path as string;
     if (obj.params !== undefined) (leaf as { params?: Record<string, unknown> }).params = obj.params as Record<string, unknown>;

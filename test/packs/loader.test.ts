@@ -153,4 +153,20 @@ describe('loading rule packs', () => {
     const ds2 = await problems(GOOD_RULE.replace('hasModifier', 'nope').replace('{{line.number}}', '{{line.nmber}}'));
     expect(ds2.map((d) => d.code).sort()).toEqual(['unknown-operator', 'unknown-path']);
   });
+
+  it('refuses someValue:/everyValue: with a value that is not a list (json-rules-engine would fail every claim)', async () => {
+    const [d] = await problems(GOOD_RULE.replace('operator: hasModifier', 'operator: someValue:hasModifier'));
+    expect(d).toMatchObject({ file: 'rules.yaml', line: 11, code: 'invalid-value' });
+    expect(d!.message).toContain('each value of a list');
+    const list = await readPackSet(await packWith(GOOD_RULE.replace('operator: hasModifier', 'operator: someValue:hasModifier').replace('value: LT', 'value: [LT, RT]')));
+    expect(list.diagnostics).toEqual([]);
+  });
+
+  it('checks the value of a not:, someFact: or everyFact: operator as it checks the operator alone', async () => {
+    const rule = GOOD_RULE.replace('operator: hasModifier', 'operator: not:codeIn').replace('value: LT', 'value: "99213"').replace('- fact: line\n', '- fact: line\n          path: procedureCode\n');
+    const [d] = await problems(rule);
+    expect(d).toMatchObject({ code: 'invalid-value' });
+    expect(d!.message).toContain('a list of codes');
+  });
 });
+
