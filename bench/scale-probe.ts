@@ -8,7 +8,7 @@ const scrubber = new Scrubber(await loadPackSet(process.argv[2]!), { indexing: !
 const payers = Array.from({ length: Number(process.argv[3] ?? 100) }, (_, i) => payerIdOf(i));
 const claims = generateWorkload(10_000, { seed: 31, payerIds: payers }) as Array<{ payer: { id: string } }>;
 if (process.argv.includes('--sorted')) claims.sort((a, b) => (a.payer.id < b.payer.id ? -1 : a.payer.id > b.payer.id ? 1 : 0));
-for (let round = 0; round < 4; round++) {
+for (let round = 0; round < Number(process.env.ROUNDS ?? 4); round++) {
   const started = process.cpuUsage();
   for (const claim of claims) await scrubber.scrub(claim, { asOf: '2026-12-01' });
   const used = process.cpuUsage(started);
