@@ -9,6 +9,7 @@ import { packageRoot } from '../paths.js';
 import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
 import type { ServiceState } from '../service/state.js';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
+import accessLog from './plugins/access-log.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import metricsPlugin, { ScrubMetrics } from './plugins/metrics.js';
@@ -90,6 +91,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // While closing, requests on kept-alive connections get our problem+json (below).
     return503OnClosing: false,
     clientErrorHandler,
+    // The access-log plugin writes one line per request instead.
+    disableRequestLogging: true,
   });
   // Route schemas document the API (OpenAPI); they never validate or reshape a request or a
   // response. Claims must reach the scrubber exactly as sent, and results must be written
@@ -134,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(problems);
+  await app.register(accessLog);
   await app.register(security, { corsOrigins: config.corsOrigins });
   await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
   if (config.rateLimit) await app.register(rateLimit, config.rateLimit);

@@ -125,10 +125,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       const started = process.hrtime.bigint();
       const result = completeResult(await scrubber.scrub(item.input, options), item);
       app.scrubMetrics.observeResult(result);
-      request.log.info(
-        { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
-        'claim scrubbed',
-      );
+      request.logSummary = { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
       return result;
     }
     const claim = body;
@@ -144,10 +141,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     const result = await scrubber.scrub(claim, options);
     app.scrubMetrics.observeResult(result);
     // Ids, counts and timings only: claim contents are protected health information.
-    request.log.info(
-      { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, micros: Number((process.hrtime.bigint() - started) / 1000n) },
-      'claim scrubbed',
-    );
+    request.logSummary = { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
     return result;
   });
 

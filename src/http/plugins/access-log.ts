@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** What a route adds to its request's log line: ids, counts and timings, never claim contents. */
+export type LogSummary = Record<string, string | number | boolean | null>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    logSummary: LogSummary | null;
+  }
+}
+
+/**
+ * One log line per request, written when the answer is sent, instead of Fastify's two ("incoming
+ * request", "request completed") plus one from the route: every line is a write to the log, and
+ * at thousands of requests a second the log was a tenth of the service's CPU time.
+ */
+async function accessLogPlugin(app: FastifyInstance): Promise<void> {
+  app.decorateRequest('logSummary', null);
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        ...request.logSummary,
+      },
+      'request completed',
+    );
+    done();
+  });
+}
+
+export default fp(accessLogPlugin, { name: 'access-log', fastify: '5.x' });
