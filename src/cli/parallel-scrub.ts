@@ -9,13 +9,15 @@ import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { ScrubResult } from '../findings/finding.js';
 import { completeResult } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
+import type { SharedIndex, SharedTables } from '../tables/shared.js';
 
 /**
  * Scrubs a stream of claims in input order, on every core once the input is large.
  *
  * The first claims are scrubbed here, on this thread: most inputs are small, and starting
  * threads would only make them slower. Past PARALLEL_AFTER claims, the rest go in chunks to a
- * pool of worker threads, each with its own copy of the packs. At most two chunks per thread
+ * pool of worker threads, each with its own copy of the packs' rules; the table indexes, the
+ * bulk of their memory, are shared with this thread when it loaded them as SharedTables. At most two chunks per thread
  * are in flight and results are written in input order as soon as the next one is ready, so
  * memory stays bounded whatever the input size. Each result is the JSON.stringify of the same
  * Scrubber's result on either path: the output is byte for byte the single-threaded one.
@@ -40,6 +42,8 @@ export interface ParallelOptions {
   rulesDir: string;
   /** The environment the packs were loaded with (it names the CMS table files). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The table indexes the packs were loaded with, in shared memory: the threads read them, not their files. */
+  sharedTables?: SharedTables;
   options: ScrubOptions;
   /** Told when the worker threads start (how many), for tests and progress reports. */
   onThreads?: (count: number) => void;
@@ -85,7 +89,13 @@ export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: S
     yield await scrubItem(scrubber, next.value, parallel.options);
   }
   // The threads evaluate with the same engine as this one.
-  const pool = new ScrubPool(jobs, { rulesDir: parallel.rulesDir, options: parallel.options, env: { ...(parallel.env ?? process.env) }, engine: scrubber.evaluator.name });
+  const pool = new ScrubPool(jobs, {
+    rulesDir: parallel.rulesDir,
+    options: parallel.options,
+    env: { ...(parallel.env ?? process.env) },
+    engine: scrubber.evaluator.name,
+    sharedTables: parallel.sharedTables?.records() ?? [],
+  });
   parallel.onThreads?.(jobs);
   try {
     const inFlight: Array<Promise<ScrubbedItem[]>> = [];
@@ -126,10 +136,19 @@ export interface WorkerRequest {
   id: number;
   items: ClaimItem[];
 }
+/** What each thread starts with. */
+export interface WorkerSetup {
+  rulesDir: string;
+  options: ScrubOptions;
+  env: Record<string, string | undefined>;
+  engine: EngineName;
+  /** SharedTables records: their arrays reach the thread as the same memory, not copies. */
+  sharedTables: SharedIndex[];
+}
 export type WorkerReply = { id: number; results: Array<{ json: string; outcome: 'pass' | 'fail' }> } | { id: number; error: string };
 
 /** The worker script: built JavaScript, or, running from the sources, TypeScript via tsx. */
-function startWorker(workerData: unknown): Worker {
+function startWorker(workerData: WorkerSetup): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
   // npm run scrub and the tests run the .ts sources: the thread registers tsx's loader first
   // (an --import flag is not enough for worker threads on Node 20).
@@ -148,7 +167,7 @@ class ScrubPool {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(size: number, workerData: { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined>; engine: EngineName }) {
+  constructor(size: number, workerData: WorkerSetup) {
     for (let i = 0; i < size; i++) {
       const worker = startWorker(workerData);
       worker.on('message', (reply: WorkerReply) => this.finished(worker, reply));
