@@ -29,13 +29,21 @@ export function sharedIndexKey(format: TableFormat, snapshotVersion: number, fil
   return JSON.stringify([format, snapshotVersion, files]);
 }
 
-/** The same array on a SharedArrayBuffer (an array already on one is kept as it is). */
-function onSharedMemory(array: SnapshotArray): SnapshotArray {
+/**
+ * The same array on a SharedArrayBuffer (an array already on one is kept as it is). An index
+ * that allocates its largest arrays here as it builds them spares SharedTables a copy of them.
+ */
+export function onSharedMemory<T extends SnapshotArray>(array: T): T {
   if (array.buffer instanceof SharedArrayBuffer) return array;
-  const Type = array.constructor as new (buffer: SharedArrayBuffer) => SnapshotArray;
+  const Type = array.constructor as new (buffer: SharedArrayBuffer) => T;
   const shared = new Type(new SharedArrayBuffer(array.byteLength));
   shared.set(array);
   return shared;
+}
+
+/** A new array of zeros on a SharedArrayBuffer. */
+export function newSharedArray<T extends SnapshotArray>(Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 }
 
 export class SharedTables {
