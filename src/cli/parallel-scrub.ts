@@ -9,6 +9,7 @@ import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { ScrubResult } from '../findings/finding.js';
 import { completeResult } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
+import type { ReadClaim } from '../formats/types.js';
 import type { SharedIndex, SharedTables } from '../tables/shared.js';
 
 /**
@@ -17,8 +18,8 @@ import type { SharedIndex, SharedTables } from '../tables/shared.js';
  * The first claims are scrubbed here, on this thread: most inputs are small, and starting
  * threads would only make them slower. Past PARALLEL_AFTER claims, the rest go in chunks to a
  * pool of worker threads, each with its own copy of the packs' rules; the table indexes, the
- * bulk of their memory, are shared with this thread when it loaded them as SharedTables. At most two chunks per thread
- * are in flight and results are written in input order as soon as the next one is ready, so
+ * bulk of their memory, are shared with this thread when it loaded them as SharedTables. At
+ * most two chunks per thread are in flight and results are written in input order as soon as the next one is ready, so
  * memory stays bounded whatever the input size. Each result is the JSON.stringify of the same
  * Scrubber's result on either path: the output is byte for byte the single-threaded one.
  */
@@ -28,8 +29,11 @@ export const PARALLEL_AFTER = 200;
 /** Claims sent to a worker thread at a time. */
 const CHUNK = 64;
 
+/** What the output needs of an item: its label and, for X12 and FHIR, what the reader knew. */
+export type ItemSource = Pick<ClaimItem, 'label' | 'line'> & { read?: ReadClaim };
+
 export interface ScrubbedItem {
-  item: ClaimItem;
+  item: ItemSource;
   /** The result as JSON text. */
   json: string;
   outcome: 'pass' | 'fail';
@@ -71,9 +75,20 @@ function toWorker(item: ClaimItem): ClaimItem {
   return plain;
 }
 
+/**
+ * An item without its claim: once a thread has its copy, this thread keeps only what the output
+ * needs, so that claims in flight do not outlive their posting here (where they would pile up in
+ * the old generation of this thread's heap until a full collection).
+ */
+function sourceOf(item: ClaimItem): ItemSource {
+  if (!('input' in item)) return item;
+  const { input: _sent, ...source } = item;
+  return source;
+}
+
 function completeHere(scrubbed: ScrubbedItem): ScrubbedItem {
   const { item } = scrubbed;
-  if (!('read' in item) || item.read === undefined) return scrubbed;
+  if (item.read === undefined) return scrubbed;
   const result = completeResult(JSON.parse(scrubbed.json) as ScrubResult, item.read);
   return { item, json: JSON.stringify(result), outcome: result.outcome };
 }
@@ -127,7 +142,7 @@ export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: S
 
 interface Task {
   id: number;
-  chunk: ClaimItem[];
+  sources: ItemSource[];
   resolve: (results: ScrubbedItem[]) => void;
   reject: (err: Error) => void;
 }
@@ -147,22 +162,32 @@ export interface WorkerSetup {
 }
 export type WorkerReply = { id: number; results: Array<{ json: string; outcome: 'pass' | 'fail' }> } | { id: number; error: string };
 
+/**
+ * A thread's young generation, in MB. V8 lets a busy isolate's grow to 48 MB (two 16 MB
+ * semi-spaces and a large-object space), and each thread would keep that much resident for the
+ * whole batch; the garbage of scrubbing a claim dies young in far less. Measured on the batch
+ * benchmark: about 17 MB less per thread, and no change in claims/s beyond the noise.
+ */
+const THREAD_YOUNG_GENERATION_MB = 16;
+
 /** The worker script: built JavaScript, or, running from the sources, TypeScript via tsx. */
 function startWorker(workerData: WorkerSetup): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
+  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), options);
   // npm run scrub and the tests run the .ts sources: the thread registers tsx's loader first
   // (an --import flag is not enough for worker threads on Node 20).
   const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsxApi = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
   const script = new URL('./check-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
 class ScrubPool {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
-  private readonly queue: Task[] = [];
+  /** Tasks waiting for a thread, with their items (which are let go here once posted). */
+  private readonly queue: Array<{ task: Task; items: ClaimItem[] }> = [];
   private readonly running = new Map<Worker, Task>();
   private nextId = 1;
   private failure: Error | undefined;
@@ -185,7 +210,7 @@ class ScrubPool {
   run(chunk: ClaimItem[]): Promise<ScrubbedItem[]> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      this.queue.push({ id: this.nextId++, chunk, resolve, reject });
+      this.queue.push({ task: { id: this.nextId++, sources: chunk.map(sourceOf), resolve, reject }, items: chunk });
       this.dispatch();
     });
   }
@@ -193,9 +218,9 @@ class ScrubPool {
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const worker = this.idle.pop()!;
-      const task = this.queue.shift()!;
+      const { task, items } = this.queue.shift()!;
       this.running.set(worker, task);
-      worker.postMessage({ id: task.id, items: task.chunk.map(toWorker) } satisfies WorkerRequest);
+      worker.postMessage({ id: task.id, items: items.map(toWorker) } satisfies WorkerRequest);
     }
   }
 
@@ -205,14 +230,14 @@ class ScrubPool {
     this.idle.push(worker);
     if (task) {
       if ('error' in reply) task.reject(new Error(reply.error));
-      else task.resolve(reply.results.map((r, i) => completeHere({ item: task.chunk[i]!, json: r.json, outcome: r.outcome })));
+      else task.resolve(reply.results.map((r, i) => completeHere({ item: task.sources[i]!, json: r.json, outcome: r.outcome })));
     }
     this.dispatch();
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
-    for (const task of [...this.running.values(), ...this.queue.splice(0)]) task.reject(err);
+    for (const task of [...this.running.values(), ...this.queue.splice(0).map((queued) => queued.task)]) task.reject(err);
     this.running.clear();
   }
 
