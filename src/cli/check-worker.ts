@@ -1,15 +1,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EngineName } from '../engine/evaluator.js';
-import { Scrubber, type ScrubOptions } from '../engine/scrubber.js';
+import { Scrubber } from '../engine/scrubber.js';
 import { readPackSet } from '../packs/loader.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { scrubItem, type WorkerReply, type WorkerRequest } from './parallel-scrub.js';
+import { SharedTables } from '../tables/shared.js';
+import { scrubItem, type WorkerReply, type WorkerRequest, type WorkerSetup } from './parallel-scrub.js';
 
-/** A `scrub check` thread: loads its own copy of the packs, then scrubs the chunks it is sent. */
+/**
+ * A `scrub check` thread: loads its own copy of the packs' rules, with the table indexes the
+ * main thread shared (no table file of theirs is read here), then scrubs the chunks it is sent.
+ */
 
-const { rulesDir, options, env, engine } = workerData as { rulesDir: string; options: ScrubOptions; env: Record<string, string | undefined>; engine: EngineName };
+const { rulesDir, options, env, engine, sharedTables } = workerData as WorkerSetup;
 // The same environment as the main thread's packs (it names the CMS table files).
-const loaded = readPackSet(rulesDir, undefined, { env }).then((l) => {
+const loaded = readPackSet(rulesDir, undefined, { env, shared: new SharedTables(sharedTables) }).then((l) => {
   if (!l.packSet) throw new Error(`the rule packs changed while the check ran and now have errors: ${l.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`);
   return new Scrubber(l.packSet, { engine });
 });

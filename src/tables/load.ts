@@ -5,7 +5,8 @@ import type { DateWindow } from '../packs/model.js';
 import { readSnapshot, snapshotPath, writeSnapshot, type CachedRows } from './cache.js';
 import { TableFilesError, resolveTableFiles, splitPathList } from './files.js';
 import { TABLE_FORMAT_DEFINITIONS } from './formats/index.js';
-import { RowCounter, TableFileError, type TableContext, type TableDeclaration, type TableInfo } from './model.js';
+import { RowCounter, TableFileError, type SnapshotParts, type TableContext, type TableDeclaration, type TableInfo } from './model.js';
+import { sharedIndexKey, type SharedTables } from './shared.js';
 
 /**
  * Loads one table a pack declares: finds its files (pack.yaml's, or the deployment's through
@@ -27,6 +28,12 @@ export interface TableLoadOptions {
   replace?: Readonly<Record<string, TableReplacement>>;
   /** Folder for index snapshots; SCRUB_TABLE_CACHE_DIR by default; no caching when neither is set. */
   cacheDir?: string;
+  /**
+   * Indexes shared between the threads of this process: a table found there is taken from it
+   * without reading its files; one built here is moved there for other threads. Formats without
+   * a snapshot codec (small code lists) are read from their files by every thread.
+   */
+  shared?: SharedTables;
 }
 
 /** Where a problem is: a place in pack.yaml (a JSON pointer into it) or a line of a table file. */
@@ -181,24 +188,25 @@ export async function loadTable(
 
   const cacheDir = options.cacheDir ?? env[CACHE_DIR_VARIABLE]?.trim();
   const codec = definition.snapshot;
-  let index: unknown;
-  let rows: CachedRows | undefined;
-  let loadedFrom: TableInfo['loadedFrom'] = 'files';
+  const sharing = codec && options.shared ? { tables: options.shared, key: sharedIndexKey(decl.format, codec.version, files) } : undefined;
+  // An index another thread built (shared memory) or an earlier run (the snapshot cache) is
+  // taken from its parts, the same way; only without either are the files read.
+  let stored: { parts: SnapshotParts; rows: CachedRows } | undefined = sharing?.tables.get(sharing.key);
+  let loadedFrom: TableInfo['loadedFrom'] = stored ? 'shared' : 'files';
   let cacheFile: string | undefined;
-  if (cacheDir && codec) {
+  if (!stored && cacheDir && codec) {
     try {
       cacheFile = await snapshotPath(path.resolve(cacheDir), decl.format, codec.version, files);
-      const cached = await readSnapshot(cacheFile);
-      if (cached) {
-        index = codec.read(cached.parts);
-        rows = cached.rows;
-        loadedFrom = 'cache';
-      }
+      stored = await readSnapshot(cacheFile);
+      if (stored) loadedFrom = 'cache';
     } catch {
-      index = undefined; // an unusable cache is a miss, never a failure
+      stored = undefined; // an unusable cache is a miss, never a failure
     }
   }
-  if (index === undefined) {
+  let index: unknown;
+  let rows: CachedRows;
+  if (stored) rows = stored.rows;
+  else {
     const counter = new RowCounter();
     try {
       index = await definition.read(files, counter);
@@ -222,11 +230,18 @@ export async function loadTable(
       }
     }
   }
-  const r = rows!;
-  for (const p of r.problems) {
+  if (codec && sharing && loadedFrom !== 'shared') {
+    // This thread reads the index from shared memory too, so the process holds one copy: the
+    // index just built (or the snapshot file's buffer) is let go as its arrays are moved.
+    const parts = stored?.parts ?? codec.write(index);
+    index = undefined;
+    stored = sharing.tables.add(sharing.key, parts, rows);
+  }
+  if (codec && stored) index = codec.read(stored.parts);
+  for (const p of rows.problems) {
     problems.push({ severity: 'warning', code: 'table-row', at: { file: p.file, line: p.line }, message: `table "${name}": ${p.message}` });
   }
-  for (const u of r.unreported) {
+  for (const u of rows.unreported) {
     problems.push({
       severity: 'warning',
       code: 'table-row',
@@ -241,9 +256,9 @@ export async function loadTable(
     complete: source.complete,
     files,
     source: source.source,
-    rowsTaken: r.taken,
-    rowsSkipped: r.skipped,
-    rowsIgnored: r.ignored,
+    rowsTaken: rows.taken,
+    rowsSkipped: rows.skipped,
+    rowsIgnored: rows.ignored,
     loadedFrom,
   };
   if (source.covers) info.covers = source.covers;

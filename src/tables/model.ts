@@ -45,8 +45,11 @@ export interface TableInfo {
   rowsSkipped: number;
   /** Well-formed rows the table does not use. */
   rowsIgnored: number;
-  /** `cache` when the index came from a snapshot of the same files. */
-  loadedFrom: 'files' | 'cache';
+  /**
+   * `cache` when the index came from a snapshot of the same files; `shared` when another thread
+   * of this process had built it (SharedTables).
+   */
+  loadedFrom: 'files' | 'cache' | 'shared';
 }
 
 /** A malformed row, reported as a warning at file:line; the row is skipped, the load goes on. */

@@ -9,6 +9,7 @@ import type { ScrubResult } from '../../findings/finding.js';
 import { readClaims, type ReadProblem } from '../../formats/index.js';
 import { unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
@@ -128,7 +129,10 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
-  const packSet = await loadPacksOrReport(rulesDir, io);
+  // Threads may be started: the table indexes are loaded into memory they can all read, so the
+  // process holds one copy of them however many threads scrub.
+  const sharedTables = jobs === 1 ? undefined : new SharedTables();
+  const packSet = await loadPacksOrReport(rulesDir, io, sharedTables ? { shared: sharedTables } : {});
   if (!packSet) return EXIT.badInput;
   const scrubber = new Scrubber(packSet, { engine: chosen.engine });
   // "Today" is fixed once for the run, so every thread (and a run across midnight) agrees.
@@ -154,7 +158,7 @@ export async function check(args: string[], io: CliIo): Promise<number> {
           await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
         }
       };
-      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}) })) {
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}) })) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
         if (outcome === 'pass') passed++;
         else failed++;

@@ -3,6 +3,7 @@ import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
 import { completeOn } from '../encoding.js';
 import { isBlank, scanLines, textAt } from '../lines.js';
+import { CodeRows, PackedTexts } from '../packed.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
 
 /**
@@ -15,29 +16,35 @@ import { TableFileError, type RowCounter, type SnapshotParts, type TableContext,
 const CODE = /^[A-Z][0-9][A-Z0-9]{1,5}$/;
 const LAYOUT = 'an order-file line has the order number in columns 1-5, the code in 7-13, 0 or 1 (billable) in 15 and titles from 17';
 
+/** Codes, billable flags and titles in typed arrays: one copy serves every thread (SharedTables). */
 export class Icd10Index {
   constructor(
-    private readonly rowOf: Map<string, number>,
-    private readonly billable: Uint8Array,
-    private readonly titles: string[],
+    private readonly rows: CodeRows,
+    private readonly billable: Uint8Array<ArrayBufferLike>,
+    private readonly titles: PackedTexts,
   ) {}
 
   get size(): number {
-    return this.rowOf.size;
+    return this.rows.size;
   }
 
   get(code: string): { billable: boolean; title: string } | undefined {
-    const row = this.rowOf.get(code);
-    return row === undefined ? undefined : { billable: this.billable[row] === 1, title: this.titles[row] ?? '' };
+    const row = this.rows.rowOf(code);
+    return row < 0 ? undefined : { billable: this.billable[row] === 1, title: this.titles.at(row) };
   }
 
   toSnapshot(): SnapshotParts {
-    return { json: { codes: [...this.rowOf.keys()], titles: this.titles }, arrays: [this.billable] };
+    return { json: { size: this.rows.size }, arrays: [...this.rows.toArrays(), this.billable, ...this.titles.toArrays()] };
   }
 
   static fromSnapshot(parts: SnapshotParts): Icd10Index {
-    const json = parts.json as { codes: string[]; titles: string[] };
-    return new Icd10Index(new Map(json.codes.map((c, i) => [c, i])), parts.arrays[0] as Uint8Array, json.titles);
+    const json = parts.json as { size: number };
+    const [keys, rows, billable, titleBytes, titleOffsets] = parts.arrays;
+    return new Icd10Index(
+      CodeRows.fromArrays(keys as Float64Array, rows as Int32Array, json.size),
+      billable as Uint8Array,
+      PackedTexts.fromArrays(titleBytes as Uint8Array, titleOffsets as Uint32Array),
+    );
   }
 }
 
@@ -70,7 +77,8 @@ async function readOrderFile(files: readonly string[], rows: RowCounter): Promis
         return;
       }
       // Titles are decoded from the bytes, so that each is its own small string instead of a
-      // slice that keeps the whole line alive (column = byte offset when the line is ASCII).
+      // slice that keeps the whole line alive (column = byte offset when the line is ASCII);
+      // they are packed into bytes once every line is read.
       const ascii = text.length === end - start;
       const column = (from: number, to: number) =>
         ascii ? textAt(buffer, start + Math.min(from, text.length), start + Math.min(to, text.length)).trim() : text.slice(from, to).trim();
@@ -89,7 +97,7 @@ async function readOrderFile(files: readonly string[], rows: RowCounter): Promis
     });
     if (takenHere === 0) throw new TableFileError(file, `no ICD-10-CM codes found (${scan.lines} lines read); ${LAYOUT}. Is this the right file?`);
   }
-  return new Icd10Index(rowOf, Uint8Array.from(billable), titles);
+  return new Icd10Index(CodeRows.of(rowOf), Uint8Array.from(billable), PackedTexts.of(titles));
 }
 
 export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
@@ -128,7 +136,7 @@ export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
     ];
   },
   snapshot: {
-    version: 1,
+    version: 2,
     write: (index) => index.toSnapshot(),
     read: (parts) => Icd10Index.fromSnapshot(parts),
   },

@@ -4,6 +4,7 @@ import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, NUMBER, STRING, objectOf } from '../../engine/shapes.js';
 import { readCsvFile } from '../csv.js';
 import { TextPool } from '../encoding.js';
+import { CodeRows } from '../packed.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
 
 /**
@@ -21,23 +22,24 @@ export interface MueEntry {
   rationale: string;
 }
 
+/** Codes and edits in typed arrays (one copy serves every thread), the few distinct texts pooled. */
 export class MueIndex {
   constructor(
-    private readonly rowOf: Map<string, number>,
-    private readonly values: Int32Array,
-    private readonly indicators: Uint8Array,
-    private readonly indicatorTextIds: Uint16Array,
-    private readonly rationaleIds: Uint16Array,
+    private readonly rows: CodeRows,
+    private readonly values: Int32Array<ArrayBufferLike>,
+    private readonly indicators: Uint8Array<ArrayBufferLike>,
+    private readonly indicatorTextIds: Uint16Array<ArrayBufferLike>,
+    private readonly rationaleIds: Uint16Array<ArrayBufferLike>,
     private readonly texts: TextPool,
   ) {}
 
   get size(): number {
-    return this.rowOf.size;
+    return this.rows.size;
   }
 
   get(code: string): MueEntry | undefined {
-    const row = this.rowOf.get(code);
-    if (row === undefined) return undefined;
+    const row = this.rows.rowOf(code);
+    if (row < 0) return undefined;
     return {
       value: this.values[row]!,
       adjudicationIndicator: this.indicators[row]!,
@@ -48,16 +50,16 @@ export class MueIndex {
 
   toSnapshot(): SnapshotParts {
     return {
-      json: { codes: [...this.rowOf.keys()], texts: this.texts.texts },
-      arrays: [this.values, this.indicators, this.indicatorTextIds, this.rationaleIds],
+      json: { size: this.rows.size, texts: this.texts.texts },
+      arrays: [...this.rows.toArrays(), this.values, this.indicators, this.indicatorTextIds, this.rationaleIds],
     };
   }
 
   static fromSnapshot(parts: SnapshotParts): MueIndex {
-    const json = parts.json as { codes: string[]; texts: string[] };
-    const [values, indicators, indicatorTextIds, rationaleIds] = parts.arrays;
+    const json = parts.json as { size: number; texts: string[] };
+    const [keys, rows, values, indicators, indicatorTextIds, rationaleIds] = parts.arrays;
     return new MueIndex(
-      new Map(json.codes.map((c, i) => [c, i])),
+      CodeRows.fromArrays(keys as Float64Array, rows as Int32Array, json.size),
       values as Int32Array,
       indicators as Uint8Array,
       indicatorTextIds as Uint16Array,
@@ -136,7 +138,7 @@ async function readMue(files: readonly string[], rows: RowCounter): Promise<MueI
     if (takenHere === 0) throw new TableFileError(file, `no MUE rows found after the header; ${ROW_LAYOUT}`);
   }
   return new MueIndex(
-    rowOf,
+    CodeRows.of(rowOf),
     Int32Array.from(values),
     Uint8Array.from(indicators),
     Uint16Array.from(indicatorTexts),
@@ -188,7 +190,7 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
     ];
   },
   snapshot: {
-    version: 1,
+    version: 2,
     write: (index) => index.toSnapshot(),
     read: (parts) => MueIndex.fromSnapshot(parts),
   },

@@ -3,6 +3,7 @@ import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
 import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
+import { newSharedArray, onSharedMemory } from '../shared.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
 
 /**
@@ -35,7 +36,9 @@ const EMPTY = -1;
  * Edits held in typed arrays, one entry per row, and an open-addressing hash table from the
  * pair (column 1, column 2) to the pair's first row; rows of the same pair are chained. A
  * claim's lookup is one hash probe plus a walk over that pair's few windows. About 16 bytes
- * per row and 12 per hash slot: the full table takes well under 100 MB.
+ * per row and 12 per hash slot: the full table takes well under 100 MB. The finished arrays are
+ * on SharedArrayBuffers, so that threads share them (SharedTables) without the load making
+ * another copy of them.
  */
 export class PtpIndex {
   private effective: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
@@ -46,8 +49,8 @@ export class PtpIndex {
   private rationaleId: Uint16Array<ArrayBufferLike> = new Uint16Array(INITIAL_ROWS);
   private rows = 0;
   /** Pair keys (column 1 key * 2^26 + column 2 key): exact in a float64. */
-  private slotKeys: Float64Array<ArrayBufferLike> = new Float64Array(INITIAL_SLOTS);
-  private slotHeads: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_SLOTS).fill(EMPTY);
+  private slotKeys: Float64Array<ArrayBufferLike> = newSharedArray(Float64Array, INITIAL_SLOTS);
+  private slotHeads: Int32Array<ArrayBufferLike> = newSharedArray(Int32Array, INITIAL_SLOTS).fill(EMPTY);
   private pairs = 0;
   readonly rationales: TextPool;
 
@@ -90,8 +93,8 @@ export class PtpIndex {
     const oldHeads = this.slotHeads;
     const size = oldKeys.length * 2;
     const mask = size - 1;
-    this.slotKeys = new Float64Array(size);
-    this.slotHeads = new Int32Array(size).fill(EMPTY);
+    this.slotKeys = newSharedArray(Float64Array, size);
+    this.slotHeads = newSharedArray(Int32Array, size).fill(EMPTY);
     for (let s = 0; s < oldKeys.length; s++) {
       if (oldHeads[s] === EMPTY) continue;
       const key = oldKeys[s]!;
@@ -136,12 +139,12 @@ export class PtpIndex {
   /** Drops the spare capacity the arrays grew into while the files were read. */
   finish(): this {
     const n = this.rows;
-    this.effective = this.effective.slice(0, n);
-    this.deletion = this.deletion.slice(0, n);
-    this.next = this.next.slice(0, n);
-    this.indicator = this.indicator.slice(0, n);
-    this.prior = this.prior.slice(0, n);
-    this.rationaleId = this.rationaleId.slice(0, n);
+    this.effective = onSharedMemory(this.effective.subarray(0, n));
+    this.deletion = onSharedMemory(this.deletion.subarray(0, n));
+    this.next = onSharedMemory(this.next.subarray(0, n));
+    this.indicator = onSharedMemory(this.indicator.subarray(0, n));
+    this.prior = onSharedMemory(this.prior.subarray(0, n));
+    this.rationaleId = onSharedMemory(this.rationaleId.subarray(0, n));
     return this;
   }
 
