@@ -17,11 +17,12 @@ import type { SharedIndex, SharedTables } from '../tables/shared.js';
  *
  * The first claims are scrubbed here, on this thread: most inputs are small, and starting
  * threads would only make them slower. Past PARALLEL_AFTER claims, the rest go in chunks to a
- * pool of worker threads, each with its own copy of the packs' rules; the table indexes, the
- * bulk of their memory, are shared with this thread when it loaded them as SharedTables. At
- * most two chunks per thread are in flight and results are written in input order as soon as the next one is ready, so
- * memory stays bounded whatever the input size. Each result is the JSON.stringify of the same
- * Scrubber's result on either path: the output is byte for byte the single-threaded one.
+ * pool of N - 1 worker threads, each with its own copy of the packs' rules, and to this thread,
+ * the Nth; the table indexes, the bulk of the memory, are shared with this thread when it loaded
+ * them as SharedTables. At most two chunks per worker thread are in flight and results are
+ * written in input order as soon as the next one is ready, so memory stays bounded whatever the
+ * input size. Each result is the JSON.stringify of the same Scrubber's result on either path:
+ * the output is byte for byte the single-threaded one.
  */
 
 /** Claims scrubbed on the main thread before worker threads are worth starting. */
