@@ -13,20 +13,9 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../test/support/generate-claims.js';
 
 export const DEFAULT_OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), '.data');
-
-/** mulberry32: small, fast and good enough to spread synthetic codes; seeded for repeatability. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Buffers lines and writes them in large blocks, waiting when the stream is full. */
 class LineWriter {
@@ -112,7 +101,7 @@ function dayBefore(date: number): number {
 }
 
 export async function writePtp(out: string, rows: number, files = 4): Promise<string[]> {
-  const rand = random(32_2);
+  const rand = seededRandom(32_2);
   const codes = procedureCodes(rand, 18_000);
   const column1 = codes.filter(() => rand() < 0.7);
   const paths: string[] = [];
@@ -167,7 +156,7 @@ const MUE_INDICATORS = ['1 Line Edit', '2 Date of Service Edit: Policy', '3 Date
 const MUE_RATIONALES = ['Anatomic Consideration', 'Code Descriptor / CPT Instruction', 'Nature of Analyte', 'Nature of Service/Procedure', 'Clinical: Data', 'Clinical: CMS Workgroup', 'CMS Policy', 'Prescribing Information'];
 
 export async function writeMue(out: string, rows: number): Promise<string> {
-  const rand = random(2026_07);
+  const rand = seededRandom(2026_07);
   const file = path.join(out, 'MCR_MUE_PractitionerServices_Eff_07-01-2026.csv');
   const w = new LineWriter(file);
   await w.line(MUE_NOTICE);
@@ -183,7 +172,7 @@ export async function writeMue(out: string, rows: number): Promise<string> {
 }
 
 export async function writeIcd10Order(out: string, rows: number): Promise<string> {
-  const rand = random(2026);
+  const rand = seededRandom(2026);
   const file = path.join(out, 'icd10cm_order_2026.txt');
   const w = new LineWriter(file);
   const words = ['Acute', 'Chronic', 'Other', 'Unspecified', 'infection', 'disorder', 'of', 'left', 'right', 'bilateral', 'with', 'without', 'complication', 'fracture', 'initial', 'encounter', 'sequela', 'region', 'site'];
