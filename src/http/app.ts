@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import type { Scrubber } from '../engine/scrubber.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
@@ -92,7 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
     clientErrorHandler,
     // The access-log plugin writes one line per request instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // Route schemas document the API (OpenAPI); they never validate or reshape a request or a
   // response. Claims must reach the scrubber exactly as sent, and results must be written
