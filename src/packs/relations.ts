@@ -44,13 +44,15 @@ export function checkPackRelations(packs: readonly Pack[], packFolders: readonly
       );
     }
     const bases: Pack[] = [];
+    // A base that exists but failed to load has its own diagnostics already. What this pack says
+    // of its rules cannot be checked until it loads: calling them missing would send the author
+    // to the wrong file.
+    let baseFailed = false;
     for (const baseName of pack.extends) {
       const base = byName.get(baseName);
       if (!base) {
-        // A base that exists but failed to load has its own diagnostics already.
-        if (!packFolders.includes(baseName)) {
-          out.push(at(pack.location, 'unknown-pack', `pack "${pack.name}" extends "${baseName}", but there is no pack of that name in this rules folder`));
-        }
+        if (packFolders.includes(baseName)) baseFailed = true;
+        else out.push(at(pack.location, 'unknown-pack', `pack "${pack.name}" extends "${baseName}", but there is no pack of that name in this rules folder`));
         continue;
       }
       if (base.extends.length > 0) {
@@ -63,7 +65,7 @@ export function checkPackRelations(packs: readonly Pack[], packFolders: readonly
     for (const o of pack.overrides) {
       const owner = bases.find((b) => b.rules.some((r) => r.id === o.rule));
       if (!owner) {
-        out.push(at(o.location, 'override-unknown-rule', `override names rule "${o.rule}", which none of the extended packs (${baseNames || 'none'}) has`));
+        if (!baseFailed) out.push(at(o.location, 'override-unknown-rule', `override names rule "${o.rule}", which none of the extended packs (${baseNames || 'none'}) has`));
         continue;
       }
       if (o.enabled === undefined && o.severity === undefined) {

@@ -28,6 +28,16 @@ describe('payer packs', () => {
     expect(r.diagnostics[0]!.message).toContain('"modifier-59-prefer-y"');
   });
 
+  it('leave a broken base pack to its own error, without calling the overrides of its rules unknown', async () => {
+    const root = await rulesCopy();
+    await editFile(root, 'modifiers/rules/evaluation-and-management.yaml', (t) => t.replace('operator: lacksModifier', 'operator: lacksModifer'));
+    const r = await readPackSet(root);
+    expect(r.packSet).toBeUndefined();
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.file.split(/[\\/]/).slice(-3).join('/')])).toEqual([
+      ['unknown-operator', 'modifiers/rules/evaluation-and-management.yaml'],
+    ]);
+  });
+
   it('refuse switching a rule off without a reason', async () => {
     const r = await withAcmePack((t) => t.replace(/    reason: ACME Health pays 59.*\n/, ''));
     expect(r.diagnostics).toEqual([expect.objectContaining({ code: 'schema-missing-field' })]);
