@@ -3,7 +3,7 @@ import type { ConditionNode } from '../packs/model.js';
 import { STANDARD_FACTS, type FactCatalog } from './facts.js';
 import { mayThrow, operatorFunction, parseOperator } from './operators.js';
 import { compilePath } from './path.js';
-import type { ScopeItem } from './scopes.js';
+import type { ScopeItem, ScopeKey } from './scopes.js';
 
 /**
  * Which rules of a group can fire on a scope item, decided from what triggers them, so that a
@@ -275,8 +275,14 @@ export class RuleIndex {
     catalog: FactCatalog,
     params?: Readonly<Record<string, unknown>>,
     private readonly keys: IndexKeys = new IndexKeys(),
+    /**
+     * The group's scope. Claim rules are keyed by the claim's own fields (`claim.payer.type in
+     * [...]`); in other scopes the item's own fact keys them, being far more selective.
+     */
+    scopeKey?: ScopeKey,
   ) {
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter((f) => ITEM_FACTS.has(f))), params);
+    const own = (f: string) => ITEM_FACTS.has(f) || (scopeKey === 'claim' && f === 'claim');
+    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params);
     const byField = new Map<string, FieldIndex>();
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;

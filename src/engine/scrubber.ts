@@ -225,7 +225,7 @@ export class Scrubber {
     if (!plan.indexes) return undefined;
     let index = plan.indexes.get(params);
     if (!index) {
-      index = new RuleIndex(plan.compiled!.map((c) => ({ conditions: c.rule.conditions, total: c.total })), plan.group.facts, this.packSet.facts, params, this.indexKeys);
+      index = new RuleIndex(plan.compiled!.map((c) => ({ conditions: c.rule.conditions, total: c.total })), plan.group.facts, this.packSet.facts, params, this.indexKeys, plan.group.scopeKey);
       plan.indexes.set(params, index);
     }
     return index;

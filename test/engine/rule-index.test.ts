@@ -81,4 +81,30 @@ describe('the rule index', () => {
     }
     expect(compared).toBeGreaterThan(10);
   });
+
+  it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {
+    const packs = await bundledPacks();
+    const rules = [
+      {
+        conditions: {
+          all: [
+            { fact: 'claim', path: 'lines.length', operator: 'greaterThan', value: 0 },
+            { fact: 'claim', path: 'payer.type', operator: 'in', value: ['commercial', 'medicaid'] },
+          ],
+        },
+        total: true,
+      },
+      { conditions: { all: [{ fact: 'claim', path: 'lines.length', operator: 'greaterThan', value: 0 }] }, total: true },
+    ];
+    const claimScope = new RuleIndex(rules, ['claim'], packs.facts, {}, new IndexKeys(), 'claim');
+    const elsewhere = new RuleIndex(rules, ['claim'], packs.facts, {}, new IndexKeys(), 'line');
+    const itemFor = (type: string) => {
+      const claim = fixtureClaim('visit-and-procedure') as { payer: { type?: string } };
+      claim.payer.type = type;
+      return buildScopeItems(buildClaimView(claim as unknown as Claim), 'claim')[0]!;
+    };
+    expect([...claimScope.candidates(itemFor('medicare'))]).toEqual([1]);
+    expect([...claimScope.candidates(itemFor('commercial'))]).toEqual([0, 1]);
+    expect([...elsewhere.candidates(itemFor('medicare'))]).toEqual([0, 1]);
+  });
 });
