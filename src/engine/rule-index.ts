@@ -15,7 +15,8 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  * - a rule that requires `hasModifier X` (or `contains`/`containsAny`/`containsAll` on a
  *   list field) can fire only on items whose list holds one of those values;
  * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
- *   equal true`) can fire only on items where the field holds that value.
+ *   equal true`) can fire only on items where the field holds that value;
+ * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`).
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Anything else, and every rule whose
