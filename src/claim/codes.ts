@@ -89,13 +89,21 @@ export function compileCodeList(entries: readonly unknown[]): CodeMatcher {
       exact.add(normalizeCode(text));
     }
   }
-  return {
-    matches(code: string): boolean {
-      const c = normalizeCode(code);
-      if (exact.has(c)) return true;
-      for (const p of prefixes) if (c.startsWith(p)) return true;
-      for (const r of ranges) if (inRange(c, r)) return true;
-      return false;
-    },
-  };
+  return new CodeList(exact, prefixes, ranges);
+}
+
+/** A class rather than a closure: one object between a rule and its codes, not a function and its context. */
+class CodeList implements CodeMatcher {
+  constructor(
+    private readonly exact: ReadonlySet<string>,
+    private readonly prefixes: readonly string[],
+    private readonly ranges: readonly Range[],
+  ) {}
+  matches(code: string): boolean {
+    const c = normalizeCode(code);
+    if (this.exact.has(c)) return true;
+    for (const p of this.prefixes) if (c.startsWith(p)) return true;
+    for (const r of this.ranges) if (inRange(c, r)) return true;
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 import type { ConditionLeaf, ConditionNode, Rule } from '../packs/model.js';
 import type { ConditionTrace, Evaluator, RuleGroup, RuleOutcome } from './evaluator.js';
 import type { FactCatalog, FactSource } from './facts.js';
-import { mayThrow, operatorFunction, parseOperator, preparedOperator } from './operators.js';
+import { mayThrow, operatorFunction, parseOperator, preparedOperator, type BinaryOperator, type ParsedOperator } from './operators.js';
 import { compilePath, pathTokens } from './path.js';
 
 /**
@@ -52,11 +52,69 @@ function factReferenceOf(value: unknown): { fact: string; path?: string; params?
     : undefined;
 }
 
+/** A fact read by catalog slot, with at most one path step: most conditions ("line.procedureCode"). */
+interface SlotRead {
+  slot: number;
+  token?: string;
+}
+
+function slotRead(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): SlotRead | undefined {
+  if (params !== undefined && Object.keys(params).length > 0) return undefined;
+  const slot = catalog.slotOf(fact);
+  if (slot === undefined) return undefined;
+  if (!path) return { slot };
+  const tokens = pathTokens(path);
+  return tokens.length === 1 ? { slot, token: tokens[0]! } : undefined;
+}
+
+/** One path step into a fact's value, as resolveTokens takes it (a fact that is no object is handed back). */
+function stepInto(value: unknown, token: string, isLength: boolean, index: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return isLength ? value.length : index >= 0 ? value[index] : undefined;
+  return hasOwn(value, token) ? (value as Record<string, unknown>)[token] : undefined;
+}
+
+/**
+ * Reads the fact and applies `then` to it, in one closure. With thousands of rules a claim mostly
+ * reaches rules no recent claim ran, whose objects are cold in the CPU caches: every closure and
+ * context between the rule and its comparison is one more cache miss, so a condition is kept to
+ * this closure and its prepared comparison.
+ */
+function readThen(read: SlotRead, then: (value: unknown) => unknown): Check {
+  const { slot, token } = read;
+  if (token === undefined) return (facts) => then(facts.at(slot));
+  const isLength = token === 'length';
+  const index = /^\d+$/.test(token) ? Number(token) : -1;
+  return (facts) => then(stepInto(facts.at(slot), token, isLength, index));
+}
+
 /**
  * Almanac.factValue: the fact (with params), then the path, only into objects. A fact asked
  * without params is read by its catalog slot, looked up here once.
  */
 function factReader(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
+  // A reader depends on the slot and the path alone: one per catalog, shared by every rule that
+  // reads the same thing, stays warm however many rules there are.
+  if (params !== undefined && Object.keys(params).length > 0) return buildReader(catalog, fact, params, path);
+  let readers = sharedReaders.get(catalog);
+  if (!readers) sharedReaders.set(catalog, (readers = new Map()));
+  const key = `${fact}\u0000${path ?? ''}`;
+  let read = readers.get(key);
+  if (!read) readers.set(key, (read = buildReader(catalog, fact, params, path)));
+  return read;
+}
+
+const sharedReaders = new WeakMap<FactCatalog, Map<string, Read>>();
+
+function buildReader(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
+  const direct = slotRead(catalog, fact, params, path);
+  if (direct) {
+    const { slot, token } = direct;
+    if (token === undefined) return (facts) => facts.at(slot);
+    const isLength = token === 'length';
+    const index = /^\d+$/.test(token) ? Number(token) : -1;
+    return (facts) => stepInto(facts.at(slot), token, isLength, index);
+  }
   const slot = params === undefined || Object.keys(params).length === 0 ? catalog.slotOf(fact) : undefined;
   if (slot === undefined) {
     const resolve = path ? compilePath(path) : undefined;
@@ -65,25 +123,19 @@ function factReader(catalog: FactCatalog, fact: string, params: Record<string, u
       return resolve && value !== null && typeof value === 'object' ? resolve(value) : value;
     };
   }
-  if (!path) return (facts) => facts.at(slot);
-  const tokens = pathTokens(path);
-  if (tokens.length === 1) {
-    // The usual "line.procedureCode": one closure instead of a chain (the same steps as resolveTokens).
-    const token = tokens[0]!;
-    const isLength = token === 'length';
-    const index = /^\d+$/.test(token) ? Number(token) : -1;
-    return (facts) => {
-      const value = facts.at(slot);
-      if (value === null || typeof value !== 'object') return value;
-      if (Array.isArray(value)) return isLength ? value.length : index >= 0 ? value[index] : undefined;
-      return hasOwn(value, token) ? (value as Record<string, unknown>)[token] : undefined;
-    };
-  }
-  const resolve = compilePath(path);
+  const resolve = compilePath(path!);
   return (facts) => {
     const value = facts.at(slot);
     return value !== null && typeof value === 'object' ? resolve(value) : value;
   };
+}
+
+/** operatorFunction depends on the operator text alone: built once per operator and shared, like the readers. */
+const sharedOperators = new Map<string, BinaryOperator>();
+function sharedOperator(name: string, parsed: ParsedOperator): BinaryOperator {
+  let op = sharedOperators.get(name);
+  if (!op) sharedOperators.set(name, (op = operatorFunction(parsed)));
+  return op;
 }
 
 interface CompiledLeaf {
@@ -97,7 +149,7 @@ function compileLeaf(leaf: ConditionLeaf, catalog: FactCatalog): CompiledLeaf {
   // The loader refuses unknown operators; reaching this is a bug, not an author's mistake.
   if (!parsed) throw new Error(`cannot compile unknown operator "${leaf.operator}"`);
   const readFact = factReader(catalog, leaf.fact, leaf.params, leaf.path);
-  const compare = operatorFunction(parsed);
+  const compare = sharedOperator(leaf.operator, parsed);
   const prepare = preparedOperator(parsed);
   const reference = factReferenceOf(leaf.value);
   const readValue: Read | undefined = reference && factReader(catalog, reference.fact, reference.params, reference.path);
@@ -111,13 +163,18 @@ function compileLeaf(leaf: ConditionLeaf, catalog: FactCatalog): CompiledLeaf {
   if (!readValue) {
     if (prepare) {
       const test = prepare(constant);
-      check = (facts) => test(readFact(facts));
+      const direct = slotRead(catalog, leaf.fact, leaf.params, leaf.path);
+      check = direct ? readThen(direct, test) : (facts) => test(readFact(facts));
     } else {
       check = (facts) => compare(readFact(facts), constant);
     }
-  } else if (prepare) {
+  } else if (prepare && parsed.base.prepare) {
     // Referenced values rarely change between items (a pack parameter never does): prepare
-    // the operator again only when the value is a different one.
+    // the operator again only when the value is a different one. Only operators that build
+    // something (a code list, a set, a regex) are worth it: for a comparison such as dateAfter
+    // against the claim's own last date of service the value changes with every claim, and
+    // preparing would just allocate a function per claim and store it in the rule, where the
+    // garbage collector has to trace it from the old generation.
     let preparedFor: unknown;
     let test: ((a: unknown) => unknown) | undefined;
     check = (facts) => {

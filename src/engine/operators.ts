@@ -22,6 +22,12 @@ export interface OperatorDefinition {
    * every fact value (the differential test holds them to it); absent means "call evaluate".
    */
   prepare?(value: unknown): (factValue: unknown) => boolean;
+  /**
+   * True when `prepare`'s function applies `factCheck` itself (so that a condition is one
+   * function, not the check wrapped around the comparison): it must give exactly
+   * factCheck(a) && evaluate(a, value).
+   */
+  preparedChecks?: boolean;
   value: ValueKind;
   /**
    * True when the operator holds for a field that is missing (json-rules-engine's notIn and
@@ -122,8 +128,9 @@ const domain: OperatorDefinition[] = [
     evaluate: (a, b) => codeMatcherFor(b).matches(a as string),
     prepare: (b) => {
       const matcher = codeMatcherFor(b);
-      return (a) => matcher.matches(a as string);
+      return (a) => typeof a === 'string' && matcher.matches(a);
     },
+    preparedChecks: true,
     value: 'codes',
     trueWhenMissing: false,
     description: 'the code is in the list; entries may be codes, ranges ("99202-99215") or prefixes ("E11*")',
@@ -135,8 +142,9 @@ const domain: OperatorDefinition[] = [
     evaluate: (a, b) => !codeMatcherFor(b).matches(a as string),
     prepare: (b) => {
       const matcher = codeMatcherFor(b);
-      return (a) => !matcher.matches(a as string);
+      return (a) => typeof a === 'string' && !matcher.matches(a);
     },
+    preparedChecks: true,
     value: 'codes',
     trueWhenMissing: false,
     description: 'the code is present and not in the list',
@@ -152,10 +160,11 @@ const domain: OperatorDefinition[] = [
     prepare: (b) => {
       const wanted = asList(b).map((m) => String(m).toUpperCase());
       return (a) => {
-        const mods = modifiersOf(a)!;
-        return wanted.some((m) => mods.includes(m));
+        const mods = modifiersOf(a);
+        return mods !== undefined && wanted.some((m) => mods.includes(m));
       };
     },
+    preparedChecks: true,
     value: 'modifiers',
     trueWhenMissing: false,
     description: 'the line carries the modifier (or any of the listed modifiers)',
@@ -171,10 +180,11 @@ const domain: OperatorDefinition[] = [
     prepare: (b) => {
       const wanted = asList(b).map((m) => String(m).toUpperCase());
       return (a) => {
-        const mods = modifiersOf(a)!;
-        return !wanted.some((m) => mods.includes(m));
+        const mods = modifiersOf(a);
+        return mods !== undefined && !wanted.some((m) => mods.includes(m));
       };
     },
+    preparedChecks: true,
     value: 'modifiers',
     trueWhenMissing: false,
     description: 'the line carries none of the listed modifiers',
@@ -323,13 +333,17 @@ export function operatorFunction(parsed: ParsedOperator): BinaryOperator {
 export function preparedOperator(parsed: ParsedOperator): ((value: unknown) => (factValue: unknown) => unknown) | undefined {
   if (parsed.decorators.some((d) => d === 'swap' || d === 'someValue' || d === 'everyValue')) return undefined;
   const { base } = parsed;
-  const check = base.factCheck;
-  const prepare = base.prepare ?? ((b: unknown) => (a: unknown) => base.evaluate(a, b));
+  const check = base.preparedChecks ? undefined : base.factCheck;
+  const evaluate = base.evaluate;
+  // Without a prepare of its own, the check and the comparison make one function, not two.
+  const prepare: (b: unknown) => (a: unknown) => unknown =
+    base.prepare ?? (check ? (b) => (a) => check(a) && evaluate(a, b) : (b) => (a) => evaluate(a, b));
+  const wrap = base.prepare !== undefined && check !== undefined;
   return (value) => {
     let test: (a: unknown) => unknown = prepare(value);
-    if (check) {
+    if (wrap) {
       const compare = test;
-      test = (a) => check(a) && compare(a);
+      test = (a) => check!(a) && compare(a);
     }
     for (let i = parsed.decorators.length - 1; i >= 0; i--) {
       const inner = test;

@@ -69,6 +69,19 @@ function stepOf(token: string): Step {
  * compiled evaluator, which resolves the same few paths millions of times.
  */
 export function compilePath(path: string): (value: unknown) => unknown {
+  // One function per path text, shared: with thousands of rules reading "procedureCode", a
+  // claim that reaches a rule nothing else ran lately finds the resolver warm all the same.
+  let resolve = compiledPaths.get(path);
+  if (!resolve) {
+    resolve = buildPath(path);
+    if (compiledPaths.size < 10_000) compiledPaths.set(path, resolve);
+  }
+  return resolve;
+}
+
+const compiledPaths = new Map<string, (value: unknown) => unknown>();
+
+function buildPath(path: string): (value: unknown) => unknown {
   if (path === '') return (value) => value;
   const steps = pathTokens(path).map(stepOf);
   if (steps.length === 1) return steps[0]!;

@@ -3,7 +3,7 @@ import type { ConditionNode } from '../packs/model.js';
 import { STANDARD_FACTS, type FactCatalog } from './facts.js';
 import { mayThrow, operatorFunction, parseOperator } from './operators.js';
 import { compilePath } from './path.js';
-import type { ScopeItem } from './scopes.js';
+import type { ScopeItem, ScopeKey } from './scopes.js';
 
 /**
  * Which rules of a group can fire on a scope item, decided from what triggers them, so that a
@@ -15,7 +15,8 @@ import type { ScopeItem } from './scopes.js';
  * - a rule that requires `hasModifier X` (or `contains`/`containsAny`/`containsAll` on a
  *   list field) can fire only on items whose list holds one of those values;
  * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
- *   equal true`) can fire only on items where the field holds that value.
+ *   equal true`) can fire only on items where the field holds that value;
+ * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`).
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Anything else, and every rule whose
@@ -209,16 +210,38 @@ function better(a: Trigger, b: Trigger): boolean {
 
 interface FieldIndex {
   field: Field;
-  exact: Map<unknown, number[]>;
-  prefixes: Map<string, number[]>;
+  /** By key id (IndexKeys): the positions of the rules that key triggers. */
+  exact: Map<number, number[]>;
+  prefixes: Map<number, number[]>;
   /** Lengths of the prefixes present, longest first, so a lookup tries only those. */
   prefixLengths: number[];
 }
 
-function push(map: Map<unknown, number[]>, key: unknown, position: number): void {
+function push(map: Map<number, number[]>, key: number, position: number): void {
   const list = map.get(key);
   if (!list) map.set(key, [position]);
   else if (list[list.length - 1] !== position) list.push(position);
+}
+
+/**
+ * Numbers for index keys (codes, code prefixes, modifiers, yes/no values), shared by every
+ * index of a Scrubber. With 100 payer packs a claim reaches a different pack's index almost every
+ * time, cold in the CPU caches; a lookup in a Map keyed by text then also reads the key text of
+ * every entry it passes, one more cache miss each. Here the text is looked up once, in this one
+ * table, which the claims' recurring codes keep warm; the pack's own Map is keyed by a small
+ * integer stored in the table itself. A value no rule of any pack names ends the lookup here.
+ * Map key equality (SameValueZero) decides what counts as the same key, as before.
+ */
+export class IndexKeys {
+  private readonly ids = new Map<unknown, number>();
+  idOf(key: unknown): number {
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    return id;
+  }
+  find(key: unknown): number | undefined {
+    return this.ids.get(key);
+  }
 }
 
 export interface IndexableRule {
@@ -246,8 +269,21 @@ export class RuleIndex {
    * `params`: the pack's parameter values as the rules will see them (after payer packs), so
    * that conditions on parameters index like literals; omit them and such rules always run.
    */
-  constructor(rules: readonly IndexableRule[], scopeFacts: readonly string[], catalog: FactCatalog, params?: Readonly<Record<string, unknown>>) {
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter((f) => ITEM_FACTS.has(f))), params);
+  /** `keys`: shared with the other indexes of a Scrubber (see IndexKeys); a private table by default. */
+  constructor(
+    rules: readonly IndexableRule[],
+    scopeFacts: readonly string[],
+    catalog: FactCatalog,
+    params?: Readonly<Record<string, unknown>>,
+    private readonly keys: IndexKeys = new IndexKeys(),
+    /**
+     * The group's scope. Claim rules are keyed by the claim's own fields (`claim.payer.type in
+     * [...]`); in other scopes the item's own fact keys them, being far more selective.
+     */
+    scopeKey?: ScopeKey,
+  ) {
+    const own = (f: string) => ITEM_FACTS.has(f) || (scopeKey === 'claim' && f === 'claim');
+    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params);
     const byField = new Map<string, FieldIndex>();
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;
@@ -266,9 +302,9 @@ export class RuleIndex {
         byField.set(key, fi);
         this.fields.push(fi);
       }
-      for (const k of trigger.exact) push(fi.exact, k, position);
+      for (const k of trigger.exact) push(fi.exact, keys.idOf(k), position);
       for (const p of trigger.prefixes) {
-        push(fi.prefixes as Map<unknown, number[]>, p, position);
+        push(fi.prefixes, keys.idOf(p), position);
         if (!fi.prefixLengths.includes(p.length)) fi.prefixLengths.push(p.length);
       }
     });
@@ -281,6 +317,7 @@ export class RuleIndex {
   candidates(item: ScopeItem): readonly number[] {
     const fields = this.fields;
     if (fields.length === 0) return this.always;
+    const keys = this.keys;
     // Matching lists are collected in scratch fields (this runs synchronously, never nested).
     this.first = undefined;
     this.more = 0;
@@ -288,15 +325,18 @@ export class RuleIndex {
       const fi = fields[f]!;
       const value = fi.field.resolve(item.values[fi.field.fact]);
       let list: number[] | undefined;
+      let id: number | undefined;
       if (fi.field.kind === 'code') {
         if (typeof value !== 'string') continue; // codeIn, equal and in need text to match
         const code = normalizeCode(value);
-        if ((list = fi.exact.get(code))) this.add(list);
-        for (const n of fi.prefixLengths) if (n <= code.length && (list = fi.prefixes.get(code.slice(0, n)))) this.add(list);
+        if ((id = keys.find(code)) !== undefined && (list = fi.exact.get(id))) this.add(list);
+        for (const n of fi.prefixLengths) {
+          if (n <= code.length && (id = keys.find(code.slice(0, n))) !== undefined && (list = fi.prefixes.get(id))) this.add(list);
+        }
       } else if (fi.field.kind === 'member') {
         if (!Array.isArray(value)) continue;
-        for (const element of value) if ((list = fi.exact.get(element))) this.add(list);
-      } else if ((list = fi.exact.get(value))) {
+        for (const element of value) if ((id = keys.find(element)) !== undefined && (list = fi.exact.get(id))) this.add(list);
+      } else if ((id = keys.find(value)) !== undefined && (list = fi.exact.get(id))) {
         this.add(list);
       }
     }

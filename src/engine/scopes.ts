@@ -38,7 +38,10 @@ export interface ScopeItem {
   lines: number[];
   /** Default `path` of a finding on this item, when the rule names none. */
   defaultPath: string;
-  /** The scope's own facts: line; first, second and pair; diagnosis; group. */
+  /**
+   * The scope's own facts: line; first, second and pair; diagnosis; group; for the claim scope,
+   * claim (the value of the claim fact, here so that the rule index can read it).
+   */
   values: Readonly<Record<string, unknown>>;
 }
 
@@ -148,7 +151,7 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey): ScopeItem[] {
   switch (key) {
     case 'claim':
       return [
-        { scope: 'claim', label: 'claim', serviceDate: claim.firstServiceDate, lines: [], defaultPath: '', values: {} },
+        { scope: 'claim', label: 'claim', serviceDate: claim.firstServiceDate, lines: [], defaultPath: '', values: { claim } },
       ];
     case 'line':
       return claim.lines.map((line) => new LineItem(line));

@@ -8,7 +8,7 @@ import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext } from './facts.js';
-import { RuleIndex } from './rule-index.js';
+import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { renderTemplate, renderValue } from './template.js';
 
@@ -137,6 +137,7 @@ export class Scrubber {
   private selectionCount = 0;
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
+  private readonly indexKeys = new IndexKeys();
 
   constructor(
     readonly packSet: PackSet,
@@ -224,7 +225,7 @@ export class Scrubber {
     if (!plan.indexes) return undefined;
     let index = plan.indexes.get(params);
     if (!index) {
-      index = new RuleIndex(plan.compiled!.map((c) => ({ conditions: c.rule.conditions, total: c.total })), plan.group.facts, this.packSet.facts, params);
+      index = new RuleIndex(plan.compiled!.map((c) => ({ conditions: c.rule.conditions, total: c.total })), plan.group.facts, this.packSet.facts, params, this.indexKeys, plan.group.scopeKey);
       plan.indexes.set(params, index);
     }
     return index;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTemplate, renderTemplate, renderValue } from '../../src/engine/template.js';
-import { resolvePath, pathSyntaxProblem } from '../../src/engine/path.js';
+import { compilePath, resolvePath, pathSyntaxProblem } from '../../src/engine/path.js';
 import { parseSafeJson } from '../../src/util/safe-json.js';
 import { removeAt, setAt } from '../../src/util/patch.js';
 import { judge } from '../../src/testing/runner.js';
@@ -42,6 +42,13 @@ describe('the dot-path resolver', () => {
   });
   it('refuses JSONPath syntax with a hint', () => {
     expect(pathSyntaxProblem('lines[*].units')).toContain('plain dotted path');
+  });
+  it('compiles a path once and shares the function, which resolves as resolvePath does', () => {
+    const v = { a: { b: [10, 20] }, s: 'text' };
+    for (const path of ['a', 'a.b.1', 'a.b.length', '$.a.b.0', 'a.constructor', 'a.x.y', 's.length', '']) {
+      expect(compilePath(path)).toBe(compilePath(path));
+      expect(compilePath(path)(v)).toEqual(resolvePath(v, path));
+    }
   });
 });
 

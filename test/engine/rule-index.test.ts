@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildClaimView } from '../../src/claim/view.js';
 import { CompiledEvaluator } from '../../src/engine/compiled-evaluator.js';
 import { groupRules } from '../../src/engine/evaluator.js';
-import { RuleIndex } from '../../src/engine/rule-index.js';
-import { buildScopeItems } from '../../src/engine/scopes.js';
+import { IndexKeys, RuleIndex } from '../../src/engine/rule-index.js';
+import { SCOPES, buildScopeItems, type ScopeKey } from '../../src/engine/scopes.js';
 import type { Claim } from '../../src/claim/claim.generated.js';
 import { bundledPacks, fixtureClaim } from '../helpers.js';
 
@@ -55,5 +55,56 @@ describe('the rule index', () => {
     const acme = await lineIndex('payer-policy', { timelyFilingDays: 90, priorAuthorizationCodes: ['70450-70553'], unacceptedModifiers: ['GT'] });
     expect(acme.index.neverCount).toBe(0);
     expect(acme.idsFor(claim)).toEqual([['timely-filing-exceeded'], ['timely-filing-exceeded']]);
+  });
+
+  it('gives the same candidates with key ids shared by every index as with a table of its own', async () => {
+    const packs = await bundledPacks();
+    const shared = new IndexKeys();
+    const scopeKeys: ScopeKey[] = [...SCOPES.filter((s) => s !== 'line-pair'), 'line-pair', 'line-pair-ordered'];
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string; modifiers: string[] }> };
+    claim.lines[0]!.modifiers = ['25', 'LT'];
+    claim.lines[1]!.procedureCode = 'J3490';
+    const view = buildClaimView(claim as unknown as Claim);
+    let compared = 0;
+    for (const pack of packs.packs) {
+      const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
+      for (const group of groupRules(pack)) {
+        const rules = new CompiledEvaluator().rulesOf(group, packs.facts).map((c) => ({ conditions: c.rule.conditions, total: c.total }));
+        const own = new RuleIndex(rules, group.facts, packs.facts, defaults);
+        const withShared = new RuleIndex(rules, group.facts, packs.facts, defaults, shared);
+        expect(scopeKeys).toContain(group.scopeKey);
+        for (const item of buildScopeItems(view, group.scopeKey)) {
+          expect([...withShared.candidates(item)]).toEqual([...own.candidates(item)]);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(10);
+  });
+
+  it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {
+    const packs = await bundledPacks();
+    const rules = [
+      {
+        conditions: {
+          all: [
+            { fact: 'claim', path: 'lines.length', operator: 'greaterThan', value: 0 },
+            { fact: 'claim', path: 'payer.type', operator: 'in', value: ['commercial', 'medicaid'] },
+          ],
+        },
+        total: true,
+      },
+      { conditions: { all: [{ fact: 'claim', path: 'lines.length', operator: 'greaterThan', value: 0 }] }, total: true },
+    ];
+    const claimScope = new RuleIndex(rules, ['claim'], packs.facts, {}, new IndexKeys(), 'claim');
+    const elsewhere = new RuleIndex(rules, ['claim'], packs.facts, {}, new IndexKeys(), 'line');
+    const itemFor = (type: string) => {
+      const claim = fixtureClaim('visit-and-procedure') as { payer: { type?: string } };
+      claim.payer.type = type;
+      return buildScopeItems(buildClaimView(claim as unknown as Claim), 'claim')[0]!;
+    };
+    expect([...claimScope.candidates(itemFor('medicare'))]).toEqual([1]);
+    expect([...claimScope.candidates(itemFor('commercial'))]).toEqual([0, 1]);
+    expect([...elsewhere.candidates(itemFor('medicare'))]).toEqual([0, 1]);
   });
 });
