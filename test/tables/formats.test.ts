@@ -118,7 +118,7 @@ describe('NCCI PTP reader', () => {
     const { arrays } = index.toSnapshot();
     for (const array of arrays) expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
     // Room for the lines of both files, preamble included, and never grown (no outgrown copy).
-    const rowArrays = arrays.slice(0, 6);
+    const rowArrays = arrays.slice(0, 7);
     for (const array of rowArrays) expect([array.length, array.buffer.byteLength]).toEqual([5000, (5000 + PTP_PREAMBLE.length) * array.BYTES_PER_ELEMENT]);
     expect(index.find('10001', '20001', 20210101)?.rationale).toBe('r1');
   });
