@@ -27,8 +27,15 @@ import type { SharedIndex, SharedTables } from '../tables/shared.js';
 
 /** Claims scrubbed on the main thread before worker threads are worth starting. */
 export const PARALLEL_AFTER = 200;
-/** Claims sent to a worker thread at a time. */
-const CHUNK = 64;
+/**
+ * Claims sent to a worker thread at a time. A chunk's claims are all alive until the last is
+ * scrubbed (in the worker, which receives them at once; here, where results wait for their turn),
+ * so with 64 they outlived two young-generation collections and were promoted: each thread's old
+ * generation filled with them at about 5 MB/s until a full collection, the batch's peak. With 32,
+ * old generations stay nearly flat (measured with --trace-gc on 200,000 claims; peak RSS 270-280
+ * MiB against 290-315, claims/s the same within the noise).
+ */
+const CHUNK = 32;
 
 /** What the output needs of an item: its label and, for X12 and FHIR, what the reader knew. */
 export type ItemSource = Pick<ClaimItem, 'label' | 'line'> & { read?: ReadClaim };

@@ -100,6 +100,28 @@ describe('NCCI PTP reader', () => {
     }
     expect(index.rowCount).toBe(300_000);
   });
+
+  it('keeps every row when more are added than it was sized for', () => {
+    const index = new PtpIndex(undefined, 10);
+    for (let i = 0; i < 1000; i++) index.add(i, i + 1, 20200101, 99991231, i % 2, false, 0);
+    index.finish();
+    const code = (n: number) => n.toString(36).toUpperCase().padStart(5, '0');
+    for (let i = 0; i < 1000; i++) expect(index.find(code(i), code(i + 1), 20210101)?.modifierIndicator).toBe(i % 2);
+    expect([index.rowCount, index.pairCount]).toEqual([1000, 1000]);
+  });
+
+  it('builds its arrays once, at the size of the files, on shared memory', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `${String(10000 + i)}\t${String(20000 + (i % 3000))}\t\t20200101\t*\t${i % 2}\tr${i % 5}`);
+    const files = [await file('f1.txt', [...PTP_PREAMBLE, ...rows.slice(0, 2500)].join('\r\n')), await file('f2.txt', rows.slice(2500).join('\r\n'))];
+    const index = await ncciPtpFormat.read(files, new RowCounter());
+    expect(index.rowCount).toBe(5000);
+    const { arrays } = index.toSnapshot();
+    for (const array of arrays) expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Room for the lines of both files, preamble included, and never grown (no outgrown copy).
+    const rowArrays = arrays.slice(0, 7);
+    for (const array of rowArrays) expect([array.length, array.buffer.byteLength]).toEqual([5000, (5000 + PTP_PREAMBLE.length) * array.BYTES_PER_ELEMENT]);
+    expect(index.find('10001', '20001', 20210101)?.rationale).toBe('r1');
+  });
 });
 
 describe('MUE reader', () => {

@@ -3,7 +3,7 @@ import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
 import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
-import { newSharedArray, onSharedMemory } from '../shared.js';
+import { newSharedArray } from '../shared.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
 
 /**
@@ -29,33 +29,57 @@ export interface PtpWindow {
 }
 
 const INITIAL_ROWS = 1 << 16;
-const INITIAL_SLOTS = 1 << 16;
 const EMPTY = -1;
+
+/** Hash slots for a number of pairs: a power of two, at least twice as many. */
+function slotsFor(pairs: number): number {
+  let slots = 1 << 4;
+  while (slots < pairs * 2) slots *= 2;
+  return slots;
+}
 
 /**
  * Edits held in typed arrays, one entry per row, and an open-addressing hash table from the
  * pair (column 1, column 2) to the pair's first row; rows of the same pair are chained. A
- * claim's lookup is one hash probe plus a walk over that pair's few windows. About 16 bytes
- * per row and 12 per hash slot: the full table takes well under 100 MB. The finished arrays are
- * on SharedArrayBuffers, so that threads share them (SharedTables) without the load making
- * another copy of them.
+ * claim's lookup is one hash probe plus a walk over that pair's few windows. A slot holds only
+ * its pair's first row; the pair key is kept once per row, where a probe compares it, rather
+ * than in every slot (twice as many slots as pairs): 24 bytes per row and 4 per slot, 64 MB for
+ * the full table, where a key in each slot took 80.
+ *
+ * Every array is on a SharedArrayBuffer from the start, so that threads share them
+ * (SharedTables) without a copy. The reader sizes the index for the rows its files can hold
+ * (their line count), so that a full table is built in place: arrays grown by doubling left
+ * their outgrown copies, about 80 MB for the full table, as garbage that V8 collects late (a
+ * SharedArrayBuffer weighs nothing on its young heap) and that the C allocator, once freed,
+ * keeps mapped; the load's peak resident memory was twice the index.
  */
 export class PtpIndex {
-  private effective: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
-  private deletion: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
-  private next: Int32Array<ArrayBufferLike> = new Int32Array(INITIAL_ROWS);
-  private indicator: Uint8Array<ArrayBufferLike> = new Uint8Array(INITIAL_ROWS);
-  private prior: Uint8Array<ArrayBufferLike> = new Uint8Array(INITIAL_ROWS);
-  private rationaleId: Uint16Array<ArrayBufferLike> = new Uint16Array(INITIAL_ROWS);
+  private effective: Int32Array<ArrayBufferLike>;
+  private deletion: Int32Array<ArrayBufferLike>;
+  private next: Int32Array<ArrayBufferLike>;
+  private indicator: Uint8Array<ArrayBufferLike>;
+  private prior: Uint8Array<ArrayBufferLike>;
+  private rationaleId: Uint16Array<ArrayBufferLike>;
+  /** Each row's pair key (column 1 key * 2^26 + column 2 key): exact in a float64. */
+  private pairKey: Float64Array<ArrayBufferLike>;
   private rows = 0;
-  /** Pair keys (column 1 key * 2^26 + column 2 key): exact in a float64. */
-  private slotKeys: Float64Array<ArrayBufferLike> = newSharedArray(Float64Array, INITIAL_SLOTS);
-  private slotHeads: Int32Array<ArrayBufferLike> = newSharedArray(Int32Array, INITIAL_SLOTS).fill(EMPTY);
+  /** The first row of the pair in each slot, or EMPTY. */
+  private slotHeads: Int32Array<ArrayBufferLike>;
   private pairs = 0;
   readonly rationales: TextPool;
 
-  constructor(rationales: TextPool = new TextPool()) {
+  /** `expectedRows`: room made at once; more rows still fit, by growing the arrays. */
+  constructor(rationales: TextPool = new TextPool(), expectedRows = INITIAL_ROWS) {
     this.rationales = rationales;
+    const rows = Math.max(1, expectedRows);
+    this.effective = newSharedArray(Int32Array, rows);
+    this.deletion = newSharedArray(Int32Array, rows);
+    this.next = newSharedArray(Int32Array, rows);
+    this.indicator = newSharedArray(Uint8Array, rows);
+    this.prior = newSharedArray(Uint8Array, rows);
+    this.rationaleId = newSharedArray(Uint16Array, rows);
+    this.pairKey = newSharedArray(Float64Array, rows);
+    this.slotHeads = newSharedArray(Int32Array, slotsFor(rows)).fill(EMPTY);
   }
 
   get rowCount(): number {
@@ -75,40 +99,42 @@ export class PtpIndex {
 
   private growRows(): void {
     const size = this.effective.length * 2;
-    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
+    const grow = <T extends Int32Array<ArrayBufferLike> | Uint8Array<ArrayBufferLike> | Uint16Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>>(
+      a: T,
+      Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+    ): T => {
+      const b = newSharedArray(Type, size);
       b.set(a);
       return b;
     };
-    this.effective = grow(this.effective, (n) => new Int32Array(n));
-    this.deletion = grow(this.deletion, (n) => new Int32Array(n));
-    this.next = grow(this.next, (n) => new Int32Array(n));
-    this.indicator = grow(this.indicator, (n) => new Uint8Array(n));
-    this.prior = grow(this.prior, (n) => new Uint8Array(n));
-    this.rationaleId = grow(this.rationaleId, (n) => new Uint16Array(n));
+    this.effective = grow(this.effective, Int32Array);
+    this.deletion = grow(this.deletion, Int32Array);
+    this.next = grow(this.next, Int32Array);
+    this.indicator = grow(this.indicator, Uint8Array);
+    this.prior = grow(this.prior, Uint8Array);
+    this.rationaleId = grow(this.rationaleId, Uint16Array);
+    this.pairKey = grow(this.pairKey, Float64Array);
   }
 
   private growSlots(): void {
-    const oldKeys = this.slotKeys;
     const oldHeads = this.slotHeads;
-    const size = oldKeys.length * 2;
+    const size = oldHeads.length * 2;
     const mask = size - 1;
-    this.slotKeys = newSharedArray(Float64Array, size);
     this.slotHeads = newSharedArray(Int32Array, size).fill(EMPTY);
-    for (let s = 0; s < oldKeys.length; s++) {
-      if (oldHeads[s] === EMPTY) continue;
-      const key = oldKeys[s]!;
+    for (let s = 0; s < oldHeads.length; s++) {
+      const head = oldHeads[s]!;
+      if (head === EMPTY) continue;
+      const key = this.pairKey[head]!;
       let slot = PtpIndex.slotOf(Math.floor(key / CODE_KEY_LIMIT), key % CODE_KEY_LIMIT, mask);
       while (this.slotHeads[slot] !== EMPTY) slot = (slot + 1) & mask;
-      this.slotKeys[slot] = key;
-      this.slotHeads[slot] = oldHeads[s]!;
+      this.slotHeads[slot] = head;
     }
   }
 
   add(key1: number, key2: number, effective: number, deletion: number, modifierIndicator: number, priorTo1996: boolean, rationaleId: number): void {
     if (this.rows === this.effective.length) this.growRows();
     // Keep the hash table at most half full so probes stay short.
-    if ((this.pairs + 1) * 2 > this.slotKeys.length) this.growSlots();
+    if ((this.pairs + 1) * 2 > this.slotHeads.length) this.growSlots();
     const row = this.rows++;
     this.effective[row] = effective;
     this.deletion[row] = deletion;
@@ -116,18 +142,18 @@ export class PtpIndex {
     this.prior[row] = priorTo1996 ? 1 : 0;
     this.rationaleId[row] = rationaleId;
     const key = key1 * CODE_KEY_LIMIT + key2;
-    const mask = this.slotKeys.length - 1;
+    this.pairKey[row] = key;
+    const mask = this.slotHeads.length - 1;
     let slot = PtpIndex.slotOf(key1, key2, mask);
     for (;;) {
       const head = this.slotHeads[slot]!;
       if (head === EMPTY) {
-        this.slotKeys[slot] = key;
         this.slotHeads[slot] = row;
         this.next[row] = EMPTY;
         this.pairs++;
         return;
       }
-      if (this.slotKeys[slot] === key) {
+      if (this.pairKey[head] === key) {
         this.next[row] = head;
         this.slotHeads[slot] = row;
         return;
@@ -136,27 +162,32 @@ export class PtpIndex {
     }
   }
 
-  /** Drops the spare capacity the arrays grew into while the files were read. */
+  /**
+   * Ends the rows at the last one added. The arrays become views of their first rows, not
+   * copies: room left unused (a few preamble lines, skipped rows) was never written, so its
+   * pages were never made resident, and a copy would briefly hold the rows twice.
+   */
   finish(): this {
     const n = this.rows;
-    this.effective = onSharedMemory(this.effective.subarray(0, n));
-    this.deletion = onSharedMemory(this.deletion.subarray(0, n));
-    this.next = onSharedMemory(this.next.subarray(0, n));
-    this.indicator = onSharedMemory(this.indicator.subarray(0, n));
-    this.prior = onSharedMemory(this.prior.subarray(0, n));
-    this.rationaleId = onSharedMemory(this.rationaleId.subarray(0, n));
+    this.effective = this.effective.subarray(0, n);
+    this.deletion = this.deletion.subarray(0, n);
+    this.next = this.next.subarray(0, n);
+    this.indicator = this.indicator.subarray(0, n);
+    this.prior = this.prior.subarray(0, n);
+    this.rationaleId = this.rationaleId.subarray(0, n);
+    this.pairKey = this.pairKey.subarray(0, n);
     return this;
   }
 
   private headOf(key1: number, key2: number): number {
     if (key1 < 0 || key2 < 0) return EMPTY;
     const key = key1 * CODE_KEY_LIMIT + key2;
-    const mask = this.slotKeys.length - 1;
+    const mask = this.slotHeads.length - 1;
     let slot = PtpIndex.slotOf(key1, key2, mask);
     for (;;) {
       const head = this.slotHeads[slot]!;
       if (head === EMPTY) return EMPTY;
-      if (this.slotKeys[slot] === key) return head;
+      if (this.pairKey[head] === key) return head;
       slot = (slot + 1) & mask;
     }
   }
@@ -197,21 +228,21 @@ export class PtpIndex {
   toSnapshot(): SnapshotParts {
     return {
       json: { rows: this.rows, pairs: this.pairs, rationales: this.rationales.texts },
-      arrays: [this.effective, this.deletion, this.next, this.indicator, this.prior, this.rationaleId, this.slotKeys, this.slotHeads],
+      arrays: [this.effective, this.deletion, this.next, this.indicator, this.prior, this.rationaleId, this.pairKey, this.slotHeads],
     };
   }
 
   static fromSnapshot(parts: SnapshotParts): PtpIndex {
     const json = parts.json as { rows: number; pairs: number; rationales: string[] };
-    const index = new PtpIndex(new TextPool(json.rationales));
-    const [effective, deletion, next, indicator, prior, rationaleId, slotKeys, slotHeads] = parts.arrays;
+    const index = new PtpIndex(new TextPool(json.rationales), 0);
+    const [effective, deletion, next, indicator, prior, rationaleId, pairKey, slotHeads] = parts.arrays;
     index.effective = effective as Int32Array;
     index.deletion = deletion as Int32Array;
     index.next = next as Int32Array;
     index.indicator = indicator as Uint8Array;
     index.prior = prior as Uint8Array;
     index.rationaleId = rationaleId as Uint16Array;
-    index.slotKeys = slotKeys as Float64Array;
+    index.pairKey = pairKey as Float64Array;
     index.slotHeads = slotHeads as Int32Array;
     index.rows = json.rows;
     index.pairs = json.pairs;
@@ -264,7 +295,11 @@ function fieldText(buffer: Buffer, bounds: number[], field: number): string {
 }
 
 async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpIndex> {
-  const index = new PtpIndex();
+  // Every edit row is a line: a first pass that only counts lines (a fraction of the time of
+  // parsing them) lets the index be built at its final size, without growing.
+  let lines = 0;
+  for (const file of files) lines += (await scanLines(file, () => {})).lines;
+  const index = new PtpIndex(new TextPool(), lines);
   const rationales = new BytePool(index.rationales);
   const noRationale = index.rationales.id('');
   const bounds: number[] = new Array(32).fill(0);
@@ -357,7 +392,8 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
     ];
   },
   snapshot: {
-    version: 1,
+    // 2: pair keys by row, not by hash slot.
+    version: 2,
     write: (index) => index.toSnapshot(),
     read: (parts) => PtpIndex.fromSnapshot(parts),
   },
