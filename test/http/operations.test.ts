@@ -265,3 +265,22 @@ describe('errors before a request reaches the service', () => {
     expect(destroyed).toBe(true);
   });
 });
+
+describe('the access log', () => {
+  it('writes one line per request, and for a refused one that line carries the problem code', async () => {
+    const lines: string[] = [];
+    const scrubber = await bundledScrubber();
+    const app = await buildApp({ scrubber: () => scrubber, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } });
+    try {
+      const refused = await app.inject({ method: 'POST', url: '/v1/scrub', headers: { 'content-type': 'application/json', 'x-request-id': 'refused-1' }, payload: '{"claimId":' });
+      const scrubbed = await scrubClaim(app, exampleClaim('clean.json'), { 'x-request-id': 'scrubbed-1' });
+      expect([refused.statusCode, scrubbed.statusCode]).toEqual([400, 200]);
+      const of = (id: string) => lines.map((l) => JSON.parse(l)).filter((entry) => entry.reqId === id);
+      expect(of('refused-1')).toEqual([expect.objectContaining({ msg: 'request completed', statusCode: 400, code: 'invalid-json', url: '/v1/scrub' })]);
+      expect(of('scrubbed-1')).toEqual([expect.objectContaining({ msg: 'request completed', statusCode: 200 })]);
+      expect(of('scrubbed-1')[0]).not.toHaveProperty('code');
+    } finally {
+      await app.close();
+    }
+  });
+});

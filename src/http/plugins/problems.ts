@@ -35,7 +35,8 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
     const { problem, detail, extensions } =
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
     if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
-    else request.log.info({ code: problem.code }, 'request refused');
+    // A refusal is told by the request's one access-log line, which carries its code.
+    else request.logSummary = { ...request.logSummary, code: problem.code };
     if (bodyUnread(request.raw)) {
       // Answered before the body was read (too large, refused by auth): Node would close the
       // connection the moment the answer is written, and a client still sending would get a
