@@ -55,7 +55,14 @@ function factReferenceOf(value: unknown): { fact: string; path?: string; params?
 /** A fact read by catalog slot, with at most one path step: most conditions ("line.procedureCode"). */
 interface SlotRead {
   slot: number;
-  token?: string;
+  step?: PathStep;
+}
+
+/** One path step as resolveTokens takes it: a property, an array index, or an array's length. */
+interface PathStep {
+  token: string;
+  isLength: boolean;
+  index: number;
 }
 
 function slotRead(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): SlotRead | undefined {
@@ -64,7 +71,9 @@ function slotRead(catalog: FactCatalog, fact: string, params: Record<string, unk
   if (slot === undefined) return undefined;
   if (!path) return { slot };
   const tokens = pathTokens(path);
-  return tokens.length === 1 ? { slot, token: tokens[0]! } : undefined;
+  if (tokens.length !== 1) return undefined;
+  const token = tokens[0]!;
+  return { slot, step: { token, isLength: token === 'length', index: /^\d+$/.test(token) ? Number(token) : -1 } };
 }
 
 /** One path step into a fact's value, as resolveTokens takes it (a fact that is no object is handed back). */
@@ -80,11 +89,9 @@ function stepInto(value: unknown, token: string, isLength: boolean, index: numbe
  * context between the rule and its comparison is one more cache miss, so a condition is kept to
  * this closure and its prepared comparison.
  */
-function readThen(read: SlotRead, then: (value: unknown) => unknown): Check {
-  const { slot, token } = read;
-  if (token === undefined) return (facts) => then(facts.at(slot));
-  const isLength = token === 'length';
-  const index = /^\d+$/.test(token) ? Number(token) : -1;
+function readThen({ slot, step }: SlotRead, then: (value: unknown) => unknown): Check {
+  if (!step) return (facts) => then(facts.at(slot));
+  const { token, isLength, index } = step;
   return (facts) => then(stepInto(facts.at(slot), token, isLength, index));
 }
 
@@ -109,10 +116,9 @@ const sharedReaders = new WeakMap<FactCatalog, Map<string, Read>>();
 function buildReader(catalog: FactCatalog, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Read {
   const direct = slotRead(catalog, fact, params, path);
   if (direct) {
-    const { slot, token } = direct;
-    if (token === undefined) return (facts) => facts.at(slot);
-    const isLength = token === 'length';
-    const index = /^\d+$/.test(token) ? Number(token) : -1;
+    const { slot, step } = direct;
+    if (!step) return (facts) => facts.at(slot);
+    const { token, isLength, index } = step;
     return (facts) => stepInto(facts.at(slot), token, isLength, index);
   }
   const slot = params === undefined || Object.keys(params).length === 0 ? catalog.slotOf(fact) : undefined;
