@@ -167,7 +167,8 @@ class TriggerFinder {
         if (path === '' || !list.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
         // containsAll of nothing holds for every list; containsAny of nothing for none.
         if (list.length === 0) return parsed.base.name === 'containsAny' ? { field: field('member', path), exact: [], prefixes: [] } : undefined;
-        return { field: field('member', path), exact: list, prefixes: [] };
+        // A list holding all of them holds the first: one key is enough, and far fewer items have it.
+        return { field: field('member', path), exact: parsed.base.name === 'containsAll' ? [list[0]] : list, prefixes: [] };
       }
       default:
         return undefined;
@@ -210,37 +211,43 @@ function better(a: Trigger, b: Trigger): boolean {
 
 interface FieldIndex {
   field: Field;
-  /** By key id (IndexKeys): the positions of the rules that key triggers. */
-  exact: Map<number, number[]>;
-  prefixes: Map<number, number[]>;
+  /** This field's slots in the shared IndexKeys: for whole keys, and for prefixes. */
+  exactSlot: number;
+  prefixSlot: number;
   /** Lengths of the prefixes present, longest first, so a lookup tries only those. */
   prefixLengths: number[];
 }
 
-function push(map: Map<number, number[]>, key: number, position: number): void {
-  const list = map.get(key);
-  if (!list) map.set(key, [position]);
-  else if (list[list.length - 1] !== position) list.push(position);
-}
-
 /**
- * Numbers for index keys (codes, code prefixes, modifiers, yes/no values), shared by every
- * index of a Scrubber. With 100 payer packs a claim reaches a different pack's index almost every
- * time, cold in the CPU caches; a lookup in a Map keyed by text then also reads the key text of
- * every entry it passes, one more cache miss each. Here the text is looked up once, in this one
- * table, which the claims' recurring codes keep warm; the pack's own Map is keyed by a small
- * integer stored in the table itself. A value no rule of any pack names ends the lookup here.
- * Map key equality (SameValueZero) decides what counts as the same key, as before.
+ * Every index key (code, code prefix, modifier, yes/no value) of every RuleIndex of a Scrubber
+ * in one table: by key, then by the slot of the index field that names it, the positions of
+ * the rules the key triggers there. With 100 payer packs a claim reaches a different pack's
+ * index almost every time, cold in the CPU caches, and most of its codes are named by some
+ * other pack's rules but not by this one's: a table per pack would be read (several cache
+ * misses) just to find nothing. Keyed by value first, the entries a claim reads are those of
+ * the codes claims keep billing, which stay warm, and a pack that does not name the code costs
+ * a miss in that warm entry. Map key equality (SameValueZero) decides what counts as the same key.
  */
 export class IndexKeys {
-  private readonly ids = new Map<unknown, number>();
-  idOf(key: unknown): number {
-    let id = this.ids.get(key);
-    if (id === undefined) this.ids.set(key, (id = this.ids.size));
-    return id;
+  private readonly entries = new Map<unknown, Map<number, number[]>>();
+  private slots = 0;
+
+  /** A slot for one field of one index. */
+  newSlot(): number {
+    return this.slots++;
   }
-  find(key: unknown): number | undefined {
-    return this.ids.get(key);
+
+  add(key: unknown, slot: number, position: number): void {
+    let bySlot = this.entries.get(key);
+    if (!bySlot) this.entries.set(key, (bySlot = new Map()));
+    const list = bySlot.get(slot);
+    if (!list) bySlot.set(slot, [position]);
+    else if (list[list.length - 1] !== position) list.push(position);
+  }
+
+  /** Positions (ascending) of the rules that `key` triggers in the field with this slot. */
+  find(key: unknown, slot: number): number[] | undefined {
+    return this.entries.get(key)?.get(slot);
   }
 }
 
@@ -298,13 +305,13 @@ export class RuleIndex {
       const key = fieldKey(trigger.field);
       let fi = byField.get(key);
       if (!fi) {
-        fi = { field: trigger.field, exact: new Map(), prefixes: new Map(), prefixLengths: [] };
+        fi = { field: trigger.field, exactSlot: keys.newSlot(), prefixSlot: keys.newSlot(), prefixLengths: [] };
         byField.set(key, fi);
         this.fields.push(fi);
       }
-      for (const k of trigger.exact) push(fi.exact, keys.idOf(k), position);
+      for (const k of trigger.exact) keys.add(k, fi.exactSlot, position);
       for (const p of trigger.prefixes) {
-        push(fi.prefixes, keys.idOf(p), position);
+        keys.add(p, fi.prefixSlot, position);
         if (!fi.prefixLengths.includes(p.length)) fi.prefixLengths.push(p.length);
       }
     });
@@ -325,18 +332,17 @@ export class RuleIndex {
       const fi = fields[f]!;
       const value = fi.field.resolve(item.values[fi.field.fact]);
       let list: number[] | undefined;
-      let id: number | undefined;
       if (fi.field.kind === 'code') {
         if (typeof value !== 'string') continue; // codeIn, equal and in need text to match
         const code = normalizeCode(value);
-        if ((id = keys.find(code)) !== undefined && (list = fi.exact.get(id))) this.add(list);
+        if ((list = keys.find(code, fi.exactSlot))) this.add(list);
         for (const n of fi.prefixLengths) {
-          if (n <= code.length && (id = keys.find(code.slice(0, n))) !== undefined && (list = fi.prefixes.get(id))) this.add(list);
+          if (n <= code.length && (list = keys.find(code.slice(0, n), fi.prefixSlot))) this.add(list);
         }
       } else if (fi.field.kind === 'member') {
         if (!Array.isArray(value)) continue;
-        for (const element of value) if ((id = keys.find(element)) !== undefined && (list = fi.exact.get(id))) this.add(list);
-      } else if ((id = keys.find(value)) !== undefined && (list = fi.exact.get(id))) {
+        for (const element of value) if ((list = keys.find(element, fi.exactSlot))) this.add(list);
+      } else if ((list = keys.find(value, fi.exactSlot))) {
         this.add(list);
       }
     }

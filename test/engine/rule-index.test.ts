@@ -82,6 +82,21 @@ describe('the rule index', () => {
     expect(compared).toBeGreaterThan(10);
   });
 
+  it('evaluates a containsAll rule only on items holding the first of its values, a containsAny rule on any of them', async () => {
+    const packs = await bundledPacks();
+    const rules = [
+      { conditions: { all: [{ fact: 'line', path: 'modifiers', operator: 'containsAll', value: ['LT', 'RT'] }] }, total: true },
+      { conditions: { all: [{ fact: 'line', path: 'modifiers', operator: 'containsAny', value: ['LT', 'RT'] }] }, total: true },
+    ];
+    const index = new RuleIndex(rules, ['line'], packs.facts, {});
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ modifiers: string[] }> };
+    claim.lines[0]!.modifiers = ['RT'];
+    claim.lines[1]!.modifiers = ['LT', 'RT'];
+    const [onlyRight, both] = buildScopeItems(buildClaimView(claim as unknown as Claim), 'line');
+    expect([...index.candidates(onlyRight!)]).toEqual([1]);
+    expect([...index.candidates(both!)]).toEqual([0, 1]);
+  });
+
   it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {
     const packs = await bundledPacks();
     const rules = [
