@@ -145,10 +145,11 @@ interface PackFile {
   raw: RawPack;
 }
 
-async function readPackFile(dir: string): Promise<{ file?: PackFile; diagnostics: PackDiagnostic[] }> {
+async function readPackFile(dir: string, opened: YamlSource[]): Promise<{ file?: PackFile; diagnostics: PackDiagnostic[] }> {
   const packFile = path.join(dir, PACK_FILE);
   const parsed = await readYamlFile(packFile, displayPath(packFile));
   if (!parsed.ok) return { diagnostics: parsed.diagnostics };
+  opened.push(parsed.source);
   const diagnostics = schemaDiagnostics(parsed.source, schemaValidators().pack);
   if (diagnostics.length > 0) return { diagnostics };
   return { file: { dir, source: parsed.source, raw: parsed.source.value as RawPack }, diagnostics };
@@ -191,7 +192,7 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
 }
 
 /** Compiles a pack's rules against a fact catalog that already holds every table's facts. */
-async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog): Promise<PackLoad> {
+async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog, opened: YamlSource[]): Promise<PackLoad> {
   const { source, raw, dir } = file;
   const validateRuleFile = schemaValidators().ruleFile;
   const diagnostics: PackDiagnostic[] = [];
@@ -235,6 +236,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
       diagnostics.push(...rf.diagnostics);
       continue;
     }
+    opened.push(rf.source);
     const problems = schemaDiagnostics(rf.source, validateRuleFile);
     if (problems.length > 0) {
       diagnostics.push(...problems);
@@ -309,7 +311,16 @@ export interface PackSetLoad {
 
 /** Loads every pack in a folder; `packSet` is absent when any error was found. */
 export async function readPackSet(rulesDir: string, facts: FactCatalog = new FactCatalog(), options: PackLoadOptions = {}): Promise<PackSetLoad> {
-  const dir = path.resolve(rulesDir);
+  const opened: YamlSource[] = [];
+  try {
+    return await readPackSetFrom(path.resolve(rulesDir), facts, options, opened);
+  } finally {
+    // Every problem of loading is reported by now; later ones (lint) rebuild positions they need.
+    for (const source of opened) source.release();
+  }
+}
+
+async function readPackSetFrom(dir: string, facts: FactCatalog, options: PackLoadOptions, opened: YamlSource[]): Promise<PackSetLoad> {
   if (!(await isDirectory(dir))) {
     return {
       diagnostics: [{ file: displayPath(dir), line: 1, column: 1, severity: 'error', code: 'no-rules-folder', message: 'the rules folder does not exist or is not a folder' }],
@@ -332,7 +343,7 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
   const files: Array<{ file: PackFile; tables: LoadedTable[]; tablesFailed: boolean }> = [];
   const collector = new TableFactCollector(facts);
   for (const packDir of packDirs) {
-    const read = await readPackFile(packDir);
+    const read = await readPackFile(packDir, opened);
     diagnostics.push(...read.diagnostics);
     if (!read.file) continue;
     const loaded = await loadPackTables(read.file, options);
@@ -346,7 +357,7 @@ export async function readPackSet(rulesDir: string, facts: FactCatalog = new Fac
     // A pack whose table did not load is refused already; compiling its rules would only add
     // "no fact" errors for the missing table on top of the real problem.
     if (tablesFailed) continue;
-    const result = await compilePack(file, tables.map((t) => t.info), catalog);
+    const result = await compilePack(file, tables.map((t) => t.info), catalog, opened);
     diagnostics.push(...result.diagnostics);
     if (result.pack) packs.push(result.pack);
   }

@@ -30,6 +30,13 @@ export interface YamlSource {
   positionOf(pointer: string): Position;
   /** The position of the key that holds the value at a pointer (the value's, for list items). */
   keyPositionOf(pointer: string): Position;
+  /**
+   * Lets go of the table of positions, several times the size of the text: a loaded pack set
+   * keeps its sources for `lint` and the like, and 10,000 rules' worth of tables would be most
+   * of the service's memory, in among the objects every scrub reads. Positions asked for later
+   * are worked out again from the text.
+   */
+  release(): void;
 }
 
 const MAX_YAML_BYTES = 8 * 1024 * 1024;
@@ -137,14 +144,7 @@ export function parseYaml(file: string, text: string): YamlParse {
     return { ok: false, diagnostics: [fail(1, 1, 'yaml-too-large', `the file is larger than ${MAX_YAML_BYTES / 1024 / 1024} MB`)] };
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lc,
-    prettyErrors: false,
-    uniqueKeys: true,
-    merge: false,
-    schema: 'core',
-    strict: true,
-  });
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lc });
   const diagnostics: PackDiagnostic[] = [];
   // The parser's later errors mostly follow from its first one: report that one, well.
   const problems = [...doc.errors, ...doc.warnings];
@@ -159,15 +159,30 @@ export function parseYaml(file: string, text: string): YamlParse {
   const value = conv.toJs(doc.contents, [], 0);
   for (const p of conv.problems) diagnostics.push(fail(p.at.line, p.at.column, p.code, p.message));
   if (diagnostics.length > 0) return { ok: false, diagnostics };
+  let positions: Map<string, Located> | undefined = conv.positions;
+  const table = () => (positions ??= positionsIn(text));
   return {
     ok: true,
     source: {
       file,
       value,
-      positionOf: (pointer) => nearest(conv.positions, pointer, (l) => l.value),
-      keyPositionOf: (pointer) => nearest(conv.positions, pointer, (l) => l.key ?? l.value),
+      positionOf: (pointer) => nearest(table(), pointer, (l) => l.value),
+      keyPositionOf: (pointer) => nearest(table(), pointer, (l) => l.key ?? l.value),
+      release: () => {
+        positions = undefined;
+      },
     },
   };
+}
+
+const PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: true, merge: false, schema: 'core', strict: true } as const;
+
+/** The positions of a text that parsed cleanly before, worked out again. */
+function positionsIn(text: string): Map<string, Located> {
+  const lc = new LineCounter();
+  const conv = new Converter(lc);
+  conv.toJs(parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lc }).contents, [], 0);
+  return conv.positions;
 }
 
 /** The yaml library's messages are written for programmers; these are for rule authors. */

@@ -60,6 +60,14 @@ describe('loading rule packs', () => {
     expect(result.packSet?.rulesById.has('demo-lt-rt')).toBe(true);
   });
 
+  it('still names file:line:column for a loaded rule after letting go of the position tables', async () => {
+    const rule = (await readPackSet(await packWith(GOOD_RULE))).packSet!.rulesById.get('demo-lt-rt')!;
+    // Worked out again from the text: the operator of the first condition is on line 10.
+    expect({ ...rule.locate('/conditions/all/0/operator'), file: path.basename(rule.locate('').file) }).toEqual({ file: 'rules.yaml', line: 10, column: 21 });
+    expect(rule.locate('/message')).toMatchObject({ line: 12, column: 14 });
+    expect(rule.locate('')).toMatchObject({ line: rule.location.line, column: rule.location.column });
+  });
+
   it('refuses an unknown operator at its line and column, suggesting the right one', async () => {
     const [d] = await problems(GOOD_RULE.replace('operator: hasModifier', 'operator: hasModifer'));
     expect(d).toMatchObject({ file: 'rules.yaml', line: 10, column: 21, code: 'unknown-operator', severity: 'error' });
