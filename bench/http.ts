@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Scrubber } from '../src/engine/scrubber.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { CLI, startServer, stopServer, treeMemoryOf, type Started } from './processes.js';
+import { CLI, startServer, stopServer, type Started } from './processes.js';
 import { AS_OF, BENCH_PAYERS, DATA_DIR, benchPacks, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
@@ -161,7 +161,11 @@ export async function http(quick: boolean, tables: BenchTables): Promise<HttpRes
   }
 }
 
-/** 1 vs 2 workers of `scrub serve --workers N`, same claims; skipped with a note when absent. */
+/**
+ * 1 vs 2 workers of `scrub serve --workers N`, same claims; skipped with a note when absent.
+ * Both services run throughout and take turns under load, in a different order each run, so
+ * that a slow spell on a shared machine falls on both; figures are medians of the runs.
+ */
 export async function workers(quick: boolean, tables: BenchTables): Promise<WorkersResult> {
   if (!serveHasWorkers()) return { available: false, note: '`scrub serve --workers N` is not in this build yet (it is being built on another branch); skipped' };
   const { codes } = await benchPacks({ env: {}, fullSize: false, description: '' });
@@ -169,18 +173,29 @@ export async function workers(quick: boolean, tables: BenchTables): Promise<Work
   const requests = claims.map((c) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) }));
   const env = { ...tables.env, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0' };
   const seconds = quick ? 3 : 10;
-  const measure = async (n: number): Promise<{ figures: LoadFigures; rssMiB?: number }> => {
-    const s: Started = await startServer([CLI, 'serve', '--port', '0', '--workers', String(n)], env);
+  const runs = quick ? 1 : 3;
+  const connections = 16;
+  const one: Started = await startServer([CLI, 'serve', '--port', '0', '--workers', '1'], env);
+  try {
+    const two: Started = await startServer([CLI, 'serve', '--port', '0', '--workers', '2'], env);
     try {
-      await load({ url: s.url, requests }, 16, 2);
-      const figures = await load({ url: s.url, requests }, 16, seconds);
-      const rss = await treeMemoryOf(s.child.pid!);
-      return rss === undefined ? { figures } : { figures, rssMiB: round(rss, 0) };
+      const servers = [one, two];
+      const figures: LoadFigures[][] = [[], []];
+      for (const s of servers) await load({ url: s.url, requests }, connections, 2); // warm-up
+      for (let r = 0; r < runs; r++) {
+        for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) figures[k]!.push(await load({ url: servers[k]!.url, requests }, connections, seconds));
+      }
+      const [oneRuns, twoRuns] = figures as [LoadFigures[], LoadFigures[]];
+      return {
+        available: true,
+        one: medianFigures(oneRuns),
+        two: medianFigures(twoRuns),
+        ratio: round(median(twoRuns.map((t, i) => t.requestsPerSecond / oneRuns[i]!.requestsPerSecond)), 2),
+      };
     } finally {
-      await stopServer(s);
+      await stopServer(two);
     }
-  };
-  const one = await measure(1);
-  const two = await measure(2);
-  return { available: true, one: one.figures, two: two.figures, ratio: round(two.figures.requestsPerSecond / one.figures.requestsPerSecond, 2) };
+  } finally {
+    await stopServer(one);
+  }
 }

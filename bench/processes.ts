@@ -65,17 +65,3 @@ export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: 
     return undefined;
   }
 }
-
-/** The total RSS of a process and its children (cluster workers), in MiB. */
-export async function treeMemoryOf(pid: number): Promise<number | undefined> {
-  const own = await memoryOf(pid);
-  if (!own) return undefined;
-  let total = own.rssMiB;
-  try {
-    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
-    for (const c of children) total += (await memoryOf(Number(c)))?.rssMiB ?? 0;
-  } catch {
-    /* no children file: count the process alone */
-  }
-  return total;
-}
