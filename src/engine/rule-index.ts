@@ -1,6 +1,6 @@
 import { normalizeCode } from '../claim/codes.js';
 import type { ConditionNode } from '../packs/model.js';
-import { STANDARD_FACTS, type FactCatalog } from './facts.js';
+import { STANDARD_FACTS, type FactCatalog, type FactSource } from './facts.js';
 import { mayThrow, operatorFunction, parseOperator } from './operators.js';
 import { compilePath } from './path.js';
 import type { ScopeItem, ScopeKey } from './scopes.js';
@@ -16,7 +16,11 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  *   list field) can fire only on items whose list holds one of those values;
  * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
  *   equal true`) can fire only on items where the field holds that value;
- * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`).
+ * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`);
+ * - a rule that requires a number to pass a threshold (`filingLagDays greaterThanInclusive 30`,
+ *   `group.units greaterThan 4`) can fire only on items whose number passes it: the item's own
+ *   fields, and the standard facts worked out from the claim (patientAge, filingLagDays, ...),
+ *   read through the FactSource the rules then use.
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Anything else, and every rule whose
@@ -25,24 +29,32 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  * indexed and unindexed results).
  */
 
-/** A field of a scope item's own fact ("line", "first", "diagnosis", "group", ...). */
+/** A field of a scope item's own fact ("line", "first", "diagnosis", "group", ...), or of a standard fact. */
 interface Field {
   fact: string;
   path: string;
   resolve: (value: unknown) => unknown;
   /**
    * code: a text value matched by code entry; member: a list value matched by its elements;
-   * value: a yes/no or number value matched exactly.
+   * value: a yes/no or number value matched exactly; range: a number against thresholds.
    */
-  kind: 'code' | 'member' | 'value';
+  kind: 'code' | 'member' | 'value' | 'range';
+  /** The fact's catalog slot when it is not the item's own, and so is read through a FactSource. */
+  slot?: number;
 }
 
-/** What a rule needs for it to fire: `field` holds one of `exact`, or starts with one of `prefixes`. */
+/**
+ * What a rule needs for it to fire: `field` holds one of `exact`, starts with one of
+ * `prefixes`, or passes one of `thresholds`.
+ */
 interface Trigger {
   field: Field;
   exact: unknown[];
   prefixes: string[];
+  thresholds: Array<{ operator: string; value: number }>;
 }
+
+const THRESHOLD_OPERATORS: ReadonlySet<string> = new Set(['greaterThan', 'greaterThanInclusive', 'lessThan', 'lessThanInclusive']);
 
 /** Facts whose value is the scope item's own (item.values[name]), and so readable before any FactSource. */
 const ITEM_FACTS: ReadonlySet<string> = new Set(['line', 'first', 'second', 'pair', 'diagnosis', 'group']);
@@ -88,6 +100,8 @@ class TriggerFinder {
     private readonly scopeFacts: ReadonlySet<string>,
     /** The pack's parameter values, when known: `params` then reads as a constant. */
     private readonly params: Readonly<Record<string, unknown>> | undefined,
+    /** The other facts of the scope, which only a threshold can key (read by slot). */
+    private readonly otherFacts: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Whether the standard definition of a fact (not one a pack set replaced) is in use. */
@@ -126,14 +140,22 @@ class TriggerFinder {
       if (mayThrow(parsed, Array.isArray(value))) return undefined;
       return operatorFunction(parsed)(fixed.value, value) === false ? NEVER : undefined;
     }
-    if (node.params !== undefined || !this.scopeFacts.has(node.fact) || !this.standard(node.fact)) return undefined;
+    if (node.params !== undefined || !this.standard(node.fact)) return undefined;
     if (parsed.decorators.length > 0) return undefined;
     const path = node.path ?? '';
+    const threshold = THRESHOLD_OPERATORS.has(parsed.base.name) && typeof value === 'number' && !Number.isNaN(value);
+    const thresholds = [{ operator: node.operator, value: value as number }];
+    if (!this.scopeFacts.has(node.fact)) {
+      if (!threshold || !this.otherFacts.has(node.fact)) return undefined;
+      const slot = this.catalog.slotOf(node.fact)!;
+      return { field: { fact: node.fact, path, resolve: compilePath(path), kind: 'range', slot }, exact: [], prefixes: [], thresholds };
+    }
     const field = (kind: Field['kind'], p: string): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind });
+    if (threshold) return path === '' ? undefined : { field: field('range', path), exact: [], prefixes: [], thresholds };
     switch (parsed.base.name) {
       case 'codeIn': {
         if (!Array.isArray(value) || path === '') return undefined;
-        const t: Trigger = { field: field('code', path), exact: [], prefixes: [] };
+        const t: Trigger = { field: field('code', path), exact: [], prefixes: [], thresholds: [] };
         for (const entry of value) {
           const key = codeEntryKey(entry);
           if (!key) return undefined;
@@ -144,31 +166,31 @@ class TriggerFinder {
       }
       case 'equal':
         if (path === '') return undefined;
-        if (typeof value === 'string') return { field: field('code', path), exact: [normalizeCode(value)], prefixes: [] };
+        if (typeof value === 'string') return { field: field('code', path), exact: [normalizeCode(value)], prefixes: [], thresholds: [] };
         // === and a Map key agree for these, NaN aside, which YAML cannot write.
         if (typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value))) {
-          return { field: field('value', path), exact: [value], prefixes: [] };
+          return { field: field('value', path), exact: [value], prefixes: [], thresholds: [] };
         }
         return undefined;
       case 'in':
         if (!Array.isArray(value) || path === '' || !value.every((v) => typeof v === 'string')) return undefined;
-        return { field: field('code', path), exact: value.map((v) => normalizeCode(v as string)), prefixes: [] };
+        return { field: field('code', path), exact: value.map((v) => normalizeCode(v as string)), prefixes: [], thresholds: [] };
       case 'hasModifier': {
         if (path !== '') return undefined;
         const list = Array.isArray(value) ? value : [value];
-        return { field: field('member', 'modifiers'), exact: list.map((m) => String(m).toUpperCase()), prefixes: [] };
+        return { field: field('member', 'modifiers'), exact: list.map((m) => String(m).toUpperCase()), prefixes: [], thresholds: [] };
       }
       case 'contains':
         if (path === '' || (typeof value !== 'string' && typeof value !== 'number')) return undefined;
-        return { field: field('member', path), exact: [value], prefixes: [] };
+        return { field: field('member', path), exact: [value], prefixes: [], thresholds: [] };
       case 'containsAny':
       case 'containsAll': {
         const list = Array.isArray(value) ? value : [value];
         if (path === '' || !list.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
         // containsAll of nothing holds for every list; containsAny of nothing for none.
-        if (list.length === 0) return parsed.base.name === 'containsAny' ? { field: field('member', path), exact: [], prefixes: [] } : undefined;
+        if (list.length === 0) return parsed.base.name === 'containsAny' ? { field: field('member', path), exact: [], prefixes: [], thresholds: [] } : undefined;
         // A list holding all of them holds the first: one key is enough, and far fewer items have it.
-        return { field: field('member', path), exact: parsed.base.name === 'containsAll' ? [list[0]] : list, prefixes: [] };
+        return { field: field('member', path), exact: parsed.base.name === 'containsAll' ? [list[0]] : list, prefixes: [], thresholds: [] };
       }
       default:
         return undefined;
@@ -193,7 +215,9 @@ class TriggerFinder {
         const t = this.find(child);
         if (t === NEVER) continue;
         if (!t || (union && fieldKey(union.field) !== fieldKey(t.field))) return undefined;
-        union = union ? { field: union.field, exact: [...union.exact, ...t.exact], prefixes: [...union.prefixes, ...t.prefixes] } : t;
+        union = union
+          ? { field: union.field, exact: [...union.exact, ...t.exact], prefixes: [...union.prefixes, ...t.prefixes], thresholds: [...union.thresholds, ...t.thresholds] }
+          : t;
       }
       return union ?? NEVER;
     }
@@ -202,11 +226,12 @@ class TriggerFinder {
   }
 }
 
-/** Codes tell rules apart best, modifiers next; yes/no fields least. Then the fewest keys. */
-const SELECTIVITY = { code: 0, member: 1, value: 2 } as const;
+/** Codes tell rules apart best, modifiers next, then thresholds; yes/no fields least. Then the fewest keys. */
+const SELECTIVITY = { code: 0, member: 1, range: 2, value: 3 } as const;
+const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 function better(a: Trigger, b: Trigger): boolean {
   if (a.field.kind !== b.field.kind) return SELECTIVITY[a.field.kind] < SELECTIVITY[b.field.kind];
-  return a.exact.length + a.prefixes.length < b.exact.length + b.prefixes.length;
+  return keyCount(a) < keyCount(b);
 }
 
 interface FieldIndex {
@@ -216,6 +241,10 @@ interface FieldIndex {
   prefixSlot: number;
   /** Lengths of the prefixes present, longest first, so a lookup tries only those. */
   prefixLengths: number[];
+  /** For a range field: each distinct threshold, and the positions of the rules that need it passed. */
+  thresholds: Array<{ passes: (value: unknown) => boolean; positions: number[] }>;
+  /** Every position the field keys: what it must give when its value cannot be read. */
+  positions: number[];
 }
 
 /**
@@ -271,6 +300,11 @@ export class RuleIndex {
   readonly indexedCount: number;
   /** Rules that cannot fire at all under these parameters. */
   neverCount = 0;
+  /**
+   * Whether a threshold reads a fact that is not the item's own (filingLagDays, patientAge):
+   * `candidates` then wants the FactSource the rules will read, pointed at the item.
+   */
+  readonly readsFacts: boolean;
 
   /**
    * `params`: the pack's parameter values as the rules will see them (after payer packs), so
@@ -290,8 +324,10 @@ export class RuleIndex {
     scopeKey?: ScopeKey,
   ) {
     const own = (f: string) => ITEM_FACTS.has(f) || (scopeKey === 'claim' && f === 'claim');
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params);
+    const others = new Set(scopeFacts.filter((f) => !own(f) && f !== 'params'));
+    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others);
     const byField = new Map<string, FieldIndex>();
+    const thresholdIds = new Map<FieldIndex, Map<string, FieldIndex['thresholds'][number]>>();
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;
       if (trigger === NEVER) {
@@ -305,9 +341,21 @@ export class RuleIndex {
       const key = fieldKey(trigger.field);
       let fi = byField.get(key);
       if (!fi) {
-        fi = { field: trigger.field, exactSlot: keys.newSlot(), prefixSlot: keys.newSlot(), prefixLengths: [] };
+        fi = { field: trigger.field, exactSlot: keys.newSlot(), prefixSlot: keys.newSlot(), prefixLengths: [], thresholds: [], positions: [] };
         byField.set(key, fi);
         this.fields.push(fi);
+      }
+      if (fi.positions[fi.positions.length - 1] !== position) fi.positions.push(position);
+      for (const t of trigger.thresholds) {
+        const id = `${t.operator}\u0000${t.value}`;
+        let entry = thresholdIds.get(fi)?.get(id);
+        if (!entry) {
+          const test = operatorFunction(parseOperator(t.operator)!);
+          entry = { passes: (value: unknown) => test(value, t.value) === true, positions: [] };
+          fi.thresholds.push(entry);
+          thresholdIds.set(fi, (thresholdIds.get(fi) ?? new Map()).set(id, entry));
+        }
+        if (entry.positions[entry.positions.length - 1] !== position) entry.positions.push(position);
       }
       for (const k of trigger.exact) keys.add(k, fi.exactSlot, position);
       for (const p of trigger.prefixes) {
@@ -316,12 +364,16 @@ export class RuleIndex {
       }
     });
     for (const fi of this.fields) fi.prefixLengths.sort((a, b) => b - a);
+    this.readsFacts = this.fields.some((fi) => fi.field.slot !== undefined);
     this.indexedCount = rules.length - this.always.length - this.neverCount;
     this.marks = new Int32Array(rules.length);
   }
 
-  /** Positions of the rules that can fire on the item, ascending (group order). */
-  candidates(item: ScopeItem): readonly number[] {
+  /**
+   * Positions of the rules that can fire on the item, ascending (group order). `facts`, set to
+   * the item, is needed when `readsFacts`; without it such thresholds keep all their rules.
+   */
+  candidates(item: ScopeItem, facts?: FactSource): readonly number[] {
     const fields = this.fields;
     if (fields.length === 0) return this.always;
     const keys = this.keys;
@@ -330,7 +382,22 @@ export class RuleIndex {
     this.more = 0;
     for (let f = 0; f < fields.length; f++) {
       const fi = fields[f]!;
-      const value = fi.field.resolve(item.values[fi.field.fact]);
+      const field = fi.field;
+      if (field.kind === 'range') {
+        let number: unknown;
+        if (field.slot === undefined) number = field.resolve(item.values[field.fact]);
+        else if (facts) {
+          // As json-rules-engine reads a fact: the path applies only to an object.
+          const whole = facts.at(field.slot);
+          number = field.path !== '' && whole !== null && typeof whole === 'object' ? field.resolve(whole) : whole;
+        } else {
+          this.add(fi.positions);
+          continue;
+        }
+        for (const t of fi.thresholds) if (t.passes(number)) this.add(t.positions);
+        continue;
+      }
+      const value = field.resolve(item.values[field.fact]);
       let list: number[] | undefined;
       if (fi.field.kind === 'code') {
         if (typeof value !== 'string') continue; // codeIn, equal and in need text to match

@@ -302,8 +302,12 @@ export class Scrubber {
         for (const item of itemsFor(group.scopeKey)) {
           const date = item.serviceDate;
           if (!inWindow(effective, date)) continue;
-          const positions = index ? index.candidates(item) : allPositions(rules);
           let fresh = true;
+          if (index?.readsFacts) {
+            facts.reset(item, run, context);
+            fresh = false;
+          }
+          const positions = index ? index.candidates(item, facts) : allPositions(rules);
           for (let k = 0; k < positions.length; k++) {
             const c = rules[positions[k]!]!;
             const override = overrides?.get(c.id);

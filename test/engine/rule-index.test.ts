@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildClaimView } from '../../src/claim/view.js';
 import { CompiledEvaluator } from '../../src/engine/compiled-evaluator.js';
 import { groupRules } from '../../src/engine/evaluator.js';
+import { FactSource } from '../../src/engine/facts.js';
 import { IndexKeys, RuleIndex } from '../../src/engine/rule-index.js';
 import { SCOPES, buildScopeItems, type ScopeKey } from '../../src/engine/scopes.js';
 import type { Claim } from '../../src/claim/claim.generated.js';
@@ -95,6 +96,39 @@ describe('the rule index', () => {
     const [onlyRight, both] = buildScopeItems(buildClaimView(claim as unknown as Claim), 'line');
     expect([...index.candidates(onlyRight!)]).toEqual([1]);
     expect([...index.candidates(both!)]).toEqual([0, 1]);
+  });
+
+  it('evaluates a threshold rule only where the number passes it: filing lag, read through the FactSource', async () => {
+    const packs = await bundledPacks();
+    const lagAtLeast = (days: number) => ({ conditions: { all: [{ fact: 'filingLagDays', operator: 'greaterThanInclusive', value: days }] }, total: true });
+    const rules = [lagAtLeast(30), lagAtLeast(90), { conditions: { all: [{ fact: 'patientAge', operator: 'lessThan', value: 18 }] }, total: true }, lagAtLeast(30)];
+    const index = new RuleIndex(rules, ['claim', 'filingLagDays', 'patientAge'], packs.facts, {}, new IndexKeys(), 'claim');
+    expect(index.readsFacts).toBe(true);
+    const candidatesFor = (submissionDate: string, birthDate: string, withFacts = true) => {
+      const claim = fixtureClaim('visit-and-procedure') as { submissionDate?: string; patient: { birthDate: string }; lines: Array<{ serviceDate: string }> };
+      claim.submissionDate = submissionDate;
+      claim.patient.birthDate = birthDate;
+      for (const line of claim.lines) line.serviceDate = '2026-03-02';
+      const view = buildClaimView(claim as unknown as Claim);
+      const item = buildScopeItems(view, 'claim')[0]!;
+      return [...index.candidates(item, withFacts ? new FactSource(packs.facts, item, { claim: view, today: '2026-12-01' }, { params: {} }) : undefined)];
+    };
+    expect(candidatesFor('2026-03-12', '1970-01-01')).toEqual([]); // 10 days, an adult
+    expect(candidatesFor('2026-04-01', '1970-01-01')).toEqual([0, 3]); // exactly 30 days
+    expect(candidatesFor('2026-06-30', '2015-05-05')).toEqual([0, 1, 2, 3]); // 120 days, a child
+    expect(candidatesFor('2026-03-12', '1970-01-01', false)).toEqual([0, 1, 2, 3]); // no FactSource: every threshold rule stays
+  });
+
+  it('keys a threshold on the item\'s own number (units of a code on a date)', async () => {
+    const packs = await bundledPacks();
+    const rules = [{ conditions: { all: [{ fact: 'group', path: 'units', operator: 'greaterThan', value: 4 }] }, total: true }];
+    const index = new RuleIndex(rules, ['group'], packs.facts, {}, new IndexKeys(), 'code-date');
+    expect(index.readsFacts).toBe(false);
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ units: number }> };
+    claim.lines[0]!.units = 5;
+    claim.lines[1]!.units = 4;
+    const items = buildScopeItems(buildClaimView(claim as unknown as Claim), 'code-date');
+    expect(items.map((item) => [...index.candidates(item)])).toEqual([[0], []]);
   });
 
   it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {
