@@ -305,6 +305,8 @@ export class RuleIndex {
    * `candidates` then wants the FactSource the rules will read, pointed at the item.
    */
   readonly readsFacts: boolean;
+  /** A line-pair group whose every rule is keyed by a field of one of its two lines: see anyPairOf. */
+  readonly pairwise: boolean;
 
   /**
    * `params`: the pack's parameter values as the rules will see them (after payer packs), so
@@ -365,6 +367,10 @@ export class RuleIndex {
     });
     for (const fi of this.fields) fi.prefixLengths.sort((a, b) => b - a);
     this.readsFacts = this.fields.some((fi) => fi.field.slot !== undefined);
+    this.pairwise =
+      (scopeKey === 'line-pair' || scopeKey === 'line-pair-ordered') &&
+      this.always.length === 0 &&
+      this.fields.every((fi) => fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second'));
     this.indexedCount = rules.length - this.always.length - this.neverCount;
     this.marks = new Int32Array(rules.length);
   }
@@ -376,42 +382,12 @@ export class RuleIndex {
   candidates(item: ScopeItem, facts?: FactSource): readonly number[] {
     const fields = this.fields;
     if (fields.length === 0) return this.always;
-    const keys = this.keys;
     // Matching lists are collected in scratch fields (this runs synchronously, never nested).
     this.first = undefined;
     this.more = 0;
     for (let f = 0; f < fields.length; f++) {
       const fi = fields[f]!;
-      const field = fi.field;
-      if (field.kind === 'range') {
-        let number: unknown;
-        if (field.slot === undefined) number = field.resolve(item.values[field.fact]);
-        else if (facts) {
-          // As json-rules-engine reads a fact: the path applies only to an object.
-          const whole = facts.at(field.slot);
-          number = field.path !== '' && whole !== null && typeof whole === 'object' ? field.resolve(whole) : whole;
-        } else {
-          this.add(fi.positions);
-          continue;
-        }
-        for (const t of fi.thresholds) if (t.passes(number)) this.add(t.positions);
-        continue;
-      }
-      const value = field.resolve(item.values[field.fact]);
-      let list: number[] | undefined;
-      if (fi.field.kind === 'code') {
-        if (typeof value !== 'string') continue; // codeIn, equal and in need text to match
-        const code = normalizeCode(value);
-        if ((list = keys.find(code, fi.exactSlot))) this.add(list);
-        for (const n of fi.prefixLengths) {
-          if (n <= code.length && (list = keys.find(code.slice(0, n), fi.prefixSlot))) this.add(list);
-        }
-      } else if (fi.field.kind === 'member') {
-        if (!Array.isArray(value)) continue;
-        for (const element of value) if ((list = keys.find(element, fi.exactSlot))) this.add(list);
-      } else if ((list = keys.find(value, fi.exactSlot))) {
-        this.add(list);
-      }
+      this.match(fi, fi.field.slot === undefined ? item.values[fi.field.fact] : undefined, facts);
     }
     const first = this.first;
     const more = this.more;
@@ -437,6 +413,56 @@ export class RuleIndex {
     take(first);
     for (let k = 0; k < more; k++) take(this.found[k]!);
     return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether any pair of these lines can trigger a rule, in a line-pair group whose rules are
+   * all keyed by their lines' own fields (`pairwise`): a claim of 12 lines has 66 pairs, and a
+   * pack's pair rules name a few codes it mostly does not bill. Asked once per claim and group,
+   * line by line, instead of once per pair.
+   */
+  anyPairOf(lines: readonly unknown[]): boolean {
+    this.first = undefined;
+    this.more = 0;
+    for (const fi of this.fields) for (const line of lines) this.match(fi, line, undefined);
+    const found = this.first !== undefined;
+    this.first = undefined;
+    return found;
+  }
+
+  /** Adds the lists of the rules that the field's value (`own`: the item's fact) triggers. */
+  private match(fi: FieldIndex, own: unknown, facts: FactSource | undefined): void {
+    const field = fi.field;
+    const keys = this.keys;
+    if (field.kind === 'range') {
+      let number: unknown;
+      if (field.slot === undefined) number = field.resolve(own);
+      else if (facts) {
+        // As json-rules-engine reads a fact: the path applies only to an object.
+        const whole = facts.at(field.slot);
+        number = field.path !== '' && whole !== null && typeof whole === 'object' ? field.resolve(whole) : whole;
+      } else {
+        this.add(fi.positions);
+        return;
+      }
+      for (const t of fi.thresholds) if (t.passes(number)) this.add(t.positions);
+      return;
+    }
+    const value = field.resolve(own);
+    let list: number[] | undefined;
+    if (field.kind === 'code') {
+      if (typeof value !== 'string') return; // codeIn, equal and in need text to match
+      const code = normalizeCode(value);
+      if ((list = keys.find(code, fi.exactSlot))) this.add(list);
+      for (const n of fi.prefixLengths) {
+        if (n <= code.length && (list = keys.find(code.slice(0, n), fi.prefixSlot))) this.add(list);
+      }
+    } else if (field.kind === 'member') {
+      if (!Array.isArray(value)) return;
+      for (const element of value) if ((list = keys.find(element, fi.exactSlot))) this.add(list);
+    } else if ((list = keys.find(value, fi.exactSlot))) {
+      this.add(list);
+    }
   }
 
   private add(list: number[]): void {

@@ -299,6 +299,7 @@ export class Scrubber {
         const { group, compiled } = plan.groups[g]!;
         const rules = compiled!;
         const index = indexes[g];
+        if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
         for (const item of itemsFor(group.scopeKey)) {
           const date = item.serviceDate;
           if (!inWindow(effective, date)) continue;

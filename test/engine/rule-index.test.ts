@@ -131,6 +131,22 @@ describe('the rule index', () => {
     expect(items.map((item) => [...index.candidates(item)])).toEqual([[0], []]);
   });
 
+  it('tells from the lines alone whether any pair can trigger a pair rule keyed by its lines', async () => {
+    const packs = await bundledPacks();
+    const pairRule = { conditions: { all: [{ fact: 'first', path: 'procedureCode', operator: 'codeIn', value: ['29881'] }, { fact: 'second', path: 'procedureCode', operator: 'codeIn', value: ['29880'] }] }, total: true };
+    const byPair = { conditions: { all: [{ fact: 'pair', path: 'sameServiceDate', operator: 'equal', value: true }] }, total: true };
+    const index = new RuleIndex([pairRule], ['first', 'second'], packs.facts, {}, new IndexKeys(), 'line-pair');
+    expect(index.pairwise).toBe(true);
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string }> };
+    const view = () => buildClaimView(claim as unknown as Claim);
+    expect(index.anyPairOf(view().lines)).toBe(false);
+    claim.lines[1]!.procedureCode = '29881';
+    expect(index.anyPairOf(view().lines)).toBe(true);
+    // A rule keyed by the pair itself, or any other scope, is asked pair by pair.
+    expect(new RuleIndex([pairRule, byPair], ['first', 'second', 'pair'], packs.facts, {}, new IndexKeys(), 'line-pair').pairwise).toBe(false);
+    expect(new RuleIndex([pairRule], ['first', 'second'], packs.facts, {}, new IndexKeys(), 'line').pairwise).toBe(false);
+  });
+
   it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {
     const packs = await bundledPacks();
     const rules = [
