@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Scrubber } from '../src/engine/scrubber.js';
 import { generateWorkload } from '../test/support/workload.js';
-import { CLI, startServer, stopServer, type Started } from './processes.js';
+import { CLI, cpuSecondsOf, startServer, stopServer, type Started } from './processes.js';
 import { AS_OF, BENCH_PAYERS, DATA_DIR, benchPacks, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
@@ -47,10 +47,20 @@ export interface HttpResult {
 export interface WorkersResult {
   available: boolean;
   note?: string;
-  one?: LoadFigures;
-  two?: LoadFigures;
+  one?: LoadFigures & CpuPerRequest;
+  two?: LoadFigures & CpuPerRequest;
   /** requests/s with 2 workers divided by with 1 (target: at least 1.6 on 2 cores). */
   ratio?: number;
+}
+
+/**
+ * CPU microseconds per request, of the service (all its processes) and of autocannon (this
+ * process), which share the machine's cores: on 2 cores, 2 workers can serve at most
+ * 2 s / (service + autocannon) per second.
+ */
+export interface CpuPerRequest {
+  serviceCpuMicros?: number;
+  autocannonCpuMicros?: number;
 }
 
 interface Target {
@@ -181,15 +191,31 @@ export async function workers(quick: boolean, tables: BenchTables): Promise<Work
     try {
       const servers = [one, two];
       const figures: LoadFigures[][] = [[], []];
+      const cpu: Array<{ service: number[]; client: number[] }> = [0, 1].map(() => ({ service: [], client: [] }));
       for (const s of servers) await load({ url: s.url, requests }, connections, 2); // warm-up
       for (let r = 0; r < runs; r++) {
-        for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) figures[k]!.push(await load({ url: servers[k]!.url, requests }, connections, seconds));
+        for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+          const pid = servers[k]!.child.pid!;
+          const serviceBefore = await cpuSecondsOf(pid);
+          const clientBefore = process.cpuUsage();
+          const f = await load({ url: servers[k]!.url, requests }, connections, seconds);
+          const client = process.cpuUsage(clientBefore);
+          const serviceAfter = await cpuSecondsOf(pid);
+          const served = f.requestsPerSecond * seconds;
+          figures[k]!.push(f);
+          cpu[k]!.client.push((client.user + client.system) / served);
+          if (serviceBefore !== undefined && serviceAfter !== undefined) cpu[k]!.service.push(((serviceAfter - serviceBefore) * 1e6) / served);
+        }
       }
       const [oneRuns, twoRuns] = figures as [LoadFigures[], LoadFigures[]];
+      const perRequest = (k: number): CpuPerRequest => {
+        const { service, client } = cpu[k]!;
+        return { ...(service.length > 0 ? { serviceCpuMicros: round(median(service), 0) } : {}), autocannonCpuMicros: round(median(client), 0) };
+      };
       return {
         available: true,
-        one: medianFigures(oneRuns),
-        two: medianFigures(twoRuns),
+        one: { ...medianFigures(oneRuns), ...perRequest(0) },
+        two: { ...medianFigures(twoRuns), ...perRequest(1) },
         ratio: round(median(twoRuns.map((t, i) => t.requestsPerSecond / oneRuns[i]!.requestsPerSecond)), 2),
       };
     } finally {

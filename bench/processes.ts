@@ -65,3 +65,25 @@ export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: 
     return undefined;
   }
 }
+
+/**
+ * CPU seconds (user + system) a process and its children (cluster workers) have used, from
+ * /proc/PID/stat; undefined where there is no /proc.
+ */
+export async function cpuSecondsOf(pid: number): Promise<number | undefined> {
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux the benchmark runs on
+  const own = async (p: number) => {
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  };
+  try {
+    let total = await own(pid);
+    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+    for (const c of children) total += await own(Number(c)).catch(() => 0);
+    return total;
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/paths.js';
 import { batch, type BatchResult } from './batch.js';
-import { http, workers } from './http.js';
+import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
@@ -101,7 +101,11 @@ if (runs('workers')) {
   console.log('workers: scrub serve --workers 1 vs 2 ...');
   const r = await workers(quick, tables);
   results.workers = r;
-  if (r.available) row('workers: requests/s, 2 vs 1', formatNumber(r.two!.requestsPerSecond), formatNumber(r.one!.requestsPerSecond), r.ratio!.toFixed(2), '>= 1.6', yes(r.ratio! >= 1.6));
+  if (r.available) {
+    row('workers: requests/s, 2 vs 1', formatNumber(r.two!.requestsPerSecond), formatNumber(r.one!.requestsPerSecond), r.ratio!.toFixed(2), '>= 1.6', yes(r.ratio! >= 1.6));
+    const cpu = (f: CpuPerRequest) => `${f.serviceCpuMicros ?? '?'} + ${f.autocannonCpuMicros ?? '?'}`;
+    row('  CPU us per request, service + autocannon', cpu(r.two!), cpu(r.one!), '', '', '');
+  }
   else row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
 }
 
