@@ -12,6 +12,7 @@ const clean = exampleClaim('clean.json');
 const line = (prefix: string) => (i: number) => JSON.stringify({ ...clean, claimId: `${prefix}-${i}` });
 const BATCHES = 4;
 const CLAIMS_PER_BATCH = 6000;
+const SHUTDOWN_DELAY_MS = 1000;
 
 async function drainUnderLoad(server: RunningServer): Promise<void> {
   // Long batches, each sure to be in flight (a first result back) before the signal.
@@ -32,8 +33,15 @@ async function drainUnderLoad(server: RunningServer): Promise<void> {
   const signalledAt = performance.now();
   server.child.kill('SIGTERM');
 
-  // Readiness turns false at once, while the service still finishes its work.
-  const ready = await request(server.url, { path: '/readyz' });
+  // Readiness turns false at once, while the service still finishes its work. With workers,
+  // "at once" is as soon as the primary has passed the signal on: a probe that reached a worker
+  // just before may still be answered 200, so probe until the answer changes, well within the
+  // shutdown delay (after it the port closes).
+  let ready = await request(server.url, { path: '/readyz' });
+  while (ready.status === 200 && performance.now() - signalledAt < SHUTDOWN_DELAY_MS / 2) {
+    await sleep(10);
+    ready = await request(server.url, { path: '/readyz' });
+  }
   expect(ready.status).toBe(503);
   expect(ready.json()).toMatchObject({ code: 'not-ready' });
 
@@ -62,12 +70,12 @@ async function drainUnderLoad(server: RunningServer): Promise<void> {
 
 describe('SIGTERM during load', () => {
   it('finishes every request in flight and exits 0 (one process)', async () => {
-    const server = await startServer({ env: { SCRUB_RULES_DIR: await tinyRulesFolder(), SCRUB_SHUTDOWN_DELAY_MS: '300', LOG_LEVEL: 'info' } });
+    const server = await startServer({ env: { SCRUB_RULES_DIR: await tinyRulesFolder(), SCRUB_SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), LOG_LEVEL: 'info' } });
     await drainUnderLoad(server);
   }, 120_000);
 
   it('drains every worker and exits 0 (two workers)', async () => {
-    const server = await startServer({ workers: 2, env: { SCRUB_RULES_DIR: await tinyRulesFolder(), SCRUB_SHUTDOWN_DELAY_MS: '300', LOG_LEVEL: 'info' } });
+    const server = await startServer({ workers: 2, env: { SCRUB_RULES_DIR: await tinyRulesFolder(), SCRUB_SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), LOG_LEVEL: 'info' } });
     await drainUnderLoad(server);
     expect(server.output()).toMatch(/every worker stopped/);
   }, 120_000);
