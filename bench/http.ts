@@ -55,8 +55,8 @@ export interface WorkersResult {
 
 /**
  * CPU microseconds per request, of the service (all its processes) and of autocannon (this
- * process), which share the machine's cores: on 2 cores, 2 workers can serve at most
- * 2 s / (service + autocannon) per second.
+ * process), which share the machine's cores: whether a worker costs more per request when
+ * there are two, and how much of the cores the load generator takes.
  */
 export interface CpuPerRequest {
   serviceCpuMicros?: number;

@@ -105,8 +105,9 @@ if (runs('workers')) {
     row('workers: requests/s, 2 vs 1', formatNumber(r.two!.requestsPerSecond), formatNumber(r.one!.requestsPerSecond), r.ratio!.toFixed(2), '>= 1.6', yes(r.ratio! >= 1.6));
     const cpu = (f: CpuPerRequest) => `${f.serviceCpuMicros ?? '?'} + ${f.autocannonCpuMicros ?? '?'}`;
     row('  CPU us per request, service + autocannon', cpu(r.two!), cpu(r.one!), '', '', '');
+  } else {
+    row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
   }
-  else row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
 }
 
 results.seconds = Math.round((Date.now() - started) / 1000);

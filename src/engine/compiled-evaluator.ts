@@ -1,7 +1,7 @@
 import type { ConditionLeaf, ConditionNode, Rule } from '../packs/model.js';
 import type { ConditionTrace, Evaluator, RuleGroup, RuleOutcome } from './evaluator.js';
 import type { FactCatalog, FactSource } from './facts.js';
-import { mayThrow, operatorFunction, parseOperator, preparedOperator, type BinaryOperator, type ParsedOperator } from './operators.js';
+import { mayThrow, parseOperator, preparedOperator, sharedOperator, type BinaryOperator } from './operators.js';
 import { compilePath, pathTokens } from './path.js';
 
 /**
@@ -214,14 +214,6 @@ function isTrue(check: Check): Check {
 
 function negation(check: Check): Check {
   return (facts) => !check(facts);
-}
-
-/** operatorFunction depends on the operator text alone: built once per operator and shared, like the readers. */
-const sharedOperators = new Map<string, BinaryOperator>();
-function sharedOperator(name: string, parsed: ParsedOperator): BinaryOperator {
-  let op = sharedOperators.get(name);
-  if (!op) sharedOperators.set(name, (op = operatorFunction(parsed)));
-  return op;
 }
 
 interface CompiledLeaf {

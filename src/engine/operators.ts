@@ -326,6 +326,18 @@ export function operatorFunction(parsed: ParsedOperator): BinaryOperator {
 }
 
 /**
+ * operatorFunction of an operator by its text, built once and shared: every rule that uses
+ * "codeIn" calls the same function, which stays warm however many rules there are.
+ */
+export function sharedOperator(name: string, parsed: ParsedOperator): BinaryOperator {
+  let op = sharedOperators.get(name);
+  if (!op) sharedOperators.set(name, (op = operatorFunction(parsed)));
+  return op;
+}
+
+const sharedOperators = new Map<string, BinaryOperator>();
+
+/**
  * The operator with its condition value fixed, when the decorators leave that value alone
  * (not, someFact, everyFact); undefined when they move it (swap, someValue, everyValue).
  * Agrees with operatorFunction(parsed)(a, value) for every a.

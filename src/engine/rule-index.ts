@@ -1,7 +1,7 @@
 import { normalizeCode } from '../claim/codes.js';
 import type { ConditionNode } from '../packs/model.js';
 import { STANDARD_FACTS, type FactCatalog, type FactSource } from './facts.js';
-import { mayThrow, operatorFunction, parseOperator } from './operators.js';
+import { mayThrow, parseOperator, sharedOperator } from './operators.js';
 import { compilePath } from './path.js';
 import type { ScopeItem, ScopeKey } from './scopes.js';
 
@@ -52,6 +52,10 @@ interface Trigger {
   exact: unknown[];
   prefixes: string[];
   thresholds: Array<{ operator: string; value: number }>;
+}
+
+function keyed(field: Field, exact: unknown[]): Trigger {
+  return { field, exact, prefixes: [], thresholds: [] };
 }
 
 const THRESHOLD_OPERATORS: ReadonlySet<string> = new Set(['greaterThan', 'greaterThanInclusive', 'lessThan', 'lessThanInclusive']);
@@ -138,24 +142,23 @@ class TriggerFinder {
     const fixed = this.constant(node.fact, node.path, node.params);
     if (fixed) {
       if (mayThrow(parsed, Array.isArray(value))) return undefined;
-      return operatorFunction(parsed)(fixed.value, value) === false ? NEVER : undefined;
+      return sharedOperator(node.operator, parsed)(fixed.value, value) === false ? NEVER : undefined;
     }
     if (node.params !== undefined || !this.standard(node.fact)) return undefined;
     if (parsed.decorators.length > 0) return undefined;
     const path = node.path ?? '';
-    const threshold = THRESHOLD_OPERATORS.has(parsed.base.name) && typeof value === 'number' && !Number.isNaN(value);
-    const thresholds = [{ operator: node.operator, value: value as number }];
+    const field = (kind: Field['kind'], p: string, slot?: number): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind, ...(slot === undefined ? {} : { slot }) });
+    const threshold = (f: Field): Trigger => ({ field: f, exact: [], prefixes: [], thresholds: [{ operator: node.operator, value: value as number }] });
+    const isThreshold = THRESHOLD_OPERATORS.has(parsed.base.name) && typeof value === 'number' && !Number.isNaN(value);
     if (!this.scopeFacts.has(node.fact)) {
-      if (!threshold || !this.otherFacts.has(node.fact)) return undefined;
-      const slot = this.catalog.slotOf(node.fact)!;
-      return { field: { fact: node.fact, path, resolve: compilePath(path), kind: 'range', slot }, exact: [], prefixes: [], thresholds };
+      if (!isThreshold || !this.otherFacts.has(node.fact)) return undefined;
+      return threshold(field('range', path, this.catalog.slotOf(node.fact)!));
     }
-    const field = (kind: Field['kind'], p: string): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind });
-    if (threshold) return path === '' ? undefined : { field: field('range', path), exact: [], prefixes: [], thresholds };
+    if (isThreshold) return path === '' ? undefined : threshold(field('range', path));
     switch (parsed.base.name) {
       case 'codeIn': {
         if (!Array.isArray(value) || path === '') return undefined;
-        const t: Trigger = { field: field('code', path), exact: [], prefixes: [], thresholds: [] };
+        const t: Trigger = keyed(field('code', path), []);
         for (const entry of value) {
           const key = codeEntryKey(entry);
           if (!key) return undefined;
@@ -166,31 +169,31 @@ class TriggerFinder {
       }
       case 'equal':
         if (path === '') return undefined;
-        if (typeof value === 'string') return { field: field('code', path), exact: [normalizeCode(value)], prefixes: [], thresholds: [] };
+        if (typeof value === 'string') return keyed(field('code', path), [normalizeCode(value)]);
         // === and a Map key agree for these, NaN aside, which YAML cannot write.
         if (typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value))) {
-          return { field: field('value', path), exact: [value], prefixes: [], thresholds: [] };
+          return keyed(field('value', path), [value]);
         }
         return undefined;
       case 'in':
         if (!Array.isArray(value) || path === '' || !value.every((v) => typeof v === 'string')) return undefined;
-        return { field: field('code', path), exact: value.map((v) => normalizeCode(v as string)), prefixes: [], thresholds: [] };
+        return keyed(field('code', path), value.map((v) => normalizeCode(v as string)));
       case 'hasModifier': {
         if (path !== '') return undefined;
         const list = Array.isArray(value) ? value : [value];
-        return { field: field('member', 'modifiers'), exact: list.map((m) => String(m).toUpperCase()), prefixes: [], thresholds: [] };
+        return keyed(field('member', 'modifiers'), list.map((m) => String(m).toUpperCase()));
       }
       case 'contains':
         if (path === '' || (typeof value !== 'string' && typeof value !== 'number')) return undefined;
-        return { field: field('member', path), exact: [value], prefixes: [], thresholds: [] };
+        return keyed(field('member', path), [value]);
       case 'containsAny':
       case 'containsAll': {
         const list = Array.isArray(value) ? value : [value];
         if (path === '' || !list.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
         // containsAll of nothing holds for every list; containsAny of nothing for none.
-        if (list.length === 0) return parsed.base.name === 'containsAny' ? { field: field('member', path), exact: [], prefixes: [], thresholds: [] } : undefined;
+        if (list.length === 0) return parsed.base.name === 'containsAny' ? keyed(field('member', path), []) : undefined;
         // A list holding all of them holds the first: one key is enough, and far fewer items have it.
-        return { field: field('member', path), exact: parsed.base.name === 'containsAll' ? [list[0]] : list, prefixes: [], thresholds: [] };
+        return keyed(field('member', path), parsed.base.name === 'containsAll' ? [list[0]] : list);
       }
       default:
         return undefined;
@@ -242,7 +245,7 @@ interface FieldIndex {
   /** Lengths of the prefixes present, longest first, so a lookup tries only those. */
   prefixLengths: number[];
   /** For a range field: each distinct threshold, and the positions of the rules that need it passed. */
-  thresholds: Array<{ passes: (value: unknown) => boolean; positions: number[] }>;
+  thresholds: Array<{ operator: string; value: number; passes: (value: unknown) => boolean; positions: number[] }>;
   /** Every position the field keys: what it must give when its value cannot be read. */
   positions: number[];
 }
@@ -329,7 +332,6 @@ export class RuleIndex {
     const others = new Set(scopeFacts.filter((f) => !own(f) && f !== 'params'));
     const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others);
     const byField = new Map<string, FieldIndex>();
-    const thresholdIds = new Map<FieldIndex, Map<string, FieldIndex['thresholds'][number]>>();
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;
       if (trigger === NEVER) {
@@ -349,13 +351,11 @@ export class RuleIndex {
       }
       if (fi.positions[fi.positions.length - 1] !== position) fi.positions.push(position);
       for (const t of trigger.thresholds) {
-        const id = `${t.operator}\u0000${t.value}`;
-        let entry = thresholdIds.get(fi)?.get(id);
+        let entry = fi.thresholds.find((e) => e.operator === t.operator && e.value === t.value);
         if (!entry) {
-          const test = operatorFunction(parseOperator(t.operator)!);
-          entry = { passes: (value: unknown) => test(value, t.value) === true, positions: [] };
+          const test = sharedOperator(t.operator, parseOperator(t.operator)!);
+          entry = { ...t, passes: (value: unknown) => test(value, t.value) === true, positions: [] };
           fi.thresholds.push(entry);
-          thresholdIds.set(fi, (thresholdIds.get(fi) ?? new Map()).set(id, entry));
         }
         if (entry.positions[entry.positions.length - 1] !== position) entry.positions.push(position);
       }

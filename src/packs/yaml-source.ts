@@ -143,8 +143,7 @@ export function parseYaml(file: string, text: string): YamlParse {
   if (Buffer.byteLength(text) > MAX_YAML_BYTES) {
     return { ok: false, diagnostics: [fail(1, 1, 'yaml-too-large', `the file is larger than ${MAX_YAML_BYTES / 1024 / 1024} MB`)] };
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lc });
+  const { doc, lc } = parse(text);
   const diagnostics: PackDiagnostic[] = [];
   // The parser's later errors mostly follow from its first one: report that one, well.
   const problems = [...doc.errors, ...doc.warnings];
@@ -175,13 +174,17 @@ export function parseYaml(file: string, text: string): YamlParse {
   };
 }
 
-const PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: true, merge: false, schema: 'core', strict: true } as const;
+function parse(text: string) {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: false, schema: 'core', strict: true });
+  return { doc, lc };
+}
 
 /** The positions of a text that parsed cleanly before, worked out again. */
 function positionsIn(text: string): Map<string, Located> {
-  const lc = new LineCounter();
+  const { doc, lc } = parse(text);
   const conv = new Converter(lc);
-  conv.toJs(parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lc }).contents, [], 0);
+  conv.toJs(doc.contents, [], 0);
   return conv.positions;
 }
 
