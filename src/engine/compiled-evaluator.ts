@@ -283,10 +283,30 @@ interface CompiledNode {
  * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
  * gets the rule's result afterwards (json-rules-engine never sets one on the root).
  */
-function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog): CompiledNode {
+/**
+ * Compiled conditions by their content, for one catalog: a condition written the same way in
+ * many rules (`pair.sameServiceDate equal true`, `not hasModifier [59, XS, XU]`, a whole rule a
+ * payer pack copied) is compiled once and shared. With thousands of rules loaded, a claim
+ * mostly reaches rules no recent claim ran, and every object between a rule and its answer is
+ * a likely cache miss: a shared condition is one some other claim ran lately. Sharing is safe
+ * because compiled conditions hold nothing per rule (preparedRead's cache is keyed by the
+ * value it prepared).
+ */
+export type SharedConditions = Map<string, CompiledNode>;
+
+function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog, shared?: SharedConditions): CompiledNode {
+  const key = shared && conditionKey(node);
+  if (key === undefined) return buildNode(node, nested, catalog, shared);
+  const full = `${nested ? 'nested' : 'root'} ${key}`;
+  let compiled = shared!.get(full);
+  if (!compiled) shared!.set(full, (compiled = buildNode(node, nested, catalog, shared)));
+  return compiled;
+}
+
+function buildNode(node: ConditionNode, nested: boolean, catalog: FactCatalog, shared: SharedConditions | undefined): CompiledNode {
   if ('all' in node || 'any' in node) {
     const isAll = 'all' in node;
-    const children = (isAll ? node.all : (node as { any: ConditionNode[] }).any).map((c) => compileNode(c, true, catalog));
+    const children = (isAll ? node.all : (node as { any: ConditionNode[] }).any).map((c) => compileNode(c, true, catalog, shared));
     const total = children.every((c) => c.total);
     const checks = children.map((c) => c.check);
     const raw: Check = checks.length === 1 ? checks[0]! : isAll ? allOf(checks) : anyOf(checks);
@@ -308,7 +328,7 @@ function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog)
     return { check, traced, total };
   }
   if ('not' in node) {
-    const child = compileNode(node.not, true, catalog);
+    const child = compileNode(node.not, true, catalog, shared);
     const inner = child.check;
     const traced: Traced = (facts) => {
       const e = child.traced(facts);
@@ -322,9 +342,61 @@ function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog)
   return compileLeaf(node, catalog);
 }
 
+const conditionKeys = new WeakMap<object, string | null>();
+
+/**
+ * A text two conditions share only when they mean the same: the same facts, paths, operators
+ * and values, in the same order. Undefined for a condition holding anything but plain JSON
+ * data (NaN, -0, ...), which is then not shared.
+ */
+function conditionKey(node: ConditionNode): string | undefined {
+  const known = conditionKeys.get(node);
+  if (known !== undefined) return known ?? undefined;
+  let key: string | undefined;
+  if ('all' in node || 'any' in node) {
+    const list = 'all' in node ? node.all : (node as { any: ConditionNode[] }).any;
+    const children = list.map(conditionKey);
+    key = children.every((c) => c !== undefined) ? `${'all' in node ? 'all' : 'any'}(${children.join(',')})` : undefined;
+  } else if ('not' in node) {
+    const child = conditionKey(node.not);
+    key = child === undefined ? undefined : `not(${child})`;
+  } else {
+    // path and params absent are not the same as any value of them: "u" stands for absent.
+    const parts = [node.fact, node.operator, node.path, node.value, node.params].map((v) => (v === undefined ? 'u' : plainJson(v)));
+    key = parts.every((p) => p !== undefined) ? `leaf[${parts.join(',')}]` : undefined;
+  }
+  conditionKeys.set(node, key ?? null);
+  return key;
+}
+
+/** JSON text of plain data, one text per value; undefined for anything JSON would lose or change. */
+function plainJson(value: unknown): string | undefined {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? JSON.stringify(value) : undefined;
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const part = i in value ? plainJson(value[i]) : undefined;
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const part = plainJson(v);
+      if (part === undefined) return undefined;
+      parts.push(`${JSON.stringify(k)}:${part}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  return undefined;
+}
+
 /** Compiles a rule's conditions for FactSources of the given catalog (facts are read by slot). */
-export function compileRule(rule: Rule, catalog: FactCatalog): CompiledRule {
-  const root = compileNode(rule.conditions, false, catalog);
+export function compileRule(rule: Rule, catalog: FactCatalog, shared?: SharedConditions): CompiledRule {
+  const root = compileNode(rule.conditions, false, catalog, shared);
   const { check, traced, total } = root;
   return {
     rule,
@@ -344,12 +416,16 @@ export function compileRule(rule: Rule, catalog: FactCatalog): CompiledRule {
 export class CompiledEvaluator implements Evaluator {
   readonly name = 'compiled' as const;
   private readonly compiled = new WeakMap<RuleGroup, { catalog: FactCatalog; rules: readonly CompiledRule[] }>();
+  private readonly shared = new WeakMap<FactCatalog, SharedConditions>();
 
   /** The group's rules compiled for a catalog, in group order; compiled on first use and kept. */
   rulesOf(group: RuleGroup, catalog: FactCatalog): readonly CompiledRule[] {
     let entry = this.compiled.get(group);
     if (!entry || entry.catalog !== catalog) {
-      entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog)) };
+      let shared = this.shared.get(catalog);
+      if (!shared) this.shared.set(catalog, (shared = new Map()));
+      const conditions = shared;
+      entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog, conditions)) };
       this.compiled.set(group, entry);
     }
     return entry.rules;

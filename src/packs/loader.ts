@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
+import type { TemplateParse } from '../engine/template.js';
 import { loadTable, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
 import type { TableDeclaration, TableInfo } from '../tables/model.js';
 import { explainAjvError } from '../util/ajv-messages.js';
@@ -192,7 +193,7 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
 }
 
 /** Compiles a pack's rules against a fact catalog that already holds every table's facts. */
-async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog, opened: YamlSource[]): Promise<PackLoad> {
+async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog, opened: YamlSource[], templates: Map<string, TemplateParse>): Promise<PackLoad> {
   const { source, raw, dir } = file;
   const validateRuleFile = schemaValidators().ruleFile;
   const diagnostics: PackDiagnostic[] = [];
@@ -224,7 +225,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
   const rules: Rule[] = [];
   const compileAll = (ruleSource: YamlSource, list: RawRule[] | undefined) => {
     (list ?? []).forEach((r, i) => {
-      const result = compileRule(r, { source: ruleSource, pointer: `/rules/${i}`, pack: packInfo, facts });
+      const result = compileRule(r, { source: ruleSource, pointer: `/rules/${i}`, pack: packInfo, facts, templates });
       diagnostics.push(...result.diagnostics);
       if (result.rule) rules.push(result.rule);
     });
@@ -353,11 +354,12 @@ async function readPackSetFrom(dir: string, facts: FactCatalog, options: PackLoa
     files.push({ file: read.file, tables: loaded.tables, tablesFailed });
   }
   const catalog = collector.catalog();
+  const templates = new Map<string, TemplateParse>();
   for (const { file, tables, tablesFailed } of files) {
     // A pack whose table did not load is refused already; compiling its rules would only add
     // "no fact" errors for the missing table on top of the real problem.
     if (tablesFailed) continue;
-    const result = await compilePack(file, tables.map((t) => t.info), catalog, opened);
+    const result = await compilePack(file, tables.map((t) => t.info), catalog, opened, templates);
     diagnostics.push(...result.diagnostics);
     if (result.pack) packs.push(result.pack);
   }
