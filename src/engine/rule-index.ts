@@ -245,7 +245,7 @@ interface FieldIndex {
   /** Lengths of the prefixes present, longest first, so a lookup tries only those. */
   prefixLengths: number[];
   /** For a range field: each distinct threshold, and the positions of the rules that need it passed. */
-  thresholds: Array<{ operator: string; value: number; passes: (value: unknown) => boolean; positions: number[] }>;
+  thresholds: Array<{ operator: string; value: number; positions: number[] }>;
   /** Every position the field keys: what it must give when its value cannot be read. */
   positions: number[];
 }
@@ -259,10 +259,19 @@ interface FieldIndex {
  * misses) just to find nothing. Keyed by value first, the entries a claim reads are those of
  * the codes claims keep billing, which stay warm, and a pack that does not name the code costs
  * a miss in that warm entry. Map key equality (SameValueZero) decides what counts as the same key.
+ *
+ * It also holds what the indexes share at run time, warm for the same reason: the threshold
+ * tests, the prefix-length lists, and the scratch space `candidates` merges lists in.
  */
 export class IndexKeys {
   private readonly entries = new Map<unknown, Map<number, number[]>>();
   private slots = 0;
+  private readonly tests = new Map<string, (value: unknown) => boolean>();
+  private readonly lengthLists = new Map<string, readonly number[]>();
+  /** Scratch for `candidates` (synchronous, never nested): the lists found, and marks for merging them. */
+  readonly found: number[][] = [];
+  marks = new Int32Array(0);
+  generation = 0;
 
   /** A slot for one field of one index. */
   newSlot(): number {
@@ -281,6 +290,30 @@ export class IndexKeys {
   find(key: unknown, slot: number): number[] | undefined {
     return this.entries.get(key)?.get(slot);
   }
+
+  /** Whether a value passes `operator value` (greaterThan 4, ...): one function per threshold. */
+  threshold(operator: string, value: number): (value: unknown) => boolean {
+    const key = `${operator} ${value}`;
+    let test = this.tests.get(key);
+    if (!test) {
+      const compare = sharedOperator(operator, parseOperator(operator)!);
+      this.tests.set(key, (test = (v: unknown) => compare(v, value) === true));
+    }
+    return test;
+  }
+
+  /** One array per list of prefix lengths. */
+  lengths(list: readonly number[]): readonly number[] {
+    const key = list.join(',');
+    let known = this.lengthLists.get(key);
+    if (!known) this.lengthLists.set(key, (known = list));
+    return known;
+  }
+
+  /** Room to mark this many positions. */
+  reserve(positions: number): void {
+    if (this.marks.length < positions) this.marks = new Int32Array(positions);
+  }
 }
 
 export interface IndexableRule {
@@ -289,16 +322,34 @@ export interface IndexableRule {
   total: boolean;
 }
 
+const NO_POSITIONS: readonly number[] = Object.freeze([]);
+
+/** Field kinds as the walk stores them. */
+const CODE = 0;
+const MEMBER = 1;
+const VALUE = 2;
+const RANGE = 3;
+const KIND_NUMBER = { code: CODE, member: MEMBER, value: VALUE, range: RANGE } as const;
+
+/**
+ * The fields of an index as `candidates` reads them: one flat array, WALK_STRIDE entries per
+ * field (see RuleIndex.walk), so that an index a claim finds cold costs a few neighbouring
+ * cache lines, not a handful of objects per field.
+ */
+const WALK_STRIDE = 9;
+
 export class RuleIndex {
   /** Positions (in group order) of the rules evaluated on every item. */
-  private readonly always: number[] = [];
-  private readonly fields: FieldIndex[] = [];
-  private readonly found: number[][] = [];
-  private first: number[] | undefined;
+  private readonly always: readonly number[];
+  /**
+   * Per field, WALK_STRIDE entries: kind; the item's fact name, or the catalog slot of a fact
+   * read through a FactSource; whether it has a path; the path resolver; the exact-key and
+   * prefix slots; the prefix lengths, longest first (shared); for a range field, its
+   * thresholds as [test, positions, test, positions, ...]; every position the field keys.
+   */
+  private readonly walk: readonly unknown[];
+  private first: readonly number[] | undefined;
   private more = 0;
-  /** Per-position marks for merging candidate lists without a Set. */
-  private readonly marks: Int32Array;
-  private generation = 0;
   /** Rules evaluated only on items that trigger them. */
   readonly indexedCount: number;
   /** Rules that cannot fire at all under these parameters. */
@@ -332,6 +383,8 @@ export class RuleIndex {
     const others = new Set(scopeFacts.filter((f) => !own(f) && f !== 'params'));
     const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others);
     const byField = new Map<string, FieldIndex>();
+    const fields: FieldIndex[] = [];
+    const always: number[] = [];
     rules.forEach((rule, position) => {
       const trigger = rule.total ? finder.find(rule.conditions) : undefined;
       if (trigger === NEVER) {
@@ -339,7 +392,7 @@ export class RuleIndex {
         return;
       }
       if (!trigger) {
-        this.always.push(position);
+        always.push(position);
         return;
       }
       const key = fieldKey(trigger.field);
@@ -347,16 +400,12 @@ export class RuleIndex {
       if (!fi) {
         fi = { field: trigger.field, exactSlot: keys.newSlot(), prefixSlot: keys.newSlot(), prefixLengths: [], thresholds: [], positions: [] };
         byField.set(key, fi);
-        this.fields.push(fi);
+        fields.push(fi);
       }
       if (fi.positions[fi.positions.length - 1] !== position) fi.positions.push(position);
       for (const t of trigger.thresholds) {
         let entry = fi.thresholds.find((e) => e.operator === t.operator && e.value === t.value);
-        if (!entry) {
-          const test = sharedOperator(t.operator, parseOperator(t.operator)!);
-          entry = { ...t, passes: (value: unknown) => test(value, t.value) === true, positions: [] };
-          fi.thresholds.push(entry);
-        }
+        if (!entry) fi.thresholds.push((entry = { ...t, positions: [] }));
         if (entry.positions[entry.positions.length - 1] !== position) entry.positions.push(position);
       }
       for (const k of trigger.exact) keys.add(k, fi.exactSlot, position);
@@ -365,14 +414,28 @@ export class RuleIndex {
         if (!fi.prefixLengths.includes(p.length)) fi.prefixLengths.push(p.length);
       }
     });
-    for (const fi of this.fields) fi.prefixLengths.sort((a, b) => b - a);
-    this.readsFacts = this.fields.some((fi) => fi.field.slot !== undefined);
+    this.always = always.length === 0 ? NO_POSITIONS : always;
+    this.walk = fields.flatMap((fi) => {
+      const { field } = fi;
+      return [
+        KIND_NUMBER[field.kind],
+        field.slot ?? field.fact,
+        field.path !== '',
+        field.resolve,
+        fi.exactSlot,
+        fi.prefixSlot,
+        keys.lengths(fi.prefixLengths.sort((a, b) => b - a)),
+        fi.thresholds.flatMap((t) => [keys.threshold(t.operator, t.value), t.positions]),
+        fi.positions,
+      ];
+    });
+    this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
     this.pairwise =
       (scopeKey === 'line-pair' || scopeKey === 'line-pair-ordered') &&
-      this.always.length === 0 &&
-      this.fields.every((fi) => fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second'));
-    this.indexedCount = rules.length - this.always.length - this.neverCount;
-    this.marks = new Int32Array(rules.length);
+      always.length === 0 &&
+      fields.every((fi) => fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second'));
+    this.indexedCount = rules.length - always.length - this.neverCount;
+    keys.reserve(rules.length);
   }
 
   /**
@@ -380,26 +443,26 @@ export class RuleIndex {
    * the item, is needed when `readsFacts`; without it such thresholds keep all their rules.
    */
   candidates(item: ScopeItem, facts?: FactSource): readonly number[] {
-    const fields = this.fields;
-    if (fields.length === 0) return this.always;
-    // Matching lists are collected in scratch fields (this runs synchronously, never nested).
+    const walk = this.walk;
+    if (walk.length === 0) return this.always;
     this.first = undefined;
     this.more = 0;
-    for (let f = 0; f < fields.length; f++) {
-      const fi = fields[f]!;
-      this.match(fi, fi.field.slot === undefined ? item.values[fi.field.fact] : undefined, facts);
+    for (let at = 0; at < walk.length; at += WALK_STRIDE) {
+      const fact = walk[at + 1];
+      this.match(at, typeof fact === 'string' ? item.values[fact] : undefined, facts);
     }
     const first = this.first;
     const more = this.more;
     this.first = undefined;
     if (first === undefined) return this.always;
     if (more === 0 && this.always.length === 0) return first;
-    if (this.generation === 0x7fffffff) {
-      this.marks.fill(0);
-      this.generation = 0;
+    const keys = this.keys;
+    if (keys.generation === 0x7fffffff) {
+      keys.marks.fill(0);
+      keys.generation = 0;
     }
-    const generation = ++this.generation;
-    const marks = this.marks;
+    const generation = ++keys.generation;
+    const marks = keys.marks;
     const out: number[] = [];
     const take = (list: readonly number[]) => {
       for (const p of list) {
@@ -411,7 +474,7 @@ export class RuleIndex {
     };
     take(this.always);
     take(first);
-    for (let k = 0; k < more; k++) take(this.found[k]!);
+    for (let k = 0; k < more; k++) take(keys.found[k]!);
     return out.sort((a, b) => a - b);
   }
 
@@ -424,49 +487,57 @@ export class RuleIndex {
   anyPairOf(lines: readonly unknown[]): boolean {
     this.first = undefined;
     this.more = 0;
-    for (const fi of this.fields) for (const line of lines) this.match(fi, line, undefined);
+    for (let at = 0; at < this.walk.length; at += WALK_STRIDE) for (const line of lines) this.match(at, line, undefined);
     const found = this.first !== undefined;
     this.first = undefined;
     return found;
   }
 
-  /** Adds the lists of the rules that the field's value (`own`: the item's fact) triggers. */
-  private match(fi: FieldIndex, own: unknown, facts: FactSource | undefined): void {
-    const field = fi.field;
+  /** Adds the lists of the rules that the value of the field at `at` (`own`: the item's fact) triggers. */
+  private match(at: number, own: unknown, facts: FactSource | undefined): void {
+    const walk = this.walk;
+    const kind = walk[at] as number;
+    const resolve = walk[at + 3] as (value: unknown) => unknown;
     const keys = this.keys;
-    if (field.kind === 'range') {
+    if (kind === RANGE) {
+      const fact = walk[at + 1];
       let number: unknown;
-      if (field.slot === undefined) number = field.resolve(own);
+      if (typeof fact === 'string') number = resolve(own);
       else if (facts) {
         // As json-rules-engine reads a fact: the path applies only to an object.
-        const whole = facts.at(field.slot);
-        number = field.path !== '' && whole !== null && typeof whole === 'object' ? field.resolve(whole) : whole;
+        const whole = facts.at(fact as number);
+        number = walk[at + 2] === true && whole !== null && typeof whole === 'object' ? resolve(whole) : whole;
       } else {
-        this.add(fi.positions);
+        this.add(walk[at + 8] as number[]);
         return;
       }
-      for (const t of fi.thresholds) if (t.passes(number)) this.add(t.positions);
+      const thresholds = walk[at + 7] as unknown[];
+      for (let t = 0; t < thresholds.length; t += 2) {
+        if ((thresholds[t] as (value: unknown) => boolean)(number)) this.add(thresholds[t + 1] as number[]);
+      }
       return;
     }
-    const value = field.resolve(own);
+    const value = resolve(own);
+    const exactSlot = walk[at + 4] as number;
     let list: number[] | undefined;
-    if (field.kind === 'code') {
+    if (kind === CODE) {
       if (typeof value !== 'string') return; // codeIn, equal and in need text to match
       const code = normalizeCode(value);
-      if ((list = keys.find(code, fi.exactSlot))) this.add(list);
-      for (const n of fi.prefixLengths) {
-        if (n <= code.length && (list = keys.find(code.slice(0, n), fi.prefixSlot))) this.add(list);
+      if ((list = keys.find(code, exactSlot))) this.add(list);
+      const prefixSlot = walk[at + 5] as number;
+      for (const n of walk[at + 6] as readonly number[]) {
+        if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
       }
-    } else if (field.kind === 'member') {
+    } else if (kind === MEMBER) {
       if (!Array.isArray(value)) return;
-      for (const element of value) if ((list = keys.find(element, fi.exactSlot))) this.add(list);
-    } else if ((list = keys.find(value, fi.exactSlot))) {
+      for (const element of value) if ((list = keys.find(element, exactSlot))) this.add(list);
+    } else if ((list = keys.find(value, exactSlot))) {
       this.add(list);
     }
   }
 
-  private add(list: number[]): void {
+  private add(list: readonly number[]): void {
     if (this.first === undefined) this.first = list;
-    else this.found[this.more++] = list;
+    else this.keys.found[this.more++] = list as number[];
   }
 }
