@@ -3,7 +3,7 @@ import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
-import { inWindow, overlapsWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
+import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
@@ -100,14 +100,30 @@ interface PackRun {
   plan: PackPlan;
   context: PackContext;
   overrides?: ReadonlyMap<string, RuleOverride>;
-  /** Per group of the plan: its rule index for these parameters (when indexing). */
-  indexes: ReadonlyArray<RuleIndex | undefined>;
+}
+
+/**
+ * One group of one selected pack, with all the fast path reads for it in one object: with
+ * thousands of rules, a claim mostly reaches a selection no recent claim used, and every
+ * object between the selection and a rule is a likely cache miss.
+ */
+interface GroupRun {
+  scopeKey: ScopeKey;
+  /** The pack's effective window. */
+  effective: DateWindow | undefined;
+  rules: readonly CompiledRule[];
+  /** The group's rule index for the selection's parameters (when indexing). */
+  index: RuleIndex | undefined;
+  context: PackContext;
+  overrides: ReadonlyMap<string, RuleOverride> | undefined;
 }
 
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
 interface Selection {
   packs: Pack[];
   runs: PackRun[];
+  /** With the compiled evaluator: every group of every selected pack, in order. */
+  groups: GroupRun[];
 }
 
 const SELECTION_CACHE_LIMIT = 10_000;
@@ -214,11 +230,25 @@ export class Scrubber {
     const runs = plans.map((plan): PackRun => {
       const adjustment = adjustments.get(plan.pack.name);
       const params = adjustment ? { ...plan.defaults, ...pickKnown(adjustment.params, plan.defaults) } : plan.defaults;
-      const run: PackRun = { plan, context: { params }, indexes: plan.groups.map((g) => this.indexFor(g, params)) };
+      const run: PackRun = { plan, context: { params } };
       if (adjustment) run.overrides = adjustment.overrides;
       return run;
     });
-    return { packs, runs };
+    const groups = !this.compiled
+      ? []
+      : runs.flatMap(({ plan, context, overrides }) =>
+          plan.groups.map(
+            (g): GroupRun => ({
+              scopeKey: g.group.scopeKey,
+              effective: plan.pack.effective,
+              rules: g.compiled!,
+              index: this.indexFor(g, context.params),
+              context,
+              overrides,
+            }),
+          ),
+        );
+    return { packs, runs, groups };
   }
 
   private indexFor(plan: GroupPlan, params: Readonly<Record<string, unknown>>): RuleIndex | undefined {
@@ -287,41 +317,36 @@ export class Scrubber {
     if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
     const claim = buildClaimView(structure.claim);
     const run: RunContext = { claim, today: options.asOf ?? todayIso() };
-    const { packs, runs } = this.selectionFor(claim);
+    const { packs, groups } = this.selectionFor(claim);
     const findings: Finding[] = [];
     const itemsFor = scopeItemCache(claim);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
-    for (const { plan, context, overrides, indexes } of runs) {
-      const effective = plan.pack.effective;
-      for (let g = 0; g < plan.groups.length; g++) {
-        const { group, compiled } = plan.groups[g]!;
-        const rules = compiled!;
-        const index = indexes[g];
-        if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
-        for (const item of itemsFor(group.scopeKey)) {
-          const date = item.serviceDate;
-          if (!inWindow(effective, date)) continue;
-          let fresh = true;
-          if (index?.readsFacts) {
+    for (let g = 0; g < groups.length; g++) {
+      const { scopeKey, effective, rules, index, context, overrides } = groups[g]!;
+      if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
+      for (const item of itemsFor(scopeKey)) {
+        const date = item.serviceDate;
+        if (!inWindow(effective, date)) continue;
+        let fresh = true;
+        if (index?.readsFacts) {
+          facts.reset(item, run, context);
+          fresh = false;
+        }
+        const positions = index ? index.candidates(item, facts) : allPositions(rules);
+        for (let k = 0; k < positions.length; k++) {
+          const c = rules[positions[k]!]!;
+          const override = overrides?.get(c.id);
+          const counts = inWindow(c.effective, date) && override?.enabled !== false;
+          // A rule that cannot produce a finding here is skipped, unless evaluating it could
+          // throw: json-rules-engine evaluates every rule, and would fail the claim.
+          if (!counts && c.total) continue;
+          if (fresh) {
             facts.reset(item, run, context);
             fresh = false;
           }
-          const positions = index ? index.candidates(item, facts) : allPositions(rules);
-          for (let k = 0; k < positions.length; k++) {
-            const c = rules[positions[k]!]!;
-            const override = overrides?.get(c.id);
-            const counts = inWindow(c.effective, date) && override?.enabled !== false;
-            // A rule that cannot produce a finding here is skipped, unless evaluating it could
-            // throw: json-rules-engine evaluates every rule, and would fail the claim.
-            if (!counts && c.total) continue;
-            if (fresh) {
-              facts.reset(item, run, context);
-              fresh = false;
-            }
-            if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
-          }
+          if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
         }
       }
     }
