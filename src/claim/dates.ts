@@ -45,8 +45,14 @@ export function ageOn(birthIso: string, onIso: string): number {
   return oy - by - (omd < bmd ? 1 : 0);
 }
 
-export function todayIso(now: Date = new Date()): string {
-  return now.toISOString().slice(0, 10);
+const MS_PER_DAY = 86_400_000;
+let today = { day: Number.NaN, iso: '' };
+
+/** Today's date in UTC (YYYY-MM-DD). Every scrub asks; the text is made once a day. */
+export function todayIso(now: number = Date.now()): string {
+  const day = Math.floor(now / MS_PER_DAY);
+  if (day !== today.day) today = { day, iso: new Date(day * MS_PER_DAY).toISOString().slice(0, 10) };
+  return today.iso;
 }
 
 /** The later of two ISO dates, treating undefined as absent. */
