@@ -35,10 +35,11 @@ interface Field {
   path: string;
   resolve: (value: unknown) => unknown;
   /**
-   * code: a text value matched by code entry; member: a list value matched by its elements;
-   * value: a yes/no or number value matched exactly; range: a number against thresholds.
+   * code: a text value matched by code entry; codes: a list of such values, any of which may
+   * match (someFact:codeIn); member: a list value matched by its elements; value: a yes/no or
+   * number value matched exactly; range: a number against thresholds.
    */
-  kind: 'code' | 'member' | 'value' | 'range';
+  kind: 'code' | 'codes' | 'member' | 'value' | 'range';
   /** The fact's catalog slot when it is not the item's own, and so is read through a FactSource. */
   slot?: number;
 }
@@ -145,7 +146,9 @@ class TriggerFinder {
       return sharedOperator(node.operator, parsed)(fixed.value, value) === false ? NEVER : undefined;
     }
     if (node.params !== undefined || !this.standard(node.fact)) return undefined;
-    if (parsed.decorators.length > 0) return undefined;
+    // someFact:codeIn on a list of codes (`line.sameDayCodes`): only an element can trigger it.
+    const anyOfList = parsed.decorators.length === 1 && parsed.decorators[0] === 'someFact' && parsed.base.name === 'codeIn';
+    if (parsed.decorators.length > 0 && !anyOfList) return undefined;
     const path = node.path ?? '';
     const field = (kind: Field['kind'], p: string, slot?: number): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind, ...(slot === undefined ? {} : { slot }) });
     const threshold = (f: Field): Trigger => ({ field: f, exact: [], prefixes: [], thresholds: [{ operator: node.operator, value: value as number }] });
@@ -158,7 +161,7 @@ class TriggerFinder {
     switch (parsed.base.name) {
       case 'codeIn': {
         if (!Array.isArray(value) || path === '') return undefined;
-        const t: Trigger = keyed(field('code', path), []);
+        const t: Trigger = keyed(field(anyOfList ? 'codes' : 'code', path), []);
         for (const entry of value) {
           const key = codeEntryKey(entry);
           if (!key) return undefined;
@@ -229,11 +232,17 @@ class TriggerFinder {
   }
 }
 
-/** Codes tell rules apart best, modifiers next, then thresholds; yes/no fields least. Then the fewest keys. */
-const SELECTIVITY = { code: 0, member: 1, range: 2, value: 3 } as const;
+/**
+ * Codes tell rules apart best, modifiers next, then thresholds; yes/no fields least. Then whole
+ * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
+ */
+const SELECTIVITY = { code: 0, codes: 0, member: 1, range: 2, value: 3 } as const;
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 function better(a: Trigger, b: Trigger): boolean {
-  if (a.field.kind !== b.field.kind) return SELECTIVITY[a.field.kind] < SELECTIVITY[b.field.kind];
+  const sa = SELECTIVITY[a.field.kind];
+  const sb = SELECTIVITY[b.field.kind];
+  if (sa !== sb) return sa < sb;
+  if (a.prefixes.length !== b.prefixes.length) return a.prefixes.length < b.prefixes.length;
   return keyCount(a) < keyCount(b);
 }
 
@@ -326,10 +335,11 @@ const NO_POSITIONS: readonly number[] = Object.freeze([]);
 
 /** Field kinds as the walk stores them. */
 const CODE = 0;
-const MEMBER = 1;
-const VALUE = 2;
-const RANGE = 3;
-const KIND_NUMBER = { code: CODE, member: MEMBER, value: VALUE, range: RANGE } as const;
+const CODES = 1;
+const MEMBER = 2;
+const VALUE = 3;
+const RANGE = 4;
+const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, range: RANGE } as const;
 
 /**
  * The fields of an index as `candidates` reads them: one flat array, WALK_STRIDE entries per
@@ -520,19 +530,28 @@ export class RuleIndex {
     const value = resolve(own);
     const exactSlot = walk[at + 4] as number;
     let list: number[] | undefined;
+    // codeIn, equal and in need text to match.
     if (kind === CODE) {
-      if (typeof value !== 'string') return; // codeIn, equal and in need text to match
-      const code = normalizeCode(value);
-      if ((list = keys.find(code, exactSlot))) this.add(list);
-      const prefixSlot = walk[at + 5] as number;
-      for (const n of walk[at + 6] as readonly number[]) {
-        if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
-      }
+      if (typeof value === 'string') this.matchCode(value, at);
+    } else if (kind === CODES) {
+      if (Array.isArray(value)) for (const element of value) if (typeof element === 'string') this.matchCode(element, at);
     } else if (kind === MEMBER) {
       if (!Array.isArray(value)) return;
       for (const element of value) if ((list = keys.find(element, exactSlot))) this.add(list);
     } else if ((list = keys.find(value, exactSlot))) {
       this.add(list);
+    }
+  }
+
+  private matchCode(text: string, at: number): void {
+    const walk = this.walk;
+    const keys = this.keys;
+    const code = normalizeCode(text);
+    let list = keys.find(code, walk[at + 4] as number);
+    if (list) this.add(list);
+    const prefixSlot = walk[at + 5] as number;
+    for (const n of walk[at + 6] as readonly number[]) {
+      if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
     }
   }
 

@@ -98,6 +98,27 @@ describe('the rule index', () => {
     expect([...index.candidates(both!)]).toEqual([0, 1]);
   });
 
+  it('evaluates a same-day rule only on lines billed the same day as a listed code, not on every office visit', async () => {
+    const packs = await bundledPacks();
+    const rules = [
+      {
+        // someFact:codeIn is the more telling condition: whole codes beat the visit range.
+        conditions: { all: [{ fact: 'line', path: 'procedureCode', operator: 'codeIn', value: ['99202-99215'] }, { fact: 'line', path: 'sameDayCodes', operator: 'someFact:codeIn', value: ['20610', 'J1030'] }] },
+        total: true,
+      },
+      { conditions: { all: [{ fact: 'line', path: 'sameDayCodes', operator: 'someFact:codeIn', value: ['E11*'] }] }, total: true },
+    ];
+    const index = new RuleIndex(rules, ['line'], packs.facts, {});
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string; serviceDate: string }> };
+    const candidates = () => buildScopeItems(buildClaimView(claim as unknown as Claim), 'line').map((item) => [...index.candidates(item)]);
+    claim.lines[1]!.procedureCode = '97110';
+    expect(candidates()).toEqual([[], []]);
+    claim.lines[1]!.procedureCode = 'j1030';
+    expect(candidates()).toEqual([[0], []]); // the visit line has J1030 the same day; the drug line has the visit
+    claim.lines[1]!.serviceDate = '2020-01-01';
+    expect(candidates()).toEqual([[], []]);
+  });
+
   it('evaluates a threshold rule only where the number passes it: filing lag, read through the FactSource', async () => {
     const packs = await bundledPacks();
     const lagAtLeast = (days: number) => ({ conditions: { all: [{ fact: 'filingLagDays', operator: 'greaterThanInclusive', value: days }] }, total: true });
