@@ -13,6 +13,7 @@ export type SafeJson =
   | { ok: false; problem: SafeJsonProblem; message: string };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
 
 function scan(text: string, maxDepth: number): SafeJson | undefined {
   let depth = 0;
@@ -38,7 +39,8 @@ function scan(text: string, maxDepth: number): SafeJson | undefined {
       i++;
       let j = i;
       while (j < n && (text[j] === ' ' || text[j] === '\n' || text[j] === '\r' || text[j] === '\t')) j++;
-      if (text[j] === ':') {
+      // A key is read only when it could be a forbidden one: escaped, or of a forbidden length.
+      if (text[j] === ':' && (escaped || FORBIDDEN_LENGTHS.has(end - start - 1))) {
         let key = text.slice(start + 1, end);
         if (escaped) {
           try {

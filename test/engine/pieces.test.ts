@@ -57,6 +57,9 @@ describe('safe JSON', () => {
     expect(parseSafeJson('{"a":{"__proto__":{}}}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
     expect(parseSafeJson('{"\\u005f_proto__":1}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
     expect(parseSafeJson('{"text":"__proto__"}')).toMatchObject({ ok: true });
+    expect(parseSafeJson('{"a" : 1, "constructor"\n:{}}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
+    expect(parseSafeJson('{"prototype":[]}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
+    expect(parseSafeJson('{"prototypes":[], "_proto_":1, "constructors":2}')).toMatchObject({ ok: true });
   });
   it('refuses deep nesting before parsing it', () => {
     expect(parseSafeJson('['.repeat(10_000) + ']'.repeat(10_000))).toMatchObject({ ok: false, problem: 'too-deep' });
