@@ -279,11 +279,6 @@ interface CompiledNode {
 }
 
 /**
- * A boolean node. `nested` nodes report `result === true` as json-rules-engine's
- * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
- * gets the rule's result afterwards (json-rules-engine never sets one on the root).
- */
-/**
  * Compiled conditions by their content, for one catalog: a condition written the same way in
  * many rules (`pair.sameServiceDate equal true`, `not hasModifier [59, XS, XU]`, a whole rule a
  * payer pack copied) is compiled once and shared. With thousands of rules loaded, a claim
@@ -294,6 +289,12 @@ interface CompiledNode {
  */
 export type SharedConditions = Map<string, CompiledNode>;
 
+/**
+ * A boolean node. `nested` nodes report `result === true` as json-rules-engine's
+ * evaluateCondition does; the root passes the raw result of all/any/not through, and its trace
+ * gets the rule's result afterwards (json-rules-engine never sets one on the root).
+ * With `shared`, a condition written the same way as one compiled before is that one.
+ */
 function compileNode(node: ConditionNode, nested: boolean, catalog: FactCatalog, shared?: SharedConditions): CompiledNode {
   const key = shared && conditionKey(node);
   if (key === undefined) return buildNode(node, nested, catalog, shared);
@@ -422,10 +423,10 @@ export class CompiledEvaluator implements Evaluator {
   rulesOf(group: RuleGroup, catalog: FactCatalog): readonly CompiledRule[] {
     let entry = this.compiled.get(group);
     if (!entry || entry.catalog !== catalog) {
-      let shared = this.shared.get(catalog);
-      if (!shared) this.shared.set(catalog, (shared = new Map()));
-      const conditions = shared;
-      entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog, conditions)) };
+      let known = this.shared.get(catalog);
+      if (!known) this.shared.set(catalog, (known = new Map()));
+      const shared = known;
+      entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog, shared)) };
       this.compiled.set(group, entry);
     }
     return entry.rules;

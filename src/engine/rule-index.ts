@@ -343,20 +343,24 @@ const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, ra
 
 /**
  * The fields of an index as `candidates` reads them: one flat array, WALK_STRIDE entries per
- * field (see RuleIndex.walk), so that an index a claim finds cold costs a few neighbouring
- * cache lines, not a handful of objects per field.
+ * field at these offsets, so that an index a claim finds cold costs a few neighbouring cache
+ * lines, not a handful of objects per field.
  */
+const KIND = 0; // CODE, CODES, MEMBER, VALUE or RANGE
+const FACT = 1; // the item's fact name, or the catalog slot of a fact read through a FactSource
+const HAS_PATH = 2;
+const RESOLVE = 3; // the path resolver
+const EXACT_SLOT = 4; // the field's slots in IndexKeys
+const PREFIX_SLOT = 5;
+const PREFIX_LENGTHS = 6; // longest first; shared
+const THRESHOLDS = 7; // a range field's [test, positions, test, positions, ...]
+const POSITIONS = 8; // every position the field keys
 const WALK_STRIDE = 9;
 
 export class RuleIndex {
   /** Positions (in group order) of the rules evaluated on every item. */
   private readonly always: readonly number[];
-  /**
-   * Per field, WALK_STRIDE entries: kind; the item's fact name, or the catalog slot of a fact
-   * read through a FactSource; whether it has a path; the path resolver; the exact-key and
-   * prefix slots; the prefix lengths, longest first (shared); for a range field, its
-   * thresholds as [test, positions, test, positions, ...]; every position the field keys.
-   */
+  /** Per field, WALK_STRIDE entries (KIND, FACT, ...: see WALK_STRIDE). */
   private readonly walk: readonly unknown[];
   private first: readonly number[] | undefined;
   private more = 0;
@@ -427,17 +431,17 @@ export class RuleIndex {
     this.always = always.length === 0 ? NO_POSITIONS : always;
     this.walk = fields.flatMap((fi) => {
       const { field } = fi;
-      return [
-        KIND_NUMBER[field.kind],
-        field.slot ?? field.fact,
-        field.path !== '',
-        field.resolve,
-        fi.exactSlot,
-        fi.prefixSlot,
-        keys.lengths(fi.prefixLengths.sort((a, b) => b - a)),
-        fi.thresholds.flatMap((t) => [keys.threshold(t.operator, t.value), t.positions]),
-        fi.positions,
-      ];
+      const entries: unknown[] = [];
+      entries[KIND] = KIND_NUMBER[field.kind];
+      entries[FACT] = field.slot ?? field.fact;
+      entries[HAS_PATH] = field.path !== '';
+      entries[RESOLVE] = field.resolve;
+      entries[EXACT_SLOT] = fi.exactSlot;
+      entries[PREFIX_SLOT] = fi.prefixSlot;
+      entries[PREFIX_LENGTHS] = keys.lengths(fi.prefixLengths.sort((a, b) => b - a));
+      entries[THRESHOLDS] = fi.thresholds.flatMap((t) => [keys.threshold(t.operator, t.value), t.positions]);
+      entries[POSITIONS] = fi.positions;
+      return entries;
     });
     this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
     this.pairwise =
@@ -458,7 +462,7 @@ export class RuleIndex {
     this.first = undefined;
     this.more = 0;
     for (let at = 0; at < walk.length; at += WALK_STRIDE) {
-      const fact = walk[at + 1];
+      const fact = walk[at + FACT];
       this.match(at, typeof fact === 'string' ? item.values[fact] : undefined, facts);
     }
     const first = this.first;
@@ -506,29 +510,29 @@ export class RuleIndex {
   /** Adds the lists of the rules that the value of the field at `at` (`own`: the item's fact) triggers. */
   private match(at: number, own: unknown, facts: FactSource | undefined): void {
     const walk = this.walk;
-    const kind = walk[at] as number;
-    const resolve = walk[at + 3] as (value: unknown) => unknown;
+    const kind = walk[at + KIND] as number;
+    const resolve = walk[at + RESOLVE] as (value: unknown) => unknown;
     const keys = this.keys;
     if (kind === RANGE) {
-      const fact = walk[at + 1];
+      const fact = walk[at + FACT];
       let number: unknown;
       if (typeof fact === 'string') number = resolve(own);
       else if (facts) {
         // As json-rules-engine reads a fact: the path applies only to an object.
         const whole = facts.at(fact as number);
-        number = walk[at + 2] === true && whole !== null && typeof whole === 'object' ? resolve(whole) : whole;
+        number = walk[at + HAS_PATH] === true && whole !== null && typeof whole === 'object' ? resolve(whole) : whole;
       } else {
-        this.add(walk[at + 8] as number[]);
+        this.add(walk[at + POSITIONS] as number[]);
         return;
       }
-      const thresholds = walk[at + 7] as unknown[];
+      const thresholds = walk[at + THRESHOLDS] as unknown[];
       for (let t = 0; t < thresholds.length; t += 2) {
         if ((thresholds[t] as (value: unknown) => boolean)(number)) this.add(thresholds[t + 1] as number[]);
       }
       return;
     }
     const value = resolve(own);
-    const exactSlot = walk[at + 4] as number;
+    const exactSlot = walk[at + EXACT_SLOT] as number;
     let list: number[] | undefined;
     // codeIn, equal and in need text to match.
     if (kind === CODE) {
@@ -547,10 +551,10 @@ export class RuleIndex {
     const walk = this.walk;
     const keys = this.keys;
     const code = normalizeCode(text);
-    let list = keys.find(code, walk[at + 4] as number);
+    let list = keys.find(code, walk[at + EXACT_SLOT] as number);
     if (list) this.add(list);
-    const prefixSlot = walk[at + 5] as number;
-    for (const n of walk[at + 6] as readonly number[]) {
+    const prefixSlot = walk[at + PREFIX_SLOT] as number;
+    for (const n of walk[at + PREFIX_LENGTHS] as readonly number[]) {
       if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
     }
   }
