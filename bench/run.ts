@@ -92,7 +92,9 @@ if (runs('batch')) {
     runsOf.push(r);
     const label = jobs === 1 ? '--jobs 1' : `${machine.cores} threads`;
     row(`batch claims/s, ${label} (${formatNumber(r.claims)} claims, ${formatNumber(r.fileMiB)} MiB)`, formatNumber(r.claimsPerSecond), '', '', '', '');
-    row(`  peak RSS MiB, ${label} (RSS at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${r.rssMiBAt.join('/')})`, '', '', '< 300', yes(r.peakRssMiB < 300));
+    // The target is 300 MB (10^6 bytes), which is 286 MiB.
+    const peakMB = Math.round((r.peakRssMiB * 2 ** 20) / 1e6);
+    row(`  peak RSS MiB (MB), ${label} (RSS MiB at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${peakMB}) (${r.rssMiBAt.join('/')})`, '', '', '< 300 MB', yes(peakMB < 300));
   }
   results.batch = runsOf;
 }
