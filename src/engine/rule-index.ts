@@ -11,7 +11,8 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  *
  * - a rule whose conditions require `line.procedureCode codeIn [...]` (or `equal`, `in`; any
  *   text field of the item: a diagnosis code, a code-date group's code, a pair's first or
- *   second line) can fire only on items whose code matches one of those entries;
+ *   second line) can fire only on items whose code matches one of those entries, and one that
+ *   requires `line.sameDayCodes someFact:codeIn [...]` only on items whose list holds a match;
  * - a rule that requires `hasModifier X` (or `contains`/`containsAny`/`containsAll` on a
  *   list field) can fire only on items whose list holds one of those values;
  * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
@@ -23,7 +24,8 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  *   read through the FactSource the rules then use.
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
- * branch of an `any` requires something of the same field. Anything else, and every rule whose
+ * branch of an `any` requires something of the same field. Of several such conditions, the
+ * index keys the rule by the most telling (see `better`). Anything else, and every rule whose
  * evaluation could throw, is always evaluated. The index is a superset filter: it may keep a
  * rule that then does not fire, never drop one that would (the differential test compares
  * indexed and unindexed results).
