@@ -140,6 +140,25 @@ describe('metrics (GET /metrics)', () => {
     await app.close();
   });
 
+  it('keeps counting findings across scrapes, each finding once', async () => {
+    const scrubber = await bundledScrubber();
+    const app = await buildApp({ scrubber: () => scrubber });
+    const failing = exampleClaim('clean.json') as { lines: Array<{ modifiers: string[] }> };
+    failing.lines[1]!.modifiers = ['LT', 'RT'];
+    const ltRt = async () => {
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      return text.match(/^scrub_findings_total\{rule_id="lt-rt-same-line",category="modifier",severity="error"\} (\d+)$/m)?.[1];
+    };
+    expect(await ltRt()).toBeUndefined();
+    await scrubClaim(app, failing);
+    expect(await ltRt()).toBe('1');
+    expect(await ltRt()).toBe('1');
+    await scrubClaim(app, failing);
+    await scrubClaim(app, failing);
+    expect(await ltRt()).toBe('3');
+    await app.close();
+  });
+
   it('labels unknown URLs as one route, so they cannot make new series', async () => {
     const scrubber = await bundledScrubber();
     const app = await buildApp({ scrubber: () => scrubber });
