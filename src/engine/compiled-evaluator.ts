@@ -423,9 +423,8 @@ export class CompiledEvaluator implements Evaluator {
   rulesOf(group: RuleGroup, catalog: FactCatalog): readonly CompiledRule[] {
     let entry = this.compiled.get(group);
     if (!entry || entry.catalog !== catalog) {
-      let known = this.shared.get(catalog);
-      if (!known) this.shared.set(catalog, (known = new Map()));
-      const shared = known;
+      const shared = this.shared.get(catalog) ?? new Map();
+      this.shared.set(catalog, shared);
       entry = { catalog, rules: group.rules.map((rule) => compileRule(rule, catalog, shared)) };
       this.compiled.set(group, entry);
     }

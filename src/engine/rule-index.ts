@@ -61,6 +61,11 @@ function keyed(field: Field, exact: unknown[]): Trigger {
   return { field, exact, prefixes: [], thresholds: [] };
 }
 
+/** Adds a rule's position to a list built in rule order, once however many keys name it. */
+function appendPosition(list: number[], position: number): void {
+  if (list[list.length - 1] !== position) list.push(position);
+}
+
 const THRESHOLD_OPERATORS: ReadonlySet<string> = new Set(['greaterThan', 'greaterThanInclusive', 'lessThan', 'lessThanInclusive']);
 
 /** Facts whose value is the scope item's own (item.values[name]), and so readable before any FactSource. */
@@ -153,7 +158,7 @@ class TriggerFinder {
     if (parsed.decorators.length > 0 && !anyOfList) return undefined;
     const path = node.path ?? '';
     const field = (kind: Field['kind'], p: string, slot?: number): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind, ...(slot === undefined ? {} : { slot }) });
-    const threshold = (f: Field): Trigger => ({ field: f, exact: [], prefixes: [], thresholds: [{ operator: node.operator, value: value as number }] });
+    const threshold = (f: Field): Trigger => ({ ...keyed(f, []), thresholds: [{ operator: node.operator, value: value as number }] });
     const isThreshold = THRESHOLD_OPERATORS.has(parsed.base.name) && typeof value === 'number' && !Number.isNaN(value);
     if (!this.scopeFacts.has(node.fact)) {
       if (!isThreshold || !this.otherFacts.has(node.fact)) return undefined;
@@ -293,8 +298,8 @@ export class IndexKeys {
     let bySlot = this.entries.get(key);
     if (!bySlot) this.entries.set(key, (bySlot = new Map()));
     const list = bySlot.get(slot);
-    if (!list) bySlot.set(slot, [position]);
-    else if (list[list.length - 1] !== position) list.push(position);
+    if (list) appendPosition(list, position);
+    else bySlot.set(slot, [position]);
   }
 
   /** Positions (ascending) of the rules that `key` triggers in the field with this slot. */
@@ -418,11 +423,11 @@ export class RuleIndex {
         byField.set(key, fi);
         fields.push(fi);
       }
-      if (fi.positions[fi.positions.length - 1] !== position) fi.positions.push(position);
+      appendPosition(fi.positions, position);
       for (const t of trigger.thresholds) {
         let entry = fi.thresholds.find((e) => e.operator === t.operator && e.value === t.value);
         if (!entry) fi.thresholds.push((entry = { ...t, positions: [] }));
-        if (entry.positions[entry.positions.length - 1] !== position) entry.positions.push(position);
+        appendPosition(entry.positions, position);
       }
       for (const k of trigger.exact) keys.add(k, fi.exactSlot, position);
       for (const p of trigger.prefixes) {
