@@ -13,6 +13,10 @@ export type Claim = {
    * Claim frequency type code (CLM05-3): 1 original, 7 replacement, 8 void.
    */
   frequencyCode?: string;
+  /**
+   * The payer's claim control number of the claim that a replacement (frequency 7) or void (frequency 8) corrects (837 2300 REF*F8, CMS-1500 item 22).
+   */
+  originalClaimNumber?: string;
   submissionDate?: IsoDate;
   payer: {
     id: string;
@@ -24,6 +28,10 @@ export type Claim = {
     taxId?: string;
     name?: string;
     taxonomy?: Taxonomy;
+    /**
+     * Whether the billing provider is a person or an organization (837 2010AA NM102: 1 person, 2 non-person entity).
+     */
+    entityType?: 'person' | 'organization';
   };
   renderingProvider?: Provider;
   referringProvider?: Provider;
@@ -36,6 +44,10 @@ export type Claim = {
   };
   placeOfService?: PlaceOfService;
   priorAuthorization?: string;
+  /**
+   * CLIA certificate number of the laboratory (837P 2300 REF*X4, CMS-1500 item 23): 10 characters, two digits, the letter D, seven digits. Its form is checked by the lab pack.
+   */
+  cliaNumber?: string;
   totalCharge?: Money;
   /**
    * At most 12 on a professional claim (837P HI), 25 on an institutional one (837I principal and 24 other diagnoses).
@@ -77,6 +89,12 @@ export type Claim = {
    * A calendar date, YYYY-MM-DD.
    */
   statementToDate?: string;
+  /**
+   * Institutional only: condition codes (837I HI*BG, UB-04 form locators 18-28), such as "45" (ambiguous gender category).
+   *
+   * @maxItems 24
+   */
+  conditionCodes?: string[];
   /**
    * The caller's own data; never read by the scrubber.
    */
@@ -146,4 +164,34 @@ export interface Line {
   ndc?: string;
   description?: string;
   renderingProvider?: Provider;
+  /**
+   * Unit of the NDC quantity (837P 2410 CTP05-1): F2 international unit, GR gram, ML millilitre, UN unit, ME milligram.
+   */
+  ndcUnit?: 'F2' | 'GR' | 'ML' | 'UN' | 'ME';
+  /**
+   * Quantity of the drug dispensed, in ndcUnit (837P 2410 CTP04).
+   */
+  ndcQuantity?: number;
+  /**
+   * CLIA number of the laboratory that performed this line, when it differs from the claim's (837P 2400 REF*X4).
+   */
+  cliaNumber?: string;
+  orderingProvider?: Provider1;
+  referringProvider?: Provider2;
+}
+/**
+ * Ordering provider of this line (837P 2420E NM1*DK), as on lab, imaging and DME lines.
+ */
+export interface Provider1 {
+  npi: Npi;
+  name?: string;
+  taxonomy?: Taxonomy;
+}
+/**
+ * Referring provider of this line when it differs from the claim's (837P 2420F NM1*DN).
+ */
+export interface Provider2 {
+  npi: Npi;
+  name?: string;
+  taxonomy?: Taxonomy;
 }

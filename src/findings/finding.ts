@@ -13,6 +13,14 @@ export const CATEGORIES = [
   'balancing',
   'duplicate',
   'date',
+  'completeness',
+  'add-on-code',
+  'global-surgery',
+  'fee-schedule',
+  'lab',
+  'drug',
+  'telehealth',
+  'frequency',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
