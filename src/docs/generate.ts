@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Pack, PackSet, Rule } from '../packs/model.js';
+import { isDatedValue, type Pack, type PackSet, type Rule } from '../packs/model.js';
 import type { TestCase } from '../testing/cases.js';
 import { describeCondition } from './conditions.js';
 
@@ -39,6 +39,7 @@ function rulePage(rule: Rule, pack: Pack, packSet: PackSet, cases: readonly Test
   out.push(`| category | \`${rule.category}\` |`, `| severity | \`${rule.severity}\` |`, `| looks at | ${SCOPE_WORDS[rule.scopeKey]} |`);
   const eff = window(rule.effective);
   if (eff) out.push(`| effective | ${eff} |`);
+  if (rule.suppressedBy) out.push(`| left out when | ${rule.suppressedBy.map((id) => `\`${id}\``).join(' or ')} reports the same lines |`);
   out.push(`| defined in | \`${relative(packSet, rule.location.file)}:${rule.location.line}\` |`, '');
   if (rule.description) out.push(rule.description, '');
   out.push('**Fires when**', '', ...describeCondition(rule.conditions, pack), '');
@@ -84,7 +85,9 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
   if (params.length) {
     out.push('## Parameters', '', '| name | value | meaning |', '|---|---|---|');
     for (const [name, p] of params) {
-      const value = Array.isArray(p.value)
+      const value = isDatedValue(p.value)
+        ? p.value.map((e) => `${JSON.stringify(e.value)} ${e.from ? `from ${e.from}` : ''}${e.from && e.to ? ' ' : ''}${e.to ? `to ${e.to}` : ''}${e.source ? ` (${e.source})` : ''}`).join('; ')
+        : Array.isArray(p.value)
         ? p.value.length > 8
           ? `${p.value.slice(0, 8).join(', ')} and ${p.value.length - 8} more`
           : p.value.join(', ')

@@ -1,4 +1,4 @@
-import { ageOn, daysBetween } from '../claim/dates.js';
+import { addDays, ageOn, daysBetween, sameDayYearsLater } from '../claim/dates.js';
 import { claimSchema } from '../claim/schema.js';
 import {
   DERIVED_CLAIM_FIELDS,
@@ -6,6 +6,7 @@ import {
   DERIVED_LINE_FIELDS,
   type ClaimView,
 } from '../claim/view.js';
+import { isDatedValue, valueOnDate } from '../packs/model.js';
 import { resolvePath } from './path.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
@@ -16,6 +17,7 @@ import {
   arrayOf,
   objectOf,
   shapeFromSchema,
+  withOptionalProps,
   withProps,
   type Shape,
 } from './shapes.js';
@@ -48,10 +50,14 @@ const described = (fields: Record<string, string>, types: Record<string, Shape>)
   Object.fromEntries(Object.keys(fields).map((k) => [k, types[k] ?? ANY]));
 
 const claimShape = shapeFromSchema(claimSchema);
-const lineShape = withProps(
-  shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
-  described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING) }),
-  ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
+const { effectivePlaceOfService: _optional, ...alwaysDerivedLineFields } = DERIVED_LINE_FIELDS;
+const lineShape = withOptionalProps(
+  withProps(
+    shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
+    described(alwaysDerivedLineFields, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING), sameDayProviderCodes: arrayOf(STRING), renderingNpi: STRING }),
+    ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
+  ),
+  { effectivePlaceOfService: STRING }, // missing when neither the line nor the claim has one
 );
 const diagnosisShape = withProps(
   shapeFromSchema({ $ref: '#/$defs/diagnosis' }, claimSchema),
@@ -61,6 +67,7 @@ const diagnosisShape = withProps(
     index: NUMBER,
     isFirst: BOOLEAN,
     pointedBy: arrayOf(NUMBER),
+    lineModifiers: arrayOf(STRING),
   }),
 );
 const claimViewShape =
@@ -72,6 +79,36 @@ const claimViewShape =
     : claimShape;
 
 const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
+
+/**
+ * The date a claim's timely filing counts from (Medicare Claims Processing Manual ch. 1, 70.1):
+ * on a professional claim each line's From date (the earliest one for a claim rule); on an
+ * institutional claim the claim's Through date, for every line.
+ */
+function filingFrom(item: ScopeItem, run: RunContext): string {
+  const claim = run.claim;
+  if (claim.claimType === 'institutional') return claim.statementToDate ?? claim.lastServiceDate;
+  const line = item.values.line as ClaimView['lines'][number] | undefined;
+  return line ? line.serviceDate : claim.firstServiceDate;
+}
+
+/** Parameters as in force on one date: per parameter set, the dated ones and each date's view. */
+const datedViews = new WeakMap<object, { names: string[]; byDate: Map<string, Readonly<Record<string, unknown>>> }>();
+const DATED_VIEWS_PER_PARAMETER_SET = 4_096;
+
+function paramsOnDate(params: Readonly<Record<string, unknown>>, date: string): Readonly<Record<string, unknown>> {
+  let views = datedViews.get(params);
+  if (!views) datedViews.set(params, (views = { names: Object.keys(params).filter((k) => isDatedValue(params[k])), byDate: new Map() }));
+  if (views.names.length === 0) return params;
+  let view = views.byDate.get(date);
+  if (!view) {
+    const resolved: Record<string, unknown> = { ...params };
+    for (const name of views.names) resolved[name] = valueOnDate(params[name] as Parameters<typeof valueOnDate>[0], date);
+    if (views.byDate.size >= DATED_VIEWS_PER_PARAMETER_SET) views.byDate.clear();
+    views.byDate.set(date, (view = resolved));
+  }
+  return view;
+}
 
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
@@ -91,6 +128,16 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the pack's parameters, after any payer pack's overrides",
     shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
     value: (_item, _run, pack) => pack.params,
+  },
+  {
+    name: 'datedParams',
+    scopes: ALL_SCOPES,
+    description:
+      "the pack's parameters as in force on the date of service: a parameter written as a list of dated entries " +
+      '({ from, to, value }) reads as the value of the entry whose dates cover the date (missing when none does); ' +
+      'every other parameter reads as it is',
+    shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
+    value: (item, _run, pack) => paramsOnDate(pack.params, item.serviceDate),
   },
   {
     name: 'today',
@@ -133,12 +180,37 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     name: 'filingLagDays',
     scopes: ['claim', 'line'],
     description:
-      'days from the date of service (its end date for a span; for claim rules the last date of service) to the submission date, or to today when the claim has none',
+      "days from the date timely filing counts from (a professional line's From date, the earliest for claim rules; an institutional claim's Through date) " +
+      'to the submission date, or to today when the claim has none',
     shape: NUMBER,
-    value: (item, run) => {
-      const line = item.values.line as ClaimView['lines'][number] | undefined;
-      const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
-      return daysBetween(from, run.claim.submissionDate ?? run.today);
+    value: (item, run) => daysBetween(filingFrom(item, run), run.claim.submissionDate ?? run.today),
+  },
+  {
+    name: 'timelyFiling',
+    scopes: ['claim', 'line'],
+    description:
+      "the pack's timely filing limit applied to the date of service: parameter timelyFilingDays (days after the date of service) or " +
+      'timelyFilingCalendarYears (the same month and day that many years later, February 29 counting as February 28). ' +
+      "from: a professional line's From date (the earliest for claim rules), an institutional claim's Through date; limit: the limit in words; " +
+      'deadline: the last day a claim is on time; filedOn: the submission date, else today; daysAfterService; late. Missing when the pack sets neither limit',
+    shape: objectOf({ from: STRING, limit: STRING, deadline: STRING, filedOn: STRING, daysAfterService: NUMBER, late: BOOLEAN }),
+    value: (item, run, pack) => {
+      const days = pack.params.timelyFilingDays;
+      const years = pack.params.timelyFilingCalendarYears;
+      const from = filingFrom(item, run);
+      let deadline: string;
+      let limit: string;
+      if (typeof years === 'number' && years > 0) {
+        deadline = sameDayYearsLater(from, years);
+        limit = years === 1 ? 'one calendar year' : `${years} calendar years`;
+      } else if (typeof days === 'number') {
+        deadline = addDays(from, days);
+        limit = days === 1 ? '1 day' : `${days} days`;
+      } else {
+        return undefined;
+      }
+      const filedOn = run.claim.submissionDate ?? run.today;
+      return { from, limit, deadline, filedOn, daysAfterService: daysBetween(from, filedOn), late: filedOn > deadline };
     },
   },
   {
@@ -164,8 +236,10 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   {
     name: 'pair',
     scopes: ['line-pair'],
-    description: 'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers',
-    shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN }),
+    description:
+      'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers, sameRenderingProvider (the same rendering NPI), ' +
+      'sharedModifiers (the modifiers both lines carry)',
+    shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN, sameRenderingProvider: BOOLEAN, sharedModifiers: arrayOf(STRING) }),
     value: scopeValue('pair'),
   },
   {
