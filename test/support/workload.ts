@@ -42,6 +42,7 @@ export const SAMPLE_CODES: CodePools = {
     '11102', '11103', '11104', '17000', '17003', '17110', '20550', '20610', '36415', '69210',
     '81002', '82947', '85025', '93000', '94640', '96372', '97110', '97140', '99497', '0591T',
     'G0008', 'G0439', '90471', '90686', '71046', '73030', '76700', '80053', '70551', '72148',
+    '87880', '99396', 'G2211', 'L1902', 'E0114',
   ],
   ptpPairs: [
     ['0001A', '0591T'], ['0001A', '96523'], ['0001A', '99211'], ['11102', '11104'], ['17000', '17110'],
@@ -57,7 +58,7 @@ export const SAMPLE_CODES: CodePools = {
   ],
   problemDiagnoses: ['O80', 'N40.0', 'C61', 'Z34.00', 'P07.30', 'G01', 'N95.1', 'Z3A.20'],
   unlisted: ['17999', '20999', '64999', 'J3490', '99499'],
-  drugs: ['J1100', 'J0696', 'J1885', 'J3301', 'J7030'],
+  drugs: ['J1100', 'J0696', 'J1885', 'J3301', 'J7030', 'J0585', 'Q5103'],
 };
 
 /** Modifiers clean claims carry; the problems below add the troublesome ones. */
@@ -119,7 +120,7 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
         diagnosisPointers: [int(1, diagnoses.length)],
       };
       if (i === 0 && code.startsWith('99') && lineCount > 1 && chance(0.85)) line.modifiers = ['25'];
-      if (code.startsWith('J') && chance(0.9)) line.ndc = '00002751001';
+      if (/^(J|Q5)/.test(code) && chance(0.9)) Object.assign(line, { ndc: '00002751001', ndcUnit: 'UN', ndcQuantity: 1 });
       if (chance(0.15)) line.placeOfService = pick(['11', '22', '02', '10']);
       lines.push(line);
     }
@@ -137,6 +138,7 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       diagnoses,
       lines,
     };
+    if (lines.some((l) => /^8[0-9]{4}$/.test(l.procedureCode as string)) && chance(0.9)) claim.cliaNumber = '05D0987654';
     if (chance(0.4)) claim.renderingProvider = { npi: pick(VALID_NPIS) };
     if (chance(0.2)) claim.referringProvider = { npi: pick(VALID_NPIS) };
     if (lines.some((l) => /^7(0|2)/.test(l.procedureCode as string)) && chance(0.8)) claim.priorAuthorization = `PA-${int(1000, 9999)}`;
