@@ -101,7 +101,7 @@ function listsOf(packSet: PackSet) {
     nonWaivedClia: parameter(packSet, 'lab', 'nonWaivedCliaNumbers') as string[],
     audioOnly: upper(packSet, 'telehealth', 'audioOnlyModifiers'),
     telehealthModifiers: upper(packSet, 'telehealth', 'telehealthModifiers'),
-    acmeTelehealthCodes: compileCodeList(parameter(packSet, 'acme-health', 'telehealthCodes') as string[]),
+    sunshineTelehealthCodes: compileCodeList(parameter(packSet, 'sunshine-medicaid', 'telehealthCodes') as string[]),
     sexBypassModifiers: (parameter(packSet, 'cms-mce', 'sexConflictBypassModifiers') as string[]).map((m) => m.toUpperCase()),
     sexConflictEdits: parameter(packSet, 'cms-mce', 'sexConflictEdits'),
     suppressedBy: new Map([...packSet.rulesById.values()].filter((r) => r.suppressedBy).map((r) => [r.id, new Set(r.suppressedBy)])),
@@ -185,6 +185,7 @@ export class Baseline {
     }
     const acme = claim.payer.id === 'ACME-HEALTH';
     const medicare = claim.payer.type === 'medicare';
+    const sunshine = claim.payer.id === 'SUNSHINE-MEDICAID';
     const mceApplies = last >= '2015-10-01';
     const packs: PackVersion[] = [];
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
@@ -192,7 +193,9 @@ export class Baseline {
     use('cms-mce', mceApplies);
     ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'drug', 'lab'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
-    ['modifiers', 'payer-policy', 'telehealth'].forEach((p) => use(p));
+    ['modifiers', 'payer-policy'].forEach((p) => use(p));
+    use('sunshine-medicaid', sunshine);
+    use('telehealth');
     const L = this.lists;
     const payerType = claim.payer.type;
     const timelyFilingDays = acme ? 90 : null;
@@ -286,8 +289,8 @@ export class Baseline {
 
       // telehealth
       if (has(L.audioOnly) && present(pos) && !TELEHEALTH_PLACES.includes(pos!)) fire('audio-only-place-of-service');
-      if (acme && m.includes('95') && present(pos) && !TELEHEALTH_PLACES.includes(pos!)) fire('telehealth-place-of-service-required');
-      if (acme && code !== undefined && !L.acmeTelehealthCodes.matches(code) && (has(L.telehealthModifiers) || (pos !== undefined && TELEHEALTH_PLACES.includes(pos)))) {
+      if (sunshine && m.includes('95') && present(pos) && !TELEHEALTH_PLACES.includes(pos!)) fire('telehealth-place-of-service-required');
+      if (sunshine && code !== undefined && !L.sunshineTelehealthCodes.matches(code) && (has(L.telehealthModifiers) || (pos !== undefined && TELEHEALTH_PLACES.includes(pos)))) {
         fire('telehealth-code-not-allowed');
       }
 
