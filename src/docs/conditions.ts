@@ -1,6 +1,6 @@
 import { parseOperator } from '../engine/operators.js';
 import { resolvePath } from '../engine/path.js';
-import { isDatedValue, type ConditionNode, type DatedEntry, type Pack } from '../packs/model.js';
+import { datesInWords, isDatedValue, type ConditionNode, type Pack } from '../packs/model.js';
 
 /** Rule conditions in words, for the generated docs: "the line has modifier LT". */
 
@@ -48,11 +48,6 @@ function showParameterValue(value: unknown): string {
   return value === null || value === undefined ? 'unset unless a payer pack sets it' : `\`${String(value)}\``;
 }
 
-function datesOf(entry: DatedEntry): string {
-  if (entry.from && entry.to) return `from ${entry.from} to ${entry.to}`;
-  return entry.from ? `from ${entry.from}` : `to ${entry.to}`;
-}
-
 function showValue(value: unknown, pack: Pack): string {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'fact' in value) {
     const ref = value as { fact: string; path?: string };
@@ -65,7 +60,7 @@ function showValue(value: unknown, pack: Pack): string {
       const [head, ...rest] = ref.path.split('.');
       const p = pack.parameters[head!];
       if (p && isDatedValue(p.value)) {
-        const byDate = p.value.map((e) => `${showParameterValue(rest.length > 0 ? resolvePath(e.value, rest.join('.')) : e.value)} ${datesOf(e)}`);
+        const byDate = p.value.map((e) => `${showParameterValue(rest.length > 0 ? resolvePath(e.value, rest.join('.')) : e.value)} ${datesInWords(e)}`);
         return `the parameter \`${ref.path}\` in force on the date of service (${byDate.join('; ')})`;
       }
       if (p && rest.length === 0) return `the parameter \`${ref.path}\` (${showParameterValue(p.value)})`;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isDatedValue, type Pack, type PackSet, type Rule } from '../packs/model.js';
+import { datesInWords, isDatedValue, type Pack, type PackSet, type Rule } from '../packs/model.js';
 import type { TestCase } from '../testing/cases.js';
 import { describeCondition } from './conditions.js';
 
@@ -86,7 +86,7 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
     out.push('## Parameters', '', '| name | value | meaning |', '|---|---|---|');
     for (const [name, p] of params) {
       const value = isDatedValue(p.value)
-        ? p.value.map((e) => `${JSON.stringify(e.value)} ${e.from ? `from ${e.from}` : ''}${e.from && e.to ? ' ' : ''}${e.to ? `to ${e.to}` : ''}${e.source ? ` (${e.source})` : ''}`).join('; ')
+        ? p.value.map((e) => `${JSON.stringify(e.value)} ${datesInWords(e)}${e.source ? ` (${e.source})` : ''}`).join('; ')
         : Array.isArray(p.value)
         ? p.value.length > 8
           ? `${p.value.slice(0, 8).join(', ')} and ${p.value.length - 8} more`

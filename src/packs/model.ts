@@ -151,6 +151,11 @@ export function isDatedValue(value: unknown): value is DatedEntry[] {
   );
 }
 
+/** A dated entry's dates in words: "from 2020-10-01", "to 2020-09-30", "from ... to ...". */
+export function datesInWords(entry: DateWindow): string {
+  return [entry.from && `from ${entry.from}`, entry.to && `to ${entry.to}`].filter(Boolean).join(' ');
+}
+
 /** The value of the entry in force on a date, or undefined when no entry covers it. */
 export function valueOnDate(entries: readonly DatedEntry[], date: string): unknown {
   for (const e of entries) if (inWindow(e, date)) return e.value;
