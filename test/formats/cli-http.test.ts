@@ -57,7 +57,8 @@ describe('POST /v1/scrub with X12 and FHIR bodies', () => {
     app.inject({ method: 'POST', url: '/v1/scrub?asOf=2026-01-01', payload, headers: { 'content-type': contentType } });
 
   it('scrubs a one-claim 837 sent as application/edi-x12, with X12 sources', async () => {
-    const res = await post(fixture('x12/837p/demo.cob.example3.A.837'), 'application/edi-x12');
+    // Billed to Medicaid (SBR09 MC), whose drug lines need an NDC that line 3 lacks.
+    const res = await post(fixture('x12/837p/demo.cob.example3.A.837').replace('SBR*P********CI~', 'SBR*P********MC~'), 'application/edi-x12');
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(validResult(body)).toBe(true);
