@@ -239,7 +239,8 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description:
       'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers, sameRenderingProvider (the same rendering NPI), ' +
       'sharedModifiers (the modifiers both lines carry)',
-    shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN, sameRenderingProvider: BOOLEAN, sharedModifiers: arrayOf(STRING) }),
+    // Every field is always there: PairValues works them all out.
+    shape: withProps(objectOf({}), { sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN, sameRenderingProvider: BOOLEAN, sharedModifiers: arrayOf(STRING) }),
     value: scopeValue('pair'),
   },
   {
