@@ -236,13 +236,22 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
   return { cases, diagnostics };
 }
 
-/** Finds every *.test.yaml under the tests folder of every pack in the given rules folders. */
+/**
+ * Finds every *.test.yaml under the tests folder of every pack in the given rules folders. A
+ * folder that cannot be read holds no tests: loading its packs reports it (no-rules-folder).
+ */
 export async function discoverTests(rulesDirs: readonly string[]): Promise<TestDiscovery> {
   const all: TestDiscovery = { cases: [], diagnostics: [] };
   for (const rulesDir of rulesDirs) {
     const root = path.resolve(rulesDir);
     const fixtures = new FixtureStore(root);
-    for (const packDir of await findPackDirs(root)) {
+    let packDirs: string[];
+    try {
+      packDirs = await findPackDirs(root);
+    } catch {
+      continue;
+    }
+    for (const packDir of packDirs) {
       for (const file of await listTestFiles(path.join(packDir, TESTS_FOLDER))) {
         const found = await loadTestFile(file, path.basename(packDir), packDir, fixtures);
         all.cases.push(...found.cases);
