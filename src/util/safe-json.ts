@@ -13,6 +13,19 @@ export type SafeJson =
   | { ok: false; problem: SafeJsonProblem; message: string };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Keys that reach an object's prototype when used as a property name: refused in JSON from
+ * callers, in YAML keys, and at every step of a path read from a file.
+ */
+export function isPrototypeKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
+/** The problem with a path step that is a prototype key, in words; undefined for any other. */
+export function prototypeKeyProblem(token: string): string | undefined {
+  return FORBIDDEN_KEYS.has(token) ? `"${token}" is not allowed in a path: it would reach the prototype every object shares` : undefined;
+}
 const FORBIDDEN_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
 
 function scan(text: string, maxDepth: number): SafeJson | undefined {
