@@ -2,7 +2,8 @@ import { codeEntryProblem } from '../claim/codes.js';
 import { isIsoDate } from '../claim/dates.js';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../findings/finding.js';
 import type { FactCatalog } from '../engine/facts.js';
-import { OPERATORS, parseOperator, regexFor, type ParsedOperator } from '../engine/operators.js';
+import { regexProblem } from '../engine/linear-regex.js';
+import { OPERATORS, parseOperator, type ParsedOperator } from '../engine/operators.js';
 import { pathSyntaxProblem } from '../engine/path.js';
 import { SCOPES, type Scope, type ScopeKey } from '../engine/scopes.js';
 import { checkPath, type Shape } from '../engine/shapes.js';
@@ -131,15 +132,45 @@ class RuleCompiler {
     return true;
   }
 
+  /**
+   * A regular expression must be written by the pack (in the condition or as a pack parameter):
+   * one taken from the claim (a fact reference, or swap:) would let a caller choose the pattern,
+   * and every new pattern is compiled and kept.
+   */
+  private patternFromPack(parsed: ParsedOperator, value: unknown, at: Array<string | number>): boolean {
+    const name = `${[...parsed.decorators, parsed.base.name].join(':')}`;
+    if (parsed.decorators.includes('swap')) {
+      this.report(at, 'invalid-value', `operator "${name}" would take the regular expression from the claim; write the pattern as the value, with the field as the fact`);
+      return false;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'fact' in value && (value as { fact: unknown }).fact !== 'params') {
+      this.report(at, 'invalid-value', `operator "${name}" takes its regular expression from the pack: write it as the value, or read a pack parameter ({ fact: params, path: NAME }), not the fact ${quote((value as { fact: unknown }).fact)}`);
+      return false;
+    }
+    return true;
+  }
+
+  private checkPattern(pattern: unknown, at: Array<string | number>): void {
+    if (typeof pattern !== 'string') {
+      this.report(at, 'invalid-value', `a regular expression must be text in quotes, not ${describeType(pattern)} (${quote(pattern)})`);
+      return;
+    }
+    const problem = regexProblem(pattern);
+    if (problem) this.report(at, 'invalid-regex', problem);
+  }
+
   private checkValue(parsed: ParsedOperator, value: unknown, target: Shape | undefined, tokens: Array<string | number>): void {
     const op = parsed.base;
     const at = [...tokens, 'value'];
+    if (op.value === 'regex' && !this.patternFromPack(parsed, value, at)) return;
     if (this.factReference(value, at)) return;
     const overValues = parsed.decorators.find((d) => d === 'someValue' || d === 'everyValue');
     if (overValues) {
       // json-rules-engine calls the value's own .some/.every: anything but a list fails every claim.
       if (!Array.isArray(value)) {
         this.report(at, 'invalid-value', `operator "${parsed.decorators.join(':')}:${op.name}" compares the field with each value of a list; give a list such as ["25", "59"], not ${describeType(value)} (${quote(value)})`);
+      } else if (op.value === 'regex') {
+        value.forEach((pattern, i) => this.checkPattern(pattern, [...at, i]));
       }
       return;
     }
@@ -182,7 +213,7 @@ class RuleCompiler {
         if (!isIsoDate(value)) bad('a date written YYYY-MM-DD in quotes, or a fact such as {fact: claim, path: submissionDate}');
         break;
       case 'regex':
-        if (typeof value !== 'string' || regexFor(value) === null) bad('a valid regular expression in quotes');
+        this.checkPattern(value, at);
         break;
       case 'any':
         break;
