@@ -8,6 +8,13 @@ afterAll(async () => {
   for (const d of made.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
+/** An empty temporary folder, removed after the test file. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 /** A pack.yaml head for a throwaway pack; `extra` adds top-level blocks (tables:, parameters:). */
 export function packYaml(name: string, extra = ''): string {
   return `name: ${name}\nversion: "1.0.0"\ntitle: ${name} pack\ndescription: A pack written by a test.\nowner: Test Owners <owners@example.org>\n${extra}`;
@@ -18,8 +25,7 @@ export function packYaml(name: string, extra = ''): string {
  * any other files given by path relative to the pack folder. Removed after the test file.
  */
 export async function tempPack(options: { name?: string; pack?: string; rules: string; files?: Record<string, string> }): Promise<{ root: string; dir: string }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scrub-temp-pack-'));
-  made.push(root);
+  const root = await tempDir('scrub-temp-pack-');
   const name = options.name ?? 'demo';
   const dir = path.join(root, name);
   await mkdir(path.join(dir, 'rules'), { recursive: true });

@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { readPackSet } from '../../src/packs/loader.js';
 import { formatDiagnostic, type PackDiagnostic } from '../../src/packs/diagnostics.js';
 import { PackHolder } from '../../src/service/pack-holder.js';
 import { scrub } from '../cli/run-cli.js';
+import { tempDir } from '../support/temp-pack.js';
 
 /**
  * A pack names the environment variable that replaces a table's files. It may name only
@@ -18,15 +18,6 @@ import { scrub } from '../cli/run-cli.js';
 
 const SECRET = 'sk_live_Qx7-not-a-path-9f';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
 
 const POS_ROWS = 'place_of_service_code,description\n11,Office\n12,Home\n';
 const POS_RULE = `rules:
