@@ -165,7 +165,7 @@ class RuleCompiler {
    * and every new pattern is compiled and kept.
    */
   private patternFromPack(parsed: ParsedOperator, value: unknown, at: Array<string | number>): boolean {
-    const name = `${[...parsed.decorators, parsed.base.name].join(':')}`;
+    const name = [...parsed.decorators, parsed.base.name].join(':');
     if (parsed.decorators.includes('swap')) {
       this.report(at, 'invalid-value', `operator "${name}" would take the regular expression from the claim; write the pattern as the value, with the field as the fact`);
       return false;
