@@ -49,6 +49,12 @@ export interface FactDefinition {
   /** The fact's shape, for checking paths; `params` depends on the pack. */
   shape: Shape | ((pack: { parameters: Record<string, unknown> }) => Shape);
   value(item: ScopeItem, run: RunContext, pack: PackContext, params?: Record<string, unknown>): unknown;
+  /**
+   * Pack parameters the fact reads itself (pack data such as frequency limits), each with its
+   * check: a problem in words, or undefined. The loader refuses a pack whose rules use the
+   * fact when a value it declares fails the check.
+   */
+  parameters?: Readonly<Record<string, (value: unknown) => string | undefined>>;
 }
 
 const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];

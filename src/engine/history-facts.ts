@@ -59,7 +59,7 @@ function parsePeriod(text: unknown): LimitPeriod | undefined {
 function describePeriod(p: LimitPeriod): string {
   switch (p.kind) {
     case 'lifetime':
-      return 'once per lifetime';
+      return 'per lifetime';
     case 'calendar-year':
       return 'per calendar year';
     case 'days':
@@ -215,7 +215,7 @@ export const historyShape: Shape = objectOf({
   exactDuplicates: arrayOf(STRING),
   suspectDuplicates: arrayOf(STRING),
   frequency: frequencyShape,
-  globalPeriods: arrayOf(globalPeriodShape),
+  globalPeriods: arrayOf(STRING),
   globalPeriod: globalPeriodShape,
   // code-date rules
   recordedUnits: NUMBER,
@@ -323,7 +323,7 @@ function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
     exactDuplicates,
     suspectDuplicates,
     frequency: frequencyFor(line, history, run, pack),
-    globalPeriods,
+    globalPeriods: globalPeriods.map((g) => g.reference as string),
     ...(globalPeriods.length > 0 ? { globalPeriod: globalPeriods[0] } : {}),
   };
 }
@@ -342,6 +342,17 @@ function codeDateHistory(group: CodeDateGroup, run: RunContext) {
   return { consulted: history.consulted, recordedUnits, totalUnits: Math.round((recordedUnits + group.units) * 1000) / 1000, recordedLines };
 }
 
+function problemOf(parse: (value: unknown) => unknown): (value: unknown) => string | undefined {
+  return (value) => {
+    try {
+      parse(value);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+}
+
 export const HISTORY_FACTS: readonly FactDefinition[] = [
   {
     name: 'history',
@@ -351,9 +362,10 @@ export const HISTORY_FACTS: readonly FactDefinition[] = [
       'consulted: whether history was used for this scrub. Line rules: sameDayLines (recorded lines on the date of service), ' +
       'exactDuplicates and suspectDuplicates (references "CLAIM line N" of recorded lines with the same code, provider and date: exact when modifiers, units and charge match too), ' +
       'frequency (the first frequency limit of the pack parameter frequencyLimits that the line exceeds: exceeded, title, maxUnits, period, recordedUnits, earlier, reference), ' +
-      'globalPeriods and globalPeriod (recorded procedures of the same provider whose global period, from the parameter globalDays, covers the date). ' +
+      'globalPeriods (references of the recorded procedures of the same provider whose post-operative global period, from the parameter globalDays, covers the date) and globalPeriod (the first of them: claimId, line, procedureCode, serviceDate, globalDays, endsOn, source). ' +
       'Code-date rules: recordedUnits and recordedLines (the code on the date for the same provider), totalUnits (with this claim\'s units)',
     shape: historyShape,
+    parameters: { frequencyLimits: problemOf(parseFrequencyLimits), globalDays: problemOf(parseGlobalDays) },
     value: (item: ScopeItem, run, pack) => {
       if (item.scope === 'line') return lineHistory(item.values.line as LineView, run, pack);
       if (item.scope === 'code-date') return codeDateHistory(item.values.group as CodeDateGroup, run);

@@ -29,6 +29,9 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
+/** A history that lives only as long as the process (pack tests). */
+export const IN_MEMORY = ':memory:';
+
 /** Most exclusions in one read: a claim and the claim it replaces. */
 const EXCLUDE_SLOTS = 2;
 
@@ -61,11 +64,12 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /** Opens (creating on first use) the history file and brings its schema up to date. */
   static open(file: string, options: SqliteOptions = {}): SqliteHistoryStore {
-    const where = path.resolve(file);
+    const memory = file === IN_MEMORY;
+    const where = memory ? 'in memory' : path.resolve(file);
     let db: Database.Database;
     try {
-      mkdirSync(path.dirname(where), { recursive: true });
-      db = new Database(where, { timeout: options.busyTimeoutMs ?? 5000 });
+      if (!memory) mkdirSync(path.dirname(where), { recursive: true });
+      db = new Database(memory ? IN_MEMORY : where, { timeout: options.busyTimeoutMs ?? 5000 });
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: a process that dies loses nothing committed; only a power cut can
       // lose the last transactions, and it never corrupts the file.
