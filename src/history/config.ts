@@ -22,7 +22,12 @@ export interface HistoryConfig {
 }
 
 export class HistorySetupError extends Error {
-  constructor(message: string) {
+  constructor(
+    /** The variable at fault, and what it holds (never the secret itself). */
+    readonly variable: string,
+    readonly value: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'HistorySetupError';
   }
@@ -33,7 +38,7 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 function whole(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new HistorySetupError(`${name} is "${raw}": expected a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new HistorySetupError(name, raw, `expected a whole number from ${min} to ${max}`);
   return Number(raw);
 }
 
@@ -55,11 +60,13 @@ export function readHistoryConfig(
   const secret = env.SCRUB_HISTORY_SECRET ?? '';
   if (secret.trim() === '') {
     throw new HistorySetupError(
+      'SCRUB_HISTORY_SECRET',
+      '',
       'claim history needs SCRUB_HISTORY_SECRET: the key that patient keys are made with (an HMAC of member id and birth date), so that the history holds no member ids or birth dates. ' +
         'Set it to a long random value (for example: openssl rand -hex 32), the same on every instance sharing the history, and keep it secret; without it history does not start.',
     );
   }
-  if (secret.length < MIN_SECRET_LENGTH) throw new HistorySetupError(`SCRUB_HISTORY_SECRET is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (for example: openssl rand -hex 32)`);
+  if (secret.length < MIN_SECRET_LENGTH) throw new HistorySetupError('SCRUB_HISTORY_SECRET', '(hidden)', `it is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (for example: openssl rand -hex 32)`);
   return {
     target,
     secret,
