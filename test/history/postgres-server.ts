@@ -56,10 +56,13 @@ async function freshDatabase(serverUrl: string): Promise<{ url: string; drop: ()
   };
 }
 
-/** Starts (or reaches) a server; `{ reason }` when none can be had. */
-export async function startTestPostgres(): Promise<TestPostgres | { reason: string }> {
+/**
+ * Starts (or reaches) a server; `{ reason }` when none can be had. `own`: a cluster of this
+ * file's own even when CI offers one, for tests that stop and start the server.
+ */
+export async function startTestPostgres(options: { own?: boolean } = {}): Promise<TestPostgres | { reason: string }> {
   const shared = process.env.SCRUB_TEST_POSTGRES_URL;
-  if (shared) {
+  if (shared && !options.own) {
     try {
       const db = await freshDatabase(shared);
       return { url: db.url, close: db.drop };
