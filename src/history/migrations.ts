@@ -15,76 +15,45 @@ export interface Migration {
 /** The table that says which migrations a store has. */
 export const SCHEMA_TABLE = 'scrub_history_schema';
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'claims and lines',
-    sqlite: `
-      CREATE TABLE history_claims (
-        claim_id TEXT PRIMARY KEY,
-        patient_key TEXT NOT NULL,
-        payer_id TEXT NOT NULL,
-        frequency_code TEXT,
-        last_service_date TEXT NOT NULL,
-        line_count INTEGER NOT NULL,
-        recorded_at TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX history_claims_last_service ON history_claims (last_service_date);
-      CREATE TABLE history_lines (
-        claim_id TEXT NOT NULL REFERENCES history_claims (claim_id) ON DELETE CASCADE,
-        line_number INTEGER NOT NULL,
-        patient_key TEXT NOT NULL,
-        payer_id TEXT NOT NULL,
-        provider_npi TEXT NOT NULL,
-        billing_npi TEXT NOT NULL,
-        service_date TEXT NOT NULL,
-        service_date_end TEXT,
-        procedure_code TEXT NOT NULL,
-        modifiers TEXT NOT NULL,
-        units REAL NOT NULL,
-        charge REAL NOT NULL,
-        place_of_service TEXT,
-        diagnoses TEXT NOT NULL,
-        frequency_code TEXT,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (claim_id, line_number)
-      ) WITHOUT ROWID;
-      CREATE INDEX history_lines_patient ON history_lines (patient_key, service_date);
-    `,
-    postgresql: `
-      CREATE TABLE history_claims (
-        claim_id TEXT PRIMARY KEY,
-        patient_key TEXT NOT NULL,
-        payer_id TEXT NOT NULL,
-        frequency_code TEXT,
-        last_service_date TEXT NOT NULL,
-        line_count INTEGER NOT NULL,
-        recorded_at TEXT NOT NULL
-      );
-      CREATE INDEX history_claims_last_service ON history_claims (last_service_date);
-      CREATE TABLE history_lines (
-        claim_id TEXT NOT NULL REFERENCES history_claims (claim_id) ON DELETE CASCADE,
-        line_number INTEGER NOT NULL,
-        patient_key TEXT NOT NULL,
-        payer_id TEXT NOT NULL,
-        provider_npi TEXT NOT NULL,
-        billing_npi TEXT NOT NULL,
-        service_date TEXT NOT NULL,
-        service_date_end TEXT,
-        procedure_code TEXT NOT NULL,
-        modifiers TEXT NOT NULL,
-        units DOUBLE PRECISION NOT NULL,
-        charge DOUBLE PRECISION NOT NULL,
-        place_of_service TEXT,
-        diagnoses TEXT NOT NULL,
-        frequency_code TEXT,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (claim_id, line_number)
-      );
-      CREATE INDEX history_lines_patient ON history_lines (patient_key, service_date);
-    `,
-  },
-];
+/** Version 1 in either dialect: they differ only in the float type and SQLite's WITHOUT ROWID. */
+function claimsAndLines(dialect: 'sqlite' | 'postgresql'): string {
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  const clustered = dialect === 'sqlite' ? ' WITHOUT ROWID' : '';
+  return `
+    CREATE TABLE history_claims (
+      claim_id TEXT PRIMARY KEY,
+      patient_key TEXT NOT NULL,
+      payer_id TEXT NOT NULL,
+      frequency_code TEXT,
+      last_service_date TEXT NOT NULL,
+      line_count INTEGER NOT NULL,
+      recorded_at TEXT NOT NULL
+    )${clustered};
+    CREATE INDEX history_claims_last_service ON history_claims (last_service_date);
+    CREATE TABLE history_lines (
+      claim_id TEXT NOT NULL REFERENCES history_claims (claim_id) ON DELETE CASCADE,
+      line_number INTEGER NOT NULL,
+      patient_key TEXT NOT NULL,
+      payer_id TEXT NOT NULL,
+      provider_npi TEXT NOT NULL,
+      billing_npi TEXT NOT NULL,
+      service_date TEXT NOT NULL,
+      service_date_end TEXT,
+      procedure_code TEXT NOT NULL,
+      modifiers TEXT NOT NULL,
+      units ${real} NOT NULL,
+      charge ${real} NOT NULL,
+      place_of_service TEXT,
+      diagnoses TEXT NOT NULL,
+      frequency_code TEXT,
+      recorded_at TEXT NOT NULL,
+      PRIMARY KEY (claim_id, line_number)
+    )${clustered};
+    CREATE INDEX history_lines_patient ON history_lines (patient_key, service_date);
+  `;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'claims and lines', sqlite: claimsAndLines('sqlite'), postgresql: claimsAndLines('postgresql') }];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
