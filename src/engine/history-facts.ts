@@ -284,8 +284,14 @@ function frequencyFor(line: LineView, history: HistoryView, run: RunContext, pac
   return { exceeded: false };
 }
 
+/** What a line sees when the patient has no recorded lines (most claims): built once. */
+const NOTHING_RECORDED = [true, false].map((consulted) =>
+  Object.freeze({ consulted, sameDayLines: [], exactDuplicates: [], suspectDuplicates: [], frequency: { exceeded: false }, globalPeriods: [] }),
+);
+
 function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
   const history = historyOf(run);
+  if (history.lines.length === 0) return NOTHING_RECORDED[history.consulted ? 0 : 1];
   const provider = providerOf(line, run.claim);
   const payerId = run.claim.payer.id;
   const sameDay = history.onDate(line.serviceDate);
@@ -330,6 +336,7 @@ function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
 
 function codeDateHistory(group: CodeDateGroup, run: RunContext) {
   const history = historyOf(run);
+  if (history.lines.length === 0) return { consulted: history.consulted, recordedUnits: 0, totalUnits: group.units, recordedLines: [] };
   const firstLine = run.claim.lines[group.firstIndex]!;
   const provider = providerOf(firstLine, run.claim);
   let recordedUnits = 0;

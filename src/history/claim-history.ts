@@ -1,5 +1,6 @@
 import { todayIso } from '../claim/dates.js';
-import { checkClaimStructure } from '../claim/validate.js';
+import type { Claim } from '../claim/claim.generated.js';
+import { SCHEMA_PACK, checkClaimStructure } from '../claim/validate.js';
 import { HistoryView } from '../engine/history.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { HistoryStatus, ScrubResult } from '../findings/finding.js';
@@ -89,11 +90,16 @@ export class ClaimHistory {
     });
   }
 
-  /** Records the scrubbed claim; a claim that does not pass the claim schema is not recorded. */
+  /**
+   * Records the scrubbed claim. The scrubber has checked it against the claim schema already:
+   * a result without schema findings is a valid claim; one with them is not recorded.
+   */
   private recordAfter(result: ScrubResult, input: unknown, identity: ClaimIdentity, writer: HistoryWriter): ScrubResult | Promise<ScrubResult> {
-    const checked = checkClaimStructure(input);
-    if (!checked.ok) return withStatus(result, { consulted: true, recorded: false, reason: 'the claim was not recorded: it does not match the claim schema' });
-    const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(checked.claim, identity.patientKey, new Date().toISOString()));
+    if (result.findings.some((f) => f.pack === SCHEMA_PACK)) {
+      return withStatus(result, { consulted: true, recorded: false, reason: 'the claim was not recorded: it does not match the claim schema' });
+    }
+    const claim = input as Claim;
+    const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString()));
     const status: HistoryStatus = { consulted: true, recorded: true };
     const removed = changes.remove.length > 0 ? writer.remove(changes.remove) : undefined;
     const write = () => (changes.record ? writer.record(changes.record) : undefined);
