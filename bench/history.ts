@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Scrubber } from '../src/engine/scrubber.js';
@@ -40,9 +41,42 @@ function memberOf(i: number): string {
   return `BENCH${String(i).padStart(7, '0')}`;
 }
 
+/**
+ * The same rows as `fill`, made by the server itself (a bench on a shared 2-core machine cannot
+ * wait for a million rows to cross the socket): patient keys by pgcrypto's HMAC, which gives
+ * the bytes patientKeyOf gives.
+ */
+async function fillPostgres(url: string, patients: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+    await client.query(
+      `INSERT INTO history_claims (claim_id, patient_key, payer_id, last_service_date, line_count, recorded_at)
+       SELECT 'H-' || p, encode(hmac(convert_to('BENCH' || lpad(p::text, 7, '0'), 'UTF8') || '\\x00'::bytea || convert_to('1950-04-01', 'UTF8'), convert_to($1, 'UTF8'), 'sha256'), 'hex'),
+              'MEDICARE', '2026-09-28', ${LINES_PER_PATIENT}, '2026-01-01T00:00:00Z'
+       FROM generate_series(0, $2 - 1) AS p`,
+      [SECRET, patients],
+    );
+    await client.query(
+      `INSERT INTO history_lines (claim_id, line_number, patient_key, payer_id, provider_npi, billing_npi, service_date, procedure_code, modifiers, units, charge, diagnoses, recorded_at)
+       SELECT c.claim_id, n + 1, c.patient_key, 'MEDICARE', '1234567893', '1234567893',
+              '2026-0' || (1 + n % 9) || '-' || lpad((1 + ((substr(c.claim_id, 3)::int + n) % 28))::text, 2, '0'),
+              ($1::text[])[n + 1], '', 1, 50, 'E119', '2026-01-01T00:00:00Z'
+       FROM history_claims c CROSS JOIN generate_series(0, ${LINES_PER_PATIENT - 1}) AS n`,
+      [CODES],
+    );
+    await client.query('ANALYZE history_claims; ANALYZE history_lines');
+  } finally {
+    await client.end();
+  }
+}
+
+const CODES = ['99213', '99214', '36415', '85025', '80053', '93000', '71046', '20610', '11102', '97110'];
+
 async function fill(store: HistoryStore, patients: number): Promise<void> {
   const batch: RecordedClaim[] = [];
-  const codes = ['99213', '99214', '36415', '85025', '80053', '93000', '71046', '20610', '11102', '97110'];
+  const codes = CODES;
   for (let p = 0; p < patients; p++) {
     const patientKey = patientKeyOf(SECRET, memberOf(p), '1950-04-01');
     const lines: RecordedLine[] = [];
@@ -79,7 +113,13 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
   else {
     postgres = new ClaimHistory(await PostgresHistoryStore.open(server.url), SECRET, 1185);
     console.log(`  filling PostgreSQL with ${patients * LINES_PER_PATIENT} lines ...`);
-    await fill(postgres.store, patients);
+    await fillPostgres(server.url, patients);
+  }
+  // Both stores must hold the patients the claims name, or the comparison measures nothing.
+  for (const h of [sqlite, postgres]) {
+    if (!h) continue;
+    const found = (await h.store.linesOf(patientKeyOf(SECRET, memberOf(patients - 1), '1950-04-01'), [])).length;
+    if (found !== LINES_PER_PATIENT) throw new Error(`the ${h.store.kind} history holds ${found} lines for a bench patient, not ${LINES_PER_PATIENT}`);
   }
   try {
     const ways: Array<[string, (claim: unknown) => Promise<unknown>]> = [

@@ -49,32 +49,30 @@ export function lockKeyOf(patientKey: string): string {
   return BigInt.asIntN(64, BigInt(`0x${patientKey.slice(0, 16)}`)).toString();
 }
 
-const CLAIM_INSERT = 'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES ';
+/** PostgreSQL types of LINE_COLUMNS, for inserting whole columns at once with unnest. */
+const LINE_TYPES = ['text', 'int', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'float8', 'float8', 'text', 'text', 'text', 'text'];
+const CLAIM_COLUMNS = ['claim_id', 'patient_key', 'payer_id', 'frequency_code', 'last_service_date', 'line_count', 'recorded_at'];
+const CLAIM_TYPES = ['text', 'text', 'text', 'text', 'text', 'int', 'text'];
 
-function placeholders(rows: number, columns: number): string {
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 1; c <= columns; c++) cells.push(`$${r * columns + c}`);
-    out.push(`(${cells.join(', ')})`);
-  }
-  return out.join(', ');
+/** One INSERT of many rows: each column is sent as one array parameter and unnested. */
+function unnestInsert(table: string, columns: readonly string[], types: readonly string[]): string {
+  return `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+}
+const INSERT_CLAIMS = unnestInsert('history_claims', CLAIM_COLUMNS, CLAIM_TYPES);
+const INSERT_LINES = unnestInsert('history_lines', LINE_COLUMNS, LINE_TYPES);
+
+function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) for (let c = 0; c < width; c++) columns[c]!.push(row[c]);
+  return columns;
 }
 
-/** Rows per multi-row INSERT: PostgreSQL takes at most 65,535 parameters a statement. */
-const LINES_PER_INSERT = Math.floor(60_000 / LINE_COLUMNS.length);
-const CLAIMS_PER_INSERT = Math.floor(60_000 / 7);
-
 async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClaim[]): Promise<void> {
-  for (let i = 0; i < claims.length; i += CLAIMS_PER_INSERT) {
-    const chunk = claims.slice(i, i + CLAIMS_PER_INSERT);
-    await client.query(CLAIM_INSERT + placeholders(chunk.length, 7), chunk.flatMap((c) => [c.claimId, c.patientKey, c.payerId, c.frequencyCode ?? null, c.lastServiceDate, c.lines.length, c.recordedAt]));
-  }
-  const rows = claims.flatMap((c) => c.lines.map((l) => lineRow(c.patientKey, l)));
-  for (let i = 0; i < rows.length; i += LINES_PER_INSERT) {
-    const chunk = rows.slice(i, i + LINES_PER_INSERT);
-    await client.query(`INSERT INTO history_lines (${LINE_COLUMNS.join(', ')}) VALUES ${placeholders(chunk.length, LINE_COLUMNS.length)}`, chunk.flat());
-  }
+  if (claims.length === 0) return;
+  const claimRows = claims.map((c) => [c.claimId, c.patientKey, c.payerId, c.frequencyCode ?? null, c.lastServiceDate, c.lines.length, c.recordedAt]);
+  await client.query(INSERT_CLAIMS, columnsOf(claimRows, CLAIM_COLUMNS.length));
+  const lineRows = claims.flatMap((c) => c.lines.map((l) => lineRow(c.patientKey, l)));
+  if (lineRows.length > 0) await client.query(INSERT_LINES, columnsOf(lineRows, LINE_COLUMNS.length));
 }
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */
