@@ -289,30 +289,29 @@ const NOTHING_RECORDED = [true, false].map((consulted) =>
   Object.freeze({ consulted, sameDayLines: [], exactDuplicates: [], suspectDuplicates: [], frequency: { exceeded: false }, globalPeriods: [] }),
 );
 
-function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
-  const history = historyOf(run);
-  if (history.lines.length === 0) return NOTHING_RECORDED[history.consulted ? 0 : 1];
-  const provider = providerOf(line, run.claim);
-  const payerId = run.claim.payer.id;
-  const sameDay = history.onDate(line.serviceDate);
-  const sameDayLines = sameDay.map((r) => recordedLineFact(r, provider, payerId));
-  const exactDuplicates: string[] = [];
-  const suspectDuplicates: string[] = [];
+function duplicatesOf(line: LineView, sameDay: readonly RecordedLine[], provider: string) {
+  const exact: string[] = [];
+  const suspect: string[] = [];
   if (line.procedureCode !== undefined) {
     for (const r of sameDay) {
       if (r.procedureCode !== line.procedureCode || r.providerNpi !== provider) continue;
-      const exact = sameModifierSet(r.modifiers, line.modifiers) && r.units === line.units && r.charge === line.charge;
-      (exact ? exactDuplicates : suspectDuplicates).push(lineReference(r));
+      const same = sameModifierSet(r.modifiers, line.modifiers) && r.units === line.units && r.charge === line.charge;
+      (same ? exact : suspect).push(lineReference(r));
     }
   }
-  const globalPeriods: Array<Record<string, unknown>> = [];
+  return { exact, suspect };
+}
+
+/** Recorded procedures of the provider whose post-operative period covers the line's date. */
+function globalPeriodsOf(line: LineView, history: HistoryView, provider: string, run: RunContext, pack: PackContext): Array<Record<string, unknown>> {
+  const periods: Array<Record<string, unknown>> = [];
+  const day = dayNumber(line.serviceDate);
   for (const r of history.lines) {
     if (r.providerNpi !== provider || r.serviceDate >= line.serviceDate) continue;
     const global = globalDaysOf(r.procedureCode, r.serviceDate, run, pack);
-    if (!global || global.days === 0) continue;
+    if (!global || global.days === 0 || day - dayNumber(r.serviceDate) > global.days) continue;
     const endsOn = addDays(r.serviceDate, global.days);
-    if (line.serviceDate > endsOn) continue;
-    globalPeriods.push({
+    periods.push({
       claimId: r.claimId,
       line: r.lineNumber,
       procedureCode: r.procedureCode,
@@ -323,14 +322,26 @@ function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
       reference: `${lineReference(r)} (${r.procedureCode} on ${r.serviceDate}, ${global.days}-day global period to ${endsOn})`,
     });
   }
+  return periods;
+}
+
+function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
+  const history = historyOf(run);
+  if (history.lines.length === 0) return NOTHING_RECORDED[history.consulted ? 0 : 1];
+  const provider = providerOf(line, run.claim);
+  const sameDay = history.onDate(line.serviceDate);
+  // Worked out at once: own data properties are what paths read fastest, and a patient's
+  // history is a few lines (getters made per object cost more than the work they defer).
+  const duplicates = duplicatesOf(line, sameDay, provider);
+  const periods = globalPeriodsOf(line, history, provider, run, pack);
   return {
     consulted: history.consulted,
-    sameDayLines,
-    exactDuplicates,
-    suspectDuplicates,
+    sameDayLines: sameDay.length === 0 ? sameDay : sameDay.map((r) => recordedLineFact(r, provider, run.claim.payer.id)),
+    exactDuplicates: duplicates.exact,
+    suspectDuplicates: duplicates.suspect,
     frequency: frequencyFor(line, history, run, pack),
-    globalPeriods: globalPeriods.map((g) => g.reference as string),
-    ...(globalPeriods.length > 0 ? { globalPeriod: globalPeriods[0] } : {}),
+    globalPeriods: periods.map((g) => g.reference as string),
+    globalPeriod: periods[0],
   };
 }
 

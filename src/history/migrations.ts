@@ -15,7 +15,12 @@ export interface Migration {
 /** The table that says which migrations a store has. */
 export const SCHEMA_TABLE = 'scrub_history_schema';
 
-/** Version 1 in either dialect: they differ only in the float type and SQLite's WITHOUT ROWID. */
+/**
+ * Version 1 in either dialect: they differ only in the float type and SQLite's WITHOUT ROWID.
+ * Lines are keyed by patient first, so that on SQLite a patient's lines sit together in the
+ * table itself and the one read per claim is a single range scan (through a secondary index
+ * it was a seek per line: 8x slower with 1,000,000 lines).
+ */
 function claimsAndLines(dialect: 'sqlite' | 'postgresql'): string {
   const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
   const clustered = dialect === 'sqlite' ? ' WITHOUT ROWID' : '';
@@ -47,9 +52,9 @@ function claimsAndLines(dialect: 'sqlite' | 'postgresql'): string {
       diagnoses TEXT NOT NULL,
       frequency_code TEXT,
       recorded_at TEXT NOT NULL,
-      PRIMARY KEY (claim_id, line_number)
+      PRIMARY KEY (patient_key, claim_id, line_number)
     )${clustered};
-    CREATE INDEX history_lines_patient ON history_lines (patient_key, service_date);
+    CREATE INDEX history_lines_claim ON history_lines (claim_id);
   `;
 }
 

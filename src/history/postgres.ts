@@ -152,7 +152,7 @@ export class PostgresHistoryStore implements HistoryStore {
 
   private async read(q: pg.Pool | pg.PoolClient, patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
     const result = await q.query<LineRecord>(
-      `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = $1 AND NOT (claim_id = ANY($2)) ORDER BY service_date, recorded_at, claim_id, line_number`,
+      `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = $1 AND NOT (claim_id = ANY($2)) ORDER BY service_date, claim_id, line_number`,
       [patientKey, exclude],
     );
     return result.rows.map(recordedLineOf);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Claim } from '../claim/claim.generated.js';
 import { buildClaimView } from '../claim/view.js';
 import type { RecordedLine } from '../engine/history.js';
@@ -15,8 +15,13 @@ import type { RecordedClaim } from './store.js';
 /** Fewer characters than this in SCRUB_HISTORY_SECRET is refused: the key must not be guessable. */
 export const MIN_SECRET_LENGTH = 16;
 
+/** The secret as a key object, made once per secret: HMAC's key set-up is most of its cost. */
+const keys = new Map<string, KeyObject>();
+
 export function patientKeyOf(secret: string, memberId: string, birthDate: string): string {
-  return createHmac('sha256', secret).update(`${memberId.trim().toUpperCase()}\u0000${birthDate}`).digest('hex');
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+  return createHmac('sha256', key).update(`${memberId.trim().toUpperCase()}\u0000${birthDate}`).digest('hex');
 }
 
 /** What history needs to know of a claim before it is scrubbed: read defensively from the raw input. */

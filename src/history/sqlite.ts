@@ -9,10 +9,9 @@ import {
   LINE_COLUMNS,
   READ_COLUMNS,
   lineRow,
-  recordedLineOf,
+  recordedLineOfRow,
   type HistoryStore,
   type HistoryWriter,
-  type LineRecord,
   type RecordedClaim,
   type StoreCounts,
 } from './store.js';
@@ -52,9 +51,9 @@ export class SqliteHistoryStore implements HistoryStore {
   ) {
     this.db = db;
     const none = Array.from({ length: EXCLUDE_SLOTS }, () => '?').join(', ');
-    this.readLines = db.prepare(
-      `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ? AND claim_id NOT IN (${none}) ORDER BY service_date, recorded_at, claim_id, line_number`,
-    );
+    this.readLines = db
+      .prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ? AND claim_id NOT IN (${none}) ORDER BY service_date, claim_id, line_number`)
+      .raw(true);
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -90,7 +89,8 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
-    return (this.readLines.all(patientKey, ...this.excluded(exclude)) as LineRecord[]).map(recordedLineOf);
+    // Rows as arrays: a million-line history is read a patient at a time, once per claim.
+    return (this.readLines.all(patientKey, ...this.excluded(exclude)) as unknown[][]).map(recordedLineOfRow);
   }
 
   private guard<T>(what: string, work: () => T): T {

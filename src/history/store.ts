@@ -135,24 +135,33 @@ export interface LineRecord {
 /** The columns a read selects: everything an edit needs, never the patient key. */
 export const READ_COLUMNS =
   'claim_id, line_number, payer_id, provider_npi, billing_npi, service_date, service_date_end, procedure_code, modifiers, units, charge, place_of_service, diagnoses, frequency_code, recorded_at';
+const READ_COLUMN_NAMES = READ_COLUMNS.split(', ');
 
-export function recordedLineOf(r: LineRecord): RecordedLine {
+/** A row read as an array, in READ_COLUMNS order (SQLite reads them so: no object per row). */
+export function recordedLineOfRow(row: unknown[]): RecordedLine {
+  const modifiers = row[8] as string;
+  const diagnoses = row[12] as string;
   const line: RecordedLine = {
-    claimId: r.claim_id,
-    lineNumber: Number(r.line_number),
-    payerId: r.payer_id,
-    providerNpi: r.provider_npi,
-    billingNpi: r.billing_npi,
-    serviceDate: r.service_date,
-    procedureCode: r.procedure_code,
-    modifiers: r.modifiers === '' ? [] : r.modifiers.split(' '),
-    units: Number(r.units),
-    charge: Number(r.charge),
-    diagnoses: r.diagnoses === '' ? [] : r.diagnoses.split(' '),
-    recordedAt: r.recorded_at,
+    claimId: row[0] as string,
+    lineNumber: Number(row[1]),
+    payerId: row[2] as string,
+    providerNpi: row[3] as string,
+    billingNpi: row[4] as string,
+    serviceDate: row[5] as string,
+    procedureCode: row[7] as string,
+    modifiers: modifiers === '' ? [] : modifiers.split(' '),
+    units: Number(row[9]),
+    charge: Number(row[10]),
+    diagnoses: diagnoses === '' ? [] : diagnoses.split(' '),
+    recordedAt: row[14] as string,
   };
-  if (r.service_date_end !== null) line.serviceDateEnd = r.service_date_end;
-  if (r.place_of_service !== null) line.placeOfService = r.place_of_service;
-  if (r.frequency_code !== null) line.frequencyCode = r.frequency_code;
+  if (row[6] !== null) line.serviceDateEnd = row[6] as string;
+  if (row[11] !== null) line.placeOfService = row[11] as string;
+  if (row[13] !== null) line.frequencyCode = row[13] as string;
   return line;
+}
+
+/** A row read as an object (PostgreSQL). */
+export function recordedLineOf(r: LineRecord): RecordedLine {
+  return recordedLineOfRow(READ_COLUMN_NAMES.map((name) => r[name as keyof LineRecord]));
 }
