@@ -145,7 +145,7 @@ export function claimIdOf(input: unknown): string | null {
 }
 
 /** Why an input is not a claim at all, as the ruleId of its one structure finding. */
-export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long' | 'batch-limit' | 'scrub-failed';
+export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long' | 'batch-limit' | 'scrub-failed' | 'history-unavailable';
 
 /**
  * The result for an input that could not even be read as JSON (a line of a batch that is cut

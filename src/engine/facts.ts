@@ -6,6 +6,8 @@ import {
   DERIVED_LINE_FIELDS,
   type ClaimView,
 } from '../claim/view.js';
+import type { HistoryView } from './history.js';
+import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
 import { resolvePath } from './path.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
@@ -25,6 +27,13 @@ export interface RunContext {
   claim: ClaimView;
   /** The date "today" means: the caller's `asOf`, or the current date. */
   today: string;
+  /** The patient's recorded claims, fetched before rules run; absent: history not consulted. */
+  history?: HistoryView;
+  /**
+   * Global days of a procedure code from a loaded fee schedule (MPFS PPRRVU "GLOB DAYS");
+   * the history pack's `globalDays` parameter answers for codes it does not know.
+   */
+  globalDays?: GlobalDaysLookup;
 }
 
 /** What one pack contributes to a fact's value: its parameters (after payer overrides). */
@@ -40,9 +49,15 @@ export interface FactDefinition {
   /** The fact's shape, for checking paths; `params` depends on the pack. */
   shape: Shape | ((pack: { parameters: Record<string, unknown> }) => Shape);
   value(item: ScopeItem, run: RunContext, pack: PackContext, params?: Record<string, unknown>): unknown;
+  /**
+   * Pack parameters the fact reads itself (pack data such as frequency limits), each with its
+   * check: a problem in words, or undefined. The loader refuses a pack whose rules use the
+   * fact when a value it declares fails the check.
+   */
+  parameters?: Readonly<Record<string, (value: unknown) => string | undefined>>;
 }
 
-const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'];
+const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];
 
 const described = (fields: Record<string, string>, types: Record<string, Shape>): Record<string, Shape> =>
   Object.fromEntries(Object.keys(fields).map((k) => [k, types[k] ?? ANY]));
@@ -158,9 +173,27 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
         ? undefined
         : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
   },
-  { name: 'line', scopes: ['line'], description: 'the line being checked', shape: lineShape, value: scopeValue('line') },
-  { name: 'first', scopes: ['line-pair'], description: 'the first line of the pair', shape: lineShape, value: scopeValue('first') },
-  { name: 'second', scopes: ['line-pair'], description: 'the second line of the pair', shape: lineShape, value: scopeValue('second') },
+  {
+    name: 'line',
+    scopes: ['line', 'history-pair'],
+    description: "the line being checked (in a history pair: this claim's line)",
+    shape: lineShape,
+    value: scopeValue('line'),
+  },
+  {
+    name: 'first',
+    scopes: ['line-pair', 'history-pair'],
+    description: 'the first line of the pair (in a history pair: this claim\'s line or the recorded one, as the pair is ordered)',
+    shape: lineShape,
+    value: scopeValue('first'),
+  },
+  {
+    name: 'second',
+    scopes: ['line-pair', 'history-pair'],
+    description: 'the second line of the pair (in a history pair: the other of the two)',
+    shape: lineShape,
+    value: scopeValue('second'),
+  },
   {
     name: 'pair',
     scopes: ['line-pair'],
@@ -191,6 +224,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     }),
     value: scopeValue('group'),
   },
+  ...HISTORY_FACTS,
 ];
 
 /** The facts a pack set offers: the standard ones plus any its tables add. */

@@ -8,6 +8,7 @@ import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext } from './facts.js';
+import type { HistoryView } from './history.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { renderTemplate, renderValue } from './template.js';
@@ -17,6 +18,8 @@ export interface ScrubOptions {
   asOf?: string;
   /** Also report every rule that applied and how its conditions came out. */
   explain?: boolean;
+  /** The patient's recorded claims for the history edits (src/history fetches them); none: not consulted. */
+  history?: HistoryView;
 }
 
 export interface RuleExplanation {
@@ -275,11 +278,11 @@ export class Scrubber {
       return options.explain ? { ...result, explain: [] } : result;
     }
     const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+    const run = runContext(claim, options);
     const { packs, runs } = this.selectionFor(claim);
     const findings: Finding[] = [];
     const explain: RuleExplanation[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const itemsFor = scopeItemCache(claim, options.history);
     for (const { plan, context, overrides } of runs) {
       const pack = plan.pack;
       for (const { group } of plan.groups) {
@@ -313,6 +316,15 @@ export class Scrubber {
   }
 
   /**
+   * The result at once when evaluation is synchronous (the compiled evaluator, without
+   * explain), else undefined: a caller holding a lock or a transaction around the scrub (the
+   * history store) then never yields while holding it.
+   */
+  scrubNow(input: unknown, options: ScrubOptions = {}): ScrubResult | undefined {
+    return this.compiled && !options.explain ? this.scrubCompiled(input, options) : undefined;
+  }
+
+  /**
    * The fast path: compiled rules, synchronous, and on each item only the rules the index
    * says can fire. Gives exactly the findings of the path above (the differential test).
    */
@@ -320,10 +332,10 @@ export class Scrubber {
     const structure = checkClaimStructure(input);
     if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
     const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+    const run = runContext(claim, options);
     const { packs, groups } = this.selectionFor(claim);
     const findings: Finding[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const itemsFor = scopeItemCache(claim, options.history);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
@@ -364,6 +376,12 @@ export class Scrubber {
   }
 }
 
+function runContext(claim: ClaimView, options: ScrubOptions): RunContext {
+  const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+  if (options.history) run.history = options.history;
+  return run;
+}
+
 function samePositions(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -371,11 +389,11 @@ function samePositions(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Scope items are built the first time a group needs them, then shared by every pack. */
-function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
+function scopeItemCache(claim: ClaimView, history: HistoryView | undefined): (key: ScopeKey) => ScopeItem[] {
   const items = new Map<ScopeKey, ScopeItem[]>();
   return (key) => {
     let list = items.get(key);
-    if (!list) items.set(key, (list = buildScopeItems(claim, key)));
+    if (!list) items.set(key, (list = buildScopeItems(claim, key, history)));
     return list;
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import type { Scrubber } from '../engine/scrubber.js';
+import type { ClaimHistory } from '../history/claim-history.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
 import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
+  /** The claim history, when one is configured (the caller opens and closes it). */
+  history?: ClaimHistory;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -152,10 +155,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
   await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
-  await app.register(health, { state });
+  await app.register(health, { state, ...(options.history ? { history: options.history } : {}) });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {
     scrubber: () => holder.current(),
+    ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
   return app;

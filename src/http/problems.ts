@@ -41,6 +41,7 @@ export const PROBLEMS = define({
   'internal-error': { status: 500, title: 'The scrubber failed unexpectedly' },
   'shutting-down': { status: 503, title: 'The service is shutting down; send the request again' },
   'not-ready': { status: 503, title: 'The service is not ready to scrub' },
+  'history-unavailable': { status: 503, title: 'The claim history cannot be reached; scrubs that need it are refused rather than run without it' },
 });
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -69,6 +69,16 @@ const scrubQuery = {
   properties: {
     explain: { type: 'string', enum: ['true', 'false'], description: 'Add how each rule’s conditions came out on the claim.' },
     asOf: { type: 'string', format: 'date', description: 'The date "today" means for date rules (YYYY-MM-DD); default: today.' },
+    record: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Record the claim in the claim history after scrubbing it (default false: a what-if never records). The same claim id replaces its earlier version; frequency 7 replaces, and 8 removes, the claim its originalClaimNumber names.',
+    },
+    history: {
+      type: 'string',
+      enum: ['on', 'off'],
+      description: 'off: scrub without the history edits (the result says history was not consulted). Default on when a history is configured.',
+    },
   },
 } as const;
 
@@ -96,6 +106,7 @@ export const scrubSchema = {
     ...authProblems,
     413: problemResponse('Body over SCRUB_BODY_LIMIT', 'body-too-large'),
     415: problemResponse('Not application/json', 'unsupported-media-type'),
+    503: problemResponse('The claim history is configured but cannot be reached (send history=off to scrub without it)', 'history-unavailable'),
   },
 };
 
@@ -127,6 +138,7 @@ export const batchSchema = {
     ...authProblems,
     413: problemResponse('Too many claims or too large a JSON body', 'batch-too-large', 'body-too-large'),
     415: problemResponse('Neither application/x-ndjson nor application/json', 'unsupported-media-type'),
+    503: problemResponse('The claim history is configured but cannot be reached (send history=off to scrub without it)', 'history-unavailable'),
   },
 };
 
@@ -190,9 +202,9 @@ export const healthzSchema = {
 export const readyzSchema = {
   tags: ['operations'],
   summary: 'Readiness',
-  description: 'Ready when packs are loaded and the service is not shutting down.',
+  description: 'Ready when packs are loaded, the claim history (when configured) answers, and the service is not shutting down.',
   response: {
     200: { description: 'Ready', type: 'object', properties: { status: { const: 'ready' }, loadedAt: { type: 'string' }, packs: { type: 'array', items: packVersion } } },
-    503: problemResponse('Not ready (shutting down)', 'not-ready'),
+    503: problemResponse('Not ready (shutting down, or the claim history cannot be reached)', 'not-ready'),
   },
 };

@@ -248,6 +248,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     }
     compileAll(rf.source, (rf.source.value as { rules: RawRule[] }).rules);
   }
+  diagnostics.push(...packDataProblems(rules, parameters, facts, locate));
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const at = source.positionOf('');
   const pack: Pack = {
@@ -269,6 +270,22 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
   return { pack, diagnostics };
+}
+
+/** Parameters that a fact its rules use reads as pack data, checked now rather than on the first claim. */
+function packDataProblems(rules: readonly Rule[], parameters: Record<string, Parameter>, facts: FactCatalog, locate: Pack['locate']): PackDiagnostic[] {
+  const out: PackDiagnostic[] = [];
+  const checked = new Set<string>();
+  for (const fact of new Set(rules.flatMap((r) => r.facts))) {
+    for (const [name, check] of Object.entries(facts.get(fact)?.parameters ?? {})) {
+      const param = parameters[name];
+      if (!param || checked.has(name)) continue;
+      checked.add(name);
+      const problem = check(param.value);
+      if (problem) out.push({ ...locate(`/parameters/${name}/value`), severity: 'error', code: 'invalid-parameter', message: `parameter "${name}" (read by fact "${fact}"): ${problem}` });
+    }
+  }
+  return out;
 }
 
 /**

@@ -19,7 +19,7 @@ describe('POST /v1/scrub', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0 }, findings: [] });
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {

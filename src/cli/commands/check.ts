@@ -16,6 +16,9 @@ import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { PARALLEL_AFTER, scrubInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
+import { openHistoryOrReport } from '../history-option.js';
+import type { ClaimHistory } from '../../history/claim-history.js';
+import type { EngineName } from '../../engine/evaluator.js';
 
 export const checkHelp = `Usage: scrub check [options] FILE...
 
@@ -35,6 +38,12 @@ Options:
                              than ${PARALLEL_AFTER} claims use them, smaller ones stay on one thread
   --engine compiled|reference  how conditions are evaluated: compiled (default), or by
                              json-rules-engine itself (default: $SCRUB_ENGINE, else compiled)
+  --history PATH|URL         compare each claim with the patient's claims in this claim
+                             history: a SQLite file (created on first use) or a postgres:// URL;
+                             needs SCRUB_HISTORY_SECRET. Claims are then scrubbed in order on one
+                             thread. Without it the history edits find nothing.
+  --record                   record each claim in the --history after scrubbing it (the same
+                             claim id replaces its earlier version; frequency 8 voids)
   -h, --help                 show this help
 
 Exit status: 0 every claim passed, 1 a claim failed, 2 unreadable input or bad usage.`;
@@ -70,9 +79,9 @@ class ResultWriter {
 }
 
 /** What a file yields: claims (with what the reader knows about where they came from), or problems. */
-type CheckItem = ClaimItem | { fileProblem: ReadProblem };
+export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
-async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
+export async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
@@ -111,6 +120,8 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       explain: { type: 'boolean', default: false },
       jobs: { type: 'string' },
       engine: { type: 'string' },
+      history: { type: 'string' },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -128,13 +139,33 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
+  if (values.record && values.history === undefined) throw new UsageError('--record needs --history PATH: the claim history to record the claims in');
+  const history = values.history === undefined ? undefined : await openHistoryOrReport(values.history, io, "scrub check");
+  if (history === null) return EXIT.badInput;
+  try {
+    return await checkFiles(positionals, values, format, asOf, chosen.engine, jobs, io, history);
+  } finally {
+    await history?.close();
+  }
+}
+
+async function checkFiles(
+  positionals: string[],
+  values: { rules?: string; explain: boolean; record: boolean },
+  format: Format,
+  asOf: string | undefined,
+  engine: EngineName,
+  jobs: number | undefined,
+  io: CliIo,
+  history: ClaimHistory | undefined,
+): Promise<number> {
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
   // Threads may be started: the table indexes are loaded into memory they can all read, so the
   // process holds one copy of them however many threads scrub.
-  const sharedTables = jobs === 1 ? undefined : new SharedTables();
+  const sharedTables = jobs === 1 || history ? undefined : new SharedTables();
   const packSet = await loadPacksOrReport(rulesDir, io, sharedTables ? { shared: sharedTables } : {});
   if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet, { engine: chosen.engine });
+  const scrubber = new Scrubber(packSet, { engine });
   // "Today" is fixed once for the run, so every thread (and a run across midnight) agrees.
   const options: ScrubOptions = { explain: values.explain, asOf: asOf ?? todayIso() };
 
@@ -158,7 +189,9 @@ export async function check(args: string[], io: CliIo): Promise<number> {
           await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
         }
       };
-      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}) })) {
+      const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
+      const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, parallel)) {
         const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
         if (outcome === 'pass') passed++;
         else failed++;

@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
-import { RULE_FAILED, type ScrubOptions, type Scrubber } from '../../engine/scrubber.js';
+import { RULE_FAILED, type Scrubber } from '../../engine/scrubber.js';
+import type { ClaimHistory, HistoryScrubOptions } from '../../history/claim-history.js';
+import { HistoryUnavailableError } from '../../history/store.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
@@ -19,6 +21,8 @@ import { batchSchema, scrubSchema } from '../schemas.js';
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
   scrubber: () => Scrubber;
+  /** The claim history, when one is configured: its edits need it, and record=true writes to it. */
+  history?: ClaimHistory;
   batch: {
     /** Most claims in one NDJSON batch; the stream ends with a `batch-limit` result after them. */
     maxClaims: number;
@@ -34,19 +38,40 @@ export interface ScrubRouteOptions {
 interface ScrubQuery {
   explain?: string;
   asOf?: string;
+  record?: string;
+  history?: string;
 }
 
 /** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
 const CLAIMS_PER_TURN = 32;
 
-function optionsFrom(query: ScrubQuery): ScrubOptions {
+function optionsFrom(query: ScrubQuery, history: ClaimHistory | undefined): HistoryScrubOptions {
   if (query.explain !== undefined && query.explain !== 'true' && query.explain !== 'false') {
     throw new ProblemError(PROBLEMS['invalid-request'], `explain must be true or false, not "${query.explain}".`);
   }
   if (query.asOf !== undefined && !isIsoDate(query.asOf)) {
     throw new ProblemError(PROBLEMS['invalid-request'], `asOf must be a date written YYYY-MM-DD, not "${query.asOf}".`);
   }
-  return { explain: query.explain === 'true', ...(query.asOf ? { asOf: query.asOf } : {}) };
+  if (query.record !== undefined && query.record !== 'true' && query.record !== 'false') {
+    throw new ProblemError(PROBLEMS['invalid-request'], `record must be true or false, not "${query.record}".`);
+  }
+  if (query.history !== undefined && query.history !== 'on' && query.history !== 'off') {
+    throw new ProblemError(PROBLEMS['invalid-request'], `history must be on or off, not "${query.history}".`);
+  }
+  const record = query.record === 'true';
+  if (record && !history) {
+    throw new ProblemError(PROBLEMS['invalid-request'], 'record=true needs a claim history, and none is configured: set SCRUB_DATA_DIR (SQLite) or SCRUB_HISTORY_URL (PostgreSQL), with SCRUB_HISTORY_SECRET.');
+  }
+  if (record && query.history === 'off') throw new ProblemError(PROBLEMS['invalid-request'], 'record=true and history=off contradict each other: a recorded claim is checked against the history it joins.');
+  return { explain: query.explain === 'true', ...(query.asOf ? { asOf: query.asOf } : {}), record, mode: query.history === 'off' ? 'off' : 'on' };
+}
+
+/** A store failure as the client sees it: 503, and how to scrub without history meanwhile. */
+function historyProblem(err: HistoryUnavailableError): ProblemError {
+  return new ProblemError(
+    PROBLEMS['history-unavailable'],
+    `The claim history cannot be used (${err.message}). Nothing was recorded. Send the request again later, or with history=off to scrub without the history edits.`,
+  );
 }
 
 /** Content types read by the format readers rather than as a canonical JSON claim. */
@@ -103,16 +128,28 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
   });
 
+  /** One claim, with the history when one is configured; a store that fails is a 503, never a silent skip. */
+  const scrubClaim = async (scrubber: Scrubber, input: unknown, options: HistoryScrubOptions): Promise<ScrubResult> => {
+    if (!opts.history) return scrubber.scrub(input, options);
+    try {
+      return await opts.history.scrub(scrubber, input, options);
+    } catch (err) {
+      throw err instanceof HistoryUnavailableError ? historyProblem(err) : err;
+    }
+  };
+
   /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
-  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubResult> => {
+  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: HistoryScrubOptions): Promise<ScrubResult> => {
     let result: ScrubResult;
     if ('error' in item) {
       result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
     } else {
       try {
-        result = await scrubber.scrub(item.input, options);
+        result = await scrubClaim(scrubber, item.input, options);
         if (item.read) result = completeResult(result, item.read);
       } catch (err) {
+        // The history store failing fails the request (the claims after it would fail too).
+        if (err instanceof ProblemError) throw err;
         // One claim's failure must not take the batch with it: it gets a result saying so.
         request.log.error({ err: loggableError(err), line: item.line }, 'claim in batch failed');
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
@@ -123,7 +160,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   };
 
   app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
-    const options = optionsFrom(request.query);
+    const options = optionsFrom(request.query, opts.history);
     const body = request.body;
     // A FHIR resource sent as plain application/json is read as FHIR too.
     const read = body instanceof ReadBody ? body.read : isFhirResource(body) ? readJsonValue(body) : undefined;
@@ -131,7 +168,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       const item = onlyClaimOf(read);
       const scrubber = opts.scrubber();
       const started = process.hrtime.bigint();
-      const result = completeResult(await scrubber.scrub(item.input, options), item);
+      const result = completeResult(await scrubClaim(scrubber, item.input, options), item);
       observe(request, result);
       request.logSummary = { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
       return result;
@@ -146,7 +183,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     const scrubber = opts.scrubber();
     request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
-    const result = await scrubber.scrub(claim, options);
+    const result = await scrubClaim(scrubber, claim, options);
     observe(request, result);
     // Ids, counts and timings only: claim contents are protected health information.
     request.logSummary = { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
@@ -162,10 +199,16 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       '/v1/scrub/batch',
       { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
       async (request, reply) => {
-        const options = optionsFrom(request.query);
+        const options = optionsFrom(request.query, opts.history);
         const scrubber = opts.scrubber();
         const body = request.body;
         if (body instanceof Readable) {
+          // A stream's status goes out with its first result: find out now whether history answers.
+          if (opts.history && options.mode !== 'off') {
+            await opts.history.store.ping().catch((err: unknown) => {
+              throw err instanceof HistoryUnavailableError ? historyProblem(err) : err;
+            });
+          }
           const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
         }
@@ -189,7 +232,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   });
 
   /** NDJSON results, one line per claim line, pulled by the response as the client reads. */
-  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
+  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: HistoryScrubOptions): AsyncGenerator<string> {
     let claims = 0;
     let failed = 0;
     let lastLine = 0;
@@ -207,7 +250,17 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
         claims++;
-        const result = await scrubItem(request, scrubber, item, options);
+        let result: ScrubResult;
+        try {
+          result = await scrubItem(request, scrubber, item, options);
+        } catch (err) {
+          if (!(err instanceof ProblemError)) throw err;
+          // The answer has started: say on this claim's line why it and the rest were not scrubbed, and stop.
+          request.log.error({ line: item.line, code: err.problem.code }, 'batch stopped: the claim history failed');
+          yield JSON.stringify(unreadableResult(item, 'history-unavailable', `not scrubbed, nor any line after it: ${lowerFirst(err.detail)}`)) + '\n';
+          cut = true;
+          break;
+        }
         if (result.outcome === 'fail') failed++;
         request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
