@@ -2,7 +2,7 @@ import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
 import { explainAjvError, type AjvProblemKind } from '../util/ajv-messages.js';
 import { lineNumberOf, pointerFrom, readablePath } from '../util/json-pointer.js';
-import { describeType, sentence } from '../util/text.js';
+import { describeType, quote, sentence } from '../util/text.js';
 import type { Claim } from './claim.generated.js';
 import { meets, type FieldPath } from './fields.js';
 import { claimSchema, claimValidator } from './schema.js';
@@ -144,7 +144,7 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
     let message: string;
     if (p.kind === 'unknown-field') {
       const parent = readablePath(pointerFrom(p.tokens.slice(0, -1)));
-      message = `${sentence(`"${p.key}" ${p.text.replace('a known field', `a field of ${parent}`)}`)}${
+      message = `${sentence(`${quote(p.key)} ${p.text.replace('a known field', `a field of ${parent}`)}`)}${
         p.tokens.length === 1 ? ' Put your own data under "extensions".' : ''
       }`;
     } else if (p.kind === 'field-not-allowed') {

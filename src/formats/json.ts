@@ -232,24 +232,3 @@ export function unreadableProblemOf(code: string): UnreadableProblem {
   if (code === 'json-forbidden-key') return 'forbidden-key';
   return 'invalid-json';
 }
-
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  const parsed = parseSafeJson(text);
-  if (parsed.ok) return parsed;
-  return { ok: false, error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}` };
-}
-
-/** A .json document: an object is one claim, an array is a list of claims. */
-export function jsonDocumentItems(value: unknown): ClaimItem[] {
-  if (Array.isArray(value)) return value.map((input, i) => ({ label: `claim ${i + 1}`, input }));
-  return [{ label: '', input: value }];
-}
-
-export function looksLikeNdjson(text: string, filename?: string): boolean {
-  if (filename && /\.(ndjson|jsonl)$/i.test(filename)) return true;
-  const trimmed = text.trimStart();
-  if (!trimmed.startsWith('{')) return false;
-  // More than one top-level line that starts an object: NDJSON, not one pretty-printed claim.
-  const firstBreak = trimmed.indexOf('\n');
-  return firstBreak !== -1 && parseJson(trimmed.slice(0, firstBreak)).ok;
-}

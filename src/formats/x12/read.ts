@@ -1,16 +1,10 @@
 import type { SourceMap } from '../locator.js';
-import type { ReadClaim, ReadItem, ReadProblem, ReadRecord } from '../types.js';
+import type { ReadClaim, ReadProblem, ReadRecord } from '../types.js';
 import { readEnvelopes, type Transaction } from './envelope.js';
 import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type ClaimBlock, type Level, type Transaction837 } from './loops837.js';
 import { mapClaim } from './map837.js';
 import { el, forgetLastSegment, tokenize, type Segment } from './segments.js';
-
-export interface X12Read {
-  items: ReadItem[];
-  problems: ReadProblem[];
-  records: ReadRecord[];
-}
 
 /** An X12 text whose structure has been read: its problems are known, its claims are mapped when reached. */
 export interface X12Stream {
@@ -266,11 +260,4 @@ function capProblems(entries: Entry[]): Entry[] {
     });
   }
   return kept;
-}
-
-/** Reads every 837 claim of an X12 text, mapped at once. */
-export function readX12(text: string): X12Read {
-  const stream = openX12(text);
-  const records = [...stream.records()];
-  return { items: records.filter((r): r is ReadItem => r.kind !== 'problem'), problems: stream.problems, records };
 }
