@@ -180,6 +180,12 @@ describe('wording and detection', () => {
     expect(item.findings).toEqual([]);
   });
 
+  it('a file wrapped with LF line ends and ended by 0x1A is read the same way', () => {
+    const read = readClaims(variant('wrapped-80.837').replace(/\r\n/g, '\n') + '\x1a');
+    expect(read.problems).toMatchObject([{ code: 'x12-wrapped-lines', details: { width: 80 } }]);
+    expect(canonical(claimsOf(read)[0]!)).toEqual(canonical(onlyClaim(example1)));
+  });
+
   it('a wrapped file still gives byte offsets of the file itself', () => {
     const text = variant('wrapped-80.837');
     const item = claimsOf(readClaims(text))[0]!;

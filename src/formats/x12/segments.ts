@@ -260,26 +260,31 @@ function wrappedLineBreaks(text: string, start: number): { removed: number[]; wi
   if (!header.ok) return undefined;
   const terminator = header.delimiters.segment;
   if (terminator === '\n' || terminator === '\r') return undefined;
+  // One pass, given up at the first sign that the lines are not of one width: a file with a
+  // segment per line (the usual layout) is known not to be wrapped by its second line.
   let inside = false;
   const removed: number[] = [];
-  const lengths: number[] = [];
+  let width = -1;
+  let shorter = false;
   let lineStart = start;
   for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (!isLineBreak(c)) continue;
     removed.push(i);
-    if (i > lineStart) lengths.push(i - lineStart);
+    const length = i - lineStart;
     lineStart = i + 1;
-    let q = i - 1;
-    while (q >= start && isLineBreak(text.charCodeAt(q))) q--;
-    if (q >= start && text[q] !== terminator) inside = true;
+    if (length === 0) continue; // the LF of a CR LF
+    // Only the last line may be shorter than the others.
+    if (shorter) return undefined;
+    if (width < 0) width = length;
+    else if (length > width) return undefined;
+    else if (length < width) shorter = true;
+    if (text[i - 1] !== terminator) inside = true;
   }
-  if (lineStart < text.length) lengths.push(text.length - lineStart);
-  // Only a file cut into lines of one width (the last may be shorter) is unwrapped: there the
-  // line breaks are surely not the sender's (several interchanges with their own terminators,
-  // or one broken segment, are read as they are).
-  const width = lengths[0] ?? 0;
-  if (!inside || lengths.length < 2 || lengths.slice(0, -1).some((l) => l !== width) || lengths[lengths.length - 1]! > width) return undefined;
+  let end = text.length;
+  while (end > lineStart && isFiller(text.charCodeAt(end - 1))) end--;
+  const last = end - lineStart;
+  if (!inside || width < 0 || removed.length < 2 || (last > 0 && (shorter || last > width))) return undefined;
   return { removed, width };
 }
 
