@@ -19,7 +19,7 @@ export const PROBLEMS = define({
   'forbidden-key': { status: 400, title: 'The request body uses a key that is not allowed' },
   'too-deep': { status: 400, title: 'The request body is nested too deeply' },
   'invalid-request': { status: 400, title: 'The request is not valid' },
-  'unreadable-claims': { status: 400, title: 'The X12 or FHIR body cannot be read as claims' },
+  'unreadable-claims': { status: 400, title: 'The body cannot be read as claims' },
   'multiple-claims': { status: 400, title: 'The body holds more than one claim' },
   'batch-not-array': { status: 400, title: 'A JSON batch must be an array of claims' },
   'bad-request': { status: 400, title: 'The request cannot be read as HTTP' },
