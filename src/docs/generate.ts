@@ -17,6 +17,7 @@ const SCOPE_WORDS: Record<string, string> = {
   'line-pair-ordered': 'each pair of lines, in both orders',
   diagnosis: 'each diagnosis',
   'code-date': 'each procedure code per date of service',
+  'history-pair': 'each line with each line recorded earlier for the same patient on its date, in both orders',
 };
 
 function window(w: { from?: string; to?: string } | undefined): string | undefined {

@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
 import type { TemplateParse } from '../engine/template.js';
-import { loadTable, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
+import { loadTable, tableFileLabel, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
 import type { TableDeclaration, TableInfo } from '../tables/model.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
@@ -184,8 +184,11 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
     const result = await loadTable(name, decl, file.dir, options);
     diagnostics.push(...result.problems.map((p) => tableDiagnostic(file, p)));
     if (result.table) {
-      // Pack files are shown relative to the pack, a deployment's as they were given.
-      const shown = result.table.info.files.map((f) => (result.table!.info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
+      // Pack files are shown relative to the pack, a deployment's by the variable that lists them
+      // (its value, a path of the deployment's, is never shown), a test's fixtures as typed.
+      const info = result.table.info;
+      const label = tableFileLabel(info, info.files);
+      const shown = info.files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : info.source === 'environment' ? label(f) : displayPath(f)));
       tables.push({ ...result.table, info: { ...result.table.info, files: shown } });
     }
   }
@@ -245,6 +248,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     }
     compileAll(rf.source, (rf.source.value as { rules: RawRule[] }).rules);
   }
+  diagnostics.push(...packDataProblems(rules, parameters, facts, locate));
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const at = source.positionOf('');
   const pack: Pack = {
@@ -266,6 +270,22 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
   return { pack, diagnostics };
+}
+
+/** Parameters that a fact its rules use reads as pack data, checked now rather than on the first claim. */
+function packDataProblems(rules: readonly Rule[], parameters: Record<string, Parameter>, facts: FactCatalog, locate: Pack['locate']): PackDiagnostic[] {
+  const out: PackDiagnostic[] = [];
+  const checked = new Set<string>();
+  for (const fact of new Set(rules.flatMap((r) => r.facts))) {
+    for (const [name, check] of Object.entries(facts.get(fact)?.parameters ?? {})) {
+      const param = parameters[name];
+      if (!param || checked.has(name)) continue;
+      checked.add(name);
+      const problem = check(param.value);
+      if (problem) out.push({ ...locate(`/parameters/${name}/value`), severity: 'error', code: 'invalid-parameter', message: `parameter "${name}" (read by fact "${fact}"): ${problem}` });
+    }
+  }
+  return out;
 }
 
 /**
