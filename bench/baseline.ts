@@ -191,7 +191,8 @@ export class Baseline {
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
     use('acme-health', acme);
     use('cms-mce', mceApplies);
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'drug', 'lab'].forEach((p) => use(p));
+    // history: listed on every professional claim; its rules find nothing unless a claim history is consulted, as here.
+    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     use('sunshine-medicaid', sunshine);
