@@ -20,6 +20,9 @@ import { PROBLEMS, ProblemError } from './problems.js';
 import health from './routes/health.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
+import workbenchApi from './routes/workbench-api.js';
+import workbenchPage from './routes/workbench-page.js';
+import type { WorkbenchHistory } from '../history/activity.js';
 
 export interface AppOptions {
   /** The packs serving, and how they are replaced. */
@@ -38,6 +41,10 @@ export interface AppOptions {
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
+  /** Claim history for the workbench (rule activity, recorded claims for a what-if). */
+  history?: WorkbenchHistory;
+  /** The built workbench page; default: dist/workbench in the package. */
+  workbenchDir?: string;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -150,6 +157,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     scrubber: () => holder.current(),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.history ? { history: options.history } : {}) });
+  await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }
 

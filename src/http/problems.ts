@@ -26,6 +26,7 @@ export const PROBLEMS = define({
   unauthenticated: { status: 401, title: 'The request has no valid API key' },
   forbidden: { status: 403, title: 'The API key may not use this endpoint' },
   'not-found': { status: 404, title: 'There is no such resource' },
+  'history-off': { status: 404, title: 'Claim history is off on this service' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   'body-too-large': { status: 413, title: 'The request body is too large' },

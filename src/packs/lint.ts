@@ -135,7 +135,7 @@ function checkCodeList(values: unknown, kind: CodeKind, locate: (i: number | und
   return out;
 }
 
-function paramsRead(rule: Rule): Set<string> {
+export function paramsRead(rule: Rule): Set<string> {
   const names = new Set<string>();
   const visit = (n: ConditionNode) => {
     if ('all' in n) n.all.forEach(visit);
