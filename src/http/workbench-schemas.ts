@@ -108,7 +108,12 @@ export const whatIfSchema = {
     `Scrubs each claim with the serving packs and with the edit in place and returns the findings added and removed per claim. The claims are the text sent in \`claims\` (JSON, NDJSON, X12 837 or FHIR; at most ${WHAT_IF_MAX_CLAIMS}), ` +
     'or, with `"sample": "history"`, the most recently recorded claims (404 `history-off` when the service records none). Nothing is recorded or written.',
   body: editBody({
-    claims: { type: 'string', description: 'The claims, as the text of a claim file in any supported format.' },
+    claims: {
+      oneOf: [
+        { type: 'string', description: 'The text of a claim file in any supported format.' },
+        { type: 'array', items: { type: 'object', required: ['name', 'text'], properties: { name: { type: 'string' }, text: { type: 'string' } } }, description: 'Several claim files, each named.' },
+      ],
+    },
     sample: { const: 'history', description: 'Instead of claims: the most recently recorded claims.' },
     asOf: { type: 'string', format: 'date', description: 'The date "today" means for date rules.' },
   }),

@@ -69,14 +69,22 @@ async function whatIfClaims(body: Record<string, unknown>, history: WorkbenchHis
     return { source: 'history', claims: recorded.map((r) => ({ kind: 'claim', input: r.claim, label: r.label, findings: [] })) };
   }
   if (body.sample !== undefined) throw new ProblemError(PROBLEMS['invalid-request'], '"sample" may only be "history".');
-  if (typeof body.claims !== 'string') {
-    throw new ProblemError(PROBLEMS['invalid-request'], '"claims" must be the text of the claims to try the edit on (JSON, NDJSON, X12 837 or FHIR), or send "sample": "history".');
+  const texts = typeof body.claims === 'string' ? [{ name: '', text: body.claims }] : body.claims;
+  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => t !== null && typeof t === 'object' && typeof t.name === 'string' && typeof t.text === 'string')) {
+    throw new ProblemError(
+      PROBLEMS['invalid-request'],
+      '"claims" must be the text of a claim file (JSON, NDJSON, X12 837 or FHIR), or a list of {"name", "text"} files; or send "sample": "history".',
+    );
   }
-  const read = readClaims(body.claims);
-  const claims = read.items.filter((i): i is ReadClaim => i.kind === 'claim');
-  if (claims.length === 0) {
-    const first = read.problems[0]?.message ?? read.items.find((i) => i.kind === 'error')?.error.message ?? 'it holds no claim';
-    throw new ProblemError(PROBLEMS['unreadable-claims'], `The claims cannot be read: ${first}`);
+  const claims: ReadClaim[] = [];
+  for (const { name, text } of texts as Array<{ name: string; text: string }>) {
+    const read = readClaims(text);
+    const found = read.items.filter((i): i is ReadClaim => i.kind === 'claim');
+    if (found.length === 0) {
+      const first = read.problems[0]?.message ?? read.items.find((i) => i.kind === 'error')?.error.message ?? 'it holds no claim';
+      throw new ProblemError(PROBLEMS['unreadable-claims'], `The claims${name ? ` of "${name}"` : ''} cannot be read: ${first}`);
+    }
+    claims.push(...found.map((c) => (name ? { ...c, label: `${name}: ${c.label}` } : c)));
   }
   if (claims.length > WHAT_IF_MAX_CLAIMS) throw new ProblemError(PROBLEMS['batch-too-large'], `A what-if tries at most ${WHAT_IF_MAX_CLAIMS} claims; these are ${claims.length}.`, { maxClaims: WHAT_IF_MAX_CLAIMS });
   return { source: 'request', claims };
