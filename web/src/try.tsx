@@ -3,9 +3,8 @@ import { call, contentTypeOf, formatOf, getJson, type Format } from './api';
 import type { ClaimEditor, Highlight } from './code-editor';
 import { EXAMPLES, FORM_NAMES } from './examples';
 import { Locator } from './locate';
-import { ConditionTree } from './rules';
 import type { DescribedCondition, Finding, RuleDetail, RuleExplanation, ScrubResult, TraceNode } from './types';
-import { ErrorNote, FindingBody, OutcomeBadge, groupByLine, plural } from './ui';
+import { CodeText, ErrorNote, FindingBody, OutcomeBadge, groupByLine, plural } from './ui';
 
 /** A claim another view hands over (a claim of a batch), with the findings it already has. */
 export interface TryRequest {
@@ -55,9 +54,7 @@ function TraceTree({ trace, described }: { trace: TraceNode; described?: Describ
   const text = described && 'text' in described ? described.text : `${trace.fact}${trace.path ? '.' + trace.path : ''} ${trace.operator} ${show(trace.value)}`;
   return (
     <li>
-      <ul class="trace-leaf">
-        <ConditionTree node={{ text, fact: trace.fact ?? '', operator: trace.operator ?? '' }} />
-      </ul>
+      <CodeText text={text} />
       <span class="compared">
         value: <code>{show(trace.factValue)}</code>
         {trace.valueResolved !== undefined ? (
@@ -162,6 +159,7 @@ export function TryView({ request }: { request?: TryRequest | undefined }) {
     setBusy(true);
     setError(undefined);
     setWhy(undefined);
+    setExplain(undefined);
     try {
       const query = asOf ? `?asOf=${asOf}` : '';
       const res = await call(`/v1/scrub${query}`, { method: 'POST', body: text, contentType: contentTypeOf(text) });
