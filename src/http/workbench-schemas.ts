@@ -5,8 +5,8 @@ import { problemResponse } from './schemas.js';
  * handlers check their input themselves).
  */
 
-/** Largest body of the pack edit endpoints: the loader's limit for one YAML file. */
-export const PACK_EDIT_BODY_LIMIT = 8 * 1024 * 1024;
+/** Largest body of the pack edit endpoints: room for a YAML file at the loader's limit (8 MB), so that the loader refuses it as it refuses the file. */
+export const PACK_EDIT_BODY_LIMIT = 12 * 1024 * 1024;
 /** Most claims one what-if tries. */
 export const WHAT_IF_MAX_CLAIMS = 500;
 
