@@ -32,7 +32,7 @@ const base = (label: string): Extension[] => [
   bracketMatching(),
   // Tab is left to the page (keyboard users move on with it); indentation is typed with spaces.
   keymap.of([...defaultKeymap, ...historyKeymap]),
-  EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' }),
+  EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true', tabindex: '0' }),
   EditorView.theme({ '&': { fontSize: '13px', border: '1px solid #8a94a3', borderRadius: '4px' }, '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' } }),
 ];
 

@@ -117,6 +117,7 @@ export function TryView({ request }: { request?: TryRequest | undefined }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [stale, setStale] = useState(false);
+  const [scrubs, setScrubs] = useState(0);
 
   useEffect(() => {
     let alive = true;
@@ -171,6 +172,7 @@ export function TryView({ request }: { request?: TryRequest | undefined }) {
       setError(e);
     } finally {
       setBusy(false);
+      setScrubs((n) => n + 1);
     }
   }
 
@@ -274,7 +276,7 @@ export function TryView({ request }: { request?: TryRequest | undefined }) {
         </div>
         <div class="pane findings-pane">
           <ErrorNote error={error} />
-          <div role="status" aria-live="polite" class="summary" data-testid="summary">
+          <div role="status" aria-live="polite" class="summary" data-testid="summary" data-scrubs={scrubs}>
             {result ? (
               <>
                 <OutcomeBadge outcome={result.result.outcome} /> claim {result.result.claimId ?? '(no id)'}: {plural(result.result.summary.errors, 'error')},{' '}
@@ -294,7 +296,13 @@ export function TryView({ request }: { request?: TryRequest | undefined }) {
                   const i = indexOf.get(f)!;
                   const range = ranges[i];
                   return (
-                    <li key={i} id={findingId(i)} class={`finding finding-${f.severity}${selected === i ? ' selected' : ''}`} data-rule={f.ruleId}>
+                    <li
+                      key={i}
+                      id={findingId(i)}
+                      class={`finding finding-${f.severity}${selected === i ? ' selected' : ''}`}
+                      data-rule={f.ruleId}
+                      data-highlight={range && result ? result.text.slice(range.from, range.to) : undefined}
+                    >
                       <FindingBody finding={f} />
                       <span class="buttons">
                         <button type="button" disabled={!range} aria-pressed={selected === i} onClick={() => setSelected(i)}>
