@@ -134,6 +134,7 @@ export function createYamlEditor(
         ...base(label),
         yaml(),
         syntaxHighlighting(yamlColours),
+        EditorView.lineWrapping,
         lintGutter(),
         linter(async (v) => (await options.lint(v.state.doc.toString())).map((d) => toDiagnostic(v, d)), { delay: 350 }),
         EditorView.updateListener.of((u) => u.docChanged && options.onChange(u.state.doc.toString())),
