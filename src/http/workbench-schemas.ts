@@ -1,4 +1,4 @@
-import { problemResponse } from './schemas.js';
+import { authProblems, keySecurity, problemResponse } from './schemas.js';
 
 /**
  * OpenAPI descriptions of the workbench's endpoints (documentation only, like schemas.ts: the
@@ -9,13 +9,6 @@ import { problemResponse } from './schemas.js';
 export const PACK_EDIT_BODY_LIMIT = 12 * 1024 * 1024;
 /** Most claims one what-if tries. */
 export const WHAT_IF_MAX_CLAIMS = 500;
-
-const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
-const authProblems = {
-  401: problemResponse('No API key, or an unknown one', 'unauthenticated'),
-  403: problemResponse('The key’s role may not use this endpoint', 'forbidden'),
-  429: problemResponse('Too many requests for this key; see Retry-After', 'rate-limited'),
-};
 
 const diagnostics = { type: 'array', items: { $ref: 'PackDiagnostic#' } } as const;
 

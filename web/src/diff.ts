@@ -1,6 +1,6 @@
 /**
- * A unified diff of two texts (what "Copy patch" puts on the clipboard), applied with
- * `git apply` or `patch -p1` in the folder that holds the rules folder.
+ * A unified diff of two texts (what "Copy patch" puts on the clipboard): `patch -p1` applies it
+ * in the rules folder (or `git apply --directory=rules` at the top of a repository holding it).
  */
 
 function lcsTable(a: string[], b: string[]): Uint32Array {

@@ -121,7 +121,8 @@ export function EditView({ catalog, session, pack, onReloaded }: { catalog: Cata
     setNote(`Downloaded ${a.download}.`);
   };
 
-  const patch = () => (loaded ? loaded.original.map((f) => unifiedDiff(f.file, f.text, texts[f.path] ?? '')).join('') : '');
+  // Paths inside the rules folder ("core/rules/npi.yaml"): apply with `patch -p1` there.
+  const patch = () => (loaded ? loaded.original.map((f) => unifiedDiff(`${loaded.name}/${f.path}`, f.text, texts[f.path] ?? '')).join('') : '');
 
   return (
     <>
