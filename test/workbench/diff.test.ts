@@ -31,6 +31,8 @@ describe('the patch of an edited file', () => {
     ['lines added at the start and the end', (t) => `# new first line\n${t}last: added\n`],
     ['lines removed, and changes far apart', (t) => t.replace('line 3: value 2\n', '').replace('value 30', 'value thirty').replace('line 39: value 38\n', '')],
     ['everything replaced', () => 'rules: []\n'],
+    ['the final line break taken away', (t) => t.trimEnd()],
+    ['the last line changed in a file without a final line break', (t) => t.trimEnd().replace(/value 39$/, 'value 40')],
   ];
   for (const [what, edit] of edits) {
     it(`applies with git apply and gives the edited text: ${what}`, async () => {

@@ -38,45 +38,58 @@ function edits(a: string[], b: string[]): Op[] {
 }
 
 const CONTEXT = 3;
+/** Marks a file's last line when the file does not end with a line break. */
+const NO_NEWLINE = '\u0000';
+
+function linesOf(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  else lines[lines.length - 1] += NO_NEWLINE;
+  return lines;
+}
+
+function show(kind: string, line: string): string[] {
+  return line.endsWith(NO_NEWLINE) ? [`${kind}${line.slice(0, -1)}`, '\\ No newline at end of file'] : [`${kind}${line}`];
+}
 
 export function unifiedDiff(file: string, before: string, after: string): string {
   if (before === after) return '';
-  const a = before.split('\n');
-  const b = after.split('\n');
-  const ops = edits(a, b);
-  const lines = [`--- a/${file}`, `+++ b/${file}`];
+  const ops = edits(linesOf(before), linesOf(after));
+  // Lines of each file before each operation.
+  const aBefore: number[] = [];
+  const bBefore: number[] = [];
+  let a = 0;
+  let b = 0;
+  for (const o of ops) {
+    aBefore.push(a);
+    bBefore.push(b);
+    if (o.kind !== '+') a++;
+    if (o.kind !== '-') b++;
+  }
+  const out = [`--- a/${file}`, `+++ b/${file}`];
   let k = 0;
-  let aLine = 1;
-  let bLine = 1;
   while (k < ops.length) {
     if (ops[k]!.kind === ' ') {
       k++;
-      aLine++;
-      bLine++;
       continue;
     }
-    // A hunk: from CONTEXT lines before this change to CONTEXT lines after the last change near it.
+    // A hunk: CONTEXT lines around a run of changes less than 2 * CONTEXT unchanged lines apart.
     const start = Math.max(0, k - CONTEXT);
-    let end = k;
-    let quiet = 0;
-    while (end < ops.length && quiet <= 2 * CONTEXT) {
-      quiet = ops[end]!.kind === ' ' ? quiet + 1 : 0;
-      end++;
+    let lastChange = k;
+    for (let j = k; j < ops.length; j++) {
+      if (ops[j]!.kind !== ' ') lastChange = j;
+      else if (j - lastChange > 2 * CONTEXT) break;
     }
-    end = Math.min(ops.length, end - Math.max(0, quiet - CONTEXT));
-    const lead = k - start;
+    const end = Math.min(ops.length, lastChange + CONTEXT + 1);
     const hunk = ops.slice(start, end);
     const aCount = hunk.filter((o) => o.kind !== '+').length;
     const bCount = hunk.filter((o) => o.kind !== '-').length;
-    const aStart = aLine - lead;
-    const bStart = bLine - lead;
-    lines.push(`@@ -${aCount === 0 ? aStart - 1 : aStart},${aCount} +${bCount === 0 ? bStart - 1 : bStart},${bCount} @@`);
-    for (const o of hunk) lines.push(`${o.kind}${o.text}`);
-    for (let m = k; m < end; m++) {
-      if (ops[m]!.kind !== '+') aLine++;
-      if (ops[m]!.kind !== '-') bLine++;
-    }
+    const aStart = aCount === 0 ? aBefore[start]! : aBefore[start]! + 1;
+    const bStart = bCount === 0 ? bBefore[start]! : bBefore[start]! + 1;
+    out.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@`);
+    for (const o of hunk) out.push(...show(o.kind, o.text));
     k = end;
   }
-  return lines.join('\n') + '\n';
+  return out.join('\n') + '\n';
 }
