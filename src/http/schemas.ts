@@ -83,9 +83,9 @@ const scrubQuery = {
 } as const;
 
 /** Either header carries the key. */
-const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
+export const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
 
-const authProblems = {
+export const authProblems = {
   401: problemResponse('No API key, or an unknown one', 'unauthenticated'),
   403: problemResponse('The key’s role may not use this endpoint', 'forbidden'),
   429: problemResponse('Too many requests for this key, or too many failed authentications from this address; see Retry-After', 'rate-limited', 'too-many-failed-authentications'),
