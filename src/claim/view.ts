@@ -14,6 +14,8 @@ export interface LineView extends Omit<Line, 'modifiers' | 'diagnosisPointers'> 
   index: number;
   /** Procedure codes of the other lines with the same date of service. */
   sameDayCodes: string[];
+  /** The line's codes as messages quote them: "99213"; institutional "99283, revenue code 0450" or "revenue code 0250". */
+  service: string;
 }
 
 export interface DiagnosisView extends Diagnosis {
@@ -33,6 +35,10 @@ export interface ClaimView extends Omit<Claim, 'lines' | 'diagnoses'> {
   /** The earliest and latest line service dates (serviceDateEnd counts for the latest). */
   firstServiceDate: string;
   lastServiceDate: string;
+  /** The type of bill's last digit, else frequencyCode: "1" original, "7" replacement, "8" void. */
+  frequency?: string;
+  /** Institutional: the type of bill's facility and classification digits, as "13x" for 0131. */
+  billTypeClass?: string;
 }
 
 /** Derived fields, described for rule authors and the path checker. */
@@ -40,6 +46,7 @@ export const DERIVED_LINE_FIELDS = {
   number: 'the 1-based line number',
   index: 'the 0-based position of the line in `lines`',
   sameDayCodes: 'procedure codes of the other lines with the same date of service',
+  service: 'the line\'s codes as messages quote them: the procedure code, and on institutional lines the revenue code ("99283, revenue code 0450", "revenue code 0250")',
 } as const;
 export const DERIVED_DIAGNOSIS_FIELDS = {
   normalizedCode: 'the code in upper case without the dot, e.g. "E119"',
@@ -51,7 +58,14 @@ export const DERIVED_DIAGNOSIS_FIELDS = {
 export const DERIVED_CLAIM_FIELDS = {
   firstServiceDate: 'the earliest line service date',
   lastServiceDate: 'the latest line service date (or end date)',
+  frequency: 'the claim frequency: the last digit of typeOfBill (institutional), else frequencyCode ("1" original, "7" replacement, "8" void)',
+  billTypeClass: 'institutional: the type of bill\'s facility and classification digits followed by x, such as "13x" for type of bill 0131',
 } as const;
+
+function serviceOf(procedureCode: string | undefined, revenueCode: string | undefined): string {
+  if (revenueCode === undefined) return procedureCode ?? '';
+  return procedureCode === undefined ? `revenue code ${revenueCode}` : `${procedureCode}, revenue code ${revenueCode}`;
+}
 
 export function buildClaimView(claim: Claim): ClaimView {
   // Object.assign, then assignments: on Node 20, V8 is up to ~50x slower for `{ ...x, more }`
@@ -66,6 +80,7 @@ export function buildClaimView(claim: Claim): ClaimView {
     view.number = index + 1;
     view.index = index;
     view.sameDayCodes = [];
+    view.service = serviceOf(view.procedureCode as string | undefined, line.revenueCode);
     return view as unknown as LineView;
   });
   let first = lines[0]!.serviceDate;
@@ -101,5 +116,9 @@ export function buildClaimView(claim: Claim): ClaimView {
   view.diagnoses = diagnoses;
   view.firstServiceDate = first;
   view.lastServiceDate = last;
+  const billType = claim.typeOfBill === undefined ? undefined : claim.typeOfBill.length === 4 ? claim.typeOfBill.slice(1) : claim.typeOfBill;
+  const frequency = billType?.slice(2) ?? claim.frequencyCode;
+  if (frequency !== undefined) view.frequency = frequency;
+  if (billType !== undefined) view.billTypeClass = `${billType.slice(0, 2)}x`;
   return view as unknown as ClaimView;
 }

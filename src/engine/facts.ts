@@ -50,7 +50,7 @@ const described = (fields: Record<string, string>, types: Record<string, Shape>)
 const claimShape = shapeFromSchema(claimSchema);
 const lineShape = withProps(
   shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
-  described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING) }),
+  described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING), service: STRING }),
   ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
 );
 const diagnosisShape = withProps(
@@ -67,7 +67,7 @@ const claimViewShape =
   claimShape.kind === 'object'
     ? withProps(
         { ...claimShape, props: { ...claimShape.props, lines: arrayOf(lineShape), diagnoses: arrayOf(diagnosisShape) } },
-        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING }),
+        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING, frequency: STRING, billTypeClass: STRING }),
       )
     : claimShape;
 
@@ -75,6 +75,16 @@ const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
 
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** UB-04 revenue code 0001 is the total of the other lines (form locator 47, line 23), not a service. */
+export const TOTAL_REVENUE_CODE = '0001';
+
+/** The charges of the claim's service lines, added up unrounded. */
+export function lineChargeSum(claim: { lines: ReadonlyArray<{ charge: number; revenueCode?: string }> }): number {
+  let sum = 0;
+  for (const l of claim.lines) if (l.revenueCode !== TOTAL_REVENUE_CODE) sum += l.charge;
+  return sum;
 }
 
 export const STANDARD_FACTS: readonly FactDefinition[] = [
@@ -133,30 +143,30 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     name: 'filingLagDays',
     scopes: ['claim', 'line'],
     description:
-      'days from the date of service (its end date for a span; for claim rules the last date of service) to the submission date, or to today when the claim has none',
+      'days from the date of service (its end date for a span; for claim rules the last date of service) to the submission date, or to today when the claim has none; ' +
+      "on an institutional claim, from the statement's through date (statementToDate) when it has one, for every line (Medicare Claims Processing Manual, chapter 1, 70.1)",
     shape: NUMBER,
     value: (item, run) => {
+      const through = run.claim.claimType === 'institutional' ? run.claim.statementToDate : undefined;
       const line = item.values.line as ClaimView['lines'][number] | undefined;
-      const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
+      const from =
+        through ?? (line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate);
       return daysBetween(from, run.claim.submissionDate ?? run.today);
     },
   },
   {
     name: 'lineChargeTotal',
     scopes: ['claim'],
-    description: 'the sum of the line charges, rounded to cents',
+    description: 'the sum of the line charges, rounded to cents (an institutional total line, revenue code 0001, is not counted)',
     shape: NUMBER,
-    value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    value: (_item, run) => cents(lineChargeSum(run.claim)),
   },
   {
     name: 'totalChargeDifference',
     scopes: ['claim'],
-    description: 'totalCharge minus the sum of the line charges, rounded to cents; missing when the claim gives no totalCharge',
+    description: 'totalCharge minus the sum of the line charges (without a revenue code 0001 total line), rounded to cents; missing when the claim gives no totalCharge',
     shape: NUMBER,
-    value: (_item, run) =>
-      run.claim.totalCharge === undefined
-        ? undefined
-        : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    value: (_item, run) => (run.claim.totalCharge === undefined ? undefined : cents(run.claim.totalCharge - lineChargeSum(run.claim))),
   },
   { name: 'line', scopes: ['line'], description: 'the line being checked', shape: lineShape, value: scopeValue('line') },
   { name: 'first', scopes: ['line-pair'], description: 'the first line of the pair', shape: lineShape, value: scopeValue('first') },
