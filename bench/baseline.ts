@@ -16,6 +16,7 @@ import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/c
 import { ageOn, daysBetween, isIsoDate } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
 import { isValidNpi } from '../src/claim/npi.js';
+import { serviceText } from '../src/claim/view.js';
 import { checkClaimStructure, claimIdOf } from '../src/claim/validate.js';
 import { resolvePath } from '../src/engine/path.js';
 import { renderTemplate, renderValue } from '../src/engine/template.js';
@@ -38,6 +39,35 @@ const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
 const AMBULANCE_ORIGIN_DESTINATION = /^[DEGHIJNPRSX]{2}$/;
 const ICD10_FROM = '2015-10-01';
+const MBI = /^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$/u;
+
+/** The completeness pack's parameters, compiled once. */
+interface CompletenessParams {
+  organizationBillingNpis: readonly string[];
+  selfRenderingTaxonomies: readonly string[];
+  organizationRenderedCodes: CodeMatcher;
+  orderingProviderPayerTypes: readonly string[];
+  /** Ordering-provider rules by the code list they read. */
+  ordered: ReadonlyArray<{ ruleId: string; codes: CodeMatcher }>;
+  nonMbiMedicarePayerIds: readonly string[];
+}
+
+function completenessParams(packSet: PackSet): CompletenessParams {
+  const p = (name: string) => parameter(packSet, 'completeness', name);
+  const codes = (name: string) => compileCodeList(p(name) as string[]);
+  return {
+    organizationBillingNpis: p('organizationBillingNpis') as string[],
+    selfRenderingTaxonomies: p('selfRenderingTaxonomies') as string[],
+    organizationRenderedCodes: codes('organizationRenderedCodes'),
+    orderingProviderPayerTypes: p('orderingProviderPayerTypes') as string[],
+    ordered: [
+      { ruleId: 'lab-line-without-ordering-provider', codes: codes('laboratoryCodes') },
+      { ruleId: 'imaging-line-without-ordering-provider', codes: codes('imagingCodes') },
+      { ruleId: 'dmepos-line-without-ordering-provider', codes: codes('dmeposCodes') },
+    ],
+    nonMbiMedicarePayerIds: p('nonMbiMedicarePayerIds') as string[],
+  };
+}
 
 interface Table<Index> {
   index: Index;
@@ -78,6 +108,7 @@ export class Baseline {
     private readonly ncciModifiers: readonly string[],
     private readonly ageRanges: Record<string, { min: number; max: number }>,
     private readonly mceParams: Values,
+    private readonly completeness: CompletenessParams,
   ) {}
 
   static async load(packSet: PackSet): Promise<Baseline> {
@@ -98,6 +129,7 @@ export class Baseline {
       (parameter(packSet, 'cms-ncci-ptp', 'ncciAssociatedModifiers') as string[]).map((m) => m.toUpperCase()),
       mceParams.ageRanges as Record<string, { min: number; max: number }>,
       mceParams,
+      completenessParams(packSet),
     );
   }
 
@@ -144,7 +176,7 @@ export class Baseline {
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
     use('acme-health', acme);
     use('cms-mce', mceApplies);
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation'].forEach((p) => use(p));
+    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     const timelyFilingDays = medicare ? 365 : acme ? 90 : null;
@@ -156,7 +188,7 @@ export class Baseline {
       const l = lines[i]!;
       const sameDayCodes: string[] = [];
       for (let j = 0; j < n; j++) if (j !== i && lines[j]!.serviceDate === l.serviceDate && codes[j] !== undefined) sameDayCodes.push(codes[j]!);
-      return { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes };
+      return { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes, service: serviceText(codes[i], l.revenueCode) };
     };
 
     // Claim: totals, NPIs, place of service.
@@ -171,6 +203,7 @@ export class Baseline {
     if (npi(claim.renderingProvider)) out.push(this.finding('rendering-npi-invalid', { claim }, [], ''));
     if (npi(claim.referringProvider)) out.push(this.finding('referring-npi-invalid', { claim }, [], ''));
     if (claim.placeOfService !== undefined) this.placeOfService(claim.placeOfService, first, '', [], { claim }, out);
+    this.completenessOfClaim(claim, out);
 
     // Lines.
     const dxCount = claim.diagnoses.length;
@@ -209,6 +242,7 @@ export class Baseline {
       }
       if (priorAuthorization && code !== undefined && priorAuthorization.matches(code) && !claim.priorAuthorization) fire('prior-authorization-missing');
       if (unacceptedModifiers.some((u) => m.includes(u))) fire('modifier-not-accepted', { params: { unacceptedModifiers } });
+      this.completenessOfLine(claim, l, code, fire);
 
       // MUE, line edit (MAI 1).
       if (code !== undefined) {
@@ -276,6 +310,38 @@ export class Baseline {
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, out));
     return buildResult(claim.claimId, out, packs);
+  }
+
+  /** The completeness pack's claim rules (professional claims). */
+  private completenessOfClaim(claim: Claim, out: Finding[]): void {
+    const fire = (ruleId: string) => out.push(this.finding(ruleId, { claim: { ...claim, frequency: claim.frequencyCode } }, [], ''));
+    const memberId = claim.patient.memberId;
+    if (!memberId) fire('member-id-missing');
+    if (claim.payer.type === 'medicare' && !this.completeness.nonMbiMedicarePayerIds.includes(claim.payer.id) && memberId && !MBI.test(memberId)) {
+      fire('medicare-member-id-not-mbi');
+    }
+    if ((claim.frequencyCode === '7' || claim.frequencyCode === '8') && !claim.originalClaimNumber) fire('replacement-without-original-claim-number');
+    if (claim.totalCharge === undefined) fire('total-charge-missing');
+  }
+
+  /** The completeness pack's line rules (professional claims). */
+  private completenessOfLine(claim: Claim, line: Line, code: string | undefined, fire: (ruleId: string) => void): void {
+    const c = this.completeness;
+    if (!claim.placeOfService && !line.placeOfService) fire('place-of-service-missing');
+    const billing = claim.billingProvider;
+    if (
+      (billing.entityType === 'organization' || c.organizationBillingNpis.includes(billing.npi)) &&
+      !claim.renderingProvider &&
+      !line.renderingProvider &&
+      !(billing.taxonomy !== undefined && c.selfRenderingTaxonomies.includes(billing.taxonomy)) &&
+      code !== undefined &&
+      !c.organizationRenderedCodes.matches(code)
+    ) {
+      fire('rendering-provider-missing');
+    }
+    if (code === undefined || claim.payer.type === undefined || !c.orderingProviderPayerTypes.includes(claim.payer.type)) return;
+    if (line.orderingProvider || line.referringProvider || claim.referringProvider) return;
+    for (const { ruleId, codes } of c.ordered) if (codes.matches(code)) fire(ruleId);
   }
 
   private hasAny(list: readonly string[], wanted: readonly string[]): boolean {

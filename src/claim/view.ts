@@ -62,7 +62,8 @@ export const DERIVED_CLAIM_FIELDS = {
   billTypeClass: 'institutional: the type of bill\'s facility and classification digits followed by x, such as "13x" for type of bill 0131',
 } as const;
 
-function serviceOf(procedureCode: string | undefined, revenueCode: string | undefined): string {
+/** LineView.service: how messages quote a line's codes. */
+export function serviceText(procedureCode: string | undefined, revenueCode: string | undefined): string {
   if (revenueCode === undefined) return procedureCode ?? '';
   return procedureCode === undefined ? `revenue code ${revenueCode}` : `${procedureCode}, revenue code ${revenueCode}`;
 }
@@ -80,7 +81,7 @@ export function buildClaimView(claim: Claim): ClaimView {
     view.number = index + 1;
     view.index = index;
     view.sameDayCodes = [];
-    view.service = serviceOf(view.procedureCode as string | undefined, line.revenueCode);
+    view.service = serviceText(view.procedureCode as string | undefined, line.revenueCode);
     return view as unknown as LineView;
   });
   let first = lines[0]!.serviceDate;
