@@ -270,7 +270,7 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   if (!out.referringProvider && orderers.claimReferring) {
     const { member: m, npi } = orderers.claimReferring;
     b.note('/referringProvider', `careTeam[${m}].provider`);
-    b.set(out as Json, 'referringProvider', { npi }, '/referringProvider/npi', `careTeam[${m}].provider`);
+    b.set(out, 'referringProvider', { npi }, '/referringProvider/npi', `careTeam[${m}].provider`);
   }
 
   // Patient.
@@ -540,7 +540,8 @@ function ordersOrRefers(member: unknown): boolean {
 
 /** Claim.provider: an Organization is an organisation, a Practitioner (or PractitionerRole) a person. */
 function entityTypeOf(reference: unknown, resolved: Json | undefined): string | undefined {
-  const type = str(resolved?.resourceType) ?? str(obj(reference)?.type) ?? str(obj(reference)?.reference)?.replace(/^#.*$/, '').split('/').slice(-2, -1)[0];
+  const ref = str(obj(reference)?.reference);
+  const type = str(resolved?.resourceType) ?? str(obj(reference)?.type) ?? (ref !== undefined && !ref.startsWith('#') ? ref.split('/').at(-2) : undefined);
   if (type === 'Organization') return 'organization';
   if (type === 'Practitioner' || type === 'PractitionerRole') return 'person';
   return undefined;
