@@ -85,19 +85,10 @@ describe('institutional claims get the checks that apply to both claim types', (
     // Synthetic rows in the official layouts (not CMS values): 96375 as column 2 of 96374 with
     // modifier indicator 1; 99283 at most 1 a day (MAI 2).
     const ptp = path.join(dir, 'ccioph-test-f1.txt');
-    await writeFile(
-      ptp,
-      [
-        'CPT only copyright 2025 American Medical Association.  All rights reserved.\t\t\t\t\t\t',
-        'Column1/Column2 Edits\t\t\t\t\t\t',
-        'Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale',
-        '\t\tprior to 1996\tDate\tDate\t0=not allowed\t',
-        '\t\t\t\t*=no data\t1=allowed\t',
-        '\t\t\t\t\t9=not applicable\t',
-        '96374\t96375\t\t20200101\t*\t1\tTest row (not a CMS edit)',
-        '',
-      ].join('\r\n'),
-    );
+    // The six-line preamble as CMS ships it, from the bundled table, then one synthetic row.
+    const shipped = await readFile(path.join(bundledRulesDir, 'cms-ncci-ptp-hospital/tables/ccipra-v322r0-f1.excerpt.stand-in.txt'), 'latin1');
+    const preamble = shipped.split('\r\n').slice(0, 6);
+    await writeFile(ptp, [...preamble, '96374\t96375\t\t20200101\t*\t1\tTest row (not a CMS edit)', ''].join('\r\n'));
     const mue = path.join(dir, 'MCR_MUE_OutpatientHospitalServices_test.csv');
     await writeFile(
       mue,
