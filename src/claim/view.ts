@@ -117,7 +117,9 @@ export function buildClaimView(claim: Claim): ClaimView {
   view.diagnoses = diagnoses;
   view.firstServiceDate = first;
   view.lastServiceDate = last;
-  const billType = claim.typeOfBill === undefined ? undefined : claim.typeOfBill.length === 4 ? claim.typeOfBill.slice(1) : claim.typeOfBill;
+  // Derived only from a well-formed type of bill (three digits, four with a leading 0).
+  const tob = claim.typeOfBill;
+  const billType = tob !== undefined && /^0?\d{3}$/.test(tob) ? tob.slice(-3) : undefined;
   const frequency = billType?.slice(2) ?? claim.frequencyCode;
   if (frequency !== undefined) view.frequency = frequency;
   if (billType !== undefined) view.billTypeClass = `${billType.slice(0, 2)}x`;
