@@ -14,10 +14,11 @@ import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
+import { regexCost } from './regex-cost.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'http', 'scaling', 'startup', 'batch', 'workers'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -53,6 +54,13 @@ if (runs('in-process')) {
   row('  per-claim p50 / p99 (us)', `${formatNumber(r.scrubber.p50Micros)} / ${formatNumber(r.scrubber.p99Micros)}`, `${formatNumber(r.baseline.p50Micros)} / ${formatNumber(r.baseline.p99Micros)}`);
   row('  baseline agrees (claims)', `${r.baselineAgrees} of ${r.claims}`, '', '', 'all', yes(r.baselineAgrees === r.claims));
   row('  json-rules-engine claims/s (reference)', formatNumber(r.reference.claimsPerSecond), '', `${r.reference.compiledSpeedup}x slower`);
+}
+
+if (runs('regex')) {
+  console.log('regex: the packs\' regular expressions on RE2 (linear time) vs V8\'s backtracking engine ...');
+  const r = await regexCost(quick, tables);
+  results.regex = r;
+  row(`per-claim us, regex on RE2 vs V8 (${r.regexTestsPerClaim} tests/claim)`, formatNumber(r.re2PerClaimMicros), formatNumber(r.v8PerClaimMicros), r.ratio.toFixed(2), '<= 1.05', yes(r.ratio <= 1.05));
 }
 
 if (runs('http')) {

@@ -37,6 +37,11 @@ export interface ServiceConfig {
   auth: { enabled: true; keys: ApiKey[] } | { enabled: false; reason: 'no-keys' | 'turned-off'; ignoredKeys: number };
   /** Requests per window per API key (per IP without keys); undefined: no limit. */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * Failed authentications allowed per client address per window, after which the address gets
+   * 429 until the window ends, whatever key it sends; undefined: no limit.
+   */
+  authFailureLimit?: { max: number; windowMs: number };
   timeouts: {
     /** Whole request, headers and body (Node's requestTimeout); 0: none. */
     requestMs: number;
@@ -92,6 +97,8 @@ export const DEFAULTS = {
   batchJsonBodyLimit: 16 * 1024 * 1024,
   rateLimit: 12_000,
   rateLimitWindowMs: 60_000,
+  authFailureLimit: 20,
+  authFailureWindowMs: 60_000,
   // Long enough for the largest NDJSON batch, whose upload goes at the speed it is scrubbed.
   requestTimeoutMs: 900_000,
   idleTimeoutMs: 120_000,
@@ -187,6 +194,9 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   const rateMax = integer('SCRUB_RATE_LIMIT', env.SCRUB_RATE_LIMIT, DEFAULTS.rateLimit, 0, Number.MAX_SAFE_INTEGER, 'requests (0: no limit)');
   const rateWindow = integer('SCRUB_RATE_LIMIT_WINDOW_MS', env.SCRUB_RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimitWindowMs, 1000, 24 * 3600_000, 'milliseconds');
 
+  const authFailureMax = integer('SCRUB_AUTH_FAILURE_LIMIT', env.SCRUB_AUTH_FAILURE_LIMIT, DEFAULTS.authFailureLimit, 0, Number.MAX_SAFE_INTEGER, 'failed authentications (0: no limit)');
+  const authFailureWindow = integer('SCRUB_AUTH_FAILURE_WINDOW_MS', env.SCRUB_AUTH_FAILURE_WINDOW_MS, DEFAULTS.authFailureWindowMs, 1000, 24 * 3600_000, 'milliseconds');
+
   const timeouts = {
     requestMs: integer('SCRUB_REQUEST_TIMEOUT_MS', env.SCRUB_REQUEST_TIMEOUT_MS, DEFAULTS.requestTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: none)'),
     idleMs: integer('SCRUB_IDLE_TIMEOUT_MS', env.SCRUB_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: never)'),
@@ -212,6 +222,7 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, watch, corsOrigins };
   // Said outright when off: buildApp lays the configuration over its defaults, whose limit is on.
   config.rateLimit = rateMax > 0 ? { max: rateMax, windowMs: rateWindow } : undefined;
+  config.authFailureLimit = authFailureMax > 0 ? { max: authFailureMax, windowMs: authFailureWindow } : undefined;
   return config;
 }
 

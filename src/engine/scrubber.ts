@@ -110,6 +110,8 @@ interface PackRun {
  */
 interface GroupRun {
   scopeKey: ScopeKey;
+  /** The pack's owner, named in a rule-failed finding. */
+  owner: string;
   /** The pack's effective window. */
   effective: DateWindow | undefined;
   rules: readonly CompiledRule[];
@@ -241,6 +243,7 @@ export class Scrubber {
           plan.groups.map(
             (g): GroupRun => ({
               scopeKey: g.group.scopeKey,
+              owner: plan.pack.owner,
               effective: plan.pack.effective,
               rules: g.compiled!,
               index: this.indexFor(g, context.params),
@@ -290,7 +293,8 @@ export class Scrubber {
             if (!inWindow(outcome.rule.effective, item.serviceDate)) continue;
             const override = overrides?.get(outcome.rule.id);
             if (override?.enabled === false) continue;
-            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts, override?.severity));
+            if (outcome.error !== undefined) findings.push(ruleFailed(outcome.rule, pack.owner, item, outcome.error));
+            else if (outcome.fired) findings.push(findingOrFailure(outcome.rule, pack.owner, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
               explain.push({
                 ruleId: outcome.rule.id,
@@ -325,7 +329,7 @@ export class Scrubber {
     // be using it meanwhile.
     const facts = this.reusableFacts;
     for (let g = 0; g < groups.length; g++) {
-      const { scopeKey, effective, rules, index, context, overrides } = groups[g]!;
+      const { scopeKey, owner, effective, rules, index, context, overrides } = groups[g]!;
       if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
       for (const item of itemsFor(scopeKey)) {
         const date = item.serviceDate;
@@ -339,15 +343,21 @@ export class Scrubber {
         for (let k = 0; k < positions.length; k++) {
           const c = rules[positions[k]!]!;
           const override = overrides?.get(c.id);
-          const counts = inWindow(c.effective, date) && override?.enabled !== false;
-          // A rule that cannot produce a finding here is skipped, unless evaluating it could
-          // throw: json-rules-engine evaluates every rule, and would fail the claim.
-          if (!counts && c.total) continue;
+          // A rule that cannot produce a finding here (out of its dates, or switched off by a
+          // payer pack) is not evaluated: even one that would throw has nothing to report.
+          if (!inWindow(c.effective, date) || override?.enabled === false) continue;
           if (fresh) {
             facts.reset(item, run, context);
             fresh = false;
           }
-          if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
+          let fires: unknown;
+          try {
+            fires = c.fires(facts);
+          } catch (error) {
+            findings.push(ruleFailed(c.rule, owner, item, error));
+            continue;
+          }
+          if (fires) findings.push(findingOrFailure(c.rule, owner, item, facts, override?.severity));
         }
       }
     }
@@ -374,6 +384,46 @@ function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
 /** A payer pack's parameters that the base pack declares; the rest are the payer pack's own. */
 function pickKnown(params: Record<string, unknown>, declared: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).filter(([k]) => k in declared));
+}
+
+/** The ruleId of the finding that stands for a rule that threw while it ran. */
+export const RULE_FAILED = 'rule-failed';
+
+/**
+ * A rule that throws (a value of a type the loader could not check, a fact that fails on odd
+ * data) is a defect of its pack, not of the claim: the claim gets this finding in the rule's
+ * place, with every other finding, instead of failing as a whole. Severity error: the claim was
+ * not checked against the rule, so it must not pass as if it had been.
+ */
+function ruleFailed(rule: Rule, owner: string, item: ScopeItem, error: unknown): Finding {
+  const reason = describeError(error);
+  const target = item.scope === 'claim' ? 'the claim' : item.label;
+  return {
+    ruleId: RULE_FAILED,
+    pack: rule.pack,
+    category: rule.category,
+    severity: 'error',
+    message: `Rule "${rule.id}" of pack "${rule.pack}" could not be evaluated for ${target} (${reason}), so the claim was not checked against it. This is a defect in the pack: tell its owner, ${owner}.`,
+    lines: item.lines,
+    path: item.defaultPath,
+    details: { rule: rule.id, owner, error: reason },
+  };
+}
+
+/** The kind and message of what was thrown, kept short. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `a ${typeof error} was thrown`;
+  const text = `${error.name}: ${error.message}`;
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** The rule's finding, or rule-failed when a fact its message needs throws. */
+function findingOrFailure(rule: Rule, owner: string, item: ScopeItem, facts: FactSource, severity?: Rule['severity']): Finding {
+  try {
+    return findingOf(rule, item, facts, severity);
+  } catch (error) {
+    return ruleFailed(rule, owner, item, error);
+  }
 }
 
 function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {

@@ -1,123 +1,13 @@
-import { parseSafeJson } from '../util/safe-json.js';
+import { lineAndColumn, parseSafeJson } from '../util/safe-json.js';
+
+export { jsonErrorOffset } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
 import type { ReadClaim, ReadItem, ReadProblem, TextPosition } from './types.js';
 
 /** 1-based line and column of a character offset. */
 export function textPosition(text: string, offset: number, format: 'json' | 'ndjson', lineBase = 1): TextPosition {
-  let line = lineBase;
-  let lineStart = 0;
-  const end = Math.min(offset, text.length);
-  for (let i = 0; i < end; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { format, line, column: end - lineStart + 1, offset };
-}
-
-/**
- * Offset of the first syntax error in a text JSON.parse rejected (-1 if there is none). Node
- * reports a position for some errors only, so the reader finds it itself: an iterative scan
- * (no recursion, so deep nesting cannot overflow the stack), linear in the text.
- */
-export function jsonErrorOffset(text: string): number {
-  const n = text.length;
-  const stack: string[] = [];
-  let i = 0;
-  const skip = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
-      else break;
-    }
-  };
-  const string = (): boolean => {
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return true;
-      }
-      if (c < 32) return false;
-      if (c === 92) {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else return false;
-        continue;
-      }
-      i++;
-    }
-    return false;
-  };
-  const key = (): boolean => {
-    if (text[i] !== '"' || !string()) return false;
-    skip();
-    if (text[i] !== ':') return false;
-    i++;
-    return true;
-  };
-  let expectValue = true;
-  for (;;) {
-    skip();
-    if (expectValue) {
-      const ch = text[i];
-      if (ch === '{' || ch === '[') {
-        i++;
-        skip();
-        if (text[i] === (ch === '{' ? '}' : ']')) i++;
-        else {
-          stack.push(ch);
-          if (ch === '{' && !key()) return i;
-          continue;
-        }
-      } else if (ch === '"') {
-        if (!string()) return i;
-      } else {
-        const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
-        if (!literal) return i;
-        i += literal[0].length;
-      }
-      expectValue = false;
-      skip();
-    }
-    const top = stack[stack.length - 1];
-    if (top === undefined) return i < n ? i : -1;
-    const ch = text[i];
-    if (ch === ',') {
-      i++;
-      skip();
-      if (top === '{' && !key()) return i;
-      expectValue = true;
-    } else if ((top === '{' && ch === '}') || (top === '[' && ch === ']')) {
-      i++;
-      stack.pop();
-    } else return i;
-  }
-}
-
-function syntaxErrorOffset(error: unknown, text: string): number {
-  const message = error instanceof Error ? error.message : '';
-  const m = /position (\d+)/.exec(message);
-  if (m) return Number(m[1]);
-  const found = jsonErrorOffset(text);
-  return found < 0 ? text.length : found;
-}
-
-function syntaxMessage(error: unknown): string {
-  let reason = error instanceof Error ? error.message : String(error);
-  // Node quotes the offending text ('..."claimId": "C-1"..." is not valid JSON'); a claim's
-  // content must not travel into logs through an error message, so keep only the reason.
-  for (const cut of ['"', '...', ' in JSON', ' at position', ' (line']) {
-    const i = reason.indexOf(cut);
-    if (i >= 0) reason = reason.slice(0, i);
-  }
-  reason = reason.replace(/[,\s]+$/, '');
-  return reason.length > 80 || reason === '' ? 'not valid JSON' : reason;
+  const { line, column } = lineAndColumn(text, offset);
+  return { format, line: line + lineBase - 1, column, offset };
 }
 
 export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string; message: string; offset: number };
@@ -129,10 +19,7 @@ export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string
 export function parseJsonAt(text: string): JsonParse {
   const parsed = parseSafeJson(text);
   if (parsed.ok) return parsed;
-  if (parsed.problem === 'invalid-json') {
-    const error = new SyntaxError(parsed.message);
-    return { ok: false, code: 'json-syntax', message: syntaxMessage(error), offset: syntaxErrorOffset(error, text) };
-  }
+  if (parsed.problem === 'invalid-json') return { ok: false, code: 'json-syntax', message: parsed.reason, offset: parsed.offset };
   const at = /at character (\d+)/.exec(parsed.message);
   return {
     ok: false,

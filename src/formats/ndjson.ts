@@ -122,7 +122,8 @@ export function ndjsonItem(line: NdjsonLine): ClaimItem | undefined {
     label,
     line: line.number,
     problem: SAFE_JSON_PROBLEMS[parsed.problem],
-    error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}`,
+    // Within one line, the character says where; the line is the item's own.
+    error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.reason} at character ${parsed.offset + 1}` : `refused: ${parsed.message}`,
   };
 }
 

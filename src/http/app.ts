@@ -13,10 +13,11 @@ import accessLog from './plugins/access-log.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import metricsPlugin, { ScrubMetrics } from './plugins/metrics.js';
-import problems, { clientErrorHandler } from './plugins/problems.js';
+import problems, { clientErrorHandler, frameworkErrorHandler } from './plugins/problems.js';
 import rateLimit from './plugins/rate-limit.js';
 import security from './plugins/security.js';
 import { PROBLEMS, ProblemError } from './problems.js';
+import { requestIdOf } from './request-id.js';
 import health from './routes/health.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
@@ -83,14 +84,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // The caller's X-Request-Id only when it is a short token; see request-id.ts.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     requestTimeout: config.timeouts.requestMs,
     connectionTimeout: config.timeouts.idleMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
     // While closing, requests on kept-alive connections get our problem+json (below).
     return503OnClosing: false,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     // The access-log plugin writes one line per request instead.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -139,7 +142,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(problems);
   await app.register(accessLog);
   await app.register(security, { corsOrigins: config.corsOrigins });
-  await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
+  await app.register(
+    auth,
+    config.auth.enabled
+      ? { keys: config.auth.keys, ...(config.authFailureLimit ? { failureLimit: config.authFailureLimit } : {}) }
+      : { offReason: offReason(config.auth) },
+  );
   if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });

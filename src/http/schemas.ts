@@ -78,7 +78,7 @@ const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: 
 const authProblems = {
   401: problemResponse('No API key, or an unknown one', 'unauthenticated'),
   403: problemResponse('The key’s role may not use this endpoint', 'forbidden'),
-  429: problemResponse('Too many requests for this key; see Retry-After', 'rate-limited'),
+  429: problemResponse('Too many requests for this key, or too many failed authentications from this address; see Retry-After', 'rate-limited', 'too-many-failed-authentications'),
 };
 
 export const scrubSchema = {

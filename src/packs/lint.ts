@@ -1,4 +1,5 @@
 import { codeEntryProblem } from '../claim/codes.js';
+import { regexProblem } from '../engine/linear-regex.js';
 import { parseOperator } from '../engine/operators.js';
 import { pathTokens } from '../engine/path.js';
 import { checkPath, type Shape } from '../engine/shapes.js';
@@ -135,6 +136,28 @@ function checkCodeList(values: unknown, kind: CodeKind, locate: (i: number | und
   return out;
 }
 
+/**
+ * A pattern read from a pack parameter is compiled when a claim first needs it: check it here,
+ * in the pack that declares the parameter and in every payer pack that sets it.
+ */
+function checkPatternParameter(leaf: ConditionLeaf, rule: Rule, owners: readonly Pack[]): PackDiagnostic[] {
+  if (!isFactRef(leaf.value) || leaf.value.fact !== 'params' || !leaf.value.path) return [];
+  const name = pathTokens(leaf.value.path.replace(/^\$\./, ''))[0]!;
+  const out: PackDiagnostic[] = [];
+  for (const owner of owners) {
+    const param = owner.parameters[name];
+    if (!param) continue;
+    const patterns = Array.isArray(param.value) ? param.value : [param.value];
+    patterns.forEach((pattern, i) => {
+      const problem = typeof pattern === 'string' ? regexProblem(pattern) : `a regular expression must be text in quotes, not ${quote(pattern)}`;
+      if (!problem) return;
+      const at = owner.locate(`/parameters/${name}/value${Array.isArray(param.value) ? `/${i}` : ''}`);
+      out.push(error(at, 'invalid-regex', `parameter "${name}" of pack "${owner.name}" (a regular expression for rule "${rule.id}"): ${problem}`));
+    });
+  }
+  return out;
+}
+
 function paramsRead(rule: Rule): Set<string> {
   const names = new Set<string>();
   const visit = (n: ConditionNode) => {
@@ -187,6 +210,7 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
           );
         }
         const parsed = parseOperator(leaf.operator);
+        if (parsed?.base.value === 'regex') out.push(...checkPatternParameter(leaf, rule, [pack, ...payerPacksOf(pack)]));
         const kind = codeKindOf(leaf.fact, leaf.path);
         if (!kind || !parsed || !['codeIn', 'codeNotIn', 'in', 'notIn', 'equal', 'notEqual'].includes(parsed.base.name)) continue;
         if (isFactRef(leaf.value)) {

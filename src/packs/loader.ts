@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
 import type { TemplateParse } from '../engine/template.js';
-import { loadTable, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
+import { loadTable, tableFileLabel, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
 import type { TableDeclaration, TableInfo } from '../tables/model.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
@@ -184,8 +184,11 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
     const result = await loadTable(name, decl, file.dir, options);
     diagnostics.push(...result.problems.map((p) => tableDiagnostic(file, p)));
     if (result.table) {
-      // Pack files are shown relative to the pack, a deployment's as they were given.
-      const shown = result.table.info.files.map((f) => (result.table!.info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
+      // Pack files are shown relative to the pack, a deployment's by the variable that lists them
+      // (its value, a path of the deployment's, is never shown), a test's fixtures as typed.
+      const info = result.table.info;
+      const label = tableFileLabel(info, info.files);
+      const shown = info.files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : info.source === 'environment' ? label(f) : displayPath(f)));
       tables.push({ ...result.table, info: { ...result.table.info, files: shown } });
     }
   }

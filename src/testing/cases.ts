@@ -8,6 +8,7 @@ import { displayPath, findPackDirs } from '../packs/loader.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { removeAt, setAt } from '../util/patch.js';
+import { parseSafeJson } from '../util/safe-json.js';
 import { parseYaml, readYamlFile, type YamlSource } from '../packs/yaml-source.js';
 import type { TableReplacement } from '../tables/load.js';
 
@@ -116,11 +117,9 @@ class FixtureStore {
       }
       let entry: { value?: unknown; problem?: string };
       if (file.endsWith('.json')) {
-        try {
-          entry = { value: JSON.parse(text) };
-        } catch (err) {
-          entry = { problem: `fixture ${displayPath(file)} is not valid JSON: ${(err as Error).message}` };
-        }
+        // As a caller's claim is read: no prototype keys, bounded nesting.
+        const parsed = parseSafeJson(text);
+        entry = parsed.ok ? { value: parsed.value } : { problem: `fixture ${displayPath(file)} cannot be used: ${parsed.message}` };
       } else {
         const parsed = parseYaml(displayPath(file), text);
         entry = parsed.ok ? { value: parsed.source.value } : { problem: `fixture ${displayPath(file)}: ${parsed.diagnostics[0]!.message}` };
@@ -236,13 +235,22 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
   return { cases, diagnostics };
 }
 
-/** Finds every *.test.yaml under the tests folder of every pack in the given rules folders. */
+/**
+ * Finds every *.test.yaml under the tests folder of every pack in the given rules folders. A
+ * folder that cannot be read holds no tests: loading its packs reports it (no-rules-folder).
+ */
 export async function discoverTests(rulesDirs: readonly string[]): Promise<TestDiscovery> {
   const all: TestDiscovery = { cases: [], diagnostics: [] };
   for (const rulesDir of rulesDirs) {
     const root = path.resolve(rulesDir);
     const fixtures = new FixtureStore(root);
-    for (const packDir of await findPackDirs(root)) {
+    let packDirs: string[];
+    try {
+      packDirs = await findPackDirs(root);
+    } catch {
+      continue;
+    }
+    for (const packDir of packDirs) {
       for (const file of await listTestFiles(path.join(packDir, TESTS_FOLDER))) {
         const found = await loadTestFile(file, path.basename(packDir), packDir, fixtures);
         all.cases.push(...found.cases);

@@ -1,5 +1,5 @@
 import type { Finding } from '../findings/finding.js';
-import { Scrubber, type ScrubberOptions } from '../engine/scrubber.js';
+import { RULE_FAILED, Scrubber, type ScrubberOptions } from '../engine/scrubber.js';
 import { PackLoadError, type PackDiagnostic } from '../packs/diagnostics.js';
 import { readPackSet } from '../packs/loader.js';
 import type { PackSet } from '../packs/model.js';
@@ -46,6 +46,10 @@ export function judge(testCase: TestCase, actual: Finding[]): string[] {
       `the test claim is not a valid claim, so no rule ran: ${structure.map((f) => f.message).join(' ')}`,
     );
     return failures;
+  }
+  // A rule that threw is a broken pack, whatever the case expects of other rules.
+  for (const f of actual.filter((x) => x.ruleId === RULE_FAILED)) {
+    failures.push(`rule "${String(f.details.rule)}" failed at run time: ${String(f.details.error)}`);
   }
   const named = [...new Set(testCase.expect.map((e) => e.rule))];
   for (const rule of named) {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
-import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
+import { RULE_FAILED, type ScrubOptions, type Scrubber } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
@@ -90,6 +90,14 @@ function onlyClaimOf(read: ReadResult): ReadClaim {
 }
 
 async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promise<void> {
+  /** Counts a result; a rule that failed at run time is a pack defect operators must hear of (ids only). */
+  const observe = (request: FastifyRequest, result: ScrubResult): void => {
+    app.scrubMetrics.observeResult(result);
+    for (const f of result.findings) {
+      if (f.ruleId === RULE_FAILED) request.log.warn({ rule: f.details.rule, pack: f.pack, claimId: result.claimId }, 'a rule failed at run time; the claim got a rule-failed finding');
+    }
+  };
+
   app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'string' }, (request, body: string | Buffer, done) => {
     // readClaims never throws; what it cannot read comes back as problems.
     done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
@@ -110,7 +118,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
       }
     }
-    app.scrubMetrics.observeResult(result);
+    observe(request, result);
     return result;
   };
 
@@ -124,7 +132,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       const scrubber = opts.scrubber();
       const started = process.hrtime.bigint();
       const result = completeResult(await scrubber.scrub(item.input, options), item);
-      app.scrubMetrics.observeResult(result);
+      observe(request, result);
       request.logSummary = { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
       return result;
     }
@@ -139,7 +147,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
     const result = await scrubber.scrub(claim, options);
-    app.scrubMetrics.observeResult(result);
+    observe(request, result);
     // Ids, counts and timings only: claim contents are protected health information.
     request.logSummary = { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
     return result;
