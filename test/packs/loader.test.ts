@@ -62,6 +62,7 @@ describe('loading rule packs', () => {
       'completeness',
       'core',
       'documentation',
+      'history',
       'institutional',
       'medicare-part-b',
       'modifiers',
