@@ -16,6 +16,7 @@ import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/c
 import { addDays, ageOn, daysBetween, isIsoDate, sameDayYearsLater } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
 import { isValidNpi } from '../src/claim/npi.js';
+import { serviceText } from '../src/claim/view.js';
 import { checkClaimStructure, claimIdOf } from '../src/claim/validate.js';
 import { resolvePath } from '../src/engine/path.js';
 import { renderTemplate, renderValue } from '../src/engine/template.js';
@@ -42,6 +43,35 @@ const NDC_FORM = /^([0-9]{11}|[0-9]{5}-[0-9]{4}-[0-9]{2})$/u;
 const CLIA_FORM = /^[0-9]{2}D[0-9]{7}$/u;
 const DISTINCT_ON_EM = ['59', 'XE', 'XP', 'XS', 'XU'];
 const TELEHEALTH_PLACES = ['02', '10'];
+const MBI = /^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$/u;
+
+/** The completeness pack's parameters, compiled once. */
+interface CompletenessParams {
+  organizationBillingNpis: readonly string[];
+  selfRenderingTaxonomies: readonly string[];
+  organizationRenderedCodes: CodeMatcher;
+  orderingProviderPayerTypes: readonly string[];
+  /** Ordering-provider rules by the code list they read. */
+  ordered: ReadonlyArray<{ ruleId: string; codes: CodeMatcher }>;
+  nonMbiMedicarePayerIds: readonly string[];
+}
+
+function completenessParams(packSet: PackSet): CompletenessParams {
+  const p = (name: string) => parameter(packSet, 'completeness', name);
+  const codes = (name: string) => compileCodeList(p(name) as string[]);
+  return {
+    organizationBillingNpis: p('organizationBillingNpis') as string[],
+    selfRenderingTaxonomies: p('selfRenderingTaxonomies') as string[],
+    organizationRenderedCodes: codes('organizationRenderedCodes'),
+    orderingProviderPayerTypes: p('orderingProviderPayerTypes') as string[],
+    ordered: [
+      { ruleId: 'lab-line-without-ordering-provider', codes: codes('laboratoryCodes') },
+      { ruleId: 'imaging-line-without-ordering-provider', codes: codes('imagingCodes') },
+      { ruleId: 'dmepos-line-without-ordering-provider', codes: codes('dmeposCodes') },
+    ],
+    nonMbiMedicarePayerIds: p('nonMbiMedicarePayerIds') as string[],
+  };
+}
 
 interface Table<Index> {
   index: Index;
@@ -125,6 +155,7 @@ export class Baseline {
     private readonly externalCause: CodeMatcher,
     private readonly mceParams: Values,
     private readonly lists: Lists,
+    private readonly completeness: CompletenessParams,
   ) {}
 
   static async load(packSet: PackSet): Promise<Baseline> {
@@ -144,6 +175,7 @@ export class Baseline {
       compileCodeList(mceParams.externalCauseCodes as string[]),
       mceParams,
       listsOf(packSet),
+      completenessParams(packSet),
     );
   }
 
@@ -192,7 +224,7 @@ export class Baseline {
     use('acme-health', acme);
     use('cms-mce', mceApplies);
     // history: listed on every professional claim; its rules find nothing unless a claim history is consulted, as here.
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
+    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     use('sunshine-medicaid', sunshine);
@@ -215,7 +247,7 @@ export class Baseline {
       const l = lines[i]!;
       const sameDayCodes: string[] = [];
       for (let j = 0; j < n; j++) if (j !== i && lines[j]!.serviceDate === l.serviceDate && codes[j] !== undefined) sameDayCodes.push(codes[j]!);
-      const view: Values = { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes };
+      const view: Values = { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes, service: serviceText(codes[i], l.revenueCode) };
       view.sameDayProviderCodes = sameDayProvider(i);
       view.renderingNpi = npis[i];
       const pos = l.placeOfService ?? claim.placeOfService;
@@ -237,6 +269,7 @@ export class Baseline {
     if (npi(claim.referringProvider)) out.push(this.finding('referring-npi-invalid', { claim }, [], ''));
     if (claim.placeOfService !== undefined) this.placeOfService(claim.placeOfService, first, '', [], { claim }, out);
     if (typeof claim.cliaNumber === 'string' && !CLIA_FORM.test(claim.cliaNumber)) out.push(this.finding('clia-number-form', { claim }, [], ''));
+    this.completenessOfClaim(claim, out);
 
     // Lines.
     const dxCount = claim.diagnoses.length;
@@ -318,6 +351,7 @@ export class Baseline {
       }
       if (priorAuthorization && code !== undefined && priorAuthorization.matches(code) && !claim.priorAuthorization) fire('prior-authorization-missing');
       if (unacceptedModifiers.some((u) => m.includes(u))) fire('modifier-not-accepted', { params: { unacceptedModifiers } });
+      this.completenessOfLine(claim, l, code, fire);
 
       // MUE, line edit (MAI 1).
       if (code !== undefined) {
@@ -406,6 +440,38 @@ export class Baseline {
       const rules = by.get(f.ruleId);
       return !rules || !findings.some((g) => g !== f && rules.has(g.ruleId) && f.lines.every((x) => g.lines.includes(x)));
     });
+  }
+
+  /** The completeness pack's claim rules (professional claims). */
+  private completenessOfClaim(claim: Claim, out: Finding[]): void {
+    const fire = (ruleId: string) => out.push(this.finding(ruleId, { claim: { ...claim, frequency: claim.frequencyCode } }, [], ''));
+    const memberId = claim.patient.memberId;
+    if (!memberId) fire('member-id-missing');
+    if (claim.payer.type === 'medicare' && !this.completeness.nonMbiMedicarePayerIds.includes(claim.payer.id) && memberId && !MBI.test(memberId)) {
+      fire('medicare-member-id-not-mbi');
+    }
+    if ((claim.frequencyCode === '7' || claim.frequencyCode === '8') && !claim.originalClaimNumber) fire('replacement-without-original-claim-number');
+    if (claim.totalCharge === undefined) fire('total-charge-missing');
+  }
+
+  /** The completeness pack's line rules (professional claims). */
+  private completenessOfLine(claim: Claim, line: Line, code: string | undefined, fire: (ruleId: string) => void): void {
+    const c = this.completeness;
+    if (!claim.placeOfService && !line.placeOfService) fire('place-of-service-missing');
+    const billing = claim.billingProvider;
+    if (
+      (billing.entityType === 'organization' || c.organizationBillingNpis.includes(billing.npi)) &&
+      !claim.renderingProvider &&
+      !line.renderingProvider &&
+      !(billing.taxonomy !== undefined && c.selfRenderingTaxonomies.includes(billing.taxonomy)) &&
+      code !== undefined &&
+      !c.organizationRenderedCodes.matches(code)
+    ) {
+      fire('rendering-provider-missing');
+    }
+    if (code === undefined || claim.payer.type === undefined || !c.orderingProviderPayerTypes.includes(claim.payer.type)) return;
+    if (line.orderingProvider || line.referringProvider || claim.referringProvider) return;
+    for (const { ruleId, codes } of c.ordered) if (codes.matches(code)) fire(ruleId);
   }
 
   private hasAny(list: readonly string[], wanted: readonly string[]): boolean {

@@ -23,6 +23,8 @@ export interface LineView extends Omit<Line, 'modifiers' | 'diagnosisPointers'> 
   renderingNpi: string;
   /** The line's place of service, else the claim's (CMS-1500 24B, else the 837P CLM05-1). */
   effectivePlaceOfService?: string;
+  /** The line's codes as messages quote them: "99213"; institutional "99283, revenue code 0450" or "revenue code 0250". */
+  service: string;
 }
 
 export interface DiagnosisView extends Diagnosis {
@@ -44,6 +46,10 @@ export interface ClaimView extends Omit<Claim, 'lines' | 'diagnoses'> {
   /** The earliest and latest line service dates (serviceDateEnd counts for the latest). */
   firstServiceDate: string;
   lastServiceDate: string;
+  /** The type of bill's last digit, else frequencyCode: "1" original, "7" replacement, "8" void. */
+  frequency?: string;
+  /** Institutional: the type of bill's facility and classification digits, as "13x" for 0131. */
+  billTypeClass?: string;
 }
 
 /** Derived fields, described for rule authors and the path checker. */
@@ -54,6 +60,7 @@ export const DERIVED_LINE_FIELDS = {
   sameDayProviderCodes: 'procedure codes of the other lines with the same date of service and the same rendering NPI',
   renderingNpi: "the NPI of the line's rendering provider, else the claim's, else the billing provider's",
   effectivePlaceOfService: "the line's place of service, else the claim's",
+  service: 'the line\'s codes as messages quote them: the procedure code, and on institutional lines the revenue code ("99283, revenue code 0450", "revenue code 0250")',
 } as const;
 export const DERIVED_DIAGNOSIS_FIELDS = {
   normalizedCode: 'the code in upper case without the dot, e.g. "E119"',
@@ -66,7 +73,15 @@ export const DERIVED_DIAGNOSIS_FIELDS = {
 export const DERIVED_CLAIM_FIELDS = {
   firstServiceDate: 'the earliest line service date',
   lastServiceDate: 'the latest line service date (or end date)',
+  frequency: 'the claim frequency: the last digit of typeOfBill (institutional), else frequencyCode ("1" original, "7" replacement, "8" void)',
+  billTypeClass: 'institutional: the type of bill\'s facility and classification digits followed by x, such as "13x" for type of bill 0131',
 } as const;
+
+/** LineView.service: how messages quote a line's codes. */
+export function serviceText(procedureCode: string | undefined, revenueCode: string | undefined): string {
+  if (revenueCode === undefined) return procedureCode ?? '';
+  return procedureCode === undefined ? `revenue code ${revenueCode}` : `${procedureCode}, revenue code ${revenueCode}`;
+}
 
 export function buildClaimView(claim: Claim): ClaimView {
   // Object.assign, then assignments: on Node 20, V8 is up to ~50x slower for `{ ...x, more }`
@@ -86,6 +101,7 @@ export function buildClaimView(claim: Claim): ClaimView {
     view.renderingNpi = line.renderingProvider?.npi ?? claimRenderingNpi;
     const placeOfService = line.placeOfService ?? claim.placeOfService;
     if (placeOfService !== undefined) view.effectivePlaceOfService = placeOfService;
+    view.service = serviceText(view.procedureCode as string | undefined, line.revenueCode);
     return view as unknown as LineView;
   });
   let first = lines[0]!.serviceDate;
@@ -127,5 +143,11 @@ export function buildClaimView(claim: Claim): ClaimView {
   view.diagnoses = diagnoses;
   view.firstServiceDate = first;
   view.lastServiceDate = last;
+  // Derived only from a well-formed type of bill (three digits, four with a leading 0).
+  const tob = claim.typeOfBill;
+  const billType = tob !== undefined && /^0?\d{3}$/.test(tob) ? tob.slice(-3) : undefined;
+  const frequency = billType?.slice(2) ?? claim.frequencyCode;
+  if (frequency !== undefined) view.frequency = frequency;
+  if (billType !== undefined) view.billTypeClass = `${billType.slice(0, 2)}x`;
   return view as unknown as ClaimView;
 }

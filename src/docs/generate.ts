@@ -73,6 +73,7 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
   if (pack.appliesTo?.payerIds) applies.push(`payer ids ${pack.appliesTo.payerIds.map((x) => `\`${x}\``).join(', ')}`);
   if (pack.appliesTo?.payerTypes) applies.push(`payer types ${pack.appliesTo.payerTypes.join(', ')}`);
   if (pack.appliesTo?.claimTypes) applies.push(`${pack.appliesTo.claimTypes.join(' and ')} claims`);
+  if (pack.appliesTo?.billTypes) applies.push(`types of bill ${pack.appliesTo.billTypes.join(', ')}`);
   out.push(`**Applies to**: ${applies.length ? applies.join('; ') : 'every claim'}.`, '');
   const eff = window(pack.effective);
   if (eff) out.push(`**Effective**: ${eff}.`, '');
@@ -133,7 +134,7 @@ export function generateDocs(packSet: PackSet, cases: readonly TestCase[]): DocP
     '| pack | version | rules | applies to |',
     '|---|---|---|---|',
     ...packSet.packs.map((p) => {
-      const applies = [p.appliesTo?.payerIds?.join(', '), p.appliesTo?.payerTypes?.join(', '), p.appliesTo?.claimTypes?.join(', ')].filter(Boolean).join('; ') || 'every claim';
+      const applies = [p.appliesTo?.payerIds?.join(', '), p.appliesTo?.payerTypes?.join(', '), p.appliesTo?.claimTypes?.join(', '), p.appliesTo?.billTypes && `types of bill ${p.appliesTo.billTypes.join(', ')}`].filter(Boolean).join('; ') || 'every claim';
       return `| [${p.title}](${p.name}.md) | ${p.version} | ${p.rules.length} | ${cell(applies)} |`;
     }),
     '',

@@ -77,7 +77,7 @@ const { effectivePlaceOfService: _optional, ...alwaysDerivedLineFields } = DERIV
 const lineShape = withOptionalProps(
   withProps(
     shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
-    described(alwaysDerivedLineFields, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING), sameDayProviderCodes: arrayOf(STRING), renderingNpi: STRING }),
+    described(alwaysDerivedLineFields, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING), sameDayProviderCodes: arrayOf(STRING), renderingNpi: STRING, service: STRING }),
     ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
   ),
   { effectivePlaceOfService: STRING }, // missing when neither the line nor the claim has one
@@ -97,7 +97,7 @@ const claimViewShape =
   claimShape.kind === 'object'
     ? withProps(
         { ...claimShape, props: { ...claimShape.props, lines: arrayOf(lineShape), diagnoses: arrayOf(diagnosisShape) } },
-        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING }),
+        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING, frequency: STRING, billTypeClass: STRING }),
       )
     : claimShape;
 
@@ -139,6 +139,16 @@ function paramsOnDate(params: Readonly<Record<string, unknown>>, date: string): 
 
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** UB-04 revenue code 0001 is the total of the other lines (form locator 47, line 23), not a service. */
+export const TOTAL_REVENUE_CODE = '0001';
+
+/** The charges of the claim's service lines, added up unrounded. */
+export function lineChargeSum(claim: { lines: ReadonlyArray<{ charge: number; revenueCode?: string }> }): number {
+  let sum = 0;
+  for (const l of claim.lines) if (l.revenueCode !== TOTAL_REVENUE_CODE) sum += l.charge;
+  return sum;
 }
 
 export const STANDARD_FACTS: readonly FactDefinition[] = [
@@ -255,21 +265,18 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   {
     name: 'lineChargeTotal',
     scopes: ['claim'],
-    description: 'the sum of the line charges, rounded to cents',
+    description: 'the sum of the line charges, rounded to cents (an institutional total line, revenue code 0001, is not counted)',
     shape: NUMBER,
-    value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
-    reads: () => [['lines', '*', 'charge']],
+    value: (_item, run) => cents(lineChargeSum(run.claim)),
+    reads: () => [['lines', '*', 'charge'], ['lines', '*', 'revenueCode']],
   },
   {
     name: 'totalChargeDifference',
     scopes: ['claim'],
-    description: 'totalCharge minus the sum of the line charges, rounded to cents; missing when the claim gives no totalCharge',
+    description: 'totalCharge minus the sum of the line charges (without a revenue code 0001 total line), rounded to cents; missing when the claim gives no totalCharge',
     shape: NUMBER,
-    value: (_item, run) =>
-      run.claim.totalCharge === undefined
-        ? undefined
-        : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
-    reads: () => [['totalCharge'], ['lines', '*', 'charge']],
+    value: (_item, run) => (run.claim.totalCharge === undefined ? undefined : cents(run.claim.totalCharge - lineChargeSum(run.claim))),
+    reads: () => [['totalCharge'], ['lines', '*', 'charge'], ['lines', '*', 'revenueCode']],
   },
   {
     name: 'line',

@@ -39,6 +39,11 @@ const DERIVED: Record<string, (at: string) => readonly FieldPath[]> = {
   ],
   'lines.#.renderingNpi': (at) => [['lines', at, 'renderingProvider'], ['renderingProvider'], ['billingProvider', 'npi']],
   'lines.#.effectivePlaceOfService': (at) => [['lines', at, 'placeOfService'], ['placeOfService']],
+  // How messages quote the line: its procedure and revenue codes.
+  'lines.#.service': (at) => [
+    ['lines', at, 'procedureCode'],
+    ['lines', at, 'revenueCode'],
+  ],
   'diagnoses.#.normalizedCode': (at) => [['diagnoses', at, 'code']],
   'diagnoses.#.number': () => [],
   'diagnoses.#.index': () => [],
@@ -53,6 +58,8 @@ const DERIVED: Record<string, (at: string) => readonly FieldPath[]> = {
     ['lines', '*', 'serviceDate'],
     ['lines', '*', 'serviceDateEnd'],
   ],
+  frequency: () => [['typeOfBill'], ['frequencyCode']],
+  billTypeClass: () => [['typeOfBill']],
 };
 
 /**

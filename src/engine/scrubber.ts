@@ -44,6 +44,7 @@ export function packAppliesTo(pack: Pack, claim: ClaimView): boolean {
     if (a.payerIds && !a.payerIds.includes(claim.payer.id)) return false;
     if (a.payerTypes && (claim.payer.type === undefined || !a.payerTypes.includes(claim.payer.type))) return false;
     if (a.claimTypes && !a.claimTypes.includes(claim.claimType)) return false;
+    if (a.billTypes && (claim.billTypeClass === undefined || !a.billTypes.includes(claim.billTypeClass))) return false;
   }
   return overlapsWindow(pack.effective, claim.firstServiceDate, claim.lastServiceDate);
 }

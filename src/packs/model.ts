@@ -20,6 +20,8 @@ export interface AppliesTo {
   payerIds?: string[];
   payerTypes?: string[];
   claimTypes?: string[];
+  /** Types of bill by facility and classification digits, as "13x". */
+  billTypes?: string[];
 }
 
 export interface SourceLocation {

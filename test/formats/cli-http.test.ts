@@ -24,8 +24,8 @@ describe('scrub check on claim files of any format', () => {
   });
 
   it('reads X12 from standard input', async () => {
-    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: fixture('x12/837p/demo.example8.837') });
-    expect(JSON.parse(run.stdout)).toMatchObject({ claimId: 'SMI123', outcome: 'pass' });
+    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: fixture('x12/837p/demo.drug.example10.1.837') });
+    expect(JSON.parse(run.stdout)).toMatchObject({ claimId: 'CLMNO12345', outcome: 'pass' });
     expect(run.code).toBe(0);
   });
 
@@ -74,9 +74,9 @@ describe('POST /v1/scrub with X12 and FHIR bodies', () => {
   });
 
   it('accepts a charset parameter on the content type', async () => {
-    const res = await post(fixture('x12/837p/demo.example8.837'), 'application/edi-x12; charset=utf-8');
+    const res = await post(fixture('x12/837p/demo.drug.example10.1.837'), 'application/edi-x12; charset=utf-8');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ claimId: 'SMI123', outcome: 'pass' });
+    expect(res.json()).toMatchObject({ claimId: 'CLMNO12345', outcome: 'pass' });
   });
 
   it('scrubs a FHIR Claim sent as application/fhir+json, with FHIRPath sources', async () => {

@@ -122,6 +122,8 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       if (i === 0 && code.startsWith('99') && lineCount > 1 && chance(0.85)) line.modifiers = ['25'];
       if (/^(J|Q5)/.test(code) && chance(0.9)) Object.assign(line, { ndc: '00002751001', ndcUnit: 'UN', ndcQuantity: 1 });
       if (chance(0.15)) line.placeOfService = pick(['11', '22', '02', '10']);
+      // Laboratory and imaging lines name the practitioner who ordered them, as payers require.
+      if (/^(7[0-8]\d{3}|8\d{4}|\d{4}U)$/.test(code) && chance(0.9)) line.orderingProvider = { npi: pick(VALID_NPIS) };
       lines.push(line);
     }
     const payerId = pick(payers);
@@ -139,6 +141,7 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       lines,
     };
     if (lines.some((l) => /^8[0-9]{4}$/.test(l.procedureCode as string)) && chance(0.9)) claim.cliaNumber = '05D0987654';
+    (claim.patient as Json).memberId = payerType === 'medicare' ? medicareBeneficiaryId(rand) : `M${int(10_000_000, 99_999_999)}`;
     if (chance(0.4)) claim.renderingProvider = { npi: pick(VALID_NPIS) };
     if (chance(0.2)) claim.referringProvider = { npi: pick(VALID_NPIS) };
     if (lines.some((l) => /^7(0|2)/.test(l.procedureCode as string)) && chance(0.8)) claim.priorAuthorization = `PA-${int(1000, 9999)}`;
@@ -261,6 +264,15 @@ function addProblem(claim: Json, lines: Json[], diagnoses: Json[], codes: CodePo
   }
   if (lines.length > 50) lines.length = 50;
   for (const l of lines) if (l.ndc === undefined) delete l.ndc;
+}
+
+/** A Medicare Beneficiary Identifier: digit 1-9, then letters (no S, L, O, I, B, Z) and digits in the CMS pattern. */
+function medicareBeneficiaryId(rand: () => number): string {
+  const letters = 'ACDEFGHJKMNPQRTUVWXY';
+  const letter = () => letters[Math.floor(rand() * letters.length)]!;
+  const digit = () => String(Math.floor(rand() * 10));
+  const either = () => (rand() < 0.5 ? letter() : digit());
+  return `${1 + Math.floor(rand() * 9)}${letter()}${either()}${digit()}${letter()}${either()}${digit()}${letter()}${letter()}${digit()}${digit()}`;
 }
 
 const dayOf = (iso: string) => Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 86_400_000;
