@@ -36,7 +36,7 @@ describe('which bundled packs check which claims', () => {
 
   it('runs the professional packs, and not the facility ones, on a professional claim', async () => {
     expect(await packsFor(withPayer(fixtureClaim('office-visit'), MEDICARE, '1EG4TE5MK73'))).toEqual([
-      'cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy',
+      'cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab', 'medicare-part-b', 'modifiers', 'payer-policy', 'telehealth',
     ]);
   });
 
