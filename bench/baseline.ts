@@ -372,7 +372,7 @@ export class Baseline {
         const date = lines[i]!.serviceDate;
         let day = ptpDate.get(date);
         if (day === undefined) ptpDate.set(date, (day = dateNumberOfIso(date)));
-        if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!)) {
+        if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!) && lines[i]!.ndc === lines[j]!.ndc && lines[i]!.description === lines[j]!.description) {
           out.push(this.finding('duplicate-line', { first: lineView(i), second: lineView(j) }, [i + 1, j + 1], `/lines/${j}`));
         }
         const edit = this.ptp.index.find(codes[i]!, codes[j]!, day);
