@@ -11,7 +11,6 @@
  * the comparison. The conditions are plain code. Professional claims only, as in the workload.
  * Not part of the product.
  */
-import path from 'node:path';
 import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/codes.js';
 import { addDays, ageOn, daysBetween, isIsoDate, sameDayYearsLater } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
@@ -32,6 +31,7 @@ import type { MceIndex } from '../src/tables/formats/mce.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
+import { tableFilePaths, type Environment } from '../test/support/table-codes.js';
 
 const ICD10_FORM = /^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
@@ -81,10 +81,10 @@ interface Table<Index> {
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, pack: string, name: string, env: Environment): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
-  const files = info.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+  const files = tableFilePaths(owner.dir, info, env);
   const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
   const context: TableContext = { name, edition: info.edition, complete: info.complete };
   if (info.covers) context.covers = info.covers;
@@ -158,17 +158,18 @@ export class Baseline {
     private readonly completeness: CompletenessParams,
   ) {}
 
-  static async load(packSet: PackSet): Promise<Baseline> {
+  /** `env`: the environment the pack set was loaded with (where a deployment's tables are). */
+  static async load(packSet: PackSet, env: Environment = process.env): Promise<Baseline> {
     const mceParams = Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === 'cms-mce')!.parameters).map(([k, v]) => [k, v.value]));
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp'),
-      await readTable(packSet, 'cms-mue', 'mue'),
-      await readTable(packSet, 'cms-mce', 'mce'),
-      await readTable(packSet, 'code-sets', 'icd10cm'),
-      await readTable(packSet, 'code-sets', 'hcpcs'),
-      await readTable(packSet, 'code-sets', 'pos'),
+      await readTable(packSet, 'cms-ncci-ptp', 'ptp', env),
+      await readTable(packSet, 'cms-mue', 'mue', env),
+      await readTable(packSet, 'cms-mce', 'mce', env),
+      await readTable(packSet, 'code-sets', 'icd10cm', env),
+      await readTable(packSet, 'code-sets', 'hcpcs', env),
+      await readTable(packSet, 'code-sets', 'pos', env),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
       compileCodeList(parameter(packSet, 'drug', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
