@@ -35,6 +35,8 @@ export interface AppOptions {
   state?: ServiceState;
   /** Reloads every process that serves; default: this process's packs. */
   reload?: (trigger: string) => Promise<ReloadOutcome>;
+  /** Processes serving the port that split the rate limit (cluster workers); default 1. */
+  processes?: number;
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
@@ -140,7 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accessLog);
   await app.register(security, { corsOrigins: config.corsOrigins });
   await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
-  if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
+  if (config.rateLimit) await app.register(rateLimit, { ...config.rateLimit, processes: options.processes ?? 1 });
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
   await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });

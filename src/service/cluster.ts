@@ -78,7 +78,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         if (info?.replacement && !shuttingDown) void reloadAll('worker replaced');
         if (!announced && [...workers.values()].filter((w) => w.ready).length === config.workers) {
           announced = true;
-          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config.rulesDir) + '\n');
+          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config) + '\n');
         }
         return;
       }

@@ -40,13 +40,13 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
 
-  // With N workers each counts its own requests; give each its share of the key's budget.
-  const perProcess: ServiceConfig = config.rateLimit && worker ? { ...config, rateLimit: { ...config.rateLimit, max: Math.max(1, Math.ceil(config.rateLimit.max / config.workers)) } } : config;
   const app = await buildApp({
     packs: holder,
     state,
     metrics,
-    config: perProcess,
+    config,
+    // With N workers each counts its own requests against its share of the key's budget.
+    processes: worker ? config.workers : 1,
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
   });
@@ -65,7 +65,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
   } else {
-    await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config.rulesDir) + '\n');
+    await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config) + '\n');
   }
 
   const stopWatching = config.watch && !worker ? startWatching(config, app, () => holder.reload('files changed')) : () => undefined;
@@ -94,10 +94,11 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   });
 }
 
-export function listeningBanner(address: string, workers: number, packs: number, rules: number, rulesDir: string): string {
+export function listeningBanner(address: string, workers: number, packs: number, rules: number, config: Pick<ServiceConfig, 'rulesDir' | 'auth'>): string {
+  const key = config.auth.enabled ? `-H "Authorization: Bearer $KEY" ` : '';
   return (
-    `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${rulesDir}\n` +
-    `Try: curl -s ${address}/v1/packs   (API docs: ${address}/docs)`
+    `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${config.rulesDir}\n` +
+    `Try: curl -s ${key}${address}/v1/packs   (${key ? 'KEY: one of your API keys; ' : ''}API docs: ${address}/docs)`
   );
 }
 

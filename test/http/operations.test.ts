@@ -252,6 +252,19 @@ describe('protection', () => {
     await app.close();
   });
 
+  it('states the configured limit in its headers and 429s when workers share it (each counts its share)', async () => {
+    const scrubber = await bundledScrubber();
+    const app = await buildApp({ scrubber: () => scrubber, config: { rateLimit: { max: 4, windowMs: 60_000 } }, processes: 2 });
+    const first = await scrubClaim(app);
+    expect(first.headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '2' });
+    expect((await scrubClaim(app)).headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '0' });
+    const limited = await scrubClaim(app);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '0' });
+    expect(limited.json().detail).toMatch(/^At most 4 requests are allowed per 60 s/);
+    await app.close();
+  });
+
   it('refuses a body that is not UTF-8 with 400 invalid-json', async () => {
     const scrubber = await bundledScrubber();
     const app = await buildApp({ scrubber: () => scrubber });
