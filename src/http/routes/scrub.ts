@@ -7,6 +7,7 @@ import { unreadableResult } from '../../claim/validate.js';
 import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
+import { withInputPlace } from '../../formats/decorate.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
@@ -110,6 +111,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
       }
     }
+    result = withInputPlace(result, item);
     app.scrubMetrics.observeResult(result);
     return result;
   };
@@ -174,7 +176,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
           results.push(await scrubItem(request, scrubber, items[i]!, options));
         }
-        logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
+        const counts = { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length };
+        request.logSummary = counts;
+        logBatch(request, counts);
         return results;
       },
     );
@@ -186,14 +190,16 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let failed = 0;
     let lastLine = 0;
     let cut = false;
+    // How far the batch got, kept current: a batch cut short still says it in its access-log line.
+    const progress = { claims: 0, failed: 0, lines: 0 };
+    request.logSummary = progress;
     try {
       // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
       for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
         lastLine = item.line ?? lastLine;
         if (claims === opts.batch.maxClaims) {
-          yield JSON.stringify(
-            unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`),
-          ) + '\n';
+          const refused = unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`);
+          yield JSON.stringify(withInputPlace(refused, item)) + '\n';
           cut = true;
           break;
         }
@@ -201,6 +207,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         claims++;
         const result = await scrubItem(request, scrubber, item, options);
         if (result.outcome === 'fail') failed++;
+        Object.assign(progress, { claims, failed, lines: lastLine });
         request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
       }
@@ -209,7 +216,10 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       // answer's last lines.
       if (cut) await discardRestOfBody(request.raw);
     } finally {
-      logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+      // The socket is gone only when the answer was cut short (the client left, or the shutdown
+      // deadline passed): on the way to a complete answer it is still open here.
+      const aborted = request.raw.socket?.destroyed === true;
+      logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}), ...(aborted ? { aborted } : {}) });
     }
   }
 }
@@ -249,7 +259,7 @@ function batchItems(body: unknown): ClaimItem[] {
 }
 
 /** Counts only: the claims themselves never reach the log. */
-function logBatch(request: FastifyRequest, counts: Record<string, number>): void {
+function logBatch(request: FastifyRequest, counts: Record<string, number | boolean>): void {
   request.log.info(counts, 'batch scrubbed');
 }
 
