@@ -145,7 +145,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.rateLimit) await app.register(rateLimit, { ...config.rateLimit, processes: options.processes ?? 1 });
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
-  await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
+  await app.register(metricsPlugin, { metrics, serving: holder.describe(), cacheMs: config.metricsCacheMs, ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
   await app.register(health, { state });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {

@@ -1,11 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import { pino, type Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Gauge } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
+import { cachedFor } from '../util/cached.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
 import { watchRules } from './watch.js';
 
@@ -18,6 +19,7 @@ import { watchRules } from './watch.js';
 
 /** How long a worker may take to answer a reload step before the reload is given up. */
 const RELOAD_STEP_TIMEOUT_MS = 60_000;
+
 /** Restarts allowed in RESTART_WINDOW_MS before the primary stops restarting and exits. */
 const MAX_RESTARTS = 10;
 const RESTART_WINDOW_MS = 60_000;
@@ -37,14 +39,13 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   let servingLoadedAt: string | undefined;
 
   const workers = new Map<number, WorkerInfo>();
-  const aggregator = new AggregatorRegistry();
   let shuttingDown = false;
   let exitCode: number = EXIT_CODES.ok;
   let announced = false;
   const restarts: number[] = [];
   let reloadQueue: Promise<unknown> = Promise.resolve();
-  let nextReloadId = 1;
-  const stepWaiters = new Map<string, (message: WorkerMessage) => void>();
+  let nextId = 1;
+  const answerWaiters = new Map<string, (message: WorkerMessage) => void>();
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -89,7 +90,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
       }
       case 'scrub:metrics-request': {
         try {
-          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await aggregator.clusterMetrics() });
+          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await clusterMetrics() });
         } catch (err) {
           tell(worker, { type: 'scrub:metrics-response', id: message.id, text: '', error: (err as Error).message });
         }
@@ -97,13 +98,17 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
       }
       case 'scrub:prepared':
       case 'scrub:committed':
-        stepWaiters.get(`${message.type}:${message.id}:${worker.id}`)?.(message);
+      case 'scrub:metrics':
+        answerWaiters.get(`${message.type}:${message.id}:${worker.id}`)?.(message);
         return;
     }
   }
 
-  /** Sends one step of a reload to the workers and waits for each answer (or its exit). */
-  function step(targets: WorkerInfo[], message: PrimaryMessage & { id: number }, answer: 'scrub:prepared' | 'scrub:committed'): Promise<Array<WorkerMessage | undefined>> {
+  /**
+   * Sends a message to each worker and waits for each one's answer; undefined for a worker that
+   * exited or did not answer within `timeoutMs`.
+   */
+  function askEach(targets: WorkerInfo[], message: PrimaryMessage & { id: number }, answer: WorkerMessage['type'], timeoutMs: number): Promise<Array<WorkerMessage | undefined>> {
     return Promise.all(
       targets.map(
         ({ worker }) =>
@@ -111,13 +116,13 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
             const key = `${answer}:${message.id}:${worker.id}`;
             const done = (m: WorkerMessage | undefined) => {
               clearTimeout(timer);
-              stepWaiters.delete(key);
+              answerWaiters.delete(key);
               worker.off('exit', onExit);
               resolve(m);
             };
             const onExit = () => done(undefined);
-            const timer = setTimeout(() => done(undefined), RELOAD_STEP_TIMEOUT_MS);
-            stepWaiters.set(key, done);
+            const timer = setTimeout(() => done(undefined), timeoutMs);
+            answerWaiters.set(key, done);
             worker.once('exit', onExit);
             tell(worker, message);
           }),
@@ -126,14 +131,34 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   }
 
   /**
+   * Every worker's metrics, summed: those that arrive within METRICS_COLLECT_TIMEOUT_MS, with a
+   * gauge of the workers that did not answer. One collection serves every scrape for
+   * SCRUB_METRICS_CACHE_MS, so frequent scrapes cost the workers little.
+   */
+  const clusterMetrics = cachedFor(config.metricsCacheMs, async () => {
+    const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
+    const answers = await askEach(targets, { type: 'scrub:metrics-collect', id: nextId++ }, 'scrub:metrics', METRICS_COLLECT_TIMEOUT_MS);
+    const arrived = answers.flatMap((m) => (m?.type === 'scrub:metrics' ? [m.metrics] : []));
+    const registry = AggregatorRegistry.aggregate(arrived);
+    const missing = targets.length - arrived.length;
+    new Gauge({
+      name: 'scrub_metrics_workers_missing',
+      help: `Workers whose figures this answer lacks: they did not send them within ${METRICS_COLLECT_TIMEOUT_MS / 1000} s`,
+      registers: [registry],
+    }).set(missing);
+    if (missing > 0) log.warn({ missing, workers: targets.length, waitedMs: METRICS_COLLECT_TIMEOUT_MS }, 'metrics: some workers did not answer in time; their figures are left out of this scrape');
+    return registry.metrics();
+  });
+
+  /**
    * Every ready worker loads and validates the packs; only when all succeeded does each swap
    * (all or nothing). One reload at a time.
    */
   function reloadAll(trigger: string): Promise<ReloadOutcome> {
     const run = async (): Promise<ReloadOutcome> => {
-      const id = nextReloadId++;
+      const id = nextId++;
       const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
-      const prepared = await step(targets, { type: 'scrub:prepare', id }, 'scrub:prepared');
+      const prepared = await askEach(targets, { type: 'scrub:prepare', id }, 'scrub:prepared', RELOAD_STEP_TIMEOUT_MS);
       const failed = prepared.find((m) => m?.type === 'scrub:prepared' && !m.ok);
       const missing = prepared.some((m) => m === undefined);
       if (failed || missing || targets.length === 0) {
@@ -147,7 +172,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         return outcome;
       }
       const loadedAt = new Date().toISOString();
-      const committed = await step(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed');
+      const committed = await askEach(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed', RELOAD_STEP_TIMEOUT_MS);
       servingLoadedAt = loadedAt;
       const first = committed.find((m) => m?.type === 'scrub:committed');
       const outcome: ReloadOutcome =

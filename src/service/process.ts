@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { AggregatorRegistry } from 'prom-client';
 import type { CliIo } from '../cli/io.js';
 import { write } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
@@ -9,7 +8,7 @@ import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
-import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
 import { watchRules } from './watch.js';
@@ -139,7 +138,9 @@ export async function shutDown(app: FastifyInstance, state: ServiceState, config
 }
 
 function send(message: WorkerMessage): void {
-  process.send?.(message);
+  // Once the primary is gone a send would throw (ERR_IPC_CHANNEL_CLOSED) in a worker that is
+  // still finishing its requests.
+  if (process.connected) process.send?.(message);
 }
 
 /** A worker's side of the conversation with the primary. */
@@ -151,11 +152,8 @@ class PrimaryBridge {
 
   constructor(
     private readonly holder: PackHolder,
-    metrics: ScrubMetrics,
+    private readonly metrics: ScrubMetrics,
   ) {
-    // prom-client answers the primary's requests for this worker's metrics.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metrics.registry]);
     process.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void this.handle(message as PrimaryMessage);
     });
@@ -190,6 +188,9 @@ class PrimaryBridge {
         this.prepared.delete(message.id);
         this.holder.notify(message.outcome, message.trigger);
         return;
+      case 'scrub:metrics-collect':
+        send({ type: 'scrub:metrics', id: message.id, metrics: await this.metrics.registry.getMetricsAsJSON() });
+        return;
       case 'scrub:shutdown':
         this.shutdownListener?.();
         return;
@@ -201,10 +202,21 @@ class PrimaryBridge {
     }
   }
 
-  private ask(build: (id: number) => WorkerMessage): Promise<PrimaryMessage> {
+  private ask(build: (id: number) => WorkerMessage, timeoutMs?: number): Promise<PrimaryMessage> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      if (!process.connected) {
+        reject(new Error('the cluster primary has exited'));
+        return;
+      }
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`the cluster primary did not answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiting.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
       send(build(id));
     });
   }
@@ -218,7 +230,7 @@ class PrimaryBridge {
 
   /** Every worker's metrics, summed by the primary. */
   async clusterMetrics(): Promise<string> {
-    const answer = await this.ask((id) => ({ type: 'scrub:metrics-request', id }));
+    const answer = await this.ask((id) => ({ type: 'scrub:metrics-request', id }), METRICS_COLLECT_TIMEOUT_MS + 3000);
     if (answer.type !== 'scrub:metrics-response') throw new Error(`unexpected answer ${answer.type}`);
     if (answer.error) throw new Error(`the primary could not collect the workers' metrics: ${answer.error}`);
     return answer.text;

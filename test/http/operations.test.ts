@@ -142,7 +142,7 @@ describe('metrics (GET /metrics)', () => {
 
   it('keeps counting findings across scrapes, each finding once', async () => {
     const scrubber = await bundledScrubber();
-    const app = await buildApp({ scrubber: () => scrubber });
+    const app = await buildApp({ scrubber: () => scrubber, config: { metricsCacheMs: 0 } });
     const failing = exampleClaim('clean.json') as { lines: Array<{ modifiers: string[] }> };
     failing.lines[1]!.modifiers = ['LT', 'RT'];
     const ltRt = async () => {

@@ -323,3 +323,9 @@ export function keepScrubbing(url: string, claim: unknown, concurrency: number, 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pids of a cluster's workers, once `count` of them have said they are listening. */
+export async function workerPids(server: RunningServer, count: number, timeoutMs = 30_000): Promise<number[]> {
+  await server.waitForOutput(new RegExp(Array(count).fill('worker listening').join('[\\s\\S]*')), timeoutMs);
+  return [...server.output().matchAll(/"workerPid":(\d+)[^\n]*worker listening/g)].map((m) => Number(m[1]));
+}

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScrubResult } from '../../findings/finding.js';
 import type { ReloadOutcome } from '../../service/pack-holder.js';
+import { cachedFor } from '../../util/cached.js';
 
 /**
  * Prometheus metrics at GET /metrics (public: counts and timings only, never claim contents).
@@ -106,11 +107,14 @@ export interface MetricsPluginOptions {
   serving: ReloadOutcome & { ok: true };
   /** The metrics text to serve instead of this process's own (cluster: all workers summed). */
   collect?: () => Promise<string>;
+  /** How long one answer is reused (SCRUB_METRICS_CACHE_MS): scrapes cost what a few requests do, at most once per this. */
+  cacheMs?: number;
 }
 
 async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const metrics = opts.metrics;
   metrics.setServing(opts.serving);
+  const text = cachedFor(opts.cacheMs ?? 0, opts.collect ?? (() => metrics.registry.metrics()));
   app.decorate('scrubMetrics', metrics);
 
   app.addHook('onRequest', async () => {
@@ -135,8 +139,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
       },
     },
     async (_request, reply) => {
-      const text = opts.collect ? await opts.collect() : await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(text);
+      return reply.type(metrics.registry.contentType).send(await text());
     },
   );
 }
