@@ -51,6 +51,9 @@ const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** How often Node checks the header and request timeouts of open connections. */
+export const HEADERS_CHECK_MS = 1000;
+
 /** Log settings that keep protected health information out of the logs. */
 export const LOG_REDACTION = {
   paths: [
@@ -88,6 +91,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     requestTimeout: config.timeouts.requestMs,
+    // Headers must arrive within this, from the connection's opening: a connection that sends
+    // nothing is closed after it. Node checks every connectionsCheckingInterval (default 30 s,
+    // which made the effective timeout up to 30 s longer than the one set).
+    http: { requestTimeout: config.timeouts.requestMs, headersTimeout: config.timeouts.headersMs, connectionsCheckingInterval: HEADERS_CHECK_MS },
     connectionTimeout: config.timeouts.idleMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
     // While closing, requests on kept-alive connections get our problem+json (below).
@@ -118,6 +125,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else done(new ProblemError(PROBLEMS[JSON_PROBLEMS[parsed.problem]], `The body cannot be used: ${parsed.message}.`));
   });
   app.addHook('onRequest', async (request, reply) => {
+    // Shutting down: answer as usual, and close the connection after the answer, so that no
+    // kept-alive connection is left for the close to cut under a request on its way.
+    if (state.shuttingDown) void reply.header('connection', 'close');
     if (state.draining) {
       // Read (and drop) the body first, so that closing after the answer cannot reset it.
       await discardRestOfBody(request.raw, 1000);

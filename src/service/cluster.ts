@@ -70,9 +70,10 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         if (info) info.ready = true;
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
         if (servingLoadedAt === undefined) {
-          // The first worker loaded the packs without trouble: start the others.
+          // The first worker loaded the packs without trouble: start the others (unless the
+          // shutdown has begun meanwhile: a worker started now would serve after it).
           servingLoadedAt = message.loadedAt;
-          for (let i = 1; i < config.workers; i++) fork();
+          if (!shuttingDown) for (let i = 1; i < config.workers; i++) fork();
         }
         // A replacement loaded the packs on disk, which may have changed since the others
         // loaded theirs: reload every worker, so that all serve one set again.
@@ -192,7 +193,8 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     workers.delete(worker.id);
     if (shuttingDown) {
       log.info({ worker: worker.id, code, signal }, 'worker stopped');
-      if (code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
+      // A worker still starting may die of the signal before it can hear it: it served nothing.
+      if (info?.ready && code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
       if (workers.size === 0) finish(exitCode);
       return;
     }
@@ -224,7 +226,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     shuttingDown = true;
     exitCode = code;
     log.info({ reason, workers: workers.size }, 'shutting down: draining every worker');
-    for (const { worker } of workers.values()) tell(worker, { type: 'scrub:shutdown' });
+    // A signal, not a message: a worker still loading its modules would miss a message (it
+    // has no listener yet), and one that never listened may simply die of it.
+    for (const { worker } of workers.values()) worker.process.kill('SIGTERM');
     if (workers.size === 0) finish(exitCode);
     // Workers enforce their own deadline; this is the backstop for one that hangs.
     setTimeout(() => {

@@ -21,8 +21,7 @@ export type PrimaryMessage =
   | { type: 'scrub:commit'; id: number; trigger: string; loadedAt: string }
   | { type: 'scrub:abort'; id: number; outcome: ReloadOutcome; trigger: string }
   | { type: 'scrub:metrics-response'; id: number; text: string; error?: string }
-  | { type: 'scrub:metrics-collect'; id: number }
-  | { type: 'scrub:shutdown' };
+  | { type: 'scrub:metrics-collect'; id: number };
 
 /**
  * How long /metrics waits for the workers' figures: well under Prometheus's default 10 s scrape

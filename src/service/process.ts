@@ -9,6 +9,7 @@ import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
 import { METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
 import { watchRules } from './watch.js';
@@ -30,6 +31,8 @@ export function loggerOptions(config: ServiceConfig, base: Record<string, unknow
 /** Runs until SIGTERM/SIGINT (or the primary's word) and resolves with the exit code. */
 export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promise<number> {
   const worker = cluster.isWorker ? cluster.worker : undefined;
+  // First of all: a worker still loading its packs must hear the primary's word to stop too.
+  const stops = new StopRequests(worker !== undefined);
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;
   // In a cluster, the primary says when the set was loaded, so that every worker says the same.
@@ -50,8 +53,12 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
   });
 
+  const connections = new ServerConnections(app.server, app.log, { headersTimeoutMs: config.timeouts.headersMs, ...(config.maxConnections !== undefined ? { configured: config.maxConnections } : {}) });
+  metrics.observeConnections(() => connections.figures());
+
   let address: string;
   try {
+    stops.starting();
     address = await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -61,6 +68,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   }
   const serving = holder.describe();
   app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
+  connections.logBudget();
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
   } else {
@@ -78,19 +86,54 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
       });
       void stopping.then(resolve);
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
     if (worker) {
       // The primary forwards SIGHUP to every worker as a reload; a SIGHUP sent to a worker
       // itself (say, a terminal closing) must not kill it.
       process.on('SIGHUP', () => app.log.info('SIGHUP ignored by a worker: send it to the primary to reload every worker'));
-      bridge!.onShutdown(() => stop('primary asked'));
-      // The primary is gone: nobody restarts or coordinates us any more.
-      process.on('disconnect', () => stop('primary exited'));
     } else {
       process.on('SIGHUP', () => void holder.reload('SIGHUP'));
     }
+    stops.listening(stop);
   });
+}
+
+/**
+ * SIGTERM, SIGINT (the cluster primary stops its workers with SIGTERM too) and, in a cluster, the
+ * primary's exit. Before the process starts to listen a stop ends it at once (it serves nothing
+ * yet); while it starts to listen the stop waits; once it listens, the stop is the graceful one
+ * (`shutDown`).
+ */
+class StopRequests {
+  private phase: 'loading' | 'starting' | 'listening' = 'loading';
+  private pending: string | undefined;
+  private stop: ((reason: string) => void) | undefined;
+
+  constructor(inCluster: boolean) {
+    process.on('SIGTERM', () => this.request('SIGTERM'));
+    process.on('SIGINT', () => this.request('SIGINT'));
+    if (!inCluster) return;
+    // node:cluster makes a worker exit the moment the primary goes away (killed, say), cutting
+    // every request the worker holds. The port went with the primary: finish them, then exit.
+    process.removeAllListeners('disconnect');
+    process.on('disconnect', () => this.request('primary exited'));
+  }
+
+  private request(reason: string): void {
+    if (this.phase === 'loading') process.exit(EXIT_CODES.ok);
+    if (this.stop) this.stop(reason);
+    else this.pending ??= reason;
+  }
+
+  /** About to listen: from now on a stop is graceful. */
+  starting(): void {
+    this.phase = 'starting';
+  }
+
+  listening(stop: (reason: string) => void): void {
+    this.phase = 'listening';
+    this.stop = stop;
+    if (this.pending) stop(this.pending);
+  }
 }
 
 export function listeningBanner(address: string, workers: number, packs: number, rules: number, config: Pick<ServiceConfig, 'rulesDir' | 'auth'>): string {
@@ -148,7 +191,6 @@ class PrimaryBridge {
   private nextId = 1;
   private readonly waiting = new Map<number, (message: PrimaryMessage) => void>();
   private readonly prepared = new Map<number, Scrubber>();
-  private shutdownListener: (() => void) | undefined;
 
   constructor(
     private readonly holder: PackHolder,
@@ -157,10 +199,6 @@ class PrimaryBridge {
     process.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void this.handle(message as PrimaryMessage);
     });
-  }
-
-  onShutdown(listener: () => void): void {
-    this.shutdownListener = listener;
   }
 
   private async handle(message: PrimaryMessage): Promise<void> {
@@ -190,9 +228,6 @@ class PrimaryBridge {
         return;
       case 'scrub:metrics-collect':
         send({ type: 'scrub:metrics', id: message.id, metrics: await this.metrics.registry.getMetricsAsJSON() });
-        return;
-      case 'scrub:shutdown':
-        this.shutdownListener?.();
         return;
       case 'scrub:reload-response':
       case 'scrub:metrics-response':

@@ -43,12 +43,23 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0', ...env };
 }
 
-export async function startServer(options: { workers?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--workers', String(options.workers ?? 1), ...(options.args ?? [])],
-    { cwd: packageRoot, env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export interface StartOptions {
+  workers?: number;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Start under this file descriptor limit (soft and hard), with prlimit: every process inherits it. */
+  fileLimit?: number;
+  /**
+   * Resolve once the first worker listens (its log line names the address), not once every
+   * worker does (the banner): for what happens while the others are still starting.
+   */
+  untilFirstWorker?: boolean;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const serve = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--workers', String(options.workers ?? 1), ...(options.args ?? [])];
+  const command = options.fileLimit === undefined ? serve : ['prlimit', `--nofile=${options.fileLimit}:${options.fileLimit}`, ...serve];
+  const child = spawn(command[0]!, command.slice(1), { cwd: packageRoot, env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
@@ -57,7 +68,7 @@ export async function startServer(options: { workers?: number; env?: Record<stri
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the service did not start in 60 s:\n${output()}`)), 60_000);
     const look = () => {
-      const match = /listening on (http:\/\/[0-9.]+:\d+)/.exec(output());
+      const match = (options.untilFirstWorker ? /"address":"(http:\/\/[0-9.]+:\d+)"/ : /listening on (http:\/\/[0-9.]+:\d+)/).exec(output());
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -328,4 +339,141 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function workerPids(server: RunningServer, count: number, timeoutMs = 30_000): Promise<number[]> {
   await server.waitForOutput(new RegExp(Array(count).fill('worker listening').join('[\\s\\S]*')), timeoutMs);
   return [...server.output().matchAll(/"workerPid":(\d+)[^\n]*worker listening/g)].map((m) => Number(m[1]));
+}
+
+/** One request of a keep-alive load, as the client saw it. */
+export interface Attempt {
+  /** Sent as X-Request-Id: the service's access log names every request it read. */
+  id: string;
+  startedAt: number;
+  finishedAt: number;
+  /** Sent on a connection that had carried an earlier answer (kept alive). */
+  reused: boolean;
+  status?: number;
+  /** The problem code of an error answer. */
+  code?: string;
+  /** The answer said Connection: close. */
+  closing?: boolean;
+  /** No answer: the error code (ECONNREFUSED, ECONNRESET, ...) or "timeout". */
+  error?: string;
+}
+
+/** How a keep-alive load fared. */
+export interface LoadTally {
+  attempts: Attempt[];
+  ok: number;
+  /** 503 shutting-down: answered, and told to go elsewhere. */
+  shuttingDown: number;
+  /** The port was closed: nobody accepted the connection. */
+  refused: number;
+  /**
+   * A new connection reset before the service read the request on it: the request id is nowhere
+   * in its log. With workers, the primary accepts a connection before it hands it to a worker,
+   * and one it holds at the instant the last worker stops listening is reset (node:cluster's
+   * round-robin; a single process refuses such a connection instead).
+   */
+  resetUnread: Attempt[];
+  /**
+   * Requests the service accepted and never answered: sent on a kept-alive connection, read by
+   * the service (its id is in the log) without the answer arriving, or unanswered for so long
+   * that the client gave up.
+   */
+  lost: Attempt[];
+  /** Answers other than 200 and 503 shutting-down. */
+  unexpected: Attempt[];
+}
+
+/** The request ids a service's log names: every request it read has one access-log line. */
+export function requestIdsRead(output: string): Set<string> {
+  return new Set([...output.matchAll(/"reqId":"([^"]+)"/g)].map((m) => m[1]!));
+}
+
+export function tally(attempts: Attempt[], read: Set<string>): LoadTally {
+  const failed = attempts.filter((a) => a.error !== undefined && a.error !== 'ECONNREFUSED');
+  const accepted = (a: Attempt) => a.reused || a.error === 'timeout' || read.has(a.id);
+  return {
+    attempts,
+    ok: attempts.filter((a) => a.status === 200).length,
+    shuttingDown: attempts.filter((a) => a.status === 503 && a.code === 'shutting-down').length,
+    refused: attempts.filter((a) => a.error === 'ECONNREFUSED').length,
+    resetUnread: failed.filter((a) => !accepted(a)),
+    lost: failed.filter(accepted),
+    unexpected: attempts.filter((a) => a.status !== undefined && a.status !== 200 && !(a.status === 503 && a.code === 'shutting-down')),
+  };
+}
+
+export function describeTally(t: LoadTally): string {
+  const errors = new Map<string, number>();
+  for (const a of t.lost) {
+    const kind = `${a.error}${a.reused ? ' on a kept-alive connection' : ''}`;
+    errors.set(kind, (errors.get(kind) ?? 0) + 1);
+  }
+  return (
+    `${t.attempts.length} requests: ${t.ok} answered 200, ${t.shuttingDown} answered 503 shutting-down, ${t.refused} found the port closed, ` +
+    `${t.resetUnread.length} new connections reset before the service read them, ${t.lost.length} lost${errors.size ? ` (${[...errors].map(([e, n]) => `${n} ${e}`).join(', ')})` : ''}, ${t.unexpected.length} other answers`
+  );
+}
+
+/**
+ * `loops` clients, each with one kept-alive connection (its own agent) that it uses back to back
+ * for POST /v1/scrub until the service closes it, then opens another; it stops on stop(). Every
+ * request is recorded as the client saw it. A request with no answer within `timeoutMs` counts
+ * as lost.
+ */
+export function keepAliveLoad(url: string, claim: unknown, loops: number, timeoutMs = 10_000) {
+  const attempts: Attempt[] = [];
+  let stopped = false;
+  let sent = 0;
+  const body = JSON.stringify(claim);
+  const agents = Array.from({ length: loops }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const one = (agent: http.Agent) =>
+    new Promise<Attempt>((resolve) => {
+      const startedAt = performance.now();
+      const id = `load-${++sent}`;
+      const req = http.request(new URL('/v1/scrub', url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-request-id': id } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('error', () => undefined);
+        res.on('end', () => {
+          let code: string | undefined;
+          if (res.statusCode !== 200) {
+            try {
+              code = (JSON.parse(Buffer.concat(parts).toString()) as { code?: string }).code;
+            } catch {
+              /* recorded by status */
+            }
+          }
+          resolve({ id, startedAt, finishedAt: performance.now(), reused: req.reusedSocket, status: res.statusCode!, ...(code ? { code } : {}), closing: res.headers.connection === 'close' });
+        });
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('no answer'), { code: 'timeout' })));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ id, startedAt, finishedAt: performance.now(), reused: req.reusedSocket, error: err.code ?? err.message }));
+      req.end(body);
+    });
+  const running = agents.map(async (agent) => {
+    while (!stopped) {
+      const attempt = await one(agent);
+      attempts.push(attempt);
+      // The port is closed (or the connection broke): do not spin.
+      if (attempt.error) await sleep(20);
+    }
+  });
+  return {
+    attempts,
+    /** Resolves once `count` requests have been answered 200. */
+    async answered(count: number, timeoutMs = 30_000): Promise<void> {
+      const until = performance.now() + timeoutMs;
+      while (attempts.filter((a) => a.status === 200).length < count) {
+        if (performance.now() > until) throw new Error(`the load got fewer than ${count} answers in ${timeoutMs} ms: ${describeTally(tally(attempts, new Set()))}`);
+        await sleep(10);
+      }
+    },
+    /** Stops, and tallies the requests against the ids the service's output says it read. */
+    async stop(serviceOutput: string): Promise<LoadTally> {
+      stopped = true;
+      await Promise.all(running);
+      for (const agent of agents) agent.destroy();
+      return tally(attempts, requestIdsRead(serviceOutput));
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScrubResult } from '../../findings/finding.js';
+import type { ConnectionFigures } from '../../service/connections.js';
 import type { ReloadOutcome } from '../../service/pack-holder.js';
 import { cachedFor } from '../../util/cached.js';
 
@@ -58,6 +59,46 @@ export class ScrubMetrics {
     aggregator: 'max',
   });
 
+  /** The connection figures of the serving process, read when /metrics is. */
+  private connections: (() => ConnectionFigures) | undefined;
+  private readonly connectionsOpen: Gauge = new Gauge({
+    name: 'scrub_connections_open',
+    help: 'Connections open now',
+    registers: [this.registry],
+    collect: () => this.connectionsOpen.set(this.connections?.().open ?? 0),
+  });
+  private readonly connectionsMax: Gauge = new Gauge({
+    name: 'scrub_connections_max',
+    help: 'The most connections held at once (the descriptor budget, or SCRUB_MAX_CONNECTIONS); past it, connections are closed at once',
+    registers: [this.registry],
+    collect: () => {
+      const max = this.connections?.().maxConnections;
+      if (max !== undefined && Number.isFinite(max)) this.connectionsMax.set(max);
+    },
+  });
+  private countedRefused = 0;
+  private readonly connectionsRefused: Counter = new Counter({
+    name: 'scrub_connections_refused_total',
+    help: 'Connections closed on arrival because this process held as many as it may',
+    registers: [this.registry],
+    collect: () => {
+      const refused = this.connections?.().refused ?? 0;
+      this.connectionsRefused.inc(refused - this.countedRefused);
+      this.countedRefused = refused;
+    },
+  });
+  private countedSilent = 0;
+  private readonly connectionsSilent: Counter = new Counter({
+    name: 'scrub_connections_silent_closed_total',
+    help: 'Connections closed for sending nothing within SCRUB_HEADERS_TIMEOUT_MS',
+    registers: [this.registry],
+    collect: () => {
+      const closed = this.connections?.().silentClosed ?? 0;
+      this.connectionsSilent.inc(closed - this.countedSilent);
+      this.countedSilent = closed;
+    },
+  });
+
   constructor() {
     // Event-loop delay (monitorEventLoopDelay), heap, GC, CPU, resident memory, open handles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -86,6 +127,11 @@ export class ScrubMetrics {
         c.count = 0;
       }
     }
+  }
+
+  /** Where the connection figures come from (a serving process; absent in tests of the app alone). */
+  observeConnections(figures: () => ConnectionFigures): void {
+    this.connections = figures;
   }
 
   /** Counts a pack reload, and records the set now serving. */
