@@ -1,10 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AggregatorRegistry, Gauge } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { ConnectionWatch } from './connection-watch.js';
+import { fileLimit } from './connections.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
 import { cachedFor } from '../util/cached.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
@@ -12,9 +15,10 @@ import { watchRules } from './watch.js';
 
 /**
  * The cluster primary (`scrub serve --workers N`, N > 1): it serves nothing itself. It starts N
- * workers on one port, restarts one that dies, runs every reload (SIGHUP, file changes, or
- * POST /v1/packs/reload answered by any worker) on all workers at once, sums their metrics,
- * and on SIGTERM drains them all.
+ * workers on one port, restarts one that dies, replaces one that stops receiving connections
+ * (see connection-watch.ts), runs every reload (SIGHUP, file changes, or POST /v1/packs/reload
+ * answered by any worker) on all workers at once, sums their metrics, and on SIGTERM drains
+ * them all.
  */
 
 /** How long a worker may take to answer a reload step before the reload is given up. */
@@ -28,8 +32,17 @@ interface WorkerInfo {
   worker: Worker;
   /** Listening, so it takes part in reloads. */
   ready: boolean;
-  /** Started in place of a worker that died. */
+  /** Started in place of a worker that died or was retired. */
   replacement: boolean;
+  /** Stopped receiving connections: a replacement was started, and this one is draining. */
+  retired?: boolean;
+}
+
+/** Where the primary connects to probe its own port: the address the workers listen on. */
+function probeHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
 }
 
 export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
@@ -50,6 +63,34 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
+  let port: number | undefined;
+  const watch = new ConnectionWatch({
+    openProbe: () => {
+      const probe = net.connect(port!, probeHost(config.host));
+      probe.on('error', () => undefined);
+      return () => probe.destroy();
+    },
+  });
+  const watching = setInterval(() => {
+    if (!announced || shuttingDown) return;
+    for (const id of watch.starved()) retire(id);
+  }, HEARTBEAT_MS);
+  watching.unref();
+
+  /** A worker that no longer receives connections: start another, and let this one drain. */
+  function retire(id: number): void {
+    const info = workers.get(id);
+    watch.forget(id);
+    if (!info || info.retired) return;
+    info.retired = true;
+    log.error(
+      { worker: id, workerPid: info.worker.process.pid },
+      'worker stopped receiving connections (out of file descriptors, or a connection was lost on its way to it): starting another in its place and draining it',
+    );
+    fork(true);
+    info.worker.process.kill('SIGTERM');
+  }
+
   const fork = (replacement = false) => {
     const worker = cluster.fork(servingLoadedAt ? { [CLUSTER_LOADED_AT]: servingLoadedAt } : {});
     workers.set(worker.id, { worker, ready: false, replacement });
@@ -69,6 +110,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const info = workers.get(worker.id);
         if (info) info.ready = true;
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        port ??= Number(new URL(message.address).port);
         if (servingLoadedAt === undefined) {
           // The first worker loaded the packs without trouble: start the others (unless the
           // shutdown has begun meanwhile: a worker started now would serve after it).
@@ -97,6 +139,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         }
         return;
       }
+      case 'scrub:heartbeat':
+        if (!workers.get(worker.id)?.retired) watch.report(worker.id, message.accepted, message.stopping);
+        return;
       case 'scrub:prepared':
       case 'scrub:committed':
       case 'scrub:metrics':
@@ -191,6 +236,11 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   cluster.on('exit', (worker, code, signal) => {
     const info = workers.get(worker.id);
     workers.delete(worker.id);
+    watch.forget(worker.id);
+    if (info?.retired && !shuttingDown) {
+      log.info({ worker: worker.id, code, signal }, 'retired worker stopped');
+      return;
+    }
     if (shuttingDown) {
       log.info({ worker: worker.id, code, signal }, 'worker stopped');
       // A worker still starting may die of the signal before it can hear it: it served nothing.
@@ -251,9 +301,15 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     : () => undefined;
 
   // One worker first: if the packs are broken it says so once, and the others never start.
-  log.info({ workers: config.workers }, 'starting workers');
+  // The primary accepts every connection and holds it until a worker takes it: a low limit here
+  // turns connections away before any worker sees them.
+  const limit = fileLimit();
+  log.info({ workers: config.workers, fileLimit: limit ?? 'unknown' }, 'starting workers');
+  if (limit !== undefined && limit < 1024) log.warn({ fileLimit: limit }, 'the primary\'s file descriptor limit is low: it turns away connections past it before any worker sees them; raise it (LimitNOFILE, ulimit -n)');
   fork();
   const code = await finished;
+  clearInterval(watching);
+  watch.stop();
   stopWatching();
   log.info({ code }, 'every worker stopped');
   return code;

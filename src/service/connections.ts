@@ -184,11 +184,12 @@ export class ServerConnections {
   }
 
   private checkLimit(): void {
+    // Unreadable (a process out of descriptors cannot open the file): keep what was known.
     const limit = fileLimit();
-    if (limit === this.budget.fileLimit) return;
+    if (limit === undefined || limit === this.budget.fileLimit) return;
     const before = this.budget.maxConnections;
     this.budget = connectionBudget(limit, this.budget.baseline, this.options.configured);
-    this.log.warn({ fileLimit: limit ?? 'unknown', maxConnections: this.budget.maxConnections, before }, 'the file descriptor limit changed: the connection budget follows it');
+    this.log.warn({ fileLimit: limit, maxConnections: this.budget.maxConnections, before }, 'the file descriptor limit changed: the connection budget follows it');
   }
 
   /**

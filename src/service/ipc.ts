@@ -13,7 +13,9 @@ export type WorkerMessage =
   | { type: 'scrub:committed'; id: number; outcome: ReloadOutcome }
   | { type: 'scrub:metrics-request'; id: number }
   /** This worker's metrics (prom-client's JSON form), for the primary to sum. */
-  | { type: 'scrub:metrics'; id: number; metrics: unknown[] };
+  | { type: 'scrub:metrics'; id: number; metrics: unknown[] }
+  /** Every HEARTBEAT_MS: the connections handed to this worker so far, and whether it is stopping. */
+  | { type: 'scrub:heartbeat'; accepted: number; stopping: boolean };
 
 export type PrimaryMessage =
   | { type: 'scrub:reload-response'; id: number; outcome: ReloadOutcome }
@@ -28,6 +30,9 @@ export type PrimaryMessage =
  * timeout, so that a slow or stopped worker costs its figures, never the whole scrape.
  */
 export const METRICS_COLLECT_TIMEOUT_MS = 2000;
+
+/** How often a worker tells the primary how many connections it has been handed. */
+export const HEARTBEAT_MS = 1000;
 
 export function isScrubMessage(message: unknown): message is { type: string } {
   return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' && (message as { type: string }).type.startsWith('scrub:');

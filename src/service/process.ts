@@ -8,7 +8,7 @@ import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
-import { METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
@@ -71,6 +71,8 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   connections.logBudget();
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
+    // The primary replaces a worker that stops receiving connections while the others do.
+    setInterval(() => send({ type: 'scrub:heartbeat', accepted: connections.figures().accepted, stopping: state.shuttingDown }), HEARTBEAT_MS).unref();
   } else {
     await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config) + '\n');
   }

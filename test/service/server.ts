@@ -123,8 +123,8 @@ export interface HttpAnswer {
   json<T = any>(): T;
 }
 
-/** One request over a fresh connection, body given whole (string or bytes). */
-export function request(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<HttpAnswer> {
+/** One request over a fresh connection, body given whole (string or bytes); rejects after `timeoutMs` with no answer. */
+export function request(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       new URL(options.path ?? '/', url),
@@ -139,6 +139,7 @@ export function request(url: string, options: { method?: string; path?: string; 
         res.on('error', reject);
       },
     );
+    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
     req.end(options.body);
   });

@@ -34,8 +34,9 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
-    if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
-    // A refusal is told by the request's one access-log line, which carries its code.
+    if (problem.code === 'internal-error') request.log.error({ err: loggableError(err) }, 'request failed');
+    // A refusal (503 shutting-down and not-ready included: they are answers, not failures) is
+    // told by the request's one access-log line, which carries its code.
     else request.logSummary = { ...request.logSummary, code: problem.code };
     if (bodyUnread(request.raw)) {
       // Answered before the body was read (too large, refused by auth): Node would close the
