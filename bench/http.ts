@@ -63,12 +63,12 @@ export interface CpuPerRequest {
   autocannonCpuMicros?: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   requests: Array<{ method: 'POST'; path: string; headers: Record<string, string>; body: string }>;
 }
 
-function load(target: Target, connections: number, seconds: number): Promise<LoadFigures> {
+export function load(target: Target, connections: number, seconds: number): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
     autocannon(
       { url: target.url, connections, duration: seconds, pipelining: 1, requests: target.requests },
