@@ -5,11 +5,11 @@ import { AggregatorRegistry, Gauge } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
+import { cachedFor } from '../util/cached.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { fileLimit } from './connections.js';
 import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
-import { cachedFor } from '../util/cached.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
 import { watchRules } from './watch.js';
 
@@ -23,7 +23,6 @@ import { watchRules } from './watch.js';
 
 /** How long a worker may take to answer a reload step before the reload is given up. */
 const RELOAD_STEP_TIMEOUT_MS = 60_000;
-
 /** Restarts allowed in RESTART_WINDOW_MS before the primary stops restarting and exits. */
 const MAX_RESTARTS = 10;
 const RESTART_WINDOW_MS = 60_000;

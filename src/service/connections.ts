@@ -122,6 +122,7 @@ export class ServerConnections {
   private readonly refusals: EventTally;
   private readonly silent: EventTally;
   private readonly limitCheck: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     private readonly server: Server,
@@ -198,6 +199,8 @@ export class ServerConnections {
    * (503 shutting-down, with Connection: close) instead of being reset.
    */
   private closeIdleGracefully(): void {
+    if (this.closing) return;
+    this.closing = true;
     const seen = new Map<HttpSocket, { bytes: number; since: number }>();
     const sweep = () => {
       const now = performance.now();

@@ -28,10 +28,11 @@ export function loggerOptions(config: ServiceConfig, base: Record<string, unknow
   return { level: config.logLevel, redact: LOG_REDACTION, base: { pid: process.pid, ...base } };
 }
 
-/** Runs until SIGTERM/SIGINT (or the primary's word) and resolves with the exit code. */
+/** Runs until SIGTERM/SIGINT (or, for a worker, the primary's exit) and resolves with the exit code. */
 export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promise<number> {
   const worker = cluster.isWorker ? cluster.worker : undefined;
-  // First of all: a worker still loading its packs must hear the primary's word to stop too.
+  // First of all: SIGTERM may come while the packs load (the primary sends it to a worker that
+  // is still starting when the service stops).
   const stops = new StopRequests(worker !== undefined);
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;

@@ -11,9 +11,9 @@ declare module 'fastify' {
 }
 
 /**
- * One log line per request, written when the answer is sent (or cut short), instead of Fastify's two ("incoming
- * request", "request completed") plus one from the route: every line is a write to the log, and
- * at thousands of requests a second the log was a tenth of the service's CPU time.
+ * One log line per request, written when the answer is sent (or cut short), instead of Fastify's
+ * two ("incoming request", "request completed") plus one from the route: every line is a write
+ * to the log, and at thousands of requests a second the log was a tenth of the service's CPU time.
  */
 async function accessLogPlugin(app: FastifyInstance): Promise<void> {
   app.decorateRequest('logSummary', null);
@@ -39,6 +39,6 @@ async function accessLogPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export const CUT_SHORT = 'request cut short: the connection closed before the answer ended';
+const CUT_SHORT = 'request cut short: the connection closed before the answer ended';
 
 export default fp(accessLogPlugin, { name: 'access-log', fastify: '5.x' });

@@ -76,28 +76,16 @@ export class ScrubMetrics {
       if (max !== undefined && Number.isFinite(max)) this.connectionsMax.set(max);
     },
   });
-  private countedRefused = 0;
-  private readonly connectionsRefused: Counter = new Counter({
-    name: 'scrub_connections_refused_total',
-    help: 'Connections closed on arrival because this process held as many as it may',
-    registers: [this.registry],
-    collect: () => {
-      const refused = this.connections?.().refused ?? 0;
-      this.connectionsRefused.inc(refused - this.countedRefused);
-      this.countedRefused = refused;
-    },
-  });
-  private countedSilent = 0;
-  private readonly connectionsSilent: Counter = new Counter({
-    name: 'scrub_connections_silent_closed_total',
-    help: 'Connections closed for sending nothing within SCRUB_HEADERS_TIMEOUT_MS',
-    registers: [this.registry],
-    collect: () => {
-      const closed = this.connections?.().silentClosed ?? 0;
-      this.connectionsSilent.inc(closed - this.countedSilent);
-      this.countedSilent = closed;
-    },
-  });
+  private readonly connectionsRefused = this.runningTotal(
+    'scrub_connections_refused_total',
+    'Connections closed on arrival because this process held as many as it may',
+    (f) => f.refused,
+  );
+  private readonly connectionsSilent = this.runningTotal(
+    'scrub_connections_silent_closed_total',
+    'Connections closed for sending nothing within SCRUB_HEADERS_TIMEOUT_MS',
+    (f) => f.silentClosed,
+  );
 
   constructor() {
     // Event-loop delay (monitorEventLoopDelay), heap, GC, CPU, resident memory, open handles.
@@ -127,6 +115,22 @@ export class ScrubMetrics {
         c.count = 0;
       }
     }
+  }
+
+  /** A counter that follows a total the serving process keeps, read when /metrics is. */
+  private runningTotal(name: string, help: string, total: (figures: ConnectionFigures) => number): Counter {
+    let counted = 0;
+    const counter: Counter = new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        const now = this.connections ? total(this.connections()) : 0;
+        counter.inc(now - counted);
+        counted = now;
+      },
+    });
+    return counter;
   }
 
   /** Where the connection figures come from (a serving process; absent in tests of the app alone). */
