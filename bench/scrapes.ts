@@ -1,8 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { generateWorkload } from '../test/support/workload.js';
-import { load, type LoadFigures } from './http.js';
+import { deployedEnv, load, workloadRequests, type LoadFigures } from './http.js';
 import { CLI, startServer, stopServer } from './processes.js';
-import { AS_OF, BENCH_PAYERS, benchPacks, type BenchTables } from './setup.js';
+import type { BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
 /**
@@ -58,10 +57,8 @@ function scrape(url: string, perSecond: number) {
 }
 
 export async function scrapes(quick: boolean, tables: BenchTables): Promise<ScrapesResult> {
-  const { codes } = await benchPacks({ env: {}, fullSize: false, description: '' });
-  const claims = generateWorkload(quick ? 100 : 300, { seed: 23, payerIds: BENCH_PAYERS, codes });
-  const requests = claims.map((c) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) }));
-  const env = { ...tables.env, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0' };
+  const requests = await workloadRequests(quick ? 100 : 300, 23);
+  const env = deployedEnv(tables);
   const seconds = quick ? 3 : 8;
   const runs = quick ? 1 : 3;
   const connections = 16;
