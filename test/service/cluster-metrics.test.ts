@@ -71,16 +71,16 @@ describe('GET /metrics on two workers', () => {
       // A connection may reach the stopped worker: give up on it and ask again.
       let answer: HttpAnswer | 'timeout' = 'timeout';
       let tookMs = 0;
-      for (let attempt = 0; attempt < 6 && answer === 'timeout'; attempt++) {
+      for (let attempt = 0; attempt < 4 && answer === 'timeout'; attempt++) {
         const started = performance.now();
-        answer = await get('/metrics', 6000);
+        answer = await get('/metrics', 12_000);
         tookMs = performance.now() - started;
       }
       if (answer === 'timeout') throw new Error('no worker answered /metrics');
       expect(answer.status).toBe(200);
-      // Collected afresh (the cache was older than CACHE_MS or the collection timed out), within
-      // the 2 s bound and some slack for a busy machine.
-      expect(tookMs).toBeLessThan(5000);
+      // Within a scrape timeout (Prometheus's default is 10 s): the primary waits 2 s for the
+      // workers' figures, the rest is a busy machine's slack.
+      expect(tookMs).toBeLessThan(10_000);
       expect(gauge(answer.text, 'scrub_metrics_workers_missing')).toBe(1);
       expect(answer.text).toMatch(/^scrub_http_requests_in_flight /m);
     } finally {
@@ -89,7 +89,7 @@ describe('GET /metrics on two workers', () => {
     // Back: every worker answers again.
     const until = performance.now() + 20_000;
     for (;;) {
-      const answer = await get('/metrics', 6000);
+      const answer = await get('/metrics', 12_000);
       if (answer !== 'timeout' && answer.status === 200 && gauge(answer.text, 'scrub_metrics_workers_missing') === 0) break;
       if (performance.now() > until) throw new Error(`the stopped worker never answered again:\n${answer === 'timeout' ? answer : answer.text}`);
       await sleep(250);

@@ -421,7 +421,7 @@ export function describeTally(t: LoadTally): string {
  * request is recorded as the client saw it. A request with no answer within `timeoutMs` counts
  * as lost.
  */
-export function keepAliveLoad(url: string, claim: unknown, loops: number, timeoutMs = 10_000) {
+export function keepAliveLoad(url: string, claim: unknown, loops: number, timeoutMs = 20_000) {
   const attempts: Attempt[] = [];
   let stopped = false;
   let sent = 0;
