@@ -66,7 +66,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output = () => chunks.join('');
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start in 60 s:\n${output()}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Not left running: it would hold the machine's cores for the tests after this one.
+      child.kill('SIGKILL');
+      reject(new Error(`the service did not start in 60 s:\n${output()}`));
+    }, 60_000);
     const look = () => {
       const match = (options.untilFirstWorker ? /"address":"(http:\/\/[0-9.]+:\d+)"/ : /listening on (http:\/\/[0-9.]+:\d+)/).exec(output());
       if (match) {
