@@ -65,24 +65,25 @@ describe('GET /metrics on two workers', () => {
     expect(claimsScrubbed(latest.text)).toBeGreaterThan(claimsScrubbed(first.text));
   }, 30_000);
 
-  it('answers within 2 s with the figures that arrived when a worker cannot answer, and says how many did not', async () => {
+  it('answers with the figures that arrive within 2 s when a worker cannot answer, and says how many did not', async () => {
     process.kill(pids[0]!, 'SIGSTOP');
     try {
-      // A connection may reach the stopped worker: give up on it and ask again.
-      let answer: HttpAnswer | 'timeout' = 'timeout';
-      let tookMs = 0;
-      for (let attempt = 0; attempt < 4 && answer === 'timeout'; attempt++) {
+      // Scrape until an answer was collected after the stop (earlier ones may come from the
+      // cache). A connection may reach the stopped worker: give up on it and ask again.
+      const until = performance.now() + 45_000;
+      for (;;) {
         const started = performance.now();
-        answer = await get('/metrics', 12_000);
-        tookMs = performance.now() - started;
+        const answer = await get('/metrics', 12_000);
+        if (performance.now() > until) throw new Error(`no answer ever left the stopped worker out: ${answer === 'timeout' ? answer : answer.text}`);
+        if (answer === 'timeout') continue;
+        // Within a scrape timeout (Prometheus's default is 10 s): the primary waits 2 s for the
+        // workers' figures, the rest is a busy machine's slack.
+        expect(performance.now() - started).toBeLessThan(10_000);
+        expect(answer.status).toBe(200);
+        expect(answer.text).toMatch(/^scrub_http_requests_in_flight /m);
+        if (gauge(answer.text, 'scrub_metrics_workers_missing') === 1) break;
+        await sleep(250);
       }
-      if (answer === 'timeout') throw new Error('no worker answered /metrics');
-      expect(answer.status).toBe(200);
-      // Within a scrape timeout (Prometheus's default is 10 s): the primary waits 2 s for the
-      // workers' figures, the rest is a busy machine's slack.
-      expect(tookMs).toBeLessThan(10_000);
-      expect(gauge(answer.text, 'scrub_metrics_workers_missing')).toBe(1);
-      expect(answer.text).toMatch(/^scrub_http_requests_in_flight /m);
     } finally {
       process.kill(pids[0]!, 'SIGCONT');
     }
@@ -94,5 +95,5 @@ describe('GET /metrics on two workers', () => {
       if (performance.now() > until) throw new Error(`the stopped worker never answered again:\n${answer === 'timeout' ? answer : answer.text}`);
       await sleep(250);
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -373,9 +374,9 @@ export interface LoadTally {
   refused: number;
   /**
    * A new connection reset before the service read the request on it: the request id is nowhere
-   * in its log. With workers, the primary accepts a connection before it hands it to a worker,
-   * and one it holds at the instant the last worker stops listening is reset (node:cluster's
-   * round-robin; a single process refuses such a connection instead).
+   * in its log. The kernel completes a connection before the service accepts it, and one still
+   * waiting when the port closes is reset (with workers, node:cluster's primary also holds each
+   * connection until a worker takes it, and closes those it holds then).
    */
   resetUnread: Attempt[];
   /**
@@ -429,12 +430,14 @@ export function keepAliveLoad(url: string, claim: unknown, loops: number, timeou
   const attempts: Attempt[] = [];
   let stopped = false;
   let sent = 0;
+  // Ids unique to this load: a service may have served other loads, whose ids are in its log.
+  const load = randomUUID().slice(0, 8);
   const body = JSON.stringify(claim);
   const agents = Array.from({ length: loops }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const one = (agent: http.Agent) =>
     new Promise<Attempt>((resolve) => {
       const startedAt = performance.now();
-      const id = `load-${++sent}`;
+      const id = `load-${load}-${++sent}`;
       const req = http.request(new URL('/v1/scrub', url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-request-id': id } }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
