@@ -72,6 +72,11 @@ function parseCovers(text: string): DateWindow | string {
   return window;
 }
 
+/** parseCovers' problem, without the dates it quotes from the value. */
+function coverProblemWithoutValue(problem: string): string {
+  return /^write it as/.test(problem) ? problem : 'one of its dates is not a real date, or the window ends before it starts';
+}
+
 interface Source {
   files: string[];
   source: TableInfo['source'];
@@ -103,10 +108,11 @@ function describeSource(
   const edition = env[variable + EDITION_SUFFIX]?.trim();
   const completeText = env[variable + COMPLETE_SUFFIX]?.trim().toLowerCase();
   const coversText = env[variable + COVERS_SUFFIX]?.trim();
+  // Messages name a variable, never quote its value: they reach logs, HTTP answers and CI logs.
   let complete = false;
   if (completeText === 'true' || completeText === 'yes' || completeText === '1') complete = true;
   else if (completeText && !['false', 'no', '0'].includes(completeText)) {
-    problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is "${completeText}"; write true or false` });
+    problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is neither true nor false; write true or false` });
     return undefined;
   }
   const s: Source = {
@@ -119,7 +125,7 @@ function describeSource(
   if (coversText) {
     const covers = parseCovers(coversText);
     if (typeof covers === 'string') {
-      problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is "${coversText}": ${covers}` });
+      problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is not a window of dates of service: ${coverProblemWithoutValue(covers)}` });
       return undefined;
     }
     s.covers = covers;
@@ -143,14 +149,28 @@ function describeSource(
   return s;
 }
 
-function fileProblem(error: unknown): { file?: string; line: number; message: string } {
-  if (error instanceof TableFileError) return { file: error.file, line: error.line, message: error.message };
+function fileProblem(error: unknown, shown: (file: string) => string): { file?: string; line: number; message: string } {
+  if (error instanceof TableFileError) return { file: shown(error.file), line: error.line, message: error.message };
   const e = error as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.path === 'string') {
-    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOENT' ? 'it does not exist' : (e.message ?? String(e));
-    return { file: e.path, line: 1, message: `the file cannot be read: ${why}` };
+    // The system's message quotes the path; the code says enough.
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOENT' ? 'it does not exist' : (e.code ?? 'unknown error');
+    return { file: shown(e.path), line: 1, message: `the file cannot be read: ${why}` };
   }
-  return { line: 1, message: `the table could not be read: ${error instanceof Error ? error.message : String(error)}` };
+  return { line: 1, message: `the table could not be read: ${error instanceof Error ? error.name : typeof error}` };
+}
+
+/**
+ * How a table's file is named in its problems: as read, except a deployment's files, named by
+ * the variable that lists them ("SCRUB_TABLE_MUE file 2"), whose value is never quoted.
+ */
+export function tableFileLabel(source: { source: TableInfo['source']; env?: string }, files: readonly string[]): (file: string) => string {
+  if (source.source !== 'environment' || !source.env) return (file) => file;
+  const variable = source.env;
+  return (file) => {
+    const i = files.indexOf(file);
+    return i === -1 ? `a file of ${variable}` : `${variable} file ${i + 1}`;
+  };
 }
 
 export async function loadTable(
@@ -173,16 +193,19 @@ export async function loadTable(
   try {
     files =
       source.source === 'pack'
-        ? await resolveTableFiles(source.files, packDir, packDir)
-        : await resolveTableFiles(source.files, process.cwd());
+        ? await resolveTableFiles(source.files, packDir, { confineTo: packDir })
+        : source.source === 'environment'
+          ? await resolveTableFiles(source.files, packDir, { variable: decl.env! })
+          : // A pack test's fixtures: anywhere in the rules folder its packs share.
+            await resolveTableFiles(source.files, packDir, { confineTo: path.dirname(packDir), confineName: 'the rules folder' });
   } catch (error) {
     const entry = error instanceof TableFilesError ? error.entry : undefined;
     const pointer = source.source === 'environment' ? `/tables/${name}/env` : entry !== undefined ? `/tables/${name}/files/${entry}` : `/tables/${name}/files`;
-    const via = source.source === 'environment' ? ` (from ${decl.env})` : '';
-    problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}"${via}: ${error instanceof Error ? error.message : String(error)}` });
+    problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}": ${error instanceof Error ? error.message : String(error)}` });
     return { problems };
   }
 
+  const shown = tableFileLabel({ source: source.source, ...(decl.env ? { env: decl.env } : {}) }, files);
   const context: TableContext = { name, edition: source.edition, complete: source.complete };
   if (source.covers) context.covers = source.covers;
 
@@ -211,7 +234,7 @@ export async function loadTable(
     try {
       index = await definition.read(files, counter);
     } catch (error) {
-      const p = fileProblem(error);
+      const p = fileProblem(error, shown);
       const at = p.file ? { file: p.file, line: p.line } : { pointer: `/tables/${name}` };
       problems.push({ severity: 'error', code: 'table-file', at, message: `table "${name}" (${definition.title}): ${p.message}` });
       return { problems };
@@ -239,13 +262,13 @@ export async function loadTable(
   }
   if (codec && stored) index = codec.read(stored.parts);
   for (const p of rows.problems) {
-    problems.push({ severity: 'warning', code: 'table-row', at: { file: p.file, line: p.line }, message: `table "${name}": ${p.message}` });
+    problems.push({ severity: 'warning', code: 'table-row', at: { file: shown(p.file), line: p.line }, message: `table "${name}": ${p.message}` });
   }
   for (const u of rows.unreported) {
     problems.push({
       severity: 'warning',
       code: 'table-row',
-      at: { file: u.file, line: 1 },
+      at: { file: shown(u.file), line: 1 },
       message: `table "${name}": ${u.count} more problem${u.count === 1 ? '' : 's'} in this file not listed one by one`,
     });
   }
