@@ -99,7 +99,8 @@ export class ClaimHistory {
       return withStatus(result, { consulted: true, recorded: false, reason: 'the claim was not recorded: it does not match the claim schema' });
     }
     const claim = input as Claim;
-    const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString()));
+    const recorded = identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString(), result.findings);
+    const changes = changesFor(identity, recorded);
     const status: HistoryStatus = { consulted: true, recorded: true };
     const removed = changes.remove.length > 0 ? writer.remove(changes.remove) : undefined;
     const write = () => (changes.record ? writer.record(changes.record) : undefined);
