@@ -12,19 +12,19 @@ import { RemitImport, RemitImportError } from '../../src/remits/import.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir, packageRoot } from '../../src/paths.js';
 import { startTestPostgres, type TestPostgres } from '../history/postgres-server.js';
-import { deniedClaim, denyLines, paid, reversal, totalled, write835 } from '../support/generate-835.js';
+import { deniedClaim, denyLines, paid, reversal, totalled, write835, type ClaimLike } from '../support/generate-835.js';
 
 const SECRET = 'remit-import-test-secret-0123456789';
 const fixture = JSON.parse(readFileSync(path.join(bundledRulesDir, 'history/tests/fixtures/medicare-visit.json'), 'utf8')) as Record<string, any>;
 
 /** A two-line visit (99213 and 36415) of its own patient. */
-function visit(id: string, changes: Record<string, unknown> = {}): Record<string, any> {
+function visit(id: string, changes: Record<string, unknown> = {}): ClaimLike & Record<string, any> {
   const claim = structuredClone(fixture);
   claim.claimId = id;
   claim.patient.memberId = `M-${id}`;
   claim.lines.push({ procedureCode: '36415', modifiers: [], units: 1, charge: 20, serviceDate: '2026-02-20', diagnosisPointers: [1] });
   claim.totalCharge = 140;
-  return Object.assign(claim, changes);
+  return Object.assign(claim, changes) as ClaimLike & Record<string, any>;
 }
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');

@@ -36,7 +36,7 @@ export interface RemitClaim {
   lines: RemitLine[];
 }
 
-interface ClaimLike {
+export interface ClaimLike {
   claimId: string;
   lines: Array<{ procedureCode: string; modifiers?: string[]; units: number; charge: number; serviceDate: string }>;
 }
