@@ -10,7 +10,7 @@ export interface DocPage {
   content: string;
 }
 
-const SCOPE_WORDS: Record<string, string> = {
+export const SCOPE_WORDS: Record<string, string> = {
   claim: 'the claim, once',
   line: 'each line',
   'line-pair': 'each pair of lines',

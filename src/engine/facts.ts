@@ -9,6 +9,7 @@ import {
 import type { HistoryView } from './history.js';
 import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
 import { resolvePath } from './path.js';
+import { OWN_DIAGNOSIS, OWN_LINE, viewFieldsRead, type FieldPath } from './reads.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
   ANY,
@@ -55,6 +56,13 @@ export interface FactDefinition {
    * fact when a value it declares fails the check.
    */
   parameters?: Readonly<Record<string, (value: unknown) => string | undefined>>;
+  /**
+   * The claim fields the fact's value at `path` depends on (see engine/reads.ts), so that a
+   * malformed field stops only the rules that read it. Without it, the fact is taken to read
+   * the whole claim. The dates of service are not listed: a claim whose dates are malformed
+   * is not scrubbed at all (packs and rules apply by date of service).
+   */
+  reads?(path: readonly string[]): FieldPath[];
 }
 
 const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];
@@ -87,6 +95,7 @@ const claimViewShape =
     : claimShape;
 
 const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
+const lineReads = (path: readonly string[]) => viewFieldsRead(OWN_LINE, path);
 
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
@@ -99,6 +108,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the whole claim, with codes in upper case and derived fields (firstServiceDate, lastServiceDate)',
     shape: claimViewShape,
     value: (_item, run) => run.claim,
+    reads: (path) => viewFieldsRead([], path),
   },
   {
     name: 'params',
@@ -106,6 +116,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the pack's parameters, after any payer pack's overrides",
     shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
     value: (_item, _run, pack) => pack.params,
+    reads: () => [],
   },
   {
     name: 'today',
@@ -113,6 +124,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the date of the check (YYYY-MM-DD); tests pin it with asOf',
     shape: STRING,
     value: (_item, run) => run.today,
+    reads: () => [],
   },
   {
     name: 'patientAge',
@@ -120,6 +132,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the patient's age in whole years on the date of service (for claim and diagnosis rules, the first date of service)",
     shape: NUMBER,
     value: (item, run) => ageOn(run.claim.patient.birthDate, item.serviceDate),
+    reads: () => [['patient', 'birthDate']],
   },
   {
     name: 'diagnosisAge',
@@ -143,6 +156,10 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       const oldest = ageOn(birth, latest ?? item.serviceDate);
       return { youngest, oldest, text: youngest === oldest ? String(youngest) : `${youngest} to ${oldest}` };
     },
+    reads: () => [
+      ['patient', 'birthDate'],
+      ['lines', '*', 'diagnosisPointers'],
+    ],
   },
   {
     name: 'filingLagDays',
@@ -155,6 +172,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
       return daysBetween(from, run.claim.submissionDate ?? run.today);
     },
+    reads: () => [['submissionDate']],
   },
   {
     name: 'lineChargeTotal',
@@ -162,6 +180,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the sum of the line charges, rounded to cents',
     shape: NUMBER,
     value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    reads: () => [['lines', '*', 'charge']],
   },
   {
     name: 'totalChargeDifference',
@@ -172,6 +191,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       run.claim.totalCharge === undefined
         ? undefined
         : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    reads: () => [['totalCharge'], ['lines', '*', 'charge']],
   },
   {
     name: 'line',
@@ -179,6 +199,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the line being checked (in a history pair: this claim's line)",
     shape: lineShape,
     value: scopeValue('line'),
+    reads: lineReads,
   },
   {
     name: 'first',
@@ -186,6 +207,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the first line of the pair (in a history pair: this claim\'s line or the recorded one, as the pair is ordered)',
     shape: lineShape,
     value: scopeValue('first'),
+    reads: lineReads,
   },
   {
     name: 'second',
@@ -193,6 +215,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the second line of the pair (in a history pair: the other of the two)',
     shape: lineShape,
     value: scopeValue('second'),
+    reads: lineReads,
   },
   {
     name: 'pair',
@@ -200,6 +223,11 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers',
     shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN }),
     value: scopeValue('pair'),
+    reads: () => [
+      ['lines', '@', 'serviceDate'],
+      ['lines', '@', 'procedureCode'],
+      ['lines', '@', 'modifiers'],
+    ],
   },
   {
     name: 'diagnosis',
@@ -207,6 +235,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the diagnosis being checked',
     shape: diagnosisShape,
     value: scopeValue('diagnosis'),
+    reads: (path) => viewFieldsRead(OWN_DIAGNOSIS, path),
   },
   {
     name: 'group',
@@ -223,6 +252,11 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       modifiers: arrayOf(STRING),
     }),
     value: scopeValue('group'),
+    reads: () => [
+      ['lines', '@', 'procedureCode'],
+      ['lines', '@', 'units'],
+      ['lines', '@', 'modifiers'],
+    ],
   },
   ...HISTORY_FACTS,
 ];

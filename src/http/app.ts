@@ -22,6 +22,9 @@ import { requestIdOf } from './request-id.js';
 import health from './routes/health.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
+import workbenchApi from './routes/workbench-api.js';
+import workbenchPage from './routes/workbench-page.js';
+import type { WorkbenchHistory } from '../history/activity.js';
 
 export interface AppOptions {
   /** The packs serving, and how they are replaced. */
@@ -42,6 +45,10 @@ export interface AppOptions {
   metrics?: ScrubMetrics;
   /** The claim history, when one is configured (the caller opens and closes it). */
   history?: ClaimHistory;
+  /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
+  workbenchHistory?: WorkbenchHistory;
+  /** The built workbench page; default: dist/workbench in the package. */
+  workbenchDir?: string;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -162,6 +169,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.workbenchHistory ? { history: options.workbenchHistory } : {}) });
+  await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }
 

@@ -158,7 +158,7 @@ function checkPatternParameter(leaf: ConditionLeaf, rule: Rule, owners: readonly
   return out;
 }
 
-function paramsRead(rule: Rule): Set<string> {
+export function paramsRead(rule: Rule): Set<string> {
   const names = new Set<string>();
   const visit = (n: ConditionNode) => {
     if ('all' in n) n.all.forEach(visit);

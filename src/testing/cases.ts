@@ -9,7 +9,7 @@ import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { removeAt, setAt } from '../util/patch.js';
 import { parseSafeJson } from '../util/safe-json.js';
-import { parseYaml, readYamlFile, type YamlSource } from '../packs/yaml-source.js';
+import { parseYaml, readYamlFile, type YamlParse, type YamlSource } from '../packs/yaml-source.js';
 import type { TableReplacement } from '../tables/load.js';
 
 /**
@@ -104,9 +104,16 @@ async function listTestFiles(dir: string): Promise<string[]> {
   }
 }
 
-class FixtureStore {
+export class FixtureStore {
   private readonly cache = new Map<string, { value?: unknown; problem?: string }>();
-  constructor(private readonly rulesRoot: string) {}
+  /**
+   * @param texts fixture texts by absolute path, used instead of the file of that path (the
+   * workbench's edited fixtures); other fixtures are read from disk.
+   */
+  constructor(
+    private readonly rulesRoot: string,
+    private readonly texts: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   async load(packDir: string, name: string): Promise<{ value?: unknown; problem?: string }> {
     const candidates = [
@@ -116,11 +123,13 @@ class FixtureStore {
     for (const file of candidates) {
       const cached = this.cache.get(file);
       if (cached) return cached;
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        continue;
+      let text = this.texts.get(file);
+      if (text === undefined) {
+        try {
+          text = await readFile(file, 'utf8');
+        } catch {
+          continue;
+        }
       }
       let entry: { value?: unknown; problem?: string };
       if (file.endsWith('.json')) {
@@ -163,7 +172,11 @@ function schemaProblems(source: YamlSource): PackDiagnostic[] {
 }
 
 export async function loadTestFile(file: string, pack: string, packDir: string, fixtures: FixtureStore): Promise<TestDiscovery> {
-  const parsed = await readYamlFile(file, displayPath(file));
+  return testCasesFrom(await readYamlFile(file, displayPath(file)), file, pack, packDir, fixtures);
+}
+
+/** The cases of a parsed test file (`file`: its absolute path, which table fixtures are relative to). */
+export async function testCasesFrom(parsed: YamlParse, file: string, pack: string, packDir: string, fixtures: FixtureStore): Promise<TestDiscovery> {
   if (!parsed.ok) return { cases: [], diagnostics: parsed.diagnostics };
   const source = parsed.source;
   const diagnostics = schemaProblems(source);

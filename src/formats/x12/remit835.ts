@@ -89,8 +89,10 @@ interface ClaimBlock {
   cutOff: boolean;
 }
 
+/** An 835 problem: the count of 837 claims a problem covers does not apply to a remittance. */
 function problemOf(issue: X12Issue): ReadProblem {
-  return issueToProblem(issue);
+  const { claims: _notClaims, ...problem } = issueToProblem(issue, 0);
+  return problem;
 }
 
 function issue(segment: Segment, code: string, severity: 'error' | 'warning', message: string, element?: number): X12Issue {
@@ -564,7 +566,8 @@ export function readRemittances(text: string): Remittance835 {
   const problems: ReadProblem[] = [...tokens.problems];
   const interchanges: InterchangeControl[] = [];
   const remittances: RemittanceRead[] = [];
-  const envelopes = readEnvelopes(tokens.segments);
+  const { interchanges: envelopes, outside } = readEnvelopes(tokens.segments);
+  problems.push(...outside.map(problemOf));
   const labelPrefix = (isa: Segment) => (envelopes.length > 1 ? `ISA ${el(isa, 13).trim()} ` : '');
   let claims = 0;
 

@@ -8,10 +8,12 @@ import { RULE_FAILED, type Scrubber } from '../../engine/scrubber.js';
 import type { ClaimHistory, HistoryScrubOptions } from '../../history/claim-history.js';
 import { HistoryUnavailableError } from '../../history/store.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
+import { problemFinding } from '../../formats/decorate.js';
+import { completeResult, openClaims, readClaims, type ClaimStream, type ReadClaim, type ReadItem, type ReadProblem, type ReadRecord, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { streamOf } from '../../formats/read.js';
 import { discardRestOfBody } from '../discard-body.js';
 import { loggableError } from '../../util/safe-error.js';
 import { describeType, lowerFirst } from '../../util/text.js';
@@ -74,34 +76,60 @@ function historyProblem(err: HistoryUnavailableError): ProblemError {
   );
 }
 
-/** Content types read by the format readers rather than as a canonical JSON claim. */
-export const CLAIM_FILE_TYPES = ['application/edi-x12', 'application/x12', 'application/fhir+json'] as const;
+/**
+ * Content types read by the format readers rather than as a canonical JSON claim. A body sent
+ * as text/plain or application/octet-stream is read by its content, like a file given to
+ * `scrub check`: X12, JSON, NDJSON or FHIR.
+ */
+export const CLAIM_FILE_TYPES = ['application/edi-x12', 'application/x12', 'application/fhir+json', 'text/plain', 'application/octet-stream'] as const;
 
-/** A body read by `readClaims`: the route tells it from a parsed JSON claim by its class. */
-export class ReadBody {
-  constructor(readonly read: ReadResult) {}
+/** What each route reads, for the 415 answer: every type it accepts, and what each is for. */
+const SCRUB_ACCEPTS =
+  'application/json (one claim), application/fhir+json (a FHIR Claim, or a Bundle with one Claim), application/edi-x12 or application/x12 (an X12 837 with one claim), or text/plain or application/octet-stream (any of these, told from the content)';
+const BATCH_ACCEPTS =
+  'application/x-ndjson (one claim per line, streamed), application/json (an array of claims, or FHIR resources), application/fhir+json (a FHIR Bundle of Claims), application/edi-x12 or application/x12 (an X12 837 file), or text/plain or application/octet-stream (any of these, told from the content)';
+
+/** A claim file sent as the body: read by the route, from its bytes, by its content. */
+export class ClaimFile {
+  constructor(
+    readonly bytes: Buffer,
+    readonly contentType: string,
+  ) {}
+
+  open(): ClaimStream {
+    return openClaims(this.bytes, { contentType: this.contentType });
+  }
 }
 
 const FORMAT_NAMES: Record<string, string> = { x12: 'X12', fhir: 'FHIR', json: 'JSON', ndjson: 'NDJSON', unknown: '' };
 
+/** The parts of a claim file that hold no readable claim, for a refusal's `problems`. */
+function unreadableParts(read: ReadResult): Array<Record<string, unknown>> {
+  return [
+    ...read.problems
+      .filter((p) => p.severity === 'error' && !(p.claims !== undefined && p.claims > 0))
+      .map((p) => ({ code: p.code, message: p.message, ...(p.position ? { position: p.position } : {}) })),
+    ...read.items.flatMap((i) => (i.kind === 'error' ? [{ code: i.error.code, message: i.error.message, label: i.label }] : [])),
+  ];
+}
+
 /**
- * The one claim of an X12 or FHIR body. Anything unreadable in the body is refused (the result
- * of a single claim cannot carry it), and so is a body with several claims: POST /v1/scrub is
- * one claim in, one ScrubResult out.
+ * The one claim of an X12 or FHIR body. A part of the body that holds no readable claim is
+ * refused (the result of a single claim cannot carry it), and so is a body with several claims:
+ * POST /v1/scrub is one claim in, one ScrubResult out. Problems of the envelopes and levels
+ * around the claim (an SE01 that miscounts) are the claim's own findings here: with one claim,
+ * reporting them on it reports them once.
  */
 function onlyClaimOf(read: ReadResult): ReadClaim {
   const claims = read.items.filter((i): i is ReadClaim => i.kind === 'claim');
-  const errors = [
-    ...read.problems.filter((p) => p.severity === 'error').map((p) => ({ code: p.code, message: p.message, ...(p.position ? { position: p.position } : {}) })),
-    ...read.items.flatMap((i) => (i.kind === 'error' ? [{ code: i.error.code, message: i.error.message, label: i.label }] : [])),
-  ];
+  const errors = unreadableParts(read);
   const name = FORMAT_NAMES[read.format] ?? '';
   if (errors.length > 0 || claims.length === 0) {
-    const first = errors[0]?.message ?? 'it holds no claim.';
+    const first = (errors[0]?.message as string | undefined) ?? 'it holds no claim.';
     throw new ProblemError(
       PROBLEMS['unreadable-claims'],
       `The ${name ? `${name} ` : ''}body cannot be read: ${first}${errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : ''}`,
-      { problems: errors },
+      { problems: errors.length > 0 ? errors : read.problems },
     );
   }
   if (claims.length > 1) {
@@ -111,7 +139,15 @@ function onlyClaimOf(read: ReadResult): ReadClaim {
       { claims: claims.map((c) => c.label) },
     );
   }
-  return claims[0]!;
+  const claim = claims[0]!;
+  const around = read.problems.filter((p) => p.claims !== undefined && p.claims > 0);
+  return around.length === 0 ? claim : { ...claim, findings: [...claim.findings, ...around.map((p) => problemFinding(p, read.format))] };
+}
+
+/** Whether the caller asked for NDJSON back (a file body is otherwise answered with a JSON array). */
+function wantsNdjson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /application\/(x-)?ndjson/i.test(accept);
 }
 
 async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promise<void> {
@@ -123,9 +159,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     }
   };
 
-  app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'string' }, (request, body: string | Buffer, done) => {
-    // readClaims never throws; what it cannot read comes back as problems.
-    done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
+  app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'buffer' }, (request, body: string | Buffer, done) => {
+    // Read by the route, by content: readers never throw, and what they cannot read comes back as problems.
+    done(null, new ClaimFile(typeof body === 'string' ? Buffer.from(body) : body, request.headers['content-type'] ?? ''));
   });
 
   /** One claim, with the history when one is configured; a store that fails is a 503, never a silent skip. */
@@ -159,11 +195,11 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     return result;
   };
 
-  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
+  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub', accepts: SCRUB_ACCEPTS }, schema: scrubSchema }, async (request) => {
     const options = optionsFrom(request.query, opts.history);
     const body = request.body;
     // A FHIR resource sent as plain application/json is read as FHIR too.
-    const read = body instanceof ReadBody ? body.read : isFhirResource(body) ? readJsonValue(body) : undefined;
+    const read = body instanceof ClaimFile ? readClaims(body.bytes, { contentType: body.contentType }) : isFhirResource(body) ? recordsRead(readJsonValue(body)) : undefined;
     if (read) {
       const item = onlyClaimOf(read);
       const scrubber = opts.scrubber();
@@ -193,11 +229,15 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   // The batch route has its own context: only here does an NDJSON body arrive as a stream,
   // read line by line, with no body limit (the line and claim limits apply instead).
   await app.register(async (batch) => {
-    batch.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+    batch.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], (_request, payload, done) => done(null, payload));
 
     batch.post<{ Querystring: ScrubQuery }>(
       '/v1/scrub/batch',
-      { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
+      {
+        config: { access: 'scrub', accepts: BATCH_ACCEPTS, tooLarge: 'a batch sent whole (JSON, X12 or FHIR) may be at most SCRUB_BATCH_BODY_LIMIT bytes; split it, or stream claims as NDJSON' },
+        schema: batchSchema,
+        bodyLimit: opts.batch.jsonBodyLimit,
+      },
       async (request, reply) => {
         const options = optionsFrom(request.query, opts.history);
         const scrubber = opts.scrubber();
@@ -212,18 +252,39 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
         }
-        const items = batchItems(body);
-        if (items.length > opts.batch.maxJsonClaims) {
+        const file = fileOf(body);
+        if (file) {
+          if (file.claims === 0) {
+            const read = recordsRead({ format: file.format, records: [...file.records()] });
+            const errors = unreadableParts(read);
+            const reasons = errors.length > 0 ? errors : read.problems;
+            throw new ProblemError(
+              PROBLEMS['unreadable-claims'],
+              `The ${FORMAT_NAMES[read.format] ? `${FORMAT_NAMES[read.format]} ` : ''}body holds no claim that can be read: ${(reasons[0]?.message as string | undefined) ?? 'it is empty.'}`,
+              { problems: reasons },
+            );
+          }
+          const ndjson = wantsNdjson(request);
+          const stream = Readable.from(fileResults(request, file, scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
+          return reply.type(ndjson ? 'application/x-ndjson; charset=utf-8' : 'application/json; charset=utf-8').send(stream);
+        }
+        if (!Array.isArray(body)) {
+          throw new ProblemError(
+            PROBLEMS['batch-not-array'],
+            `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
+          );
+        }
+        if (body.length > opts.batch.maxJsonClaims) {
           throw new ProblemError(
             PROBLEMS['batch-too-large'],
-            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${items.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
             { maxClaims: opts.batch.maxJsonClaims },
           );
         }
         const results: ScrubResult[] = [];
-        for (let i = 0; i < items.length; i++) {
+        for (let i = 0; i < body.length; i++) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, items[i]!, options));
+          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
         }
         logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
         return results;
@@ -273,44 +334,78 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
     }
   }
+
+  /**
+   * The records of a claim file (X12, FHIR, a JSON array sent as a file), in file order: a
+   * result per claim, scrubbed as it is reached, and each file-level problem in its place as
+   * `{"problem": {...}}`. NDJSON, or one JSON array written as it goes (the same bytes as
+   * JSON.stringify of the whole array).
+   */
+  async function* fileResults(request: FastifyRequest, file: ClaimStream, scrubber: Scrubber, options: HistoryScrubOptions, ndjson: boolean): AsyncGenerator<string> {
+    let claims = 0;
+    let failed = 0;
+    let problems = 0;
+    let written = 0;
+    let cut = false;
+    const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
+    try {
+      for (const record of file.records()) {
+        if (record.kind === 'problem') {
+          problems++;
+          yield out(JSON.stringify({ problem: record.problem }));
+          continue;
+        }
+        if (claims === opts.batch.maxClaims) {
+          problems++;
+          const problem: ReadProblem = {
+            code: 'batch-limit',
+            severity: 'error',
+            message: `${record.label} was not scrubbed, nor any claim after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch.`,
+            details: { maxClaims: opts.batch.maxClaims },
+          };
+          yield out(JSON.stringify({ problem }));
+          cut = true;
+          break;
+        }
+        if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
+        claims++;
+        const item: ClaimItem =
+          record.kind === 'error'
+            ? { label: record.label, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code) }
+            : { label: record.label, input: record.input, read: record };
+        const result = await scrubItem(request, scrubber, item, options);
+        if (result.outcome === 'fail') failed++;
+        yield out(JSON.stringify(result));
+      }
+      if (!ndjson) yield written === 0 ? '[]' : ']';
+    } finally {
+      logBatch(request, { format: file.format, claims, failed, problems, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+    }
+  }
 }
 
-/**
- * The claims of a batch sent whole: a JSON array of claims, or every claim of an X12 or FHIR
- * file. What a file holds that is not a readable claim comes first, each as an item with its
- * reason (so its result has a structure finding); a file with no claim at all is refused.
- */
-function batchItems(body: unknown): ClaimItem[] {
-  const read =
-    body instanceof ReadBody ? body.read : isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource)) ? readJsonValue(body) : undefined;
-  if (!read) {
-    if (!Array.isArray(body)) {
-      throw new ProblemError(
-        PROBLEMS['batch-not-array'],
-        `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
-      );
-    }
-    return body.map((input, i) => ({ label: `claim ${i + 1}`, input }));
+/** A batch body that is a claim file: X12, FHIR, or anything sent as text/plain or octet-stream. */
+function fileOf(body: unknown): ClaimStream | undefined {
+  if (body instanceof ClaimFile) return body.open();
+  if (isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource))) {
+    const read = readJsonValue(body);
+    return streamOf(read.format, read.records);
   }
-  const name = FORMAT_NAMES[read.format] ?? '';
-  if (!read.items.some((i) => i.kind === 'claim')) {
-    const errors = [...read.problems.map((p) => p.message), ...read.items.flatMap((i) => (i.kind === 'error' ? [i.error.message] : []))];
-    throw new ProblemError(PROBLEMS['unreadable-claims'], `The ${name ? `${name} ` : ''}body holds no claim that can be read: ${errors[0] ?? 'it is empty.'}`, {
-      problems: [...read.problems, ...read.items.filter((i) => i.kind === 'error')],
-    });
-  }
-  return [
-    ...read.problems
-      .filter((p) => p.severity === 'error')
-      .map((p): ClaimItem => ({ label: `part of the ${name} file`, error: lowerFirst(p.message), problem: unreadableProblemOf(p.code) })),
-    ...read.items.map((item): ClaimItem =>
-      item.kind === 'error' ? { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) } : { label: item.label, input: item.input, read: item },
-    ),
-  ];
+  return undefined;
+}
+
+/** A ReadResult from records read at once. */
+function recordsRead(read: { format: ReadResult['format']; records: ReadRecord[] }): ReadResult {
+  return {
+    format: read.format,
+    items: read.records.filter((r): r is ReadItem => r.kind !== 'problem'),
+    problems: read.records.flatMap((r) => (r.kind === 'problem' ? [r.problem] : [])),
+    records: read.records,
+  };
 }
 
 /** Counts only: the claims themselves never reach the log. */
-function logBatch(request: FastifyRequest, counts: Record<string, number>): void {
+function logBatch(request: FastifyRequest, counts: Record<string, number | string>): void {
   request.log.info(counts, 'batch scrubbed');
 }
 

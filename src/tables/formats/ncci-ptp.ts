@@ -388,6 +388,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
             rationale: edit.rationale,
           };
         },
+        reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
   },
