@@ -64,6 +64,8 @@ function reportFormatOf(request: FastifyRequest<{ Querystring: { format?: string
 }
 
 export default async function remitsRoutes(app: FastifyInstance, opts: RemitsRouteOptions): Promise<void> {
+  // This plugin's own context: an X12 body here is an 835 read whole, not claims.
+  app.removeContentTypeParser(REMIT_TYPES.filter((type) => app.hasContentTypeParser(type)));
   app.addContentTypeParser(REMIT_TYPES, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_request, body: string | Buffer, done) => {
     done(null, typeof body === 'string' ? Buffer.from(body) : body);
   });
