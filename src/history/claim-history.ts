@@ -4,6 +4,7 @@ import { SCHEMA_PACK, checkClaimStructure } from '../claim/validate.js';
 import { HistoryView } from '../engine/history.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { HistoryStatus, ScrubResult } from '../findings/finding.js';
+import type { WorkbenchHistory } from './activity.js';
 import type { HistoryConfig } from './config.js';
 import { PostgresHistoryStore } from './postgres.js';
 import { identify, recordedClaimOf, type ClaimIdentity } from './record.js';
@@ -52,6 +53,11 @@ export class ClaimHistory {
     private readonly secret: string,
     readonly retentionDays: number,
   ) {}
+
+  /** What the workbench shows of this history: how often each rule fired on the claims recorded. */
+  workbench(): WorkbenchHistory {
+    return { ruleActivity: (query) => this.store.remits.ruleActivity(query) };
+  }
 
   static async open(config: HistoryConfig): Promise<ClaimHistory> {
     const store =

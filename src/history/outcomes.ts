@@ -1,5 +1,6 @@
 import type { Severity } from '../findings/finding.js';
 import type { Adjustment } from '../remits/remittance.js';
+import type { RuleActivity, RuleActivityQuery } from './activity.js';
 
 /**
  * What the history keeps to learn from remittances: every recording of a claim with the
@@ -193,6 +194,41 @@ export interface RemitStore {
    */
   payments(filter: ReportFilter): Promise<StoredPayment[]>;
   counts(): Promise<RemitCounts>;
+  /** How often a rule fired on the claims scrubbed and recorded in a period (the workbench's rule activity). */
+  ruleActivity(query: RuleActivityQuery): Promise<RuleActivity>;
+}
+
+/**
+ * The two queries of a rule's activity, in either dialect (`mark(n)` writes the n-th
+ * placeholder; the values are `activityValues`): claims recorded with findings in the period,
+ * in all and by day, and of those the claims with a finding of the rule. A recording keeps its
+ * findings as `[["rule-id","pack",...],...]`, so a finding of the rule starts with `["rule-id",`.
+ */
+export function activitySql(mark: (n: number) => string): { total: string; byDay: string } {
+  const where = `findings IS NOT NULL AND recorded_at >= ${mark(2)} AND recorded_at < ${mark(3)}`;
+  const fired = `count(DISTINCT CASE WHEN findings LIKE ${mark(1)} ESCAPE '\\' THEN claim_id END)`;
+  return {
+    total: `SELECT count(DISTINCT claim_id) AS claims, ${fired} AS fired FROM history_recordings WHERE ${where}`,
+    byDay: `SELECT substr(recorded_at, 1, 10) AS day, ${fired} AS fired FROM history_recordings WHERE ${where} GROUP BY substr(recorded_at, 1, 10) ORDER BY day`,
+  };
+}
+
+/** The values of `activitySql`: the LIKE pattern, and the period as [since, the day after until). */
+export function activityValues(query: RuleActivityQuery): [string, string, string] {
+  const pattern = `%[${JSON.stringify(query.ruleId).replace(/[\\%_]/g, (c) => `\\${c}`)},%`;
+  const after = new Date(Date.parse(`${query.until}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return [pattern, query.since, after];
+}
+
+export function activityOf(query: RuleActivityQuery, total: { claims: number | string; fired: number | string } | undefined, days: Array<{ day: string; fired: number | string }>): RuleActivity {
+  return {
+    ruleId: query.ruleId,
+    since: query.since,
+    until: query.until,
+    claims: Number(total?.claims ?? 0),
+    fired: Number(total?.fired ?? 0),
+    byDay: days.filter((d) => Number(d.fired) > 0).map((d) => ({ date: d.day, fired: Number(d.fired) })),
+  };
 }
 
 /** Rows are kept compact: a recording's lines and findings as JSON arrays. */

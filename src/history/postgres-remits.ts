@@ -1,5 +1,9 @@
 import type pg from 'pg';
+import type { RuleActivity, RuleActivityQuery } from './activity.js';
 import {
+  activityOf,
+  activitySql,
+  activityValues,
   FILE_COLUMNS,
   LINE_OUTCOME_COLUMNS,
   PAYMENT_COLUMNS,
@@ -129,6 +133,14 @@ export class PostgresRemitStore implements RemitStore {
 
   async finishFile(file: RemitFileRecord): Promise<void> {
     await this.db.query('be written', insertOne('remit_files', FILE_COLUMNS), fileRow(file));
+  }
+
+  async ruleActivity(query: RuleActivityQuery): Promise<RuleActivity> {
+    const sql = activitySql((n) => `$${n}`);
+    const values = activityValues(query);
+    const [total] = await this.db.query<{ claims: string; fired: string }>('be read', sql.total, values);
+    const days = await this.db.query<{ day: string; fired: string }>('be read', sql.byDay, values);
+    return activityOf(query, total, days);
   }
 
   async recordings(filter: ReportFilter): Promise<Recording[]> {

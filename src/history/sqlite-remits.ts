@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { RuleActivity, RuleActivityQuery } from './activity.js';
 import {
+  activityOf,
+  activitySql,
+  activityValues,
   FILE_COLUMNS,
   LINE_OUTCOME_COLUMNS,
   PAYMENT_COLUMNS,
@@ -190,6 +194,16 @@ export class SqliteRemitStore implements RemitStore {
         }
       }
       return rows.map((r) => paymentOf(r, lines.get(r.identity) ?? []));
+    });
+  }
+
+  async ruleActivity(query: RuleActivityQuery): Promise<RuleActivity> {
+    return this.run('be read', () => {
+      const sql = activitySql(() => '?');
+      const values = activityValues(query);
+      const total = this.db.prepare(sql.total).get(...values) as { claims: number; fired: number } | undefined;
+      const days = this.db.prepare(sql.byDay).all(...values) as Array<{ day: string; fired: number }>;
+      return activityOf(query, total, days);
     });
   }
 

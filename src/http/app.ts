@@ -180,7 +180,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.batch.jsonBodyLimit,
     maxPayments: config.batch.maxClaims,
   });
-  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.workbenchHistory ? { history: options.workbenchHistory } : {}) });
+  // The workbench reads the claim history the service records into, unless a test gives its own.
+  const workbenchHistory = options.workbenchHistory ?? options.history?.workbench();
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(workbenchHistory ? { history: workbenchHistory } : {}) });
   await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }

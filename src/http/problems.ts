@@ -29,6 +29,7 @@ export const PROBLEMS = define({
   'forbidden-path': { status: 403, title: 'The path is not one that may be read' },
   'not-found': { status: 404, title: 'There is no such resource' },
   'history-off': { status: 404, title: 'Claim history is off on this service' },
+  'history-claims-not-kept': { status: 404, title: 'The claim history keeps no whole claims to try an edit on' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
   'not-acceptable': { status: 406, title: 'The resource cannot be sent in a form the request accepts' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },

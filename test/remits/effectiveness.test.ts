@@ -91,7 +91,7 @@ function claimOf(i: number, fixed = false): ClaimLike & Record<string, any> {
     claim.placeOfService = '02';
   }
   if (i % 10 === 2) claim.lines[0].modifiers = ['25'];
-  return claim;
+  return claim as ClaimLike & Record<string, any>;
 }
 
 let dir: string;

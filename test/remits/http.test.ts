@@ -22,7 +22,7 @@ function visit(id: string): Record<string, any> & { claimId: string; lines: any[
   const claim = structuredClone(fixture);
   claim.claimId = id;
   claim.patient.memberId = `M-${id}`;
-  return claim;
+  return claim as Record<string, any> & { claimId: string; lines: any[] };
 }
 
 let scrubber: Scrubber;
