@@ -137,6 +137,20 @@ function predicted(predicts: readonly PredictedDenial[] | undefined, verdict: Ve
   return verdict.denials.some((a) => predicts.some((p) => p.group === a.group && p.reason === a.reason && (p.remark === undefined || verdict.remarks.includes(p.remark))));
 }
 
+/** The payer's answer for a finding on several lines: denied when any was, paid when all were. */
+function combined(verdicts: readonly Verdict[]): Verdict {
+  const denied = verdicts.filter((v) => v.state === 'denied');
+  if (denied.length > 0) return { state: 'denied', denials: denied.flatMap((v) => v.denials), remarks: denied.flatMap((v) => v.remarks) };
+  return { state: verdicts.every((v) => v.state === 'paid') ? 'paid' : 'other', denials: [], remarks: [] };
+}
+
+/** The line sets of a rule's findings on one recording, each once. */
+function distinctLineSets(findings: readonly RecordedFinding[]): number[][] {
+  const seen = new Map<string, number[]>();
+  for (const f of findings) seen.set(f.lines.join(','), f.lines);
+  return [...seen.values()];
+}
+
 function sum(adjustments: readonly Adjustment[]): number {
   return adjustments.reduce((t, a) => t + a.amount, 0);
 }
@@ -286,11 +300,18 @@ export function buildReport(recordings: readonly Recording[], payments: readonly
 
       if (!payment || payment.outcome === 'not-adjudicated') continue;
       const predicts = predictsOf(ruleId);
-      const verdicts = claimLevel ? [judge.claim(payment)] : lines.map((n) => judge.line(payment, n));
+      const byLine = new Map(lines.map((n) => [n, judge.line(payment, n)]));
+      const verdicts = claimLevel ? [judge.claim(payment)] : [...byLine.values()];
       const adjudicated = verdicts.filter((v) => v.state !== 'other');
       if (adjudicated.length === 0) continue;
       t.adjudicated.claims++;
-      t.units.adjudicated += adjudicated.length;
+      // Precision counts findings: a finding on a pair of lines came true when the payer denied either.
+      const units = claimLevel ? verdicts : distinctLineSets(ruleFindings).map((set) => combined(set.map((n) => byLine.get(n)!)));
+      for (const unit of units) {
+        if (unit.state === 'other') continue;
+        t.units.adjudicated++;
+        if (predicted(predicts, unit)) t.units.predicted++;
+      }
       if (isError) t.errorsAdjudicated++;
       const denied = adjudicated.filter((v) => v.state === 'denied');
       const paidUnits = adjudicated.filter((v) => v.state === 'paid');
@@ -312,7 +333,6 @@ export function buildReport(recordings: readonly Recording[], payments: readonly
             } else t.carcs.set(code, { code, count: 1, amount: a.amount });
             t.denied.amount += a.amount;
           }
-          if (predicted(predicts, v)) t.units.predicted++;
         }
       } else if (paidUnits.length === adjudicated.length) {
         t.paid.claims++;
