@@ -7,7 +7,7 @@ import { Scrubber } from '../../src/engine/scrubber.js';
 import { ClaimHistory } from '../../src/history/claim-history.js';
 import { SqliteHistoryStore } from '../../src/history/sqlite.js';
 import { loadPackSet } from '../../src/packs/loader.js';
-import { bundledRulesDir } from '../../src/paths.js';
+import { bundledRulesDir, packageRoot } from '../../src/paths.js';
 import { AdjustmentCodes } from '../../src/remits/codes.js';
 import { effectivenessReport, ruleFactsOf, type EffectivenessReport } from '../../src/remits/effectiveness.js';
 import { RemitImport } from '../../src/remits/import.js';
@@ -255,6 +255,15 @@ describe('the effectiveness report on 1,000 recorded claims and their 835s', () 
     const bad = await scrub(['report', 'effectiveness', ...args, '--since', '2026-13-01'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since must be a date');
+    // A new 835 with a payment for a claim never recorded: imported, named on stderr, exit 1.
+    await writeFile(path.join(dir, 'remit-late.835'), write835([paid(claimOf(6)), paid({ ...claimOf(7), claimId: 'NEVER-RECORDED' })], { control: 950, traceNumber: 'LATE' }));
+    const late = await scrub(['remits', 'import', ...args.slice(0, 2), path.join(dir, 'remit-late.835')], { env });
+    expect(late.code).toBe(1);
+    expect(late.stdout).toMatch(/remit-late\.835: 2 claim payments in 1 transaction set: 2 imported \(1 matched, 1 matched no recorded claim\)/);
+    expect(late.stderr).toContain('claim NEVER-RECORDED matched no recorded claim');
+    const notRemit = await scrub(['remits', 'import', ...args.slice(0, 2), path.join(packageRoot, 'test/fixtures/x12/837p/demo.autoaccident.837')], { env });
+    expect(notRemit.code).toBe(2);
+    expect(notRemit.stderr).toContain('holds no 835 remittance');
   });
 
   it('draws the HTML report offline: its charts show the numbers of the report', async () => {

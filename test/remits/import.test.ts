@@ -8,6 +8,8 @@ import type { StoredPayment } from '../../src/history/outcomes.js';
 import { PostgresHistoryStore } from '../../src/history/postgres.js';
 import { SqliteHistoryStore } from '../../src/history/sqlite.js';
 import type { HistoryStore } from '../../src/history/store.js';
+import { AdjustmentCodes } from '../../src/remits/codes.js';
+import { effectivenessReport, ruleFactsOf } from '../../src/remits/effectiveness.js';
 import { RemitImport, RemitImportError } from '../../src/remits/import.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir, packageRoot } from '../../src/paths.js';
@@ -193,6 +195,16 @@ describe.each(backends)('importing 835s into the history on $name', (backend) =>
     await importText(write835([{ ...paid(visit('G-2')), claimId: 'PAYER-ICN-G' }], { control: 601 }));
     const g = byClaim(await store.remits.payments({}), 'PAYER-ICN-G')[0]!;
     expect(g).toMatchObject({ matchedClaimId: 'G-2', matchedBy: 'replacement' });
+  });
+
+  it('gives the effectiveness report what it stored: the denial no rule predicted, and the payment that matched nothing', async ({ skip: skipTest }) => {
+    if (skip()) return skipTest();
+    const report = await effectivenessReport(store.remits, {}, { codes: AdjustmentCodes.BUNDLED, rules: ruleFactsOf(scrubber.packSet.rulesById) });
+    expect(report.unpredicted).toContainEqual(expect.objectContaining({ code: 'CO-97', payerId: 'MEDICARE', procedureCode: '36415', count: 1, amount: 20, remarks: ['M15'] }));
+    expect(report.totals.unmatched).toBeGreaterThanOrEqual(1);
+    expect(report.totals.reversed).toBeGreaterThanOrEqual(2);
+    const narrowed = await effectivenessReport(store.remits, { payerId: 'MEDICARE', since: '2000-01-01' }, { codes: AdjustmentCodes.BUNDLED, rules: () => undefined });
+    expect(narrowed.unpredicted).toEqual(report.unpredicted);
   });
 
   it('refuses a file with more payments than allowed, or no remittance, before writing anything', async ({ skip: skipTest }) => {
