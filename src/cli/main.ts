@@ -5,8 +5,11 @@ import { check, checkHelp } from './commands/check.js';
 import { docs, docsHelp } from './commands/docs.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
+import { results, resultsHelp } from './commands/results.js';
 import { serve, serveHelp } from './commands/serve.js';
+import { submit, submitHelp } from './commands/submit.js';
 import { test, testHelp } from './commands/test.js';
+import { worker, workerHelp } from './commands/worker.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
 const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string; summary: string }> = {
@@ -16,6 +19,9 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
+  worker: { run: worker, help: workerHelp, summary: 'scrub claims from the NATS JetStream queue until stopped' },
+  submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },
+  results: { run: results, help: resultsHelp, summary: 'collect a queued batch\'s results as NDJSON' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]

@@ -70,18 +70,20 @@ class ResultWriter {
 }
 
 /** What a file yields: claims (with what the reader knows about where they came from), or problems. */
-type CheckItem = ClaimItem | { fileProblem: ReadProblem };
+export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
-async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
+/** The claims of a file, told apart by format; `onRead` hears how many bytes have been read (for progress). */
+export async function* itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
     // Stream line by line: NDJSON files can be far larger than memory.
     const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
-    yield* ndjsonItems(input as AsyncIterable<Buffer | string>);
+    yield* ndjsonItems(onRead ? countedChunks(input as AsyncIterable<Buffer | string>, onRead) : (input as AsyncIterable<Buffer | string>));
     return;
   }
   const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
+  onRead?.(Buffer.byteLength(text));
   // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
   const read = readClaims(text, { filename: name });
   if (read.items.length === 0) throw new Error(lowerFirst(read.problems.map((p) => p.message).join(' ') || 'it holds no claim'));
@@ -91,6 +93,14 @@ async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
       const at = item.error.position;
       yield { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
     } else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
+  }
+}
+
+async function* countedChunks(input: AsyncIterable<Buffer | string>, onRead: (bytes: number) => void): AsyncGenerator<Buffer | string> {
+  let bytes = 0;
+  for await (const chunk of input) {
+    onRead((bytes += chunk.length));
+    yield chunk;
   }
 }
 
