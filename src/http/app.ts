@@ -7,6 +7,7 @@ import { formatDiagnostic } from '../packs/diagnostics.js';
 import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
 import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
+import type { BatchQueue } from '../queue/batch-queue.js';
 import type { ServiceState } from '../service/state.js';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
 import accessLog from './plugins/access-log.js';
@@ -19,6 +20,7 @@ import security from './plugins/security.js';
 import { PROBLEMS, ProblemError } from './problems.js';
 import { requestIdOf } from './request-id.js';
 import health from './routes/health.js';
+import batches, { enqueueBatch } from './routes/batches.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
 
@@ -39,6 +41,8 @@ export interface AppOptions {
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
+  /** The claim queue for asynchronous batches (?async=true); none: they are refused with 501. */
+  queue?: BatchQueue;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -157,7 +161,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(scrub, {
     scrubber: () => holder.current(),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
+    enqueue: (request, items, scrubOptions) => enqueueBatch(options.queue, request, items, scrubOptions, config.batch.maxClaims),
   });
+  await app.register(batches, { queue: options.queue });
   return app;
 }
 

@@ -27,6 +27,7 @@ export const PROBLEMS = define({
   forbidden: { status: 403, title: 'The API key may not use this endpoint' },
   'forbidden-path': { status: 403, title: 'The path is not one that may be read' },
   'not-found': { status: 404, title: 'There is no such resource' },
+  'batch-not-found': { status: 404, title: 'There is no queued batch with this id' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
   'not-acceptable': { status: 406, title: 'The resource cannot be sent in a form the request accepts' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
@@ -39,8 +40,10 @@ export const PROBLEMS = define({
   'too-many-failed-authentications': { status: 429, title: 'Too many failed authentications from this address; retry after the time given' },
   'headers-too-large': { status: 431, title: 'The request headers are too large' },
   'internal-error': { status: 500, title: 'The scrubber failed unexpectedly' },
+  'async-unavailable': { status: 501, title: 'This service has no queue for asynchronous batches' },
   'shutting-down': { status: 503, title: 'The service is shutting down; send the request again' },
   'not-ready': { status: 503, title: 'The service is not ready to scrub' },
+  'queue-unavailable': { status: 503, title: 'The queue cannot be used right now; send the request again' },
 });
 
 export type ProblemCode = keyof typeof PROBLEMS;

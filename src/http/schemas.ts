@@ -72,6 +72,18 @@ const scrubQuery = {
   },
 } as const;
 
+const batchQuery = {
+  type: 'object',
+  properties: {
+    ...scrubQuery.properties,
+    async: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: put the claims on the queue for the scrub workers and answer 202 with a batch id at once; read the results from GET /v1/batches/{id}. Needs SCRUB_NATS_URL.',
+    },
+  },
+} as const;
+
 /** Either header carries the key. */
 const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
 
@@ -106,8 +118,9 @@ export const batchSchema = {
     'NDJSON (`application/x-ndjson`): one claim per line, streamed; the response streams one ScrubResult per non-blank line, in input order, as each is ready. ' +
     'A line that cannot be read (not JSON, not UTF-8, too deep, a forbidden key, longer than SCRUB_BODY_LIMIT) gets a result with one `structure` finding naming the line, and the batch goes on. ' +
     'After SCRUB_BATCH_MAX_CLAIMS claims the stream ends with a result whose finding is `batch-limit`. ' +
-    'JSON (`application/json`): an array of at most SCRUB_BATCH_MAX_JSON_CLAIMS claims; the response is the array of results.',
-  querystring: scrubQuery,
+    'JSON (`application/json`): an array of at most SCRUB_BATCH_MAX_JSON_CLAIMS claims; the response is the array of results. ' +
+    'With `async=true` the claims go on the queue instead and the answer is 202 with a batch id.',
+  querystring: batchQuery,
   body: {
     content: {
       'application/x-ndjson': { schema: { type: 'string', description: 'One claim (a JSON object) per line' } },
@@ -123,10 +136,52 @@ export const batchSchema = {
         'application/x-ndjson': { schema: { type: 'string', description: 'One ScrubResult per line' } },
       },
     },
+    202: {
+      description: 'async=true: the batch is on the queue',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { batchId: { type: 'string' }, items: { type: 'integer' }, status: { type: 'string', enum: ['queued'] }, location: { type: 'string' } },
+          },
+        },
+      },
+    },
     400: problemResponse('The JSON body is not an array of claims', 'invalid-json', 'batch-not-array', 'forbidden-key', 'too-deep', 'invalid-request'),
     ...authProblems,
     413: problemResponse('Too many claims or too large a JSON body', 'batch-too-large', 'body-too-large'),
     415: problemResponse('Neither application/x-ndjson nor application/json', 'unsupported-media-type'),
+    501: problemResponse('async=true on a service with no queue', 'async-unavailable'),
+    503: problemResponse('async=true while the queue cannot be reached', 'queue-unavailable'),
+  },
+};
+
+export const batchStatusSchema = {
+  tags: ['scrub'],
+  summary: 'An asynchronous batch: its progress, then its results',
+  description:
+    'While claims of the batch still wait for their result: 202 with the progress and Retry-After. ' +
+    'When every claim has its result: 200 with the results as NDJSON, one ScrubResult per line, in the order the claims were sent, each exactly once.',
+  params: { type: 'object', properties: { id: { type: 'string', description: 'The batch id POST /v1/scrub/batch?async=true answered' } } },
+  security: keySecurity,
+  response: {
+    200: { description: 'The results, in input order', content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One ScrubResult per line' } } } },
+    202: {
+      description: 'Still running',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { batchId: { type: 'string' }, status: { type: 'string', enum: ['running'] }, items: { type: 'integer' }, done: { type: 'integer' }, submittedAt: { type: 'string' } },
+          },
+        },
+      },
+    },
+    400: problemResponse('Not a batch id', 'invalid-request'),
+    ...authProblems,
+    404: problemResponse('No such batch', 'batch-not-found'),
+    501: problemResponse('The service has no queue', 'async-unavailable'),
+    503: problemResponse('The queue cannot be reached', 'queue-unavailable'),
   },
 };
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
-import { unreadableResult } from '../claim/validate.js';
+import { unreadableResult, type UnreadableKind } from '../claim/validate.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { QueueConnection } from './connect.js';
 import { claimBody, claimHeaders, HEADER, type BatchManifest, type ClaimOptions } from './messages.js';
@@ -17,6 +17,9 @@ import { TOKEN } from './settings.js';
  * and the producer waits and tries again, so a producer never outruns the workers by more than
  * the stream holds, and no claim is dropped.
  */
+
+/** A claim to queue, or an item that is not one (its result, the reason, is published at once). */
+export type SubmitItem = ClaimItem | { label: string; line?: number; error: string; problem: UnreadableKind };
 
 export interface SubmitProgress {
   /** Items handed to the queue and acknowledged by it. */
@@ -36,8 +39,6 @@ export interface ProducerOptions {
   maxInFlight?: number;
   /** Called after each acknowledged item (cheaply: the caller decides how often to show it). */
   onProgress?: (progress: SubmitProgress) => void;
-  /** Stop accepting items after this many (the rest is refused by the caller). */
-  maxItems?: number;
 }
 
 export class BatchIdInUseError extends Error {
@@ -58,7 +59,7 @@ export function checkBatchId(id: string): string | undefined {
   return TOKEN.test(id) ? undefined : `a batch id is 1 to 64 letters, digits, - or _, not "${id}"`;
 }
 
-export async function submitBatch(queue: QueueConnection, items: AsyncIterable<ClaimItem> | Iterable<ClaimItem>, o: ProducerOptions): Promise<BatchManifest> {
+export async function submitBatch(queue: QueueConnection, items: AsyncIterable<SubmitItem> | Iterable<SubmitItem>, o: ProducerOptions): Promise<BatchManifest> {
   const batchId = o.batchId ?? newBatchId();
   const claimOptions = o.claimOptions ?? {};
   const existing = await readManifest(queue, batchId);
@@ -87,7 +88,6 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<C
 
   for await (const claim of items) {
     if (failure) break;
-    if (o.maxItems !== undefined && item >= o.maxItems) break;
     item++;
     const n = item;
     let send: () => Promise<PubAck | void>;

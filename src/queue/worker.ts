@@ -68,7 +68,8 @@ export class QueueWorker {
   constructor(private readonly o: WorkerOptions) {
     this.fetchSize = o.fetchSize ?? 64;
     this.maxPublishing = o.maxPublishing ?? 256;
-    this.pullWaitMs = o.pullWaitMs ?? 2000;
+    // The client refuses pulls shorter than a second.
+    this.pullWaitMs = Math.max(1000, o.pullWaitMs ?? 2000);
   }
 
   get ready(): boolean {

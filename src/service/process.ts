@@ -9,6 +9,7 @@ import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
+import { openBatchQueue, type BatchQueue } from '../queue/batch-queue.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
@@ -39,6 +40,13 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
+  let queue: BatchQueue | undefined;
+  try {
+    queue = await openBatchQueue(io.env, io.cwd);
+  } catch (err) {
+    await write(io.stderr, `Cannot use the queue for asynchronous batches (SCRUB_NATS_URL): ${(err as Error).message}\n`);
+    return EXIT_CODES.packsBroken;
+  }
 
   // With N workers each counts its own requests; give each its share of the key's budget.
   const perProcess: ServiceConfig = config.rateLimit && worker ? { ...config, rateLimit: { ...config.rateLimit, max: Math.max(1, Math.ceil(config.rateLimit.max / config.workers)) } } : config;
@@ -48,6 +56,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     metrics,
     config: perProcess,
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
+    ...(queue ? { queue } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
   });
 
@@ -73,8 +82,9 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   return new Promise<number>((resolve) => {
     let stopping: Promise<number> | undefined;
     const stop = (reason: string) => {
-      stopping ??= shutDown(app, state, config, reason).then((code) => {
+      stopping ??= shutDown(app, state, config, reason).then(async (code) => {
         stopWatching();
+        await queue?.close().catch(() => undefined);
         return code;
       });
       void stopping.then(resolve);

@@ -15,6 +15,7 @@ import { loggableError } from '../../util/safe-error.js';
 import { describeType, lowerFirst } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { batchSchema, scrubSchema } from '../schemas.js';
+import type { QueuedBatch } from './batches.js';
 
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
@@ -29,11 +30,17 @@ export interface ScrubRouteOptions {
     /** Longest NDJSON line, in bytes. */
     maxLineBytes: number;
   };
+  /**
+   * ?async=true: the items go on the queue instead of being scrubbed here (routes/batches.ts);
+   * read exactly as for a synchronous batch.
+   */
+  enqueue?: (request: FastifyRequest, items: AsyncIterable<ClaimItem> | ClaimItem[], options: ScrubOptions) => Promise<QueuedBatch>;
 }
 
 interface ScrubQuery {
   explain?: string;
   asOf?: string;
+  async?: string;
 }
 
 /** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
@@ -163,8 +170,18 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
       async (request, reply) => {
         const options = optionsFrom(request.query);
-        const scrubber = opts.scrubber();
         const body = request.body;
+        if (request.query.async !== undefined && request.query.async !== 'true' && request.query.async !== 'false') {
+          throw new ProblemError(PROBLEMS['invalid-request'], `async must be true or false, not "${request.query.async}".`);
+        }
+        if (request.query.async === 'true' && opts.enqueue) {
+          const items = body instanceof Readable ? ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes }) : batchItems(body);
+          const queued = await opts.enqueue(request, items, options);
+          // Lines past the claim limit are not wanted: drop them before answering (see ndjsonResults).
+          if (body instanceof Readable && !body.readableEnded) await discardRestOfBody(request.raw);
+          return reply.code(202).header('location', queued.location).send(queued);
+        }
+        const scrubber = opts.scrubber();
         if (body instanceof Readable) {
           const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
