@@ -78,9 +78,14 @@ export interface CoordinatedReload {
   committedBy: ReloadAnswer[];
 }
 
-async function ask(queue: QueueConnection, request: ReloadRequest, waitMs: number): Promise<ReloadAnswer[]> {
+/** Asks every worker; waits `waitMs`, or less once `expected` answers are in. */
+async function ask(queue: QueueConnection, request: ReloadRequest, waitMs: number, expected?: number): Promise<ReloadAnswer[]> {
   const answers: ReloadAnswer[] = [];
-  const replies = await queue.nc.requestMany(queue.names.reload, JSON.stringify(request), { strategy: 'timer', maxWait: waitMs });
+  const replies = await queue.nc.requestMany(
+    queue.names.reload,
+    JSON.stringify(request),
+    expected ? { strategy: 'count', maxMessages: expected, maxWait: waitMs } : { strategy: 'timer', maxWait: waitMs },
+  );
   for await (const reply of replies) {
     try {
       answers.push(reply.json<ReloadAnswer>());
@@ -94,7 +99,7 @@ async function ask(queue: QueueConnection, request: ReloadRequest, waitMs: numbe
 const versionsText = (packs: PackVersionInfo[] | undefined) => (packs ?? []).map((p) => `${p.name}@${p.version}`).join(',');
 
 /** Asks every worker to prepare, then commits only if every one is ready with the same versions. */
-export async function reloadWorkers(queue: QueueConnection, waitMs = 5000): Promise<CoordinatedReload> {
+export async function reloadWorkers(queue: QueueConnection, waitMs = 10_000): Promise<CoordinatedReload> {
   const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const prepared = await ask(queue, { phase: 'prepare', id }, waitMs);
   let reason: string | undefined;
@@ -102,9 +107,9 @@ export async function reloadWorkers(queue: QueueConnection, waitMs = 5000): Prom
   else if (prepared.some((a) => !a.ok)) reason = 'a worker cannot load its packs';
   else if (new Set(prepared.map((a) => versionsText(a.packs))).size > 1) reason = 'the workers would serve different pack versions (their rules folders differ)';
   if (reason) {
-    await ask(queue, { phase: 'abort', id }, Math.min(waitMs, 1000));
+    await ask(queue, { phase: 'abort', id }, waitMs, prepared.length || 1);
     return { committed: false, reason, prepared, committedBy: [] };
   }
-  const committedBy = await ask(queue, { phase: 'commit', id }, waitMs);
+  const committedBy = await ask(queue, { phase: 'commit', id }, waitMs, prepared.length);
   return { committed: true, prepared, committedBy };
 }

@@ -34,7 +34,7 @@ Options:
   --port N         port of /healthz, /readyz and /metrics (default: $SCRUB_WORKER_PORT, else 9090; 0 picks one)
   --host HOST      address they listen on (default: $HOST, else 127.0.0.1; 0.0.0.0 in a container)
   --fetch N        claims asked for per pull (default 64)
-  --wait-ms N      reload: how long to wait for the workers' answers (default 5000)
+  --wait-ms N      reload: how long to wait for the workers' answers to each phase (default 10000)
   -h, --help       show this help
 
 Signals: SIGTERM or SIGINT stops pulling, finishes the claims received, publishes their results,
@@ -66,7 +66,7 @@ export async function worker(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'reload')) throw new UsageError(`unknown argument "${positionals.find((p) => p !== 'reload')}"`);
   const settings = await settingsOrReport(io, 'scrub worker', values.nats);
   if (!settings) return EXIT.badInput;
-  if (positionals[0] === 'reload') return reloadCommand(settings, io, wholeNumber('--wait-ms', values['wait-ms'], 5000, 100, 600_000));
+  if (positionals[0] === 'reload') return reloadCommand(settings, io, wholeNumber('--wait-ms', values['wait-ms'], 10_000, 100, 600_000));
 
   const port = wholeNumber('--port', values.port ?? io.env.SCRUB_WORKER_PORT, 9090, 0, 65535);
   const fetchSize = wholeNumber('--fetch', values.fetch, 64, 1, 10_000);
