@@ -81,7 +81,8 @@ export async function worker(args: string[], io: CliIo): Promise<number> {
   if (!packSet) return EXIT.badInput;
   const scrubberOptions = { engine: chosen.engine };
   const holder = new PackHolder(rulesDir, new Scrubber(packSet, scrubberOptions), packSet.loadedAt, { env: io.env }, scrubberOptions);
-  const log: Logger = pino({ level: levelText as LogLevel, redact: LOG_REDACTION, base: { pid: process.pid, role: 'worker' } });
+  // Written synchronously: the last lines before the process exits must not be lost.
+  const log: Logger = pino({ level: levelText as LogLevel, redact: LOG_REDACTION, base: { pid: process.pid, role: 'worker' } }, pino.destination({ dest: 1, sync: true }));
 
   let queue: QueueConnection;
   try {
