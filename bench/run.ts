@@ -14,11 +14,12 @@ import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
+import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -117,6 +118,19 @@ if (runs('workers')) {
     row('  CPU us per request, service + autocannon', cpu(r.two!), cpu(r.one!), '', '', '');
   } else {
     row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
+  }
+}
+
+if (runs('queue')) {
+  console.log(`queue: scrub submit -> 1, 2, 4 scrub workers on NATS JetStream -> scrub results, vs scrub check over the same ${quick ? '5,000' : '50,000'} claims ...`);
+  const r = await queueBench(quick, tables);
+  results.queue = r;
+  if (r.available) {
+    row('queue claims/s, 1 worker vs batch --jobs 1', formatNumber(r.runs![0]!.claimsPerSecond), formatNumber(r.batch!.jobs1), r.ratios!.oneVsJobs1.toFixed(2), '', '');
+    row(`  2 workers vs batch as shipped (${machine.cores} threads)`, formatNumber(r.runs![1]!.claimsPerSecond), formatNumber(r.batch!.shipped), r.ratios!.twoVsShipped.toFixed(2), '', '');
+    row(`  4 workers vs batch as shipped`, formatNumber(r.runs![2]!.claimsPerSecond), formatNumber(r.batch!.shipped), r.ratios!.fourVsShipped.toFixed(2), '', '');
+  } else {
+    row('queue claims/s', 'skipped', '', '', '', 'n/a');
   }
 }
 

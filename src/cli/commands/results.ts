@@ -71,7 +71,12 @@ export async function results(args: string[], io: CliIo): Promise<number> {
       await write(io.stdout, JSON.stringify({ batchId, items: status.manifest.items, done: status.done, complete: status.done >= status.manifest.items }) + '\n');
       return EXIT.ok;
     }
-    const manifest = await waitForManifest(queue, batchId, Math.min(timeoutMs || 10_000, 10_000));
+    // A submission still running publishes its manifest at the end: wait for it as for results.
+    let manifest = await waitForManifest(queue, batchId, 2000);
+    if (!manifest) {
+      if (!values.quiet) await write(io.stderr, `scrub results: waiting for batch "${batchId}" to be submitted ...\n`);
+      manifest = await waitForManifest(queue, batchId, timeoutMs || Number.MAX_SAFE_INTEGER);
+    }
     if (!manifest) {
       await write(io.stderr, `scrub results: there is no batch "${batchId}" on the queue (never submitted, still being submitted, or past the results' retention)\n`);
       return EXIT.badInput;
