@@ -16,10 +16,11 @@ import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
 import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
+import { historyBench } from './history.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'queue'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'history', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -119,6 +120,16 @@ if (runs('workers')) {
   } else {
     row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
   }
+}
+
+if (runs('history')) {
+  console.log('history: per-claim cost with the claim history on SQLite and PostgreSQL vs off ...');
+  const r = await historyBench(quick, tables);
+  results.history = r;
+  row(`history on SQLite, per-claim us (${formatNumber(r.recordedLines)} recorded lines)`, formatNumber(r.sqliteMicros), formatNumber(r.offMicros), r.sqliteRatio.toFixed(2), '<= 1.5', yes(r.sqliteRatio <= 1.5));
+  if (r.postgresRatio !== undefined) row('  history on PostgreSQL, per-claim us', formatNumber(r.postgresMicros!), formatNumber(r.offMicros), r.postgresRatio.toFixed(2));
+  else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
+  row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
 }
 
 if (runs('queue')) {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { engineFrom } from './engine/engines.js';
 import type { EngineName } from './engine/evaluator.js';
+import { HistorySetupError, readHistoryConfig, type HistoryConfig } from './history/config.js';
 import { parseApiKeys, type ApiKey } from './http/api-keys.js';
 import { bundledRulesDir } from './paths.js';
 
@@ -60,6 +61,8 @@ export interface ServiceConfig {
   watch: boolean;
   /** Origins allowed by CORS; empty: CORS headers are never sent. */
   corsOrigins: string[];
+  /** The claim history (SCRUB_DATA_DIR or SCRUB_HISTORY_URL); undefined: history is off. */
+  history?: HistoryConfig;
 }
 
 export interface ServeFlags {
@@ -218,11 +221,20 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     }
   }
 
+  let history: HistoryConfig | undefined;
+  try {
+    history = readHistoryConfig(env, { ...(env.SCRUB_DATA_DIR ? { dataDir: env.SCRUB_DATA_DIR } : {}), cwd });
+  } catch (err) {
+    if (!(err instanceof HistorySetupError)) throw err;
+    bad(err.variable, err.value, err.message);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, watch, corsOrigins };
   // Said outright when off: buildApp lays the configuration over its defaults, whose limit is on.
   config.rateLimit = rateMax > 0 ? { max: rateMax, windowMs: rateWindow } : undefined;
   config.authFailureLimit = authFailureMax > 0 ? { max: authFailureMax, windowMs: authFailureWindow } : undefined;
+  if (history) config.history = history;
   return config;
 }
 

@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { check, checkHelp } from './commands/check.js';
 import { docs, docsHelp } from './commands/docs.js';
+import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { results, resultsHelp } from './commands/results.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   worker: { run: worker, help: workerHelp, summary: 'scrub claims from the NATS JetStream queue until stopped' },
   submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },
   results: { run: results, help: resultsHelp, summary: 'collect a queued batch\'s results as NDJSON' },
+  history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]

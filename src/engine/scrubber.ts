@@ -1,4 +1,5 @@
 import { todayIso } from '../claim/dates.js';
+import { meets, type FieldPath } from '../claim/fields.js';
 import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
@@ -8,6 +9,8 @@ import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext } from './facts.js';
+import type { HistoryView } from './history.js';
+import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { renderTemplate, renderValue } from './template.js';
@@ -17,6 +20,8 @@ export interface ScrubOptions {
   asOf?: string;
   /** Also report every rule that applied and how its conditions came out. */
   explain?: boolean;
+  /** The patient's recorded claims for the history edits (src/history fetches them); none: not consulted. */
+  history?: HistoryView;
 }
 
 export interface RuleExplanation {
@@ -192,6 +197,15 @@ export class Scrubber {
     for (const plan of this.plans) for (const group of plan.groups) this.indexFor(group, plan.defaults);
   }
 
+  /**
+   * Whether a rule reads a field the claim has malformed: such a rule is not run on the claim
+   * (the structure finding already says what is wrong there); every other rule is.
+   */
+  private readsUnusable(rule: Rule, unusable: readonly FieldPath[], item: ScopeItem): boolean {
+    const diagnosis = item.scope === 'diagnosis' ? (item.values.diagnosis as ClaimView['diagnoses'][number]).index : undefined;
+    return meets(fieldsReadBy(rule, this.packSet.facts), unusable, { lines: item.lines.map((n) => n - 1), diagnoses: diagnosis === undefined ? [] : [diagnosis] });
+  }
+
   /** Every compiled rule this scrubber runs (empty with json-rules-engine): for counting and tests. */
   compiledRules(): CompiledRule[] {
     return this.plans.flatMap((p) => p.groups.flatMap((g) => [...(g.compiled ?? [])]));
@@ -270,16 +284,18 @@ export class Scrubber {
   async scrub(input: unknown, options: ScrubOptions = {}): Promise<ScrubResult | ExplainedResult> {
     if (this.compiled && !options.explain) return this.scrubCompiled(input, options);
     const structure = checkClaimStructure(input);
-    if (!structure.ok) {
-      const result = buildResult(claimIdOf(input), structure.findings, []);
+    const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
+    if (!usable) {
+      const result = buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
       return options.explain ? { ...result, explain: [] } : result;
     }
-    const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+    const claim = buildClaimView(usable.claim);
+    const run = runContext(claim, options);
     const { packs, runs } = this.selectionFor(claim);
-    const findings: Finding[] = [];
+    const findings: Finding[] = structure.ok ? [] : [...structure.findings];
+    const unusable = usable.unusable;
     const explain: RuleExplanation[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const itemsFor = scopeItemCache(claim, options.history);
     for (const { plan, context, overrides } of runs) {
       const pack = plan.pack;
       for (const { group } of plan.groups) {
@@ -292,6 +308,7 @@ export class Scrubber {
             if (!inWindow(outcome.rule.effective, item.serviceDate)) continue;
             const override = overrides?.get(outcome.rule.id);
             if (override?.enabled === false) continue;
+            if (unusable && this.readsUnusable(outcome.rule, unusable, item)) continue;
             if (outcome.error !== undefined) findings.push(ruleFailed(outcome.rule, pack.owner, item, outcome.error));
             else if (outcome.fired) findings.push(findingOrFailure(outcome.rule, pack.owner, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
@@ -313,17 +330,28 @@ export class Scrubber {
   }
 
   /**
+   * The result at once when evaluation is synchronous (the compiled evaluator, without
+   * explain), else undefined: a caller holding a lock or a transaction around the scrub (the
+   * history store) then never yields while holding it.
+   */
+  scrubNow(input: unknown, options: ScrubOptions = {}): ScrubResult | undefined {
+    return this.compiled && !options.explain ? this.scrubCompiled(input, options) : undefined;
+  }
+
+  /**
    * The fast path: compiled rules, synchronous, and on each item only the rules the index
    * says can fire. Gives exactly the findings of the path above (the differential test).
    */
   private scrubCompiled(input: unknown, options: ScrubOptions): ScrubResult {
     const structure = checkClaimStructure(input);
-    if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
-    const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+    const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
+    if (!usable) return buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
+    const claim = buildClaimView(usable.claim);
+    const run = runContext(claim, options);
     const { packs, groups } = this.selectionFor(claim);
-    const findings: Finding[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const findings: Finding[] = structure.ok ? [] : [...structure.findings];
+    const unusable = usable.unusable;
+    const itemsFor = scopeItemCache(claim, options.history);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
@@ -342,9 +370,11 @@ export class Scrubber {
         for (let k = 0; k < positions.length; k++) {
           const c = rules[positions[k]!]!;
           const override = overrides?.get(c.id);
-          // A rule that cannot produce a finding here (out of its dates, or switched off by a
-          // payer pack) is not evaluated: even one that would throw has nothing to report.
+          // A rule that cannot produce a finding here (out of its dates, switched off by a payer
+          // pack, or reading a field that is malformed) is not evaluated: even one that would
+          // throw has nothing to report.
           if (!inWindow(c.effective, date) || override?.enabled === false) continue;
+          if (unusable !== undefined && this.readsUnusable(c.rule, unusable, item)) continue;
           if (fresh) {
             facts.reset(item, run, context);
             fresh = false;
@@ -364,6 +394,12 @@ export class Scrubber {
   }
 }
 
+function runContext(claim: ClaimView, options: ScrubOptions): RunContext {
+  const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+  if (options.history) run.history = options.history;
+  return run;
+}
+
 function samePositions(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -371,11 +407,11 @@ function samePositions(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Scope items are built the first time a group needs them, then shared by every pack. */
-function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
+function scopeItemCache(claim: ClaimView, history: HistoryView | undefined): (key: ScopeKey) => ScopeItem[] {
   const items = new Map<ScopeKey, ScopeItem[]>();
   return (key) => {
     let list = items.get(key);
-    if (!list) items.set(key, (list = buildScopeItems(claim, key)));
+    if (!list) items.set(key, (list = buildScopeItems(claim, key, history)));
     return list;
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import type { Scrubber } from '../engine/scrubber.js';
+import type { ClaimHistory } from '../history/claim-history.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
 import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
@@ -23,6 +24,9 @@ import health from './routes/health.js';
 import batches, { enqueueBatch } from './routes/batches.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
+import workbenchApi from './routes/workbench-api.js';
+import workbenchPage from './routes/workbench-page.js';
+import type { WorkbenchHistory } from '../history/activity.js';
 
 export interface AppOptions {
   /** The packs serving, and how they are replaced. */
@@ -43,6 +47,12 @@ export interface AppOptions {
   metrics?: ScrubMetrics;
   /** The claim queue for asynchronous batches (?async=true); none: they are refused with 501. */
   queue?: BatchQueue;
+  /** The claim history, when one is configured (the caller opens and closes it). */
+  history?: ClaimHistory;
+  /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
+  workbenchHistory?: WorkbenchHistory;
+  /** The built workbench page; default: dist/workbench in the package. */
+  workbenchDir?: string;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -156,14 +166,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
   await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
-  await app.register(health, { state });
+  await app.register(health, { state, ...(options.history ? { history: options.history } : {}) });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {
     scrubber: () => holder.current(),
+    ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
-    enqueue: (request, items, scrubOptions) => enqueueBatch(options.queue, request, items, scrubOptions, config.batch.maxClaims),
+    enqueue: (request, items, scrubOptions, limitAs) => enqueueBatch(options.queue, request, items, scrubOptions, config.batch.maxClaims, limitAs),
   });
   await app.register(batches, { queue: options.queue });
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.workbenchHistory ? { history: options.workbenchHistory } : {}) });
+  await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }
 

@@ -19,7 +19,7 @@ export const PROBLEMS = define({
   'forbidden-key': { status: 400, title: 'The request body uses a key that is not allowed' },
   'too-deep': { status: 400, title: 'The request body is nested too deeply' },
   'invalid-request': { status: 400, title: 'The request is not valid' },
-  'unreadable-claims': { status: 400, title: 'The X12 or FHIR body cannot be read as claims' },
+  'unreadable-claims': { status: 400, title: 'The body cannot be read as claims' },
   'multiple-claims': { status: 400, title: 'The body holds more than one claim' },
   'batch-not-array': { status: 400, title: 'A JSON batch must be an array of claims' },
   'bad-request': { status: 400, title: 'The request cannot be read as HTTP' },
@@ -28,6 +28,7 @@ export const PROBLEMS = define({
   'forbidden-path': { status: 403, title: 'The path is not one that may be read' },
   'not-found': { status: 404, title: 'There is no such resource' },
   'batch-not-found': { status: 404, title: 'There is no queued batch with this id' },
+  'history-off': { status: 404, title: 'Claim history is off on this service' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
   'not-acceptable': { status: 406, title: 'The resource cannot be sent in a form the request accepts' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
@@ -44,6 +45,7 @@ export const PROBLEMS = define({
   'shutting-down': { status: 503, title: 'The service is shutting down; send the request again' },
   'not-ready': { status: 503, title: 'The service is not ready to scrub' },
   'queue-unavailable': { status: 503, title: 'The queue cannot be used right now; send the request again' },
+  'history-unavailable': { status: 503, title: 'The claim history cannot be reached; scrubs that need it are refused rather than run without it' },
 });
 
 export type ProblemCode = keyof typeof PROBLEMS;

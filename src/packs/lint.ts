@@ -158,7 +158,7 @@ function checkPatternParameter(leaf: ConditionLeaf, rule: Rule, owners: readonly
   return out;
 }
 
-function paramsRead(rule: Rule): Set<string> {
+export function paramsRead(rule: Rule): Set<string> {
   const names = new Set<string>();
   const visit = (n: ConditionNode) => {
     if ('all' in n) n.all.forEach(visit);
@@ -185,6 +185,8 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
     const read = new Set<string>();
     for (const rule of pack.rules) {
       for (const name of paramsRead(rule)) read.add(name);
+      // Facts that read pack data themselves (the history fact reads frequencyLimits, globalDays).
+      for (const fact of rule.facts) for (const name of Object.keys(packSet.facts.get(fact)?.parameters ?? {})) read.add(name);
       if (!tested.has(rule.id)) {
         out.push(
           warn(rule.location, 'untested-rule', `rule "${rule.id}" has no test: add ${displayPath(pack.dir)}/tests/${rule.id}.test.yaml with a case where it fires (expect) and one where it does not (ok)`),

@@ -133,9 +133,12 @@ export interface BatchManifest {
   items: number;
   /** Of them, items that were not readable claims (their result was published at submission). */
   unreadable: number;
+  /** Of them, problems of the claim file itself: `{"problem": ...}` records, published at submission. */
+  problems?: number;
   submittedAt: string;
   /** Who submitted: "cli" or "http". */
   via: 'cli' | 'http';
   asOf?: string;
   record?: boolean;
+  history?: 'off';
 }

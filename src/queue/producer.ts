@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
 import { unreadableResult, type UnreadableKind } from '../claim/validate.js';
+import type { ReadProblem } from '../formats/index.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { QueueConnection } from './connect.js';
 import { claimBody, claimHeaders, HEADER, type BatchManifest, type ClaimOptions } from './messages.js';
@@ -18,14 +19,20 @@ import { TOKEN } from './settings.js';
  * the stream holds, and no claim is dropped.
  */
 
-/** A claim to queue, or an item that is not one (its result, the reason, is published at once). */
-export type SubmitItem = ClaimItem | { label: string; line?: number; error: string; problem: UnreadableKind };
+/**
+ * A claim to queue; an item that is not one (its result, the reason, is published at once); or a
+ * problem of the claim file itself (published at once as a `{"problem": ...}` record in its place,
+ * as the synchronous batch and `scrub check` give it).
+ */
+export type SubmitItem = ClaimItem | { label: string; line?: number; error: string; problem: UnreadableKind } | { fileProblem: ReadProblem };
 
 export interface SubmitProgress {
   /** Items handed to the queue and acknowledged by it. */
   published: number;
   /** Of them, items that were not readable claims. */
   unreadable: number;
+  /** Of them, problems of the claim file itself (records, not claims). */
+  problems: number;
   /** Published again with the same id and kept once by the server (a resubmission). */
   duplicates: number;
   /** Waits because the queue was full. */
@@ -63,7 +70,7 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
   const batchId = o.batchId ?? newBatchId();
   const claimOptions = o.claimOptions ?? {};
   const existing = await readManifest(queue, batchId);
-  const progress: SubmitProgress = { published: 0, unreadable: 0, duplicates: 0, fullWaits: 0 };
+  const progress: SubmitProgress = { published: 0, unreadable: 0, problems: 0, duplicates: 0, fullWaits: 0 };
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = o.maxInFlight ?? 256;
   let failure: unknown;
@@ -91,7 +98,11 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
     item++;
     const n = item;
     let send: () => Promise<PubAck | void>;
-    if ('error' in claim) {
+    if ('fileProblem' in claim) {
+      progress.problems++;
+      const record = JSON.stringify({ problem: claim.fileProblem });
+      send = () => queue.js.publish(queue.names.result(batchId, String(n)), record, { headers: unreadableHeaders(batchId, n, 'problem') }).then(() => undefined);
+    } else if ('error' in claim) {
       progress.unreadable++;
       const result = unreadableResult(claim, claim.problem ?? 'invalid-json', claim.error);
       send = () => queue.js.publish(queue.names.result(batchId, String(n)), JSON.stringify(result), { headers: unreadableHeaders(batchId, n) }).then(() => undefined);
@@ -121,19 +132,22 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
     batchId,
     items: item,
     unreadable: progress.unreadable,
+    ...(progress.problems ? { problems: progress.problems } : {}),
     submittedAt: existing?.submittedAt ?? new Date().toISOString(),
     via: o.via,
     ...(claimOptions.asOf ? { asOf: claimOptions.asOf } : {}),
     ...(claimOptions.record ? { record: true } : {}),
+    ...(claimOptions.history === 'off' ? { history: 'off' as const } : {}),
   };
   if (!existing) await publishWithRetry(() => queue.js.publish(queue.names.manifest(batchId), JSON.stringify(manifest)));
   return existing ?? manifest;
 }
 
-function unreadableHeaders(batch: string, item: number) {
+/** Headers of a record the producer publishes itself: an unreadable item's result, or a file problem. */
+function unreadableHeaders(batch: string, item: number, outcome: 'fail' | 'problem' = 'fail') {
   const h = claimHeaders({ batch, item, label: '', input: null }, {});
   h.delete(HEADER.msgId);
-  h.set(HEADER.outcome, 'fail');
+  h.set(HEADER.outcome, outcome);
   return h;
 }
 

@@ -89,6 +89,8 @@ export async function results(args: string[], io: CliIo): Promise<number> {
       for await (const { json } of batchResults(queue, manifest, timeoutMs ? { idleTimeoutMs: timeoutMs } : {})) {
         // The outcome is read from the text: parsing every result again is not needed to count.
         if (json.includes('"outcome":"fail"')) failed++;
+        // A problem of the submitted file itself (an 835 among 837s, an SE01 that miscounts): as scrub check, exit 1.
+        else if (json.startsWith('{"problem":') && (JSON.parse(json) as { problem: { severity?: string } }).problem.severity === 'error') failed++;
         await write(out, json + '\n');
         written++;
         progress?.update(written, 'results', written / manifest.items);

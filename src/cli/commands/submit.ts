@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isIsoDate } from '../../claim/dates.js';
-import type { ClaimItem } from '../../formats/json.js';
+import type { ReadProblem } from '../../formats/index.js';
 import { connectQueue, QueueUnavailableError, type QueueConnection } from '../../queue/connect.js';
-import { BatchIdInUseError, checkBatchId, submitBatch } from '../../queue/producer.js';
+import { BatchIdInUseError, checkBatchId, submitBatch, type SubmitItem } from '../../queue/producer.js';
 import { TopologyError, ensureTopology } from '../../queue/topology.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { Progress } from '../progress.js';
@@ -16,7 +16,10 @@ export const submitHelp = `Usage: scrub submit [options] FILE
 Puts the claims of FILE on the NATS JetStream queue for the scrub workers, and prints the batch
 id on standard output (collect the results with "scrub results --batch ID"). FILE is read as
 "scrub check" reads it: JSON, NDJSON (streamed), X12 837P/837I or FHIR; "-" reads standard
-input. An item that is not a readable claim gets its result (the reason) at once.
+input. An item that is not a readable claim gets its result (the reason) at once; a problem of
+the file itself (an 835 among 837s, an SE01 that miscounts) is said on standard error and
+becomes a record of its own among the results, {"problem": {...}}, as "scrub check --format
+ndjson" writes it.
 
 Flow control: a bounded number of claims wait for the server's acknowledgement at a time, and
 when the queue is full (SCRUB_QUEUE_MAX_CLAIMS) submission waits for the workers. Progress goes
@@ -31,7 +34,8 @@ Options:
   --quiet            no progress
   -h, --help         show this help
 
-Exit status: 0 submitted, 2 unreadable file, bad usage or the queue cannot be used.`;
+Exit status: 0 submitted; 1 submitted, but the file has an error of its own (the claims that
+could be read are on the queue); 2 unreadable file, bad usage or the queue cannot be used.`;
 
 export async function submit(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -88,11 +92,15 @@ export async function submit(args: string[], io: CliIo): Promise<number> {
   let bytesRead = 0;
   let fileProblems = 0;
   let counts = { published: 0, unreadable: 0 };
-  const claims = async function* (): AsyncGenerator<ClaimItem> {
+  const shown = file === '-' ? 'stdin' : file;
+  // A problem of the file itself goes on the queue as a record in its place, as scrub check writes it.
+  const claims = async function* (): AsyncGenerator<SubmitItem> {
     for await (const item of itemsOf(file, io, (bytes) => (bytesRead = bytes))) {
       if ('fileProblem' in item) {
         if (item.fileProblem.severity === 'error') fileProblems++;
-        await write(io.stderr, `scrub submit: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
+        await write(io.stderr, `scrub submit: ${shown}: ${item.fileProblem.message}\n`);
+        const problem: ReadProblem & { file: string } = { file: shown, ...item.fileProblem };
+        yield { fileProblem: problem };
         continue;
       }
       yield item;
@@ -110,7 +118,7 @@ export async function submit(args: string[], io: CliIo): Promise<number> {
     });
     progress?.done(counts.published, 'claims submitted', counts.unreadable ? `(${counts.unreadable} unreadable: their results say why)` : '');
     await write(io.stdout, manifest.batchId + '\n');
-    return fileProblems > 0 ? EXIT.badInput : EXIT.ok;
+    return fileProblems > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof BatchIdInUseError) {

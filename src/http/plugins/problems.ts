@@ -4,22 +4,40 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { loggableError } from '../../util/safe-error.js';
+import { printable } from '../../util/text.js';
 import { bodyUnread, discardRestOfBody } from '../discard-body.js';
 import { loggableUrl } from '../loggable-url.js';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, clientErrorProblem, problemBody, type ProblemType } from '../problems.js';
 import { SECURITY_HEADERS } from './security.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every content type the route reads, in words, for its 415 answer. */
+    accepts?: string;
+    /** What the route's body limit is and what to do instead, for its 413 answer. */
+    tooLarge?: string;
+  }
+}
+
 /** Maps Fastify's own errors (body parsing, limits) to our stable problem codes. */
-function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: string } {
+function fromFastifyError(err: FastifyError, request: FastifyRequest): { problem: ProblemType; detail: string } {
+  const config = request.routeOptions.config;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { problem: PROBLEMS['body-too-large'], detail: err.message };
+      return {
+        problem: PROBLEMS['body-too-large'],
+        detail: config?.tooLarge ? `The body is too large: ${config.tooLarge}. It was refused before it was read.` : err.message,
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': {
+      const type = request.headers['content-type'];
       return {
         problem: PROBLEMS['unsupported-media-type'],
-        detail: 'Send the claim as Content-Type: application/json, application/fhir+json (a FHIR Claim or Bundle) or application/edi-x12 (an 837P or 837I).',
+        detail: `${type ? `Content-Type "${printable(type)}" is not read here` : 'The body has no Content-Type'}. ${
+          config?.accepts ? `${request.method} ${request.routeOptions.url} reads ${config.accepts}.` : 'Send the claim as Content-Type: application/json.'
+        }`,
       };
+    }
     case 'FST_ERR_VALIDATION':
       return { problem: PROBLEMS['invalid-request'], detail: err.message };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -59,7 +77,7 @@ function pluginProblem(status: number): { problem: ProblemType; detail: string }
 async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
-      err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
+      err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err, request), extensions: {} };
     if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
     // A refusal is told by the request's one access-log line, which carries its code.
     else request.logSummary = { ...request.logSummary, code: problem.code };

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ScrubOptions } from '../../engine/scrubber.js';
-import type { ClaimItem } from '../../formats/json.js';
+import type { HistoryScrubOptions } from '../../history/claim-history.js';
 import type { BatchQueue } from '../../queue/batch-queue.js';
 import type { SubmitItem } from '../../queue/producer.js';
 import { TOKEN } from '../../queue/settings.js';
@@ -35,22 +34,34 @@ function usableQueue(queue: BatchQueue | undefined): BatchQueue {
 
 /**
  * Enqueues a batch: called by the batch route for ?async=true, with the items it read exactly as
- * for a synchronous batch (after `maxClaims` claims, one `batch-limit` item ends it).
+ * for a synchronous batch. After `maxClaims` claims the batch ends as the synchronous one does:
+ * with a `batch-limit` result (NDJSON, JSON), or a `batch-limit` problem record (a claim file).
+ * `record` and `history` go to the workers, which scrub with their own claim history.
  */
 export async function enqueueBatch(
   queue: BatchQueue | undefined,
   request: FastifyRequest,
-  items: AsyncIterable<ClaimItem> | Iterable<ClaimItem>,
-  options: ScrubOptions,
+  items: AsyncIterable<SubmitItem> | Iterable<SubmitItem>,
+  options: HistoryScrubOptions,
   maxClaims: number,
+  limitAs: 'result' | 'problem' = 'result',
 ): Promise<QueuedBatch> {
   const usable = usableQueue(queue);
   if (options.explain) throw new ProblemError(PROBLEMS['invalid-request'], 'explain=true cannot be combined with async=true: queued results carry no explanation. Ask for one claim with POST /v1/scrub?explain=true.');
   async function* limited(): AsyncGenerator<SubmitItem> {
     let claims = 0;
     for await (const item of items) {
+      if ('fileProblem' in item) {
+        yield item;
+        continue;
+      }
       if (claims === maxClaims) {
-        yield { label: item.label, ...(item.line !== undefined ? { line: item.line } : {}), problem: 'batch-limit', error: `not scrubbed, nor any line after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch` };
+        if (limitAs === 'problem') {
+          const message = `${item.label} was not scrubbed, nor any claim after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch.`;
+          yield { fileProblem: { code: 'batch-limit', severity: 'error', message, details: { maxClaims } } };
+        } else {
+          yield { label: item.label, ...(item.line !== undefined ? { line: item.line } : {}), problem: 'batch-limit', error: `not scrubbed, nor any line after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch` };
+        }
         return;
       }
       claims++;
@@ -59,7 +70,11 @@ export async function enqueueBatch(
   }
   let manifest;
   try {
-    manifest = await usable.enqueue(limited(), options.asOf ? { asOf: options.asOf } : {});
+    manifest = await usable.enqueue(limited(), {
+      ...(options.asOf ? { asOf: options.asOf } : {}),
+      ...(options.record ? { record: true } : {}),
+      ...(options.mode === 'off' ? { history: 'off' as const } : {}),
+    });
   } catch (err) {
     request.log.error({ err: loggableError(err) }, 'cannot put the batch on the queue');
     throw new ProblemError(PROBLEMS['queue-unavailable'], `The batch could not be put on the queue (logged with request id ${request.id}); send it again.`);

@@ -132,6 +132,7 @@ export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
           if (!entry) return { found: false, code, complete, fullSet, edition };
           return { found: true, code, complete, fullSet, edition, billable: entry.billable, header: !entry.billable, title: entry.title };
         },
+        reads: () => [['diagnoses', '@', 'code']],
       },
     ];
   },

@@ -143,6 +143,7 @@ export const mceCodeEditsFormat: TableFormatDefinition<MceIndex> = {
           const code = (item.values.diagnosis as DiagnosisView).normalizedCode;
           return index.fact(code, table.edition);
         },
+        reads: () => [['diagnoses', '@', 'code']],
       },
     ];
   },

@@ -186,6 +186,7 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
             edition: table.edition,
           };
         },
+        reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
   },

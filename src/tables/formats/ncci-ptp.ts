@@ -347,7 +347,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
     return [
       {
         name: table.name,
-        scopes: ['line-pair'],
+        scopes: ['line-pair', 'history-pair'],
         description:
           `the NCCI PTP edit (${table.edition}) with the first line's code as column 1 and the second line's as column 2, ` +
           'in force on their date of service; found is false when there is none or the lines are on different dates',
@@ -388,6 +388,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
             rationale: edit.rationale,
           };
         },
+        reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
   },

@@ -99,6 +99,7 @@ export const placeOfServiceFormat: TableFormatDefinition<DatedCodeSet> = {
           const code = item.scope === 'line' ? (item.values.line as LineView).placeOfService : run.claim.placeOfService;
           return code === undefined ? undefined : codeLookup(set, code, item.serviceDate, table);
         },
+        reads: () => [['placeOfService'], ['lines', '@', 'placeOfService']],
       },
     ];
   },
