@@ -29,6 +29,12 @@ export class WorkerMetrics extends ScrubMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly dependencyWaits = new Counter({
+    name: 'scrub_queue_dependency_waits_total',
+    help: 'Times this worker stopped pulling because the claim history could not be used, holding its claim until it answered again',
+    registers: [this.registry],
+  });
+  readonly dependencyDown = new Gauge({ name: 'scrub_queue_dependency_down', help: '1 while this worker waits for the claim history to answer again, else 0', registers: [this.registry] });
   readonly claimsInFlight = new Gauge({ name: 'scrub_queue_claims_in_flight', help: 'Claims this worker holds and has not acknowledged', registers: [this.registry] });
 
   constructor(counts?: () => Promise<ConsumerCounts | undefined>) {

@@ -31,6 +31,8 @@ import type { WorkerMetrics } from './metrics.js';
  *   dead-lettered after `maxDeliver` attempts; one that was delivered more often than that (every
  *   worker holding it died) is dead-lettered on sight. A dead-lettered claim still gets a result
  *   saying it could not be scrubbed, so every batch completes.
+ * - A claim that cannot be scrubbed because the claim history is down is held, not retried:
+ *   the worker stops pulling until the history answers (see waitForDependency).
  * - `drain()` stops pulling, finishes every claim already received, waits for the results and
  *   acknowledgements to reach the server, and returns: nothing is redelivered.
  */
@@ -52,6 +54,8 @@ export interface WorkerOptions {
 export type DeadReason = 'unreadable' | 'max-deliveries' | 'scrub-failed';
 
 const RESULT_EXISTS = 10077; // maximum messages per subject exceeded: the result is already there
+/** How often a worker waiting for the claim history asks whether it answers again. */
+const DEPENDENCY_RETRY_MS = 1000;
 
 export class QueueWorker {
   readonly id = `${hostname()}:${process.pid}`;
@@ -64,6 +68,8 @@ export class QueueWorker {
   private readonly pullWaitMs: number;
   /** Claims finished (result published or found, or dead-lettered) by this worker. */
   handled = 0;
+  /** True while a claim waits for the claim history to answer again. */
+  waitingForDependency = false;
 
   constructor(private readonly o: WorkerOptions) {
     this.fetchSize = o.fetchSize ?? 64;
@@ -138,14 +144,23 @@ export class QueueWorker {
       return;
     }
     let result: ScrubResult;
-    try {
-      const scrubber = this.o.packs.current();
-      result = await this.o.claimScrub.scrub(scrubber, read.input, key.options);
-      if (read.readerFindings.length > 0) result = completeResult(result, { kind: 'claim', input: read.input, label: key.label, findings: read.readerFindings });
-    } catch (err) {
-      await this.failed(msg, key, deliveries, 'scrub-failed', err);
-      finish();
-      return;
+    for (;;) {
+      try {
+        const scrubber = this.o.packs.current();
+        result = await this.o.claimScrub.scrub(scrubber, read.input, key.options);
+        if (read.readerFindings.length > 0) result = completeResult(result, { kind: 'claim', input: read.input, label: key.label, findings: read.readerFindings });
+        break;
+      } catch (err) {
+        if (this.o.claimScrub.isOutage(err) && (await this.waitForDependency(msg, key, err))) continue;
+        if (this.o.claimScrub.isOutage(err)) {
+          // Draining while the history is down: another worker (or this one, restarted) takes it.
+          msg.nak();
+        } else {
+          await this.failed(msg, key, deliveries, 'scrub-failed', err);
+        }
+        finish();
+        return;
+      }
     }
     this.o.metrics.observeResult(result);
     for (const f of result.findings) {
@@ -164,6 +179,38 @@ export class QueueWorker {
         finish();
       });
     this.publishing.add(publishing);
+  }
+
+  /**
+   * The claim history is down: an outage of the store, not a fault of the claim, so the claim
+   * must neither use up its attempts nor go to the dead letters. The worker keeps the claim
+   * (telling the server it is still working on it, so it is not redelivered meanwhile), pulls
+   * nothing more, and reports not ready, until the store answers again: true, scrub it again.
+   * False when the worker is told to drain meanwhile.
+   */
+  private async waitForDependency(msg: JsMsg, key: IncomingClaim, err: unknown): Promise<boolean> {
+    this.o.metrics.dependencyWaits.inc();
+    this.o.metrics.dependencyDown.set(1);
+    this.o.log.error({ batch: key.batch, item: key.item, err: loggableError(err) }, 'the claim history cannot be used: holding the claim and pulling no more until it answers again');
+    this.waitingForDependency = true;
+    try {
+      const since = Date.now();
+      while (!this.stopping) {
+        msg.working();
+        await sleep(DEPENDENCY_RETRY_MS);
+        try {
+          await this.o.claimScrub.ping();
+          this.o.log.info({ batch: key.batch, item: key.item, waitedMs: Date.now() - since }, 'the claim history answers again; scrubbing on');
+          return true;
+        } catch {
+          // still down
+        }
+      }
+      return false;
+    } finally {
+      this.waitingForDependency = false;
+      this.o.metrics.dependencyDown.set(0);
+    }
   }
 
   /** Publishes a result; a result already there (a redelivery racing another worker) counts as published. */

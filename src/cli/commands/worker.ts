@@ -3,7 +3,9 @@ import pino, { type Logger } from 'pino';
 import { LOG_LEVELS, type LogLevel } from '../../config.js';
 import { engineFrom } from '../../engine/engines.js';
 import { LOG_REDACTION } from '../../http/app.js';
-import { PacksOnlyScrub, type ClaimScrub } from '../../queue/claim-scrub.js';
+import { ClaimHistory } from '../../history/claim-history.js';
+import { HistorySetupError, readHistoryConfig } from '../../history/config.js';
+import { HistoryScrub, PacksOnlyScrub, type ClaimScrub } from '../../queue/claim-scrub.js';
 import { connectQueue, QueueUnavailableError, type QueueConnection } from '../../queue/connect.js';
 import { WorkerMetrics } from '../../queue/metrics.js';
 import { startProbeServer } from '../../queue/probe-server.js';
@@ -31,6 +33,10 @@ Options:
   --rules DIR      rule packs folder (default: $SCRUB_RULES_DIR, else the bundled packs)
   --engine compiled|reference
                    how conditions are evaluated (default: $SCRUB_ENGINE, else compiled)
+  --history URL    the claim history to scrub against (and record in, for claims submitted with
+                   --record): a postgres:// URL shared by every worker and the service, or a
+                   SQLite file (one machine). Default: $SCRUB_HISTORY_URL; none: history is off.
+                   Needs SCRUB_HISTORY_SECRET, the same on every worker and the service
   --port N         port of /healthz, /readyz and /metrics (default: $SCRUB_WORKER_PORT, else 9090; 0 picks one)
   --host HOST      address they listen on (default: $HOST, else 127.0.0.1; 0.0.0.0 in a container)
   --fetch N        claims asked for per pull (default 64)
@@ -52,6 +58,7 @@ export async function worker(args: string[], io: CliIo): Promise<number> {
       nats: { type: 'string' },
       rules: { type: 'string' },
       engine: { type: 'string' },
+      history: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       fetch: { type: 'string' },
@@ -96,7 +103,11 @@ export async function worker(args: string[], io: CliIo): Promise<number> {
     }
     throw err;
   }
-  const claimScrub: ClaimScrub = new PacksOnlyScrub();
+  const claimScrub = await claimScrubOrReport(values.history, io);
+  if (!claimScrub) {
+    await queue.nc.close();
+    return EXIT.badInput;
+  }
   const metrics = new WorkerMetrics(async () => {
     const info = await queue.jsm.consumers.info(queue.names.claimsStream, queue.names.consumer);
     return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
@@ -163,6 +174,26 @@ export async function worker(args: string[], io: CliIo): Promise<number> {
   });
   // Long-running: exit now rather than wait for timers and handles nobody needs.
   process.exit(code);
+}
+
+/** Packs only, or packs and the claim history --history or SCRUB_HISTORY_URL names; undefined after saying why it cannot be used. */
+async function claimScrubOrReport(location: string | undefined, io: CliIo): Promise<ClaimScrub | undefined> {
+  try {
+    const config = readHistoryConfig(io.env, { ...(location !== undefined ? { location } : {}), cwd: io.cwd });
+    if (!config) return new PacksOnlyScrub();
+    const history = await ClaimHistory.open(config);
+    try {
+      await history.store.ping();
+    } catch (err) {
+      await history.close();
+      throw err;
+    }
+    return new HistoryScrub(history, config.target);
+  } catch (err) {
+    const detail = err instanceof HistorySetupError ? `${err.variable}: ${err.message}` : (err as Error).message;
+    await write(io.stderr, `scrub worker: the claim history cannot be used: ${detail}\n`);
+    return undefined;
+  }
 }
 
 async function reloadCommand(settings: QueueSettings, io: CliIo, waitMs: number): Promise<number> {
