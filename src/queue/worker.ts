@@ -107,8 +107,15 @@ export class QueueWorker {
         await sleep(1000);
         continue;
       }
-      // Every claim of a pull is handled, even after drain() was asked: they are ours now.
-      for await (const msg of batch) await this.handle(msg);
+      try {
+        // Every claim of a pull is handled, even after drain() was asked: they are ours now.
+        for await (const msg of batch) await this.handle(msg);
+      } catch (err) {
+        // The pull outlived its wait while a claim was being handled (a long scrub, a wait for
+        // the claim history): the client gives up on it. Claims it had not handed over yet stay
+        // with the server; pull again.
+        this.o.log.debug({ err: loggableError(err) }, 'a pull ended early; pulling again');
+      }
     }
   }
 
@@ -193,10 +200,12 @@ export class QueueWorker {
     this.o.metrics.dependencyDown.set(1);
     this.o.log.error({ batch: key.batch, item: key.item, err: loggableError(err) }, 'the claim history cannot be used: holding the claim and pulling no more until it answers again');
     this.waitingForDependency = true;
+    // Well within the ack wait, whatever a ping takes: the claim must not go to another worker.
+    msg.working();
+    const keepalive = setInterval(() => msg.working(), Math.max(250, Math.floor(this.o.queue.settings.ackWaitMs / 4)));
     try {
       const since = Date.now();
       while (!this.stopping) {
-        msg.working();
         await sleep(DEPENDENCY_RETRY_MS);
         try {
           await this.o.claimScrub.ping();
@@ -208,6 +217,7 @@ export class QueueWorker {
       }
       return false;
     } finally {
+      clearInterval(keepalive);
       this.waitingForDependency = false;
       this.o.metrics.dependencyDown.set(0);
     }
