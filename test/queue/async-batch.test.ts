@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
-import { bundledRulesDir } from '../../src/paths.js';
+import { bundledRulesDir, packageRoot } from '../../src/paths.js';
 import { batchQueueOf } from '../../src/queue/batch-queue.js';
 import { PacksOnlyScrub } from '../../src/queue/claim-scrub.js';
 import type { QueueConnection } from '../../src/queue/connect.js';
@@ -61,6 +63,12 @@ async function finished(id: string): Promise<{ statusCode: number; body: string;
   throw new Error('the batch did not finish');
 }
 
+/** A record without the file positions of its findings: the queue does not carry the reader's locator. */
+function withoutSources(record: Record<string, any>): Record<string, any> {
+  if (!Array.isArray(record.findings)) return record;
+  return { ...record, findings: record.findings.map(({ source: _source, ...f }: Record<string, unknown>) => f) };
+}
+
 describe('asynchronous batches', () => {
   it('queue an NDJSON batch (202 with its id and place), report progress while it waits, then stream the same lines a synchronous batch gives', async () => {
     const claims = generateClaims(30, { seed: 21, problemRate: 0.7 });
@@ -99,6 +107,35 @@ describe('asynchronous batches', () => {
     const sync = (await post(plain, many, '/v1/scrub/batch?asOf=2026-06-01')).body.trim().split('\n');
     expect(lines).toHaveLength(51);
     expect(lines).toEqual(sync);
+  });
+
+  it('queue an X12 file: its own problems (an 835 among 837s, an SE01 that miscounts) come back as records in their places, as the synchronous batch gives them', async () => {
+    await startWorker();
+    for (const name of ['837-then-835.x12', 'thirty-claims-se-count-wrong.837']) {
+      const file = readFileSync(path.join(packageRoot, 'test/fixtures/x12/variants', name), 'utf8');
+      const queued = await post(app, file, '/v1/scrub/batch?asOf=2026-06-01&async=true', 'application/edi-x12');
+      expect(queued.statusCode).toBe(202);
+      const done = await finished(queued.json<{ batchId: string }>().batchId);
+      const sync = await plain.inject({ method: 'POST', url: '/v1/scrub/batch?asOf=2026-06-01', headers: { 'content-type': 'application/edi-x12', accept: 'application/x-ndjson' }, payload: file });
+      const records = (body: string) => body.trim().split('\n').map((l) => withoutSources(JSON.parse(l)));
+      const got = records(done.body);
+      expect(got.some((r) => 'problem' in r)).toBe(true);
+      expect(got).toEqual(records(sync.body));
+    }
+  });
+
+  it('refuse a claim file with no readable claim before queueing anything, and pass record=true on to the workers, whose history decides', async () => {
+    const utf16 = readFileSync(path.join(packageRoot, 'test/fixtures/x12/variants/utf-16le.837'));
+    const refused = await app.inject({ method: 'POST', url: '/v1/scrub/batch?async=true', headers: { 'content-type': 'application/edi-x12' }, payload: utf16 });
+    expect(refused.json()).toMatchObject({ status: 400, code: 'unreadable-claims' });
+
+    // This service has no history, and does not need one to queue record=true; this worker has none either, and says so.
+    await startWorker();
+    const queued = await post(app, JSON.stringify(generateClaims(1, { seed: 24 })[0]) + '\n', '/v1/scrub/batch?asOf=2026-06-01&async=true&record=true');
+    expect(queued.statusCode).toBe(202);
+    const done = await finished(queued.json<{ batchId: string }>().batchId);
+    expect(JSON.parse(done.body).history).toMatchObject({ consulted: false, recorded: false });
+    expect((await post(app, '{}\n', '/v1/scrub/batch?async=true&record=true&history=off')).json()).toMatchObject({ status: 400, code: 'invalid-request' });
   });
 
   it('refuse what they cannot do, each with its own problem code', async () => {
