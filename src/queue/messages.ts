@@ -19,6 +19,7 @@ export const HEADER = {
   asOf: 'Scrub-As-Of',
   record: 'Scrub-Record',
   history: 'Scrub-History',
+  correlation: 'Scrub-Correlation-Id',
   envelope: 'Scrub-Envelope',
   claimId: 'Scrub-Claim-Id',
   outcome: 'Scrub-Outcome',
@@ -37,6 +38,11 @@ export interface ClaimOptions {
   record?: boolean;
   /** 'off': scrub without consulting the history. */
   history?: 'off';
+  /**
+   * The id of the request that submitted the claim (the HTTP request id, or the caller's own):
+   * carried on every claim and result message, so that a result can be traced to its request.
+   */
+  correlationId?: string;
 }
 
 /** A claim ready to publish. */
@@ -59,6 +65,7 @@ export function claimHeaders(claim: OutgoingClaim, options: ClaimOptions): MsgHd
   if (options.asOf) h.set(HEADER.asOf, options.asOf);
   if (options.record) h.set(HEADER.record, 'true');
   if (options.history === 'off') h.set(HEADER.history, 'off');
+  if (options.correlationId) h.set(HEADER.correlation, headerSafe(options.correlationId));
   if (claim.readerFindings?.length) h.set(HEADER.envelope, '1');
   return h;
 }
@@ -94,6 +101,8 @@ export function incomingKey(subject: string, streamSequence: number, h: MsgHdrs 
   if (asOf) options.asOf = asOf;
   if (h?.get(HEADER.record) === 'true') options.record = true;
   if (h?.get(HEADER.history) === 'off') options.history = 'off';
+  const correlationId = h?.get(HEADER.correlation);
+  if (correlationId) options.correlationId = correlationId;
   return { batch, item, label: h?.get(HEADER.label) || `item ${item}`, options };
 }
 
@@ -120,6 +129,7 @@ export function resultHeaders(key: IncomingClaim, result: ScrubResult, worker: s
   h.set(HEADER.batch, key.batch);
   h.set(HEADER.item, key.item);
   if (result.claimId !== null) h.set(HEADER.claimId, headerSafe(result.claimId));
+  if (key.options.correlationId) h.set(HEADER.correlation, key.options.correlationId);
   h.set(HEADER.outcome, result.outcome);
   h.set(HEADER.worker, worker);
   h.set(HEADER.deliveries, String(deliveries));
@@ -141,4 +151,5 @@ export interface BatchManifest {
   asOf?: string;
   record?: boolean;
   history?: 'off';
+  correlationId?: string;
 }

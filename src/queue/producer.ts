@@ -101,11 +101,11 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
     if ('fileProblem' in claim) {
       progress.problems++;
       const record = JSON.stringify({ problem: claim.fileProblem });
-      send = () => queue.js.publish(queue.names.result(batchId, String(n)), record, { headers: unreadableHeaders(batchId, n, 'problem') }).then(() => undefined);
+      send = () => queue.js.publish(queue.names.result(batchId, String(n)), record, { headers: unreadableHeaders(batchId, n, claimOptions, 'problem') }).then(() => undefined);
     } else if ('error' in claim) {
       progress.unreadable++;
       const result = unreadableResult(claim, claim.problem ?? 'invalid-json', claim.error);
-      send = () => queue.js.publish(queue.names.result(batchId, String(n)), JSON.stringify(result), { headers: unreadableHeaders(batchId, n) }).then(() => undefined);
+      send = () => queue.js.publish(queue.names.result(batchId, String(n)), JSON.stringify(result), { headers: unreadableHeaders(batchId, n, claimOptions) }).then(() => undefined);
     } else {
       const outgoing = { batch: batchId, item: n, label: claim.label, input: claim.input, ...(claim.read?.findings.length ? { readerFindings: claim.read.findings } : {}) };
       const body = claimBody(outgoing);
@@ -138,14 +138,15 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
     ...(claimOptions.asOf ? { asOf: claimOptions.asOf } : {}),
     ...(claimOptions.record ? { record: true } : {}),
     ...(claimOptions.history === 'off' ? { history: 'off' as const } : {}),
+    ...(claimOptions.correlationId ? { correlationId: claimOptions.correlationId } : {}),
   };
   if (!existing) await publishWithRetry(() => queue.js.publish(queue.names.manifest(batchId), JSON.stringify(manifest)));
   return existing ?? manifest;
 }
 
 /** Headers of a record the producer publishes itself: an unreadable item's result, or a file problem. */
-function unreadableHeaders(batch: string, item: number, outcome: 'fail' | 'problem' = 'fail') {
-  const h = claimHeaders({ batch, item, label: '', input: null }, {});
+function unreadableHeaders(batch: string, item: number, options: ClaimOptions, outcome: 'fail' | 'problem' = 'fail') {
+  const h = claimHeaders({ batch, item, label: '', input: null }, options.correlationId ? { correlationId: options.correlationId } : {});
   h.delete(HEADER.msgId);
   h.set(HEADER.outcome, outcome);
   return h;

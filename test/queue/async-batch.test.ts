@@ -9,6 +9,7 @@ import { bundledRulesDir, packageRoot } from '../../src/paths.js';
 import { batchQueueOf } from '../../src/queue/batch-queue.js';
 import { PacksOnlyScrub } from '../../src/queue/claim-scrub.js';
 import type { QueueConnection } from '../../src/queue/connect.js';
+import { HEADER } from '../../src/queue/messages.js';
 import { WorkerMetrics } from '../../src/queue/metrics.js';
 import { QueueWorker } from '../../src/queue/worker.js';
 import { PackHolder } from '../../src/service/pack-holder.js';
@@ -131,10 +132,20 @@ describe('asynchronous batches', () => {
 
     // This service has no history, and does not need one to queue record=true; this worker has none either, and says so.
     await startWorker();
-    const queued = await post(app, JSON.stringify(generateClaims(1, { seed: 24 })[0]) + '\n', '/v1/scrub/batch?asOf=2026-06-01&async=true&record=true');
+    const queued = await app.inject({
+      method: 'POST',
+      url: '/v1/scrub/batch?asOf=2026-06-01&async=true&record=true',
+      headers: { 'content-type': 'application/x-ndjson', 'x-request-id': 'billing-run-42' },
+      payload: JSON.stringify(generateClaims(1, { seed: 24 })[0]) + '\n',
+    });
     expect(queued.statusCode).toBe(202);
-    const done = await finished(queued.json<{ batchId: string }>().batchId);
+    const batchId = queued.json<{ batchId: string }>().batchId;
+    const done = await finished(batchId);
     expect(JSON.parse(done.body).history).toMatchObject({ consulted: false, recorded: false });
+    // The request's id travels with the claim and comes back on its result message.
+    const message = await queue.jsm.direct.getMessage(queue.names.resultsStream, { last_by_subj: queue.names.result(batchId, '1') });
+    expect(message?.header?.get(HEADER.correlation)).toBe('billing-run-42');
+    expect(message?.header?.get(HEADER.claimId)).toBe(JSON.parse(done.body).claimId);
     expect((await post(app, '{}\n', '/v1/scrub/batch?async=true&record=true&history=off')).json()).toMatchObject({ status: 400, code: 'invalid-request' });
   });
 

@@ -31,6 +31,9 @@ Options:
                      same file again with the same id adds nothing twice
   --as-of YYYY-MM-DD the date "today" means for date rules (default: the day each claim is scrubbed)
   --record           record the claims in the claim history (when the workers have one)
+  --no-history       scrub without the claim history edits (the results say so)
+  --correlation-id ID  an id of yours carried on every claim and result message
+                     (Scrub-Correlation-Id) and in the batch manifest
   --quiet            no progress
   -h, --help         show this help
 
@@ -46,6 +49,8 @@ export async function submit(args: string[], io: CliIo): Promise<number> {
       batch: { type: 'string' },
       'as-of': { type: 'string' },
       record: { type: 'boolean', default: false },
+      'no-history': { type: 'boolean', default: false },
+      'correlation-id': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -58,6 +63,8 @@ export async function submit(args: string[], io: CliIo): Promise<number> {
   const file = positionals[0]!;
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
+  if (values.record && values['no-history']) throw new UsageError('--record and --no-history contradict each other: a recorded claim is checked against the history it joins');
+  if (values['correlation-id'] !== undefined && !/^[\x21-\x7e]{1,128}$/.test(values['correlation-id'])) throw new UsageError('--correlation-id is 1 to 128 printable characters without spaces');
   if (values.batch !== undefined) {
     const problem = checkBatchId(values.batch);
     if (problem) throw new UsageError(problem);
@@ -110,7 +117,12 @@ export async function submit(args: string[], io: CliIo): Promise<number> {
     const manifest = await submitBatch(queue, claims(), {
       via: 'cli',
       ...(values.batch ? { batchId: values.batch } : {}),
-      claimOptions: { ...(asOf ? { asOf } : {}), ...(values.record ? { record: true } : {}) },
+      claimOptions: {
+        ...(asOf ? { asOf } : {}),
+        ...(values.record ? { record: true } : {}),
+        ...(values['no-history'] ? { history: 'off' as const } : {}),
+        ...(values['correlation-id'] ? { correlationId: values['correlation-id'] } : {}),
+      },
       onProgress: (p) => {
         counts = p;
         progress?.update(p.published, 'claims submitted', size ? bytesRead / size : undefined, p.fullWaits ? `(queue full: waited ${p.fullWaits} times)` : '');

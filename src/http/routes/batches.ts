@@ -74,6 +74,7 @@ export async function enqueueBatch(
       ...(options.asOf ? { asOf: options.asOf } : {}),
       ...(options.record ? { record: true } : {}),
       ...(options.mode === 'off' ? { history: 'off' as const } : {}),
+      correlationId: request.id,
     });
   } catch (err) {
     request.log.error({ err: loggableError(err) }, 'cannot put the batch on the queue');
