@@ -399,7 +399,6 @@ function fileOf(body: unknown): ClaimStream | undefined {
   return undefined;
 }
 
-/** A ReadResult from records read at once. */
 /** A claim file with at least one readable claim; one with none is refused, saying why. */
 function readableFile(file: ClaimStream): ClaimStream {
   if (file.claims > 0) return file;
@@ -447,6 +446,7 @@ function* fileItems(file: ClaimStream): Generator<SubmitItem> {
   for (const record of file.records()) yield record.kind === 'problem' ? { fileProblem: record.problem } : claimItemOf(record);
 }
 
+/** A ReadResult from records read at once. */
 function recordsRead(read: { format: ReadResult['format']; records: ReadRecord[] }): ReadResult {
   return {
     format: read.format,
