@@ -51,7 +51,7 @@ export interface AppOptions {
   history?: ClaimHistory;
   /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
   workbenchHistory?: WorkbenchHistory;
-  /** The built workbench page; default: dist/workbench in the package. */
+  /** The built workbench page; default: dist/web in the package. */
   workbenchDir?: string;
 }
 
