@@ -16,6 +16,7 @@ export const HEADER = {
   batch: 'Scrub-Batch',
   item: 'Scrub-Item',
   label: 'Scrub-Label',
+  inputLine: 'Scrub-Input-Line',
   asOf: 'Scrub-As-Of',
   record: 'Scrub-Record',
   history: 'Scrub-History',
@@ -51,6 +52,8 @@ export interface OutgoingClaim {
   /** 1-based position in the batch. */
   item: number;
   label: string;
+  /** The NDJSON line the claim was read from: its result says so (`inputLine`), as a synchronous batch's does. */
+  line?: number;
   input: unknown;
   /** Structure findings of the file reader (X12 envelope counts...), merged into the result. */
   readerFindings?: Finding[];
@@ -62,6 +65,7 @@ export function claimHeaders(claim: OutgoingClaim, options: ClaimOptions): MsgHd
   h.set(HEADER.batch, claim.batch);
   h.set(HEADER.item, String(claim.item));
   if (claim.label) h.set(HEADER.label, headerSafe(claim.label));
+  if (claim.line !== undefined) h.set(HEADER.inputLine, String(claim.line));
   if (options.asOf) h.set(HEADER.asOf, options.asOf);
   if (options.record) h.set(HEADER.record, 'true');
   if (options.history === 'off') h.set(HEADER.history, 'off');
@@ -84,6 +88,8 @@ export interface IncomingClaim {
   batch: string;
   item: string;
   label: string;
+  /** The NDJSON line the claim came from, when its producer said. */
+  line?: number;
   options: ClaimOptions;
 }
 
@@ -103,7 +109,9 @@ export function incomingKey(subject: string, streamSequence: number, h: MsgHdrs 
   if (h?.get(HEADER.history) === 'off') options.history = 'off';
   const correlationId = h?.get(HEADER.correlation);
   if (correlationId) options.correlationId = correlationId;
-  return { batch, item, label: h?.get(HEADER.label) || `item ${item}`, options };
+  const lineText = h?.get(HEADER.inputLine);
+  const line = lineText && /^[1-9]\d{0,9}$/.test(lineText) ? Number(lineText) : undefined;
+  return { batch, item, label: h?.get(HEADER.label) || `item ${item}`, ...(line !== undefined ? { line } : {}), options };
 }
 
 /** The claim in a message body, or why it cannot be read (never quoting the body). */

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
 import { unreadableResult, type UnreadableKind } from '../claim/validate.js';
+import { withInputPlace } from '../formats/decorate.js';
 import type { ReadProblem } from '../formats/index.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { QueueConnection } from './connect.js';
@@ -104,10 +105,17 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
       send = () => queue.js.publish(queue.names.result(batchId, String(n)), record, { headers: unreadableHeaders(batchId, n, claimOptions, 'problem') }).then(() => undefined);
     } else if ('error' in claim) {
       progress.unreadable++;
-      const result = unreadableResult(claim, claim.problem ?? 'invalid-json', claim.error);
+      const result = withInputPlace(unreadableResult(claim, claim.problem ?? 'invalid-json', claim.error), claim);
       send = () => queue.js.publish(queue.names.result(batchId, String(n)), JSON.stringify(result), { headers: unreadableHeaders(batchId, n, claimOptions) }).then(() => undefined);
     } else {
-      const outgoing = { batch: batchId, item: n, label: claim.label, input: claim.input, ...(claim.read?.findings.length ? { readerFindings: claim.read.findings } : {}) };
+      const outgoing = {
+        batch: batchId,
+        item: n,
+        label: claim.label,
+        ...(claim.line !== undefined ? { line: claim.line } : {}),
+        input: claim.input,
+        ...(claim.read?.findings.length ? { readerFindings: claim.read.findings } : {}),
+      };
       const body = claimBody(outgoing);
       const h = claimHeaders(outgoing, claimOptions);
       send = () => queue.js.publish(queue.names.claims(batchId), body, { headers: h });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { unreadableResult } from '../claim/validate.js';
 import { RULE_FAILED } from '../engine/scrubber.js';
 import type { ScrubResult } from '../findings/finding.js';
+import { withInputPlace } from '../formats/decorate.js';
 import { completeResult } from '../formats/index.js';
 import type { PackHolder } from '../service/pack-holder.js';
 import { loggableError } from '../util/safe-error.js';
@@ -156,6 +157,7 @@ export class QueueWorker {
         const scrubber = this.o.packs.current();
         result = await this.o.claimScrub.scrub(scrubber, read.input, key.options);
         if (read.readerFindings.length > 0) result = completeResult(result, { kind: 'claim', input: read.input, label: key.label, findings: read.readerFindings });
+        result = withInputPlace(result, { ...(key.line !== undefined ? { line: key.line } : {}), input: read.input });
         break;
       } catch (err) {
         if (this.o.claimScrub.isOutage(err) && (await this.waitForDependency(msg, key, err))) continue;
@@ -282,7 +284,10 @@ export class QueueWorker {
       h.set(HEADER.sequence, String(msg.seq));
       h.set(HEADER.worker, this.id);
       await js.publish(names.dead(key.batch), msg.data, { headers: h });
-      const result = unreadableResult({ label: key.label }, 'scrub-failed', `could not be scrubbed: ${detail}. It is in the dead letters (${names.dead(key.batch)})`);
+      const result = withInputPlace(
+        unreadableResult({ label: key.label }, 'scrub-failed', `could not be scrubbed: ${detail}. It is in the dead letters (${names.dead(key.batch)})`),
+        key.line !== undefined ? { line: key.line } : {},
+      );
       await this.publishResult(key, result, msg.info.deliveryCount);
       this.o.metrics.deadLetters.inc({ reason });
       this.o.log.error({ batch: key.batch, item: key.item, reason, detail, deliveries: msg.info.deliveryCount }, 'claim moved to the dead letters');

@@ -54,6 +54,10 @@ describe('with API keys configured', () => {
     }
   });
 
+  it('shows, in the start-up banner, a curl hint that carries a key', () => {
+    expect(server.output()).toMatch(/^Try: curl -s -H "Authorization: Bearer \$KEY" http:\/\/127\.0\.0\.1:\d+\/v1\/packs /m);
+  });
+
   it('never writes a key to the log, even at debug level', async () => {
     expect(server.output()).toContain('API keys required');
     expect(server.output()).not.toContain(SCRUB_KEY);
@@ -69,6 +73,8 @@ describe('development mode', () => {
       expect(server.output()).toMatch(/"level":40.*AUTHENTICATION IS OFF \(development mode: no API keys are configured\)/);
       // The only warning a new user sees is that one: no deprecation notice from a dependency.
       expect(server.output()).not.toMatch(/Deprecation|FSTDEP\d+/);
+      // No key needed, so the start-up banner's curl hint carries none.
+      expect(server.output()).toMatch(/^Try: curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/packs /m);
       expect((await request(server.url, { path: '/v1/scrub', headers: JSON_TYPE, body: clean })).status).toBe(200);
       expect((await request(server.url, { method: 'POST', path: '/v1/packs/reload' })).status).toBe(200);
 
