@@ -25,7 +25,11 @@ import { TOKEN } from './settings.js';
  * problem of the claim file itself (published at once as a `{"problem": ...}` record in its place,
  * as the synchronous batch and `scrub check` give it).
  */
-export type SubmitItem = ClaimItem | { label: string; line?: number; error: string; problem: UnreadableKind } | { fileProblem: ReadProblem };
+export type SubmitItem =
+  | ClaimItem
+  // `input`: the claim when it could be read (one past the batch limit), for its result's claimId.
+  | { label: string; line?: number; input?: unknown; error: string; problem: UnreadableKind }
+  | { fileProblem: ReadProblem };
 
 export interface SubmitProgress {
   /** Items handed to the queue and acknowledged by it. */

@@ -60,7 +60,7 @@ export async function enqueueBatch(
           const message = `${item.label} was not scrubbed, nor any claim after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch.`;
           yield { fileProblem: { code: 'batch-limit', severity: 'error', message, details: { maxClaims } } };
         } else {
-          yield { label: item.label, ...(item.line !== undefined ? { line: item.line } : {}), problem: 'batch-limit', error: `not scrubbed, nor any line after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch` };
+          yield { label: item.label, ...(item.line !== undefined ? { line: item.line } : {}), ...('input' in item ? { input: item.input } : {}), problem: 'batch-limit', error: `not scrubbed, nor any line after it: a batch may hold at most ${maxClaims} claims. Send the rest in another batch` };
         }
         return;
       }
