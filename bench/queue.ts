@@ -99,7 +99,8 @@ export async function queueBench(quick: boolean, tables: BenchTables): Promise<Q
       if (workers === 1) batch.jobs1 = round(claims / (await batchSeconds(['--jobs', '1'])), 0);
       if (workers === 2) batch.shipped = round(claims / (await batchSeconds([])), 0);
       const queueEnv = { ...env, SCRUB_NATS_URL: nats.url, SCRUB_QUEUE_NAME: `bench${workers}x${Date.now().toString(36)}` };
-      const started = await Promise.all(Array.from({ length: workers }, () => startWorker(queueEnv)));
+      // info: a worker says it is ready at that level (it logs nothing per claim).
+      const started = await Promise.all(Array.from({ length: workers }, () => startWorker({ ...queueEnv, LOG_LEVEL: 'info' })));
       const batchId = `bench-${workers}`;
       const seconds = await timed(() =>
         Promise.all([run(['submit', '--quiet', '--as-of', AS_OF, '--batch', batchId, file], queueEnv), run(['results', '--quiet', '--batch', batchId, '--timeout', '300'], queueEnv)]),
