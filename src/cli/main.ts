@@ -7,6 +7,8 @@ import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { results, resultsHelp } from './commands/results.js';
+import { remits, remitsHelp } from './commands/remits.js';
+import { report, reportHelp } from './commands/report.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { submit, submitHelp } from './commands/submit.js';
 import { test, testHelp } from './commands/test.js';
@@ -24,6 +26,8 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },
   results: { run: results, help: resultsHelp, summary: 'collect a queued batch\'s results as NDJSON' },
   history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
+  remits: { run: remits, help: remitsHelp, summary: 'import 835 remittances and match them to the recorded claims' },
+  report: { run: report, help: reportHelp, summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]
