@@ -17,10 +17,11 @@ import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
+import { ndjsonBench } from './ndjson.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -107,6 +108,14 @@ if (runs('batch')) {
     row(`  peak RSS MiB (MB), ${label} (RSS MiB at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${Math.round(peakMB)}) (${r.rssMiBAt.join('/')})`, '', '', '< 300 MB', yes(peakMB < 300));
   }
   results.batch = runsOf;
+}
+
+if (runs('ndjson')) {
+  console.log(`ndjson: the NDJSON reader and scrub check --jobs 1 vs reading and JSON.parse alone (${quick ? '20,000' : '1,000,000'} claims) ...`);
+  const r = await ndjsonBench(quick, tables);
+  results.ndjson = r;
+  row(`NDJSON reader claims/s vs read + JSON.parse (${formatNumber(r.claims)} claims)`, formatNumber(r.readerClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.readerRatio.toFixed(2), '>= 0.85', yes(r.readerRatio >= 0.85));
+  row('  scrub check --jobs 1 claims/s vs the same floor', formatNumber(r.checkClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.checkRatio.toFixed(3), '>= 0.100', yes(r.checkRatio >= 0.1));
 }
 
 if (runs('workers')) {

@@ -61,9 +61,23 @@ describe('safe JSON', () => {
     expect(parseSafeJson('{"prototype":[]}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
     expect(parseSafeJson('{"prototypes":[], "_proto_":1, "constructors":2}')).toMatchObject({ ok: true });
   });
-  it('refuses deep nesting before parsing it', () => {
+  it('refuses deep nesting', () => {
     expect(parseSafeJson('['.repeat(10_000) + ']'.repeat(10_000))).toMatchObject({ ok: false, problem: 'too-deep' });
     expect(parseSafeJson('["[[[[", {"a": "{{{{"}]')).toMatchObject({ ok: true });
+  });
+  it('allows exactly the maximum depth, objects and lists mixed, and refuses one more', () => {
+    const nested = (levels: number) => '{"a":['.repeat(levels / 2) + ']}'.repeat(levels / 2);
+    expect(parseSafeJson(nested(64))).toMatchObject({ ok: true });
+    expect(parseSafeJson(nested(66))).toEqual({ ok: false, problem: 'too-deep', message: 'the JSON is nested more than 64 levels deep (at character 193)' });
+  });
+  it('says where a refused key or level is, in the text, as the value is checked after parsing', () => {
+    expect(parseSafeJson('{"lines":[{"units":1},\n {"constructor":{}}]}')).toEqual({ ok: false, problem: 'forbidden-key', message: 'the key "constructor" (at character 26) is not allowed' });
+    expect(parseSafeJson('{"a":{"\\u005f_proto__":1}}')).toEqual({ ok: false, problem: 'forbidden-key', message: 'the key "__proto__" (at character 7) is not allowed' });
+  });
+  it('refuses a text too deep to accept before saying it is not JSON', () => {
+    expect(parseSafeJson('['.repeat(100) + '1,')).toMatchObject({ ok: false, problem: 'too-deep' });
+    expect(parseSafeJson('{"__proto__":1,')).toMatchObject({ ok: false, problem: 'forbidden-key' });
+    expect(parseSafeJson('{"a":1,')).toMatchObject({ ok: false, problem: 'invalid-json' });
   });
 });
 

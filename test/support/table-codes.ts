@@ -36,10 +36,16 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
-export function codePoolsFromTables(packSet: PackSet): CodePools {
+/**
+ * `env` is the environment the packs were loaded with: a deployment's files are named in the
+ * loaded table by their variable only ("SCRUB_TABLE_MUE file 1"), so they are read from it.
+ */
+export function codePoolsFromTables(packSet: PackSet, env: Readonly<Record<string, string | undefined>> = process.env): CodePools {
   const files = (format: string) =>
     packSet.packs.flatMap((p) =>
-      (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
+      (p.tables ?? [])
+        .filter((t) => t.format === format)
+        .flatMap((t) => (t.source === 'environment' && t.env && env[t.env] ? env[t.env]!.split(path.delimiter) : t.files).map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
     );
   const pools: CodePools = { ...SAMPLE_CODES };
 
