@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTemplate, renderTemplate, renderValue } from '../../src/engine/template.js';
+import { compileTemplate, parseTemplate, renderTemplate, renderValue } from '../../src/engine/template.js';
 import { compilePath, resolvePath, pathSyntaxProblem } from '../../src/engine/path.js';
 import { parseSafeJson } from '../../src/util/safe-json.js';
 import { removeAt, setAt } from '../../src/util/patch.js';
@@ -28,6 +28,39 @@ describe('message templates', () => {
   it('refuses unbalanced braces and unknown filters', () => {
     expect(parseTemplate('Line {{line.number}').ok).toBe(false);
     expect(parseTemplate('{{line.charge | euro}}').ok).toBe(false);
+  });
+  it('renders a compiled template exactly as the template itself, text and value', () => {
+    const facts = {
+      get: (fact: string) => ({ ...values, claim: { claimId: 'C-1', total: 0, none: null, lines: [{ units: 3 }] }, flag: false, count: 0, text: 'plain' })[fact],
+    };
+    const lookupAll = (fact: string, path: string) => resolvePath(facts.get(fact), path);
+    const sources = [
+      '',
+      'No placeholder at all.',
+      '{{line.modifiers}}',
+      '{{line.charge | money}}',
+      '{{line.ndc}}',
+      '{{claim.none}}',
+      '{{claim.total}}',
+      '{{flag}}',
+      '{{count}}',
+      '{{text}}',
+      '{{text.length}}',
+      '{{claim.lines.0.units}}',
+      '{{claim.lines}}',
+      '{{line.constructor}}',
+      '{{unknown.fact}}',
+      '/lines/{{line.number}}/modifiers',
+      'Line {{line.number}} ({{ line.procedureCode }}) has {{line.modifiers}} at {{line.charge | money}}; {{claim.none}}.',
+    ];
+    for (const source of sources) {
+      const parsed = parseTemplate(source);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      const compiled = compileTemplate(parsed.template);
+      expect(compiled.text(facts)).toBe(renderTemplate(parsed.template, lookupAll));
+      expect(compiled.value(facts)).toEqual(renderValue(parsed.template, lookupAll));
+      expect(compileTemplate(parsed.template)).toBe(compiled);
+    }
   });
 });
 
