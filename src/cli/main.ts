@@ -6,6 +6,8 @@ import { docs, docsHelp } from './commands/docs.js';
 import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
+import { remits, remitsHelp } from './commands/remits.js';
+import { report, reportHelp } from './commands/report.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { test, testHelp } from './commands/test.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
@@ -18,6 +20,8 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
   history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
+  remits: { run: remits, help: remitsHelp, summary: 'import 835 remittances and match them to the recorded claims' },
+  report: { run: report, help: reportHelp, summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]
