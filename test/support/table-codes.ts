@@ -37,15 +37,20 @@ function every<T>(list: T[], max: number): T[] {
 }
 
 /**
- * `env` is the environment the packs were loaded with: a deployment's files are named in the
- * loaded table by their variable only ("SCRUB_TABLE_MUE file 1"), so they are read from it.
+ * `env`: the environment the pack set was loaded with. A table from an environment variable
+ * names its files by the variable only ("SCRUB_TABLE_MUE file 2", never the path), so its
+ * paths are read from the variable here.
  */
 export function codePoolsFromTables(packSet: PackSet, env: Readonly<Record<string, string | undefined>> = process.env): CodePools {
   const files = (format: string) =>
     packSet.packs.flatMap((p) =>
       (p.tables ?? [])
         .filter((t) => t.format === format)
-        .flatMap((t) => (t.source === 'environment' && t.env && env[t.env] ? env[t.env]!.split(path.delimiter) : t.files).map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
+        .flatMap((t) =>
+          t.source === 'environment' && t.env && env[t.env]
+            ? env[t.env]!.split(path.delimiter).filter((f) => f.trim() !== '').map((f) => path.resolve(f))
+            : t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f)),
+        ),
     );
   const pools: CodePools = { ...SAMPLE_CODES };
 
