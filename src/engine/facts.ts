@@ -8,7 +8,6 @@ import {
 } from '../claim/view.js';
 import type { HistoryView } from './history.js';
 import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
-import { resolvePath } from './path.js';
 import { OWN_DIAGNOSIS, OWN_LINE, viewFieldsRead, type FieldPath } from './reads.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
@@ -368,8 +367,4 @@ export class FactSource {
     return value;
   }
 
-  /** "line.modifiers" style lookups, for templates. */
-  lookup(fact: string, path: string): unknown {
-    return resolvePath(this.get(fact), path);
-  }
 }
