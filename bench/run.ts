@@ -18,11 +18,12 @@ import { inProcess } from './inprocess.js';
 import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
+import { ndjsonBench } from './ndjson.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -86,6 +87,10 @@ if (runs('scaling')) {
   row('  rules evaluated per claim', String(r.rulesEvaluatedPerClaim.large), String(r.rulesEvaluatedPerClaim.small));
   row(`  ${formatNumber(r.large.rules)} rules all applying: index on / off`, formatNumber(r.allApply.indexedMicros), formatNumber(r.allApply.unindexedMicros), `${r.allApply.indexSpeedup}x faster`);
   row('  pack load seconds (10,000 / 100 rules)', String(r.large.loadSeconds), String(r.small.loadSeconds));
+  const one = r.againstOneRule;
+  row(`  10,000 rules spread over payers vs 1 rule, per-claim us (${one.findingsPerClaim.spread} vs ${one.findingsPerClaim.oneRule} findings)`, formatNumber(r.large.perClaimMicros), formatNumber(one.oneRuleMicros), one.spreadRatio.toFixed(2));
+  row(`  10,000 rules all applying vs 1 rule (${one.findingsPerClaim.allApply} findings a claim)`, formatNumber(r.allApply.indexedMicros), formatNumber(one.oneRuleMicros), `${one.allApplyRatio}x`, '<= 100x', yes(one.allApplyRatio <= 100));
+  row('  per finding, all applying (us)', formatNumber(one.perFindingMicros));
 }
 
 if (runs('startup')) {
@@ -109,6 +114,16 @@ if (runs('batch')) {
     row(`  peak RSS MiB (MB), ${label} (RSS MiB at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${Math.round(peakMB)}) (${r.rssMiBAt.join('/')})`, '', '', '< 300 MB', yes(peakMB < 300));
   }
   results.batch = runsOf;
+}
+
+if (runs('ndjson')) {
+  console.log(`ndjson: the NDJSON reader and scrub check --jobs 1 vs reading and JSON.parse alone (${quick ? '20,000' : '200,000'} claims) ...`);
+  const r = await ndjsonBench(quick, tables);
+  results.ndjson = r;
+  row(`NDJSON reader claims per CPU s vs read + JSON.parse (${formatNumber(r.claims)} claims)`, formatNumber(r.readerClaimsPerCpuSecond), formatNumber(r.floorClaimsPerCpuSecond), r.readerRatio.toFixed(2), '>= 0.85', yes(r.readerRatio >= 0.85));
+  row('  the same in claims/s (elapsed)', formatNumber(r.readerClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.readerWallRatio.toFixed(2));
+  row('  scrub check --jobs 1, claims per CPU s vs the floor', formatNumber(r.checkClaimsPerCpuSecond), formatNumber(r.floorClaimsPerCpuSecond), r.checkRatio.toFixed(3), '>= 0.100', yes(r.checkRatio >= 0.1));
+  row(`  the same in claims/s (elapsed; whole run with start-up: ${formatNumber(r.checkWholeRunClaimsPerSecond)})`, formatNumber(r.checkClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.checkWallRatio.toFixed(3));
 }
 
 if (runs('workers')) {

@@ -11,7 +11,9 @@ import { median, microsSince, round } from './stats.js';
  * applies to every claim) against 10,000 rules (100 generated payer packs of 100 rules, each for
  * one payer id; the claims spread over the 100 payers), on the same claims, interleaved.
  * Then the rule index on its own: 10,000 rules that all apply to every claim (100 packs with no
- * appliesTo), with and without the index.
+ * appliesTo), with and without the index. Both 10,000-rule cases are also measured against one
+ * rule that applies to every claim: spread over payers, a claim meets few of the rules; when
+ * they all apply, the cost follows the findings they make.
  */
 
 export interface ScalingResult {
@@ -29,6 +31,19 @@ export interface ScalingResult {
   rulesEvaluatedPerClaim: { small: number; large: number };
   /** 10,000 rules that all apply: per-claim time with the index, and without it. */
   allApply: { claims: number; indexedMicros: number; unindexedMicros: number; indexSpeedup: number; ratioToSmall: number };
+  /**
+   * Against one rule that applies to every claim (the cost of a claim with next to no rules):
+   * 10,000 rules spread over the payers, and 10,000 that all apply, whose cost follows their
+   * findings (target: at most 100x).
+   */
+  againstOneRule: {
+    oneRuleMicros: number;
+    spreadRatio: number;
+    allApplyRatio: number;
+    findingsPerClaim: { oneRule: number; spread: number; allApply: number };
+    /** (all-apply - one rule) / the findings more: what a finding costs, its rule's evaluation included. */
+    perFindingMicros: number;
+  };
 }
 
 async function perClaim(claims: readonly unknown[], scrubbers: Scrubber[], passes: number): Promise<number[][]> {
@@ -78,6 +93,7 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
   const smallDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-100'), { packs: 1, rulesPerPack: 100, seed: 9, everyPayer: true, style: 'realistic' });
   const largeDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000'), { packs: 100, rulesPerPack: 100, seed: 9, style: 'realistic' });
   const allDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-10000-all'), { packs: 100, rulesPerPack: 100, seed: 9, everyPayer: true, style: 'realistic' });
+  const oneDir = await writePayerPacks(path.join(DATA_DIR, 'scaling-1'), { packs: 1, rulesPerPack: 1, seed: 9, everyPayer: true, style: 'realistic' });
   const timed = async (dir: string) => {
     const started = process.hrtime.bigint();
     const packs = await loadPackSet(dir);
@@ -88,9 +104,11 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
   const claims = generateWorkload(quick ? 2_000 : 10_000, { seed: 31, payerIds: payers });
   const a = new Scrubber(small.packs);
   const b = new Scrubber(large.packs);
-  await perClaim(claims.slice(0, 1_000), [a, b], 1); // warm-up
-  const [smallTimes, largeTimes] = await perClaim(claims, [a, b], quick ? 2 : 5);
+  const one = new Scrubber((await timed(oneDir)).packs);
+  await perClaim(claims.slice(0, 1_000), [a, b, one], 1); // warm-up
+  const [smallTimes, largeTimes, oneTimes] = await perClaim(claims, [a, b, one], quick ? 2 : 5);
   const ratios = smallTimes!.map((t, i) => largeTimes![i]! / t);
+  const spreadRatios = oneTimes!.map((t, i) => largeTimes![i]! / t);
   const payerOf = (c: unknown) => (c as { payer: { id: string } }).payer.id;
   const grouped = [...claims].sort((x, y) => (payerOf(x) < payerOf(y) ? -1 : payerOf(x) > payerOf(y) ? 1 : 0));
   const [smallGrouped, largeGrouped] = await perClaim(grouped, [a, b], quick ? 1 : 3);
@@ -101,8 +119,14 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
   const indexed = new Scrubber(all.packs);
   const unindexed = new Scrubber(all.packs, { indexing: false });
   const few = claims.slice(0, quick ? 100 : 400);
-  await perClaim(few.slice(0, 50), [indexed, unindexed, a], 1);
-  const [withIndex, withoutIndex, smallAgain] = await perClaim(few, [indexed, unindexed, a], quick ? 1 : 3);
+  await perClaim(few.slice(0, 50), [indexed, unindexed, a, one], 1);
+  const [withIndex, withoutIndex, smallAgain, oneAgain] = await perClaim(few, [indexed, unindexed, a, one], quick ? 1 : 3);
+  const findingsPerClaim = async (scrubber: Scrubber, of: readonly unknown[]) => {
+    let count = 0;
+    for (const claim of of) count += (await scrubber.scrub(claim, { asOf: AS_OF })).findings.length;
+    return count / of.length;
+  };
+  const findings = { oneRule: await findingsPerClaim(one, few), spread: await findingsPerClaim(b, few), allApply: await findingsPerClaim(indexed, few) };
 
   return {
     claims: claims.length,
@@ -117,6 +141,13 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
       unindexedMicros: round(median(withoutIndex!), 1),
       indexSpeedup: round(median(withoutIndex!) / median(withIndex!), 1),
       ratioToSmall: round(median(withIndex!) / median(smallAgain!), 1),
+    },
+    againstOneRule: {
+      oneRuleMicros: round(median(oneTimes!), 1),
+      spreadRatio: round(median(spreadRatios), 2),
+      allApplyRatio: round(median(withIndex!.map((t, i) => t / oneAgain![i]!)), 1),
+      findingsPerClaim: { oneRule: round(findings.oneRule, 2), spread: round(findings.spread, 2), allApply: round(findings.allApply, 1) },
+      perFindingMicros: round((median(withIndex!) - median(oneAgain!)) / (findings.allApply - findings.oneRule), 2),
     },
   };
 }

@@ -3,7 +3,7 @@ import { Scrubber } from '../engine/scrubber.js';
 import { readPackSet } from '../packs/loader.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
 import { SharedTables } from '../tables/shared.js';
-import { scrubItem, type WorkerReply, type WorkerRequest, type WorkerSetup } from './parallel-scrub.js';
+import { scrubItem, type WorkerReply, type WorkerRequest, type WorkerResult, type WorkerSetup } from './parallel-scrub.js';
 
 /**
  * A `scrub check` thread: loads its own copy of the packs' rules, with the table indexes the
@@ -21,10 +21,10 @@ parentPort!.on('message', (request: WorkerRequest) => {
   void (async (): Promise<WorkerReply> => {
     try {
       const scrubber = await loaded;
-      const results = [];
-      for (const item of request.items) {
-        const { json, outcome } = await scrubItem(scrubber, item, options);
-        results.push({ json, outcome });
+      const results: WorkerResult[] = [];
+      for (const { completedHere, ...item } of request.items) {
+        const scrubbed = await scrubItem(scrubber, item, options);
+        results.push(completedHere ? { result: scrubbed.result, outcome: scrubbed.outcome } : { json: scrubbed.json, outcome: scrubbed.outcome });
       }
       return { id: request.id, results };
     } catch (err) {

@@ -22,7 +22,8 @@ import type { SharedIndex, SharedTables } from '../tables/shared.js';
  * them as SharedTables. At most two chunks per worker thread are in flight and results are
  * written in input order as soon as the next one is ready, so memory stays bounded whatever the
  * input size. Each result is the JSON.stringify of the same Scrubber's result on either path:
- * the output is byte for byte the single-threaded one.
+ * the output is byte for byte the single-threaded one. A result is serialised once, where it is
+ * written (or, from a worker thread, where it is made).
  */
 
 /** Claims scrubbed on the main thread before worker threads are worth starting. */
@@ -40,11 +41,32 @@ const CHUNK = 32;
 /** What the output needs of an item: its label and, for X12 and FHIR, what the reader knew. */
 export type ItemSource = Pick<ClaimItem, 'label' | 'line'> & { read?: ReadClaim };
 
-export interface ScrubbedItem {
-  item: ItemSource;
+/**
+ * A claim's result, serialised at most once: as JSON text for the json and ndjson outputs and
+ * for the trip back from a worker thread, as the object for the text output, whichever is asked
+ * for first; the other form is derived from it only if it is asked for too.
+ */
+export class ScrubbedItem {
+  private text: string | undefined;
+  private object: ScrubResult | undefined;
+
+  constructor(
+    readonly item: ItemSource,
+    readonly outcome: 'pass' | 'fail',
+    result: { json: string } | { result: ScrubResult },
+  ) {
+    if ('json' in result) this.text = result.json;
+    else this.object = result.result;
+  }
+
   /** The result as JSON text. */
-  json: string;
-  outcome: 'pass' | 'fail';
+  get json(): string {
+    return (this.text ??= JSON.stringify(this.object));
+  }
+
+  get result(): ScrubResult {
+    return (this.object ??= JSON.parse(this.text!) as ScrubResult);
+  }
 }
 
 export interface ParallelOptions {
@@ -78,17 +100,18 @@ export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: Sc
     if (item.read) result = completeResult(result, item.read);
   }
   result = withInputPlace(result, item);
-  return { item, json: JSON.stringify(result), outcome: result.outcome };
+  return new ScrubbedItem(item, result.outcome, { result });
 }
 
 /**
  * The reader's part of an X12 or FHIR item stays on this thread (it holds functions, which
- * cannot cross to a worker): the worker scrubs the claim, and the result is completed here.
+ * cannot cross to a worker): the worker scrubs the claim and sends its result back as an object,
+ * to be completed here and serialised once.
  */
-function toWorker(item: ClaimItem): ClaimItem {
+function toWorker(item: ClaimItem): ClaimItem & { completedHere?: true } {
   if (!('read' in item) || item.read === undefined) return item;
   const { read: _kept, ...plain } = item;
-  return plain;
+  return { ...plain, completedHere: true };
 }
 
 /**
@@ -102,11 +125,10 @@ function sourceOf(item: ClaimItem): ItemSource {
   return source;
 }
 
-function completeHere(scrubbed: ScrubbedItem): ScrubbedItem {
-  const { item } = scrubbed;
-  if (item.read === undefined) return scrubbed;
-  const result = completeResult(JSON.parse(scrubbed.json) as ScrubResult, item.read);
-  return { item, json: JSON.stringify(result), outcome: result.outcome };
+function fromWorker(item: ItemSource, reply: WorkerResult): ScrubbedItem {
+  if (!('result' in reply) || item.read === undefined) return new ScrubbedItem(item, reply.outcome, reply);
+  const result = completeResult(reply.result, item.read);
+  return new ScrubbedItem(item, result.outcome, { result });
 }
 
 export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: Scrubber, parallel: ParallelOptions): AsyncGenerator<ScrubbedItem> {
@@ -170,7 +192,8 @@ interface Task {
 
 export interface WorkerRequest {
   id: number;
-  items: ClaimItem[];
+  /** `completedHere`: the main thread completes the result, so it comes back as an object. */
+  items: Array<ClaimItem & { completedHere?: true }>;
 }
 /** What each thread starts with. */
 export interface WorkerSetup {
@@ -181,7 +204,8 @@ export interface WorkerSetup {
   /** SharedTables records: their arrays reach the thread as the same memory, not copies. */
   sharedTables: SharedIndex[];
 }
-export type WorkerReply = { id: number; results: Array<{ json: string; outcome: 'pass' | 'fail' }> } | { id: number; error: string };
+export type WorkerResult = { json: string; outcome: 'pass' | 'fail' } | { result: ScrubResult; outcome: 'pass' | 'fail' };
+export type WorkerReply = { id: number; results: WorkerResult[] } | { id: number; error: string };
 
 /**
  * A thread's young generation, in MB. V8 lets a busy isolate's grow to 48 MB (two 16 MB
@@ -277,7 +301,7 @@ class ScrubPool {
     thread.tasks.delete(reply.id);
     if (task) {
       if ('error' in reply) task.reject(new Error(reply.error));
-      else task.resolve(reply.results.map((r, i) => completeHere({ item: task.sources[i]!, json: r.json, outcome: r.outcome })));
+      else task.resolve(reply.results.map((r, i) => fromWorker(task.sources[i]!, r)));
     }
     this.dispatch();
   }

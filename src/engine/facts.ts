@@ -9,7 +9,6 @@ import {
 import { isDatedValue, valueOnDate } from '../packs/model.js';
 import type { HistoryView } from './history.js';
 import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
-import { resolvePath } from './path.js';
 import { OWN_DIAGNOSIS, OWN_LINE, viewFieldsRead, type FieldPath } from './reads.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
@@ -459,8 +458,4 @@ export class FactSource {
     return value;
   }
 
-  /** "line.modifiers" style lookups, for templates. */
-  lookup(fact: string, path: string): unknown {
-    return resolvePath(this.get(fact), path);
-  }
 }

@@ -13,7 +13,7 @@ import type { HistoryView } from './history.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
-import { renderTemplate, renderValue } from './template.js';
+import { compileTemplate, type CompiledTemplate } from './template.js';
 
 export interface ScrubOptions {
   /** The date "today" means for date rules (YYYY-MM-DD); defaults to the current date. */
@@ -474,20 +474,47 @@ function findingOrFailure(rule: Rule, owner: string, item: ScopeItem, facts: Fac
   }
 }
 
+/** A rule's templates compiled for its findings, made the first time the rule fires. */
+interface FindingTemplates {
+  message: CompiledTemplate;
+  path: CompiledTemplate | undefined;
+  suggestion: CompiledTemplate | undefined;
+  details: ReadonlyArray<readonly [string, CompiledTemplate]>;
+}
+
+const findingTemplates = new WeakMap<Rule, FindingTemplates>();
+
+function templatesOf(rule: Rule): FindingTemplates {
+  let templates = findingTemplates.get(rule);
+  if (!templates) {
+    templates = {
+      message: compileTemplate(rule.message),
+      path: rule.path ? compileTemplate(rule.path) : undefined,
+      suggestion: rule.suggestion ? compileTemplate(rule.suggestion) : undefined,
+      details: Object.entries(rule.details).map(([k, t]) => [k, compileTemplate(t)] as const),
+    };
+    findingTemplates.set(rule, templates);
+  }
+  return templates;
+}
+
 function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {
-  const lookup = (fact: string, path: string) => facts.lookup(fact, path);
+  const templates = templatesOf(rule);
   const details: Record<string, unknown> = {};
-  for (const [k, t] of Object.entries(rule.details)) details[k] = renderValue(t, lookup);
+  for (let i = 0; i < templates.details.length; i++) {
+    const [k, t] = templates.details[i]!;
+    details[k] = t.value(facts);
+  }
   const finding: Finding = {
     ruleId: rule.id,
     pack: rule.pack,
     category: rule.category,
     severity,
-    message: renderTemplate(rule.message, lookup),
+    message: templates.message.text(facts),
     lines: item.lines,
-    path: rule.path ? renderTemplate(rule.path, lookup) : item.defaultPath,
+    path: templates.path ? templates.path.text(facts) : item.defaultPath,
     details,
   };
-  if (rule.suggestion) finding.suggestion = renderTemplate(rule.suggestion, lookup);
+  if (templates.suggestion) finding.suggestion = templates.suggestion.text(facts);
   return finding;
 }

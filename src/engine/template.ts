@@ -1,3 +1,5 @@
+import { compilePath } from './path.js';
+
 /**
  * Message templates: plain text with {{fact.path}} placeholders that quote the claim's values,
  * e.g. "Line {{line.number}} ({{line.procedureCode}}) has both LT and RT." A placeholder may
@@ -13,7 +15,12 @@ export interface TemplateRef {
 }
 
 type Filter = (typeof TEMPLATE_FILTERS)[number];
-type Placeholder = { readonly ref: TemplateRef; readonly filter?: Filter };
+type Placeholder = {
+  readonly ref: TemplateRef;
+  readonly filter?: Filter;
+  /** The path, compiled once (resolves exactly as resolvePath does). */
+  readonly resolve: (value: unknown) => unknown;
+};
 type Part = string | Placeholder;
 
 /**
@@ -28,7 +35,8 @@ function placeholder(whole: string, expr: string, filter: string | undefined): P
   if (!known) {
     const dot = expr.indexOf('.');
     const ref: TemplateRef = { fact: dot === -1 ? expr : expr.slice(0, dot), path: dot === -1 ? '' : expr.slice(dot + 1), text: whole };
-    PLACEHOLDERS.set(whole, (known = filter ? { ref, filter: filter as Filter } : { ref }));
+    const resolve = compilePath(ref.path);
+    PLACEHOLDERS.set(whole, (known = filter ? { ref, filter: filter as Filter, resolve } : { ref, resolve }));
   }
   return known;
 }
@@ -40,6 +48,51 @@ export interface Template {
 }
 
 export const TEMPLATE_FILTERS = ['money', 'units'] as const;
+
+/** Where a compiled template reads its facts: the scrubber's FactSource. */
+export interface FactReader {
+  get(fact: string): unknown;
+}
+
+/**
+ * A template made ready for findings, once per rule at load time: the text of a template
+ * without placeholders is the message itself, a bare placeholder hands back its value's type
+ * (for `details`), and the others join their parts with each path compiled. Rendering then
+ * reads each fact once, by name, and allocates nothing but the text.
+ */
+export interface CompiledTemplate {
+  text(facts: FactReader): string;
+  value(facts: FactReader): unknown;
+}
+
+const compiledTemplates = new WeakMap<Template, CompiledTemplate>();
+
+export function compileTemplate(t: Template): CompiledTemplate {
+  let compiled = compiledTemplates.get(t);
+  if (compiled) return compiled;
+  const parts = t.parts;
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  if (parts.length === 0 || (parts.length === 1 && typeof only === 'string')) {
+    const constant = (only as string | undefined) ?? '';
+    compiled = { text: () => constant, value: () => constant };
+  } else if (only !== undefined && typeof only !== 'string') {
+    const { ref, filter, resolve } = only;
+    const text = (facts: FactReader) => show(resolve(facts.get(ref.fact)), filter);
+    compiled = filter ? { text, value: text } : { text, value: (facts) => resolve(facts.get(ref.fact)) ?? null };
+  } else {
+    const text = (facts: FactReader) => {
+      let out = '';
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        out += typeof p === 'string' ? p : show(p.resolve(facts.get(p.ref.fact)), p.filter);
+      }
+      return out;
+    };
+    compiled = { text, value: text };
+  }
+  compiledTemplates.set(t, compiled);
+  return compiled;
+}
 
 export type TemplateParse = { ok: true; template: Template } | { ok: false; problem: string };
 

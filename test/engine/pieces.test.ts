@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTemplate, renderTemplate, renderValue } from '../../src/engine/template.js';
+import { compileTemplate, parseTemplate, renderTemplate, renderValue } from '../../src/engine/template.js';
 import { compilePath, resolvePath, pathSyntaxProblem } from '../../src/engine/path.js';
 import { parseSafeJson } from '../../src/util/safe-json.js';
 import { removeAt, setAt } from '../../src/util/patch.js';
@@ -33,6 +33,39 @@ describe('message templates', () => {
     expect(parseTemplate('Line {{line.number}').ok).toBe(false);
     expect(parseTemplate('{{line.charge | euro}}').ok).toBe(false);
   });
+  it('renders a compiled template exactly as the template itself, text and value', () => {
+    const facts = {
+      get: (fact: string) => ({ ...values, claim: { claimId: 'C-1', total: 0, none: null, lines: [{ units: 3 }] }, flag: false, count: 0, text: 'plain' })[fact],
+    };
+    const lookupAll = (fact: string, path: string) => resolvePath(facts.get(fact), path);
+    const sources = [
+      '',
+      'No placeholder at all.',
+      '{{line.modifiers}}',
+      '{{line.charge | money}}',
+      '{{line.ndc}}',
+      '{{claim.none}}',
+      '{{claim.total}}',
+      '{{flag}}',
+      '{{count}}',
+      '{{text}}',
+      '{{text.length}}',
+      '{{claim.lines.0.units}}',
+      '{{claim.lines}}',
+      '{{line.constructor}}',
+      '{{unknown.fact}}',
+      '/lines/{{line.number}}/modifiers',
+      'Line {{line.number}} ({{ line.procedureCode }}) has {{line.modifiers}} at {{line.charge | money}}; {{claim.none}}.',
+    ];
+    for (const source of sources) {
+      const parsed = parseTemplate(source);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      const compiled = compileTemplate(parsed.template);
+      expect(compiled.text(facts)).toBe(renderTemplate(parsed.template, lookupAll));
+      expect(compiled.value(facts)).toEqual(renderValue(parsed.template, lookupAll));
+      expect(compileTemplate(parsed.template)).toBe(compiled);
+    }
+  });
 });
 
 describe('the dot-path resolver', () => {
@@ -65,9 +98,23 @@ describe('safe JSON', () => {
     expect(parseSafeJson('{"prototype":[]}')).toMatchObject({ ok: false, problem: 'forbidden-key' });
     expect(parseSafeJson('{"prototypes":[], "_proto_":1, "constructors":2}')).toMatchObject({ ok: true });
   });
-  it('refuses deep nesting before parsing it', () => {
+  it('refuses deep nesting', () => {
     expect(parseSafeJson('['.repeat(10_000) + ']'.repeat(10_000))).toMatchObject({ ok: false, problem: 'too-deep' });
     expect(parseSafeJson('["[[[[", {"a": "{{{{"}]')).toMatchObject({ ok: true });
+  });
+  it('allows exactly the maximum depth, objects and lists mixed, and refuses one more', () => {
+    const nested = (levels: number) => '{"a":['.repeat(levels / 2) + ']}'.repeat(levels / 2);
+    expect(parseSafeJson(nested(64))).toMatchObject({ ok: true });
+    expect(parseSafeJson(nested(66))).toEqual({ ok: false, problem: 'too-deep', message: 'the JSON is nested more than 64 levels deep (at character 193)' });
+  });
+  it('says where a refused key or level is, in the text, as the value is checked after parsing', () => {
+    expect(parseSafeJson('{"lines":[{"units":1},\n {"constructor":{}}]}')).toEqual({ ok: false, problem: 'forbidden-key', message: 'the key "constructor" (at character 26) is not allowed' });
+    expect(parseSafeJson('{"a":{"\\u005f_proto__":1}}')).toEqual({ ok: false, problem: 'forbidden-key', message: 'the key "__proto__" (at character 7) is not allowed' });
+  });
+  it('refuses a text too deep to accept before saying it is not JSON', () => {
+    expect(parseSafeJson('['.repeat(100) + '1,')).toMatchObject({ ok: false, problem: 'too-deep' });
+    expect(parseSafeJson('{"__proto__":1,')).toMatchObject({ ok: false, problem: 'forbidden-key' });
+    expect(parseSafeJson('{"a":1,')).toMatchObject({ ok: false, problem: 'invalid-json' });
   });
 });
 

@@ -48,4 +48,50 @@ describe('reading NDJSON line by line', () => {
       { label: 'line 5', line: 5, problem: 'too-deep', error: expect.stringContaining('nested more than 64 levels') },
     ]);
   });
+
+  it('hands out the items of a chunk one at a time and reads no further than asked', async () => {
+    let pulled = 0;
+    let closed = false;
+    const source = {
+      [Symbol.asyncIterator]() {
+        return {
+          next: async () => (pulled < 3 ? { value: `{"n":${pulled++}}\n{"n":"again"}\n`, done: false } : { value: undefined, done: true }),
+          return: async () => {
+            closed = true;
+            return { value: undefined, done: true };
+          },
+        };
+      },
+    };
+    const items: unknown[] = [];
+    for await (const item of ndjsonItems(source as AsyncIterable<string>)) {
+      items.push(item);
+      if (items.length === 3) break;
+    }
+    expect(items).toEqual([
+      { label: 'line 1', line: 1, input: { n: 0 } },
+      { label: 'line 2', line: 2, input: { n: 'again' } },
+      { label: 'line 3', line: 3, input: { n: 1 } },
+    ]);
+    expect(pulled).toBe(2);
+    expect(closed).toBe(true);
+  });
+
+  it('answers calls to next() made before the last one settled, in order', async () => {
+    const reader = ndjsonItems(['{"a":1}\n', '{"a":2}\n{"a":3}']);
+    const results = await Promise.all([reader.next(), reader.next(), reader.next(), reader.next()]);
+    expect(results.map((r) => (r.done ? 'done' : (r.value as { input: { a: number } }).input.a))).toEqual([1, 2, 3, 'done']);
+  });
+
+  it('drops a byte order mark at the start of the input and of any line, and copies no chunk it does not keep', () => {
+    const splitter = new NdjsonSplitter();
+    const chunk = Buffer.from('\ufeff{"a":1}\n\ufeff{"b":2}\n{"c"');
+    const lines = splitter.push(chunk);
+    chunk.fill(0x20); // the caller reuses its buffer: the unfinished line was copied
+    expect([...lines, ...splitter.push(':3}\n')]).toEqual([
+      { number: 1, text: '{"a":1}' },
+      { number: 2, text: '{"b":2}' },
+      { number: 3, text: '{"c":3}' },
+    ]);
+  });
 });

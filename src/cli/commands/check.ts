@@ -14,7 +14,7 @@ import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
-import { PARALLEL_AFTER, scrubInOrder } from '../parallel-scrub.js';
+import { PARALLEL_AFTER, scrubInOrder, type ScrubbedItem } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
 import { openHistoryOrReport } from '../history-option.js';
 import type { ClaimHistory } from '../../history/claim-history.js';
@@ -71,13 +71,13 @@ class ResultWriter {
     if (this.format === 'json') await write(this.io.stdout, '[');
   }
 
-  /** `json` is the result as JSON text: written as it is, or read back for the text format. */
-  async result(source: string, json: string): Promise<void> {
+  /** JSON text for the json and ndjson formats, the result itself for the text format: each made once. */
+  async result(source: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result'>): Promise<void> {
     const first = this.count++ === 0;
     this.results++;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
-    else if (this.format === 'ndjson') await write(this.io.stdout, json + '\n');
-    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, JSON.parse(json) as ScrubResult, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + scrubbed.json);
+    else if (this.format === 'ndjson') await write(this.io.stdout, scrubbed.json + '\n');
+    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
   /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
@@ -251,12 +251,12 @@ async function checkFiles(
       };
       const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
-      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, parallel)) {
+      for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
         await flush(written);
-        const source = [shown, item.label].filter(Boolean).join(' ');
-        if (outcome === 'pass') passed++;
+        const source = [shown, scrubbed.item.label].filter(Boolean).join(' ');
+        if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        await out.result(source, json);
+        await out.result(source, scrubbed);
         written++;
       }
       await flush(Number.POSITIVE_INFINITY);

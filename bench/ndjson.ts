@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { ndjsonItems } from '../src/formats/ndjson.js';
+import { claimsFile } from './batch.js';
+import { CLI, cpuSecondsOf } from './processes.js';
+import { AS_OF, type BenchTables } from './setup.js';
+import { median, round } from './stats.js';
+
+/**
+ * NDJSON against its physical floor: reading the batch file and JSON.parse of each line, nothing
+ * else, on one thread. Measured against it, in alternating passes over the same file: the
+ * project's NDJSON reader (`ndjsonItems`: UTF-8 check, line numbers, prototype keys and depth
+ * refused, line items), and the whole of `scrub check --jobs 1 --format ndjson` (reading,
+ * scrubbing, writing) as a user runs it. Ratios are taken in claims per CPU second, because
+ * on a shared machine elapsed time also counts the time spent waiting for a core; the
+ * elapsed-time ratios are reported beside them.
+ */
+
+export interface NdjsonResult {
+  claims: number;
+  fileMiB: number;
+  passes: number;
+  /** Read and JSON.parse per line: the floor (medians of the passes). */
+  floorClaimsPerSecond: number;
+  floorClaimsPerCpuSecond: number;
+  readerClaimsPerSecond: number;
+  readerClaimsPerCpuSecond: number;
+  /** Reader / floor in claims per CPU second, the median of the passes' ratios (target: >= 0.85). */
+  readerRatio: number;
+  /** The same in elapsed time. */
+  readerWallRatio: number;
+  checkClaimsPerSecond: number;
+  checkClaimsPerCpuSecond: number;
+  /** `scrub check --jobs 1` / floor in claims per CPU second (target: >= 0.1). */
+  checkRatio: number;
+  /** The same in elapsed time. */
+  checkWallRatio: number;
+  /** The check's claims/s with its start-up counted. */
+  checkWholeRunClaimsPerSecond: number;
+}
+
+/** The floor: bytes from the file, split at line breaks, each line decoded and parsed. */
+async function floorPass(file: string): Promise<number> {
+  let claims = 0;
+  let tail: Buffer | undefined;
+  for await (const read of createReadStream(file) as AsyncIterable<Buffer>) {
+    const chunk = tail ? Buffer.concat([tail, read]) : read;
+    let start = 0;
+    for (let end = chunk.indexOf(10, start); end !== -1; end = chunk.indexOf(10, start)) {
+      if (end > start) {
+        JSON.parse(chunk.toString('utf8', start, end));
+        claims++;
+      }
+      start = end + 1;
+    }
+    tail = start < chunk.length ? chunk.subarray(start) : undefined;
+  }
+  return claims;
+}
+
+async function readerPass(file: string): Promise<number> {
+  let claims = 0;
+  for await (const item of ndjsonItems(createReadStream(file))) if ('input' in item) claims++;
+  return claims;
+}
+
+interface Rate {
+  /** Claims per second of elapsed time. */
+  wall: number;
+  /** Claims per CPU second (user + system, every thread of the process): what the code costs, whatever the neighbours take. */
+  cpu: number;
+}
+
+async function timed(pass: () => Promise<number>, expected: number): Promise<Rate> {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const claims = await pass();
+  const used = process.cpuUsage(cpu);
+  const seconds = (performance.now() - started) / 1000;
+  if (claims !== expected) throw new Error(`a pass read ${claims} claims, not ${expected}`);
+  return { wall: claims / seconds, cpu: claims / ((used.user + used.system) / 1e6) };
+}
+
+/**
+ * `scrub check --jobs 1` over the file, its output counted as it comes and its CPU time read
+ * from /proc as it runs: claims/s from its first result to its last. Start-up (loading the packs
+ * and the full-size tables, a few seconds) is a cost per run, not per claim, and is left out;
+ * the whole run's figure is kept beside it.
+ */
+async function checkPass(file: string, claims: number, tables: BenchTables): Promise<Rate & { wholeRun: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, '--jobs', '1', file], {
+    env: { ...process.env, ...tables.env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let results = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) results++;
+  });
+  // Samples of (time, results written, CPU seconds) from the first result on.
+  const samples: Array<{ at: number; results: number; cpu: number }> = [];
+  const timer = setInterval(() => {
+    const at = performance.now();
+    const written = results;
+    if (written === 0) return;
+    void cpuSecondsOf(child.pid!)
+      .then((cpu) => {
+        if (cpu !== undefined) samples.push({ at, results: written, cpu });
+      })
+      .catch(() => undefined);
+  }, 100);
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  clearInterval(timer);
+  const ended = performance.now();
+  if (exitCode !== 0 && exitCode !== 1) throw new Error(`scrub check exited with ${exitCode}`);
+  if (results !== claims || samples.length < 2) throw new Error(`scrub check wrote ${results} results for ${claims} claims (${samples.length} samples)`);
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  return {
+    wall: ((last.results - first.results) * 1000) / (last.at - first.at),
+    cpu: (last.results - first.results) / (last.cpu - first.cpu),
+    wholeRun: (claims * 1000) / (ended - started),
+  };
+}
+
+export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<NdjsonResult> {
+  const claims = quick ? 20_000 : 200_000;
+  const file = await claimsFile(claims, tables);
+  const { size } = await stat(file);
+  const passes = quick ? 2 : 3;
+  const floor: Rate[] = [];
+  const reader: Rate[] = [];
+  await floorPass(file); // the file into the page cache, the code warm
+  for (let i = 0; i < passes; i++) {
+    floor.push(await timed(() => floorPass(file), claims));
+    reader.push(await timed(() => readerPass(file), claims));
+  }
+  const check = await checkPass(file, claims, tables);
+  floor.push(await timed(() => floorPass(file), claims)); // and the floor again after the check
+  const floorCpu = median(floor.map((f) => f.cpu));
+  const floorWall = median(floor.map((f) => f.wall));
+  return {
+    claims,
+    fileMiB: round(size / 2 ** 20, 0),
+    passes,
+    floorClaimsPerSecond: round(floorWall, 0),
+    floorClaimsPerCpuSecond: round(floorCpu, 0),
+    readerClaimsPerSecond: round(median(reader.map((r) => r.wall)), 0),
+    readerClaimsPerCpuSecond: round(median(reader.map((r) => r.cpu)), 0),
+    // Each reader pass against the floor pass just before it: the neighbours' load shifts both.
+    readerRatio: round(median(reader.map((r, i) => r.cpu / floor[i]!.cpu)), 3),
+    readerWallRatio: round(median(reader.map((r, i) => r.wall / floor[i]!.wall)), 3),
+    checkClaimsPerSecond: round(check.wall, 0),
+    checkClaimsPerCpuSecond: round(check.cpu, 0),
+    checkRatio: round(check.cpu / floorCpu, 3),
+    checkWallRatio: round(check.wall / floorWall, 3),
+    checkWholeRunClaimsPerSecond: round(check.wholeRun, 0),
+  };
+}
