@@ -11,11 +11,11 @@
  * the comparison. The conditions are plain code. Professional claims only, as in the workload.
  * Not part of the product.
  */
-import path from 'node:path';
 import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/codes.js';
-import { ageOn, daysBetween, isIsoDate } from '../src/claim/dates.js';
+import { addDays, ageOn, daysBetween, isIsoDate, sameDayYearsLater } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
 import { isValidNpi } from '../src/claim/npi.js';
+import { serviceText } from '../src/claim/view.js';
 import { checkClaimStructure, claimIdOf } from '../src/claim/validate.js';
 import { resolvePath } from '../src/engine/path.js';
 import { renderTemplate, renderValue } from '../src/engine/template.js';
@@ -31,6 +31,7 @@ import type { MceIndex } from '../src/tables/formats/mce.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
+import { tableFilePaths, type Environment } from '../test/support/table-codes.js';
 
 const ICD10_FORM = /^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
@@ -38,6 +39,39 @@ const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
 const AMBULANCE_ORIGIN_DESTINATION = /^[DEGHIJNPRSX]{2}$/;
 const ICD10_FROM = '2015-10-01';
+const NDC_FORM = /^([0-9]{11}|[0-9]{5}-[0-9]{4}-[0-9]{2})$/u;
+const CLIA_FORM = /^[0-9]{2}D[0-9]{7}$/u;
+const DISTINCT_ON_EM = ['59', 'XE', 'XP', 'XS', 'XU'];
+const TELEHEALTH_PLACES = ['02', '10'];
+const MBI = /^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$/u;
+
+/** The completeness pack's parameters, compiled once. */
+interface CompletenessParams {
+  organizationBillingNpis: readonly string[];
+  selfRenderingTaxonomies: readonly string[];
+  organizationRenderedCodes: CodeMatcher;
+  orderingProviderPayerTypes: readonly string[];
+  /** Ordering-provider rules by the code list they read. */
+  ordered: ReadonlyArray<{ ruleId: string; codes: CodeMatcher }>;
+  nonMbiMedicarePayerIds: readonly string[];
+}
+
+function completenessParams(packSet: PackSet): CompletenessParams {
+  const p = (name: string) => parameter(packSet, 'completeness', name);
+  const codes = (name: string) => compileCodeList(p(name) as string[]);
+  return {
+    organizationBillingNpis: p('organizationBillingNpis') as string[],
+    selfRenderingTaxonomies: p('selfRenderingTaxonomies') as string[],
+    organizationRenderedCodes: codes('organizationRenderedCodes'),
+    orderingProviderPayerTypes: p('orderingProviderPayerTypes') as string[],
+    ordered: [
+      { ruleId: 'lab-line-without-ordering-provider', codes: codes('laboratoryCodes') },
+      { ruleId: 'imaging-line-without-ordering-provider', codes: codes('imagingCodes') },
+      { ruleId: 'dmepos-line-without-ordering-provider', codes: codes('dmeposCodes') },
+    ],
+    nonMbiMedicarePayerIds: p('nonMbiMedicarePayerIds') as string[],
+  };
+}
 
 interface Table<Index> {
   index: Index;
@@ -47,10 +81,10 @@ interface Table<Index> {
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, pack: string, name: string, env: Environment): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
-  const files = info.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+  const files = tableFilePaths(owner.dir, info, env);
   const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
   const context: TableContext = { name, edition: info.edition, complete: info.complete };
   if (info.covers) context.covers = info.covers;
@@ -60,6 +94,50 @@ async function readTable<Index>(packSet: PackSet, pack: string, name: string): P
 function parameter(packSet: PackSet, pack: string, name: string): unknown {
   return packSet.packs.find((p) => p.name === pack)!.parameters[name]!.value;
 }
+
+const codes = (packSet: PackSet, pack: string, name: string): CodeMatcher => compileCodeList(parameter(packSet, pack, name) as string[]);
+const upper = (packSet: PackSet, pack: string, name: string): string[] => (parameter(packSet, pack, name) as string[]).map((m) => m.toUpperCase());
+
+/** A parameter written as dated entries: the value in force on a date. */
+function onDate(entries: unknown, date: string): unknown {
+  for (const e of entries as Array<{ from?: string; to?: string; value: unknown }>) {
+    if ((e.from === undefined || e.from <= date) && (e.to === undefined || date <= e.to)) return e.value;
+  }
+  return undefined;
+}
+
+/** The code lists and modifier lists the new rules read, from their packs' parameters. */
+function listsOf(packSet: PackSet) {
+  return {
+    minorProcedures: codes(packSet, 'modifiers', 'minorProcedureCodes'),
+    problemVisits: codes(packSet, 'modifiers', 'problemVisitCodes'),
+    preventiveVisits: codes(packSet, 'modifiers', 'preventiveVisitCodes'),
+    emBypass: upper(packSet, 'modifiers', 'evaluationAndManagementBypassModifiers'),
+    dmepos: codes(packSet, 'modifiers', 'dmeposCodes'),
+    ptpEm: codes(packSet, 'cms-ncci-ptp', 'evaluationAndManagementCodes'),
+    ptpEmModifiers: upper(packSet, 'cms-ncci-ptp', 'evaluationAndManagementModifiers'),
+    ptpDistinct: upper(packSet, 'cms-ncci-ptp', 'distinctServiceModifiers'),
+    ptpRepeat: upper(packSet, 'cms-ncci-ptp', 'repeatTestModifiers'),
+    ptpLab: codes(packSet, 'cms-ncci-ptp', 'laboratoryCodes'),
+    ptpAnatomic: upper(packSet, 'cms-ncci-ptp', 'anatomicModifiers'),
+    drugQ: codes(packSet, 'drug', 'drugQCodes'),
+    singleDose: codes(packSet, 'drug', 'singleDoseDrugCodes'),
+    discarded: upper(packSet, 'drug', 'discardedDrugModifiers'),
+    labs: codes(packSet, 'lab', 'laboratoryCodes'),
+    cliaExcluded: codes(packSet, 'lab', 'cliaExcludedCodes'),
+    professionalComponent: upper(packSet, 'lab', 'professionalComponentModifiers'),
+    waived: codes(packSet, 'lab', 'waivedTestCodes'),
+    waivedModifiers: upper(packSet, 'lab', 'waivedTestModifiers'),
+    nonWaivedClia: parameter(packSet, 'lab', 'nonWaivedCliaNumbers') as string[],
+    audioOnly: upper(packSet, 'telehealth', 'audioOnlyModifiers'),
+    telehealthModifiers: upper(packSet, 'telehealth', 'telehealthModifiers'),
+    sunshineTelehealthCodes: compileCodeList(parameter(packSet, 'sunshine-medicaid', 'telehealthCodes') as string[]),
+    sexBypassModifiers: (parameter(packSet, 'cms-mce', 'sexConflictBypassModifiers') as string[]).map((m) => m.toUpperCase()),
+    sexConflictEdits: parameter(packSet, 'cms-mce', 'sexConflictEdits'),
+    suppressedBy: new Map([...packSet.rulesById.values()].filter((r) => r.suppressedBy).map((r) => [r.id, new Set(r.suppressedBy)])),
+  };
+}
+type Lists = ReturnType<typeof listsOf>;
 
 export class Baseline {
   private constructor(
@@ -75,29 +153,30 @@ export class Baseline {
     private readonly drugs: CodeMatcher,
     private readonly visits: CodeMatcher,
     private readonly externalCause: CodeMatcher,
-    private readonly ncciModifiers: readonly string[],
-    private readonly ageRanges: Record<string, { min: number; max: number }>,
     private readonly mceParams: Values,
+    private readonly lists: Lists,
+    private readonly completeness: CompletenessParams,
   ) {}
 
-  static async load(packSet: PackSet): Promise<Baseline> {
+  /** `env`: the environment the pack set was loaded with (where a deployment's tables are). */
+  static async load(packSet: PackSet, env: Environment = process.env): Promise<Baseline> {
     const mceParams = Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === 'cms-mce')!.parameters).map(([k, v]) => [k, v.value]));
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp'),
-      await readTable(packSet, 'cms-mue', 'mue'),
-      await readTable(packSet, 'cms-mce', 'mce'),
-      await readTable(packSet, 'code-sets', 'icd10cm'),
-      await readTable(packSet, 'code-sets', 'hcpcs'),
-      await readTable(packSet, 'code-sets', 'pos'),
+      await readTable(packSet, 'cms-ncci-ptp', 'ptp', env),
+      await readTable(packSet, 'cms-mue', 'mue', env),
+      await readTable(packSet, 'cms-mce', 'mce', env),
+      await readTable(packSet, 'code-sets', 'icd10cm', env),
+      await readTable(packSet, 'code-sets', 'hcpcs', env),
+      await readTable(packSet, 'code-sets', 'pos', env),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
-      compileCodeList(parameter(packSet, 'documentation', 'drugCodes') as string[]),
+      compileCodeList(parameter(packSet, 'drug', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
       compileCodeList(mceParams.externalCauseCodes as string[]),
-      (parameter(packSet, 'cms-ncci-ptp', 'ncciAssociatedModifiers') as string[]).map((m) => m.toUpperCase()),
-      mceParams.ageRanges as Record<string, { min: number; max: number }>,
       mceParams,
+      listsOf(packSet),
+      completenessParams(packSet),
     );
   }
 
@@ -139,25 +218,44 @@ export class Baseline {
     }
     const acme = claim.payer.id === 'ACME-HEALTH';
     const medicare = claim.payer.type === 'medicare';
+    const sunshine = claim.payer.id === 'SUNSHINE-MEDICAID';
     const mceApplies = last >= '2015-10-01';
     const packs: PackVersion[] = [];
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
     use('acme-health', acme);
     use('cms-mce', mceApplies);
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation'].forEach((p) => use(p));
+    // history: listed on every professional claim; its rules find nothing unless a claim history is consulted, as here.
+    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
-    const timelyFilingDays = medicare ? 365 : acme ? 90 : null;
+    use('sunshine-medicaid', sunshine);
+    use('telehealth');
+    const L = this.lists;
+    const payerType = claim.payer.type;
+    const timelyFilingDays = acme ? 90 : null;
+    const timelyFilingYears = medicare ? 1 : null;
     const priorAuthorization = acme ? compileCodeListCached(['70450-70553', '72125-72158']) : undefined;
     const unacceptedModifiers = acme ? ['GT'] : [];
 
     const out: Finding[] = [];
+    const npis = lines.map((l) => l.renderingProvider?.npi ?? claim.renderingProvider?.npi ?? claim.billingProvider.npi);
+    const sameDayProvider = (i: number): string[] => {
+      const out: string[] = [];
+      for (let j = 0; j < n; j++) if (j !== i && lines[j]!.serviceDate === lines[i]!.serviceDate && codes[j] !== undefined && npis[j] === npis[i]) out.push(codes[j]!);
+      return out;
+    };
     const lineView = (i: number): Values => {
       const l = lines[i]!;
       const sameDayCodes: string[] = [];
       for (let j = 0; j < n; j++) if (j !== i && lines[j]!.serviceDate === l.serviceDate && codes[j] !== undefined) sameDayCodes.push(codes[j]!);
-      return { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes };
+      const view: Values = { ...l, procedureCode: codes[i], modifiers: mods[i], diagnosisPointers: l.diagnosisPointers ?? [], number: i + 1, index: i, sameDayCodes, service: serviceText(codes[i], l.revenueCode) };
+      view.sameDayProviderCodes = sameDayProvider(i);
+      view.renderingNpi = npis[i];
+      const pos = l.placeOfService ?? claim.placeOfService;
+      if (pos !== undefined) view.effectivePlaceOfService = pos;
+      return view;
     };
+    const present = (v: unknown) => v !== undefined && v !== null && v !== '';
 
     // Claim: totals, NPIs, place of service.
     const chargeSum = lines.reduce((sum, l) => sum + l.charge, 0);
@@ -171,6 +269,8 @@ export class Baseline {
     if (npi(claim.renderingProvider)) out.push(this.finding('rendering-npi-invalid', { claim }, [], ''));
     if (npi(claim.referringProvider)) out.push(this.finding('referring-npi-invalid', { claim }, [], ''));
     if (claim.placeOfService !== undefined) this.placeOfService(claim.placeOfService, first, '', [], { claim }, out);
+    if (typeof claim.cliaNumber === 'string' && !CLIA_FORM.test(claim.cliaNumber)) out.push(this.finding('clia-number-form', { claim }, [], ''));
+    this.completenessOfClaim(claim, out);
 
     // Lines.
     const dxCount = claim.diagnoses.length;
@@ -191,24 +291,68 @@ export class Baseline {
       if (new Set(pointers).size !== pointers.length) fire('diagnosis-pointer-repeated');
       if (npi(l.renderingProvider)) fire('line-rendering-npi-invalid');
       if (code !== undefined && this.unlisted.matches(code) && !l.description) fire('unlisted-code-needs-description');
-      if (code !== undefined && this.drugs.matches(code) && !l.ndc) fire('drug-line-needs-ndc');
-      if (code !== undefined && this.visits.matches(code) && !m.includes('25')) {
-        let other = false;
-        for (let j = 0; j < n && !other; j++) other = j !== i && lines[j]!.serviceDate === l.serviceDate && codes[j] !== undefined && !this.visits.matches(codes[j]!);
-        if (other) fire('em-without-modifier-25', {}, acme ? 'error' : undefined);
+      const has = (list: readonly string[]) => list.some((x) => m.includes(x));
+      const pos = l.placeOfService ?? claim.placeOfService;
+
+      // drug
+      if (code !== undefined && (this.drugs.matches(code) || L.drugQ.matches(code)) && !present(l.ndc)) {
+        const ndcRequired = acme;
+        if (payerType === 'medicaid' || (ndcRequired && (payerType === undefined || ['medicaid', 'commercial', 'other'].includes(payerType)))) fire('drug-line-needs-ndc');
       }
-      if (!acme && m.includes('59')) fire('modifier-59-prefer-x');
-      if (m.includes('LT') && m.includes('RT')) fire('lt-rt-same-line');
-      if (m.includes('50') && (m.includes('LT') || m.includes('RT'))) fire('bilateral-with-side');
+      if (typeof l.ndc === 'string' && !NDC_FORM.test(l.ndc)) fire('ndc-not-11-digits');
+      if (present(l.ndc) && !present(l.ndcUnit)) fire('ndc-unit-missing');
+      if (present(l.ndc) && !present(l.ndcQuantity)) fire('ndc-quantity-missing');
+      if (code !== undefined && L.singleDose.matches(code) && !has(L.discarded) && medicare) fire('single-dose-drug-without-jw-jz');
+      if (m.includes('JW') && m.includes('JZ')) fire('jw-and-jz-same-line');
+
+      // lab
+      if (
+        code !== undefined &&
+        L.labs.matches(code) &&
+        !L.cliaExcluded.matches(code) &&
+        !has(L.professionalComponent) &&
+        !present(l.cliaNumber) &&
+        !present(claim.cliaNumber) &&
+        (payerType === 'medicare' || payerType === 'medicaid')
+      ) {
+        fire('clia-number-missing');
+      }
+      if (typeof l.cliaNumber === 'string' && !CLIA_FORM.test(l.cliaNumber)) fire('line-clia-number-form');
+      if (code !== undefined && L.waived.matches(code) && !has(L.waivedModifiers) && medicare && !L.nonWaivedClia.includes(l.cliaNumber as string) && !L.nonWaivedClia.includes(claim.cliaNumber as string)) {
+        fire('waived-test-without-qw');
+      }
+
+      // telehealth
+      if (has(L.audioOnly) && present(pos) && !TELEHEALTH_PLACES.includes(pos!)) fire('audio-only-place-of-service');
+      if (sunshine && m.includes('95') && present(pos) && !TELEHEALTH_PLACES.includes(pos!)) fire('telehealth-place-of-service-required');
+      if (sunshine && code !== undefined && !L.sunshineTelehealthCodes.matches(code) && (has(L.telehealthModifiers) || (pos !== undefined && TELEHEALTH_PLACES.includes(pos)))) {
+        fire('telehealth-code-not-allowed');
+      }
+
+      // modifiers
+      const em = code !== undefined && this.visits.matches(code);
+      if (em && !has(L.emBypass)) {
+        const sameDay = sameDayProvider(i);
+        if (sameDay.some((c) => L.minorProcedures.matches(c)) || (L.problemVisits.matches(code!) && sameDay.some((c) => L.preventiveVisits.matches(c)))) fire('em-without-modifier-25');
+      }
+      if (em && has(DISTINCT_ON_EM)) fire('distinct-service-modifier-on-em');
+      if (!acme && m.includes('59') && code !== undefined && !em) fire('modifier-59-prefer-x');
+      const dme = code !== undefined && L.dmepos.matches(code);
+      if (m.includes('LT') && m.includes('RT')) fire(dme ? 'dmepos-lt-rt-same-line' : 'lt-rt-same-line');
+      if (m.includes('50') && (m.includes('LT') || m.includes('RT')) && code !== undefined && !dme) fire('bilateral-with-side');
+      if (dme && m.includes('50')) fire('dmepos-bilateral-modifier');
       if (new Set(m).size !== m.length) fire('modifier-repeated');
       if (m.length > 4) fire('too-many-modifiers');
-      if (timelyFilingDays !== null) {
-        const from = l.serviceDateEnd && l.serviceDateEnd > l.serviceDate ? l.serviceDateEnd : l.serviceDate;
-        const lag = daysBetween(from, claim.submissionDate ?? today);
-        if (lag > timelyFilingDays) fire('timely-filing-exceeded', { filingLagDays: lag, params: { timelyFilingDays } });
+      if (timelyFilingDays !== null || timelyFilingYears !== null) {
+        const from = l.serviceDate;
+        const filedOn = claim.submissionDate ?? today;
+        const deadline = timelyFilingYears !== null ? sameDayYearsLater(from, timelyFilingYears) : addDays(from, timelyFilingDays!);
+        const limit = timelyFilingYears !== null ? 'one calendar year' : `${timelyFilingDays} days`;
+        if (filedOn > deadline) fire('timely-filing-exceeded', { timelyFiling: { from, limit, deadline, filedOn, daysAfterService: daysBetween(from, filedOn), late: true } });
       }
       if (priorAuthorization && code !== undefined && priorAuthorization.matches(code) && !claim.priorAuthorization) fire('prior-authorization-missing');
       if (unacceptedModifiers.some((u) => m.includes(u))) fire('modifier-not-accepted', { params: { unacceptedModifiers } });
+      this.completenessOfLine(claim, l, code, fire);
 
       // MUE, line edit (MAI 1).
       if (code !== undefined) {
@@ -229,12 +373,25 @@ export class Baseline {
         const date = lines[i]!.serviceDate;
         let day = ptpDate.get(date);
         if (day === undefined) ptpDate.set(date, (day = dateNumberOfIso(date)));
-        if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!)) {
+        if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!) && lines[i]!.ndc === lines[j]!.ndc && lines[i]!.description === lines[j]!.description) {
           out.push(this.finding('duplicate-line', { first: lineView(i), second: lineView(j) }, [i + 1, j + 1], `/lines/${j}`));
         }
         const edit = this.ptp.index.find(codes[i]!, codes[j]!, day);
-        if (!edit || edit.modifierIndicator === 9) continue;
-        if (edit.modifierIndicator === 1 && (this.hasAny(mods[i]!, this.ncciModifiers) || this.hasAny(mods[j]!, this.ncciModifiers))) continue;
+        if (!edit || edit.modifierIndicator === 9 || npis[i] !== npis[j]) continue;
+        let ruleId = 'ncci-ptp-no-modifier-allowed';
+        if (edit.modifierIndicator === 1) {
+          const [a, b] = [mods[i]!, mods[j]!];
+          const emFirst = L.ptpEm.matches(codes[i]!) && this.hasAny(a, L.ptpEmModifiers);
+          if (L.ptpEm.matches(codes[j]!)) {
+            if (this.hasAny(b, L.ptpEmModifiers) || emFirst) continue;
+            ruleId = 'ncci-ptp-evaluation-and-management';
+          } else {
+            const anatomic = this.hasAny(a, L.ptpAnatomic) && this.hasAny(b, L.ptpAnatomic) && !a.some((x) => b.includes(x) && L.ptpAnatomic.includes(x));
+            const repeat = (k: number, ms: string[]) => L.ptpLab.matches(codes[k]!) && this.hasAny(ms, L.ptpRepeat);
+            if (this.hasAny(a, L.ptpDistinct) || this.hasAny(b, L.ptpDistinct) || emFirst || repeat(i, a) || repeat(j, b) || anatomic) continue;
+            ruleId = 'ncci-ptp';
+          }
+        }
         const ptp = {
           found: true,
           column1: codes[i],
@@ -247,7 +404,6 @@ export class Baseline {
           priorTo1996: edit.priorTo1996,
           rationale: edit.rationale,
         };
-        const ruleId = edit.modifierIndicator === 1 ? 'ncci-ptp' : 'ncci-ptp-no-modifier-allowed';
         out.push(this.finding(ruleId, { first: lineView(i), second: lineView(j), ptp }, i < j ? [i + 1, j + 1] : [j + 1, i + 1], `/lines/${j}`));
       }
     }
@@ -274,8 +430,49 @@ export class Baseline {
     }
 
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
-    claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, out));
-    return buildResult(claim.claimId, out, packs);
+    claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, acme, out));
+    return buildResult(claim.claimId, this.withoutSuppressed(out), packs);
+  }
+
+  /** A finding whose rule names suppressedBy rules is left out when one of theirs names all its lines. */
+  private withoutSuppressed(findings: Finding[]): Finding[] {
+    const by = this.lists.suppressedBy;
+    return findings.filter((f) => {
+      const rules = by.get(f.ruleId);
+      return !rules || !findings.some((g) => g !== f && rules.has(g.ruleId) && f.lines.every((x) => g.lines.includes(x)));
+    });
+  }
+
+  /** The completeness pack's claim rules (professional claims). */
+  private completenessOfClaim(claim: Claim, out: Finding[]): void {
+    const fire = (ruleId: string) => out.push(this.finding(ruleId, { claim: { ...claim, frequency: claim.frequencyCode } }, [], ''));
+    const memberId = claim.patient.memberId;
+    if (!memberId) fire('member-id-missing');
+    if (claim.payer.type === 'medicare' && !this.completeness.nonMbiMedicarePayerIds.includes(claim.payer.id) && memberId && !MBI.test(memberId)) {
+      fire('medicare-member-id-not-mbi');
+    }
+    if ((claim.frequencyCode === '7' || claim.frequencyCode === '8') && !claim.originalClaimNumber) fire('replacement-without-original-claim-number');
+    if (claim.totalCharge === undefined) fire('total-charge-missing');
+  }
+
+  /** The completeness pack's line rules (professional claims). */
+  private completenessOfLine(claim: Claim, line: Line, code: string | undefined, fire: (ruleId: string) => void): void {
+    const c = this.completeness;
+    if (!claim.placeOfService && !line.placeOfService) fire('place-of-service-missing');
+    const billing = claim.billingProvider;
+    if (
+      (billing.entityType === 'organization' || c.organizationBillingNpis.includes(billing.npi)) &&
+      !claim.renderingProvider &&
+      !line.renderingProvider &&
+      !(billing.taxonomy !== undefined && c.selfRenderingTaxonomies.includes(billing.taxonomy)) &&
+      code !== undefined &&
+      !c.organizationRenderedCodes.matches(code)
+    ) {
+      fire('rendering-provider-missing');
+    }
+    if (code === undefined || claim.payer.type === undefined || !c.orderingProviderPayerTypes.includes(claim.payer.type)) return;
+    if (line.orderingProvider || line.referringProvider || claim.referringProvider) return;
+    for (const { ruleId, codes } of c.ordered) if (codes.matches(code)) fire(ruleId);
   }
 
   private hasAny(list: readonly string[], wanted: readonly string[]): boolean {
@@ -323,7 +520,7 @@ export class Baseline {
     if (status === 'not-yet-effective' || status === 'terminated') fire('place-of-service-not-in-force');
   }
 
-  private diagnosisChecks(claim: Claim, d: Diagnosis, index: number, firstServiceDate: string, mceApplies: boolean, out: Finding[]): void {
+  private diagnosisChecks(claim: Claim, d: Diagnosis, index: number, firstServiceDate: string, mceApplies: boolean, acme: boolean, out: Finding[]): void {
     const normalizedCode = normalizeCode(d.code);
     const number = index + 1;
     const diagnosis = { ...d, normalizedCode, number, index, isFirst: index === 0 };
@@ -346,19 +543,23 @@ export class Baseline {
     const external = index === 0 && this.externalCause.matches(normalizedCode);
     if (!entry && !external) return;
     const mce = entry ? { found: true, code: normalizedCode, ...entry.flags, description: entry.description, edition: this.mce.context.edition } : { found: false, code: normalizedCode, edition: this.mce.context.edition };
-    const values: Values = { mce, params: this.mceParams };
+    const ageRanges = onDate(this.mceParams.ageRanges, firstServiceDate) as Record<string, { min: number; max: number }>;
+    const values: Values = { mce, params: this.mceParams, datedParams: { ...this.mceParams, ageRanges } };
     if (entry) {
       const flags = entry.flags;
       const age = diagnosisAge(claim, number, firstServiceDate);
       const outside = (range: { min: number; max: number }) => age.oldest < range.min || age.youngest > range.max;
       const withAge = { ...values, diagnosisAge: age };
-      if (flags.newbornOnly && outside(this.ageRanges.newborn!)) fire('mce-newborn-diagnosis-age', withAge);
-      if (flags.pediatricOnly && outside(this.ageRanges.pediatric!)) fire('mce-pediatric-diagnosis-age', withAge);
-      if (flags.maternityOnly && outside(this.ageRanges.maternity!)) fire('mce-maternity-diagnosis-age', withAge);
-      if (flags.adultOnly && outside(this.ageRanges.adult!)) fire('mce-adult-diagnosis-age', withAge);
+      if (flags.newbornOnly && outside(ageRanges.newborn!)) fire('mce-newborn-diagnosis-age', withAge);
+      if (flags.pediatricOnly && outside(ageRanges.pediatric!)) fire('mce-pediatric-diagnosis-age', withAge);
+      if (flags.maternityOnly && outside(ageRanges.maternity!)) fire('mce-maternity-diagnosis-age', withAge);
+      if (flags.adultOnly && outside(ageRanges.adult!)) fire('mce-adult-diagnosis-age', withAge);
       if (index === 0 && flags.manifestation) fire('mce-manifestation-first-listed', values);
-      if (flags.femaleOnly && claim.patient.sex === 'M') fire('mce-female-only-diagnosis', values);
-      if (flags.maleOnly && claim.patient.sex === 'F') fire('mce-male-only-diagnosis', values);
+      // The sex edit: in force by date (ACME Health keeps it), bypassed by KX on a line pointing here.
+      const sexEdit = acme || onDate(this.lists.sexConflictEdits, firstServiceDate) === true;
+      const bypassed = claim.lines.some((l) => (l.diagnosisPointers ?? []).includes(number) && (l.modifiers ?? []).some((x) => this.lists.sexBypassModifiers.includes(x.toUpperCase())));
+      if (sexEdit && !bypassed && flags.femaleOnly && claim.patient.sex === 'M') fire('mce-female-only-diagnosis', values);
+      if (sexEdit && !bypassed && flags.maleOnly && claim.patient.sex === 'F') fire('mce-male-only-diagnosis', values);
     }
     if (external) fire('mce-external-cause-first-listed', values);
   }

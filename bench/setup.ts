@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadPackSet } from '../src/packs/loader.js';
 import type { PackSet } from '../src/packs/model.js';
 import { bundledRulesDir, packageRoot } from '../src/paths.js';
-import { codePoolsFromTables } from '../test/support/table-codes.js';
+import { codePoolsFromTables, type Environment } from '../test/support/table-codes.js';
 import type { CodePools } from '../test/support/workload.js';
 import { writeIcd10Order, writeMue, writePtp } from './gen-tables.js';
 
@@ -54,8 +54,8 @@ export async function benchTables(fullSize: boolean): Promise<BenchTables> {
 }
 
 /** The bundled packs with the benchmark's tables, and code pools drawn from those tables. */
-export async function benchPacks(tables: BenchTables): Promise<{ packs: PackSet; codes: CodePools }> {
+export async function benchPacks(tables: BenchTables): Promise<{ packs: PackSet; codes: CodePools; env: Environment }> {
   const env = { ...process.env, ...tables.env };
   const packs = await loadPackSet(bundledRulesDir, undefined, { env });
-  return { packs, codes: codePoolsFromTables(packs, env) };
+  return { packs, codes: codePoolsFromTables(packs, env), env };
 }

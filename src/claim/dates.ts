@@ -67,3 +67,18 @@ export function earliest(a: string | undefined, b: string | undefined): string |
   if (b === undefined) return a;
   return a < b ? a : b;
 }
+
+/** The ISO date a number of days after (or, negative, before) another. */
+export function addDays(iso: string, days: number): string {
+  return new Date((dayNumber(iso) + days) * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+/**
+ * The same month and day a number of years later, as a calendar-year limit counts (Medicare's
+ * "one calendar year after the date of service"): February 29 becomes February 28 in a common year.
+ */
+export function sameDayYearsLater(iso: string, years: number): string {
+  const year = String(+iso.slice(0, 4) + years).padStart(4, '0');
+  const later = `${year}${iso.slice(4)}`;
+  return isIsoDate(later) ? later : `${year}-02-28`;
+}

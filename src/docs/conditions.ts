@@ -1,5 +1,6 @@
 import { parseOperator } from '../engine/operators.js';
-import type { ConditionLeaf, ConditionNode, Pack } from '../packs/model.js';
+import { resolvePath } from '../engine/path.js';
+import { datesInWords, isDatedValue, type ConditionLeaf, type ConditionNode, type Pack } from '../packs/model.js';
 
 /** Rule conditions in words, for the generated docs: "the line has modifier LT". */
 
@@ -42,14 +43,27 @@ function showList(list: unknown[], max = 12): string {
   return list.length > max ? `${shown} and ${list.length - max} more` : shown;
 }
 
+function showParameterValue(value: unknown): string {
+  if (Array.isArray(value)) return showList(value);
+  return value === null || value === undefined ? 'unset unless a payer pack sets it' : `\`${String(value)}\``;
+}
+
 function showValue(value: unknown, pack: Pack): string {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'fact' in value) {
     const ref = value as { fact: string; path?: string };
     const name = `${ref.fact}${ref.path ? '.' + ref.path : ''}`;
     if (ref.fact === 'params' && ref.path) {
       const p = pack.parameters[ref.path];
-      if (p && Array.isArray(p.value)) return `the parameter \`${ref.path}\` (${showList(p.value)})`;
-      if (p) return `the parameter \`${ref.path}\` (${p.value === null ? 'unset unless a payer pack sets it' : `\`${String(p.value)}\``})`;
+      if (p) return `the parameter \`${ref.path}\` (${showParameterValue(p.value)})`;
+    }
+    if (ref.fact === 'datedParams' && ref.path) {
+      const [head, ...rest] = ref.path.split('.');
+      const p = pack.parameters[head!];
+      if (p && isDatedValue(p.value)) {
+        const byDate = p.value.map((e) => `${showParameterValue(rest.length > 0 ? resolvePath(e.value, rest.join('.')) : e.value)} ${datesInWords(e)}`);
+        return `the parameter \`${ref.path}\` in force on the date of service (${byDate.join('; ')})`;
+      }
+      if (p && rest.length === 0) return `the parameter \`${ref.path}\` (${showParameterValue(p.value)})`;
     }
     return `\`${name}\``;
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Pack, PackSet, Rule } from '../packs/model.js';
+import { datesInWords, isDatedValue, type Pack, type PackSet, type Rule } from '../packs/model.js';
 import type { TestCase } from '../testing/cases.js';
 import { describeCondition } from './conditions.js';
 
@@ -41,6 +41,7 @@ function rulePage(rule: Rule, pack: Pack, packSet: PackSet, cases: readonly Test
   if (rule.predicts) out.push(`| payer denies it with | ${rule.predicts.map((p) => `\`${p.text}\``).join(', ')} |`);
   const eff = window(rule.effective);
   if (eff) out.push(`| effective | ${eff} |`);
+  if (rule.suppressedBy) out.push(`| left out when | ${rule.suppressedBy.map((id) => `\`${id}\``).join(' or ')} reports the same lines |`);
   out.push(`| defined in | \`${relative(packSet, rule.location.file)}:${rule.location.line}\` |`, '');
   if (rule.description) out.push(rule.description, '');
   out.push('**Fires when**', '', ...describeCondition(rule.conditions, pack), '');
@@ -73,6 +74,7 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
   if (pack.appliesTo?.payerIds) applies.push(`payer ids ${pack.appliesTo.payerIds.map((x) => `\`${x}\``).join(', ')}`);
   if (pack.appliesTo?.payerTypes) applies.push(`payer types ${pack.appliesTo.payerTypes.join(', ')}`);
   if (pack.appliesTo?.claimTypes) applies.push(`${pack.appliesTo.claimTypes.join(' and ')} claims`);
+  if (pack.appliesTo?.billTypes) applies.push(`types of bill ${pack.appliesTo.billTypes.join(', ')}`);
   out.push(`**Applies to**: ${applies.length ? applies.join('; ') : 'every claim'}.`, '');
   const eff = window(pack.effective);
   if (eff) out.push(`**Effective**: ${eff}.`, '');
@@ -86,7 +88,9 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
   if (params.length) {
     out.push('## Parameters', '', '| name | value | meaning |', '|---|---|---|');
     for (const [name, p] of params) {
-      const value = Array.isArray(p.value)
+      const value = isDatedValue(p.value)
+        ? p.value.map((e) => `${JSON.stringify(e.value)} ${datesInWords(e)}${e.source ? ` (${e.source})` : ''}`).join('; ')
+        : Array.isArray(p.value)
         ? p.value.length > 8
           ? `${p.value.slice(0, 8).join(', ')} and ${p.value.length - 8} more`
           : p.value.join(', ')
@@ -131,7 +135,7 @@ export function generateDocs(packSet: PackSet, cases: readonly TestCase[]): DocP
     '| pack | version | rules | applies to |',
     '|---|---|---|---|',
     ...packSet.packs.map((p) => {
-      const applies = [p.appliesTo?.payerIds?.join(', '), p.appliesTo?.payerTypes?.join(', '), p.appliesTo?.claimTypes?.join(', ')].filter(Boolean).join('; ') || 'every claim';
+      const applies = [p.appliesTo?.payerIds?.join(', '), p.appliesTo?.payerTypes?.join(', '), p.appliesTo?.claimTypes?.join(', '), p.appliesTo?.billTypes && `types of bill ${p.appliesTo.billTypes.join(', ')}`].filter(Boolean).join('; ') || 'every claim';
       return `| [${p.title}](${p.name}.md) | ${p.version} | ${p.rules.length} | ${cell(applies)} |`;
     }),
     '',

@@ -1,4 +1,4 @@
-import { ageOn, daysBetween } from '../claim/dates.js';
+import { addDays, ageOn, daysBetween, sameDayYearsLater } from '../claim/dates.js';
 import { claimSchema } from '../claim/schema.js';
 import {
   DERIVED_CLAIM_FIELDS,
@@ -6,6 +6,7 @@ import {
   DERIVED_LINE_FIELDS,
   type ClaimView,
 } from '../claim/view.js';
+import { isDatedValue, valueOnDate } from '../packs/model.js';
 import type { HistoryView } from './history.js';
 import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
 import { OWN_DIAGNOSIS, OWN_LINE, viewFieldsRead, type FieldPath } from './reads.js';
@@ -18,6 +19,7 @@ import {
   arrayOf,
   objectOf,
   shapeFromSchema,
+  withOptionalProps,
   withProps,
   type Shape,
 } from './shapes.js';
@@ -70,10 +72,14 @@ const described = (fields: Record<string, string>, types: Record<string, Shape>)
   Object.fromEntries(Object.keys(fields).map((k) => [k, types[k] ?? ANY]));
 
 const claimShape = shapeFromSchema(claimSchema);
-const lineShape = withProps(
-  shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
-  described(DERIVED_LINE_FIELDS, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING) }),
-  ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
+const { effectivePlaceOfService: _optional, ...alwaysDerivedLineFields } = DERIVED_LINE_FIELDS;
+const lineShape = withOptionalProps(
+  withProps(
+    shapeFromSchema({ $ref: '#/$defs/line' }, claimSchema),
+    described(alwaysDerivedLineFields, { number: NUMBER, index: NUMBER, sameDayCodes: arrayOf(STRING), sameDayProviderCodes: arrayOf(STRING), renderingNpi: STRING, service: STRING }),
+    ['modifiers', 'diagnosisPointers'], // the view fills them in with empty lists
+  ),
+  { effectivePlaceOfService: STRING }, // missing when neither the line nor the claim has one
 );
 const diagnosisShape = withProps(
   shapeFromSchema({ $ref: '#/$defs/diagnosis' }, claimSchema),
@@ -83,21 +89,65 @@ const diagnosisShape = withProps(
     index: NUMBER,
     isFirst: BOOLEAN,
     pointedBy: arrayOf(NUMBER),
+    lineModifiers: arrayOf(STRING),
   }),
 );
 const claimViewShape =
   claimShape.kind === 'object'
     ? withProps(
         { ...claimShape, props: { ...claimShape.props, lines: arrayOf(lineShape), diagnoses: arrayOf(diagnosisShape) } },
-        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING }),
+        described(DERIVED_CLAIM_FIELDS, { firstServiceDate: STRING, lastServiceDate: STRING, frequency: STRING, billTypeClass: STRING }),
       )
     : claimShape;
 
 const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
 const lineReads = (path: readonly string[]) => viewFieldsRead(OWN_LINE, path);
 
+/**
+ * The date a claim's timely filing counts from (Medicare Claims Processing Manual ch. 1, 70.1):
+ * on a professional claim each line's From date (the earliest one for a claim rule); on an
+ * institutional claim the claim's Through date, for every line.
+ */
+function filingFrom(item: ScopeItem, run: RunContext): string {
+  const claim = run.claim;
+  if (claim.claimType === 'institutional') return claim.statementToDate ?? claim.lastServiceDate;
+  const line = item.values.line as ClaimView['lines'][number] | undefined;
+  return line ? line.serviceDate : claim.firstServiceDate;
+}
+
+/** What filingFrom and the filing date read. */
+const FILING_READS: readonly FieldPath[] = [['submissionDate'], ['claimType'], ['statementToDate'], ['lines', '*', 'serviceDate'], ['lines', '*', 'serviceDateEnd']];
+
+/** Parameters as in force on one date: per parameter set, the dated ones and each date's view. */
+const datedViews = new WeakMap<object, { names: string[]; byDate: Map<string, Readonly<Record<string, unknown>>> }>();
+const DATED_VIEWS_PER_PARAMETER_SET = 4_096;
+
+function paramsOnDate(params: Readonly<Record<string, unknown>>, date: string): Readonly<Record<string, unknown>> {
+  let views = datedViews.get(params);
+  if (!views) datedViews.set(params, (views = { names: Object.keys(params).filter((k) => isDatedValue(params[k])), byDate: new Map() }));
+  if (views.names.length === 0) return params;
+  let view = views.byDate.get(date);
+  if (!view) {
+    const resolved: Record<string, unknown> = { ...params };
+    for (const name of views.names) resolved[name] = valueOnDate(params[name] as Parameters<typeof valueOnDate>[0], date);
+    if (views.byDate.size >= DATED_VIEWS_PER_PARAMETER_SET) views.byDate.clear();
+    views.byDate.set(date, (view = resolved));
+  }
+  return view;
+}
+
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** UB-04 revenue code 0001 is the total of the other lines (form locator 47, line 23), not a service. */
+export const TOTAL_REVENUE_CODE = '0001';
+
+/** The charges of the claim's service lines, added up unrounded. */
+export function lineChargeSum(claim: { lines: ReadonlyArray<{ charge: number; revenueCode?: string }> }): number {
+  let sum = 0;
+  for (const l of claim.lines) if (l.revenueCode !== TOTAL_REVENUE_CODE) sum += l.charge;
+  return sum;
 }
 
 export const STANDARD_FACTS: readonly FactDefinition[] = [
@@ -116,6 +166,18 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
     value: (_item, _run, pack) => pack.params,
     reads: () => [],
+  },
+  {
+    name: 'datedParams',
+    scopes: ALL_SCOPES,
+    description:
+      "the pack's parameters as in force on the date of service: a parameter written as a list of dated entries " +
+      '({ from, to, value }) reads as the value of the entry whose dates cover the date (missing when none does); ' +
+      'every other parameter reads as it is',
+    shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
+    value: (item, _run, pack) => paramsOnDate(pack.params, item.serviceDate),
+    // The item's date of service: a line's, or the claim's first for claim and diagnosis rules.
+    reads: () => [['lines', '*', 'serviceDate']],
   },
   {
     name: 'today',
@@ -164,33 +226,56 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     name: 'filingLagDays',
     scopes: ['claim', 'line'],
     description:
-      'days from the date of service (its end date for a span; for claim rules the last date of service) to the submission date, or to today when the claim has none',
+      "days from the date timely filing counts from (a professional line's From date, the earliest for claim rules; an institutional claim's Through date) " +
+      'to the submission date, or to today when the claim has none',
     shape: NUMBER,
-    value: (item, run) => {
-      const line = item.values.line as ClaimView['lines'][number] | undefined;
-      const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
-      return daysBetween(from, run.claim.submissionDate ?? run.today);
+    value: (item, run) => daysBetween(filingFrom(item, run), run.claim.submissionDate ?? run.today),
+    reads: () => [...FILING_READS],
+  },
+  {
+    name: 'timelyFiling',
+    scopes: ['claim', 'line'],
+    description:
+      "the pack's timely filing limit applied to the date of service: parameter timelyFilingDays (days after the date of service) or " +
+      'timelyFilingCalendarYears (the same month and day that many years later, February 29 counting as February 28). ' +
+      "from: a professional line's From date (the earliest for claim rules), an institutional claim's Through date; limit: the limit in words; " +
+      'deadline: the last day a claim is on time; filedOn: the submission date, else today; daysAfterService; late. Missing when the pack sets neither limit',
+    shape: objectOf({ from: STRING, limit: STRING, deadline: STRING, filedOn: STRING, daysAfterService: NUMBER, late: BOOLEAN }),
+    value: (item, run, pack) => {
+      const days = pack.params.timelyFilingDays;
+      const years = pack.params.timelyFilingCalendarYears;
+      const from = filingFrom(item, run);
+      let deadline: string;
+      let limit: string;
+      if (typeof years === 'number' && years > 0) {
+        deadline = sameDayYearsLater(from, years);
+        limit = years === 1 ? 'one calendar year' : `${years} calendar years`;
+      } else if (typeof days === 'number') {
+        deadline = addDays(from, days);
+        limit = days === 1 ? '1 day' : `${days} days`;
+      } else {
+        return undefined;
+      }
+      const filedOn = run.claim.submissionDate ?? run.today;
+      return { from, limit, deadline, filedOn, daysAfterService: daysBetween(from, filedOn), late: filedOn > deadline };
     },
-    reads: () => [['submissionDate']],
+    reads: () => [...FILING_READS],
   },
   {
     name: 'lineChargeTotal',
     scopes: ['claim'],
-    description: 'the sum of the line charges, rounded to cents',
+    description: 'the sum of the line charges, rounded to cents (an institutional total line, revenue code 0001, is not counted)',
     shape: NUMBER,
-    value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
-    reads: () => [['lines', '*', 'charge']],
+    value: (_item, run) => cents(lineChargeSum(run.claim)),
+    reads: () => [['lines', '*', 'charge'], ['lines', '*', 'revenueCode']],
   },
   {
     name: 'totalChargeDifference',
     scopes: ['claim'],
-    description: 'totalCharge minus the sum of the line charges, rounded to cents; missing when the claim gives no totalCharge',
+    description: 'totalCharge minus the sum of the line charges (without a revenue code 0001 total line), rounded to cents; missing when the claim gives no totalCharge',
     shape: NUMBER,
-    value: (_item, run) =>
-      run.claim.totalCharge === undefined
-        ? undefined
-        : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
-    reads: () => [['totalCharge'], ['lines', '*', 'charge']],
+    value: (_item, run) => (run.claim.totalCharge === undefined ? undefined : cents(run.claim.totalCharge - lineChargeSum(run.claim))),
+    reads: () => [['totalCharge'], ['lines', '*', 'charge'], ['lines', '*', 'revenueCode']],
   },
   {
     name: 'line',
@@ -219,13 +304,19 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   {
     name: 'pair',
     scopes: ['line-pair'],
-    description: 'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers',
-    shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN }),
+    description:
+      'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers, sameRenderingProvider (the same rendering NPI), ' +
+      'sharedModifiers (the modifiers both lines carry)',
+    // Every field is always there: PairValues works them all out.
+    shape: withProps(objectOf({}), { sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN, sameRenderingProvider: BOOLEAN, sharedModifiers: arrayOf(STRING) }),
     value: scopeValue('pair'),
     reads: () => [
       ['lines', '@', 'serviceDate'],
       ['lines', '@', 'procedureCode'],
       ['lines', '@', 'modifiers'],
+      ['lines', '@', 'renderingProvider'],
+      ['renderingProvider'],
+      ['billingProvider', 'npi'],
     ],
   },
   {

@@ -29,16 +29,37 @@ const DERIVED: Record<string, (at: string) => readonly FieldPath[]> = {
     ['lines', '*', 'procedureCode'],
     ['lines', '*', 'serviceDate'],
   ],
+  // The same, of the lines with the same rendering NPI.
+  'lines.#.sameDayProviderCodes': () => [
+    ['lines', '*', 'procedureCode'],
+    ['lines', '*', 'serviceDate'],
+    ['lines', '*', 'renderingProvider'],
+    ['renderingProvider'],
+    ['billingProvider', 'npi'],
+  ],
+  'lines.#.renderingNpi': (at) => [['lines', at, 'renderingProvider'], ['renderingProvider'], ['billingProvider', 'npi']],
+  'lines.#.effectivePlaceOfService': (at) => [['lines', at, 'placeOfService'], ['placeOfService']],
+  // How messages quote the line: its procedure and revenue codes.
+  'lines.#.service': (at) => [
+    ['lines', at, 'procedureCode'],
+    ['lines', at, 'revenueCode'],
+  ],
   'diagnoses.#.normalizedCode': (at) => [['diagnoses', at, 'code']],
   'diagnoses.#.number': () => [],
   'diagnoses.#.index': () => [],
   'diagnoses.#.isFirst': () => [],
   'diagnoses.#.pointedBy': () => [['lines', '*', 'diagnosisPointers']],
+  'diagnoses.#.lineModifiers': () => [
+    ['lines', '*', 'diagnosisPointers'],
+    ['lines', '*', 'modifiers'],
+  ],
   firstServiceDate: () => [['lines', '*', 'serviceDate']],
   lastServiceDate: () => [
     ['lines', '*', 'serviceDate'],
     ['lines', '*', 'serviceDateEnd'],
   ],
+  frequency: () => [['typeOfBill'], ['frequencyCode']],
+  billTypeClass: () => [['typeOfBill']],
 };
 
 /**

@@ -17,6 +17,8 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  *   list field) can fire only on items whose list holds one of those values;
  * - a rule that requires a yes/no or number field to `equal` a value (`pair.sameProcedureCode
  *   equal true`) can fire only on items where the field holds that value;
+ * - a rule that requires a field to be filled in (`line.ndc exists true`) can fire only on
+ *   items where it is;
  * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`);
  * - a rule that requires a number to pass a threshold (`filingLagDays greaterThanInclusive 30`,
  *   `group.units greaterThan 4`) can fire only on items whose number passes it: the item's own
@@ -39,9 +41,10 @@ interface Field {
   /**
    * code: a text value matched by code entry; codes: a list of such values, any of which may
    * match (someFact:codeIn); member: a list value matched by its elements; value: a yes/no or
-   * number value matched exactly; range: a number against thresholds.
+   * number value matched exactly; range: a number against thresholds; present: any value
+   * that is filled in (not missing, null or empty), as `exists true` asks.
    */
-  kind: 'code' | 'codes' | 'member' | 'value' | 'range';
+  kind: 'code' | 'codes' | 'member' | 'value' | 'range' | 'present';
   /** The fact's catalog slot when it is not the item's own, and so is read through a FactSource. */
   slot?: number;
 }
@@ -193,6 +196,9 @@ class TriggerFinder {
         const list = Array.isArray(value) ? value : [value];
         return keyed(field('member', 'modifiers'), list.map((m) => String(m).toUpperCase()));
       }
+      case 'exists':
+        // Only "filled in" singles items out; "missing" holds for most of them.
+        return path === '' || value !== true ? undefined : keyed(field('present', path), []);
       case 'contains':
         if (path === '' || (typeof value !== 'string' && typeof value !== 'number')) return undefined;
         return keyed(field('member', path), [value]);
@@ -243,7 +249,7 @@ class TriggerFinder {
  * Codes tell rules apart best, modifiers next, then thresholds; yes/no fields least. Then whole
  * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
  */
-const SELECTIVITY = { code: 0, codes: 0, member: 1, range: 2, value: 3 } as const;
+const SELECTIVITY = { code: 0, codes: 0, member: 1, range: 2, present: 2, value: 3 } as const;
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 function better(a: Trigger, b: Trigger): boolean {
   const sa = SELECTIVITY[a.field.kind];
@@ -346,14 +352,15 @@ const CODES = 1;
 const MEMBER = 2;
 const VALUE = 3;
 const RANGE = 4;
-const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, range: RANGE } as const;
+const PRESENT = 5;
+const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, range: RANGE, present: PRESENT } as const;
 
 /**
  * The fields of an index as `candidates` reads them: one flat array, WALK_STRIDE entries per
  * field at these offsets, so that an index a claim finds cold costs a few neighbouring cache
  * lines, not a handful of objects per field.
  */
-const KIND = 0; // CODE, CODES, MEMBER, VALUE or RANGE
+const KIND = 0; // CODE, CODES, MEMBER, VALUE, RANGE or PRESENT
 const FACT = 1; // the item's fact name, or the catalog slot of a fact read through a FactSource
 const HAS_PATH = 2;
 const RESOLVE = 3; // the path resolver
@@ -549,6 +556,8 @@ export class RuleIndex {
     } else if (kind === MEMBER) {
       if (!Array.isArray(value)) return;
       for (const element of value) if ((list = keys.find(element, exactSlot))) this.add(list);
+    } else if (kind === PRESENT) {
+      if (value !== undefined && value !== null && value !== '') this.add(walk[at + POSITIONS] as number[]);
     } else if ((list = keys.find(value, exactSlot))) {
       this.add(list);
     }

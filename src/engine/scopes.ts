@@ -13,6 +13,10 @@ export interface PairView {
   sameServiceDate: boolean;
   sameProcedureCode: boolean;
   sameModifiers: boolean;
+  /** Both lines were rendered by the same NPI (LineView.renderingNpi). */
+  sameRenderingProvider: boolean;
+  /** The modifiers both lines carry. */
+  sharedModifiers: string[];
 }
 
 /** The lines that bill one procedure code on one date of service (MUE's unit of account). */
@@ -98,6 +102,8 @@ class PairValues {
         sameServiceDate: first.serviceDate === second.serviceDate,
         sameProcedureCode: first.procedureCode !== undefined && first.procedureCode === second.procedureCode,
         sameModifiers: sameList(first.modifiers, second.modifiers),
+        sameRenderingProvider: first.renderingNpi === second.renderingNpi,
+        sharedModifiers: first.modifiers.filter((m) => second.modifiers.includes(m)),
       };
     }
     return this.view;

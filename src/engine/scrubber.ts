@@ -44,6 +44,7 @@ export function packAppliesTo(pack: Pack, claim: ClaimView): boolean {
     if (a.payerIds && !a.payerIds.includes(claim.payer.id)) return false;
     if (a.payerTypes && (claim.payer.type === undefined || !a.payerTypes.includes(claim.payer.type))) return false;
     if (a.claimTypes && !a.claimTypes.includes(claim.claimType)) return false;
+    if (a.billTypes && (claim.billTypeClass === undefined || !a.billTypes.includes(claim.billTypeClass))) return false;
   }
   return overlapsWindow(pack.effective, claim.firstServiceDate, claim.lastServiceDate);
 }
@@ -161,6 +162,8 @@ export class Scrubber {
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
   private readonly indexKeys = new IndexKeys();
+  /** By rule id: the rules whose findings make its finding redundant (rules with suppressedBy only). */
+  private readonly suppressions = new Map<string, ReadonlySet<string>>();
 
   constructor(
     readonly packSet: PackSet,
@@ -173,6 +176,7 @@ export class Scrubber {
     const indexing = opts.indexing ?? true;
     const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
+    for (const rule of packSet.rulesById.values()) if (rule.suppressedBy) this.suppressions.set(rule.id, new Set(rule.suppressedBy));
     this.plans = packSet.packs.map((pack, position) => {
       const payers = pack.appliesTo?.payerIds;
       if (payers) {
@@ -325,7 +329,7 @@ export class Scrubber {
         }
       }
     }
-    const result = buildResult(claim.claimId, findings, packs);
+    const result = buildResult(claim.claimId, this.withoutSuppressed(findings), packs);
     return options.explain ? { ...result, explain } : result;
   }
 
@@ -390,7 +394,16 @@ export class Scrubber {
         }
       }
     }
-    return buildResult(claim.claimId, findings, packs);
+    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs);
+  }
+
+  /** Leaves out each finding that a finding of one of its rule's suppressedBy rules covers (every line of it). */
+  private withoutSuppressed(findings: Finding[]): Finding[] {
+    if (this.suppressions.size === 0 || findings.length < 2) return findings;
+    return findings.filter((f) => {
+      const by = this.suppressions.get(f.ruleId);
+      return !by || !findings.some((g) => g !== f && by.has(g.ruleId) && f.lines.every((l) => g.lines.includes(l)));
+    });
   }
 }
 

@@ -61,6 +61,12 @@ export function withProps(shape: Shape, extra: Record<string, Shape>, alsoRequir
   };
 }
 
+/** The shape with more fields that a value may lack. */
+export function withOptionalProps(shape: Shape, extra: Record<string, Shape>): Shape {
+  if (shape.kind !== 'object') throw new Error('withOptionalProps needs an object shape');
+  return { ...shape, props: { ...shape.props, ...extra } };
+}
+
 export interface PathCheck {
   problem?: string;
   /** The shape the path leads to, when known. */

@@ -3,8 +3,8 @@ import { compilePath } from './path.js';
 /**
  * Message templates: plain text with {{fact.path}} placeholders that quote the claim's values,
  * e.g. "Line {{line.number}} ({{line.procedureCode}}) has both LT and RT." A placeholder may
- * end with a filter: "| money" (two decimals). Lists print comma-separated; a missing value
- * prints as "(none)".
+ * end with a filter: "| money" (two decimals) or "| units" (a count with its noun: "1 unit",
+ * "3 units"). Lists print comma-separated; a missing value prints as "(none)".
  */
 
 export interface TemplateRef {
@@ -14,9 +14,10 @@ export interface TemplateRef {
   readonly text: string;
 }
 
+type Filter = (typeof TEMPLATE_FILTERS)[number];
 type Placeholder = {
   readonly ref: TemplateRef;
-  readonly filter?: 'money';
+  readonly filter?: Filter;
   /** The path, compiled once (resolves exactly as resolvePath does). */
   readonly resolve: (value: unknown) => unknown;
 };
@@ -35,7 +36,7 @@ function placeholder(whole: string, expr: string, filter: string | undefined): P
     const dot = expr.indexOf('.');
     const ref: TemplateRef = { fact: dot === -1 ? expr : expr.slice(0, dot), path: dot === -1 ? '' : expr.slice(dot + 1), text: whole };
     const resolve = compilePath(ref.path);
-    PLACEHOLDERS.set(whole, (known = filter ? { ref, filter: 'money', resolve } : { ref, resolve }));
+    PLACEHOLDERS.set(whole, (known = filter ? { ref, filter: filter as Filter, resolve } : { ref, resolve }));
   }
   return known;
 }
@@ -45,6 +46,8 @@ export interface Template {
   parts: readonly Part[];
   refs: readonly TemplateRef[];
 }
+
+export const TEMPLATE_FILTERS = ['money', 'units'] as const;
 
 /** Where a compiled template reads its facts: the scrubber's FactSource. */
 export interface FactReader {
@@ -91,8 +94,6 @@ export function compileTemplate(t: Template): CompiledTemplate {
   return compiled;
 }
 
-export const TEMPLATE_FILTERS = ['money'] as const;
-
 export type TemplateParse = { ok: true; template: Template } | { ok: false; problem: string };
 
 const PLACEHOLDER = /\{\{\s*([^{}|]*?)\s*(?:\|\s*([A-Za-z]+)\s*)?\}\}/g;
@@ -108,7 +109,7 @@ export function parseTemplate(source: string): TemplateParse {
       return { ok: false, problem: `placeholder "${whole}" must name a fact and a path, such as {{line.procedureCode}}` };
     }
     if (filter !== undefined && !(TEMPLATE_FILTERS as readonly string[]).includes(filter)) {
-      return { ok: false, problem: `placeholder "${whole}" uses an unknown filter "${filter}"; the only filter is "money"` };
+      return { ok: false, problem: `placeholder "${whole}" uses an unknown filter "${filter}"; the filters are ${TEMPLATE_FILTERS.map((f) => `"${f}"`).join(' and ')}` };
     }
     const shared = placeholder(whole, expr, filter);
     parts.push(source.slice(last, m.index));
@@ -124,9 +125,10 @@ export function parseTemplate(source: string): TemplateParse {
   return { ok: true, template: { source, parts: parts.filter((p) => p !== ''), refs } };
 }
 
-function show(value: unknown, filter?: 'money'): string {
+function show(value: unknown, filter?: Filter): string {
   if (value === undefined || value === null || value === '') return '(none)';
   if (filter === 'money' && typeof value === 'number') return value.toFixed(2);
+  if (filter === 'units' && typeof value === 'number') return value === 1 ? '1 unit' : `${value} units`;
   if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.map((v) => show(v)).join(', ');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);

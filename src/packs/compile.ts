@@ -49,6 +49,7 @@ interface RawRule {
   details?: Record<string, string>;
   references?: Reference[];
   effective?: DateWindow;
+  suppressedBy?: string[];
 }
 
 const LEAF_KEYS = ['fact', 'path', 'operator', 'value', 'params'];
@@ -450,6 +451,7 @@ export function compileRule(raw: RawRule, ctx: RuleContext): { rule?: Rule; diag
   if (suggestion) rule.suggestion = suggestion;
   if (path) rule.path = path;
   if (raw.effective) rule.effective = raw.effective;
+  if (raw.suppressedBy && raw.suppressedBy.length > 0) rule.suppressedBy = raw.suppressedBy;
   return { rule, diagnostics: [] };
 }
 

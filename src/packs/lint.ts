@@ -104,7 +104,7 @@ function alwaysPresent(packSet: PackSet, pack: Pack, fact: string, path: string 
 
 function codeKindOf(fact: string, path: string | undefined): CodeKind | undefined {
   const p = (path ?? '').replace(/^\$\./, '');
-  if (['line', 'first', 'second', 'group'].includes(fact) && (p === 'procedureCode' || p === 'sameDayCodes')) return 'procedure';
+  if (['line', 'first', 'second', 'group'].includes(fact) && (p === 'procedureCode' || p === 'sameDayCodes' || p === 'sameDayProviderCodes')) return 'procedure';
   if (fact === 'claim' && /^lines\.\d+\.procedureCode$/.test(p)) return 'procedure';
   if (fact === 'diagnosis' && (p === 'code' || p === 'normalizedCode')) return 'diagnosis';
   if (fact === 'claim' && /^diagnoses\.\d+\.(code|normalizedCode)$/.test(p)) return 'diagnosis';
@@ -136,6 +136,9 @@ function checkCodeList(values: unknown, kind: CodeKind, locate: (i: number | und
   return out;
 }
 
+/** Facts that read a pack's parameters: as written, and as in force on the date of service. */
+const PARAMETER_FACTS = new Set(['params', 'datedParams']);
+
 /**
  * A pattern read from a pack parameter is compiled when a claim first needs it: check it here,
  * in the pack that declares the parameter and in every payer pack that sets it.
@@ -165,13 +168,13 @@ export function paramsRead(rule: Rule): Set<string> {
     else if ('any' in n) n.any.forEach(visit);
     else if ('not' in n) visit(n.not);
     else {
-      if (n.fact === 'params' && n.path) names.add(pathTokens(n.path.replace(/^\$\./, ''))[0]!);
-      if (isFactRef(n.value) && n.value.fact === 'params' && n.value.path) names.add(pathTokens(n.value.path.replace(/^\$\./, ''))[0]!);
+      if (PARAMETER_FACTS.has(n.fact) && n.path) names.add(pathTokens(n.path.replace(/^\$\./, ''))[0]!);
+      if (isFactRef(n.value) && PARAMETER_FACTS.has(n.value.fact) && n.value.path) names.add(pathTokens(n.value.path.replace(/^\$\./, ''))[0]!);
     }
   };
   visit(rule.conditions);
   for (const t of [rule.message, rule.suggestion, rule.path, ...Object.values(rule.details)]) {
-    for (const ref of t?.refs ?? []) if (ref.fact === 'params' && ref.path) names.add(pathTokens(ref.path)[0]!);
+    for (const ref of t?.refs ?? []) if (PARAMETER_FACTS.has(ref.fact) && ref.path) names.add(pathTokens(ref.path)[0]!);
   }
   return names;
 }
@@ -191,6 +194,11 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
         out.push(
           warn(rule.location, 'untested-rule', `rule "${rule.id}" has no test: add ${displayPath(pack.dir)}/tests/${rule.id}.test.yaml with a case where it fires (expect) and one where it does not (ok)`),
         );
+      }
+      for (const [i, id] of (rule.suppressedBy ?? []).entries()) {
+        if (!packSet.rulesById.has(id)) {
+          out.push(warn(rule.locate(`/suppressedBy/${i}`), 'suppressed-by-unknown-rule', `rule "${rule.id}" is suppressed by rule "${id}", which no loaded pack has, so this never happens; check the id`));
+        }
       }
       if (rule.effective && pack.effective) {
         const before = pack.effective.from && rule.effective.to && rule.effective.to < pack.effective.from;

@@ -20,6 +20,8 @@ export interface AppliesTo {
   payerIds?: string[];
   payerTypes?: string[];
   claimTypes?: string[];
+  /** Types of bill by facility and classification digits, as "13x". */
+  billTypes?: string[];
 }
 
 export interface SourceLocation {
@@ -60,6 +62,11 @@ export interface Rule {
   details: Record<string, Template>;
   references: Reference[];
   effective?: DateWindow;
+  /**
+   * Rules whose finding makes this one's redundant: this rule's finding is left out when one of
+   * theirs (from any pack) names every line this one names.
+   */
+  suppressedBy?: string[];
   /** Facts the conditions read (not counting templates). */
   facts: string[];
   location: SourceLocation;
@@ -134,6 +141,47 @@ export interface PackSet {
   /** Absolute path of the folder the packs came from. */
   dir: string;
   loadedAt: string;
+}
+
+/**
+ * A parameter whose value changes on a date is written as a list of dated entries, each with
+ * `from` and/or `to` (dates of service, both inclusive) and the `value` in force between them,
+ * and optionally the `source` that set it. The `datedParams` fact reads the entry in force.
+ */
+export interface DatedEntry {
+  from?: string;
+  to?: string;
+  value: unknown;
+  source?: string;
+}
+
+const DATED_ENTRY_KEYS = new Set(['from', 'to', 'value', 'source']);
+
+export function isDatedValue(value: unknown): value is DatedEntry[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (e) =>
+        e !== null &&
+        typeof e === 'object' &&
+        !Array.isArray(e) &&
+        'value' in e &&
+        ('from' in e || 'to' in e) &&
+        Object.keys(e).every((k) => DATED_ENTRY_KEYS.has(k)),
+    )
+  );
+}
+
+/** A dated entry's dates in words: "from 2020-10-01", "to 2020-09-30", "from ... to ...". */
+export function datesInWords(entry: DateWindow): string {
+  return [entry.from && `from ${entry.from}`, entry.to && `to ${entry.to}`].filter(Boolean).join(' ');
+}
+
+/** The value of the entry in force on a date, or undefined when no entry covers it. */
+export function valueOnDate(entries: readonly DatedEntry[], date: string): unknown {
+  for (const e of entries) if (inWindow(e, date)) return e.value;
+  return undefined;
 }
 
 export function inWindow(window: DateWindow | undefined, date: string): boolean {

@@ -1,5 +1,6 @@
+import { isIsoDate } from '../claim/dates.js';
 import type { PackDiagnostic } from './diagnostics.js';
-import type { Pack, Parameter, ParameterType, SourceLocation } from './model.js';
+import { isDatedValue, type DatedEntry, type Pack, type Parameter, type ParameterType, type SourceLocation } from './model.js';
 
 /**
  * Checks what one pack says about others: a payer pack's `extends`, `overrides` and
@@ -18,8 +19,32 @@ export function kindOf(value: unknown): ParameterType | undefined {
   return undefined;
 }
 
+/** The kind of a value, and of a dated value the kind of the values its entries hold. */
+function valueKind(value: unknown): ParameterType | undefined {
+  return isDatedValue(value) ? kindOf(value[0]!.value) : kindOf(value);
+}
+
 function declaredKind(p: Parameter): ParameterType | undefined {
-  return p.type ?? kindOf(p.value);
+  return p.type ?? valueKind(p.value);
+}
+
+/** What is wrong with a dated value's dates, in words, or undefined. */
+function datedValueProblem(entries: readonly DatedEntry[]): string | undefined {
+  for (const [i, e] of entries.entries()) {
+    for (const end of ['from', 'to'] as const) {
+      if (e[end] !== undefined && !isIsoDate(e[end])) return `entry ${i + 1}: "${end}" must be a date written YYYY-MM-DD in quotes, not ${JSON.stringify(e[end])}`;
+    }
+    if (e.from !== undefined && e.to !== undefined && e.to < e.from) return `entry ${i + 1}: "to" (${e.to}) is before "from" (${e.from})`;
+    const kind = kindOf(e.value);
+    const first = kindOf(entries[0]!.value);
+    if (kind !== first) return `entry ${i + 1} holds ${kind ?? 'a block of values'} but entry 1 holds ${first ?? 'a block of values'}; every entry must hold the same kind of value`;
+    for (const [j, other] of entries.entries()) {
+      if (j <= i) continue;
+      const overlaps = (e.from ?? '0000-01-01') <= (other.to ?? '9999-12-31') && (other.from ?? '0000-01-01') <= (e.to ?? '9999-12-31');
+      if (overlaps) return `entries ${i + 1} and ${j + 1} cover some of the same dates; a date of service must fall in one entry at most`;
+    }
+  }
+  return undefined;
 }
 
 export function checkPackRelations(packs: readonly Pack[], packFolders: readonly string[]): PackDiagnostic[] {
@@ -27,7 +52,11 @@ export function checkPackRelations(packs: readonly Pack[], packFolders: readonly
   const byName = new Map(packs.map((p) => [p.name, p]));
   for (const pack of packs) {
     for (const [name, p] of Object.entries(pack.parameters)) {
-      const kind = kindOf(p.value);
+      if (isDatedValue(p.value)) {
+        const problem = datedValueProblem(p.value);
+        if (problem) out.push(at(p.location ?? pack.location, 'parameter-dates', `parameter "${name}" is written by date, but ${problem}`));
+      }
+      const kind = valueKind(p.value);
       if (p.type && p.value !== null && kind !== p.type) {
         out.push(at(p.location ?? pack.location, 'parameter-type', `parameter "${name}" is declared as ${p.type} but its value is ${kind ?? 'something else'}`));
       }
@@ -80,7 +109,7 @@ export function checkPackRelations(packs: readonly Pack[], packFolders: readonly
         const declared = base.parameters[name];
         if (!declared) continue;
         const want = declaredKind(declared);
-        const got = kindOf(p.value);
+        const got = valueKind(p.value);
         if (want && got && want !== got) {
           out.push(at(p.location ?? pack.location, 'parameter-type', `parameter "${name}" of pack "${base.name}" is ${want}, but this pack sets it to ${got}`));
         }

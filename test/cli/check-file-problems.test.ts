@@ -35,7 +35,7 @@ describe('a file that is only partly readable', () => {
   });
 
   it('exits 1 even when its readable claims all pass', async () => {
-    const good = readFileSync('test/fixtures/x12/837p/demo.example8.837', 'utf8');
+    const good = readFileSync('test/fixtures/x12/837p/demo.drug.example10.1.837', 'utf8');
     const file = path.join(dir, 'good-then-text.837');
     writeFileSync(file, `${good}\nEnd of transmission\n`);
     const run = await scrub(['check', '--format', 'json', '--as-of', '2026-01-01', file]);
@@ -77,7 +77,7 @@ describe('a file of which nothing can be read', () => {
 
 describe('a file whose only problem is a warning', () => {
   it('exits as its claims do: a wrapped file whose claim passes exits 0', async () => {
-    const flat = readFileSync('test/fixtures/x12/837p/demo.example8.837', 'utf8').replace(/\n/g, '');
+    const flat = readFileSync('test/fixtures/x12/837p/demo.drug.example10.1.837', 'utf8').replace(/\n/g, '');
     const file = path.join(dir, 'wrapped.837');
     writeFileSync(file, flat.match(/.{1,80}/g)!.join('\n') + '\n');
     const run = await scrub(['check', '--format', 'ndjson', '--as-of', '2026-01-01', file]);

@@ -20,7 +20,8 @@ describe('--engine and SCRUB_ENGINE', () => {
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toMatch(/\d+ passed, 0 failed/);
     }
-  });
+    // Two runs of every pack case (515 now) in child processes: about 10 s alone, several times that on a loaded machine.
+  }, 120_000);
 
   it('refuses an engine that does not exist, naming where the choice came from', async () => {
     const bad = await scrub(['check', '--engine', 'fast', 'examples/claims/clean.json']);

@@ -42,7 +42,7 @@ describe('scrub lint', () => {
   it('passes the bundled packs with no errors and no warnings', async () => {
     const run = await scrub(['lint', 'rules']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/11 packs, \d+ rules: 0 errors, 0 warnings/);
+    expect(run.stdout).toMatch(/19 packs, \d+ rules: 0 errors, 0 warnings/);
     expect(run.stdout).toContain("table cms-ncci-ptp/ptp: NCCI PTP practitioner v32.2 (2026 Q3) [excerpt]: 155 rows taken, 0 skipped from tables/ccipra-v322r0-f1.excerpt.txt");
   });
 
@@ -91,7 +91,7 @@ describe('scrub lint', () => {
   });
 
   it('refuses a malformed code in a parameter list a rule reads as codes', async () => {
-    const root = await rulesCopy({ file: 'documentation/pack.yaml', change: (t) => t.replace('- "17999"', '- "1799"') });
+    const root = await rulesCopy({ file: 'documentation/pack.yaml', change: (t) => t.replace('"17999"', '"1799"') });
     const d = (await lintJson(root)).diagnostics.find((x) => x.code === 'malformed-code')!;
     expect(d.file).toMatch(/documentation\/pack\.yaml$/);
     expect(d.message).toContain('parameter "unlistedCodes"');

@@ -26,7 +26,7 @@ describe('compiled evaluator vs json-rules-engine', () => {
     expect(d.packs.rulesById.size).toBeGreaterThan(GENERATED_PACKS * 30);
   });
 
-  it('agree on every pack test case, findings and explain', async () => {
+  it('agree on every pack test case, findings and explain', { timeout: 120_000 }, async () => {
     const discovery = await discoverTests([bundledRulesDir]);
     expect(discovery.cases.length).toBeGreaterThan(50);
     const bundled = await loadPackSet(bundledRulesDir);

@@ -25,6 +25,10 @@ describe('message templates', () => {
     const t = parseTemplate('{{line.modifiers}}');
     expect(t.ok && renderValue(t.template, lookup)).toEqual(['LT', 'RT']);
   });
+  it('counts units in words: 1 unit, 3 units', () => {
+    values.group = { units: 1, limit: 3 };
+    expect(render('{{group.units | units}} of {{group.limit | units}}')).toBe('1 unit of 3 units');
+  });
   it('refuses unbalanced braces and unknown filters', () => {
     expect(parseTemplate('Line {{line.number}').ok).toBe(false);
     expect(parseTemplate('{{line.charge | euro}}').ok).toBe(false);

@@ -45,7 +45,7 @@ describe('the rule index', () => {
     claim.lines[1]!.procedureCode = 'J3490';
     const [visit, drug] = idsFor(claim);
     expect(visit).toEqual([]);
-    expect(drug).toEqual(['unlisted-code-needs-description', 'drug-line-needs-ndc']);
+    expect(drug).toEqual(['unlisted-code-needs-description']);
   });
 
   it('leaves out rules whose parameters make them impossible (no payer pack set a filing limit, codes or modifiers)', async () => {

@@ -24,8 +24,8 @@ describe('scrub check on claim files of any format', () => {
   });
 
   it('reads X12 from standard input', async () => {
-    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: fixture('x12/837p/demo.example8.837') });
-    expect(JSON.parse(run.stdout)).toMatchObject({ claimId: 'SMI123', outcome: 'pass' });
+    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: fixture('x12/837p/demo.drug.example10.1.837') });
+    expect(JSON.parse(run.stdout)).toMatchObject({ claimId: 'CLMNO12345', outcome: 'pass' });
     expect(run.code).toBe(0);
   });
 
@@ -36,13 +36,13 @@ describe('scrub check on claim files of any format', () => {
   });
 
   it('scrubs the claims it can read, reports the part it cannot as a problem record in its place, and exits 1', async () => {
-    const good = fixture('x12/837p/demo.example8.837');
+    const good = fixture('x12/837p/demo.drug.example10.1.837');
     const remittance = fixture('x12/837p/demo.example1.837').replace('ST*837*0021*005010X222A2', 'ST*835*0021*005010X221A1');
     const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: remittance + '\n' + good });
     const records = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(records).toMatchObject([
       { problem: { file: 'stdin', code: 'x12-not-a-claim', severity: 'error', claims: 0, position: { format: 'x12', segment: 'ST', position: 3, element: 'ST-01' } } },
-      { claimId: 'SMI123', outcome: 'pass' },
+      { claimId: 'CLMNO12345', outcome: 'pass' },
     ]);
     expect(records[0]).not.toHaveProperty('claimId');
     expect(run.stderr).toContain('not an 837 claim');
@@ -62,7 +62,8 @@ describe('POST /v1/scrub with X12 and FHIR bodies', () => {
     app.inject({ method: 'POST', url: '/v1/scrub?asOf=2026-01-01', payload, headers: { 'content-type': contentType } });
 
   it('scrubs a one-claim 837 sent as application/edi-x12, with X12 sources', async () => {
-    const res = await post(fixture('x12/837p/demo.cob.example3.A.837'), 'application/edi-x12');
+    // Billed to Medicaid (SBR09 MC), whose drug lines need an NDC that line 3 lacks.
+    const res = await post(fixture('x12/837p/demo.cob.example3.A.837').replace('SBR*P********CI~', 'SBR*P********MC~'), 'application/edi-x12');
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(validResult(body)).toBe(true);
@@ -73,9 +74,9 @@ describe('POST /v1/scrub with X12 and FHIR bodies', () => {
   });
 
   it('accepts a charset parameter on the content type', async () => {
-    const res = await post(fixture('x12/837p/demo.example8.837'), 'application/edi-x12; charset=utf-8');
+    const res = await post(fixture('x12/837p/demo.drug.example10.1.837'), 'application/edi-x12; charset=utf-8');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ claimId: 'SMI123', outcome: 'pass' });
+    expect(res.json()).toMatchObject({ claimId: 'CLMNO12345', outcome: 'pass' });
   });
 
   it('scrubs a FHIR Claim sent as application/fhir+json, with FHIRPath sources', async () => {

@@ -170,7 +170,7 @@ describe('a Bundle of Claims', () => {
   it('resolves Patient, Organization and Practitioner by fullUrl or Type/id', () => {
     const claim = canonical(claims[0]!);
     expect(claim.patient).toEqual({ firstName: 'Al', lastName: 'Lee', birthDate: '1950-04-01', sex: 'M' });
-    expect(claim.billingProvider).toEqual({ npi: '1234567893', name: 'Bay Clinic', taxId: '123456789' });
+    expect(claim.billingProvider).toEqual({ npi: '1234567893', name: 'Bay Clinic', taxId: '123456789', entityType: 'organization' });
     expect(claim.renderingProvider).toEqual({ npi: '1245319599' });
   });
 

@@ -39,8 +39,8 @@ describe('findings on a claim read from X12', () => {
   });
 
   it('a finding about an absent field maps to the nearest segment that holds its parent', async () => {
-    // J-code drugs need an NDC: the finding points at /lines/1/ndc, which the file lacks.
-    const text = example1.replace('SV1*HC:87070*15.00', 'SV1*HC:J1100*15.00');
+    // J-code drugs billed to Medicaid (SBR09 MC) need an NDC: the finding points at /lines/1/ndc, which the file lacks.
+    const text = example1.replace('SV1*HC:87070*15.00', 'SV1*HC:J1100*15.00').replace('SBR*P**2222-SJ******CI~', 'SBR*P**2222-SJ******MC~');
     const result = await scrubText(text);
     const finding = result.findings.find((f) => f.path === '/lines/1/ndc');
     expect(finding).toBeDefined();

@@ -80,7 +80,7 @@ describe('an 837P read field by field (demo.example1.837)', () => {
   });
 
   it('takes the billing provider from 2010AA and the taxonomy from 2000A PRV', () => {
-    expect(claim.billingProvider).toEqual({ npi: '1912301953', name: 'BEN KILDARE SERVICE', taxId: '587654321', taxonomy: '203BF0100Y' });
+    expect(claim.billingProvider).toEqual({ npi: '1912301953', name: 'BEN KILDARE SERVICE', entityType: 'organization', taxId: '587654321', taxonomy: '203BF0100Y' });
   });
 
   it('takes the payer from 2010BB and its type from the claim filing indicator (CI)', () => {

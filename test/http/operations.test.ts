@@ -24,7 +24,7 @@ describe('readiness', () => {
   it('is ready with the packs it serves', async () => {
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ready', loadedAt: expect.any(String), packs: expect.arrayContaining([{ name: 'core', version: '1.0.0' }]) });
+    expect(res.json()).toMatchObject({ status: 'ready', loadedAt: expect.any(String), packs: expect.arrayContaining([{ name: 'core', version: '1.1.0' }]) });
   });
 
   it('turns not ready (503 not-ready) as soon as shutdown starts, while liveness and scrubbing go on', async () => {
@@ -53,14 +53,14 @@ describe('reloading packs (POST /v1/packs/reload)', () => {
     const loaded = await PackHolder.load(dir);
     const app = await buildApp({ packs: loaded.holder! });
     const before = (await app.inject({ method: 'GET', url: '/v1/packs' })).json().loadedAt;
-    await editFile(dir, 'core/pack.yaml', (t) => t.replace(/^version:.*$/m, 'version: "1.1.0"'));
+    await editFile(dir, 'core/pack.yaml', (t) => t.replace(/^version:.*$/m, 'version: "2.0.0"'));
     await new Promise((r) => setTimeout(r, 5));
     const res = await app.inject({ method: 'POST', url: '/v1/packs/reload' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'reloaded', workers: 1, packs: expect.arrayContaining([{ name: 'core', version: '1.1.0' }]) });
+    expect(res.json()).toMatchObject({ status: 'reloaded', workers: 1, packs: expect.arrayContaining([{ name: 'core', version: '2.0.0' }]) });
     const after = (await app.inject({ method: 'GET', url: '/v1/packs' })).json().loadedAt;
     expect(after > before).toBe(true);
-    expect((await scrubClaim(app)).json().packs).toContainEqual({ name: 'core', version: '1.1.0' });
+    expect((await scrubClaim(app)).json().packs).toContainEqual({ name: 'core', version: '2.0.0' });
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^scrub_pack_reloads_total\{result="success"\} 1$/m);
     await app.close();
   });
@@ -113,7 +113,7 @@ describe('reloading packs (POST /v1/packs/reload)', () => {
     await editFile(dir, 'core/pack.yaml', (t) => t.replace(/^version:.*$/m, 'version: "9.9.9"'));
     const inFlight = first.scrub(exampleClaim('clean.json'));
     await holder.reload();
-    expect((await inFlight).packs).toContainEqual({ name: 'core', version: '1.0.0' });
+    expect((await inFlight).packs).toContainEqual({ name: 'core', version: '1.1.0' });
     expect((await holder.current().scrub(exampleClaim('clean.json'))).packs).toContainEqual({ name: 'core', version: '9.9.9' });
   });
 });
@@ -136,7 +136,7 @@ describe('metrics (GET /metrics)', () => {
     expect(text).toMatch(/^scrub_http_request_duration_seconds_count\{route="\/v1\/scrub",method="POST",status_code="200"\} 2$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
     expect(text).toMatch(/^process_resident_memory_bytes /m);
-    expect(text).toMatch(/^scrub_pack_info\{pack="core",version="1.0.0"\} 1$/m);
+    expect(text).toMatch(/^scrub_pack_info\{pack="core",version="1.1.0"\} 1$/m);
     await app.close();
   });
 

@@ -19,7 +19,7 @@ describe('POST /v1/scrub', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0 }, findings: [] });
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab', 'medicare-part-b', 'modifiers', 'payer-policy', 'telehealth']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {
@@ -99,7 +99,7 @@ describe('GET /v1/packs', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/packs' });
     expect(res.statusCode).toBe(200);
     const core = res.json().packs.find((p: { name: string }) => p.name === 'core');
-    expect(core).toMatchObject({ version: '1.0.0', title: expect.any(String) });
+    expect(core).toMatchObject({ version: '1.1.0', title: expect.any(String) });
     expect(core.rules).toContainEqual(expect.objectContaining({ id: 'billing-npi-invalid', category: 'provider', severity: 'error', scope: 'claim' }));
     expect(core.tables).toEqual([]);
   });

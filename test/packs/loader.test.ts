@@ -51,7 +51,27 @@ describe('loading rule packs', () => {
   it('loads the bundled packs without a single diagnostic', async () => {
     const result = await readPackSet(bundledRulesDir);
     expect(result.diagnostics).toEqual([]);
-    expect(result.packSet?.packs.map((p) => p.name)).toEqual(['acme-health', 'cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(result.packSet?.packs.map((p) => p.name)).toEqual([
+      'acme-health',
+      'cms-mce',
+      'cms-mue',
+      'cms-mue-hospital',
+      'cms-ncci-ptp',
+      'cms-ncci-ptp-hospital',
+      'code-sets',
+      'completeness',
+      'core',
+      'documentation',
+      'drug',
+      'history',
+      'institutional',
+      'lab',
+      'medicare-part-b',
+      'modifiers',
+      'payer-policy',
+      'sunshine-medicaid',
+      'telehealth',
+    ]);
   });
 
   it('loads a well-formed pack', async () => {

@@ -24,7 +24,7 @@ describe('payer packs', () => {
   it('refuse an override of a rule that none of the extended packs has', async () => {
     const r = await withAcmePack((t) => t.replace('rule: modifier-59-prefer-x', 'rule: modifier-59-prefer-y'));
     expect(r.packSet).toBeUndefined();
-    expect(r.diagnostics).toEqual([expect.objectContaining({ code: 'override-unknown-rule', line: 25, column: 5 })]);
+    expect(r.diagnostics).toEqual([expect.objectContaining({ code: 'override-unknown-rule', line: 32, column: 5 })]);
     expect(r.diagnostics[0]!.message).toContain('"modifier-59-prefer-y"');
   });
 
@@ -51,7 +51,7 @@ describe('payer packs', () => {
   });
 
   it('refuse extending a pack that does not exist', async () => {
-    const r = await withAcmePack((t) => t.replace('extends: [payer-policy, modifiers]', 'extends: [payer-policy, modifers]'));
+    const r = await withAcmePack((t) => t.replace('extends: [payer-policy, modifiers, cms-mce, drug]', 'extends: [payer-policy, modifers, cms-mce, drug]'));
     expect(r.diagnostics.map((d) => d.code)).toContain('unknown-pack');
   });
 
@@ -61,7 +61,7 @@ describe('payer packs', () => {
   });
 
   it('refuse an override that changes nothing', async () => {
-    const r = await withAcmePack((t) => t.replace('    severity: error\n    reason: ACME Health denies', '    reason: ACME Health denies'));
+    const r = await withAcmePack((t) => t.replace('    enabled: false\n    reason: ACME Health pays 59', '    reason: ACME Health pays 59'));
     expect(r.diagnostics.map((d) => d.code)).toEqual(['override-does-nothing']);
   });
 });

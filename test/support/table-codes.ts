@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { PackSet } from '../../src/packs/model.js';
+import type { TableInfo } from '../../src/tables/model.js';
 import { SAMPLE_CODES, type CodePools, type PtpPair } from './workload.js';
 
 /**
@@ -36,22 +37,20 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
+export type Environment = Record<string, string | undefined>;
+
 /**
- * `env`: the environment the pack set was loaded with. A table from an environment variable
- * names its files by the variable only ("SCRUB_TABLE_MUE file 2", never the path), so its
- * paths are read from the variable here.
+ * The paths of the files a loaded table read. `env` is the environment the pack set was loaded
+ * with: a table read from a deployment's files names them only by their variable
+ * ("SCRUB_TABLE_MUE file 1"), so their paths come from it.
  */
-export function codePoolsFromTables(packSet: PackSet, env: Readonly<Record<string, string | undefined>> = process.env): CodePools {
-  const files = (format: string) =>
-    packSet.packs.flatMap((p) =>
-      (p.tables ?? [])
-        .filter((t) => t.format === format)
-        .flatMap((t) =>
-          t.source === 'environment' && t.env && env[t.env]
-            ? env[t.env]!.split(path.delimiter).filter((f) => f.trim() !== '').map((f) => path.resolve(f))
-            : t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f)),
-        ),
-    );
+export function tableFilePaths(packDir: string, table: TableInfo, env: Environment = process.env): string[] {
+  if (table.source === 'environment' && table.env) return (env[table.env] ?? '').split(path.delimiter).filter((f) => f !== '').map((f) => path.resolve(f));
+  return table.files.map((f) => path.resolve(table.source === 'pack' ? packDir : process.cwd(), f));
+}
+
+export function codePoolsFromTables(packSet: PackSet, env: Environment = process.env): CodePools {
+  const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => tableFilePaths(p.dir, t, env)));
   const pools: CodePools = { ...SAMPLE_CODES };
 
   const ptp: PtpPair[] = [];

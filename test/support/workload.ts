@@ -42,6 +42,7 @@ export const SAMPLE_CODES: CodePools = {
     '11102', '11103', '11104', '17000', '17003', '17110', '20550', '20610', '36415', '69210',
     '81002', '82947', '85025', '93000', '94640', '96372', '97110', '97140', '99497', '0591T',
     'G0008', 'G0439', '90471', '90686', '71046', '73030', '76700', '80053', '70551', '72148',
+    '87880', '99396', 'G2211', 'L1902', 'E0114',
   ],
   ptpPairs: [
     ['0001A', '0591T'], ['0001A', '96523'], ['0001A', '99211'], ['11102', '11104'], ['17000', '17110'],
@@ -57,7 +58,7 @@ export const SAMPLE_CODES: CodePools = {
   ],
   problemDiagnoses: ['O80', 'N40.0', 'C61', 'Z34.00', 'P07.30', 'G01', 'N95.1', 'Z3A.20'],
   unlisted: ['17999', '20999', '64999', 'J3490', '99499'],
-  drugs: ['J1100', 'J0696', 'J1885', 'J3301', 'J7030'],
+  drugs: ['J1100', 'J0696', 'J1885', 'J3301', 'J7030', 'J0585', 'Q5103'],
 };
 
 /** Modifiers clean claims carry; the problems below add the troublesome ones. */
@@ -119,8 +120,10 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
         diagnosisPointers: [int(1, diagnoses.length)],
       };
       if (i === 0 && code.startsWith('99') && lineCount > 1 && chance(0.85)) line.modifiers = ['25'];
-      if (code.startsWith('J') && chance(0.9)) line.ndc = '00002751001';
+      if (/^(J|Q5)/.test(code) && chance(0.9)) Object.assign(line, { ndc: '00002751001', ndcUnit: 'UN', ndcQuantity: 1 });
       if (chance(0.15)) line.placeOfService = pick(['11', '22', '02', '10']);
+      // Laboratory and imaging lines name the practitioner who ordered them, as payers require.
+      if (/^(7[0-8]\d{3}|8\d{4}|\d{4}U)$/.test(code) && chance(0.9)) line.orderingProvider = { npi: pick(VALID_NPIS) };
       lines.push(line);
     }
     const payerId = pick(payers);
@@ -137,6 +140,8 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
       diagnoses,
       lines,
     };
+    if (lines.some((l) => /^8[0-9]{4}$/.test(l.procedureCode as string)) && chance(0.9)) claim.cliaNumber = '05D0987654';
+    (claim.patient as Json).memberId = payerType === 'medicare' ? medicareBeneficiaryId(rand) : `M${int(10_000_000, 99_999_999)}`;
     if (chance(0.4)) claim.renderingProvider = { npi: pick(VALID_NPIS) };
     if (chance(0.2)) claim.referringProvider = { npi: pick(VALID_NPIS) };
     if (lines.some((l) => /^7(0|2)/.test(l.procedureCode as string)) && chance(0.8)) claim.priorAuthorization = `PA-${int(1000, 9999)}`;
@@ -259,6 +264,15 @@ function addProblem(claim: Json, lines: Json[], diagnoses: Json[], codes: CodePo
   }
   if (lines.length > 50) lines.length = 50;
   for (const l of lines) if (l.ndc === undefined) delete l.ndc;
+}
+
+/** A Medicare Beneficiary Identifier: digit 1-9, then letters (no S, L, O, I, B, Z) and digits in the CMS pattern. */
+function medicareBeneficiaryId(rand: () => number): string {
+  const letters = 'ACDEFGHJKMNPQRTUVWXY';
+  const letter = () => letters[Math.floor(rand() * letters.length)]!;
+  const digit = () => String(Math.floor(rand() * 10));
+  const either = () => (rand() < 0.5 ? letter() : digit());
+  return `${1 + Math.floor(rand() * 9)}${letter()}${either()}${digit()}${letter()}${either()}${digit()}${letter()}${letter()}${digit()}${digit()}`;
 }
 
 const dayOf = (iso: string) => Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 86_400_000;

@@ -49,16 +49,17 @@ describe('GET /v1/rules', () => {
     expect(lt.codes).toEqual(['LT', 'RT']);
     // The modifiers pack is adjusted for ACME Health by its payer pack.
     expect(lt.payers).toContain('ACME-HEALTH');
-    const em = body.rules.find((r) => r.id === 'em-without-modifier-25')!;
-    expect(em.overriddenBy).toEqual(['acme-health']);
+    // ACME Health switches modifier-59-prefer-x off, and leaves the E/M modifier 25 warning as it is.
+    expect(body.rules.find((r) => r.id === 'modifier-59-prefer-x')!.overriddenBy).toEqual(['acme-health']);
+    expect(body.rules.find((r) => r.id === 'em-without-modifier-25')!.overriddenBy).toEqual([]);
   });
 });
 
 describe('GET /v1/rules/:ruleId', () => {
   it('gives the conditions in the generated docs’ own words, with the policy, references and tests', async () => {
-    const rule = (await app.inject({ url: '/v1/rules/em-without-modifier-25' })).json();
+    const rule = (await app.inject({ url: '/v1/rules/modifier-59-prefer-x' })).json();
     const packSet = await bundledPacks();
-    const source = packSet.rulesById.get('em-without-modifier-25')!;
+    const source = packSet.rulesById.get('modifier-59-prefer-x')!;
     const pack = packSet.packs.find((p) => p.name === source.pack)!;
     expect(rule.conditionsText).toEqual(describeCondition(source.conditions, pack));
     expect(rule.conditions.all[0].text).toBe(describeCondition(source.conditions, pack)[1]!.replace(/^\s*- /, ''));

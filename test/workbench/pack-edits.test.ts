@@ -85,7 +85,7 @@ describe('POST /v1/packs/lint', () => {
 
   it('reports what the edit breaks in another pack: a payer pack overriding a rule that is gone', async () => {
     const files = await filesOf('modifiers');
-    const res = await post('/v1/packs/lint', { pack: 'modifiers', files: { ...files, 'rules/evaluation-and-management.yaml': files['rules/evaluation-and-management.yaml']!.replace(/id: em-without-modifier-25/, 'id: em-without-mod-25') } });
+    const res = await post('/v1/packs/lint', { pack: 'modifiers', files: { ...files, 'rules/evaluation-and-management.yaml': files['rules/evaluation-and-management.yaml']!.replace(/id: modifier-59-prefer-x/, 'id: modifier-59-prefer-x-renamed') } });
     const codes = (res.json() as { diagnostics: PackDiagnostic[] }).diagnostics.map((d) => `${d.code} ${path.basename(path.dirname(d.file))}`);
     expect(codes).toContain('override-unknown-rule acme-health');
   });

@@ -237,13 +237,14 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   b.setFrom(billing, 'npi', npiOf(claim.provider, providerResource), '/billingProvider/npi', providerAt);
   b.set(billing, 'name', nameOf(providerResource) ?? str(obj(claim.provider)?.display), '/billingProvider/name', 'provider');
   if (providerResource) b.setFrom(billing, 'taxId', identifierValue(providerResource.identifier, EIN_SYSTEMS), '/billingProvider/taxId', providerAt);
+  b.set(billing, 'entityType', entityTypeOf(claim.provider, providerResource), '/billingProvider/entityType', 'provider');
   out.billingProvider = billing;
 
   // Rendering provider: the care team member marked primary or responsible, or the only one.
   const team = list(claim.careTeam);
-  let member = team.findIndex((m) => hasCode(obj(m)?.role, 'primary'));
-  if (member < 0) member = team.findIndex((m) => obj(m)?.responsible === true);
-  if (member < 0 && team.length === 1) member = 0;
+  let member = team.findIndex((m) => RENDERING_ROLES.some((role) => hasCode(obj(m)?.role, role)));
+  if (member < 0) member = team.findIndex((m) => obj(m)?.responsible === true && !ordersOrRefers(m));
+  if (member < 0 && team.length === 1 && !ordersOrRefers(team[0])) member = 0;
   if (member >= 0) {
     const reference = obj(team[member])?.provider;
     const resource = refs.resolve(reference)?.resource;
@@ -266,6 +267,12 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
       out.referringProvider = { npi };
     }
   }
+  const orderers = orderingTeam(claim, refs);
+  if (!out.referringProvider && orderers.claimReferring) {
+    const { member: m, npi } = orderers.claimReferring;
+    b.note('/referringProvider', `careTeam[${m}].provider`);
+    b.set(out, 'referringProvider', { npi }, '/referringProvider/npi', `careTeam[${m}].provider`);
+  }
 
   // Patient.
   const patientRef = refs.resolve(claim.patient);
@@ -286,6 +293,7 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   }
   out.patient = patient;
 
+  mapRelatedClaim(b, out, claim);
   if (insurance) {
     const preAuth = list(insurance.preAuthRef);
     if (str(preAuth[0])) b.set(out, 'priorAuthorization', preAuth[0], '/priorAuthorization', `insurance[${insuranceIndex}].preAuthRef[0]`);
@@ -325,8 +333,9 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   team.forEach((m, index) => {
     const entry = obj(m);
     const npi = npiOf(entry?.provider, refs.resolve(entry?.provider)?.resource);
-    if (typeof entry?.sequence === 'number' && npi) teamNpi.set(entry.sequence, { npi, index });
+    if (typeof entry?.sequence === 'number' && npi && !ordersOrRefers(m)) teamNpi.set(entry.sequence, { npi, index });
   });
+  const clia = cliaInfo(claim);
   const claimRenderer = (out.renderingProvider as Json | undefined)?.npi;
   // An institutional item without dates of its own is dated by the claim's billable period, as
   // an 837I line without DTP*472 is dated by the statement period.
@@ -335,15 +344,20 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   out.lines = list(claim.item).map((raw, i) => {
     const item = obj(raw) ?? {};
     const line = mapItem(b, item, i, institutional, positionOfSequence, statement);
-    const performer = teamNpi.get(Number(list(item.careTeamSequence)[0]));
+    const sequences = list(item.careTeamSequence).map(Number);
+    const performer = sequences.map((n) => teamNpi.get(n)).find((p) => p !== undefined);
     if (performer && performer.npi !== claimRenderer) {
-      b.note(`/lines/${i}/renderingProvider`, `item[${i}].careTeamSequence[0]`);
+      b.note(`/lines/${i}/renderingProvider`, `item[${i}].careTeamSequence`);
       b.setFrom(line, 'renderingProvider', { npi: performer.npi }, `/lines/${i}/renderingProvider/npi`, b.expression(`careTeam[${performer.index}].provider`));
     }
+    mapItemOrderers(b, line, i, sequences, orderers);
+    mapItemClia(b, line, item, i, clia);
     return line;
   });
 
+  if (clia.claim) b.set(out, 'cliaNumber', clia.claim.value, '/cliaNumber', clia.claim.at);
   if (institutional) {
+    mapConditionCodes(b, out, claim);
     const billType = list(obj(claim.subType)?.coding).findIndex(
       (c) => obj(c)?.system === BILL_TYPE_SYSTEM && str(obj(c)?.code) !== undefined,
     );
@@ -434,6 +448,7 @@ function mapItem(
   if (ndc >= 0) b.set(line, 'ndc', obj(list(obj(item.productOrService)!.coding)[ndc])!.code, `${pointer}/ndc`, `${at}.productOrService.coding[${ndc}].code`);
   const text = str(obj(item.productOrService)?.text);
   if (text) b.set(line, 'description', text, `${pointer}/description`, `${at}.productOrService.text`);
+  mapDrugDetail(b, line, item, i);
   return line;
 }
 
@@ -568,4 +583,183 @@ export function readFhir(root: unknown): ReadRecord[] {
     });
   }
   return records;
+}
+
+/*
+ * The fields the completeness, lab and drug packs read: the billing provider's entity type, the
+ * claim a replacement corrects, ordering and referring practitioners, CLIA numbers, condition
+ * codes and the drug quantity of an item.
+ */
+
+/** Care team roles (base claimcareteamrole, CARIN BB C4BBClaimCareTeamRole, X12 entity codes). */
+const RENDERING_ROLES = ['primary', 'rendering', 'performing', '82'];
+const ORDERING_ROLES = ['ordering', 'DK'];
+const REFERRING_ROLES = ['referring', 'DN'];
+
+function careTeamRole(member: unknown): 'rendering' | 'ordering' | 'referring' | 'other' | undefined {
+  const role = obj(member)?.role;
+  if (list(obj(role)?.coding).length === 0) return undefined;
+  if (RENDERING_ROLES.some((r) => hasCode(role, r))) return 'rendering';
+  if (ORDERING_ROLES.some((r) => hasCode(role, r))) return 'ordering';
+  if (REFERRING_ROLES.some((r) => hasCode(role, r))) return 'referring';
+  return 'other';
+}
+
+/** Ordering and referring practitioners are not the ones who rendered the service. */
+function ordersOrRefers(member: unknown): boolean {
+  const role = careTeamRole(member);
+  return role === 'ordering' || role === 'referring';
+}
+
+/** Claim.provider: an Organization is an organisation, a Practitioner (or PractitionerRole) a person. */
+function entityTypeOf(reference: unknown, resolved: Json | undefined): string | undefined {
+  const ref = str(obj(reference)?.reference);
+  const type = str(resolved?.resourceType) ?? str(obj(reference)?.type) ?? (ref !== undefined && !ref.startsWith('#') ? ref.split('/').at(-2) : undefined);
+  if (type === 'Organization') return 'organization';
+  if (type === 'Practitioner' || type === 'PractitionerRole') return 'person';
+  return undefined;
+}
+
+/**
+ * The payer's number of the claim this one replaces or voids: the `related` entry whose
+ * relationship is "prior", by the identifier it gives for that claim (related.claim.identifier),
+ * else its file reference (related.reference).
+ */
+function mapRelatedClaim(b: Builder, out: Json, claim: Json): void {
+  list(claim.related).some((r, k) => {
+    const related = obj(r);
+    if (!hasCode(related?.relationship, 'prior')) return false;
+    const byClaim = str(obj(obj(related?.claim)?.identifier)?.value);
+    const byReference = str(obj(related?.reference)?.value);
+    const at = byClaim !== undefined ? `related[${k}].claim.identifier.value` : `related[${k}].reference.value`;
+    b.set(out, 'originalClaimNumber', byClaim ?? byReference, '/originalClaimNumber', at);
+    return byClaim !== undefined || byReference !== undefined;
+  });
+}
+
+interface TeamMember {
+  member: number;
+  npi: string;
+}
+interface Orderers {
+  /** By care team sequence: the ordering and referring members. */
+  ordering: Map<number, TeamMember>;
+  referring: Map<number, TeamMember>;
+  /** An ordering member no item names orders every line (CMS-1500 item 17 with qualifier DK). */
+  claimOrdering?: TeamMember;
+  /** A referring member no item names refers the claim (837P 2310A). */
+  claimReferring?: TeamMember;
+}
+
+function orderingTeam(claim: Json, refs: References): Orderers {
+  const out: Orderers = { ordering: new Map(), referring: new Map() };
+  const named = new Set(list(claim.item).flatMap((i) => list(obj(i)?.careTeamSequence).map(Number)));
+  list(claim.careTeam).forEach((m, member) => {
+    const role = careTeamRole(m);
+    if (role !== 'ordering' && role !== 'referring') return;
+    const entry = obj(m)!;
+    const npi = npiOf(entry.provider, refs.resolve(entry.provider)?.resource);
+    if (!npi) return;
+    const found = { member, npi };
+    if (typeof entry.sequence === 'number') (role === 'ordering' ? out.ordering : out.referring).set(entry.sequence, found);
+    if (typeof entry.sequence !== 'number' || !named.has(entry.sequence)) {
+      if (role === 'ordering') out.claimOrdering ??= found;
+      else out.claimReferring ??= found;
+    }
+  });
+  return out;
+}
+
+function mapItemOrderers(b: Builder, line: Json, i: number, sequences: readonly number[], orderers: Orderers): void {
+  const ordering = sequences.map((n) => orderers.ordering.get(n)).find((m) => m !== undefined) ?? orderers.claimOrdering;
+  const referring = sequences.map((n) => orderers.referring.get(n)).find((m) => m !== undefined);
+  for (const [key, found] of [['orderingProvider', ordering], ['referringProvider', referring]] as const) {
+    if (!found) continue;
+    b.note(`/lines/${i}/${key}`, `careTeam[${found.member}]`);
+    b.set(line, key, { npi: found.npi }, `/lines/${i}/${key}/npi`, `careTeam[${found.member}].provider`);
+  }
+}
+
+/** The CLIA number's identifier system (OID 2.16.840.1.113883.4.7). */
+const CLIA_SYSTEM = 'urn:oid:2.16.840.1.113883.4.7';
+
+interface CliaInfo {
+  claim?: { value: string; at: string };
+  /** By supportingInfo sequence. */
+  bySequence: Map<number, { value: string; at: string }>;
+}
+
+/**
+ * CLIA numbers given as supportingInfo: a valueIdentifier in the CLIA system, or a category
+ * coded "clia". One that an item names in informationSequence is that line's; the first one no
+ * item names is the claim's.
+ */
+function cliaInfo(claim: Json): CliaInfo {
+  const out: CliaInfo = { bySequence: new Map() };
+  const named = new Set(list(claim.item).flatMap((i) => list(obj(i)?.informationSequence).map(Number)));
+  list(claim.supportingInfo).forEach((raw, k) => {
+    const info = obj(raw);
+    const identifier = obj(info?.valueIdentifier);
+    let value: string | undefined;
+    let at = `supportingInfo[${k}]`;
+    if (identifier?.system === CLIA_SYSTEM && str(identifier.value)) {
+      value = identifier.value as string;
+      at = `supportingInfo[${k}].valueIdentifier.value`;
+    } else if (hasCode(info?.category, 'clia')) {
+      value = str(info?.valueString) ?? str(identifier?.value);
+      at = `supportingInfo[${k}].${str(info?.valueString) !== undefined ? 'valueString' : 'valueIdentifier.value'}`;
+    }
+    if (value === undefined) return;
+    const sequence = info?.sequence;
+    if (typeof sequence === 'number') out.bySequence.set(sequence, { value, at });
+    if ((typeof sequence !== 'number' || !named.has(sequence)) && !out.claim) out.claim = { value, at };
+  });
+  return out;
+}
+
+function mapItemClia(b: Builder, line: Json, item: Json, i: number, clia: CliaInfo): void {
+  const own = list(item.informationSequence).map((n) => clia.bySequence.get(Number(n))).find((c) => c !== undefined);
+  if (own && own.value !== clia.claim?.value) b.set(line, 'cliaNumber', own.value, `/lines/${i}/cliaNumber`, own.at);
+}
+
+/** NUBC condition codes (UB-04 form locators 18-28) given as supportingInfo codes. */
+const CONDITION_CODE_SYSTEMS = ['https://www.nubc.org/CodeSystem/ConditionCodes', 'http://www.nubc.org/CodeSystem/ConditionCodes'];
+
+function mapConditionCodes(b: Builder, out: Json, claim: Json): void {
+  const codes: string[] = [];
+  list(claim.supportingInfo).forEach((raw, k) => {
+    const coded = codeOf(obj(raw)?.code, CONDITION_CODE_SYSTEMS);
+    const codings = list(obj(obj(raw)?.code)?.coding);
+    if (!coded || !codings.some((c) => CONDITION_CODE_SYSTEMS.includes(str(obj(c)?.system) ?? ''))) return;
+    if (codes.length === 0) b.note('/conditionCodes', 'supportingInfo');
+    b.note(`/conditionCodes/${codes.length}`, `supportingInfo[${k}].code.${coded.at}`);
+    codes.push(coded.code);
+  });
+  if (codes.length > 0) out.conditionCodes = codes;
+}
+
+/** NDC units: the 837's own codes, and their UCUM equivalents. */
+const NDC_UNITS: Record<string, string> = { F2: 'F2', GR: 'GR', ML: 'ML', UN: 'UN', ME: 'ME', mL: 'ML', g: 'GR', mg: 'ME', '[iU]': 'F2', '[IU]': 'F2', '{unit}': 'UN', '{each}': 'UN', '1': 'UN' };
+
+/**
+ * A drug item's NDC and the quantity given (837P 2410 LIN and CTP): the first item.detail whose
+ * productOrService carries an NDC coding, with its quantity (value, and code or unit).
+ */
+function mapDrugDetail(b: Builder, line: Json, item: Json, i: number): void {
+  const pointer = `/lines/${i}`;
+  list(item.detail).some((raw, k) => {
+    const detail = obj(raw);
+    const codings = list(obj(detail?.productOrService)?.coding);
+    const n = codings.findIndex((c) => obj(c)?.system === NDC_SYSTEM && str(obj(c)?.code) !== undefined);
+    if (n < 0) return false;
+    const at = `item[${i}].detail[${k}]`;
+    if (line.ndc === undefined) b.set(line, 'ndc', obj(codings[n])!.code, `${pointer}/ndc`, `${at}.productOrService.coding[${n}].code`);
+    const quantity = obj(detail!.quantity);
+    if (quantity) {
+      b.set(line, 'ndcQuantity', quantity.value, `${pointer}/ndcQuantity`, `${at}.quantity.value`);
+      const unit = str(quantity.code) ?? str(quantity.unit);
+      b.set(line, 'ndcUnit', unit === undefined ? undefined : (NDC_UNITS[unit] ?? unit), `${pointer}/ndcUnit`, `${at}.quantity`);
+    }
+    return true;
+  });
 }

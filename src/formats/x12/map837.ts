@@ -139,6 +139,7 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock, recordSources = 
   const billingName = billing ? find(billing.segments, '2010AA', 'NM1', '85') : undefined;
   if (billingName) {
     Object.assign(billingProvider, provider(b, '/billingProvider', billingName, []));
+    b.set(billingProvider, 'entityType', entityTypeOf(el(billingName, 2)), '/billingProvider', billingName, 2);
     const taxId = find(billing!.segments, '2010AA', 'REF', 'EI') ?? find(billing!.segments, '2010AA', 'REF', 'SY');
     if (taxId) b.set(billingProvider, 'taxId', el(taxId, 2), '/billingProvider', taxId, 2);
   } else if (billing) {
@@ -194,6 +195,7 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock, recordSources = 
   if (!institutional) b.set(claim, 'placeOfService', comp(clm, 5, 1), '', clm, 5, 1);
   const priorAuthorization = find(block.segments, '2300', 'REF', 'G1');
   if (priorAuthorization) b.set(claim, 'priorAuthorization', el(priorAuthorization, 2), '', priorAuthorization, 2);
+  mapReferences(b, claim, '', block.segments, '2300');
   b.set(claim, 'totalCharge', decimal(el(clm, 2)), '', clm, 2);
 
   mapDiagnoses(b, claim, block, institutional, issues);
@@ -391,6 +393,7 @@ function mapLine(
   if (drug) b.set(line, 'ndc', el(drug, 3), pointer, drug, 3);
   const lineRendering = find(block.segments, institutional ? '2420C' : '2420A', 'NM1', '82');
   if (lineRendering) line.renderingProvider = provider(b, `${pointer}/renderingProvider`, lineRendering, block.segments);
+  mapLineOrderAndDrug(b, line, pointer, block, institutional);
   return line;
 }
 
@@ -433,4 +436,54 @@ function mapInstitutionalHeader(b: Builder, claim: Json, block: ClaimBlock, issu
   }
   const institutionalCode = find(block.segments, '2300', 'CL1');
   if (institutionalCode) b.set(claim, 'patientStatus', el(institutionalCode, 3), '', institutionalCode, 3);
+  mapConditionCodes(b, claim, block);
+}
+
+/** 2010AA NM102: 1 a person, 2 a non-person entity; any other value is passed through for the schema to report. */
+function entityTypeOf(code: string): string | undefined {
+  return code === '1' ? 'person' : code === '2' ? 'organization' : code === '' ? undefined : code;
+}
+
+/**
+ * REF*F8 (payer claim control number of the claim a replacement or void corrects; 2300 only)
+ * and REF*X4 (CLIA number; the claim's in 2300, a line's own in 2400).
+ */
+function mapReferences(b: Builder, target: Json, pointer: string, segments: readonly Segment[], loop: '2300' | '2400'): void {
+  const original = loop === '2300' ? find(segments, loop, 'REF', 'F8') : undefined;
+  if (original) b.set(target, 'originalClaimNumber', el(original, 2), pointer, original, 2);
+  const clia = find(segments, loop, 'REF', 'X4');
+  if (clia) b.set(target, 'cliaNumber', el(clia, 2), pointer, clia, 2);
+}
+
+/**
+ * A line's CLIA number (2400 REF*X4), ordering provider (837P 2420E NM1*DK), referring provider
+ * (837P 2420F, 837I 2420D NM1*DN) and the drug's quantity (2410 CTP04) and its unit (CTP05-1).
+ */
+function mapLineOrderAndDrug(b: Builder, line: Json, pointer: string, block: LineBlock, institutional: boolean): void {
+  mapReferences(b, line, pointer, block.segments, '2400');
+  const ordering = institutional ? undefined : find(block.segments, '2420E', 'NM1', 'DK');
+  if (ordering) line.orderingProvider = provider(b, `${pointer}/orderingProvider`, ordering, block.segments);
+  const referring = find(block.segments, institutional ? '2420D' : '2420F', 'NM1', 'DN');
+  if (referring) line.referringProvider = provider(b, `${pointer}/referringProvider`, referring, block.segments);
+  const price = find(block.segments, '2410', 'CTP');
+  if (price) {
+    b.set(line, 'ndcQuantity', decimal(el(price, 4)), pointer, price, 4);
+    b.set(line, 'ndcUnit', comp(price, 5, 1), pointer, price, 5, 1);
+  }
+}
+
+/** 837I condition codes: HI composites with qualifier BG (2300, up to two HI of 12). */
+function mapConditionCodes(b: Builder, claim: Json, block: ClaimBlock): void {
+  const codes: string[] = [];
+  for (const hi of findAll(block.segments, '2300', 'HI')) {
+    const elementCount = elementsOf(hi).length;
+    for (let n = 1; n < elementCount; n++) {
+      const parts = components(hi, n);
+      if (parts[0] !== 'BG' || (parts[1] ?? '') === '') continue;
+      if (codes.length === 0) b.note('/conditionCodes', hi);
+      b.noteIn('/conditionCodes', codes.length, hi, n, 2);
+      codes.push(parts[1]!);
+    }
+  }
+  if (codes.length > 0) claim.conditionCodes = codes;
 }
