@@ -32,7 +32,7 @@ import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
 
-const ICD10_FORM = /^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
+const ICD10_FORM = /^[A-Za-z][0-9A-Za-z][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
 const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;

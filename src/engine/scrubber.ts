@@ -7,7 +7,7 @@ import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, typ
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
-import { FactSource, type PackContext, type RunContext } from './facts.js';
+import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { renderTemplate, renderValue } from './template.js';
@@ -121,6 +121,8 @@ interface GroupRun {
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
 interface Selection {
   packs: Pack[];
+  /** The tables the selected packs' rules read, for the tableEditions fact. */
+  tables: TableCoverage[];
   runs: PackRun[];
   /** With the compiled evaluator: every group of every selected pack, in order. */
   groups: GroupRun[];
@@ -154,6 +156,8 @@ export class Scrubber {
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
   private readonly indexKeys = new IndexKeys();
+  /** Every table of the pack set with the dates its editions cover. */
+  private readonly tableCoverage: TableCoverage[];
 
   constructor(
     readonly packSet: PackSet,
@@ -166,6 +170,9 @@ export class Scrubber {
     const indexing = opts.indexing ?? true;
     const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
+    this.tableCoverage = packSet.packs.flatMap((p) =>
+      p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
+    );
     this.plans = packSet.packs.map((pack, position) => {
       const payers = pack.appliesTo?.payerIds;
       if (payers) {
@@ -226,6 +233,8 @@ export class Scrubber {
 
   private select(plans: readonly PackPlan[]): Selection {
     const packs = plans.map((p) => p.pack);
+    const read = new Set(packs.flatMap((p) => p.rules.flatMap((r) => r.facts)));
+    const tables = this.tableCoverage.filter((t) => read.has(t.name));
     const adjustments = adjustmentsFor(packs);
     const runs = plans.map((plan): PackRun => {
       const adjustment = adjustments.get(plan.pack.name);
@@ -248,7 +257,7 @@ export class Scrubber {
             }),
           ),
         );
-    return { packs, runs, groups };
+    return { packs, tables, runs, groups };
   }
 
   private indexFor(plan: GroupPlan, params: Readonly<Record<string, unknown>>): RuleIndex | undefined {
@@ -272,8 +281,8 @@ export class Scrubber {
       return options.explain ? { ...result, explain: [] } : result;
     }
     const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
-    const { packs, runs } = this.selectionFor(claim);
+    const { packs, tables, runs } = this.selectionFor(claim);
+    const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
     const findings: Finding[] = [];
     const explain: RuleExplanation[] = [];
     const itemsFor = scopeItemCache(claim);
@@ -316,8 +325,8 @@ export class Scrubber {
     const structure = checkClaimStructure(input);
     if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
     const claim = buildClaimView(structure.claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso() };
-    const { packs, groups } = this.selectionFor(claim);
+    const { packs, tables, groups } = this.selectionFor(claim);
+    const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
     const findings: Finding[] = [];
     const itemsFor = scopeItemCache(claim);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can

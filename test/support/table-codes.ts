@@ -70,7 +70,7 @@ export function codePoolsFromTables(packSet: PackSet): CodePools {
     for (const line of head(file)) {
       if (line.length < 16) continue;
       const code = line.slice(6, 13).trim();
-      if (!/^[A-Z][0-9][0-9A-Z]{1,5}$/.test(code)) continue;
+      if (!/^[A-Z][0-9A-Z][0-9A-Z]{1,5}$/.test(code)) continue;
       (line[14] === '1' ? billable : headers).push(code);
     }
   }
