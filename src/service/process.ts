@@ -12,6 +12,8 @@ import { Scrubber } from '../engine/scrubber.js';
 import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
+import { todayIso } from '../claim/dates.js';
+import { tableLogEntries } from '../tables/status.js';
 import { watchRules } from './watch.js';
 
 /**
@@ -62,6 +64,8 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   }
   const serving = holder.describe();
   app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
+  // Each table's editions and how current they are; a warning for a table whose coverage ended.
+  for (const entry of tableLogEntries(holder.current().packSet.packs, todayIso())) app.log[entry.level](entry.fields, entry.message);
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
   } else {

@@ -74,6 +74,11 @@ export function codeKeyAt(buffer: Buffer, start: number, end: number): number {
   return n;
 }
 
+/** 1234567 (a key of codeKeyOf) -> the five-character code it stands for. */
+export function codeOfKey(key: number): string {
+  return key.toString(36).toUpperCase().padStart(5, '0');
+}
+
 export function codeKeyOf(code: string): number {
   if (code.length !== 5) return -1;
   let n = 0;

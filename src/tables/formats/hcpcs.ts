@@ -437,11 +437,12 @@ export const hcpcsFormat: TableFormatDefinition<HcpcsIndex> = {
   },
   recognise(names) {
     for (const name of names) {
-      // HCPC2026_JAN_ANWEB_01122026.txt, or the zip: january-2026-alpha-numeric-hcpcs-file.zip.
+      // HCPC2026_JAN_ANWEB_01122026.txt, or the zip: january-2026-alpha-numeric-hcpcs-file(s).zip.
       const file = /HCPC(\d{4})[-_ ]?(JAN|APR|JUL|OCT)/i.exec(name);
-      const zip = /(january|april|july|october)[-_ ](\d{4})[-_ ]alpha[-_ ]?numeric/i.exec(name);
+      const zip = /(?:(january|april|july|october)[-_ ])?(\d{4})[-_ ]alpha[-_ ]?numeric[-_ ]hcpcs/i.exec(name);
       const year = file ? Number(file[1]) : zip ? Number(zip[2]) : undefined;
-      const month = file ? MONTHS.indexOf(file[2]!.toUpperCase()) + 1 : zip ? MONTH_NAMES.findIndex((m) => m.toLowerCase() === zip[1]!.toLowerCase()) + 1 : 0;
+      // A yearly zip without a month (2024-alpha-numeric-hcpcs-file.zip) is the January release.
+      const month = file ? MONTHS.indexOf(file[2]!.toUpperCase()) + 1 : zip ? (zip[1] ? MONTH_NAMES.findIndex((m) => m.toLowerCase() === zip[1]!.toLowerCase()) + 1 : 1) : 0;
       if (year !== undefined && month > 0) return { edition: `HCPCS Level II ${MONTH_NAMES[month - 1]} ${year}`, covers: quarterOf(year, month) };
     }
     return undefined;

@@ -186,6 +186,11 @@ export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
   },
   recognise(names) {
     for (const name of names) {
+      // An April 1 update (april-1-2026-code-descriptions-tabular-order.zip) covers the rest of its fiscal year.
+      const april = /april[-_ ]?1[-_ ]?(\d{4})/i.exec(name);
+      if (april) return { edition: `ICD-10-CM FY${april[1]} April 1 update`, covers: { from: `${april[1]}-04-01`, to: fiscalYear(Number(april[1])).to! } };
+    }
+    for (const name of names) {
       const m = /icd-?10-?cm[-_ ]?(?:order|codes)[-_ ]?(\d{4})/i.exec(name) ?? /(?:^|\D)(\d{4})[-_ ]code[-_ ]descriptions/i.exec(name);
       if (m) return { edition: `ICD-10-CM FY${m[1]}`, covers: fiscalYear(Number(m[1])) };
     }

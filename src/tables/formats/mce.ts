@@ -63,6 +63,11 @@ export class MceIndex {
     return out;
   }
 
+  /** Every code and the fact fields of the lists naming it. */
+  *entries(): Generator<[string, Record<string, boolean>]> {
+    for (const code of this.masks.keys()) yield [code, this.get(code)!.flags];
+  }
+
   has(code: string): boolean {
     return this.masks.has(code);
   }

@@ -50,6 +50,11 @@ export class MueIndex {
     };
   }
 
+  /** Every code with its edit, in no particular order. */
+  *entries(): Generator<[string, MueEntry]> {
+    for (const [code] of this.rows.entries()) yield [code, this.get(code)!];
+  }
+
   toSnapshot(): SnapshotParts {
     return {
       json: { size: this.rows.size, texts: this.texts.texts },

@@ -1,7 +1,7 @@
 import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
-import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, codeOfKey, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
 import { Editions, quarterOf } from '../editions.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
 import { tableSources } from '../sources.js';
@@ -202,6 +202,18 @@ export class PtpIndex {
       priorTo1996: this.prior[row] === 1,
       rationale: this.rationales.texts[this.rationaleId[row]!] ?? '',
     };
+  }
+
+  /** Every pair of codes with its windows in file order, in no particular order of pairs (for diffs). */
+  *allPairs(): Generator<{ column1: string; column2: string; windows: PtpWindow[] }> {
+    for (let slot = 0; slot < this.slotHeads.length; slot++) {
+      const head = this.slotHeads[slot]!;
+      if (head === EMPTY) continue;
+      const key = this.pairKey[head]!;
+      const windows: PtpWindow[] = [];
+      for (let row = head; row !== EMPTY; row = this.next[row]!) windows.unshift(this.windowAt(row));
+      yield { column1: codeOfKey(Math.floor(key / CODE_KEY_LIMIT)), column2: codeOfKey(key % CODE_KEY_LIMIT), windows };
+    }
   }
 
   /** Every window of a pair, in file order. */
