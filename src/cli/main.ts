@@ -6,6 +6,7 @@ import { docs, docsHelp } from './commands/docs.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { serve, serveHelp } from './commands/serve.js';
+import { tables, tablesHelp } from './commands/tables.js';
 import { test, testHelp } from './commands/test.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
   docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
+  tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
 };
 

@@ -185,8 +185,9 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
     diagnostics.push(...result.problems.map((p) => tableDiagnostic(file, p)));
     if (result.table) {
       // Pack files are shown relative to the pack, a deployment's as they were given.
-      const shown = result.table.info.files.map((f) => (result.table!.info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
-      tables.push({ ...result.table, info: { ...result.table.info, files: shown } });
+      const info = result.table.info;
+      const shown = (files: string[]) => files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
+      tables.push({ ...result.table, info: { ...info, files: shown(info.files), editions: info.editions.map((e) => ({ ...e, files: shown(e.files) })) } });
     }
   }
   return { tables, diagnostics };
