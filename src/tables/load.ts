@@ -99,8 +99,8 @@ interface EditionPlan {
 interface Sources {
   source: TableInfo['source'];
   plans: EditionPlan[];
-  /** Name for editions the environment supplies without saying which they are. */
-  unnamed?: string;
+  /** For files the environment supplies without saying which edition they are: what to call them, and the variable. */
+  unnamed?: { edition: string; variable: string; example?: string };
 }
 
 /** pack.yaml's editions of the table, or the deployment's when its variable is set. */
@@ -172,7 +172,9 @@ function describeSources(
     });
   }
   // Without a stated edition, findings must not quote the pack's edition for other files.
-  return { source: 'environment', plans: [plan], unnamed: `files from ${variable} (edition not stated)` };
+  const unnamed: NonNullable<Sources['unnamed']> = { edition: `files from ${variable} (edition not stated)`, variable };
+  if (decl.edition) unnamed.example = decl.edition;
+  return { source: 'environment', plans: [plan], unnamed };
 }
 
 function fileProblem(error: unknown): { file?: string; line: number; message: string } {
@@ -253,13 +255,14 @@ async function editionsOf(
         });
         return undefined;
       }
+      const { variable, example } = sources.unnamed;
       problems.push({
         severity: 'warning',
         code: 'table-env',
         at: { pointer: plan.pointer },
-        message: `table "${name}" reads ${unnamed.map((f) => `"${path.basename(f)}"`).join(', ')}, whose name does not say which release ${unnamed.length === 1 ? 'it is' : 'they are'}; set ${path.basename(plan.pointer) === 'env' ? 'the variable' : 'its'}${EDITION_SUFFIX} companion so that findings name the edition`,
+        message: `table "${name}" reads the files in ${variable}, and the name of ${unnamed.map((f) => `"${path.basename(f)}"`).join(', ')} does not say which release ${unnamed.length === 1 ? 'it is' : 'they are'}; set ${variable + EDITION_SUFFIX} to their edition${example ? ` (such as "${example}")` : ''} so that findings name it`,
       });
-      const e: EditionToLoad = { files: unnamed, edition: sources.unnamed, complete: plan.complete, named: 'declared' };
+      const e: EditionToLoad = { files: unnamed, edition: sources.unnamed.edition, complete: plan.complete, named: 'declared' };
       if (plan.covers) e.covers = plan.covers;
       out.push(e);
     }

@@ -6,7 +6,7 @@ import { icd10cmOrderFormat } from '../../src/tables/formats/icd10cm-order.js';
 import { scanLines, textAt } from '../../src/tables/lines.js';
 import { RowCounter, TableFileError } from '../../src/tables/model.js';
 import { tableSources } from '../../src/tables/sources.js';
-import { listZipMembers } from '../../src/tables/zip.js';
+import { listZipMembers, type ZipMember } from '../../src/tables/zip.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { zipOf } from '../support/zip-writer.js';
 
@@ -19,7 +19,7 @@ async function file(name: string, content: string | Buffer): Promise<string> {
 
 const line = (order: string, code: string, flag: string, title: string) => `${order} ${code.padEnd(7)} ${flag} ${title.padEnd(60)} ${title}`;
 const ORDER = [line('00001', 'A00', '0', 'Cholera'), line('00002', 'A000', '1', 'Cholera due to Vibrio cholerae 01, biovar cholerae')].join('\r\n') + '\r\n';
-const everyMember = (members: readonly { name: string }[]) => [...members];
+const everyMember = (members: readonly ZipMember[]) => [...members];
 
 describe('zip archives as CMS ships them', () => {
   it('lists the members and reads deflated and stored members line by line', async () => {
@@ -35,7 +35,8 @@ describe('zip archives as CMS ships them', () => {
   it('refuses a member whose bytes do not match the CRC-32 the archive records', async () => {
     const good = zipOf([{ name: 'icd10cm_order_2026.txt', data: ORDER, deflate: false }]);
     const damaged = Buffer.from(good);
-    damaged[30 + 'icd10cm_order_2026.txt'.length + 8] ^= 0x01; // a byte of the order file's first line
+    const at = 30 + 'icd10cm_order_2026.txt'.length + 8; // a byte of the order file's first line
+    damaged[at] = damaged[at]! ^ 0x01;
     const f = await file('2026-code-descriptions-tabular-order.zip', damaged);
     const error = await icd10cmOrderFormat.read([f], new RowCounter()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TableFileError);
