@@ -67,8 +67,12 @@ describe('development mode', () => {
     const server = await startServer({ env: { SCRUB_BATCH_MAX_CLAIMS: '10' } });
     try {
       expect(server.output()).toMatch(/"level":40.*AUTHENTICATION IS OFF \(development mode: no API keys are configured\)/);
-      // The only warning a new user sees is that one: no deprecation notice from a dependency.
+      // No deprecation notice from a dependency.
       expect(server.output()).not.toMatch(/Deprecation|FSTDEP\d+/);
+      // Each table is logged with its editions; a table whose coverage has ended is a warning.
+      expect(server.output()).toMatch(/"pack":"code-sets","table":"icd10cm","editions":\["ICD-10-CM FY2026 \(2025-10-01 to 2026-09-30, 98186 rows\)"\]/);
+      const hcpcsStale = new Date().toISOString().slice(0, 10) > '2026-03-31';
+      expect(server.output()).toMatch(hcpcsStale ? /"level":40,.*"table":"hcpcs".*the newest edition loaded, HCPCS Level II January 2026, covers dates of service up to 2026-03-31/ : /"level":30,.*"table":"hcpcs"/);
       expect((await request(server.url, { path: '/v1/scrub', headers: JSON_TYPE, body: clean })).status).toBe(200);
       expect((await request(server.url, { method: 'POST', path: '/v1/packs/reload' })).status).toBe(200);
 
