@@ -23,7 +23,7 @@ import type { Finding, PackVersion, ScrubResult, Severity } from '../src/finding
 import { buildResult } from '../src/findings/result.js';
 import { inWindow, type PackSet, type Rule } from '../src/packs/model.js';
 import { codeLookup, type DatedCodeSet } from '../src/tables/code-set.js';
-import { OPEN_END, completeOn, dateNumberOfIso, isoOfDateNumber } from '../src/tables/encoding.js';
+import { OPEN_END, dateNumberOfIso, isoOfDateNumber } from '../src/tables/encoding.js';
 import type { HcpcsIndex } from '../src/tables/formats/hcpcs.js';
 import type { Icd10Index } from '../src/tables/formats/icd10cm-order.js';
 import { TABLE_FORMAT_DEFINITIONS } from '../src/tables/formats/index.js';
@@ -39,9 +39,25 @@ const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
 const AMBULANCE_ORIGIN_DESTINATION = /^[DEGHIJNPRSX]{2}$/;
 const ICD10_FROM = '2015-10-01';
 
-interface Table<Index> {
+interface Edition<Index> {
   index: Index;
   context: TableContext;
+}
+
+/** A table's editions, each judging the dates of service it covers (the newest start wins where two do). */
+interface Table<Index> {
+  name: string;
+  title: string;
+  editions: Array<Edition<Index>>;
+}
+
+function editionAt<Index>(table: Table<Index>, date: string): Edition<Index> | undefined {
+  let best: Edition<Index> | undefined;
+  for (const e of table.editions) {
+    if (!inWindow(e.context.covers, date)) continue;
+    if (!best || (e.context.covers?.from ?? '') > (best.context.covers?.from ?? '')) best = e;
+  }
+  return best;
 }
 
 type Values = Record<string, unknown>;
@@ -50,11 +66,15 @@ type Values = Record<string, unknown>;
 async function readTable<Index>(packSet: PackSet, pack: string, name: string): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
-  const files = info.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
-  const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
-  const context: TableContext = { name, edition: info.edition, complete: info.complete };
-  if (info.covers) context.covers = info.covers;
-  return { index, context };
+  const editions: Array<Edition<Index>> = [];
+  for (const e of info.editions) {
+    const files = e.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+    const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
+    const context: TableContext = { name, edition: e.edition, complete: e.complete };
+    if (e.covers) context.covers = e.covers;
+    editions.push({ index, context });
+  }
+  return { name, title: info.title ?? info.format, editions };
 }
 
 function parameter(packSet: PackSet, pack: string, name: string): unknown {
@@ -212,8 +232,9 @@ export class Baseline {
 
       // MUE, line edit (MAI 1).
       if (code !== undefined) {
-        const entry = this.mue.index.get(code);
-        if (entry && entry.adjudicationIndicator === 1 && l.units > entry.value) fire('mue-line-units', { mue: mueValues(code, entry, this.mue.context) });
+        const mue = editionAt(this.mue, l.serviceDate);
+        const entry = mue?.index.get(code);
+        if (mue && entry && entry.adjudicationIndicator === 1 && l.units > entry.value) fire('mue-line-units', { mue: mueValues(code, entry, mue.context) });
       }
       // Code sets: the procedure code, its modifiers, the line's place of service.
       if (code !== undefined && !PROCEDURE_FORM.test(code)) fire('procedure-code-form');
@@ -232,7 +253,8 @@ export class Baseline {
         if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!)) {
           out.push(this.finding('duplicate-line', { first: lineView(i), second: lineView(j) }, [i + 1, j + 1], `/lines/${j}`));
         }
-        const edit = this.ptp.index.find(codes[i]!, codes[j]!, day);
+        const ptpEdition = editionAt(this.ptp, date);
+        const edit = ptpEdition?.index.find(codes[i]!, codes[j]!, day);
         if (!edit || edit.modifierIndicator === 9) continue;
         if (edit.modifierIndicator === 1 && (this.hasAny(mods[i]!, this.ncciModifiers) || this.hasAny(mods[j]!, this.ncciModifiers))) continue;
         const ptp = {
@@ -240,7 +262,8 @@ export class Baseline {
           column1: codes[i],
           column2: codes[j],
           serviceDate: date,
-          edition: this.ptp.context.edition,
+          covered: true,
+          edition: ptpEdition!.context.edition,
           modifierIndicator: String(edit.modifierIndicator),
           effective: isoOfDateNumber(edit.effective),
           deletion: edit.deletion === OPEN_END ? '*' : isoOfDateNumber(edit.deletion),
@@ -264,17 +287,34 @@ export class Baseline {
       groups.set(key, g);
     }
     for (const g of groups.values()) {
-      const entry = this.mue.index.get(g.procedureCode);
-      if (!entry || (entry.adjudicationIndicator !== 2 && entry.adjudicationIndicator !== 3)) continue;
+      const mue = editionAt(this.mue, g.serviceDate);
+      const entry = mue?.index.get(g.procedureCode);
+      if (!mue || !entry || (entry.adjudicationIndicator !== 2 && entry.adjudicationIndicator !== 3)) continue;
       const units = Math.round(g.units * 1000) / 1000;
       if (units > entry.value) {
         const ruleId = entry.adjudicationIndicator === 2 ? 'mue-date-of-service-policy' : 'mue-date-of-service-clinical';
-        out.push(this.finding(ruleId, { group: { ...g, units }, mue: mueValues(g.procedureCode, entry, this.mue.context) }, g.lines, `/lines/${g.lastIndex}/units`));
+        out.push(this.finding(ruleId, { group: { ...g, units }, mue: mueValues(g.procedureCode, entry, mue.context) }, g.lines, `/lines/${g.lastIndex}/units`));
       }
     }
 
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, out));
+
+    // The tables the claim's packs read that have no edition for one of its dates of service.
+    const read = [...(mceApplies ? [this.mce] : []), this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
+    const dates = [...new Set(lines.map((l) => l.serviceDate))].sort();
+    const missing = read
+      .map((t) => ({ table: t.name, title: t.title, dates: dates.filter((d) => !editionAt(t, d)), editions: t.editions.map((e) => e.context.edition) }))
+      .filter((m) => m.dates.length > 0);
+    if (missing.length > 0) {
+      const tableEditions = {
+        missing,
+        tables: missing.map((m) => m.table),
+        dates: [...new Set(missing.flatMap((m) => m.dates))].sort(),
+        text: missing.map((m) => `${m.title} (${m.table}) for ${m.dates.join(', ')}`).join('; '),
+      };
+      out.push(this.finding('table-edition-missing', { claim, tableEditions }, [], ''));
+    }
     return buildResult(claim.claimId, out, packs);
   }
 
@@ -284,42 +324,40 @@ export class Baseline {
   }
 
   private hcpcsChecks(code: string | undefined, mods: readonly string[], serviceDate: string, fire: (ruleId: string, extra?: Values) => void): void {
-    const table = this.hcpcs;
+    const edition = editionAt(this.hcpcs, serviceDate);
+    if (!edition) return; // no verdict on a date no edition covers
     const date = dateNumberOfIso(serviceDate);
     const unknownModifiers: string[] = [];
     const inactiveModifiers: string[] = [];
     for (const m of mods) {
       if (!LEVEL_II_MODIFIER.test(m)) continue;
-      const status = table.index.modifiers.statusOn(m, date);
+      const status = edition.index.modifiers.statusOn(m, date);
       if (status === 'not-found') {
         if (!AMBULANCE_ORIGIN_DESTINATION.test(m)) unknownModifiers.push(m);
       } else if (status !== 'active') inactiveModifiers.push(m);
     }
-    const complete = completeOn(table.context, serviceDate);
+    const complete = edition.context.complete;
     const levelII = code !== undefined && LEVEL_II_CODE.test(code);
-    const status = levelII ? table.index.codes.statusOn(code, date) : 'not-level-ii';
+    const status = levelII ? edition.index.codes.statusOn(code, date) : 'not-level-ii';
     const values = (): Values => {
       const lookup = levelII
-        ? { ...codeLookup(table.index.codes, code, serviceDate, table.context), levelII: true }
-        : { found: false, levelII: false, status, ...(code === undefined ? {} : { code }), complete, fullSet: table.context.complete, edition: table.context.edition };
+        ? { ...codeLookup(edition.index.codes, code, serviceDate, edition.context), levelII: true }
+        : { found: false, levelII: false, status, ...(code === undefined ? {} : { code }), covered: true, complete, fullSet: complete, edition: edition.context.edition };
       return { hcpcs: { ...lookup, unknownModifiers, inactiveModifiers } };
     };
     if (unknownModifiers.length > 0 && complete) fire('hcpcs-modifier-unknown', values());
-    if (unknownModifiers.length > 0 && !complete && table.context.complete) fire('hcpcs-modifier-not-in-edition', values());
     if (inactiveModifiers.length > 0) fire('hcpcs-modifier-not-in-force', values());
     if (status === 'not-found' && complete) fire('hcpcs-code-unknown', values());
-    if (status === 'not-found' && !complete && table.context.complete) fire('hcpcs-code-not-in-edition', values());
     if (status === 'terminated') fire('hcpcs-code-terminated', values());
     if (status === 'not-yet-effective') fire('hcpcs-code-not-yet-effective', values());
   }
 
   private placeOfService(code: string, serviceDate: string, prefix: '' | 'line-', lines: number[], values: Values, out: Finding[], defaultPath = ''): void {
-    const table = this.pos;
-    const status = table.index.statusOn(code, dateNumberOfIso(serviceDate));
-    const complete = completeOn(table.context, serviceDate);
-    const fire = (ruleId: string) => out.push(this.finding(`${prefix}${ruleId}`, { ...values, pos: codeLookup(table.index, code, serviceDate, table.context) }, lines, defaultPath));
-    if (status === 'not-found' && complete) fire('place-of-service-unknown');
-    if (status === 'not-found' && !complete && table.context.complete) fire('place-of-service-not-in-edition');
+    const edition = editionAt(this.pos, serviceDate);
+    if (!edition) return;
+    const status = edition.index.statusOn(code, dateNumberOfIso(serviceDate));
+    const fire = (ruleId: string) => out.push(this.finding(`${prefix}${ruleId}`, { ...values, pos: codeLookup(edition.index, code, serviceDate, edition.context) }, lines, defaultPath));
+    if (status === 'not-found' && edition.context.complete) fire('place-of-service-unknown');
     if (status === 'not-yet-effective' || status === 'terminated') fire('place-of-service-not-in-force');
   }
 
@@ -329,23 +367,42 @@ export class Baseline {
     const diagnosis = { ...d, normalizedCode, number, index, isFirst: index === 0 };
     const at = `/diagnoses/${index}/code`;
     const fire = (ruleId: string, values: Values) => out.push(this.finding(ruleId, { diagnosis, claim, ...values }, [], at));
+    // The editions the dates of service of the lines pointing at the diagnosis need (every line when none does).
+    const pointing = claim.lines.filter((l: Line) => (l.diagnosisPointers ?? []).includes(number));
+    const dates = [...new Set((pointing.length > 0 ? pointing : claim.lines).map((l) => l.serviceDate))];
+    const editionsOf = <I>(t: Table<I>): Array<Edition<I>> | undefined => {
+      const list: Array<Edition<I>> = [];
+      for (const date of dates) {
+        const e = editionAt(t, date);
+        if (!e) return undefined;
+        if (!list.includes(e)) list.push(e);
+      }
+      return list;
+    };
     // code-sets: ICD-10-CM rules are in force from 2015-10-01 (the item's date is the claim's first date of service).
     if (firstServiceDate >= ICD10_FROM) {
-      const icd = this.icd10;
-      const entry = icd.index.get(normalizedCode);
-      const values = () => {
-        const base = { code: normalizedCode, complete: completeOn(icd.context, firstServiceDate), fullSet: icd.context.complete, edition: icd.context.edition };
-        return { icd10cm: entry ? { found: true, ...base, billable: entry.billable, header: !entry.billable, title: entry.title } : { found: false, ...base } };
+      const icd = editionsOf(this.icd10);
+      // The strictest verdict among the editions: not found in a complete one, then a header.
+      const rank = (e: Edition<Icd10Index>) => {
+        const entry = e.index.get(normalizedCode);
+        return !entry ? (e.context.complete ? 2 : 0) : entry.billable ? 0 : 1;
       };
-      if (!ICD10_FORM.test(d.code)) fire('icd10cm-code-form', values());
-      if (entry && !entry.billable) fire('icd10cm-code-not-billable', values());
-      if (!entry && completeOn(icd.context, firstServiceDate) && ICD10_FORM.test(d.code)) fire('icd10cm-code-unknown', values());
+      let chosen = icd?.[0];
+      for (const e of icd?.slice(1) ?? []) if (rank(e) > rank(chosen!)) chosen = e;
+      const entry = chosen?.index.get(normalizedCode);
+      const icd10cm = chosen ? { code: normalizedCode, edition: chosen.context.edition, ...(entry ? { title: entry.title } : {}) } : { code: normalizedCode };
+      if (!ICD10_FORM.test(d.code)) fire('icd10cm-code-form', { icd10cm });
+      if (chosen && entry && !entry.billable) fire('icd10cm-code-not-billable', { icd10cm });
+      if (chosen && !entry && chosen.context.complete && ICD10_FORM.test(d.code)) fire('icd10cm-code-unknown', { icd10cm });
     }
     if (!mceApplies || !inWindow({ from: '2015-10-01' }, firstServiceDate)) return;
-    const entry = this.mce.index.get(normalizedCode);
+    // The MCE lists of the edition the dates need; the external-cause rule reads a code range, not the lists.
+    const mceEditions = editionsOf(this.mce);
+    const mceEdition = mceEditions?.find((e) => e.index.get(normalizedCode)) ?? mceEditions?.[0];
+    const entry = mceEdition?.index.get(normalizedCode);
     const external = index === 0 && this.externalCause.matches(normalizedCode);
     if (!entry && !external) return;
-    const mce = entry ? { found: true, code: normalizedCode, ...entry.flags, description: entry.description, edition: this.mce.context.edition } : { found: false, code: normalizedCode, edition: this.mce.context.edition };
+    const mce = entry ? { found: true, code: normalizedCode, ...entry.flags, description: entry.description, edition: mceEdition!.context.edition } : { found: false, code: normalizedCode, edition: mceEdition?.context.edition };
     const values: Values = { mce, params: this.mceParams };
     if (entry) {
       const flags = entry.flags;

@@ -6,7 +6,7 @@ import type { PackSet } from '../src/packs/model.js';
 import { bundledRulesDir, packageRoot } from '../src/paths.js';
 import { codePoolsFromTables } from '../test/support/table-codes.js';
 import type { CodePools } from '../test/support/workload.js';
-import { writeIcd10Order, writeMue, writePtp } from './gen-tables.js';
+import { writeMue, writePtp } from './gen-tables.js';
 
 /** Where benchmarks keep generated data (git-ignored). */
 export const DATA_DIR = path.join(packageRoot, 'bench', '.data');
@@ -24,20 +24,18 @@ export interface BenchTables {
 
 /**
  * The full-size synthetic CMS tables of `npm run gen:tables` (2,000,000 PTP rows, 15,000 MUE
- * rows, 98,000 ICD-10-CM lines), generated into bench/.data when missing; the bundled excerpts
- * for a quick run.
+ * rows), generated into bench/.data when missing, beside the bundled complete code sets
+ * (ICD-10-CM and HCPCS, read from the CMS zips); the bundled tables alone for a quick run.
  */
 export async function benchTables(fullSize: boolean): Promise<BenchTables> {
-  if (!fullSize) return { env: {}, fullSize: false, description: 'bundled table excerpts' };
+  if (!fullSize) return { env: {}, fullSize: false, description: 'bundled tables (complete ICD-10-CM FY2026 and HCPCS January 2026, PTP and MUE excerpts)' };
   const ptp = [1, 2, 3, 4].map((f) => path.join(DATA_DIR, 'ptp', `ccipra-v322r0-f${f}.txt`));
   const mue = path.join(DATA_DIR, 'mue', 'MCR_MUE_PractitionerServices_Eff_07-01-2026.csv');
-  const icd = path.join(DATA_DIR, 'icd10cm', 'icd10cm_order_2026.txt');
-  if (![...ptp, mue, icd].every((f) => existsSync(f))) {
+  if (![...ptp, mue].every((f) => existsSync(f))) {
     console.log('  generating the full-size synthetic CMS tables (npm run gen:tables) ...');
-    for (const dir of ['ptp', 'mue', 'icd10cm']) await mkdir(path.join(DATA_DIR, dir), { recursive: true });
+    for (const dir of ['ptp', 'mue']) await mkdir(path.join(DATA_DIR, dir), { recursive: true });
     await writePtp(path.join(DATA_DIR, 'ptp'), 2_000_000);
     await writeMue(path.join(DATA_DIR, 'mue'), 15_000);
-    await writeIcd10Order(path.join(DATA_DIR, 'icd10cm'), 98_000);
   }
   return {
     env: {
@@ -45,16 +43,15 @@ export async function benchTables(fullSize: boolean): Promise<BenchTables> {
       SCRUB_TABLE_NCCI_PTP_EDITION: 'synthetic full-size PTP (npm run gen:tables)',
       SCRUB_TABLE_MUE: mue,
       SCRUB_TABLE_MUE_EDITION: 'synthetic full-size MUE (npm run gen:tables)',
-      SCRUB_TABLE_ICD10CM: icd,
-      SCRUB_TABLE_ICD10CM_EDITION: 'synthetic full-size ICD-10-CM (npm run gen:tables)',
     },
     fullSize: true,
-    description: 'full-size synthetic PTP (2,000,000 rows), MUE (15,000) and ICD-10-CM (98,000) tables',
+    // The code sets are the bundled complete ones (ICD-10-CM FY2026, HCPCS January 2026, from their zips).
+    description: 'full-size synthetic PTP (2,000,000 rows) and MUE (15,000) tables, the bundled complete ICD-10-CM FY2026 and HCPCS January 2026',
   };
 }
 
 /** The bundled packs with the benchmark's tables, and code pools drawn from those tables. */
 export async function benchPacks(tables: BenchTables): Promise<{ packs: PackSet; codes: CodePools }> {
   const packs = await loadPackSet(bundledRulesDir, undefined, { env: { ...process.env, ...tables.env } });
-  return { packs, codes: codePoolsFromTables(packs) };
+  return { packs, codes: await codePoolsFromTables(packs) };
 }

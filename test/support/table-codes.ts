@@ -1,6 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { PackSet } from '../../src/packs/model.js';
+import { readHcpcsRecords } from '../../src/tables/formats/hcpcs.js';
+import { readOrderRecords } from '../../src/tables/formats/icd10cm-order.js';
+import { RowCounter } from '../../src/tables/model.js';
 import { SAMPLE_CODES, type CodePools, type PtpPair } from './workload.js';
 
 /**
@@ -36,7 +39,7 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
-export function codePoolsFromTables(packSet: PackSet): CodePools {
+export async function codePoolsFromTables(packSet: PackSet): Promise<CodePools> {
   const files = (format: string) =>
     packSet.packs.flatMap((p) =>
       (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
@@ -66,13 +69,11 @@ export function codePoolsFromTables(packSet: PackSet): CodePools {
 
   const billable: string[] = [];
   const headers: string[] = [];
+  // The order file may be the zip CMS ships: read through the product's reader.
   for (const file of files('icd-10-cm-order')) {
-    for (const line of head(file)) {
-      if (line.length < 16) continue;
-      const code = line.slice(6, 13).trim();
-      if (!/^[A-Z][0-9A-Z][0-9A-Z]{1,5}$/.test(code)) continue;
-      (line[14] === '1' ? billable : headers).push(code);
-    }
+    await readOrderRecords([file], new RowCounter(), (r) => {
+      if (/^[A-Z][0-9][0-9A-Z]{1,5}$/.test(r.code)) (r.billable ? billable : headers).push(r.code);
+    });
   }
   if (billable.length > 0) pools.diagnoses = [...SAMPLE_CODES.diagnoses, ...every(billable, 500).map(dotted)];
   const problems: string[] = [...every(headers, 20).map(dotted)];
@@ -93,10 +94,10 @@ export function codePoolsFromTables(packSet: PackSet): CodePools {
 
   const drugs: string[] = [];
   for (const file of files('hcpcs')) {
-    for (const line of head(file)) {
-      const m = /^\uFEFF?(J\d{4}),\d+,3,/.exec(line);
-      if (m) drugs.push(m[1]!);
-    }
+    await readHcpcsRecords([file], new RowCounter(), (r) => {
+      // Drugs in force in 2026 (the workload's year): a discontinued code would be a different problem.
+      if (r.kind === 'code' && /^J\d{4}$/.test(r.code) && (r.termination === undefined || r.termination >= 20261231)) drugs.push(r.code);
+    });
   }
   if (drugs.length > 0) pools.drugs = every(drugs, 60);
 
