@@ -32,7 +32,7 @@ export function sharedSchemas(): Array<Record<string, unknown>> {
         status: { type: 'integer' },
         detail: { type: 'string', description: 'What went wrong with this request, in plain words' },
         instance: { type: 'string' },
-        code: { type: 'string', enum: Object.keys(PROBLEMS), description: 'Stable code; see the README table' },
+        code: { type: 'string', enum: Object.keys(PROBLEMS), description: 'Stable code; see docs/api.md, "Errors and problem codes"' },
         requestId: { type: 'string' },
       },
       additionalProperties: true,

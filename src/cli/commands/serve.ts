@@ -26,7 +26,7 @@ Signals: SIGHUP reloads the packs (every worker); SIGTERM or SIGINT stops taking
 finishes those in flight and exits 0.
 
 Every setting (API keys, limits, timeouts, CORS...) is an environment variable: see the
-README's Configuration table. A bad value stops the start with exit status 2.`;
+Configuration section of docs/operations.md. A bad value stops the start with exit status 2.`;
 
 export async function serve(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
