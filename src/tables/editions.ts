@@ -57,12 +57,6 @@ export class Editions<Index> {
   }
 }
 
-/** Whether some edition in a list of windows covers a date. */
-export function covered(windows: readonly (DateWindow | undefined)[], date: string): boolean {
-  for (const w of windows) if (inWindow(w, date)) return true;
-  return false;
-}
-
 const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 
 /** The calendar quarter a date falls in: 2026-07-01 gives 2026-07-01..2026-09-30. */

@@ -1,5 +1,4 @@
-import { inWindow, type DateWindow } from '../packs/model.js';
-import type { TableContext } from './model.js';
+import type { DateWindow } from '../packs/model.js';
 
 /**
  * Compact encodings for table indexes: dates as yyyymmdd integers (they sort like dates and
@@ -88,14 +87,6 @@ export function codeKeyOf(code: string): number {
     n = n * 36 + v;
   }
   return n;
-}
-
-/**
- * Whether a code missing from the table is really missing on a date of service: only when the
- * table is the whole set and its edition speaks for that date.
- */
-export function completeOn(table: TableContext, serviceDate: string): boolean {
-  return table.complete && inWindow(table.covers, serviceDate);
 }
 
 const POOL_LIMIT = 0xffff;
