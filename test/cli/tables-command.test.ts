@@ -88,7 +88,7 @@ describe('scrub tables diff', () => {
     fy2025 = path.join(dir, 'icd10cm_order_2025.txt');
     addenda = built.addenda;
     await writeFile(fy2025, built.text);
-  });
+  }, 120_000);
   afterAll(() => rm(path.dirname(fy2025), { recursive: true, force: true }));
 
   it('agrees with the official FY2026 addenda, code for code', async () => {

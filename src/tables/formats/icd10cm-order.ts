@@ -71,42 +71,64 @@ export function orderFileMembers(members: readonly ZipMember[]): ZipMember[] {
  * Reads the lines of order files (plain, or inside the zip CMS ships), calling `take` with
  * each well-formed one; malformed lines are skipped with their file:line.
  */
-export async function readOrderRecords(files: readonly string[], rows: RowCounter, take: (record: OrderRecord, source: string, line: number) => void): Promise<void> {
+/** Whether the bytes are all ASCII, so that a column is a byte offset. */
+function isAscii(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buffer[i]! >= 0x80) return false;
+  return true;
+}
+
+/** Five ASCII digits. */
+function isOrderNumber(buffer: Buffer, start: number): boolean {
+  for (let i = start; i < start + 5; i++) if (buffer[i]! < 0x30 || buffer[i]! > 0x39) return false;
+  return true;
+}
+
+/**
+ * Reads the lines of order files (plain, or inside the zip CMS ships), calling `take` with
+ * each well-formed one; malformed lines are skipped with their file:line. The index needs the
+ * long titles only: `shortTitles: false` spares decoding 98,000 short ones at every start-up.
+ */
+export async function readOrderRecords(
+  files: readonly string[],
+  rows: RowCounter,
+  take: (record: OrderRecord, source: string, line: number) => void,
+  shortTitles = true,
+): Promise<void> {
   for (const source of await tableSources(files, orderFileMembers, 'ICD-10-CM order file (icd10cm_order_YYYY.txt)')) {
     const file = source.name;
     let takenHere = 0;
     const scan = await scanLines(source, (buffer, start, end, line) => {
       if (isBlank(buffer, start, end)) return;
-      const text = textAt(buffer, start, end);
-      if (text.length < 15) {
-        rows.skip(file, line, `the line is ${text.length} characters long, too short; ${LAYOUT}`);
+      // The file is ASCII: fields are read at their byte offsets, and only the titles (and
+      // the code) become strings, each its own small one. A line that is not ASCII is read as text.
+      const ascii = isAscii(buffer, start, end);
+      const text = ascii ? undefined : textAt(buffer, start, end);
+      const length = text?.length ?? end - start;
+      const column = (from: number, to: number) =>
+        text === undefined ? textAt(buffer, start + Math.min(from, length), start + Math.min(to, length)).trim() : text.slice(from, to).trim();
+      if (length < 15) {
+        rows.skip(file, line, `the line is ${length} characters long, too short; ${LAYOUT}`);
         return;
       }
-      const order = text.slice(0, 5);
-      const code = text.slice(6, 13).trim().toUpperCase();
-      const flag = text[14];
-      if (!/^\d{5}$/.test(order)) {
-        rows.skip(file, line, `the order number ${JSON.stringify(order)} is not 5 digits; ${LAYOUT}`);
+      if (text === undefined ? !isOrderNumber(buffer, start) : !/^\d{5}$/.test(text.slice(0, 5))) {
+        rows.skip(file, line, `the order number ${JSON.stringify(column(0, 5))} is not 5 digits; ${LAYOUT}`);
         return;
       }
+      const code = column(6, 13).toUpperCase();
       if (!CODE.test(code)) {
         rows.skip(file, line, `${JSON.stringify(code)} is not an ICD-10-CM code (a letter, a digit or letter, then 1 to 5 letters or digits)`);
         return;
       }
-      if (flag !== '0' && flag !== '1') {
-        rows.skip(file, line, `the billable flag in column 15 is ${JSON.stringify(flag)}, not 0 or 1`);
+      const flag = text === undefined ? buffer[start + 14] : text.charCodeAt(14);
+      if (flag !== 0x30 && flag !== 0x31) {
+        rows.skip(file, line, `the billable flag in column 15 is ${JSON.stringify(column(14, 15))}, not 0 or 1`);
         return;
       }
-      // Titles are decoded from the bytes, so that each is its own small string instead of a
-      // slice that keeps the whole line alive (column = byte offset when the line is ASCII).
-      const ascii = text.length === end - start;
-      const column = (from: number, to: number) =>
-        ascii ? textAt(buffer, start + Math.min(from, text.length), start + Math.min(to, text.length)).trim() : text.slice(from, to).trim();
-      const shortTitle = column(16, 76);
-      const longTitle = column(77, text.length) || shortTitle;
+      const longTitle = column(77, length);
+      const shortTitle = shortTitles || !longTitle ? column(16, 76) : '';
       rows.take();
       takenHere++;
-      take({ code, billable: flag === '1', shortTitle, longTitle }, file, line);
+      take({ code, billable: flag === 0x31, shortTitle, longTitle: longTitle || shortTitle }, file, line);
     });
     if (takenHere === 0) throw new TableFileError(file, `no ICD-10-CM codes found (${scan.lines} lines read); ${LAYOUT}. Is this the right file?`);
   }
@@ -122,7 +144,7 @@ async function readOrderFile(files: readonly string[], rows: RowCounter): Promis
   const rowOf = new Map<string, number>();
   const billable: number[] = [];
   const titles: string[] = [];
-  await readOrderRecords(files, rows, (record, file, line) => {
+  const take = (record: OrderRecord, file: string, line: number) => {
     let row = rowOf.get(record.code);
     if (row !== undefined) {
       rows.note(file, line, `${record.code} is listed again; the later line replaces the earlier one`);
@@ -132,7 +154,8 @@ async function readOrderFile(files: readonly string[], rows: RowCounter): Promis
     }
     billable[row] = record.billable ? 1 : 0;
     titles[row] = record.longTitle;
-  });
+  };
+  await readOrderRecords(files, rows, take, false);
   return new Icd10Index(CodeRows.of(rowOf), Uint8Array.from(billable), PackedTexts.of(titles));
 }
 
