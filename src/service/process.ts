@@ -63,9 +63,10 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     return EXIT_CODES.packsBroken;
   }
   const serving = holder.describe();
-  app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
-  // Each table's editions and how current they are; a warning for a table whose coverage ended.
+  // Each table's editions and how current they are, a warning for a table whose coverage ended;
+  // before "listening", so that whoever waits for that line has them.
   for (const entry of tableLogEntries(holder.current().packSet.packs, todayIso())) app.log[entry.level](entry.fields, entry.message);
+  app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
   } else {

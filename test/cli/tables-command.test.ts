@@ -55,6 +55,7 @@ describe('scrub tables verify', () => {
     expect(result.files.map((f) => [path.basename(String(f.file)), f.status, f.edition ?? null, f.rowsTaken])).toEqual([
       ['2026-code-descriptions-tabular-order.zip', 'ok', 'ICD-10-CM FY2026', 98_186],
       ['README.md', 'not-a-table', null, 0],
+      ['fetch.yaml', 'not-a-table', null, 0],
       ['january-2026-alpha-numeric-hcpcs-file.zip', 'ok', 'HCPCS Level II January 2026', 9_006],
       ['place_of_service_2022.csv', 'ok', null, 50],
       ['place_of_service_additions.csv', 'ok', null, 3],
