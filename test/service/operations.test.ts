@@ -70,6 +70,8 @@ describe('development mode', () => {
       // No deprecation notice from a dependency.
       expect(server.output()).not.toMatch(/Deprecation|FSTDEP\d+/);
       // Each table is logged with its editions; a table whose coverage has ended is a warning.
+      // (The logger writes asynchronously: wait for the lines rather than race them.)
+      await server.waitForOutput(/"table":"pos"/);
       expect(server.output()).toMatch(/"pack":"code-sets","table":"icd10cm","editions":\["ICD-10-CM FY2026 \(2025-10-01 to 2026-09-30, 98186 rows\)"\]/);
       const hcpcsStale = new Date().toISOString().slice(0, 10) > '2026-03-31';
       expect(server.output()).toMatch(hcpcsStale ? /"level":40,.*"table":"hcpcs".*the newest edition loaded, HCPCS Level II January 2026, covers dates of service up to 2026-03-31/ : /"level":30,.*"table":"hcpcs"/);
