@@ -14,10 +14,12 @@ import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
+import { regexCost } from './regex-cost.js';
+import { historyBench } from './history.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'http', 'scaling', 'startup', 'batch', 'workers'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -53,6 +55,13 @@ if (runs('in-process')) {
   row('  per-claim p50 / p99 (us)', `${formatNumber(r.scrubber.p50Micros)} / ${formatNumber(r.scrubber.p99Micros)}`, `${formatNumber(r.baseline.p50Micros)} / ${formatNumber(r.baseline.p99Micros)}`);
   row('  baseline agrees (claims)', `${r.baselineAgrees} of ${r.claims}`, '', '', 'all', yes(r.baselineAgrees === r.claims));
   row('  json-rules-engine claims/s (reference)', formatNumber(r.reference.claimsPerSecond), '', `${r.reference.compiledSpeedup}x slower`);
+}
+
+if (runs('regex')) {
+  console.log('regex: the packs\' regular expressions on RE2 (linear time) vs V8\'s backtracking engine ...');
+  const r = await regexCost(quick, tables);
+  results.regex = r;
+  row(`per-claim us, regex on RE2 vs V8 (${r.regexTestsPerClaim} tests/claim)`, formatNumber(r.re2PerClaimMicros), formatNumber(r.v8PerClaimMicros), r.ratio.toFixed(2), '<= 1.05', yes(r.ratio <= 1.05));
 }
 
 if (runs('http')) {
@@ -115,6 +124,16 @@ if (runs('workers')) {
   } else {
     row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
   }
+}
+
+if (runs('history')) {
+  console.log('history: per-claim cost with the claim history on SQLite and PostgreSQL vs off ...');
+  const r = await historyBench(quick, tables);
+  results.history = r;
+  row(`history on SQLite, per-claim us (${formatNumber(r.recordedLines)} recorded lines)`, formatNumber(r.sqliteMicros), formatNumber(r.offMicros), r.sqliteRatio.toFixed(2), '<= 1.5', yes(r.sqliteRatio <= 1.5));
+  if (r.postgresRatio !== undefined) row('  history on PostgreSQL, per-claim us', formatNumber(r.postgresMicros!), formatNumber(r.offMicros), r.postgresRatio.toFixed(2));
+  else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
+  row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
 }
 
 results.seconds = Math.round((Date.now() - started) / 1000);

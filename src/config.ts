@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { engineFrom } from './engine/engines.js';
 import type { EngineName } from './engine/evaluator.js';
+import { HistorySetupError, readHistoryConfig, type HistoryConfig } from './history/config.js';
 import { parseApiKeys, type ApiKey } from './http/api-keys.js';
 import { bundledRulesDir } from './paths.js';
 
@@ -37,6 +38,11 @@ export interface ServiceConfig {
   auth: { enabled: true; keys: ApiKey[] } | { enabled: false; reason: 'no-keys' | 'turned-off'; ignoredKeys: number };
   /** Requests per window per API key (per IP without keys); undefined: no limit. */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * Failed authentications allowed per client address per window, after which the address gets
+   * 429 until the window ends, whatever key it sends; undefined: no limit.
+   */
+  authFailureLimit?: { max: number; windowMs: number };
   timeouts: {
     /** Whole request, headers and body (Node's requestTimeout); 0: none. */
     requestMs: number;
@@ -55,6 +61,8 @@ export interface ServiceConfig {
   watch: boolean;
   /** Origins allowed by CORS; empty: CORS headers are never sent. */
   corsOrigins: string[];
+  /** The claim history (SCRUB_DATA_DIR or SCRUB_HISTORY_URL); undefined: history is off. */
+  history?: HistoryConfig;
 }
 
 export interface ServeFlags {
@@ -92,6 +100,8 @@ export const DEFAULTS = {
   batchJsonBodyLimit: 16 * 1024 * 1024,
   rateLimit: 12_000,
   rateLimitWindowMs: 60_000,
+  authFailureLimit: 20,
+  authFailureWindowMs: 60_000,
   // Long enough for the largest NDJSON batch, whose upload goes at the speed it is scrubbed.
   requestTimeoutMs: 900_000,
   idleTimeoutMs: 120_000,
@@ -187,6 +197,9 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   const rateMax = integer('SCRUB_RATE_LIMIT', env.SCRUB_RATE_LIMIT, DEFAULTS.rateLimit, 0, Number.MAX_SAFE_INTEGER, 'requests (0: no limit)');
   const rateWindow = integer('SCRUB_RATE_LIMIT_WINDOW_MS', env.SCRUB_RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimitWindowMs, 1000, 24 * 3600_000, 'milliseconds');
 
+  const authFailureMax = integer('SCRUB_AUTH_FAILURE_LIMIT', env.SCRUB_AUTH_FAILURE_LIMIT, DEFAULTS.authFailureLimit, 0, Number.MAX_SAFE_INTEGER, 'failed authentications (0: no limit)');
+  const authFailureWindow = integer('SCRUB_AUTH_FAILURE_WINDOW_MS', env.SCRUB_AUTH_FAILURE_WINDOW_MS, DEFAULTS.authFailureWindowMs, 1000, 24 * 3600_000, 'milliseconds');
+
   const timeouts = {
     requestMs: integer('SCRUB_REQUEST_TIMEOUT_MS', env.SCRUB_REQUEST_TIMEOUT_MS, DEFAULTS.requestTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: none)'),
     idleMs: integer('SCRUB_IDLE_TIMEOUT_MS', env.SCRUB_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: never)'),
@@ -208,10 +221,20 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     }
   }
 
+  let history: HistoryConfig | undefined;
+  try {
+    history = readHistoryConfig(env, { ...(env.SCRUB_DATA_DIR ? { dataDir: env.SCRUB_DATA_DIR } : {}), cwd });
+  } catch (err) {
+    if (!(err instanceof HistorySetupError)) throw err;
+    bad(err.variable, err.value, err.message);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, watch, corsOrigins };
   // Said outright when off: buildApp lays the configuration over its defaults, whose limit is on.
   config.rateLimit = rateMax > 0 ? { max: rateMax, windowMs: rateWindow } : undefined;
+  config.authFailureLimit = authFailureMax > 0 ? { max: authFailureMax, windowMs: authFailureWindow } : undefined;
+  if (history) config.history = history;
   return config;
 }
 

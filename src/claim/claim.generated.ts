@@ -162,6 +162,9 @@ export interface Line {
    * National Drug Code, 11 digits (5-4-2) with or without hyphens.
    */
   ndc?: string;
+  /**
+   * Free text describing the service (unlisted and not-otherwise-classified codes). Not held to an X12 width: an 837 carries 80 characters of it (SV101-7, NTE02), a FHIR Claim any length.
+   */
   description?: string;
   renderingProvider?: Provider;
   /**

@@ -2,8 +2,9 @@ import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
 import { explainAjvError, type AjvProblemKind } from '../util/ajv-messages.js';
 import { lineNumberOf, pointerFrom, readablePath } from '../util/json-pointer.js';
-import { describeType, sentence } from '../util/text.js';
+import { describeType, quote, sentence } from '../util/text.js';
 import type { Claim } from './claim.generated.js';
+import { meets, type FieldPath } from './fields.js';
 import { claimSchema, claimValidator } from './schema.js';
 
 /** Findings from the claim schema come from this pseudo-pack, so callers can tell them apart. */
@@ -51,7 +52,29 @@ function finding(ruleId: AjvProblemKind | 'too-many-problems', path: string, mes
   };
 }
 
-export type ClaimCheck = { ok: true; claim: Claim } | { ok: false; findings: Finding[] };
+/**
+ * A claim that breaks the schema only in the values of some fields (a pattern, a format, a
+ * length, a list of allowed values) can still be scrubbed by every rule that reads none of
+ * those fields: `usable` says so, and which fields are `unusable`.
+ */
+export type ClaimCheck =
+  | { ok: true; claim: Claim }
+  | { ok: false; findings: Finding[]; usable?: { claim: Claim; unusable: FieldPath[] } };
+
+/** Ajv keywords that judge one value on its own: a value that breaks one makes its field unusable, not the claim. */
+const VALUE_KEYWORDS = new Set(['pattern', 'format', 'minLength', 'maxLength', 'enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf']);
+
+/**
+ * Fields every rule depends on: packs and rules are chosen by the claim type, the payer and
+ * the dates of service. A malformed one leaves no rule that could run on sound ground.
+ */
+const SELECTION_FIELDS: readonly FieldPath[] = [['claimType'], ['payer', 'id'], ['payer', 'type'], ['lines', '*', 'serviceDate'], ['lines', '*', 'serviceDateEnd']];
+
+/** A value problem of a field no pack selection depends on: the rules that do not read the field can still run. */
+function leavesClaimUsable(e: { keyword: string; data?: unknown }, field: FieldPath): boolean {
+  const scalar = typeof e.data === 'string' || typeof e.data === 'number' || typeof e.data === 'boolean';
+  return scalar && VALUE_KEYWORDS.has(e.keyword) && !meets(SELECTION_FIELDS, [field]);
+}
 
 type ListLimit = { field: string; noun: string; max: number };
 type SchemaNode = { properties?: Record<string, { maxItems?: number }>; if?: { properties?: { claimType?: { const?: unknown } } }; then?: SchemaNode; else?: SchemaNode };
@@ -106,9 +129,14 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
   const claimType = (input as Record<string, unknown>).claimType;
   const seen = new Set<string>();
   const findings: Finding[] = [];
+  const unusable: FieldPath[] = [];
+  let usable = true;
   for (const e of validate.errors ?? []) {
     const p = explainAjvError(e, (tokens) => COUNT_NOUNS[tokens.at(-1) ?? ''] ?? 'item');
     if (!p) continue;
+    const field: FieldPath = p.tokens;
+    if (leavesClaimUsable(e, field)) unusable.push(field);
+    else usable = false;
     const path = pointerFrom(p.tokens);
     const key = `${p.kind}\u0000${path}`;
     if (seen.has(key)) continue;
@@ -116,7 +144,7 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
     let message: string;
     if (p.kind === 'unknown-field') {
       const parent = readablePath(pointerFrom(p.tokens.slice(0, -1)));
-      message = `${sentence(`"${p.key}" ${p.text.replace('a known field', `a field of ${parent}`)}`)}${
+      message = `${sentence(`${quote(p.key)} ${p.text.replace('a known field', `a field of ${parent}`)}`)}${
         p.tokens.length === 1 ? ' Put your own data under "extensions".' : ''
       }`;
     } else if (p.kind === 'field-not-allowed') {
@@ -132,7 +160,7 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
     findings.length = MAX_STRUCTURE_FINDINGS;
     findings.push(finding('too-many-problems', '', `The claim has ${more} more structural problems not listed; fix the ones above first.`, { omitted: more }));
   }
-  return { ok: false, findings };
+  return usable && unusable.length > 0 ? { ok: false, findings, usable: { claim: input as Claim, unusable } } : { ok: false, findings };
 }
 
 /** The claimId of an input that may not be a valid claim, for labelling its result. */
@@ -145,7 +173,7 @@ export function claimIdOf(input: unknown): string | null {
 }
 
 /** Why an input is not a claim at all, as the ruleId of its one structure finding. */
-export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long' | 'batch-limit' | 'scrub-failed';
+export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'line-too-long' | 'batch-limit' | 'scrub-failed' | 'history-unavailable';
 
 /**
  * The result for an input that could not even be read as JSON (a line of a batch that is cut

@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { check, checkHelp } from './commands/check.js';
 import { docs, docsHelp } from './commands/docs.js';
+import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
 import { serve, serveHelp } from './commands/serve.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
   tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
+  history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]

@@ -59,14 +59,21 @@ export interface ParallelOptions {
   options: ScrubOptions;
   /** Told when the worker threads start (how many), for tests and progress reports. */
   onThreads?: (count: number) => void;
+  /**
+   * Scrubs each claim instead of the scrubber alone (with the claim history): claims are then
+   * scrubbed one after another on this thread, in input order, as a history must see them.
+   */
+  scrubClaim?: ClaimScrub;
 }
 
+export type ClaimScrub = (input: unknown) => Promise<ScrubResult>;
+
 /** One item, scrubbed the same way on the main thread and in a worker thread. */
-export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubbedItem> {
+export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: ScrubOptions, scrubClaim?: ClaimScrub): Promise<ScrubbedItem> {
   let result: ScrubResult;
   if ('error' in item) result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
   else {
-    result = await scrubber.scrub(item.input, options);
+    result = await (scrubClaim ? scrubClaim(item.input) : scrubber.scrub(item.input, options));
     // X12 and FHIR claims: the reader's findings, and where each finding is in the file.
     if (item.read) result = completeResult(result, item.read);
   }
@@ -103,13 +110,13 @@ function completeHere(scrubbed: ScrubbedItem): ScrubbedItem {
 
 export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: Scrubber, parallel: ParallelOptions): AsyncGenerator<ScrubbedItem> {
   const iterator = items[Symbol.asyncIterator]();
-  const jobs = parallel.jobs ?? availableParallelism();
+  const jobs = parallel.scrubClaim ? 1 : (parallel.jobs ?? availableParallelism());
   let served = 0;
   while (jobs <= 1 || served < PARALLEL_AFTER) {
     const next = await iterator.next();
     if (next.done) return;
     served++;
-    yield await scrubItem(scrubber, next.value, parallel.options);
+    yield await scrubItem(scrubber, next.value, parallel.options, parallel.scrubClaim);
   }
   // This thread is one of the jobs; the others evaluate with the same engine as this one.
   const setup: WorkerSetup = {

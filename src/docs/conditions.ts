@@ -1,5 +1,5 @@
 import { parseOperator } from '../engine/operators.js';
-import type { ConditionNode, Pack } from '../packs/model.js';
+import type { ConditionLeaf, ConditionNode, Pack } from '../packs/model.js';
 
 /** Rule conditions in words, for the generated docs: "the line has modifier LT". */
 
@@ -57,14 +57,11 @@ function showValue(value: unknown, pack: Pack): string {
   return `\`${String(value)}\``;
 }
 
-export function describeCondition(node: ConditionNode, pack: Pack, depth = 0): string[] {
-  const pad = '  '.repeat(depth);
-  if ('all' in node) return [`${pad}- all of:`, ...node.all.flatMap((c) => describeCondition(c, pack, depth + 1))];
-  if ('any' in node) return [`${pad}- any of:`, ...node.any.flatMap((c) => describeCondition(c, pack, depth + 1))];
-  if ('not' in node) return [`${pad}- not:`, ...describeCondition(node.not, pack, depth + 1)];
+/** One condition in words: "`line.modifiers` has modifier `LT`" (Markdown code spans). */
+export function describeLeaf(node: ConditionLeaf, pack: Pack): string {
   const parsed = parseOperator(node.operator);
   const subject = `\`${node.fact}${node.path ? '.' + node.path : ''}\``;
-  if (!parsed) return [`${pad}- ${subject} ${node.operator} ${showValue(node.value, pack)}`];
+  if (!parsed) return `${subject} ${node.operator} ${showValue(node.value, pack)}`;
   let phrase = (PHRASES[parsed.base.name] ?? ((v: string) => `${parsed.base.name} ${v}`))(showValue(node.value, pack), node.value);
   let prefix = '';
   for (const d of parsed.decorators) {
@@ -72,5 +69,28 @@ export function describeCondition(node: ConditionNode, pack: Pack, depth = 0): s
     else if (DECORATOR_PHRASES[d]) prefix = `${DECORATOR_PHRASES[d]} `;
     else phrase = `${d}: ${phrase}`;
   }
-  return [`${pad}- ${prefix}${subject} ${phrase}`];
+  return `${prefix}${subject} ${phrase}`;
+}
+
+/** A rule's conditions with each one in words, in the shape of the conditions themselves. */
+export type DescribedCondition =
+  | { all: DescribedCondition[] }
+  | { any: DescribedCondition[] }
+  | { not: DescribedCondition }
+  | { text: string; fact: string; path?: string; operator: string };
+
+export function describeTree(node: ConditionNode, pack: Pack): DescribedCondition {
+  if ('all' in node) return { all: node.all.map((c) => describeTree(c, pack)) };
+  if ('any' in node) return { any: node.any.map((c) => describeTree(c, pack)) };
+  if ('not' in node) return { not: describeTree(node.not, pack) };
+  return { text: describeLeaf(node, pack), fact: node.fact, ...(node.path ? { path: node.path } : {}), operator: node.operator };
+}
+
+/** The conditions as a Markdown list, one line per condition and group. */
+export function describeCondition(node: ConditionNode, pack: Pack, depth = 0): string[] {
+  const pad = '  '.repeat(depth);
+  if ('all' in node) return [`${pad}- all of:`, ...node.all.flatMap((c) => describeCondition(c, pack, depth + 1))];
+  if ('any' in node) return [`${pad}- any of:`, ...node.any.flatMap((c) => describeCondition(c, pack, depth + 1))];
+  if ('not' in node) return [`${pad}- not:`, ...describeCondition(node.not, pack, depth + 1)];
+  return [`${pad}- ${describeLeaf(node, pack)}`];
 }

@@ -10,13 +10,14 @@ export interface DocPage {
   content: string;
 }
 
-const SCOPE_WORDS: Record<string, string> = {
+export const SCOPE_WORDS: Record<string, string> = {
   claim: 'the claim, once',
   line: 'each line',
   'line-pair': 'each pair of lines',
   'line-pair-ordered': 'each pair of lines, in both orders',
   diagnosis: 'each diagnosis',
   'code-date': 'each procedure code per date of service',
+  'history-pair': 'each line with each line recorded earlier for the same patient on its date, in both orders',
 };
 
 function window(w: { from?: string; to?: string } | undefined): string | undefined {

@@ -432,10 +432,14 @@ export class CompiledEvaluator implements Evaluator {
   }
 
   evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] {
-    return this.rulesOf(group, facts.catalog).map((c) => {
-      if (!explain) return { rule: c.rule, fired: Boolean(c.fires(facts)) };
-      const { fired, trace } = c.explain(facts);
-      return { rule: c.rule, fired, trace };
+    return this.rulesOf(group, facts.catalog).map((c): RuleOutcome => {
+      try {
+        if (!explain) return { rule: c.rule, fired: Boolean(c.fires(facts)) };
+        const { fired, trace } = c.explain(facts);
+        return { rule: c.rule, fired, trace };
+      } catch (error) {
+        return { rule: c.rule, fired: false, error };
+      }
     });
   }
 }

@@ -24,6 +24,8 @@ export interface RuleOutcome {
   rule: Rule;
   fired: boolean;
   trace?: ConditionTrace;
+  /** What the rule threw while it ran (then `fired` is false): the claim gets a rule-failed finding. */
+  error?: unknown;
 }
 
 /** The rules of one pack that share a scope: evaluated together against each scope item. */
@@ -44,7 +46,8 @@ export interface Evaluator {
   readonly name: EngineName;
   /**
    * Every rule of the group against one scope item, in group order. Synchronous evaluators
-   * return the outcomes; json-rules-engine returns a promise of them.
+   * return the outcomes; json-rules-engine returns a promise of them. A rule that throws is an
+   * outcome with its error, never a thrown error: the other rules' outcomes still count.
    */
   evaluate(group: RuleGroup, facts: FactSource, explain: boolean): RuleOutcome[] | Promise<RuleOutcome[]>;
 }

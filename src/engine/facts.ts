@@ -6,7 +6,10 @@ import {
   DERIVED_LINE_FIELDS,
   type ClaimView,
 } from '../claim/view.js';
+import type { HistoryView } from './history.js';
+import { HISTORY_FACTS, type GlobalDaysLookup } from './history-facts.js';
 import { resolvePath } from './path.js';
+import { OWN_DIAGNOSIS, OWN_LINE, viewFieldsRead, type FieldPath } from './reads.js';
 import type { Scope, ScopeItem } from './scopes.js';
 import {
   ANY,
@@ -36,6 +39,13 @@ export interface RunContext {
   today: string;
   /** The tables that the rules of the packs applying to the claim read (tableEditions reports on them). */
   tables?: readonly TableCoverage[];
+  /** The patient's recorded claims, fetched before rules run; absent: history not consulted. */
+  history?: HistoryView;
+  /**
+   * Global days of a procedure code from a loaded fee schedule (MPFS PPRRVU "GLOB DAYS");
+   * the history pack's `globalDays` parameter answers for codes it does not know.
+   */
+  globalDays?: GlobalDaysLookup;
 }
 
 function coveredBy(editions: TableCoverage['editions'], date: string): boolean {
@@ -75,9 +85,22 @@ export interface FactDefinition {
   /** The fact's shape, for checking paths; `params` depends on the pack. */
   shape: Shape | ((pack: { parameters: Record<string, unknown> }) => Shape);
   value(item: ScopeItem, run: RunContext, pack: PackContext, params?: Record<string, unknown>): unknown;
+  /**
+   * Pack parameters the fact reads itself (pack data such as frequency limits), each with its
+   * check: a problem in words, or undefined. The loader refuses a pack whose rules use the
+   * fact when a value it declares fails the check.
+   */
+  parameters?: Readonly<Record<string, (value: unknown) => string | undefined>>;
+  /**
+   * The claim fields the fact's value at `path` depends on (see engine/reads.ts), so that a
+   * malformed field stops only the rules that read it. Without it, the fact is taken to read
+   * the whole claim. The dates of service are not listed: a claim whose dates are malformed
+   * is not scrubbed at all (packs and rules apply by date of service).
+   */
+  reads?(path: readonly string[]): FieldPath[];
 }
 
-const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'];
+const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];
 
 const described = (fields: Record<string, string>, types: Record<string, Shape>): Record<string, Shape> =>
   Object.fromEntries(Object.keys(fields).map((k) => [k, types[k] ?? ANY]));
@@ -107,6 +130,7 @@ const claimViewShape =
     : claimShape;
 
 const scopeValue = (name: string) => (item: ScopeItem) => item.values[name];
+const lineReads = (path: readonly string[]) => viewFieldsRead(OWN_LINE, path);
 
 function cents(n: number): number {
   return Math.round(n * 100) / 100;
@@ -119,6 +143,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the whole claim, with codes in upper case and derived fields (firstServiceDate, lastServiceDate)',
     shape: claimViewShape,
     value: (_item, run) => run.claim,
+    reads: (path) => viewFieldsRead([], path),
   },
   {
     name: 'params',
@@ -126,6 +151,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the pack's parameters, after any payer pack's overrides",
     shape: (pack) => objectOf(Object.fromEntries(Object.keys(pack.parameters).map((k) => [k, ANY]))),
     value: (_item, _run, pack) => pack.params,
+    reads: () => [],
   },
   {
     name: 'today',
@@ -133,6 +159,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the date of the check (YYYY-MM-DD); tests pin it with asOf',
     shape: STRING,
     value: (_item, run) => run.today,
+    reads: () => [],
   },
   {
     name: 'patientAge',
@@ -140,6 +167,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: "the patient's age in whole years on the date of service (for claim and diagnosis rules, the first date of service)",
     shape: NUMBER,
     value: (item, run) => ageOn(run.claim.patient.birthDate, item.serviceDate),
+    reads: () => [['patient', 'birthDate']],
   },
   {
     name: 'diagnosisAge',
@@ -163,6 +191,10 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       const oldest = ageOn(birth, latest ?? item.serviceDate);
       return { youngest, oldest, text: youngest === oldest ? String(youngest) : `${youngest} to ${oldest}` };
     },
+    reads: () => [
+      ['patient', 'birthDate'],
+      ['lines', '*', 'diagnosisPointers'],
+    ],
   },
   {
     name: 'tableEditions',
@@ -177,6 +209,8 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       text: STRING,
     }),
     value: (_item, run) => missingEditions(run),
+    // It reads only the dates of service, which every claim that is scrubbed has well formed.
+    reads: () => [],
   },
   {
     name: 'filingLagDays',
@@ -189,6 +223,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       const from = line ? (line.serviceDateEnd && line.serviceDateEnd > line.serviceDate ? line.serviceDateEnd : line.serviceDate) : run.claim.lastServiceDate;
       return daysBetween(from, run.claim.submissionDate ?? run.today);
     },
+    reads: () => [['submissionDate']],
   },
   {
     name: 'lineChargeTotal',
@@ -196,6 +231,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the sum of the line charges, rounded to cents',
     shape: NUMBER,
     value: (_item, run) => cents(run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    reads: () => [['lines', '*', 'charge']],
   },
   {
     name: 'totalChargeDifference',
@@ -206,16 +242,43 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       run.claim.totalCharge === undefined
         ? undefined
         : cents(run.claim.totalCharge - run.claim.lines.reduce((sum, l) => sum + l.charge, 0)),
+    reads: () => [['totalCharge'], ['lines', '*', 'charge']],
   },
-  { name: 'line', scopes: ['line'], description: 'the line being checked', shape: lineShape, value: scopeValue('line') },
-  { name: 'first', scopes: ['line-pair'], description: 'the first line of the pair', shape: lineShape, value: scopeValue('first') },
-  { name: 'second', scopes: ['line-pair'], description: 'the second line of the pair', shape: lineShape, value: scopeValue('second') },
+  {
+    name: 'line',
+    scopes: ['line', 'history-pair'],
+    description: "the line being checked (in a history pair: this claim's line)",
+    shape: lineShape,
+    value: scopeValue('line'),
+    reads: lineReads,
+  },
+  {
+    name: 'first',
+    scopes: ['line-pair', 'history-pair'],
+    description: 'the first line of the pair (in a history pair: this claim\'s line or the recorded one, as the pair is ordered)',
+    shape: lineShape,
+    value: scopeValue('first'),
+    reads: lineReads,
+  },
+  {
+    name: 'second',
+    scopes: ['line-pair', 'history-pair'],
+    description: 'the second line of the pair (in a history pair: the other of the two)',
+    shape: lineShape,
+    value: scopeValue('second'),
+    reads: lineReads,
+  },
   {
     name: 'pair',
     scopes: ['line-pair'],
     description: 'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers',
     shape: objectOf({ sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN }),
     value: scopeValue('pair'),
+    reads: () => [
+      ['lines', '@', 'serviceDate'],
+      ['lines', '@', 'procedureCode'],
+      ['lines', '@', 'modifiers'],
+    ],
   },
   {
     name: 'diagnosis',
@@ -223,6 +286,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     description: 'the diagnosis being checked',
     shape: diagnosisShape,
     value: scopeValue('diagnosis'),
+    reads: (path) => viewFieldsRead(OWN_DIAGNOSIS, path),
   },
   {
     name: 'group',
@@ -239,7 +303,13 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       modifiers: arrayOf(STRING),
     }),
     value: scopeValue('group'),
+    reads: () => [
+      ['lines', '@', 'procedureCode'],
+      ['lines', '@', 'units'],
+      ['lines', '@', 'modifiers'],
+    ],
   },
+  ...HISTORY_FACTS,
 ];
 
 /** The facts a pack set offers: the standard ones plus any its tables add. */

@@ -1,6 +1,7 @@
 import { isIsoDate } from '../claim/dates.js';
 import { compileCodeList, type CodeMatcher } from '../claim/codes.js';
 import { isValidNpi } from '../claim/npi.js';
+import { regexFor } from './linear-regex.js';
 
 /**
  * Every operator a rule can use. json-rules-engine's own operators are listed so the loader
@@ -56,22 +57,6 @@ export function codeMatcherFor(list: unknown): CodeMatcher {
     codeMatchers.set(key, m);
   }
   return m;
-}
-
-const regexes = new Map<string, RegExp | null>();
-export function regexFor(pattern: unknown): RegExp | null {
-  if (typeof pattern !== 'string') return null;
-  let r = regexes.get(pattern);
-  if (r === undefined) {
-    try {
-      r = new RegExp(pattern, 'u');
-    } catch {
-      r = null;
-    }
-    if (regexes.size > 5_000) regexes.clear();
-    regexes.set(pattern, r);
-  }
-  return r;
 }
 
 function asList(value: unknown): unknown[] {
@@ -236,7 +221,7 @@ const domain: OperatorDefinition[] = [
     },
     value: 'regex',
     trueWhenMissing: false,
-    description: 'the text field matches the regular expression',
+    description: 'the text field matches the regular expression (RE2 syntax: no lookaround or backreferences; the first 1000 characters are read)',
     builtIn: false,
   },
   {

@@ -1,3 +1,5 @@
+import { prototypeKeyProblem } from '../util/safe-json.js';
+
 /**
  * The plain dot-path resolver used instead of json-rules-engine's JSONPath default (about
  * 3x faster): "billingProvider.npi", "modifiers.0", "diagnosisPointers.length". A leading
@@ -7,7 +9,13 @@
 const PATH_SYNTAX = /^(\$\.)?[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*$/;
 
 export function pathSyntaxProblem(path: string): string | undefined {
-  if (PATH_SYNTAX.test(path)) return undefined;
+  if (PATH_SYNTAX.test(path)) {
+    for (const token of pathTokens(path)) {
+      const problem = prototypeKeyProblem(token);
+      if (problem) return `path "${path}": ${problem}`;
+    }
+    return undefined;
+  }
   if (/[[*?@]|\.\./.test(path)) {
     return `path "${path}" uses JSONPath features; write a plain dotted path such as "billingProvider.npi" or "modifiers.0"`;
   }

@@ -1,4 +1,5 @@
 import { Engine, Fact, Operator } from 'json-rules-engine';
+import type { Rule } from '../packs/model.js';
 import type { Evaluator, ConditionTrace, RuleGroup, RuleOutcome } from './evaluator.js';
 import type { FactSource } from './facts.js';
 import { OPERATORS } from './operators.js';
@@ -16,9 +17,9 @@ export class ReferenceEvaluator implements Evaluator {
   readonly name = 'reference' as const;
   private readonly pools = new WeakMap<RuleGroup, Engine[]>();
 
-  private build(group: RuleGroup): Engine {
+  private build(rules: readonly Rule[]): Engine {
     const engine = new Engine(
-      group.rules.map((r) => ({ name: r.id, conditions: r.conditions as never, event: { type: r.id } })),
+      rules.map((r) => ({ name: r.id, conditions: r.conditions as never, event: { type: r.id } })),
       { allowUndefinedFacts: true, pathResolver: resolvePath },
     );
     for (const op of OPERATORS.values()) {
@@ -34,28 +35,50 @@ export class ReferenceEvaluator implements Evaluator {
       pool = [];
       this.pools.set(group, pool);
     }
-    const engine = pool.pop() ?? this.build(group);
+    const engine = pool.pop() ?? this.build(group.rules);
+    let outcomes: RuleOutcome[];
     try {
-      const runtime: Record<string, Fact> = {};
-      for (const name of group.facts) {
-        runtime[name] = new Fact(name, (params: Record<string, unknown>) => facts.get(name, params), { cache: false });
-      }
-      const { results, failureResults } = await engine.run(runtime);
-      const byId = new Map<string, { fired: boolean; conditions: unknown }>();
-      for (const r of results) byId.set(r.name as string, { fired: true, conditions: r.conditions });
-      for (const r of failureResults) byId.set(r.name as string, { fired: false, conditions: r.conditions });
-      return group.rules.map((rule) => {
-        const r = byId.get(rule.id);
-        if (!r) throw new Error(`json-rules-engine returned no result for rule "${rule.id}"`);
-        const outcome: RuleOutcome = { rule, fired: r.fired };
-        // json-rules-engine records the top-level result on the rule, not on its condition group.
-        if (explain) outcome.trace = { ...traceOf(r.conditions), result: r.fired };
-        return outcome;
-      });
-    } finally {
-      pool.push(engine);
+      outcomes = await run(engine, group.rules, group.facts, facts, explain);
+    } catch {
+      // One rule threw, and json-rules-engine failed the whole run (a failed Engine is not
+      // reused). Each rule again on an Engine of its own tells which one, and keeps the others.
+      return this.evaluateAlone(group, facts, explain);
     }
+    pool.push(engine);
+    return outcomes;
   }
+
+  private async evaluateAlone(group: RuleGroup, facts: FactSource, explain: boolean): Promise<RuleOutcome[]> {
+    const outcomes: RuleOutcome[] = [];
+    for (const rule of group.rules) {
+      try {
+        outcomes.push(...(await run(this.build([rule]), [rule], rule.facts, facts, explain)));
+      } catch (error) {
+        outcomes.push({ rule, fired: false, error });
+      }
+    }
+    return outcomes;
+  }
+}
+
+/** One json-rules-engine run of the rules over one scope item; rejects when a rule throws. */
+async function run(engine: Engine, rules: readonly Rule[], factNames: readonly string[], facts: FactSource, explain: boolean): Promise<RuleOutcome[]> {
+  const runtime: Record<string, Fact> = {};
+  for (const name of factNames) {
+    runtime[name] = new Fact(name, (params: Record<string, unknown>) => facts.get(name, params), { cache: false });
+  }
+  const { results, failureResults } = await engine.run(runtime);
+  const byId = new Map<string, { fired: boolean; conditions: unknown }>();
+  for (const r of results) byId.set(r.name as string, { fired: true, conditions: r.conditions });
+  for (const r of failureResults) byId.set(r.name as string, { fired: false, conditions: r.conditions });
+  return rules.map((rule) => {
+    const r = byId.get(rule.id);
+    if (!r) throw new Error(`json-rules-engine returned no result for rule "${rule.id}"`);
+    const outcome: RuleOutcome = { rule, fired: r.fired };
+    // json-rules-engine records the top-level result on the rule, not on its condition group.
+    if (explain) outcome.trace = { ...traceOf(r.conditions), result: r.fired };
+    return outcome;
+  });
 }
 
 /** json-rules-engine's evaluated condition tree, in the evaluator-neutral trace format. */

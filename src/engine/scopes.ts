@@ -1,7 +1,9 @@
 import type { ClaimView, DiagnosisView, LineView } from '../claim/view.js';
+import type { HistoryView } from './history.js';
+import { providerOf, recordedLineFact } from './history-facts.js';
 
 /** What a rule looks at, once each. */
-export const SCOPES = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date'] as const;
+export const SCOPES = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** line-pair rules come in two kinds: each pair once (first = earlier line), or both orders. */
@@ -146,9 +148,54 @@ class DiagnosisItem implements ScopeItem {
   }
 }
 
+/**
+ * A line of this claim with a line recorded earlier for the same patient on the same date of
+ * service, in one order: `first` and `second` are the two lines as the pair facts (such as an
+ * NCCI table's) read them; `line` is this claim's line and `recorded` the earlier one.
+ */
+class HistoryPairItem implements ScopeItem {
+  readonly scope = 'history-pair' as const;
+  readonly serviceDate: string;
+  readonly values: Readonly<Record<string, unknown>>;
+  private lineList: number[] | undefined;
+  constructor(
+    private readonly line: LineView,
+    recorded: ReturnType<typeof recordedLineFact>,
+    recordedFirst: boolean,
+  ) {
+    this.serviceDate = line.serviceDate;
+    this.values = recordedFirst ? { first: recorded, second: line, line, recorded } : { first: line, second: recorded, line, recorded };
+  }
+  get label(): string {
+    return `line ${this.line.number} and ${(this.values.recorded as { reference: string }).reference}`;
+  }
+  get lines(): number[] {
+    return (this.lineList ??= [this.line.number]);
+  }
+  get defaultPath(): string {
+    return `/lines/${this.line.index}`;
+  }
+}
+
+function historyPairItems(claim: ClaimView, history: HistoryView | undefined): ScopeItem[] {
+  if (!history || history.lines.length === 0) return [];
+  const items: ScopeItem[] = [];
+  for (const line of claim.lines) {
+    if (line.procedureCode === undefined) continue;
+    const provider = providerOf(line, claim);
+    for (const r of history.onDate(line.serviceDate)) {
+      const recorded = recordedLineFact(r, provider, claim.payer.id);
+      items.push(new HistoryPairItem(line, recorded, false), new HistoryPairItem(line, recorded, true));
+    }
+  }
+  return items;
+}
+
 /** Builds the items of one scope for a claim. Callers cache the result per claim. */
-export function buildScopeItems(claim: ClaimView, key: ScopeKey): ScopeItem[] {
+export function buildScopeItems(claim: ClaimView, key: ScopeKey, history?: HistoryView): ScopeItem[] {
   switch (key) {
+    case 'history-pair':
+      return historyPairItems(claim, history);
     case 'claim':
       return [
         { scope: 'claim', label: 'claim', serviceDate: claim.firstServiceDate, lines: [], defaultPath: '', values: { claim } },

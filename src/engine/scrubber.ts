@@ -1,4 +1,5 @@
 import { todayIso } from '../claim/dates.js';
+import { meets, type FieldPath } from '../claim/fields.js';
 import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
@@ -8,6 +9,8 @@ import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
+import type { HistoryView } from './history.js';
+import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { renderTemplate, renderValue } from './template.js';
@@ -17,6 +20,8 @@ export interface ScrubOptions {
   asOf?: string;
   /** Also report every rule that applied and how its conditions came out. */
   explain?: boolean;
+  /** The patient's recorded claims for the history edits (src/history fetches them); none: not consulted. */
+  history?: HistoryView;
 }
 
 export interface RuleExplanation {
@@ -109,6 +114,8 @@ interface PackRun {
  */
 interface GroupRun {
   scopeKey: ScopeKey;
+  /** The pack's owner, named in a rule-failed finding. */
+  owner: string;
   /** The pack's effective window. */
   effective: DateWindow | undefined;
   rules: readonly CompiledRule[];
@@ -197,6 +204,15 @@ export class Scrubber {
     for (const plan of this.plans) for (const group of plan.groups) this.indexFor(group, plan.defaults);
   }
 
+  /**
+   * Whether a rule reads a field the claim has malformed: such a rule is not run on the claim
+   * (the structure finding already says what is wrong there); every other rule is.
+   */
+  private readsUnusable(rule: Rule, unusable: readonly FieldPath[], item: ScopeItem): boolean {
+    const diagnosis = item.scope === 'diagnosis' ? (item.values.diagnosis as ClaimView['diagnoses'][number]).index : undefined;
+    return meets(fieldsReadBy(rule, this.packSet.facts), unusable, { lines: item.lines.map((n) => n - 1), diagnoses: diagnosis === undefined ? [] : [diagnosis] });
+  }
+
   /** Every compiled rule this scrubber runs (empty with json-rules-engine): for counting and tests. */
   compiledRules(): CompiledRule[] {
     return this.plans.flatMap((p) => p.groups.flatMap((g) => [...(g.compiled ?? [])]));
@@ -249,6 +265,7 @@ export class Scrubber {
           plan.groups.map(
             (g): GroupRun => ({
               scopeKey: g.group.scopeKey,
+              owner: plan.pack.owner,
               effective: plan.pack.effective,
               rules: g.compiled!,
               index: this.indexFor(g, context.params),
@@ -276,16 +293,18 @@ export class Scrubber {
   async scrub(input: unknown, options: ScrubOptions = {}): Promise<ScrubResult | ExplainedResult> {
     if (this.compiled && !options.explain) return this.scrubCompiled(input, options);
     const structure = checkClaimStructure(input);
-    if (!structure.ok) {
-      const result = buildResult(claimIdOf(input), structure.findings, []);
+    const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
+    if (!usable) {
+      const result = buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
       return options.explain ? { ...result, explain: [] } : result;
     }
-    const claim = buildClaimView(structure.claim);
+    const claim = buildClaimView(usable.claim);
     const { packs, tables, runs } = this.selectionFor(claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
-    const findings: Finding[] = [];
+    const run = runContext(claim, tables, options);
+    const findings: Finding[] = structure.ok ? [] : [...structure.findings];
+    const unusable = usable.unusable;
     const explain: RuleExplanation[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const itemsFor = scopeItemCache(claim, options.history);
     for (const { plan, context, overrides } of runs) {
       const pack = plan.pack;
       for (const { group } of plan.groups) {
@@ -298,7 +317,9 @@ export class Scrubber {
             if (!inWindow(outcome.rule.effective, item.serviceDate)) continue;
             const override = overrides?.get(outcome.rule.id);
             if (override?.enabled === false) continue;
-            if (outcome.fired) findings.push(findingOf(outcome.rule, item, facts, override?.severity));
+            if (unusable && this.readsUnusable(outcome.rule, unusable, item)) continue;
+            if (outcome.error !== undefined) findings.push(ruleFailed(outcome.rule, pack.owner, item, outcome.error));
+            else if (outcome.fired) findings.push(findingOrFailure(outcome.rule, pack.owner, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
               explain.push({
                 ruleId: outcome.rule.id,
@@ -318,22 +339,33 @@ export class Scrubber {
   }
 
   /**
+   * The result at once when evaluation is synchronous (the compiled evaluator, without
+   * explain), else undefined: a caller holding a lock or a transaction around the scrub (the
+   * history store) then never yields while holding it.
+   */
+  scrubNow(input: unknown, options: ScrubOptions = {}): ScrubResult | undefined {
+    return this.compiled && !options.explain ? this.scrubCompiled(input, options) : undefined;
+  }
+
+  /**
    * The fast path: compiled rules, synchronous, and on each item only the rules the index
    * says can fire. Gives exactly the findings of the path above (the differential test).
    */
   private scrubCompiled(input: unknown, options: ScrubOptions): ScrubResult {
     const structure = checkClaimStructure(input);
-    if (!structure.ok) return buildResult(claimIdOf(input), structure.findings, []);
-    const claim = buildClaimView(structure.claim);
+    const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
+    if (!usable) return buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
+    const claim = buildClaimView(usable.claim);
     const { packs, tables, groups } = this.selectionFor(claim);
-    const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
-    const findings: Finding[] = [];
-    const itemsFor = scopeItemCache(claim);
+    const run = runContext(claim, tables, options);
+    const findings: Finding[] = structure.ok ? [] : [...structure.findings];
+    const unusable = usable.unusable;
+    const itemsFor = scopeItemCache(claim, options.history);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
     for (let g = 0; g < groups.length; g++) {
-      const { scopeKey, effective, rules, index, context, overrides } = groups[g]!;
+      const { scopeKey, owner, effective, rules, index, context, overrides } = groups[g]!;
       if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
       for (const item of itemsFor(scopeKey)) {
         const date = item.serviceDate;
@@ -347,20 +379,34 @@ export class Scrubber {
         for (let k = 0; k < positions.length; k++) {
           const c = rules[positions[k]!]!;
           const override = overrides?.get(c.id);
-          const counts = inWindow(c.effective, date) && override?.enabled !== false;
-          // A rule that cannot produce a finding here is skipped, unless evaluating it could
-          // throw: json-rules-engine evaluates every rule, and would fail the claim.
-          if (!counts && c.total) continue;
+          // A rule that cannot produce a finding here (out of its dates, switched off by a payer
+          // pack, or reading a field that is malformed) is not evaluated: even one that would
+          // throw has nothing to report.
+          if (!inWindow(c.effective, date) || override?.enabled === false) continue;
+          if (unusable !== undefined && this.readsUnusable(c.rule, unusable, item)) continue;
           if (fresh) {
             facts.reset(item, run, context);
             fresh = false;
           }
-          if (c.fires(facts) && counts) findings.push(findingOf(c.rule, item, facts, override?.severity));
+          let fires: unknown;
+          try {
+            fires = c.fires(facts);
+          } catch (error) {
+            findings.push(ruleFailed(c.rule, owner, item, error));
+            continue;
+          }
+          if (fires) findings.push(findingOrFailure(c.rule, owner, item, facts, override?.severity));
         }
       }
     }
     return buildResult(claim.claimId, findings, packs);
   }
+}
+
+function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions): RunContext {
+  const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
+  if (options.history) run.history = options.history;
+  return run;
 }
 
 function samePositions(a: readonly number[], b: readonly number[]): boolean {
@@ -370,11 +416,11 @@ function samePositions(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Scope items are built the first time a group needs them, then shared by every pack. */
-function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
+function scopeItemCache(claim: ClaimView, history: HistoryView | undefined): (key: ScopeKey) => ScopeItem[] {
   const items = new Map<ScopeKey, ScopeItem[]>();
   return (key) => {
     let list = items.get(key);
-    if (!list) items.set(key, (list = buildScopeItems(claim, key)));
+    if (!list) items.set(key, (list = buildScopeItems(claim, key, history)));
     return list;
   };
 }
@@ -382,6 +428,46 @@ function scopeItemCache(claim: ClaimView): (key: ScopeKey) => ScopeItem[] {
 /** A payer pack's parameters that the base pack declares; the rest are the payer pack's own. */
 function pickKnown(params: Record<string, unknown>, declared: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).filter(([k]) => k in declared));
+}
+
+/** The ruleId of the finding that stands for a rule that threw while it ran. */
+export const RULE_FAILED = 'rule-failed';
+
+/**
+ * A rule that throws (a value of a type the loader could not check, a fact that fails on odd
+ * data) is a defect of its pack, not of the claim: the claim gets this finding in the rule's
+ * place, with every other finding, instead of failing as a whole. Severity error: the claim was
+ * not checked against the rule, so it must not pass as if it had been.
+ */
+function ruleFailed(rule: Rule, owner: string, item: ScopeItem, error: unknown): Finding {
+  const reason = describeError(error);
+  const target = item.scope === 'claim' ? 'the claim' : item.label;
+  return {
+    ruleId: RULE_FAILED,
+    pack: rule.pack,
+    category: rule.category,
+    severity: 'error',
+    message: `Rule "${rule.id}" of pack "${rule.pack}" could not be evaluated for ${target} (${reason}), so the claim was not checked against it. This is a defect in the pack: tell its owner, ${owner}.`,
+    lines: item.lines,
+    path: item.defaultPath,
+    details: { rule: rule.id, owner, error: reason },
+  };
+}
+
+/** The kind and message of what was thrown, kept short. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `a ${typeof error} was thrown`;
+  const text = `${error.name}: ${error.message}`;
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** The rule's finding, or rule-failed when a fact its message needs throws. */
+function findingOrFailure(rule: Rule, owner: string, item: ScopeItem, facts: FactSource, severity?: Rule['severity']): Finding {
+  try {
+    return findingOf(rule, item, facts, severity);
+  } catch (error) {
+    return ruleFailed(rule, owner, item, error);
+  }
 }
 
 function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {

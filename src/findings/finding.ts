@@ -75,10 +75,20 @@ export interface PackVersion {
   version: string;
 }
 
+/** Whether a scrub consulted the claim history, and whether it recorded the claim. */
+export interface HistoryStatus {
+  consulted: boolean;
+  recorded: boolean;
+  /** Why history was not consulted, or the claim not recorded, when it was asked for. */
+  reason?: string;
+}
+
 export interface ScrubResult {
   claimId: string | null;
   outcome: 'pass' | 'fail';
   summary: { errors: number; warnings: number; infos: number };
   findings: Finding[];
   packs: PackVersion[];
+  /** Present when a claim history is configured. */
+  history?: HistoryStatus;
 }

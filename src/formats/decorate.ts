@@ -1,6 +1,6 @@
 import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
-import type { Locator, ReadClaim } from './types.js';
+import type { Locator, ReadClaim, ReadProblem, ReadResult } from './types.js';
 
 /**
  * Adds `source` to every finding that has none, from the finding's `path`. Findings keep their
@@ -28,4 +28,23 @@ export function completeResult<R extends ScrubResult>(result: R, item: ReadClaim
     merged = { ...result, ...rebuilt };
   }
   return withSources(merged, item.locate);
+}
+
+/**
+ * A file-level problem as a structure finding of a claim, for where a claim's result is the
+ * only place to report it (POST /v1/scrub: one claim, and the envelope around it).
+ */
+export function problemFinding(problem: ReadProblem, format: ReadResult['format']): Finding {
+  const source = problem.position && (problem.position.format === 'x12' || problem.position.format === 'fhir') ? problem.position : undefined;
+  return {
+    ruleId: problem.code,
+    pack: format === 'unknown' ? 'reader' : format,
+    category: 'structure',
+    severity: problem.severity,
+    message: problem.message,
+    lines: [],
+    path: '',
+    details: { ...(source?.format === 'x12' ? { segment: source.segment, segmentPosition: source.position } : {}), ...(problem.details ?? {}) },
+    ...(source ? { source } : {}),
+  };
 }

@@ -3,12 +3,13 @@
  * and FHIR R4 Claim/Bundle text into canonical claims, each able to say where a finding's field
  * came from in the file. See README.md beside this file.
  */
-export { readClaims, detectFormat } from './read.js';
+export { readClaims, openClaims, detectFormat } from './read.js';
 export { completeResult, withSources } from './decorate.js';
 export { scrubRead, type ItemResult } from './scrub.js';
 export { SourceMap } from './locator.js';
 export type {
   ClaimFormat,
+  ClaimStream,
   Locator,
   ReadClaim,
   ReadFailure,
@@ -16,6 +17,8 @@ export type {
   ReadItem,
   ReadPosition,
   ReadProblem,
+  ReadProblemRecord,
+  ReadRecord,
   ReadResult,
   TextPosition,
 } from './types.js';

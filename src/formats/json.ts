@@ -1,123 +1,13 @@
-import { parseSafeJson } from '../util/safe-json.js';
+import { lineAndColumn, parseSafeJson } from '../util/safe-json.js';
+
+export { jsonErrorOffset } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
-import type { ReadClaim, ReadItem, ReadProblem, TextPosition } from './types.js';
+import type { ReadClaim, ReadRecord, TextPosition } from './types.js';
 
 /** 1-based line and column of a character offset. */
 export function textPosition(text: string, offset: number, format: 'json' | 'ndjson', lineBase = 1): TextPosition {
-  let line = lineBase;
-  let lineStart = 0;
-  const end = Math.min(offset, text.length);
-  for (let i = 0; i < end; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { format, line, column: end - lineStart + 1, offset };
-}
-
-/**
- * Offset of the first syntax error in a text JSON.parse rejected (-1 if there is none). Node
- * reports a position for some errors only, so the reader finds it itself: an iterative scan
- * (no recursion, so deep nesting cannot overflow the stack), linear in the text.
- */
-export function jsonErrorOffset(text: string): number {
-  const n = text.length;
-  const stack: string[] = [];
-  let i = 0;
-  const skip = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
-      else break;
-    }
-  };
-  const string = (): boolean => {
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return true;
-      }
-      if (c < 32) return false;
-      if (c === 92) {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else return false;
-        continue;
-      }
-      i++;
-    }
-    return false;
-  };
-  const key = (): boolean => {
-    if (text[i] !== '"' || !string()) return false;
-    skip();
-    if (text[i] !== ':') return false;
-    i++;
-    return true;
-  };
-  let expectValue = true;
-  for (;;) {
-    skip();
-    if (expectValue) {
-      const ch = text[i];
-      if (ch === '{' || ch === '[') {
-        i++;
-        skip();
-        if (text[i] === (ch === '{' ? '}' : ']')) i++;
-        else {
-          stack.push(ch);
-          if (ch === '{' && !key()) return i;
-          continue;
-        }
-      } else if (ch === '"') {
-        if (!string()) return i;
-      } else {
-        const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
-        if (!literal) return i;
-        i += literal[0].length;
-      }
-      expectValue = false;
-      skip();
-    }
-    const top = stack[stack.length - 1];
-    if (top === undefined) return i < n ? i : -1;
-    const ch = text[i];
-    if (ch === ',') {
-      i++;
-      skip();
-      if (top === '{' && !key()) return i;
-      expectValue = true;
-    } else if ((top === '{' && ch === '}') || (top === '[' && ch === ']')) {
-      i++;
-      stack.pop();
-    } else return i;
-  }
-}
-
-function syntaxErrorOffset(error: unknown, text: string): number {
-  const message = error instanceof Error ? error.message : '';
-  const m = /position (\d+)/.exec(message);
-  if (m) return Number(m[1]);
-  const found = jsonErrorOffset(text);
-  return found < 0 ? text.length : found;
-}
-
-function syntaxMessage(error: unknown): string {
-  let reason = error instanceof Error ? error.message : String(error);
-  // Node quotes the offending text ('..."claimId": "C-1"..." is not valid JSON'); a claim's
-  // content must not travel into logs through an error message, so keep only the reason.
-  for (const cut of ['"', '...', ' in JSON', ' at position', ' (line']) {
-    const i = reason.indexOf(cut);
-    if (i >= 0) reason = reason.slice(0, i);
-  }
-  reason = reason.replace(/[,\s]+$/, '');
-  return reason.length > 80 || reason === '' ? 'not valid JSON' : reason;
+  const { line, column } = lineAndColumn(text, offset);
+  return { format, line: line + lineBase - 1, column, offset };
 }
 
 export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string; message: string; offset: number };
@@ -129,10 +19,7 @@ export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string
 export function parseJsonAt(text: string): JsonParse {
   const parsed = parseSafeJson(text);
   if (parsed.ok) return parsed;
-  if (parsed.problem === 'invalid-json') {
-    const error = new SyntaxError(parsed.message);
-    return { ok: false, code: 'json-syntax', message: syntaxMessage(error), offset: syntaxErrorOffset(error, text) };
-  }
+  if (parsed.problem === 'invalid-json') return { ok: false, code: 'json-syntax', message: parsed.reason, offset: parsed.offset };
   const at = /at character (\d+)/.exec(parsed.message);
   return {
     ok: false,
@@ -151,37 +38,29 @@ function claimIdLabel(value: unknown): string | undefined {
 }
 
 /** A parsed JSON document: one claim (object) or many (array); FHIR resources are converted. */
-export function readJsonValue(value: unknown): { format: 'json' | 'fhir'; items: ReadItem[]; problems: ReadProblem[] } {
+export function readJsonValue(value: unknown): { format: 'json' | 'fhir'; records: ReadRecord[] } {
   if (isFhirResource(value) || (Array.isArray(value) && value.length > 0 && value.every(isFhirResource))) {
     if (Array.isArray(value) && value.some((v) => (v as Record<string, unknown>).resourceType === 'Bundle')) {
       // An array of Bundles: read each and keep the order.
-      const items: ReadItem[] = [];
-      const problems: ReadProblem[] = [];
-      for (const v of value) {
-        const r = readFhir(v);
-        items.push(...r.items);
-        problems.push(...r.problems);
-      }
-      return { format: 'fhir', items, problems };
+      return { format: 'fhir', records: value.flatMap((v) => readFhir(v)) };
     }
-    return { format: 'fhir', ...readFhir(value) };
+    return { format: 'fhir', records: readFhir(value) };
   }
   if (Array.isArray(value)) {
     return {
       format: 'json',
-      items: value.map((v, i) => ({ kind: 'claim', input: v, label: `item ${i + 1}${(l => (l ? ` (${l})` : ''))(claimIdLabel(v))}`, findings: [] })),
-      problems:
+      records:
         value.length === 0
-          ? [{ code: 'no-claims', severity: 'error', message: 'The JSON array is empty: it holds no claim.' }]
-          : [],
+          ? [{ kind: 'problem', problem: { code: 'no-claims', severity: 'error', message: 'The JSON array is empty: it holds no claim.' } }]
+          : value.map((v, i) => ({ kind: 'claim', input: v, label: `item ${i + 1}${(l => (l ? ` (${l})` : ''))(claimIdLabel(v))}`, findings: [] })),
     };
   }
-  return { format: 'json', items: [{ kind: 'claim', input: value, label: claimIdLabel(value) ?? 'claim', findings: [] }], problems: [] };
+  return { format: 'json', records: [{ kind: 'claim', input: value, label: claimIdLabel(value) ?? 'claim', findings: [] }] };
 }
 
 /** One JSON value per line; blank lines are skipped, a bad line is an error item in its place. */
-export function readNdjson(text: string): { items: ReadItem[]; problems: ReadProblem[] } {
-  const items: ReadItem[] = [];
+export function readNdjson(text: string): ReadRecord[] {
+  const records: ReadRecord[] = [];
   let start = 0;
   let lineNumber = 0;
   while (start <= text.length) {
@@ -194,7 +73,7 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
       const label = `line ${lineNumber}`;
       const parsed = parseJsonAt(lineText);
       if (!parsed.ok) {
-        items.push({
+        records.push({
           kind: 'error',
           label,
           error: {
@@ -204,21 +83,20 @@ export function readNdjson(text: string): { items: ReadItem[]; problems: ReadPro
           },
         });
       } else if (isFhirResource(parsed.value)) {
-        const r = readFhir(parsed.value);
-        for (const item of r.items) items.push({ ...item, label: `${label} (${item.label})` });
-        for (const p of r.problems) {
-          items.push({ kind: 'error', label, error: { code: p.code, message: p.message } });
+        // A line is one input item: what its resource holds that is not a claim stands in its place.
+        for (const record of readFhir(parsed.value)) {
+          if (record.kind !== 'problem') records.push({ ...record, label: `${label} (${record.label})` });
+          else records.push({ kind: 'error', label, error: { code: record.problem.code, message: record.problem.message } });
         }
       } else {
-        items.push({ kind: 'claim', input: parsed.value, label, findings: [] });
+        records.push({ kind: 'claim', input: parsed.value, label, findings: [] });
       }
     }
     if (end >= text.length) break;
     start = end + 1;
   }
-  const problems: ReadProblem[] =
-    items.length === 0 ? [{ code: 'no-claims', severity: 'error', message: 'The NDJSON input has no lines with a claim.' }] : [];
-  return { items, problems };
+  if (records.length === 0) records.push({ kind: 'problem', problem: { code: 'no-claims', severity: 'error', message: 'The NDJSON input has no lines with a claim.' } });
+  return records;
 }
 
 /**
@@ -240,25 +118,4 @@ export function unreadableProblemOf(code: string): UnreadableProblem {
   if (code === 'json-too-deep') return 'too-deep';
   if (code === 'json-forbidden-key') return 'forbidden-key';
   return 'invalid-json';
-}
-
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  const parsed = parseSafeJson(text);
-  if (parsed.ok) return parsed;
-  return { ok: false, error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}` };
-}
-
-/** A .json document: an object is one claim, an array is a list of claims. */
-export function jsonDocumentItems(value: unknown): ClaimItem[] {
-  if (Array.isArray(value)) return value.map((input, i) => ({ label: `claim ${i + 1}`, input }));
-  return [{ label: '', input: value }];
-}
-
-export function looksLikeNdjson(text: string, filename?: string): boolean {
-  if (filename && /\.(ndjson|jsonl)$/i.test(filename)) return true;
-  const trimmed = text.trimStart();
-  if (!trimmed.startsWith('{')) return false;
-  // More than one top-level line that starts an object: NDJSON, not one pretty-printed claim.
-  const firstBreak = trimmed.indexOf('\n');
-  return firstBreak !== -1 && parseJson(trimmed.slice(0, firstBreak)).ok;
 }

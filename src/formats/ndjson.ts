@@ -122,7 +122,8 @@ export function ndjsonItem(line: NdjsonLine): ClaimItem | undefined {
     label,
     line: line.number,
     problem: SAFE_JSON_PROBLEMS[parsed.problem],
-    error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.message}` : `refused: ${parsed.message}`,
+    // Within one line, the character says where; the line is the item's own.
+    error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.reason} at character ${parsed.offset + 1}` : `refused: ${parsed.message}`,
   };
 }
 
@@ -140,10 +141,10 @@ export async function* ndjsonItems(source: AsyncIterable<Buffer | Uint8Array | s
 }
 
 function* fhirLineItems(label: string, line: number | undefined, resource: unknown): Generator<ClaimItem> {
-  const read = readJsonValue(resource);
-  for (const problem of read.problems) yield { label, line, error: lowerFirst(problem.message), problem: unreadableProblemOf(problem.code) };
-  for (const item of read.items) {
-    if (item.kind === 'error') yield { label, line, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) };
-    else yield { label: `${label} ${item.label}`, line, input: item.input, read: item };
+  // A line is one input item: what its resource holds that is not a claim stands in its place.
+  for (const record of readJsonValue(resource).records) {
+    if (record.kind === 'problem') yield { label, line, error: lowerFirst(record.problem.message), problem: unreadableProblemOf(record.problem.code) };
+    else if (record.kind === 'error') yield { label, line, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code) };
+    else yield { label: `${label} ${record.label}`, line, input: record.input, read: record };
   }
 }

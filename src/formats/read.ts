@@ -1,7 +1,7 @@
 import { isFhirResource } from './fhir/read.js';
 import { parseJsonAt, readJsonValue, readNdjson, textPosition } from './json.js';
-import type { ClaimFormat, ReadHint, ReadResult } from './types.js';
-import { readX12 } from './x12/read.js';
+import type { ClaimFormat, ClaimStream, ReadHint, ReadItem, ReadProblem, ReadRecord, ReadResult } from './types.js';
+import { openX12 } from './x12/read.js';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
 const X12_TYPES = ['application/edi-x12', 'application/x12'];
@@ -61,59 +61,116 @@ function unknownFormatMessage(input: string, start: number, hint: ReadHint | und
 }
 
 /**
- * Reads claims from a text in any supported format, detected from the content: JSON (an object
- * is one claim, an array many), NDJSON (one claim per line), X12 837P/837I (any delimiters,
- * any number of interchanges) and FHIR R4 Claim or Bundle. Items come in file order. Never
- * throws: bad input becomes error items and problems.
+ * UTF-16 (or UTF-32) input, told by its byte-order mark or by the NUL bytes that text of ASCII
+ * characters has between them in UTF-16. Also recognised in a text someone already decoded as
+ * UTF-8 (the mark then reads as two replacement characters).
  */
-export function readClaims(input: string | Uint8Array, hint?: ReadHint): ReadResult {
+export function wideEncoding(input: string | Uint8Array): string | undefined {
+  if (typeof input !== 'string') {
+    const b = input;
+    if (b.length < 4) return undefined;
+    if (b[0] === 0xff && b[1] === 0xfe) return b[2] === 0 && b[3] === 0 ? 'UTF-32LE' : 'UTF-16LE';
+    if (b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) return 'UTF-32BE';
+    if (b[0] === 0xfe && b[1] === 0xff) return 'UTF-16BE';
+    if (b[0] !== 0 && b[1] === 0 && b[2] !== 0 && b[3] === 0) return 'UTF-16LE';
+    if (b[0] === 0 && b[1] !== 0 && b[2] === 0 && b[3] !== 0) return 'UTF-16BE';
+    return undefined;
+  }
+  let i = 0;
+  while (i < 4 && (input.charCodeAt(i) === 0xfffd || input.charCodeAt(i) === 0xfeff)) i++;
+  const c = (k: number) => input.charCodeAt(i + k);
+  if (input.length < i + 4) return undefined;
+  if (c(0) !== 0 && c(1) === 0 && c(2) !== 0 && c(3) === 0) return 'UTF-16LE';
+  if (c(0) === 0 && c(1) !== 0 && c(2) === 0 && c(3) !== 0) return 'UTF-16BE';
+  return undefined;
+}
+
+export function streamOf(format: ClaimFormat | 'unknown', all: ReadRecord[]): ClaimStream {
+  return {
+    format,
+    problems: all.flatMap((r) => (r.kind === 'problem' ? [r.problem] : [])),
+    claims: all.filter((r) => r.kind === 'claim').length,
+    records: () => all,
+  };
+}
+
+function refused(problem: ReadProblem): ClaimStream {
+  return streamOf('unknown', [{ kind: 'problem', problem }]);
+}
+
+/**
+ * Opens claims in any supported format, detected from the content: JSON (an object is one
+ * claim, an array many), NDJSON (one claim per line), X12 837P/837I (any delimiters, any number
+ * of interchanges) and FHIR R4 Claim or Bundle. Its file-level problems are known at once; its
+ * records (claims, unreadable items and problems, in file order) are read as they are asked
+ * for, so that the claims of a large X12 file are mapped one at a time. Never throws.
+ */
+export function openClaims(input: string | Uint8Array, hint?: ReadHint): ClaimStream {
+  const encoding = wideEncoding(input);
+  if (encoding) {
+    return refused({
+      code: 'unsupported-encoding',
+      severity: 'error',
+      message: `The input is ${encoding} text; claims are read as UTF-8 (X12 as its ASCII subset). Save or send the file as UTF-8.`,
+      details: { encoding },
+    });
+  }
   const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { ignoreBOM: true }).decode(input);
   try {
-    return readText(text, hint);
+    return openText(text, hint);
   } catch {
     // A reader bug must not take the caller down; the message says nothing about the content.
-    return {
-      format: 'unknown',
-      items: [],
-      problems: [{ code: 'internal-error', severity: 'error', message: 'The input could not be read because of an internal error in the reader.' }],
-    };
+    return refused({ code: 'internal-error', severity: 'error', message: 'The input could not be read because of an internal error in the reader.' });
   }
 }
 
-function readText(text: string, hint: ReadHint | undefined): ReadResult {
-  const start = contentStart(text);
-  if (start >= text.length) {
-    return { format: 'unknown', items: [], problems: [{ code: 'empty-input', severity: 'error', message: 'The input is empty: it holds no claim.' }] };
+/**
+ * Reads every claim of a text in any supported format (see openClaims), at once. Items and
+ * problems come in file order, and `records` has both in one list. Never throws.
+ */
+export function readClaims(input: string | Uint8Array, hint?: ReadHint): ReadResult {
+  const stream = openClaims(input, hint);
+  let all: ReadRecord[];
+  try {
+    all = [...stream.records()];
+  } catch {
+    return { format: 'unknown', items: [], problems: [INTERNAL_ERROR], records: [{ kind: 'problem', problem: INTERNAL_ERROR }] };
   }
+  return { format: stream.format, items: all.filter((r): r is ReadItem => r.kind !== 'problem'), problems: stream.problems, records: all };
+}
+
+const INTERNAL_ERROR: ReadProblem = { code: 'internal-error', severity: 'error', message: 'The input could not be read because of an internal error in the reader.' };
+
+function openText(text: string, hint: ReadHint | undefined): ClaimStream {
+  const start = contentStart(text);
+  if (start >= text.length) return refused({ code: 'empty-input', severity: 'error', message: 'The input is empty: it holds no claim.' });
   const format = detectFormat(text, hint);
   switch (format) {
-    case 'x12': {
-      const read = readX12(text);
-      return { format, ...read };
-    }
+    case 'x12':
+      return { format, ...openX12(text) };
     case 'ndjson':
-      return { format, ...readNdjson(text) };
+      return streamOf(format, readNdjson(text));
     case 'json':
     case 'fhir': {
       const parsed = parseJsonAt(text.slice(start));
       if (!parsed.ok) {
         const position = textPosition(text, start + parsed.offset, 'json');
-        return {
-          format: 'json',
-          items: [],
-          problems: [
-            {
+        return streamOf('json', [
+          {
+            kind: 'problem',
+            problem: {
               code: parsed.code,
               severity: 'error',
               message: `${parsed.code === 'json-syntax' ? 'Not valid JSON' : 'Refused JSON'} at line ${position.line}, column ${position.column}: ${parsed.message}.`,
               position,
             },
-          ],
-        };
+          },
+        ]);
       }
-      return readJsonValue(parsed.value);
+      const read = readJsonValue(parsed.value);
+      return streamOf(read.format, read.records);
     }
     default:
-      return { format: 'unknown', items: [], problems: [{ code: 'unknown-format', severity: 'error', message: unknownFormatMessage(text, start, hint) }] };
+      return refused({ code: 'unknown-format', severity: 'error', message: unknownFormatMessage(text, start, hint) });
   }
 }

@@ -47,19 +47,55 @@ export interface ReadFailure {
 
 export type ReadItem = ReadClaim | ReadFailure;
 
-/** A problem with the input as a whole, or with a part of it that holds no readable claim. */
+/**
+ * A problem of the file itself rather than of one claim: a part that holds no readable claim (an
+ * 835 among 837s, a subscriber level with no claim, content after the last IEA), or a defect of
+ * an envelope or hierarchical level around claims that were read (an SE01 that miscounts, an HL
+ * whose parent id points nowhere). Each is reported once, where it is in the file.
+ */
 export interface ReadProblem {
   /** Stable kebab-case code, e.g. "x12-iea-missing", "json-syntax", "unknown-format". */
   code: string;
   severity: 'error' | 'warning';
   message: string;
   position?: ReadPosition;
+  /** Figures behind the message (expected and found counts, the version found, ...). */
+  details?: Record<string, unknown>;
+  /**
+   * How many of the claims read sit inside the part of the file the problem is about (the
+   * interchange, transaction set or HL level); 0 when that part holds no readable claim.
+   * Absent for problems of a file that holds no claim at all.
+   */
+  claims?: number;
 }
+
+/** A file-level problem in its place among a file's claims. */
+export interface ReadProblemRecord {
+  kind: 'problem';
+  problem: ReadProblem;
+}
+
+/** What a file holds, in file order: its claims (read or not) and its file-level problems. */
+export type ReadRecord = ReadItem | ReadProblemRecord;
 
 export interface ReadResult {
   /** The detected format; "unknown" when the content is none of the supported ones. */
   format: ClaimFormat | 'unknown';
   /** One entry per claim, in file order. */
   items: ReadItem[];
+  /** The file-level problems, in file order. */
   problems: ReadProblem[];
+  /** Items and problems together, in file order. */
+  records: ReadRecord[];
+}
+
+/** A file opened for reading claim by claim: its file-level problems are known, its claims are read as they are reached. */
+export interface ClaimStream {
+  format: ClaimFormat | 'unknown';
+  /** Every file-level problem, in file order (the same ones `records` yields in their places). */
+  problems: ReadProblem[];
+  /** How many readable claims `records` yields. */
+  claims: number;
+  /** Items and problems in file order; an X12 claim is mapped only when it is reached. */
+  records(): Iterable<ReadRecord>;
 }

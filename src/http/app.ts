@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
 import { todayIso } from '../claim/dates.js';
 import type { Scrubber } from '../engine/scrubber.js';
+import type { ClaimHistory } from '../history/claim-history.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
 import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
@@ -15,13 +16,17 @@ import accessLog from './plugins/access-log.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import metricsPlugin, { ScrubMetrics } from './plugins/metrics.js';
-import problems, { clientErrorHandler } from './plugins/problems.js';
+import problems, { clientErrorHandler, frameworkErrorHandler } from './plugins/problems.js';
 import rateLimit from './plugins/rate-limit.js';
 import security from './plugins/security.js';
 import { PROBLEMS, ProblemError } from './problems.js';
+import { requestIdOf } from './request-id.js';
 import health from './routes/health.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
+import workbenchApi from './routes/workbench-api.js';
+import workbenchPage from './routes/workbench-page.js';
+import type { WorkbenchHistory } from '../history/activity.js';
 
 export interface AppOptions {
   /** The packs serving, and how they are replaced. */
@@ -40,6 +45,12 @@ export interface AppOptions {
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
+  /** The claim history, when one is configured (the caller opens and closes it). */
+  history?: ClaimHistory;
+  /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
+  workbenchHistory?: WorkbenchHistory;
+  /** The built workbench page; default: dist/workbench in the package. */
+  workbenchDir?: string;
 }
 
 const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
@@ -86,14 +97,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // The caller's X-Request-Id only when it is a short token; see request-id.ts.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     requestTimeout: config.timeouts.requestMs,
     connectionTimeout: config.timeouts.idleMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
     // While closing, requests on kept-alive connections get our problem+json (below).
     return503OnClosing: false,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     // The access-log plugin writes one line per request instead.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -144,17 +157,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(problems);
   await app.register(accessLog);
   await app.register(security, { corsOrigins: config.corsOrigins });
-  await app.register(auth, config.auth.enabled ? { keys: config.auth.keys } : { offReason: offReason(config.auth) });
+  await app.register(
+    auth,
+    config.auth.enabled
+      ? { keys: config.auth.keys, ...(config.authFailureLimit ? { failureLimit: config.authFailureLimit } : {}) }
+      : { offReason: offReason(config.auth) },
+  );
   if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
   await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
-  await app.register(health, { state });
+  await app.register(health, { state, ...(options.history ? { history: options.history } : {}) });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {
     scrubber: () => holder.current(),
+    ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.workbenchHistory ? { history: options.workbenchHistory } : {}) });
+  await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }
 

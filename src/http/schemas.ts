@@ -69,16 +69,26 @@ const scrubQuery = {
   properties: {
     explain: { type: 'string', enum: ['true', 'false'], description: 'Add how each rule’s conditions came out on the claim.' },
     asOf: { type: 'string', format: 'date', description: 'The date "today" means for date rules (YYYY-MM-DD); default: today.' },
+    record: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Record the claim in the claim history after scrubbing it (default false: a what-if never records). The same claim id replaces its earlier version; frequency 7 replaces, and 8 removes, the claim its originalClaimNumber names.',
+    },
+    history: {
+      type: 'string',
+      enum: ['on', 'off'],
+      description: 'off: scrub without the history edits (the result says history was not consulted). Default on when a history is configured.',
+    },
   },
 } as const;
 
 /** Either header carries the key. */
-const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
+export const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
 
-const authProblems = {
+export const authProblems = {
   401: problemResponse('No API key, or an unknown one', 'unauthenticated'),
   403: problemResponse('The key’s role may not use this endpoint', 'forbidden'),
-  429: problemResponse('Too many requests for this key; see Retry-After', 'rate-limited'),
+  429: problemResponse('Too many requests for this key, or too many failed authentications from this address; see Retry-After', 'rate-limited', 'too-many-failed-authentications'),
 };
 
 export const scrubSchema = {
@@ -87,15 +97,33 @@ export const scrubSchema = {
   description:
     'One claim (a JSON object) in, its ScrubResult out, 200 whether it passes or fails. A claim that does not match the claim schema is answered 200 with `structure` findings; only a body that is not a claim at all is refused.',
   querystring: scrubQuery,
-  // allOf: a bare $ref would drop the example beside it.
-  body: { allOf: [{ $ref: 'Claim#' }], examples: [exampleClaim('clean.json')] },
+  body: {
+    content: {
+      // allOf: a bare $ref would drop the example beside it.
+      'application/json': { schema: { allOf: [{ $ref: 'Claim#' }], examples: [exampleClaim('clean.json')] } },
+      'application/fhir+json': { schema: { type: 'object', description: 'A FHIR R4 Claim (use "claim"), or a Bundle with one' } },
+      'application/edi-x12': { schema: { type: 'string', description: 'An X12 837P or 837I (005010) with one claim; also application/x12' } },
+      'text/plain': { schema: { type: 'string', description: 'Any of the above, told from the content; also application/octet-stream' } },
+    },
+  },
   security: keySecurity,
   response: {
     200: { $ref: 'ScrubResult#' },
-    400: problemResponse('Not one JSON claim', 'invalid-json', 'empty-body', 'claim-not-object', 'forbidden-key', 'too-deep', 'invalid-request'),
+    400: problemResponse(
+      'Not one claim: not JSON, not an object, an X12 or FHIR body with a part that holds no readable claim (`problems` says which, with their positions), or more than one claim',
+      'invalid-json',
+      'empty-body',
+      'claim-not-object',
+      'forbidden-key',
+      'too-deep',
+      'invalid-request',
+      'unreadable-claims',
+      'multiple-claims',
+    ),
     ...authProblems,
     413: problemResponse('Body over SCRUB_BODY_LIMIT', 'body-too-large'),
-    415: problemResponse('Not application/json', 'unsupported-media-type'),
+    415: problemResponse('A content type this route does not read; `detail` lists every one it does', 'unsupported-media-type'),
+    503: problemResponse('The claim history is configured but cannot be reached (send history=off to scrub without it)', 'history-unavailable'),
   },
 };
 
@@ -106,27 +134,43 @@ export const batchSchema = {
     'NDJSON (`application/x-ndjson`): one claim per line, streamed; the response streams one ScrubResult per non-blank line, in input order, as each is ready. ' +
     'A line that cannot be read (not JSON, not UTF-8, too deep, a forbidden key, longer than SCRUB_BODY_LIMIT) gets a result with one `structure` finding naming the line, and the batch goes on. ' +
     'After SCRUB_BATCH_MAX_CLAIMS claims the stream ends with a result whose finding is `batch-limit`. ' +
-    'JSON (`application/json`): an array of at most SCRUB_BATCH_MAX_JSON_CLAIMS claims; the response is the array of results.',
+    'JSON (`application/json`): an array of at most SCRUB_BATCH_MAX_JSON_CLAIMS claims; the response is the array of results. ' +
+    'A claim file (`application/edi-x12` or `application/x12`: an X12 837 of any number of claims; `application/fhir+json`: a FHIR Bundle; `text/plain` or `application/octet-stream`: any of these, told from the content) ' +
+    'of at most SCRUB_BATCH_BODY_LIMIT bytes (refused with 413 before it is read when its Content-Length says more) is answered as it is read: ' +
+    'one JSON array, or NDJSON when the request accepts `application/x-ndjson`, of records in file order: a ScrubResult per claim, and `{"problem": FileProblem}` for each problem of the file itself ' +
+    '(a part with no readable claim, such as an 835 among 837s or a 4010 transaction set, or a defect of an envelope, such as an SE01 that miscounts), reported once. A record with `problem` is never a claim.',
   querystring: scrubQuery,
   body: {
     content: {
       'application/x-ndjson': { schema: { type: 'string', description: 'One claim (a JSON object) per line' } },
       'application/json': { schema: { type: 'array', items: { $ref: 'Claim#' } } },
+      'application/edi-x12': { schema: { type: 'string', description: 'An X12 837P or 837I file (005010), any number of interchanges and claims; also application/x12' } },
+      'application/fhir+json': { schema: { type: 'object', description: 'A FHIR R4 Bundle of Claims (or one Claim)' } },
+      'text/plain': { schema: { type: 'string', description: 'Any of the above, told from the content; also application/octet-stream' } },
     },
   },
   security: keySecurity,
   response: {
     200: {
-      description: 'The results, in input order',
+      description: 'The records, in input order: ScrubResults, and for a claim file its file-level problems in their places',
       content: {
-        'application/json': { schema: { type: 'array', items: { $ref: 'ScrubResult#' } } },
-        'application/x-ndjson': { schema: { type: 'string', description: 'One ScrubResult per line' } },
+        'application/json': { schema: { type: 'array', items: { $ref: 'ScrubResult#/$defs/batchRecord' } } },
+        'application/x-ndjson': { schema: { type: 'string', description: 'One record per line: a ScrubResult, or {"problem": FileProblem} for a claim file' } },
       },
     },
-    400: problemResponse('The JSON body is not an array of claims', 'invalid-json', 'batch-not-array', 'forbidden-key', 'too-deep', 'invalid-request'),
+    400: problemResponse(
+      'The JSON body is not an array of claims, or a claim file holds no claim that can be read',
+      'invalid-json',
+      'batch-not-array',
+      'forbidden-key',
+      'too-deep',
+      'invalid-request',
+      'unreadable-claims',
+    ),
     ...authProblems,
-    413: problemResponse('Too many claims or too large a JSON body', 'batch-too-large', 'body-too-large'),
-    415: problemResponse('Neither application/x-ndjson nor application/json', 'unsupported-media-type'),
+    413: problemResponse('Too many claims in a JSON array, or a body sent whole over SCRUB_BATCH_BODY_LIMIT', 'batch-too-large', 'body-too-large'),
+    415: problemResponse('A content type this route does not read; `detail` lists every one it does', 'unsupported-media-type'),
+    503: problemResponse('The claim history is configured but cannot be reached (send history=off to scrub without it)', 'history-unavailable'),
   },
 };
 
@@ -226,7 +270,7 @@ export const readyzSchema = {
   tags: ['operations'],
   summary: 'Readiness',
   description:
-    'Ready when packs are loaded and the service is not shutting down. Lists each data table with its editions, the dates they cover, and days until its coverage ends (stale tables do not make the service unready: they stop judging dates past their coverage).',
+    'Ready when packs are loaded, the claim history (when configured) answers, and the service is not shutting down. Lists each data table with its editions, the dates they cover, and days until its coverage ends (stale tables do not make the service unready: they stop judging dates past their coverage).',
   response: {
     200: {
       description: 'Ready',
@@ -242,6 +286,6 @@ export const readyzSchema = {
         },
       },
     },
-    503: problemResponse('Not ready (shutting down)', 'not-ready'),
+    503: problemResponse('Not ready (shutting down, or the claim history cannot be reached)', 'not-ready'),
   },
 };

@@ -2,7 +2,8 @@ import { codeEntryProblem } from '../claim/codes.js';
 import { isIsoDate } from '../claim/dates.js';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../findings/finding.js';
 import type { FactCatalog } from '../engine/facts.js';
-import { OPERATORS, parseOperator, regexFor, type ParsedOperator } from '../engine/operators.js';
+import { regexProblem } from '../engine/linear-regex.js';
+import { OPERATORS, parseOperator, type ParsedOperator } from '../engine/operators.js';
 import { pathSyntaxProblem } from '../engine/path.js';
 import { SCOPES, type Scope, type ScopeKey } from '../engine/scopes.js';
 import { checkPath, type Shape } from '../engine/shapes.js';
@@ -117,29 +118,90 @@ class RuleCompiler {
     return check.shape;
   }
 
-  /** Checks a `value: {fact, path, params}` reference; returns whether it is one. */
-  private factReference(value: unknown, tokens: Array<string | number>): boolean {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !('fact' in value)) return false;
+  /**
+   * Checks a `value: {fact, path, params}` reference: undefined when the value is not one, else
+   * what the referenced field holds (its shape, when known).
+   */
+  private factReference(value: unknown, tokens: Array<string | number>): { shape?: Shape } | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !('fact' in value)) return undefined;
     const ref = value as Record<string, unknown>;
     for (const k of Object.keys(ref)) {
       if (!['fact', 'path', 'params'].includes(k)) {
         this.report([...tokens, k], 'invalid-condition', `a fact reference has only fact, path and params; "${k}" is not one of them`, true);
       }
     }
-    const shape = this.factShape(ref.fact, [...tokens, 'fact']);
-    if (shape) this.pathShape(ref.fact as string, shape, ref.path, [...tokens, 'path']);
+    const factShape = this.factShape(ref.fact, [...tokens, 'fact']);
+    const shape = factShape && this.pathShape(ref.fact as string, factShape, ref.path, [...tokens, 'path']);
+    return shape ? { shape } : {};
+  }
+
+  /**
+   * A referenced field that must be a list and is known not to be one: someValue:/everyValue:
+   * call the value's .some/.every and in/notIn its .indexOf, so the rule would throw on every
+   * claim it reaches (a rule-failed finding each time). Which side is the list depends on the
+   * swap: decorators outside the one that reads it.
+   */
+  private checkReferencedList(parsed: ParsedOperator, value: Record<string, unknown>, shape: Shape | undefined, at: Array<string | number>): void {
+    if (!shape || shape.kind === 'any' || shape.kind === 'array') return;
+    const decorators = parsed.decorators;
+    const overValues = decorators.findIndex((d) => d === 'someValue' || d === 'everyValue');
+    const indexOf = overValues === -1 && ['in', 'notIn'].includes(parsed.base.name);
+    if (overValues === -1 && !indexOf) return;
+    const swapsOutside = decorators.slice(0, overValues === -1 ? decorators.length : overValues).filter((d) => d === 'swap').length;
+    // An odd number of swaps puts the condition's field, not this value, on the list side.
+    if (swapsOutside % 2 === 1) return;
+    // in/notIn also take text (a substring search); anything else has no .indexOf.
+    if (indexOf && shape.kind === 'string') return;
+    const name = [...decorators, parsed.base.name].join(':');
+    const field = `${String(value.fact)}${typeof value.path === 'string' ? `.${value.path.replace(/^\$\./, '')}` : ''}`;
+    const holds = shape.kind === 'string' ? 'text' : shape.kind === 'number' ? 'a number' : shape.kind === 'boolean' ? 'true or false' : 'a block of fields';
+    const what = overValues === -1 ? 'looks the field up in a list' : 'goes through a list of values';
+    this.report(at, 'value-type-mismatch', `operator "${name}" ${what}, but ${field} holds ${holds}, so the rule would fail on every claim; give a list such as ["25", "59"], or a field that holds one`);
+  }
+
+  /**
+   * A regular expression must be written by the pack (in the condition or as a pack parameter):
+   * one taken from the claim (a fact reference, or swap:) would let a caller choose the pattern,
+   * and every new pattern is compiled and kept.
+   */
+  private patternFromPack(parsed: ParsedOperator, value: unknown, at: Array<string | number>): boolean {
+    const name = [...parsed.decorators, parsed.base.name].join(':');
+    if (parsed.decorators.includes('swap')) {
+      this.report(at, 'invalid-value', `operator "${name}" would take the regular expression from the claim; write the pattern as the value, with the field as the fact`);
+      return false;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'fact' in value && (value as { fact: unknown }).fact !== 'params') {
+      this.report(at, 'invalid-value', `operator "${name}" takes its regular expression from the pack: write it as the value, or read a pack parameter ({ fact: params, path: NAME }), not the fact ${quote((value as { fact: unknown }).fact)}`);
+      return false;
+    }
     return true;
+  }
+
+  private checkPattern(pattern: unknown, at: Array<string | number>): void {
+    if (typeof pattern !== 'string') {
+      this.report(at, 'invalid-value', `a regular expression must be text in quotes, not ${describeType(pattern)} (${quote(pattern)})`);
+      return;
+    }
+    const problem = regexProblem(pattern);
+    if (problem) this.report(at, 'invalid-regex', problem);
   }
 
   private checkValue(parsed: ParsedOperator, value: unknown, target: Shape | undefined, tokens: Array<string | number>): void {
     const op = parsed.base;
     const at = [...tokens, 'value'];
-    if (this.factReference(value, at)) return;
+    if (op.value === 'regex' && !this.patternFromPack(parsed, value, at)) return;
+    const reference = this.factReference(value, at);
+    if (reference) {
+      this.checkReferencedList(parsed, value as Record<string, unknown>, reference.shape, at);
+      return;
+    }
     const overValues = parsed.decorators.find((d) => d === 'someValue' || d === 'everyValue');
     if (overValues) {
       // json-rules-engine calls the value's own .some/.every: anything but a list fails every claim.
       if (!Array.isArray(value)) {
         this.report(at, 'invalid-value', `operator "${parsed.decorators.join(':')}:${op.name}" compares the field with each value of a list; give a list such as ["25", "59"], not ${describeType(value)} (${quote(value)})`);
+      } else if (op.value === 'regex') {
+        value.forEach((pattern, i) => this.checkPattern(pattern, [...at, i]));
       }
       return;
     }
@@ -182,7 +244,7 @@ class RuleCompiler {
         if (!isIsoDate(value)) bad('a date written YYYY-MM-DD in quotes, or a fact such as {fact: claim, path: submissionDate}');
         break;
       case 'regex':
-        if (typeof value !== 'string' || regexFor(value) === null) bad('a valid regular expression in quotes');
+        this.checkPattern(value, at);
         break;
       case 'any':
         break;

@@ -1,4 +1,5 @@
 import { codeEntryProblem } from '../claim/codes.js';
+import { regexProblem } from '../engine/linear-regex.js';
 import { parseOperator } from '../engine/operators.js';
 import { pathTokens } from '../engine/path.js';
 import { checkPath, type Shape } from '../engine/shapes.js';
@@ -135,7 +136,29 @@ function checkCodeList(values: unknown, kind: CodeKind, locate: (i: number | und
   return out;
 }
 
-function paramsRead(rule: Rule): Set<string> {
+/**
+ * A pattern read from a pack parameter is compiled when a claim first needs it: check it here,
+ * in the pack that declares the parameter and in every payer pack that sets it.
+ */
+function checkPatternParameter(leaf: ConditionLeaf, rule: Rule, owners: readonly Pack[]): PackDiagnostic[] {
+  if (!isFactRef(leaf.value) || leaf.value.fact !== 'params' || !leaf.value.path) return [];
+  const name = pathTokens(leaf.value.path.replace(/^\$\./, ''))[0]!;
+  const out: PackDiagnostic[] = [];
+  for (const owner of owners) {
+    const param = owner.parameters[name];
+    if (!param) continue;
+    const patterns = Array.isArray(param.value) ? param.value : [param.value];
+    patterns.forEach((pattern, i) => {
+      const problem = typeof pattern === 'string' ? regexProblem(pattern) : `a regular expression must be text in quotes, not ${quote(pattern)}`;
+      if (!problem) return;
+      const at = owner.locate(`/parameters/${name}/value${Array.isArray(param.value) ? `/${i}` : ''}`);
+      out.push(error(at, 'invalid-regex', `parameter "${name}" of pack "${owner.name}" (a regular expression for rule "${rule.id}"): ${problem}`));
+    });
+  }
+  return out;
+}
+
+export function paramsRead(rule: Rule): Set<string> {
   const names = new Set<string>();
   const visit = (n: ConditionNode) => {
     if ('all' in n) n.all.forEach(visit);
@@ -162,6 +185,8 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
     const read = new Set<string>();
     for (const rule of pack.rules) {
       for (const name of paramsRead(rule)) read.add(name);
+      // Facts that read pack data themselves (the history fact reads frequencyLimits, globalDays).
+      for (const fact of rule.facts) for (const name of Object.keys(packSet.facts.get(fact)?.parameters ?? {})) read.add(name);
       if (!tested.has(rule.id)) {
         out.push(
           warn(rule.location, 'untested-rule', `rule "${rule.id}" has no test: add ${displayPath(pack.dir)}/tests/${rule.id}.test.yaml with a case where it fires (expect) and one where it does not (ok)`),
@@ -187,6 +212,7 @@ export function lintPackSet(packSet: PackSet, cases: readonly TestCase[]): PackD
           );
         }
         const parsed = parseOperator(leaf.operator);
+        if (parsed?.base.value === 'regex') out.push(...checkPatternParameter(leaf, rule, [pack, ...payerPacksOf(pack)]));
         const kind = codeKindOf(leaf.fact, leaf.path);
         if (!kind || !parsed || !['codeIn', 'codeNotIn', 'in', 'notIn', 'equal', 'notEqual'].includes(parsed.base.name)) continue;
         if (isFactRef(leaf.value)) {

@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
 import type { TemplateParse } from '../engine/template.js';
-import { loadTable, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
+import { loadTable, tableFileLabel, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
 import type { TableDeclaration, TableInfo } from '../tables/model.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
@@ -12,7 +12,7 @@ import { compileRule, type RawRule } from './compile.js';
 import { PackLoadError, compareDiagnostics, type PackDiagnostic } from './diagnostics.js';
 import type { Pack, PackSet, Parameter, Reference, Rule, RuleOverride } from './model.js';
 import { checkPackRelations } from './relations.js';
-import { readYamlFile, type YamlSource } from './yaml-source.js';
+import { readYamlFile, type YamlParse, type YamlSource } from './yaml-source.js';
 
 /**
  * Reads a rules folder: every sub-folder with a pack.yaml is a pack; its rules sit in
@@ -82,7 +82,7 @@ function schemaDiagnostics(source: YamlSource, validate: ValidateFunction): Pack
   return out;
 }
 
-interface RawPack {
+export interface RawPack {
   name: string;
   version: string;
   title: string;
@@ -140,7 +140,7 @@ export interface PackLoad {
 export type PackLoadOptions = TableLoadOptions;
 
 /** A pack.yaml that parsed and passed the schema: the first step of loading a pack. */
-interface PackFile {
+export interface PackFile {
   dir: string;
   source: YamlSource;
   raw: RawPack;
@@ -151,9 +151,14 @@ async function readPackFile(dir: string, opened: YamlSource[]): Promise<{ file?:
   const parsed = await readYamlFile(packFile, displayPath(packFile));
   if (!parsed.ok) return { diagnostics: parsed.diagnostics };
   opened.push(parsed.source);
-  const diagnostics = schemaDiagnostics(parsed.source, schemaValidators().pack);
+  return packFileFrom(dir, parsed.source);
+}
+
+/** A parsed pack.yaml checked against the schema: the pack file, or the schema's problems. */
+export function packFileFrom(dir: string, source: YamlSource): { file?: PackFile; diagnostics: PackDiagnostic[] } {
+  const diagnostics = schemaDiagnostics(source, schemaValidators().pack);
   if (diagnostics.length > 0) return { diagnostics };
-  return { file: { dir, source: parsed.source, raw: parsed.source.value as RawPack }, diagnostics };
+  return { file: { dir, source, raw: source.value as RawPack }, diagnostics };
 }
 
 /** Table names become fact names, which templates and conditions write as identifiers. */
@@ -184,17 +189,37 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
     const result = await loadTable(name, decl, file.dir, options);
     diagnostics.push(...result.problems.map((p) => tableDiagnostic(file, p)));
     if (result.table) {
-      // Pack files are shown relative to the pack, a deployment's as they were given.
+      // Pack files are shown relative to the pack, a deployment's by the variable that lists them
+      // (its value, a path of the deployment's, is never shown), a test's fixtures as typed.
       const info = result.table.info;
-      const shown = (files: string[]) => files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : displayPath(f)));
+      const label = tableFileLabel(info, info.files);
+      const shown = (files: string[]) =>
+        files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : info.source === 'environment' ? label(f) : displayPath(f)));
       tables.push({ ...result.table, info: { ...info, files: shown(info.files), editions: info.editions.map((e) => ({ ...e, files: shown(e.files) })) } });
     }
   }
   return { tables, diagnostics };
 }
 
-/** Compiles a pack's rules against a fact catalog that already holds every table's facts. */
-async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: FactCatalog, opened: YamlSource[], templates: Map<string, TemplateParse>): Promise<PackLoad> {
+/** The pack's rule files (rules/*.yaml), read and parsed, in name order. */
+async function readRuleFiles(dir: string): Promise<YamlParse[]> {
+  const out: YamlParse[] = [];
+  for (const ruleFile of await listYaml(path.join(dir, RULES_FOLDER))) out.push(await readYamlFile(ruleFile, displayPath(ruleFile)));
+  return out;
+}
+
+/**
+ * Compiles a pack's rules against a fact catalog that already holds every table's facts. The
+ * rule files are read from the pack folder unless given (the workbench's edited texts).
+ */
+export async function compilePack(
+  file: PackFile,
+  tables: readonly TableInfo[],
+  facts: FactCatalog,
+  opened: YamlSource[],
+  templates: Map<string, TemplateParse>,
+  ruleFiles?: readonly YamlParse[],
+): Promise<PackLoad> {
   const { source, raw, dir } = file;
   const validateRuleFile = schemaValidators().ruleFile;
   const diagnostics: PackDiagnostic[] = [];
@@ -232,8 +257,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     });
   };
   compileAll(source, raw.rules);
-  for (const ruleFile of await listYaml(path.join(dir, RULES_FOLDER))) {
-    const rf = await readYamlFile(ruleFile, displayPath(ruleFile));
+  for (const rf of ruleFiles ?? (await readRuleFiles(dir))) {
     if (!rf.ok) {
       diagnostics.push(...rf.diagnostics);
       continue;
@@ -246,6 +270,7 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
     }
     compileAll(rf.source, (rf.source.value as { rules: RawRule[] }).rules);
   }
+  diagnostics.push(...packDataProblems(rules, parameters, facts, locate));
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const at = source.positionOf('');
   const pack: Pack = {
@@ -267,6 +292,22 @@ async function compilePack(file: PackFile, tables: readonly TableInfo[], facts: 
   if (raw.effective) pack.effective = raw.effective;
   if (raw.appliesTo) pack.appliesTo = raw.appliesTo;
   return { pack, diagnostics };
+}
+
+/** Parameters that a fact its rules use reads as pack data, checked now rather than on the first claim. */
+function packDataProblems(rules: readonly Rule[], parameters: Record<string, Parameter>, facts: FactCatalog, locate: Pack['locate']): PackDiagnostic[] {
+  const out: PackDiagnostic[] = [];
+  const checked = new Set<string>();
+  for (const fact of new Set(rules.flatMap((r) => r.facts))) {
+    for (const [name, check] of Object.entries(facts.get(fact)?.parameters ?? {})) {
+      const param = parameters[name];
+      if (!param || checked.has(name)) continue;
+      checked.add(name);
+      const problem = check(param.value);
+      if (problem) out.push({ ...locate(`/parameters/${name}/value`), severity: 'error', code: 'invalid-parameter', message: `parameter "${name}" (read by fact "${fact}"): ${problem}` });
+    }
+  }
+  return out;
 }
 
 /**
@@ -303,6 +344,28 @@ class TableFactCollector {
   catalog(): FactCatalog {
     return this.base.extendedWith(this.extra);
   }
+}
+
+/** Every rule by id; a rule id used twice across the packs is an error at the later one. */
+export function indexRules(packs: readonly Pack[]): { rulesById: Map<string, Rule>; diagnostics: PackDiagnostic[] } {
+  const rulesById = new Map<string, Rule>();
+  const diagnostics: PackDiagnostic[] = [];
+  for (const pack of packs) {
+    for (const rule of pack.rules) {
+      const earlier = rulesById.get(rule.id);
+      if (earlier) {
+        diagnostics.push({
+          ...rule.location,
+          severity: 'error',
+          code: 'duplicate-rule-id',
+          message: `rule id "${rule.id}" is already used at ${earlier.location.file}:${earlier.location.line}:${earlier.location.column}; rule ids must be unique across all packs`,
+        });
+      } else {
+        rulesById.set(rule.id, rule);
+      }
+    }
+  }
+  return { rulesById, diagnostics };
 }
 
 export interface PackSetLoad {
@@ -364,23 +427,8 @@ async function readPackSetFrom(dir: string, facts: FactCatalog, options: PackLoa
     diagnostics.push(...result.diagnostics);
     if (result.pack) packs.push(result.pack);
   }
-  const rulesById = new Map<string, Rule>();
-  for (const pack of packs) {
-    for (const rule of pack.rules) {
-      const earlier = rulesById.get(rule.id);
-      if (earlier) {
-        diagnostics.push({
-          ...rule.location,
-          severity: 'error',
-          code: 'duplicate-rule-id',
-          message: `rule id "${rule.id}" is already used at ${earlier.location.file}:${earlier.location.line}:${earlier.location.column}; rule ids must be unique across all packs`,
-        });
-      } else {
-        rulesById.set(rule.id, rule);
-      }
-    }
-  }
-  diagnostics.push(...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
+  const { rulesById, diagnostics: clashes } = indexRules(packs);
+  diagnostics.push(...clashes, ...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
   diagnostics.sort(compareDiagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   return { packSet: { packs, rulesById, facts: catalog, dir, loadedAt: new Date().toISOString() }, diagnostics };

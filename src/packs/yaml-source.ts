@@ -10,6 +10,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { pointerFrom } from '../util/json-pointer.js';
+import { isPrototypeKey } from '../util/safe-json.js';
 import type { PackDiagnostic } from './diagnostics.js';
 
 /**
@@ -102,7 +103,7 @@ class Converter {
           continue;
         }
         const name = isScalar(k) ? String(k.value) : String(this.toJs(k, tokens, depth + 1));
-        if (name === '__proto__' || name === 'constructor' || name === 'prototype') {
+        if (isPrototypeKey(name)) {
           this.problems.push({ at: keyPos, code: 'yaml-reserved-key', message: `"${name}" cannot be used as a key` });
           continue;
         }

@@ -5,6 +5,8 @@ import { AggregatorRegistry } from 'prom-client';
 import type { CliIo } from '../cli/io.js';
 import { write } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
+import { ClaimHistory } from '../history/claim-history.js';
+import type { HistoryConfig } from '../history/config.js';
 import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
@@ -35,6 +37,8 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const worker = cluster.isWorker ? cluster.worker : undefined;
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;
+  const history = config.history ? await openHistoryOrReport(config.history, io) : undefined;
+  if (history === null) return EXIT_CODES.packsBroken;
   // In a cluster, the primary says when the set was loaded, so that every worker says the same.
   const scrubberOptions = { engine: config.engine };
   const holder = new PackHolder(config.rulesDir, new Scrubber(packSet, scrubberOptions), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt, { env: io.env }, scrubberOptions);
@@ -51,7 +55,9 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     config: perProcess,
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
+    ...(history ? { history } : {}),
   });
+  if (history) app.addHook('onClose', () => history.close());
 
   let address: string;
   try {
@@ -59,6 +65,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     await write(io.stderr, `Cannot listen on ${config.host}:${config.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}\n`);
+    await history?.close();
     await app.close();
     return EXIT_CODES.packsBroken;
   }
@@ -74,12 +81,15 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   }
 
   const stopWatching = config.watch && !worker ? startWatching(config, app, () => holder.reload('files changed')) : () => undefined;
+  // One process purges (the first worker in a cluster): the store is shared.
+  const stopPurging = history && (!worker || worker.id === 1) ? schedulePurge(history, app) : () => undefined;
 
   return new Promise<number>((resolve) => {
     let stopping: Promise<number> | undefined;
     const stop = (reason: string) => {
       stopping ??= shutDown(app, state, config, reason).then((code) => {
         stopWatching();
+        stopPurging();
         return code;
       });
       void stopping.then(resolve);
@@ -104,6 +114,39 @@ export function listeningBanner(address: string, workers: number, packs: number,
     `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${rulesDir}\n` +
     `Try: curl -s ${address}/v1/packs   (API docs: ${address}/docs)`
   );
+}
+
+/** Opens the claim history; null (after saying why) when it cannot be used. */
+async function openHistoryOrReport(config: HistoryConfig, io: CliIo): Promise<ClaimHistory | null> {
+  try {
+    return await ClaimHistory.open(config);
+  } catch (err) {
+    await write(io.stderr, `Cannot start: the claim history cannot be used: ${(err as Error).message}\n`);
+    return null;
+  }
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Retention, enforced: claims whose last date of service is older than
+ * SCRUB_HISTORY_RETENTION_DAYS are removed a minute after start, then daily.
+ */
+function schedulePurge(history: ClaimHistory, app: FastifyInstance): () => void {
+  const purge = async () => {
+    try {
+      const { removed, before } = await history.purge();
+      app.log.info({ removed, before, retentionDays: history.retentionDays }, 'claim history purged');
+    } catch (err) {
+      app.log.error({ err: { message: (err as Error).message } }, 'claim history purge failed; it is tried again tomorrow');
+    }
+  };
+  const first = setTimeout(() => void purge(), 60_000).unref();
+  const daily = setInterval(() => void purge(), DAY_MS).unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(daily);
+  };
 }
 
 function startWatching(config: ServiceConfig, app: FastifyInstance, reload: () => Promise<ReloadOutcome>): () => void {

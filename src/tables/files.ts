@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -40,41 +40,80 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+export interface TableFileOptions {
+  /**
+   * The folder the files must be in, links resolved (a pack's own files, a pack test's
+   * fixtures): a pack must not read files elsewhere on the machine, not even through a link.
+   */
+  confineTo?: string;
+  /** What that folder is, in messages; "the pack folder" unless said. */
+  confineName?: string;
+  /**
+   * The environment variable the entries come from. Its value is never quoted in a message (a
+   * message may reach a log, an HTTP answer or a CI log): an entry is named by its position in
+   * the variable. Its paths must be absolute: the deployment says exactly which files.
+   */
+  variable?: string;
+}
+
+function isInside(folder: string, file: string): boolean {
+  const rel = path.relative(folder, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** The real path of a file that exists, or undefined. */
+async function realPathOf(file: string): Promise<string | undefined> {
+  try {
+    return await realpath(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Absolute paths of the files, in the order listed (a glob's matches sorted by name).
- * `confineTo` keeps pack-listed files inside the pack folder: a pack must not read files
- * elsewhere on the machine; a deployment uses the environment variable for that.
+ * Absolute paths of the files, in the order listed (a glob's matches sorted by name), or a
+ * TableFilesError naming the entry that is wrong. Files confined to a folder are checked by
+ * their real paths: a link inside the pack to a file outside it is refused like the file.
  */
-export async function resolveTableFiles(entries: readonly string[], baseDir: string, confineTo?: string): Promise<string[]> {
+export async function resolveTableFiles(entries: readonly string[], baseDir: string, options: TableFileOptions = {}): Promise<string[]> {
+  const { confineTo, variable, confineName = 'the pack folder' } = options;
+  const realFolder = confineTo === undefined ? undefined : ((await realPathOf(confineTo)) ?? path.resolve(confineTo));
   const out: string[] = [];
   for (const [i, entry] of entries.entries()) {
+    const name = variable ? `path ${i + 1} of ${variable}` : `"${entry}"`;
+    const fail = (problem: string): never => {
+      throw new TableFilesError(`${name} ${problem}`, i);
+    };
+    const outside = (link: boolean) =>
+      fail(`is outside ${confineName}${link ? ' (a link to a file elsewhere)' : ''}; list files inside the pack (such as tables/file.txt), or point the table's environment variable at files elsewhere`);
+    if (variable && !path.isAbsolute(entry)) fail('is not an absolute path; write each path in full, starting with /');
     const absolute = path.resolve(baseDir, entry);
-    if (confineTo) {
-      const rel = path.relative(confineTo, absolute);
-      if (path.isAbsolute(entry) || rel.startsWith('..') || path.isAbsolute(rel)) {
-        throw new TableFilesError(
-          `"${entry}" is outside the pack folder; list files inside the pack (such as tables/file.txt), or point the table's environment variable at files elsewhere`,
-          i,
-        );
-      }
-    }
-    const name = path.basename(absolute);
-    if (/[*?]/.test(path.dirname(entry))) {
-      throw new TableFilesError(`"${entry}": a pattern may only use * and ? in the file name, not in folder names`, i);
-    }
-    if (/[*?]/.test(name)) {
+    if (confineTo && !isInside(path.resolve(confineTo), absolute)) outside(false);
+    /** A file that exists: inside the folder by its real path too. */
+    const confined = async (file: string) => {
+      if (!realFolder) return;
+      const real = await realPathOf(file);
+      if (real !== undefined && !isInside(realFolder, real)) outside(true);
+    };
+    const fileName = path.basename(absolute);
+    if (/[*?]/.test(path.dirname(entry))) fail('uses * or ? in a folder name; a pattern may use them only in the file name');
+    if (/[*?]/.test(fileName)) {
       const dir = path.dirname(absolute);
       let names: string[];
       try {
         names = await readdir(dir);
       } catch {
-        throw new TableFilesError(`"${entry}": the folder ${dir} does not exist or cannot be read`, i);
+        fail(variable ? 'is in a folder that does not exist or cannot be read' : `is in the folder ${dir}, which does not exist or cannot be read`);
       }
-      const re = globRegex(name);
-      const matches = names.filter((n) => re.test(n)).sort();
+      const re = globRegex(fileName);
       const files: string[] = [];
-      for (const m of matches) if (await isFile(path.join(dir, m))) files.push(path.join(dir, m));
-      if (files.length === 0) throw new TableFilesError(`"${entry}" matches no file`, i);
+      for (const m of names!.filter((n) => re.test(n)).sort()) {
+        const file = path.join(dir, m);
+        if (!(await isFile(file))) continue;
+        await confined(file);
+        files.push(file);
+      }
+      if (files.length === 0) fail('matches no file');
       out.push(...files);
       continue;
     }
@@ -82,9 +121,10 @@ export async function resolveTableFiles(entries: readonly string[], baseDir: str
     try {
       info = await stat(absolute);
     } catch {
-      throw new TableFilesError(`the file "${entry}" does not exist (looked for ${absolute})`, i);
+      fail(variable ? 'names a file that does not exist' : `does not exist (looked for ${absolute})`);
     }
-    if (!info.isFile()) throw new TableFilesError(`"${entry}" is not a file`, i);
+    await confined(absolute);
+    if (!info!.isFile()) fail('is not a file');
     out.push(absolute);
   }
   return [...new Set(out)];

@@ -84,6 +84,11 @@ function parseCovers(text: string): DateWindow | string {
   return window;
 }
 
+/** parseCovers' problem, without the dates it quotes from the value. */
+function coverProblemWithoutValue(problem: string): string {
+  return /^write it as/.test(problem) ? problem : 'one of its dates is not a real date, or the window ends before it starts';
+}
+
 /** A group of files that make one edition, or (edition undefined) files each recognised by its name. */
 interface EditionPlan {
   entries: string[];
@@ -115,7 +120,7 @@ function describeSources(
     const names = replacement.files.map((f) => path.basename(f)).join(', ');
     return {
       source: 'test',
-      plans: [{ entries: [...replacement.files], edition: `test fixture (${names})`, complete: replacement.complete ?? false, pointer: `/tables/${name}`, recognise: false }],
+      plans: [{ entries: [...replacement.files], edition: `test fixture (${names})`, complete: replacement.complete ?? false, pointer: `/tables/${name}/files`, recognise: false }],
     };
   }
   const variable = decl.env;
@@ -147,10 +152,11 @@ function describeSources(
   const edition = env[variable + EDITION_SUFFIX]?.trim();
   const completeText = env[variable + COMPLETE_SUFFIX]?.trim().toLowerCase();
   const coversText = env[variable + COVERS_SUFFIX]?.trim();
+  // Messages name a variable, never quote its value: they reach logs, HTTP answers and CI logs.
   let complete = false;
   if (completeText === 'true' || completeText === 'yes' || completeText === '1') complete = true;
   else if (completeText && !['false', 'no', '0'].includes(completeText)) {
-    problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is "${completeText}"; write true or false` });
+    problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is neither true nor false; write true or false` });
     return undefined;
   }
   const plan: EditionPlan = { entries: splitPathList(value), complete, pointer: `/tables/${name}/env` };
@@ -158,7 +164,7 @@ function describeSources(
   if (coversText) {
     const covers = parseCovers(coversText);
     if (typeof covers === 'string') {
-      problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is "${coversText}": ${covers}` });
+      problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is not a window of dates of service: ${coverProblemWithoutValue(covers)}` });
       return undefined;
     }
     plan.covers = covers;
@@ -177,14 +183,28 @@ function describeSources(
   return { source: 'environment', plans: [plan], unnamed };
 }
 
-function fileProblem(error: unknown): { file?: string; line: number; message: string } {
-  if (error instanceof TableFileError) return { file: error.file, line: error.line, message: error.message };
+function fileProblem(error: unknown, shown: (file: string) => string): { file?: string; line: number; message: string } {
+  if (error instanceof TableFileError) return { file: shown(error.file), line: error.line, message: error.message };
   const e = error as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.path === 'string') {
-    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOENT' ? 'it does not exist' : (e.message ?? String(e));
-    return { file: e.path, line: 1, message: `the file cannot be read: ${why}` };
+    // The system's message quotes the path; the code says enough.
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOENT' ? 'it does not exist' : (e.code ?? 'unknown error');
+    return { file: shown(e.path), line: 1, message: `the file cannot be read: ${why}` };
   }
-  return { line: 1, message: `the table could not be read: ${error instanceof Error ? error.message : String(error)}` };
+  return { line: 1, message: `the table could not be read: ${error instanceof Error ? error.name : typeof error}` };
+}
+
+/**
+ * How a table's file is named in its problems: as read, except a deployment's files, named by
+ * the variable that lists them ("SCRUB_TABLE_MUE file 2"), whose value is never quoted.
+ */
+export function tableFileLabel(source: { source: TableInfo['source']; env?: string }, files: readonly string[]): (file: string) => string {
+  if (source.source !== 'environment' || !source.env) return (file) => file;
+  const variable = source.env;
+  return (file) => {
+    const i = files.indexOf(file);
+    return i === -1 ? `a file of ${variable}` : `${variable} file ${i + 1}`;
+  };
 }
 
 /** The names an edition may be recognised by: the file's, and for a zip the files inside it. */
@@ -218,8 +238,11 @@ async function editionsOf(
   definition: TableFormatDefinition<unknown>,
   sources: Sources,
   resolved: string[][],
+  shown: (file: string) => string,
   problems: TableProblem[],
 ): Promise<EditionToLoad[] | undefined> {
+  // A file is quoted by its name, a deployment's by its place in the variable (never its path).
+  const quoted = (files: readonly string[]) => files.map((f) => (sources.source === 'environment' ? shown(f) : `"${path.basename(f)}"`)).join(', ');
   const out: EditionToLoad[] = [];
   for (const [i, plan] of sources.plans.entries()) {
     const files = resolved[i]!;
@@ -251,7 +274,7 @@ async function editionsOf(
           severity: 'error',
           code: 'table-edition',
           at: { pointer: plan.pointer },
-          message: `table "${name}": the name of ${unnamed.map((f) => `"${path.basename(f)}"`).join(', ')} does not say which ${definition.title} release it is; give the table an "edition" and "covers", or list the file under "editions" with them`,
+          message: `table "${name}": the name of ${quoted(unnamed)} does not say which ${definition.title} release it is; give the table an "edition" and "covers", or list the file under "editions" with them`,
         });
         return undefined;
       }
@@ -260,7 +283,7 @@ async function editionsOf(
         severity: 'warning',
         code: 'table-env',
         at: { pointer: plan.pointer },
-        message: `table "${name}" reads the files in ${variable}, and the name of ${unnamed.map((f) => `"${path.basename(f)}"`).join(', ')} does not say which release ${unnamed.length === 1 ? 'it is' : 'they are'}; set ${variable + EDITION_SUFFIX} to their edition${example ? ` (such as "${example}")` : ''} so that findings name it`,
+        message: `table "${name}" reads the files in ${variable}, and the name of ${quoted(unnamed)} does not say which release ${unnamed.length === 1 ? 'it is' : 'they are'}; set ${variable + EDITION_SUFFIX} to their edition${example ? ` (such as "${example}")` : ''} so that findings name it`,
       });
       const e: EditionToLoad = { files: unnamed, edition: sources.unnamed.edition, complete: plan.complete, named: 'declared' };
       if (plan.covers) e.covers = plan.covers;
@@ -276,7 +299,7 @@ async function editionsOf(
         severity: 'error',
         code: 'table-edition',
         at: { pointer: sources.plans[0]!.pointer },
-        message: `table "${name}": the edition "${e.edition}" is loaded twice (${[...earlier.files, ...e.files].map((f) => `"${path.basename(f)}"`).join(', ')}); keep one copy`,
+        message: `table "${name}": the edition "${e.edition}" is loaded twice (${quoted([...earlier.files, ...e.files])}); keep one copy`,
       });
       return undefined;
     }
@@ -298,6 +321,7 @@ async function loadIndex(
   files: string[],
   options: TableLoadOptions,
   cacheDir: string | undefined,
+  shown: (file: string) => string,
   problems: TableProblem[],
 ): Promise<LoadedIndex | undefined> {
   const codec = definition.snapshot;
@@ -324,7 +348,7 @@ async function loadIndex(
     try {
       index = await definition.read(files, counter);
     } catch (error) {
-      const p = fileProblem(error);
+      const p = fileProblem(error, shown);
       const at = p.file ? { file: p.file, line: p.line } : { pointer: `/tables/${name}` };
       problems.push({ severity: 'error', code: 'table-file', at, message: `table "${name}" (${definition.title}): ${p.message}` });
       return undefined;
@@ -352,13 +376,13 @@ async function loadIndex(
   }
   if (codec && stored) index = codec.read(stored.parts);
   for (const p of rows.problems) {
-    problems.push({ severity: 'warning', code: 'table-row', at: { file: p.file, line: p.line }, message: `table "${name}": ${p.message}` });
+    problems.push({ severity: 'warning', code: 'table-row', at: { file: shown(p.file), line: p.line }, message: `table "${name}": ${p.message}` });
   }
   for (const u of rows.unreported) {
     problems.push({
       severity: 'warning',
       code: 'table-row',
-      at: { file: u.file, line: 1 },
+      at: { file: shown(u.file), line: 1 },
       message: `table "${name}": ${u.count} more problem${u.count === 1 ? '' : 's'} in this file not listed one by one`,
     });
   }
@@ -396,24 +420,29 @@ export async function loadTable(
   for (const plan of sources.plans) {
     try {
       resolved.push(
-        sources.source === 'pack' ? await resolveTableFiles(plan.entries, packDir, packDir) : await resolveTableFiles(plan.entries, process.cwd()),
+        sources.source === 'pack'
+          ? await resolveTableFiles(plan.entries, packDir, { confineTo: packDir })
+          : sources.source === 'environment'
+            ? await resolveTableFiles(plan.entries, packDir, { variable: decl.env! })
+            : // A pack test's fixtures: anywhere in the rules folder its packs share.
+              await resolveTableFiles(plan.entries, packDir, { confineTo: path.dirname(packDir), confineName: 'the rules folder' }),
       );
     } catch (error) {
       const entry = error instanceof TableFilesError ? error.entry : undefined;
-      const pointer = sources.source === 'pack' && entry !== undefined ? `${plan.pointer}/${entry}` : plan.pointer;
-      const via = sources.source === 'environment' ? ` (from ${decl.env})` : '';
-      problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}"${via}: ${error instanceof Error ? error.message : String(error)}` });
+      const pointer = sources.source !== 'environment' && entry !== undefined ? `${plan.pointer}/${entry}` : plan.pointer;
+      problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}": ${error instanceof Error ? error.message : String(error)}` });
       return { problems };
     }
   }
-  const toLoad = await editionsOf(name, definition, sources, resolved, problems);
+  const shown = tableFileLabel({ source: sources.source, ...(decl.env ? { env: decl.env } : {}) }, resolved.flat());
+  const toLoad = await editionsOf(name, definition, sources, resolved, shown, problems);
   if (!toLoad) return { problems };
 
   const cacheDir = options.cacheDir ?? env[CACHE_DIR_VARIABLE]?.trim();
   const editions: Array<Edition<unknown>> = [];
   const infos: EditionInfo[] = [];
   for (const e of toLoad) {
-    const loaded = await loadIndex(name, definition, e.files, options, cacheDir, problems);
+    const loaded = await loadIndex(name, definition, e.files, options, cacheDir, shown, problems);
     if (!loaded) return { problems };
     const context: TableContext = { name, edition: e.edition, complete: e.complete };
     if (e.covers) context.covers = e.covers;

@@ -8,7 +8,8 @@ import { displayPath, findPackDirs } from '../packs/loader.js';
 import { explainAjvError } from '../util/ajv-messages.js';
 import { pointerFrom } from '../util/json-pointer.js';
 import { removeAt, setAt } from '../util/patch.js';
-import { parseYaml, readYamlFile, type YamlSource } from '../packs/yaml-source.js';
+import { parseSafeJson } from '../util/safe-json.js';
+import { parseYaml, readYamlFile, type YamlParse, type YamlSource } from '../packs/yaml-source.js';
 import type { TableReplacement } from '../tables/load.js';
 
 /**
@@ -40,6 +41,8 @@ export interface TestCase {
   asOf?: string;
   /** Tables read from fixture files instead of their own, by table name (absolute paths). */
   tables?: Record<string, TableReplacement>;
+  /** Claims recorded in a fresh history before the case claim is scrubbed against it. */
+  history?: unknown[];
   expect: ExpectedFinding[];
   ok: string[];
 }
@@ -50,12 +53,17 @@ export interface TestDiscovery {
   diagnostics: PackDiagnostic[];
 }
 
-interface RawCase {
-  name: string;
+interface ClaimSpec {
   base?: string;
   claim?: unknown;
   set?: Record<string, unknown>;
   remove?: string[];
+}
+
+interface RawCase extends ClaimSpec {
+  name: string;
+  /** Claims recorded for the patient before the case claim is scrubbed, in order. */
+  history?: ClaimSpec[];
   asOf?: string;
   expect?: Array<Partial<ExpectedFinding>>;
   ok?: string[];
@@ -96,9 +104,16 @@ async function listTestFiles(dir: string): Promise<string[]> {
   }
 }
 
-class FixtureStore {
+export class FixtureStore {
   private readonly cache = new Map<string, { value?: unknown; problem?: string }>();
-  constructor(private readonly rulesRoot: string) {}
+  /**
+   * @param texts fixture texts by absolute path, used instead of the file of that path (the
+   * workbench's edited fixtures); other fixtures are read from disk.
+   */
+  constructor(
+    private readonly rulesRoot: string,
+    private readonly texts: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   async load(packDir: string, name: string): Promise<{ value?: unknown; problem?: string }> {
     const candidates = [
@@ -108,19 +123,19 @@ class FixtureStore {
     for (const file of candidates) {
       const cached = this.cache.get(file);
       if (cached) return cached;
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        continue;
+      let text = this.texts.get(file);
+      if (text === undefined) {
+        try {
+          text = await readFile(file, 'utf8');
+        } catch {
+          continue;
+        }
       }
       let entry: { value?: unknown; problem?: string };
       if (file.endsWith('.json')) {
-        try {
-          entry = { value: JSON.parse(text) };
-        } catch (err) {
-          entry = { problem: `fixture ${displayPath(file)} is not valid JSON: ${(err as Error).message}` };
-        }
+        // As a caller's claim is read: no prototype keys, bounded nesting.
+        const parsed = parseSafeJson(text);
+        entry = parsed.ok ? { value: parsed.value } : { problem: `fixture ${displayPath(file)} cannot be used: ${parsed.message}` };
       } else {
         const parsed = parseYaml(displayPath(file), text);
         entry = parsed.ok ? { value: parsed.source.value } : { problem: `fixture ${displayPath(file)}: ${parsed.diagnostics[0]!.message}` };
@@ -157,7 +172,11 @@ function schemaProblems(source: YamlSource): PackDiagnostic[] {
 }
 
 export async function loadTestFile(file: string, pack: string, packDir: string, fixtures: FixtureStore): Promise<TestDiscovery> {
-  const parsed = await readYamlFile(file, displayPath(file));
+  return testCasesFrom(await readYamlFile(file, displayPath(file)), file, pack, packDir, fixtures);
+}
+
+/** The cases of a parsed test file (`file`: its absolute path, which table fixtures are relative to). */
+export async function testCasesFrom(parsed: YamlParse, file: string, pack: string, packDir: string, fixtures: FixtureStore): Promise<TestDiscovery> {
   if (!parsed.ok) return { cases: [], diagnostics: parsed.diagnostics };
   const source = parsed.source;
   const diagnostics = schemaProblems(source);
@@ -179,35 +198,24 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
       problem(`/cases/${i}`, 'test-no-assertion', 'say what must happen: list findings under "expect" or rule ids that must not fire under "ok"');
       continue;
     }
-    let claim: unknown;
-    if (c.base !== undefined) {
-      const fixture = await fixtures.load(packDir, c.base);
-      if (fixture.problem) {
-        problem(`/cases/${i}/base`, 'test-fixture', fixture.problem);
+    const claim = await buildClaim(c, `/cases/${i}`, packDir, fixtures, problem);
+    if (claim === undefined) continue;
+    const history: unknown[] = [];
+    for (const [j, h] of (c.history ?? []).entries()) {
+      const pointer = `/cases/${i}/history/${j}`;
+      if ((h.base === undefined) === (h.claim === undefined)) {
+        problem(pointer, 'test-no-claim', `history entry ${j + 1}: give either "base" (a fixture name) or "claim" (a whole claim), not both or neither`);
         continue;
       }
-      claim = structuredClone(fixture.value);
-    } else {
-      claim = structuredClone(c.claim);
+      const prior = await buildClaim(h, pointer, packDir, fixtures, problem);
+      if (prior === undefined) continue;
+      // An earlier claim with the case claim's id would be the same claim recorded before (and
+      // so left out): unless the entry names its own claimId, it gets one of its own.
+      const namesId = h.claim !== undefined || Object.keys(h.set ?? {}).some((k) => k === 'claimId' || k === '/claimId');
+      if (!namesId && prior && typeof prior === 'object') (prior as Record<string, unknown>).claimId = `PRIOR-${j + 1}`;
+      history.push(prior);
     }
-    let patched = true;
-    for (const [p, value] of Object.entries(c.set ?? {})) {
-      try {
-        setAt(claim, p, structuredClone(value));
-      } catch (err) {
-        problem(`/cases/${i}/set/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'test-bad-path', (err as Error).message);
-        patched = false;
-      }
-    }
-    for (const [j, p] of (c.remove ?? []).entries()) {
-      try {
-        removeAt(claim, p);
-      } catch (err) {
-        problem(`/cases/${i}/remove/${j}`, 'test-bad-path', (err as Error).message);
-        patched = false;
-      }
-    }
-    if (!patched) continue;
+    if (history.length !== (c.history ?? []).length) continue;
     const expect: ExpectedFinding[] = [];
     for (const [j, e] of (c.expect ?? []).entries()) {
       const rule = e.rule ?? raw.rule;
@@ -229,6 +237,7 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
     };
     if (raw.rule) testCase.rule = raw.rule;
     if (tables) testCase.tables = tables;
+    if (c.history) testCase.history = history;
     const asOf = c.asOf ?? raw.asOf;
     if (asOf) testCase.asOf = asOf;
     cases.push(testCase);
@@ -236,13 +245,61 @@ export async function loadTestFile(file: string, pack: string, packDir: string, 
   return { cases, diagnostics };
 }
 
-/** Finds every *.test.yaml under the tests folder of every pack in the given rules folders. */
+/** A claim as a case or a history entry writes it: a fixture or a whole claim, then `set` and `remove`. */
+async function buildClaim(
+  c: ClaimSpec,
+  pointer: string,
+  packDir: string,
+  fixtures: FixtureStore,
+  problem: (pointer: string, code: string, message: string) => void,
+): Promise<unknown> {
+  let claim: unknown;
+  if (c.base !== undefined) {
+    const fixture = await fixtures.load(packDir, c.base);
+    if (fixture.problem) {
+      problem(`${pointer}/base`, 'test-fixture', fixture.problem);
+      return undefined;
+    }
+    claim = structuredClone(fixture.value);
+  } else {
+    claim = structuredClone(c.claim);
+  }
+  let patched = true;
+  for (const [p, value] of Object.entries(c.set ?? {})) {
+    try {
+      setAt(claim, p, structuredClone(value));
+    } catch (err) {
+      problem(`${pointer}/set/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'test-bad-path', (err as Error).message);
+      patched = false;
+    }
+  }
+  for (const [j, p] of (c.remove ?? []).entries()) {
+    try {
+      removeAt(claim, p);
+    } catch (err) {
+      problem(`${pointer}/remove/${j}`, 'test-bad-path', (err as Error).message);
+      patched = false;
+    }
+  }
+  return patched ? claim : undefined;
+}
+
+/**
+ * Finds every *.test.yaml under the tests folder of every pack in the given rules folders. A
+ * folder that cannot be read holds no tests: loading its packs reports it (no-rules-folder).
+ */
 export async function discoverTests(rulesDirs: readonly string[]): Promise<TestDiscovery> {
   const all: TestDiscovery = { cases: [], diagnostics: [] };
   for (const rulesDir of rulesDirs) {
     const root = path.resolve(rulesDir);
     const fixtures = new FixtureStore(root);
-    for (const packDir of await findPackDirs(root)) {
+    let packDirs: string[];
+    try {
+      packDirs = await findPackDirs(root);
+    } catch {
+      continue;
+    }
+    for (const packDir of packDirs) {
       for (const file of await listTestFiles(path.join(packDir, TESTS_FOLDER))) {
         const found = await loadTestFile(file, path.basename(packDir), packDir, fixtures);
         all.cases.push(...found.cases);

@@ -1,10 +1,13 @@
 import type { Finding } from '../findings/finding.js';
-import { Scrubber, type ScrubberOptions } from '../engine/scrubber.js';
+import { RULE_FAILED, Scrubber, type ScrubberOptions } from '../engine/scrubber.js';
 import { PackLoadError, type PackDiagnostic } from '../packs/diagnostics.js';
 import { readPackSet } from '../packs/loader.js';
 import type { PackSet } from '../packs/model.js';
 import { SharedTables } from '../tables/shared.js';
 import { SCHEMA_PACK } from '../claim/validate.js';
+import { ClaimHistory } from '../history/claim-history.js';
+import { DEFAULT_RETENTION_DAYS } from '../history/config.js';
+import { IN_MEMORY, SqliteHistoryStore } from '../history/sqlite.js';
 import type { ExpectedFinding, TestCase } from './cases.js';
 
 export interface CaseResult {
@@ -47,6 +50,10 @@ export function judge(testCase: TestCase, actual: Finding[]): string[] {
       `the test claim is not a valid claim, so no rule ran: ${structure.map((f) => f.message).join(' ')}`,
     );
     return failures;
+  }
+  // A rule that threw is a broken pack, whatever the case expects of other rules.
+  for (const f of actual.filter((x) => x.ruleId === RULE_FAILED)) {
+    failures.push(`rule "${String(f.details.rule)}" failed at run time: ${String(f.details.error)}`);
   }
   const named = [...new Set(testCase.expect.map((e) => e.rule))];
   for (const rule of named) {
@@ -95,10 +102,36 @@ export function unknownRuleIds(cases: readonly TestCase[], known: (id: string) =
   return out;
 }
 
+/** The key pack tests make patient keys with: their histories are fresh and in memory. */
+const TEST_HISTORY_SECRET = 'pack-test-history-secret';
+
 export async function runCase(scrubber: Scrubber, testCase: TestCase): Promise<CaseResult> {
-  const result = await scrubber.scrub(testCase.claim, testCase.asOf ? { asOf: testCase.asOf } : {});
-  const failures = judge(testCase, result.findings);
-  return { testCase, passed: failures.length === 0, failures, actual: result.findings };
+  const options = testCase.asOf ? { asOf: testCase.asOf } : {};
+  if (!testCase.history) {
+    const result = await scrubber.scrub(testCase.claim, options);
+    const failures = judge(testCase, result.findings);
+    return { testCase, passed: failures.length === 0, failures, actual: result.findings };
+  }
+  // The case's earlier claims go into a history of its own, then its claim is scrubbed against it.
+  const history = new ClaimHistory(SqliteHistoryStore.open(IN_MEMORY), TEST_HISTORY_SECRET, DEFAULT_RETENTION_DAYS);
+  try {
+    const claims = testCase.history;
+    const recorded = await history.importClaims(
+      (async function* () {
+        for (const [i, input] of claims.entries()) yield { label: `history entry ${i + 1}`, input };
+      })(),
+    );
+    if (recorded.skipped.length > 0) {
+      const failures = recorded.skipped.map((s) => `${s.label} could not be recorded: ${s.reason}`);
+      return { testCase, passed: false, failures, actual: [] };
+    }
+    const result = await history.scrub(scrubber, testCase.claim, options);
+    const failures = judge(testCase, result.findings);
+    if (result.history && !result.history.consulted) failures.push(`history was not consulted for the case claim: ${result.history.reason ?? 'no reason given'}`);
+    return { testCase, passed: failures.length === 0, failures, actual: result.findings };
+  } finally {
+    await history.close();
+  }
 }
 
 /**

@@ -5,8 +5,23 @@
  */
 
 import { parsePointer } from './json-pointer.js';
+import { prototypeKeyProblem } from './safe-json.js';
 
+/**
+ * The steps of a path. A step that would reach an object's prototype (__proto__, constructor,
+ * prototype) is refused wherever it is: setting or deleting through it would change every
+ * object in the process.
+ */
 export function pathToTokens(path: string): string[] {
+  const tokens = splitPath(path);
+  for (const t of tokens) {
+    const problem = prototypeKeyProblem(t);
+    if (problem) throw new Error(`"${path}": ${problem}`);
+  }
+  return tokens;
+}
+
+function splitPath(path: string): string[] {
   if (path.startsWith('/')) return parsePointer(path);
   const tokens: string[] = [];
   const re = /([^.[\]]+)|\[(\d+)\]/g;
@@ -46,7 +61,6 @@ function assign(node: unknown, token: string, value: unknown, path: string): voi
     }
     node[Number(token)] = value;
   } else {
-    if (token === '__proto__' || token === 'constructor') throw new Error(`"${path}": "${token}" cannot be set`);
     (node as Record<string, unknown>)[token] = value;
   }
 }

@@ -10,9 +10,23 @@ export type SafeJsonProblem = 'invalid-json' | 'empty-body' | 'too-deep' | 'forb
 
 export type SafeJson =
   | { ok: true; value: unknown }
-  | { ok: false; problem: SafeJsonProblem; message: string };
+  | { ok: false; problem: 'invalid-json'; message: string; reason: string; offset: number }
+  | { ok: false; problem: Exclude<SafeJsonProblem, 'invalid-json'>; message: string };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Keys that reach an object's prototype when used as a property name: refused in JSON from
+ * callers, in YAML keys, and at every step of a path read from a file.
+ */
+export function isPrototypeKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
+/** The problem with a path step that is a prototype key, in words; undefined for any other. */
+export function prototypeKeyProblem(token: string): string | undefined {
+  return FORBIDDEN_KEYS.has(token) ? `"${token}" is not allowed in a path: it would reach the prototype every object shares` : undefined;
+}
 const FORBIDDEN_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
 
 function scan(text: string, maxDepth: number): SafeJson | undefined {
@@ -76,6 +90,125 @@ export function parseSafeJson(text: string, maxDepth = MAX_JSON_DEPTH): SafeJson
   try {
     return { ok: true, value: JSON.parse(body) };
   } catch (err) {
-    return { ok: false, problem: 'invalid-json', message: (err as Error).message };
+    const found = jsonErrorOffset(body);
+    const offset = found < 0 ? body.length : found;
+    const reason = syntaxReason(err);
+    const { line, column } = lineAndColumn(body, offset);
+    return { ok: false, problem: 'invalid-json', message: `${reason} at line ${line}, column ${column} (character ${offset + 1})`, reason, offset };
   }
 }
+
+/**
+ * What is wrong, in JSON.parse's words less the text it quotes: V8 quotes the body around the
+ * error ('Unexpected token 'Q', "Quimblewor"... is not valid JSON'), and a body is a claim,
+ * whose contents must travel into no log and no answer. Only the kind of error is kept.
+ */
+function syntaxReason(error: unknown): string {
+  let reason = error instanceof Error ? error.message : '';
+  for (const cut of [', "', ' "', '"', '...', ' in JSON', ' at position', ' (line']) {
+    const i = reason.indexOf(cut);
+    if (i >= 0) reason = reason.slice(0, i);
+  }
+  // "Unexpected token 'Q'": the token is a character of the body.
+  reason = reason.replace(/^Unexpected token\b.*$/, 'Unexpected character').replace(/[,\s]+$/, '');
+  return reason === '' || reason.length > 80 ? 'Not valid JSON' : reason;
+}
+
+/** 1-based line and column of a character offset. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/**
+ * Offset of the first syntax error in a text JSON.parse rejected (-1 if there is none). Node
+ * reports a position for some errors only, so the reader finds it itself: an iterative scan
+ * (no recursion, so deep nesting cannot overflow the stack), linear in the text.
+ */
+export function jsonErrorOffset(text: string): number {
+  const n = text.length;
+  const stack: string[] = [];
+  let i = 0;
+  const skip = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const string = (): boolean => {
+    i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return true;
+      }
+      if (c < 32) return false;
+      if (c === 92) {
+        const e = text[i + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
+          i += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else return false;
+        continue;
+      }
+      i++;
+    }
+    return false;
+  };
+  const key = (): boolean => {
+    if (text[i] !== '"' || !string()) return false;
+    skip();
+    if (text[i] !== ':') return false;
+    i++;
+    return true;
+  };
+  let expectValue = true;
+  for (;;) {
+    skip();
+    if (expectValue) {
+      const ch = text[i];
+      if (ch === '{' || ch === '[') {
+        i++;
+        skip();
+        if (text[i] === (ch === '{' ? '}' : ']')) i++;
+        else {
+          stack.push(ch);
+          if (ch === '{' && !key()) return i;
+          continue;
+        }
+      } else if (ch === '"') {
+        if (!string()) return i;
+      } else {
+        const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
+        if (!literal) return i;
+        i += literal[0].length;
+      }
+      expectValue = false;
+      skip();
+    }
+    const top = stack[stack.length - 1];
+    if (top === undefined) return i < n ? i : -1;
+    const ch = text[i];
+    if (ch === ',') {
+      i++;
+      skip();
+      if (top === '{' && !key()) return i;
+      expectValue = true;
+    } else if ((top === '{' && ch === '}') || (top === '[' && ch === ']')) {
+      i++;
+      stack.pop();
+    } else return i;
+  }
+}
+

@@ -74,3 +74,14 @@ export function sentence(text: string): string {
 export function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
+
+/**
+ * Control characters shown as escapes (\x1A), so that a message quoting a file's content never
+ * carries a raw control character into a terminal or a log line.
+ */
+export function printable(text: string): string {
+  // One character class, linear: C0 controls, DEL and C1 controls.
+  return /[\u0000-\u001f\u007f-\u009f]/.test(text)
+    ? text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    : text;
+}

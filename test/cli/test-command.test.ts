@@ -77,3 +77,14 @@ cases:
     expect(run.stderr).toContain('[unknown-operator]');
   });
 });
+
+describe('scrub test on a folder that is not there', () => {
+  it('reports no-rules-folder and exits 2, as lint does, without a stack trace', async () => {
+    const run = await scrub(['test', 'no-such-rules-folder']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^no-such-rules-folder:1:1: error \[no-rules-folder\] /m);
+    expect(run.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    const lint = await scrub(['lint', 'no-such-rules-folder']);
+    expect(lint.stdout).toContain('no-such-rules-folder:1:1: error [no-rules-folder] ');
+  });
+});

@@ -35,13 +35,18 @@ describe('scrub check on claim files of any format', () => {
     expect(run.stderr).toContain('not an 837 claim');
   });
 
-  it('scrubs the claims it can read and exits 2 for the part it cannot', async () => {
+  it('scrubs the claims it can read, reports the part it cannot as a problem record in its place, and exits 1', async () => {
     const good = fixture('x12/837p/demo.example8.837');
     const remittance = fixture('x12/837p/demo.example1.837').replace('ST*837*0021*005010X222A2', 'ST*835*0021*005010X221A1');
-    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: good + '\n' + remittance });
-    expect(JSON.parse(run.stdout)).toMatchObject({ claimId: 'SMI123' });
+    const run = await scrub(['check', '--format', 'ndjson', '-'], { stdin: remittance + '\n' + good });
+    const records = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toMatchObject([
+      { problem: { file: 'stdin', code: 'x12-not-a-claim', severity: 'error', claims: 0, position: { format: 'x12', segment: 'ST', position: 3, element: 'ST-01' } } },
+      { claimId: 'SMI123', outcome: 'pass' },
+    ]);
+    expect(records[0]).not.toHaveProperty('claimId');
     expect(run.stderr).toContain('not an 837 claim');
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(1);
   });
 });
 

@@ -128,7 +128,7 @@ describe('decorating results', () => {
 
   it('merging the reader findings recomputes the summary and the outcome', () => {
     const passing: ScrubResult = { ...result, outcome: 'pass', summary: { errors: 0, warnings: 0, infos: 0 }, findings: [] };
-    const item = onlyClaim(example1.replace('SE*40*', 'SE*41*'));
+    const item = onlyClaim(example1.replace('LX*3', 'ZZZ*1~\nLX*3').replace('SE*40*', 'SE*41*'));
     const merged = completeResult(passing, item);
     expect(merged.outcome).toBe('fail');
     expect(merged.summary.errors).toBe(1);

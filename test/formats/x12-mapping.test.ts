@@ -65,9 +65,11 @@ describe('837P claim-level details', () => {
     expect(item.locate!('/lines/1/charge')).toMatchObject({ segment: 'SV1', element: 'SV1-02' });
   });
 
-  it('reports an HL whose parent is not the level above it, and still reads the claim', () => {
-    const item = onlyClaim(example1.replace('HL*3*2*23*0', 'HL*3*9*23*0'));
-    expect(item.findings).toMatchObject([{ ruleId: 'x12-hl-parent', source: { segment: 'HL', element: 'HL-02' } }]);
+  it('reports an HL whose parent is not the level above it, once, at its level, and still reads the claim', () => {
+    const text = example1.replace('HL*3*2*23*0', 'HL*3*9*23*0');
+    const item = onlyClaim(text);
+    expect(item.findings).toEqual([]);
+    expect(readClaims(text).problems).toMatchObject([{ code: 'x12-hl-parent', claims: 1, position: { segment: 'HL', element: 'HL-02' } }]);
     expect(canonical(item).patient.lastName).toBe('SMITH');
   });
 });

@@ -3,13 +3,28 @@ import { checkClaimStructure } from '../../src/claim/validate.js';
 import { readClaims } from '../../src/formats/index.js';
 import { canonical, claimsOf, fixture, institutionalSamples, onlyClaim, professionalSamples, x12Samples } from './support.js';
 
+/**
+ * Samples whose composites use ">" although their ISA16 declares ":" (see the test below): their
+ * one problem, reported once for the transaction set.
+ */
+const SEPARATOR_MISMATCH = new Set([
+  'x12/837p/demo.cob.2ndary.example4.837',
+  'x12/837p/demo.example11.837',
+  'x12/837p/demo.example12.837',
+  'x12/837p/demo.example6.837',
+  'x12/837p/demo.example9.837',
+  'x12/837i/out-of-network-repriced-claim.837i',
+  'x12/837i/ppo-repriced-claim.837i',
+]);
+
 describe('every X12 837 sample', () => {
-  it.each(x12Samples)('%s is read as X12 with one claim per CLM segment and no problems', (name) => {
+  it.each(x12Samples)('%s is read as X12 with one claim per CLM segment and no problems but its known one', (name) => {
     const text = fixture(name);
     const result = readClaims(text);
     expect(result.format).toBe('x12');
-    expect(result.problems).toEqual([]);
+    expect(result.problems.map((p) => p.code)).toEqual(SEPARATOR_MISMATCH.has(name) ? ['x12-component-separator'] : []);
     expect(claimsOf(result)).toHaveLength(text.match(/CLM\*/g)!.length);
+    expect(claimsOf(result).flatMap((c) => c.findings)).toEqual([]);
   });
 
   it.each(professionalSamples)('%s gives professional claims', (name) => {
@@ -218,10 +233,11 @@ describe('an 837I with a patient level and an admission (ppo-repriced-claim.837i
     expect(claim.diagnoses).toEqual([{ code: '38181' }, { code: '38900' }]);
   });
 
-  it('reads composites written with ">" although ISA16 declares ":", and reports the mismatch', () => {
+  it('reads composites written with ">" although ISA16 declares ":", and reports the mismatch once, for the transaction set', () => {
     expect(claim.lines[0]).toMatchObject({ revenueCode: '0471', procedureCode: '92557', charge: 178 });
-    expect(item.findings.map((f) => [f.ruleId, f.category, f.source && 'element' in f.source ? f.source.element : undefined])).toEqual([
-      ['x12-component-separator', 'structure', 'CLM-05'],
+    expect(item.findings).toEqual([]);
+    expect(readClaims(fixture('x12/837i/ppo-repriced-claim.837i')).problems).toMatchObject([
+      { code: 'x12-component-separator', severity: 'error', claims: 1, position: { segment: 'CLM', element: 'CLM-05' }, details: { declared: ':', used: '>' } },
     ]);
   });
 });

@@ -20,6 +20,14 @@ function ruleIds(item: ReadClaim): string[] {
   return item.findings.map((f) => f.ruleId);
 }
 
+/** The file-level problems of a text, where they are. */
+function problems(text: string): Array<{ code: string; segment?: string; position?: number; element?: string }> {
+  return readClaims(text).problems.map((p) => ({
+    code: p.code,
+    ...(p.position?.format === 'x12' ? { segment: p.position.segment, position: p.position.position, ...(p.position.element ? { element: p.position.element } : {}) } : {}),
+  }));
+}
+
 /** Removes one segment (by its exact text) and keeps SE01 right. */
 function withoutSegment(text: string, segment: string): string {
   const shorter = text.replace(`${segment}~\n`, '');
@@ -32,7 +40,8 @@ describe('a clean interchange', () => {
   });
 
   it('every structure finding is in the structure category of the x12 pack', () => {
-    const item = onlyClaim(example1.replace('SE*40*0021', 'SE*41*0022').replace('GE*1*1', 'GE*3*9'));
+    const item = onlyClaim(example1.replace('SV1*HC:87070*15.00*UN*1.00***1', 'SV2*0300*HC:87070*15.00*UN*1').replace('LX*3', 'ZZZ*1~\nLX*3').replace('SE*40*', 'SE*41*'));
+    expect(item.findings.length).toBeGreaterThan(1);
     for (const f of item.findings) expect(f).toMatchObject({ pack: 'x12', category: 'structure', severity: 'error' });
   });
 });
@@ -100,46 +109,58 @@ describe('delimiters and layout', () => {
 });
 
 describe('envelope counts and control numbers', () => {
-  it('reports an SE01 that miscounts the segments, at the SE segment', () => {
-    const item = onlyClaim(example1.replace('SE*40*0021', 'SE*41*0021'));
-    expect(structure(item)).toEqual([{ ruleId: 'x12-se-count', segment: 'SE', position: 42, element: 'SE-01' }]);
-    expect(item.findings[0]!.details).toMatchObject({ expected: 40, declared: 41 });
-    expect(item.findings[0]!.message).toContain('segment 42');
+  it('reports an SE01 that miscounts the segments once, at the SE segment, and not on the claim', () => {
+    const result = readClaims(example1.replace('SE*40*0021', 'SE*41*0021'));
+    expect(problems(example1.replace('SE*40*0021', 'SE*41*0021'))).toEqual([{ code: 'x12-se-count', segment: 'SE', position: 42, element: 'SE-01' }]);
+    expect(result.problems[0]).toMatchObject({ severity: 'error', claims: 1, details: { expected: 40, declared: 41 } });
+    expect(result.problems[0]!.message).toContain('segment 42');
+    expect(claimsOf(result)[0]!.findings).toEqual([]);
   });
 
   it('reports mismatched control numbers of SE, GE and IEA', () => {
     const text = example1.replace('SE*40*0021', 'SE*40*0099').replace('GE*1*1', 'GE*1*7').replace('IEA*1*000000907', 'IEA*1*000000908');
-    expect(structure(onlyClaim(text))).toEqual([
-      { ruleId: 'x12-se-control-number', segment: 'SE', position: 42, element: 'SE-02' },
-      { ruleId: 'x12-ge-control-number', segment: 'GE', position: 43, element: 'GE-02' },
-      { ruleId: 'x12-iea-control-number', segment: 'IEA', position: 44, element: 'IEA-02' },
+    expect(problems(text)).toEqual([
+      { code: 'x12-se-control-number', segment: 'SE', position: 42, element: 'SE-02' },
+      { code: 'x12-ge-control-number', segment: 'GE', position: 43, element: 'GE-02' },
+      { code: 'x12-iea-control-number', segment: 'IEA', position: 44, element: 'IEA-02' },
     ]);
   });
 
   it('reports wrong GE01 and IEA01 counts', () => {
-    const item = onlyClaim(example1.replace('GE*1*1', 'GE*2*1').replace('IEA*1*', 'IEA*3*'));
-    expect(ruleIds(item)).toEqual(['x12-ge-count', 'x12-iea-count']);
-    expect(item.findings.map((f) => f.details)).toMatchObject([
+    const result = readClaims(example1.replace('GE*1*1', 'GE*2*1').replace('IEA*1*', 'IEA*3*'));
+    expect(result.problems.map((p) => p.code)).toEqual(['x12-ge-count', 'x12-iea-count']);
+    expect(result.problems.map((p) => p.details)).toMatchObject([
       { expected: 1, declared: 2 },
       { expected: 1, declared: 3 },
     ]);
   });
 
-  it('attaches a transaction set problem only to the claims of that set', () => {
+  it('reports a transaction set problem once, saying how many claims the set holds, in its place among the claims', () => {
     const body = example1.slice(example1.indexOf('ST*'), example1.indexOf('GE*'));
     const second = body.replace(/0021/g, '0022').replace('26463774', '26463775').replace('SE*40*', 'SE*39*');
-    const claims = claimsOf(readClaims(example1.replace(body, body + second).replace('GE*1*1', 'GE*2*1')));
-    expect(claims.map(ruleIds)).toEqual([[], ['x12-se-count']]);
+    const result = readClaims(example1.replace(body, body + second).replace('GE*1*1', 'GE*2*1'));
+    expect(claimsOf(result).map(ruleIds)).toEqual([[], []]);
+    expect(result.problems).toMatchObject([{ code: 'x12-se-count', claims: 1, position: { segment: 'SE', position: 82 } }]);
+    expect(result.records.map((r) => (r.kind === 'problem' ? r.problem.code : r.label))).toEqual(['ST 0021 claim 26463774', 'ST 0022 claim 26463775', 'x12-se-count']);
+  });
+
+  it('reports an envelope problem once however many claims the envelope holds', () => {
+    const claim = example1.slice(example1.indexOf('HL*2*1*22*1'), example1.indexOf('SE*'));
+    const many = Array.from({ length: 30 }, (_, k) => claim.replace('HL*2*1*22*1', `HL*${2 * k + 2}*1*22*1`).replace('HL*3*2*23*0', `HL*${2 * k + 3}*${2 * k + 2}*23*0`).replace('26463774', `C${k}`)).join('');
+    const text = example1.replace(claim, many);
+    const result = readClaims(text);
+    expect(claimsOf(result)).toHaveLength(30);
+    expect(claimsOf(result).flatMap((c) => c.findings)).toEqual([]);
+    expect(result.problems).toMatchObject([{ code: 'x12-se-count', claims: 30 }]);
   });
 });
 
 describe('an ISA of the wrong length', () => {
   it('is reported element by element, and the interchange is still read', () => {
     const text = example1.replace('*000000005      *', '*000000005     *');
-    const item = onlyClaim(text);
-    expect(structure(item)).toEqual([{ ruleId: 'x12-isa-length', segment: 'ISA', position: 1, element: 'ISA-06' }]);
-    expect(item.findings[0]!.details).toMatchObject({ expectedLength: 106, length: 105, elements: [{ element: 'ISA06', expected: 15, found: 14 }] });
-    expect(canonical(item).claimId).toBe('26463774');
+    expect(problems(text)).toEqual([{ code: 'x12-isa-length', segment: 'ISA', position: 1, element: 'ISA-06' }]);
+    expect(readClaims(text).problems[0]!.details).toMatchObject({ expectedLength: 106, length: 105, elements: [{ element: 'ISA06', expected: 15, found: 14 }] });
+    expect(canonical(onlyClaim(text)).claimId).toBe('26463774');
   });
 
   it('that cannot be read at all is a problem naming the segment, not an exception', () => {
@@ -165,26 +186,23 @@ describe('a truncated interchange', () => {
   });
 
   it('reports the missing SE, GE and IEA at the segments that opened them', () => {
-    expect(structure(onlyClaim(cut))).toEqual([
-      { ruleId: 'x12-se-missing', segment: 'ST', position: 3 },
-      { ruleId: 'x12-ge-missing', segment: 'GS', position: 2 },
-      { ruleId: 'x12-iea-missing', segment: 'ISA', position: 1 },
+    expect(problems(cut)).toEqual([
+      { code: 'x12-iea-missing', segment: 'ISA', position: 1 },
+      { code: 'x12-ge-missing', segment: 'GS', position: 2 },
+      { code: 'x12-se-missing', segment: 'ST', position: 3 },
     ]);
   });
 
   it('cut inside a segment reports the unterminated segment too', () => {
     const text = example1.slice(0, example1.indexOf('*35.00'));
-    const item = onlyClaim(text);
-    expect(ruleIds(item)).toContain('x12-segment-unterminated');
-    expect(item.findings.find((f) => f.ruleId === 'x12-segment-unterminated')!.source).toMatchObject({ segment: 'SV1', position: 37 });
+    const found = readClaims(text).problems.find((p) => p.code === 'x12-segment-unterminated');
+    expect(found).toMatchObject({ severity: 'error', position: { segment: 'SV1', position: 37 } });
   });
 
-  it('is still scrubbed, its result carrying both the envelope and the rule findings', async () => {
+  it('is still scrubbed, its result carrying the rule findings', async () => {
     const scrubber = await bundledScrubber();
     const item = onlyClaim(cut.replace('203BF0100Y', '203BF0100X'));
     const result = completeResult(await scrubber.scrub(item.input, { asOf: '2026-01-01' }), item);
-    expect(result.outcome).toBe('fail');
-    expect(result.findings.map((f) => f.ruleId)).toContain('x12-se-missing');
     expect(result.findings.filter((f) => f.pack !== 'x12').length).toBeGreaterThan(0);
     expect(result.packs.length).toBeGreaterThan(0);
     expect(result.summary.errors).toBe(result.findings.filter((f) => f.severity === 'error').length);
@@ -204,9 +222,10 @@ describe('segments out of place and unknown segments', () => {
     expect(item.findings[0]).toMatchObject({ lines: [4], source: { segment: 'HI', loop: '2400' } });
   });
 
-  it('reports a service line before any claim', () => {
+  it('reports a service line before any claim, once, at the level it is in', () => {
     const text = example1.replace('CLM*26463774', 'LX*9~\nCLM*26463774').replace('SE*40*', 'SE*41*');
-    expect(ruleIds(onlyClaim(text))).toEqual(['x12-segment-out-of-place']);
+    expect(ruleIds(onlyClaim(text))).toEqual([]);
+    expect(readClaims(text).problems).toMatchObject([{ code: 'x12-segment-out-of-place', claims: 1, position: { segment: 'LX', position: 27 } }]);
   });
 
   it('reports an SV2 in a professional claim', () => {
@@ -215,7 +234,7 @@ describe('segments out of place and unknown segments', () => {
   });
 
   it('reports an HL level code the 837 does not define', () => {
-    expect(ruleIds(onlyClaim(example1.replace('HL*3*2*23*0', 'HL*3*2*99*0')))).toContain('x12-unknown-loop');
+    expect(problems(example1.replace('HL*3*2*23*0', 'HL*3*2*99*0')).map((p) => p.code)).toContain('x12-unknown-loop');
   });
 });
 
@@ -253,8 +272,8 @@ describe('transaction sets that are not 837 claims', () => {
     expect(result.problems.map((p) => p.code)).toEqual(['x12-not-a-claim']);
   });
 
-  it('an 837 of another guide (dental) is a problem naming the version', () => {
+  it('an 837 of another guide (dental) is a problem naming the guide', () => {
     const text = example1.replace(/005010X222A2/g, '005010X224A2');
-    expect(readClaims(text).problems).toMatchObject([{ code: 'x12-unsupported-version', position: { segment: 'ST', element: 'ST-03' } }]);
+    expect(readClaims(text).problems).toMatchObject([{ code: 'x12-guide-unsupported', claims: 0, details: { version: '005010X224A2' }, position: { segment: 'ST', element: 'ST-03' } }]);
   });
 });

@@ -116,7 +116,7 @@ describe('POST /v1/scrub/batch with a JSON array', () => {
   it('scrubs every claim of an X12 file, each result saying where its findings are in the file', async () => {
     const { readFile } = await import('node:fs/promises');
     const x12 = await readFile('examples/claims/modifier-problems.837', 'utf8');
-    const twice = x12 + x12.replace('*000000001*', '*000000002*');
+    const twice = x12 + x12.replace(/000000001/g, '000000002');
     const res = await app.inject({ method: 'POST', url: '/v1/scrub/batch?asOf=2026-06-01', headers: { 'content-type': 'application/edi-x12' }, payload: twice });
     expect(res.statusCode).toBe(200);
     const results = res.json() as Array<{ claimId: string; findings: Array<{ ruleId: string; source?: { format: string } }> }>;

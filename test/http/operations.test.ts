@@ -204,7 +204,9 @@ describe('the API docs', () => {
     expect(scrub.requestBody.content['application/json'].schema).toEqual({ allOf: [{ $ref: '#/components/schemas/Claim' }] });
     expect(scrub.requestBody.content['application/json'].example).toMatchObject({ claimId: 'C-1001' });
     expect(scrub.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ScrubResult' });
-    expect(Object.keys(doc.paths['/v1/scrub/batch'].post.requestBody.content)).toEqual(['application/x-ndjson', 'application/json']);
+    expect(Object.keys(doc.paths['/v1/scrub/batch'].post.requestBody.content)).toEqual(['application/x-ndjson', 'application/json', 'application/edi-x12', 'application/fhir+json', 'text/plain']);
+    expect(doc.paths['/v1/scrub/batch'].post.responses['200'].content['application/json'].schema.items).toEqual({ $ref: '#/components/schemas/ScrubResult-batchRecord' });
+    expect(doc.components.schemas['ScrubResult-fileProblem'].required).toEqual(['code', 'severity', 'message']);
     expect(doc.components.securitySchemes).toMatchObject({ bearer: { scheme: 'bearer' }, apiKey: { in: 'header', name: 'X-API-Key' } });
   });
 

@@ -24,7 +24,7 @@ describe('POST /v1/scrub', () => {
     expect(res.json().findings).toEqual([
       expect.objectContaining({ ruleId: 'table-edition-missing', severity: 'info', details: { tables: ['mce', 'mue', 'ptp'], dates: ['2026-02-20'], missing: expect.any(Array) } }),
     ]);
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {
@@ -69,7 +69,7 @@ describe('POST /v1/scrub', () => {
     ['a __proto__ key', '{"claimId":"A","__proto__":{"polluted":true}}', 'application/json', 400, 'forbidden-key'],
     ['a constructor key', '{"constructor":{"prototype":{"x":1}}}', 'application/json', 400, 'forbidden-key'],
     ['a 1,000-deep array', '['.repeat(1000) + ']'.repeat(1000), 'application/json', 400, 'too-deep'],
-    ['a plain-text body', 'claimId=A', 'text/plain', 415, 'unsupported-media-type'],
+    ['a plain-text body that holds no claim (read by its content)', 'claimId=A', 'text/plain', 400, 'unreadable-claims'],
     ['a form body', 'claimId=A', 'application/x-www-form-urlencoded', 415, 'unsupported-media-type'],
     ['a bad explain flag', '{}', 'application/json', 400, 'invalid-request'],
   ];

@@ -53,7 +53,7 @@ async function ptpPack(opts: { tables?: string; files?: Record<string, string>; 
     format: ncci-ptp
     edition: "Test PTP v1"
     files: [tables/f1.txt]
-    env: TEST_PTP
+    env: SCRUB_TABLE_TEST_PTP
 `;
   await writeFile(
     path.join(dir, 'pack.yaml'),
@@ -97,7 +97,7 @@ describe('tables in pack.yaml', () => {
         complete: false,
         files: ['tables/f1.txt'],
         source: 'pack',
-        env: 'TEST_PTP',
+        env: 'SCRUB_TABLE_TEST_PTP',
         rowsTaken: 2,
         rowsSkipped: 0,
         rowsIgnored: 0,
@@ -131,7 +131,7 @@ describe('tables in pack.yaml', () => {
     const r = await readPackSet(root, undefined, { env: {} });
     expect(r.packSet).toBeUndefined();
     expect(r.diagnostics).toEqual([
-      expect.objectContaining({ line: 10, severity: 'error', code: 'table-file', message: expect.stringContaining('the file "tables/missing.txt" does not exist') }),
+      expect.objectContaining({ line: 10, severity: 'error', code: 'table-file', message: expect.stringContaining('table "edits": "tables/missing.txt" does not exist') }),
     ]);
   });
 
@@ -165,7 +165,7 @@ describe('tables in pack.yaml', () => {
     const elsewhere = await tempDir('scrub-quarterly-');
     await writeFile(path.join(elsewhere, 'ccipra-v331r0-f1.txt'), PTP_ROWS.join('\r\n'));
     await writeFile(path.join(elsewhere, 'ccipra-v331r0-f2.txt'), '0001A\t0592T\t\t20220101\t*\t1\tx\r\n');
-    const env = { TEST_PTP: path.join(elsewhere, 'ccipra-v331r0-f*.txt'), TEST_PTP_EDITION: 'NCCI PTP practitioner v33.1', TEST_PTP_COMPLETE: 'true' };
+    const env = { SCRUB_TABLE_TEST_PTP: path.join(elsewhere, 'ccipra-v331r0-f*.txt'), SCRUB_TABLE_TEST_PTP_EDITION: 'NCCI PTP practitioner v33.1', SCRUB_TABLE_TEST_PTP_COMPLETE: 'true' };
     const r = await readPackSet(root, undefined, { env });
     expect(r.diagnostics).toEqual([]);
     // The files' names say version 33.1: the second quarter of 2027, the dates the edition covers.
@@ -179,12 +179,12 @@ describe('tables in pack.yaml', () => {
   it('warn when the environment gives files but not their edition, and refuse a bad _COMPLETE', async () => {
     const root = await ptpPack();
     const f = path.join(root, 'ptp-test', 'tables', 'f1.txt');
-    const warned = await readPackSet(root, undefined, { env: { TEST_PTP: f } });
-    expect(warned.diagnostics).toEqual([expect.objectContaining({ severity: 'warning', code: 'table-env', message: expect.stringContaining('set TEST_PTP_EDITION') })]);
-    expect(warned.packSet!.packs[0]!.tables[0]!.edition).toBe('files from TEST_PTP (edition not stated)');
-    const refused = await readPackSet(root, undefined, { env: { TEST_PTP: f, TEST_PTP_COMPLETE: 'maybe' } });
+    const warned = await readPackSet(root, undefined, { env: { SCRUB_TABLE_TEST_PTP: f } });
+    expect(warned.diagnostics).toEqual([expect.objectContaining({ severity: 'warning', code: 'table-env', message: expect.stringContaining('set SCRUB_TABLE_TEST_PTP_EDITION') })]);
+    expect(warned.packSet!.packs[0]!.tables[0]!.edition).toBe('files from SCRUB_TABLE_TEST_PTP (edition not stated)');
+    const refused = await readPackSet(root, undefined, { env: { SCRUB_TABLE_TEST_PTP: f, SCRUB_TABLE_TEST_PTP_COMPLETE: 'maybe' } });
     expect(refused.packSet).toBeUndefined();
-    expect(refused.diagnostics[0]!.message).toContain('TEST_PTP_COMPLETE is "maybe"; write true or false');
+    expect(refused.diagnostics[0]!.message).toContain('SCRUB_TABLE_TEST_PTP_COMPLETE is neither true nor false; write true or false');
   });
 
   it('refuse a table named like a standard fact, or like another pack\'s table, or not like a fact', async () => {

@@ -6,7 +6,7 @@ import { isIsoDate, todayIso } from '../../claim/dates.js';
 import { engineFrom } from '../../engine/engines.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { readClaims, type ReadProblem } from '../../formats/index.js';
+import { openClaims, type ReadProblem } from '../../formats/index.js';
 import { unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
@@ -16,6 +16,9 @@ import { EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { PARALLEL_AFTER, scrubInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
+import { openHistoryOrReport } from '../history-option.js';
+import type { ClaimHistory } from '../../history/claim-history.js';
+import type { EngineName } from '../../engine/evaluator.js';
 
 export const checkHelp = `Usage: scrub check [options] FILE...
 
@@ -35,15 +38,30 @@ Options:
                              than ${PARALLEL_AFTER} claims use them, smaller ones stay on one thread
   --engine compiled|reference  how conditions are evaluated: compiled (default), or by
                              json-rules-engine itself (default: $SCRUB_ENGINE, else compiled)
+  --history PATH|URL         compare each claim with the patient's claims in this claim
+                             history: a SQLite file (created on first use) or a postgres:// URL;
+                             needs SCRUB_HISTORY_SECRET. Claims are then scrubbed in order on one
+                             thread. Without it the history edits find nothing.
+  --record                   record each claim in the --history after scrubbing it (the same
+                             claim id replaces its earlier version; frequency 8 voids)
   -h, --help                 show this help
 
-Exit status: 0 every claim passed, 1 a claim failed, 2 unreadable input or bad usage.`;
+File-level problems (a part of a file that holds no readable claim, such as an 835 among 837s;
+a defect of an X12 envelope, such as an SE01 that miscounts) are written to stderr and, with
+--format json or ndjson, as records of their own in the output: {"problem": {"file", "code",
+"severity", "message", "position", ...}}, in their place among the results.
+
+Exit status: 0 every claim passed and no file has an error of its own; 1 a claim failed, or a
+file is only partly readable or has an error of its own (the claims that could be read are
+scrubbed); 2 nothing could be read from an input (no such file, not a claim file at all), or
+bad usage.`;
 
 type Format = 'text' | 'json' | 'ndjson';
 
 /** Results go out as they are made, so a million-line NDJSON file needs no more memory than one. */
 class ResultWriter {
   private count = 0;
+  private results = 0;
   constructor(
     private readonly io: CliIo,
     private readonly format: Format,
@@ -56,23 +74,33 @@ class ResultWriter {
   /** `json` is the result as JSON text: written as it is, or read back for the text format. */
   async result(source: string, json: string): Promise<void> {
     const first = this.count++ === 0;
+    this.results++;
     if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
     else if (this.format === 'ndjson') await write(this.io.stdout, json + '\n');
     else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, JSON.parse(json) as ScrubResult, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
+  /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
+  async problem(problem: ReadProblem & { file: string }): Promise<void> {
+    if (this.format === 'text') return;
+    const json = JSON.stringify({ problem });
+    const first = this.count++ === 0;
+    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
+    else await write(this.io.stdout, json + '\n');
+  }
+
   async end(passed: number, failed: number): Promise<void> {
     if (this.format === 'json') await write(this.io.stdout, this.count ? '\n]\n' : ']\n');
     if (this.format === 'text') {
-      await write(this.io.stdout, `\n${this.count} claim${this.count === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
+      await write(this.io.stdout, `\n${this.results} claim${this.results === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
     }
   }
 }
 
-/** What a file yields: claims (with what the reader knows about where they came from), or problems. */
-type CheckItem = ClaimItem | { fileProblem: ReadProblem };
+/** What a file yields: claims (with what the reader knows about where they came from), or problems of the file itself. */
+export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
-async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
+export async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
@@ -81,23 +109,42 @@ async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
     yield* ndjsonItems(input as AsyncIterable<Buffer | string>);
     return;
   }
-  const text = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file), 'utf8');
+  // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes.
+  const bytes = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file));
   // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
-  const read = readClaims(text, { filename: name });
-  if (read.items.length === 0) throw new Error(lowerFirst(read.problems.map((p) => p.message).join(' ') || 'it holds no claim'));
-  for (const problem of read.problems) yield { fileProblem: problem };
-  for (const item of read.items) {
-    if (item.kind === 'error') {
-      const at = item.error.position;
-      yield { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
-    } else yield { label: read.format === 'json' && read.items.length === 1 ? '' : item.label, input: item.input, read: item };
+  const read = openClaims(bytes, { filename: name });
+  if (read.claims === 0 && read.problems.some((p) => p.severity === 'error') && ![...read.records()].some((r) => r.kind === 'error')) {
+    throw new NothingReadable(read.problems);
+  }
+  for (const record of read.records()) {
+    if (record.kind === 'problem') yield { fileProblem: record.problem };
+    else if (record.kind === 'error') {
+      const at = record.error.position;
+      yield { label: record.label, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
+    } else yield { label: read.format === 'json' && read.claims === 1 ? '' : record.label, input: record.input, read: record };
   }
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+/** A file of which nothing could be read: its problems, for the output and the message. */
+class NothingReadable extends Error {
+  constructor(readonly problems: ReadProblem[]) {
+    super(lowerFirst(problems.map((p) => p.message).join(' ') || 'it holds no claim'));
+  }
+}
+
+/** "(segment 31, ST-01)" or "(Bundle.entry[0].resource.use)": where a file problem is. */
+function problemPlace(problem: ReadProblem): string {
+  const at = problem.position;
+  if (!at) return '';
+  if (at.format === 'fhir') return at.expression ? ` (${at.expression})` : '';
+  if (at.format === 'x12') return ` (segment ${at.position}${at.element ? `, ${at.element}` : ''})`;
+  return ` (line ${at.line}, column ${at.column})`;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export async function check(args: string[], io: CliIo): Promise<number> {
@@ -111,6 +158,8 @@ export async function check(args: string[], io: CliIo): Promise<number> {
       explain: { type: 'boolean', default: false },
       jobs: { type: 'string' },
       engine: { type: 'string' },
+      history: { type: 'string' },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -128,13 +177,33 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
+  if (values.record && values.history === undefined) throw new UsageError('--record needs --history PATH: the claim history to record the claims in');
+  const history = values.history === undefined ? undefined : await openHistoryOrReport(values.history, io, "scrub check");
+  if (history === null) return EXIT.badInput;
+  try {
+    return await checkFiles(positionals, values, format, asOf, chosen.engine, jobs, io, history);
+  } finally {
+    await history?.close();
+  }
+}
+
+async function checkFiles(
+  positionals: string[],
+  values: { rules?: string; explain: boolean; record: boolean },
+  format: Format,
+  asOf: string | undefined,
+  engine: EngineName,
+  jobs: number | undefined,
+  io: CliIo,
+  history: ClaimHistory | undefined,
+): Promise<number> {
   const rulesDir = rulesDirFrom(values.rules, io.env, io.cwd);
   // Threads may be started: the table indexes are loaded into memory they can all read, so the
   // process holds one copy of them however many threads scrub.
-  const sharedTables = jobs === 1 ? undefined : new SharedTables();
+  const sharedTables = jobs === 1 || history ? undefined : new SharedTables();
   const packSet = await loadPacksOrReport(rulesDir, io, sharedTables ? { shared: sharedTables } : {});
   if (!packSet) return EXIT.badInput;
-  const scrubber = new Scrubber(packSet, { engine: chosen.engine });
+  const scrubber = new Scrubber(packSet, { engine });
   // "Today" is fixed once for the run, so every thread (and a run across midnight) agrees.
   const options: ScrubOptions = { explain: values.explain, asOf: asOf ?? todayIso() };
 
@@ -142,30 +211,55 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   await out.begin();
   let passed = 0;
   let failed = 0;
+  /** A named input of which nothing could be read (exit 2). */
   let unreadable = false;
+  /** A file-level problem of severity error: a part of a file that could not be read, a broken envelope (exit 1). */
+  let brokenParts = false;
+  const problemOut = async (shown: string, problem: ReadProblem) => {
+    await write(io.stderr, `scrub check: ${shown}: ${problem.severity === 'warning' ? 'warning: ' : ''}${problem.message}${problemPlace(problem)}\n`);
+    await out.problem({ file: shown, ...problem });
+  };
   for (const file of positionals) {
+    const shown = file === '-' ? 'stdin' : file;
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
-      // Problems with parts of the file (no readable claim there) go to stderr as they are met;
-      // the claims go on to be scrubbed, in order.
+      // A file's problems keep their place among its results: each waits for the results of the
+      // claims before it (threads may scrub ahead), then goes to the output and to stderr.
+      const waiting: Array<{ after: number; problem: ReadProblem }> = [];
+      let read = 0;
+      let written = 0;
       const claims = async function* (): AsyncGenerator<ClaimItem> {
         for await (const item of itemsOf(file, io)) {
           if (!('fileProblem' in item)) {
+            read++;
             yield item;
             continue;
           }
-          if (item.fileProblem.severity === 'error') unreadable = true;
-          await write(io.stderr, `scrub check: ${file === '-' ? 'stdin' : file}: ${item.fileProblem.message}\n`);
+          if (item.fileProblem.severity === 'error') brokenParts = true;
+          waiting.push({ after: read, problem: item.fileProblem });
         }
       };
-      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}) })) {
-        const source = [file === '-' ? 'stdin' : file, item.label].filter(Boolean).join(' ');
+      const flush = async (upTo: number) => {
+        while (waiting.length > 0 && waiting[0]!.after <= upTo) await problemOut(shown, waiting.shift()!.problem);
+      };
+      const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
+      const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
+      for await (const { item, json, outcome } of scrubInOrder(claims(), scrubber, parallel)) {
+        await flush(written);
+        const source = [shown, item.label].filter(Boolean).join(' ');
         if (outcome === 'pass') passed++;
         else failed++;
         await out.result(source, json);
+        written++;
       }
+      await flush(Number.POSITIVE_INFINITY);
     } catch (err) {
       unreadable = true;
+      if (err instanceof NothingReadable) {
+        await write(io.stderr, `scrub check: cannot read ${file}: ${err.message}\n`);
+        for (const problem of err.problems) await out.problem({ file: shown, ...problem });
+        continue;
+      }
       const e = err as NodeJS.ErrnoException;
       const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder, not a file' : e.message;
       await write(io.stderr, `scrub check: cannot read ${file}: ${reason}\n`);
@@ -173,5 +267,5 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   }
   await out.end(passed, failed);
   if (unreadable) return EXIT.badInput;
-  return failed > 0 ? EXIT.failed : EXIT.ok;
+  return failed > 0 || brokenParts ? EXIT.failed : EXIT.ok;
 }

@@ -9,7 +9,8 @@ import { EXIT, write, type CliIo } from '../io.js';
 export const serveHelp = `Usage: scrub serve [options]
 
 Starts the HTTP service: POST /v1/scrub, POST /v1/scrub/batch, GET /v1/packs,
-POST /v1/packs/reload, GET /healthz, GET /readyz, GET /metrics, GET /docs.
+POST /v1/packs/reload, GET /healthz, GET /readyz, GET /metrics, GET /docs, and the
+compliance workbench page at /workbench (docs/workbench.md).
 
 Options:
   --port N       port to listen on (default: $PORT, else ${DEFAULTS.port}; 0 picks a free port)

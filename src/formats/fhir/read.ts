@@ -1,5 +1,6 @@
 import { SourceMap } from '../locator.js';
-import type { ReadClaim, ReadItem, ReadProblem } from '../types.js';
+import { printable } from '../../util/text.js';
+import type { ReadClaim, ReadProblem, ReadRecord } from '../types.js';
 
 /**
  * FHIR R4 Claim resources (alone, in a Bundle, or in a JSON array) to canonical claims. Patient,
@@ -327,9 +328,13 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
     if (typeof entry?.sequence === 'number' && npi) teamNpi.set(entry.sequence, { npi, index });
   });
   const claimRenderer = (out.renderingProvider as Json | undefined)?.npi;
+  // An institutional item without dates of its own is dated by the claim's billable period, as
+  // an 837I line without DTP*472 is dated by the statement period.
+  const billable = obj(claim.billablePeriod);
+  const statement = institutional && billable ? { start: datePart(billable.start), end: datePart(billable.end) } : undefined;
   out.lines = list(claim.item).map((raw, i) => {
     const item = obj(raw) ?? {};
-    const line = mapItem(b, item, i, institutional, positionOfSequence);
+    const line = mapItem(b, item, i, institutional, positionOfSequence, statement);
     const performer = teamNpi.get(Number(list(item.careTeamSequence)[0]));
     if (performer && performer.npi !== claimRenderer) {
       b.note(`/lines/${i}/renderingProvider`, `item[${i}].careTeamSequence[0]`);
@@ -363,7 +368,14 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
   return { claim: out, sources: b.sources };
 }
 
-function mapItem(b: Builder, item: Json, i: number, institutional: boolean, positionOfSequence: ReadonlyMap<number, number>): Json {
+function mapItem(
+  b: Builder,
+  item: Json,
+  i: number,
+  institutional: boolean,
+  positionOfSequence: ReadonlyMap<number, number>,
+  statement: { start?: string; end?: string } | undefined,
+): Json {
   const pointer = `/lines/${i}`;
   const at = `item[${i}]`;
   const line: Json = {};
@@ -396,7 +408,10 @@ function mapItem(b: Builder, item: Json, i: number, institutional: boolean, posi
   b.set(line, 'charge', charge, `${pointer}/charge`, net !== undefined ? `${at}.net.value` : `${at}.unitPrice.value`);
 
   const period = obj(item.servicedPeriod);
-  if (item.servicedDate !== undefined || !period) {
+  if (item.servicedDate === undefined && !period && statement?.start !== undefined) {
+    b.set(line, 'serviceDate', statement.start, `${pointer}/serviceDate`, 'billablePeriod.start');
+    if (statement.end !== undefined && statement.end !== statement.start) b.set(line, 'serviceDateEnd', statement.end, `${pointer}/serviceDateEnd`, 'billablePeriod.end');
+  } else if (item.servicedDate !== undefined || !period) {
     b.set(line, 'serviceDate', datePart(item.servicedDate), `${pointer}/serviceDate`, `${at}.servicedDate`);
   } else {
     b.set(line, 'serviceDate', datePart(period.start), `${pointer}/serviceDate`, `${at}.servicedPeriod.start`);
@@ -432,6 +447,38 @@ function toItem(claim: Json, base: string, label: string, bundle: BundleIndex): 
   return { kind: 'claim', input: mapped.claim, label, locate: mapped.sources.locator(), findings: [] };
 }
 
+const USE_MEANING: Record<string, string> = {
+  preauthorization: 'a request to authorize services before they are given (prior authorization, as in a Da Vinci PAS request)',
+  predetermination: 'a request for an estimate of what the payer would pay (predetermination)',
+};
+
+/**
+ * A Claim whose `use` is not "claim" asks the payer something (may we, what would you pay)
+ * rather than bills a service: scrubbing it as a billed claim would judge it by rules that do
+ * not apply to it. A Claim without `use` is taken as billed.
+ */
+function notBilled(claim: Json, base: string, label: string): ReadProblem | undefined {
+  const use = claim.use;
+  if (use === undefined || use === 'claim') return undefined;
+  const shown = typeof use === 'string' ? use : JSON.stringify(use);
+  return {
+    code: 'fhir-not-a-billed-claim',
+    severity: 'error',
+    message: printable(
+      `${label} is not a billed claim: its use is "${shown}"${USE_MEANING[shown] ? `, ${USE_MEANING[shown]}` : ''}. Only a Claim with use "claim" is scrubbed; it was skipped.`,
+    ),
+    position: { format: 'fhir', expression: `${base}.use` },
+    details: { use: shown },
+    claims: 0,
+  };
+}
+
+/** A Claim, or why it is not scrubbed. */
+function claimRecord(claim: Json, base: string, label: string, bundle: BundleIndex): ReadRecord {
+  const refused = notBilled(claim, base, label);
+  return refused ? { kind: 'problem', problem: refused } : toItem(claim, base, label, bundle);
+}
+
 /**
  * True for a FHIR resource of any type. The canonical claim has no `resourceType` field (an
  * unknown field is an error there), so a JSON object with one is FHIR: a Claim or Bundle to
@@ -441,16 +488,34 @@ export function isFhirResource(value: unknown): boolean {
   return typeof obj(value)?.resourceType === 'string';
 }
 
-export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProblem[] } {
-  const items: ReadItem[] = [];
-  const problems: ReadProblem[] = [];
+/**
+ * The Claims of a Bundle that another Claim of it refers to (`related.claim`: the claim it
+ * replaces, the request it follows up): they are the other Claim's context, not claims to scrub.
+ */
+function referencedClaims(entries: readonly unknown[], index: BundleIndex): Set<Json> {
+  const referenced = new Set<Json>();
+  for (const e of entries) {
+    const claim = obj(obj(e)?.resource);
+    if (claim?.resourceType !== 'Claim') continue;
+    const refs = new References(claim, '', index);
+    for (const related of list(claim.related)) {
+      const target = refs.resolve(obj(related)?.claim)?.resource;
+      if (target && target !== claim && target.resourceType === 'Claim') referenced.add(target);
+    }
+  }
+  return referenced;
+}
+
+/** The claims of a FHIR Claim, Bundle or array of Claims, and why any part is not scrubbed, in order. */
+export function readFhir(root: unknown): ReadRecord[] {
+  const records: ReadRecord[] = [];
   const resource = obj(root);
   if (Array.isArray(root)) {
     root.forEach((r, i) => {
       const claim = obj(r);
-      if (claim?.resourceType === 'Claim') items.push(toItem(claim, 'Claim', `item ${i + 1} (${claimLabel(claim)})`, new Map()));
+      if (claim?.resourceType === 'Claim') records.push(claimRecord(claim, 'Claim', `item ${i + 1} (${claimLabel(claim)})`, new Map()));
       else {
-        items.push({
+        records.push({
           kind: 'error',
           label: `item ${i + 1}`,
           error: { code: 'fhir-not-a-claim', message: 'Not a FHIR Claim resource.' },
@@ -458,7 +523,7 @@ export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProb
       }
     });
   } else if (resource?.resourceType === 'Claim') {
-    items.push(toItem(resource, 'Claim', claimLabel(resource), new Map()));
+    records.push(claimRecord(resource, 'Claim', claimLabel(resource), new Map()));
   } else if (resource?.resourceType === 'Bundle') {
     const entries = list(resource.entry);
     const index = new Map<string, Resolved>();
@@ -471,28 +536,36 @@ export function readFhir(root: unknown): { items: ReadItem[]; problems: ReadProb
       if (fullUrl) index.set(fullUrl, resolved);
       if (str(r.resourceType) && str(r.id)) index.set(`${r.resourceType as string}/${r.id as string}`, resolved);
     });
+    const context = referencedClaims(entries, index);
+    let claims = 0;
     entries.forEach((e, i) => {
       const r = obj(obj(e)?.resource);
-      if (r?.resourceType === 'Claim') {
-        items.push(toItem(r, `Bundle.entry[${i}].resource`, `Bundle entry ${i + 1} (${claimLabel(r)})`, index));
-      }
+      if (r?.resourceType !== 'Claim') return;
+      claims++;
+      if (!context.has(r)) records.push(claimRecord(r, `Bundle.entry[${i}].resource`, `Bundle entry ${i + 1} (${claimLabel(r)})`, index));
     });
-    if (items.length === 0) {
-      problems.push({
-        code: 'fhir-no-claim',
-        severity: 'error',
-        message: `The Bundle has ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} but no Claim resource.`,
-        position: { format: 'fhir', expression: 'Bundle.entry' },
+    if (claims === 0) {
+      records.push({
+        kind: 'problem',
+        problem: {
+          code: 'fhir-no-claim',
+          severity: 'error',
+          message: `The Bundle has ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} but no Claim resource.`,
+          position: { format: 'fhir', expression: 'Bundle.entry' },
+        },
       });
     }
   } else {
     const type = str(resource?.resourceType);
-    problems.push({
-      code: 'fhir-not-a-claim',
-      severity: 'error',
-      message: `Not a FHIR Claim or Bundle but ${type ? `a ${type}` : 'a resource without a type'}: send a Claim resource or a Bundle of Claims.`,
-      position: { format: 'fhir', expression: type ?? '' },
+    records.push({
+      kind: 'problem',
+      problem: {
+        code: 'fhir-not-a-claim',
+        severity: 'error',
+        message: printable(`Not a FHIR Claim or Bundle but ${type ? `a ${type}` : 'a resource without a type'}: send a Claim resource or a Bundle of Claims.`),
+        position: { format: 'fhir', expression: type ?? '' },
+      },
     });
   }
-  return { items, problems };
+  return records;
 }

@@ -141,13 +141,38 @@ function missingTrailer(ruleId: string, header: Segment, trailerId: string, what
   };
 }
 
+export interface Envelopes {
+  interchanges: Interchange[];
+  /** Content after an IEA that no ISA opens: one issue per stretch of it. */
+  outside: X12Issue[];
+}
+
+/** One issue for a stretch of segments after an IEA, however many there are. */
+function outsideIssue(iea: Segment, first: Segment, last: Segment): X12Issue {
+  const count = last.position - first.position + 1;
+  const characters = last.end - first.start;
+  return {
+    ruleId: 'x12-outside-interchange',
+    severity: 'error',
+    message: `After the IEA that closes the interchange (segment ${iea.position}), the file goes on with ${
+      count === 1 ? `${characters} character${characters === 1 ? '' : 's'}` : `${count} segments`
+    } that no ISA opens (from segment ${first.position}, byte ${first.offset}); ${count === 1 ? 'it was' : 'they were'} not read. Only white space may follow the last IEA.`,
+    segment: first,
+    details: { segments: count, characters, afterIea: iea.position },
+  };
+}
+
 /**
  * Groups segments into interchanges, functional groups and transaction sets, and checks the
  * envelope: trailers present, counts (SE01, GE01, IEA01) and control numbers equal. It never
- * throws: whatever is out of place becomes an issue on the innermost open envelope.
+ * throws: whatever is out of place becomes an issue on the innermost open envelope, and content
+ * after an IEA that no ISA opens becomes one issue of its own.
  */
-export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
+export function readEnvelopes(segments: readonly Segment[]): Envelopes {
   const interchanges: Interchange[] = [];
+  const outside: X12Issue[] = [];
+  /** The stretch of segments after the last IEA, while no ISA has come. */
+  let stretch: { iea: Segment; first: Segment; last: Segment } | undefined;
   let ix: Interchange | undefined;
   let group: Group | undefined;
   let tx: Transaction | undefined;
@@ -179,6 +204,31 @@ export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
   };
 
   for (const segment of segments) {
+    if (segment.id === 'ISA') {
+      if (stretch) {
+        outside.push(outsideIssue(stretch.iea, stretch.first, stretch.last));
+        stretch = undefined;
+      }
+      segment.loop = 'ISA';
+      closeTransaction(segment);
+      closeGroup(segment);
+      closeInterchange(segment);
+      ix = { isa: segment, groups: [], issues: [] };
+      interchanges.push(ix);
+      last = ix;
+      const widths = checkIsaWidths(segment);
+      if (widths) ix.issues.push(widths);
+      continue;
+    }
+    if (!ix) {
+      // The tokenizer starts every file at an ISA: this is after an IEA, where nothing but
+      // another interchange may come. However long the stretch, it is one issue.
+      segment.loop = 'ISA';
+      if (stretch) stretch.last = segment;
+      else stretch = { iea: last!.iea!, first: segment, last: segment };
+      continue;
+    }
+    const open = ix;
     // Belongs to the envelope the segment ends up in, known only after the switch below.
     let unterminated: X12Issue | undefined;
     if (segment.unterminated) {
@@ -192,46 +242,26 @@ export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
       };
     }
     switch (segment.id) {
-      case 'ISA': {
-        segment.loop = 'ISA';
-        closeTransaction(segment);
-        closeGroup(segment);
-        closeInterchange(segment);
-        ix = { isa: segment, groups: [], issues: [] };
-        interchanges.push(ix);
-        last = ix;
-        const widths = checkIsaWidths(segment);
-        if (widths) ix.issues.push(widths);
-        break;
-      }
       case 'GS': {
         segment.loop = 'GS';
-        if (!ix) {
-          stray(segment, 'it comes after the IEA that closed the interchange, with no new ISA');
-          break;
-        }
         closeTransaction(segment);
         closeGroup(segment);
-        group = { gs: segment, transactions: [], issues: [], interchange: ix };
-        ix.groups.push(group);
+        group = { gs: segment, transactions: [], issues: [], interchange: open };
+        open.groups.push(group);
         break;
       }
       case 'ST': {
         segment.loop = 'ST';
-        if (!ix) {
-          stray(segment, 'it comes after the IEA that closed the interchange, with no new ISA');
-          break;
-        }
         closeTransaction(segment);
         if (!group) {
-          ix.issues.push({
+          open.issues.push({
             ruleId: 'x12-unexpected-segment',
             severity: 'error',
             message: `${at(segment)} is out of place: a transaction set must be inside a functional group (GS ... GE).`,
             segment,
           });
-          group = { transactions: [], issues: [], interchange: ix };
-          ix.groups.push(group);
+          group = { transactions: [], issues: [], interchange: open };
+          open.groups.push(group);
         }
         tx = { st: segment, body: [], issues: [], group };
         group.transactions.push(tx);
@@ -271,16 +301,12 @@ export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
         segment.loop = 'ISA';
         closeTransaction(segment);
         closeGroup(segment);
-        if (!ix) {
-          stray(segment, 'there is no open interchange (ISA) for it to close');
-          break;
-        }
-        ix.iea = segment;
-        const groups = ix.groups.filter((g) => g.gs).length;
+        open.iea = segment;
+        const groups = open.groups.filter((g) => g.gs).length;
         const counted = countIssue('x12-iea-count', segment, 1, groups, 'functional groups');
-        if (counted) ix.issues.push(counted);
-        const control = controlIssue('x12-iea-control-number', ix.isa, 13, segment, 2);
-        if (control) ix.issues.push(control);
+        if (counted) open.issues.push(counted);
+        const control = controlIssue('x12-iea-control-number', open.isa, 13, segment, 2);
+        if (control) open.issues.push(control);
         ix = undefined;
         break;
       }
@@ -289,10 +315,7 @@ export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
           tx.body.push(segment);
         } else {
           segment.loop = group ? 'GS' : 'ISA';
-          stray(
-            segment,
-            ix ? 'only ST ... SE transaction sets may stand between the envelope segments' : 'it comes after the IEA that closed the interchange',
-          );
+          stray(segment, 'only ST ... SE transaction sets may stand between the envelope segments');
         }
       }
     }
@@ -301,6 +324,7 @@ export function readEnvelopes(segments: readonly Segment[]): Interchange[] {
   closeTransaction(undefined);
   closeGroup(undefined);
   closeInterchange(undefined);
-  return interchanges;
+  if (stretch) outside.push(outsideIssue(stretch.iea, stretch.first, stretch.last));
+  return { interchanges, outside };
 }
 

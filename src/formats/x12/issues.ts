@@ -1,4 +1,5 @@
 import type { Finding, Severity } from '../../findings/finding.js';
+import { printable } from '../../util/text.js';
 import type { ReadProblem } from '../types.js';
 import { sourceOf, type Segment } from './segments.js';
 
@@ -30,7 +31,7 @@ export function issueToFinding(issue: X12Issue): Finding {
     pack: X12_PACK,
     category: 'structure',
     severity: issue.severity,
-    message: issue.message,
+    message: printable(issue.message),
     lines: issue.lines ?? [],
     path: issue.path ?? '',
     details: { segment: issue.segment.id, segmentPosition: issue.segment.position, ...(issue.details ?? {}) },
@@ -38,18 +39,21 @@ export function issueToFinding(issue: X12Issue): Finding {
   };
 }
 
-export function issueToProblem(issue: X12Issue): ReadProblem {
+/** A file-level problem; `claims` is how many claims were read inside the part it is about. */
+export function issueToProblem(issue: X12Issue, claims: number): ReadProblem {
   return {
     code: issue.ruleId,
     severity: issue.severity === 'error' ? 'error' : 'warning',
-    message: issue.message,
+    message: printable(issue.message),
     position: sourceOf(issue.segment, issue.element, issue.component),
+    ...(issue.details ? { details: issue.details } : {}),
+    claims,
   };
 }
 
-/** "segment 42 (SE)": how messages name a place in the file. */
+/** "SE at segment 42": how messages name a place in the file. */
 export function at(segment: Segment): string {
-  return `${segment.id || 'segment'} at segment ${segment.position}`;
+  return segment.id === '' ? `segment ${segment.position} (which has no segment id)` : `${segment.id} at segment ${segment.position}`;
 }
 
 /**

@@ -88,11 +88,12 @@ const NM1_LINE: Record<ClaimKind, Record<string, string>> = {
 const NOT_IN_LINE = new Set(['HI', 'CL1', 'DMG', 'PAT', 'CUR']);
 const HEADER_SEGMENTS = new Set(['BHT', 'NM1', 'PER', 'N2', 'N3', 'N4', 'REF']);
 
-/** Which claim type a transaction set carries, from its implementation guide id. */
+/** Which claim type a 5010 transaction set carries, from its implementation guide id. */
 export function claimKindOf(version: string): ClaimKind | undefined {
-  // 005010X222 (A1, A2 errata) and 4010 004010X098 are professional; X223 (A1-A3) and X096 institutional.
-  if (version.includes('X222') || version.includes('X098')) return 'professional';
-  if (version.includes('X223') || version.includes('X096')) return 'institutional';
+  // 005010X222 (A1, A2 errata) is professional; 005010X223 (A1-A3) institutional. Other
+  // versions (4010's X098 and X096) are refused before this is asked.
+  if (version.startsWith('005010X222')) return 'professional';
+  if (version.startsWith('005010X223')) return 'institutional';
   return undefined;
 }
 
@@ -127,7 +128,10 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
       issuesHere().push({
         ruleId: 'x12-unknown-segment',
         severity: 'error',
-        message: `${at(segment)}: "${id}" is not a segment of the 837 ${kind === 'professional' ? 'professional' : 'institutional'} claim (loop ${loop}).`,
+        message:
+          id === ''
+            ? `Segment ${segment.position} has no segment id: it starts with the element separator "${segment.delimiters.element}" (loop ${loop}). Remove it, or give it its id.`
+            : `${at(segment)}: "${id}" is not a segment of the 837 ${kind === 'professional' ? 'professional' : 'institutional'} claim (loop ${loop}).`,
         segment,
       });
       (line?.segments ?? claim?.segments ?? level?.segments ?? result.header).push(segment);
@@ -151,18 +155,49 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
             element: 3,
           });
         }
+        const twin = byId.get(level.id);
+        if (twin) {
+          level.issues.push({
+            ruleId: 'x12-hl-duplicate-id',
+            severity: 'error',
+            message: `${at(segment)}: HL01 "${level.id}" is already the id of ${at(twin.hl)}; every HL of a transaction set needs an id of its own.`,
+            segment,
+            element: 1,
+            details: { id: level.id, firstAt: twin.hl.position },
+          });
+        }
+        const parentId = el(segment, 2);
         const parentCode = PARENT_LEVEL[code];
+        const named = parentId === '' ? undefined : byId.get(parentId);
         if (parentCode) {
-          const named = byId.get(el(segment, 2));
           if (named && named.code === parentCode) level.parent = named;
           else {
             level.parent = lastOfCode.get(parentCode);
             level.issues.push({
               ruleId: 'x12-hl-parent',
               severity: 'error',
-              message: `${at(segment)}: HL02 must name the ${LEVEL_NAMES[parentCode]} level (HL03 ${parentCode}) above this ${LEVEL_NAMES[code]} level, but "${el(segment, 2)}" ${named ? `is a level ${named.code}` : 'names no earlier HL'}.`,
+              message: `${at(segment)}: HL02 must name the ${LEVEL_NAMES[parentCode]} level (HL03 ${parentCode}) above this ${LEVEL_NAMES[code]} level, but ${
+                parentId === '' ? 'it is empty' : named ? `"${parentId}" is a level ${named.code}` : `"${parentId}" names no earlier HL`
+              }.`,
               segment,
               element: 2,
+              details: { parentId, ...(named ? { parentLevel: named.code } : {}) },
+            });
+          }
+        } else if (parentId !== '') {
+          // The billing provider level is the top of the hierarchy (and an unknown level has
+          // no known parent): a parent id there must at least name an HL.
+          if (code === '20' || !named) {
+            level.issues.push({
+              ruleId: 'x12-hl-parent',
+              severity: 'error',
+              message:
+                code === '20'
+                  ? `${at(segment)}: the billing provider level is the top of the hierarchy, so HL02 must be empty, but it is "${parentId}"${named ? '' : ', which names no earlier HL'}.`
+                  : `${at(segment)}: HL02 "${parentId}" names no earlier HL.`,
+              segment,
+              element: 2,
+              details: { parentId },
             });
           }
         }

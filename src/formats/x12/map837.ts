@@ -114,6 +114,7 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock, recordSources = 
   b.set(claim, 'claimId', el(clm, 1), '', clm, 1);
   b.set(claim, 'claimType', tx.kind, '', tx.versionSegment, tx.versionElement);
   b.set(claim, 'frequencyCode', comp(clm, 5, 3), '', clm, 5, 3);
+  checkFacilityCode(clm, institutional, issues);
   const bht = tx.header.find((s) => s.id === 'BHT');
   if (bht) b.set(claim, 'submissionDate', isoDate(el(bht, 4)), '', bht, 4);
 
@@ -203,28 +204,88 @@ export function mapClaim(tx: Transaction837, block: ClaimBlock, recordSources = 
   return { claim, sources: b.sources, issues };
 }
 
+/** Principal diagnosis qualifiers: ICD-10-CM ABK and ICD-9-CM BK. */
+const PRINCIPAL_QUALIFIERS = new Set(['ABK', 'BK']);
+
 function mapDiagnoses(b: Builder, claim: Json, block: ClaimBlock, institutional: boolean, issues: X12Issue[]): void {
-  const diagnoses: Json[] = [];
+  // The principal diagnosis comes first in the canonical claim (rules read the first as the
+  // principal one), wherever its HI stands in the file.
+  const principal: Array<{ hi: Segment; n: number; parts: string[] }> = [];
+  const others: Array<{ hi: Segment; n: number; parts: string[] }> = [];
   const his = findAll(block.segments, '2300', 'HI');
   for (const hi of his) {
     const elementCount = elementsOf(hi).length;
     for (let n = 1; n < elementCount; n++) {
       const parts = components(hi, n);
-      if (!DIAGNOSIS_QUALIFIERS.has(parts[0] ?? '')) continue;
-      const pointer = `/diagnoses/${diagnoses.length}`;
-      const d: Json = {};
-      b.note(pointer, hi, n);
-      if (diagnoses.length === 0) b.note('/diagnoses', hi);
-      b.set(d, 'code', parts[1] ?? '', pointer, hi, n, 2);
-      // Present-on-admission indicator: 837I only (HI0n-9).
-      if (institutional) b.set(d, 'presentOnAdmission', parts[8] ?? '', pointer, hi, n, 9);
-      diagnoses.push(d);
+      const qualifier = parts[0] ?? '';
+      if (!DIAGNOSIS_QUALIFIERS.has(qualifier)) continue;
+      (PRINCIPAL_QUALIFIERS.has(qualifier) ? principal : others).push({ hi, n, parts });
     }
+  }
+  const diagnoses: Json[] = [];
+  for (const { hi, n, parts } of [...principal, ...others]) {
+    const pointer = `/diagnoses/${diagnoses.length}`;
+    const d: Json = {};
+    b.note(pointer, hi, n);
+    if (diagnoses.length === 0) b.note('/diagnoses', hi);
+    b.set(d, 'code', parts[1] ?? '', pointer, hi, n, 2);
+    // Present-on-admission indicator: 837I only (HI0n-9).
+    if (institutional) b.set(d, 'presentOnAdmission', parts[8] ?? '', pointer, hi, n, 9);
+    diagnoses.push(d);
   }
   if (diagnoses.length === 0) {
     issues.push(missing(block.clm, '2300', 'claim information', 'HI (diagnosis codes)', '/diagnoses'));
+  } else if (principal.length === 0) {
+    const first = others[0]!;
+    issues.push({
+      ruleId: 'x12-principal-diagnosis-missing',
+      severity: 'error',
+      message: `${at(first.hi)} gives other diagnoses (qualifier ${first.parts[0]}) but the claim has no principal diagnosis (an HI with qualifier ${
+        first.parts[0] === 'BF' ? 'BK' : 'ABK'
+      }); the first other diagnosis was read as the principal one. Add the principal diagnosis as HI01 with qualifier ABK.`,
+      segment: first.hi,
+      element: first.n,
+      component: 1,
+      path: '/diagnoses/0',
+      details: { missing: first.parts[0] === 'BF' ? 'BK' : 'ABK', found: first.parts[0] },
+    });
   }
   claim.diagnoses = diagnoses;
+}
+
+/**
+ * CLM05 is required: facility code (837P place of service, 837I type of facility and care),
+ * its qualifier, and the claim frequency code. Payers reject a claim that leaves it empty.
+ */
+function checkFacilityCode(clm: Segment, institutional: boolean, issues: X12Issue[]): void {
+  const facility = comp(clm, 5, 1);
+  const frequency = comp(clm, 5, 3);
+  if (facility !== '' && frequency !== '') return;
+  const facilityName = institutional ? 'facility type code (the first two digits of the type of bill)' : 'place of service code';
+  const facilityPath = institutional ? '/typeOfBill' : '/placeOfService';
+  if (facility === '' && frequency === '') {
+    issues.push({
+      ruleId: 'x12-missing-element',
+      severity: 'error',
+      message: `${at(clm)}: CLM05 is empty; it must give the ${facilityName} (CLM05-1) and the claim frequency code (CLM05-3), such as "${institutional ? '13:A:1' : '11:B:1'}".`,
+      segment: clm,
+      element: 5,
+      path: facilityPath,
+      details: { missing: ['CLM05-1', 'CLM05-3'] },
+    });
+    return;
+  }
+  const [component, what, path] = facility === '' ? [1, facilityName, facilityPath] : [3, 'claim frequency code (1 original, 7 replacement, 8 void)', '/frequencyCode'];
+  issues.push({
+    ruleId: 'x12-missing-element',
+    severity: 'error',
+    message: `${at(clm)}: CLM05-${component}, the ${what}, is empty.`,
+    segment: clm,
+    element: 5,
+    component,
+    path,
+    details: { missing: [`CLM05-${component}`] },
+  });
 }
 
 function mapAttachments(b: Builder, claim: Json, block: ClaimBlock): void {

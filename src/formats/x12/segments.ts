@@ -120,20 +120,36 @@ function isAlphanumeric(ch: string): boolean {
 }
 
 /**
- * UTF-8 byte offsets for character indexes that only ever increase. Pure-ASCII files (nearly
- * all X12) answer with the index itself; others count once, linearly.
+ * UTF-8 byte offsets in the file for character indexes that only ever increase. Pure-ASCII files
+ * (nearly all X12) answer with the index itself; others count once, linearly. When the text
+ * read is the file with its line breaks taken out (a wrapped file), `removed` lists where they
+ * were, so that offsets still count the file's own bytes.
  */
 class ByteOffsets {
   private readonly ascii: boolean;
   private charIndex = 0;
   private byteIndex = 0;
+  private removedBefore = 0;
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    private readonly removed: readonly number[] = [],
+  ) {
     // A single character class: linear, no backtracking.
     this.ascii = !/[^\x00-\x7f]/.test(text);
   }
 
-  at(index: number): number {
+  /** The index in the file of character `index` of the text read. */
+  private fileIndex(index: number): number {
+    const removed = this.removed;
+    let k = this.removedBefore;
+    while (k < removed.length && removed[k]! <= index + k) k++;
+    this.removedBefore = k;
+    return index + k;
+  }
+
+  at(readIndex: number): number {
+    const index = this.removed.length > 0 ? this.fileIndex(readIndex) : readIndex;
     if (this.ascii) return index;
     const t = this.text;
     let i = this.charIndex;
@@ -213,7 +229,7 @@ function readIsaHeader(text: string, start: number): IsaHeader {
 
 export interface Tokens {
   segments: Segment[];
-  /** Problems that stop reading (an unreadable ISA, content before the first ISA). */
+  /** Problems that stop reading (an unreadable ISA, content before the first ISA), and a wrapped file. */
   problems: ReadProblem[];
 }
 
@@ -222,16 +238,83 @@ function isLineBreak(c: number): boolean {
 }
 
 /**
- * Splits an X12 text into segments, interchange by interchange, each with its ordinal and byte
- * offset. Line breaks between segments are ignored. Linear in the size of the text.
+ * Characters that may stand between segments and are no part of any: white space, and the
+ * 0x1A (SUB) that DOS-era tools write at the end of a file. A segment id never starts with one.
  */
-export function tokenize(text: string): Tokens {
+function isFiller(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 0x1a || c === 0;
+}
+
+/**
+ * Where the line breaks of a wrapped file are: a file cut into lines of a fixed width (80 columns
+ * is the mainframe habit) has line breaks inside segments. X12 has no line breaks inside a
+ * segment, so reading such a file as it stands would misread every element a break falls in;
+ * with the breaks taken out it reads as its sender meant. Undefined when every line break
+ * follows a segment terminator (or the terminator is itself a line break).
+ */
+function wrappedLineBreaks(text: string, start: number): { removed: number[]; width: number } | undefined {
+  if (text.indexOf('\n', start) < 0 && text.indexOf('\r', start) < 0) return undefined;
+  // The ISA is read with its line breaks taken out: a wrap at 80 columns always falls inside it.
+  const head = text.slice(start, start + ISA_SEARCH_LIMIT + 8).replace(/[\r\n]/g, '');
+  const header = readIsaHeader(head, 0);
+  if (!header.ok) return undefined;
+  const terminator = header.delimiters.segment;
+  if (terminator === '\n' || terminator === '\r') return undefined;
+  // One pass, given up at the first sign that the lines are not of one width: a file with a
+  // segment per line (the usual layout) is known not to be wrapped by its second line.
+  let inside = false;
+  const removed: number[] = [];
+  let width = -1;
+  let shorter = false;
+  let lineStart = start;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!isLineBreak(c)) continue;
+    removed.push(i);
+    const length = i - lineStart;
+    lineStart = i + 1;
+    if (length === 0) continue; // the LF of a CR LF
+    // Only the last line may be shorter than the others.
+    if (shorter) return undefined;
+    if (width < 0) width = length;
+    else if (length > width) return undefined;
+    else if (length < width) shorter = true;
+    if (text[i - 1] !== terminator) inside = true;
+  }
+  let end = text.length;
+  while (end > lineStart && isFiller(text.charCodeAt(end - 1))) end--;
+  const last = end - lineStart;
+  if (!inside || width < 0 || removed.length < 2 || (last > 0 && (shorter || last > width))) return undefined;
+  return { removed, width };
+}
+
+function wrappedProblem(width: number, offset: number): ReadProblem {
+  return {
+    code: 'x12-wrapped-lines',
+    severity: 'warning',
+    message: `The file is wrapped into lines of ${width} characters, with line breaks inside segments; it was read with its line breaks taken out. Send it unwrapped: a line break may only follow a segment terminator.`,
+    position: { format: 'x12', segment: 'ISA', position: 1, offset, loop: 'ISA' },
+    details: { width },
+  };
+}
+
+/**
+ * Splits an X12 text into segments, interchange by interchange, each with its ordinal and byte
+ * offset. Line breaks, other white space and 0x1A (SUB) between segments are ignored; a file
+ * with line breaks inside its segments (wrapped at 80 columns) is read with them taken out, and
+ * says so in one problem. Linear in the size of the text.
+ */
+export function tokenize(file: string): Tokens {
+  let i = file.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < file.length && isFiller(file.charCodeAt(i))) i++;
+  const wrapped = file.startsWith('ISA', i) ? wrappedLineBreaks(file, i) : undefined;
+  const text = wrapped ? removeAt(file, wrapped.removed) : file;
+  if (wrapped) i -= wrapped.removed.filter((r) => r < i).length;
   const segments: Segment[] = [];
   const problems: ReadProblem[] = [];
-  const bytes = new ByteOffsets(text);
+  const bytes = new ByteOffsets(file, wrapped?.removed);
+  if (wrapped) problems.push(wrappedProblem(wrapped.width, bytes.at(i)));
   const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  while (i < n && (isLineBreak(text.charCodeAt(i)) || text[i] === ' ' || text[i] === '\t')) i++;
   let delimiters: Delimiters | undefined;
   let position = 0;
   const ids = new Map<string, string>();
@@ -286,7 +369,19 @@ export function tokenize(text: string): Tokens {
       segments.push(segment);
     }
     i = end + 1;
-    while (i < n && isLineBreak(text.charCodeAt(i))) i++;
+    while (i < n && isFiller(text.charCodeAt(i)) && text[i] !== delimiters.segment) i++;
   }
   return { segments, problems };
+}
+
+/** The text without the characters at the given (ascending) indexes. */
+function removeAt(text: string, indexes: readonly number[]): string {
+  const parts: string[] = [];
+  let from = 0;
+  for (const k of indexes) {
+    if (k > from) parts.push(text.slice(from, k));
+    from = k + 1;
+  }
+  parts.push(text.slice(from));
+  return parts.join('');
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { loggableUrl } from '../loggable-url.js';
 
 /** What a route adds to its request's log line: ids, counts and timings, never claim contents. */
 export type LogSummary = Record<string, string | number | boolean | null>;
@@ -21,7 +22,8 @@ async function accessLogPlugin(app: FastifyInstance): Promise<void> {
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        // The route and a redacted query: a key a client puts in the URL must reach no log.
+        url: loggableUrl(request.url),
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         ...request.logSummary,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { findApiKey, roleAllows, type ApiKey, type Role } from '../api-keys.js';
+import { FailedAuthentications } from '../failed-authentications.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 
 /**
@@ -28,6 +29,8 @@ declare module 'fastify' {
 export interface AuthOptions {
   /** The keys callers may present; undefined means development mode (no authentication). */
   keys?: readonly ApiKey[];
+  /** Failed authentications per client address per window before it gets 429; none: no limit. */
+  failureLimit?: { max: number; windowMs: number };
   /** Why authentication is off, for the warning. */
   offReason?: string;
 }
@@ -58,13 +61,25 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     return;
   }
   app.log.info({ auth: 'on', keys: keys.length }, 'API keys required');
+  const failures = opts.failureLimit && new FailedAuthentications(opts.failureLimit.max, opts.failureLimit.windowMs);
   app.addHook('onRequest', async (request, reply) => {
     const access = accessOf(request);
     // CORS preflights carry no credentials by design; the CORS plugin answers them.
     if (access === 'public' || request.method === 'OPTIONS') return;
+    // Refused before its key is even looked at: a blocked address learns nothing.
+    const wait = failures?.blockedFor(request.ip) ?? 0;
+    if (wait > 0) {
+      void reply.header('retry-after', String(wait));
+      throw new ProblemError(
+        PROBLEMS['too-many-failed-authentications'],
+        `This address sent more than ${opts.failureLimit!.max} requests with a missing or unknown API key within ${Math.round(opts.failureLimit!.windowMs / 1000)} s; retry in ${wait} s.`,
+        { retryAfterSeconds: wait },
+      );
+    }
     const presented = presentedKey(request);
     const key = presented === undefined ? undefined : findApiKey(keys, presented);
     if (!key) {
+      failures?.record(request.ip);
       void reply.header('www-authenticate', 'Bearer realm="claim-scrubber"');
       throw new ProblemError(
         PROBLEMS.unauthenticated,

@@ -28,6 +28,7 @@ async function docsPlugin(app: FastifyInstance, opts: DocsOptions): Promise<void
       tags: [
         { name: 'scrub', description: 'Scrubbing claims (role scrub)' },
         { name: 'packs', description: 'The rule packs (read: scrub; reload: admin)' },
+        { name: 'workbench', description: 'The rule catalog, and linting, testing and trying an edited pack without changing the server (role scrub); the page is at /workbench' },
         { name: 'operations', description: 'Health, readiness, metrics (no key needed)' },
       ],
       components: {

@@ -1,22 +1,43 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { loggableError } from '../../util/safe-error.js';
+import { printable } from '../../util/text.js';
 import { bodyUnread, discardRestOfBody } from '../discard-body.js';
-import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemType } from '../problems.js';
+import { loggableUrl } from '../loggable-url.js';
+import { PROBLEMS, PROBLEM_CONTENT_TYPE, ProblemError, clientErrorProblem, problemBody, type ProblemType } from '../problems.js';
+import { SECURITY_HEADERS } from './security.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every content type the route reads, in words, for its 415 answer. */
+    accepts?: string;
+    /** What the route's body limit is and what to do instead, for its 413 answer. */
+    tooLarge?: string;
+  }
+}
 
 /** Maps Fastify's own errors (body parsing, limits) to our stable problem codes. */
-function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: string } {
+function fromFastifyError(err: FastifyError, request: FastifyRequest): { problem: ProblemType; detail: string } {
+  const config = request.routeOptions.config;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { problem: PROBLEMS['body-too-large'], detail: err.message };
+      return {
+        problem: PROBLEMS['body-too-large'],
+        detail: config?.tooLarge ? `The body is too large: ${config.tooLarge}. It was refused before it was read.` : err.message,
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': {
+      const type = request.headers['content-type'];
       return {
         problem: PROBLEMS['unsupported-media-type'],
-        detail: 'Send the claim as Content-Type: application/json, application/fhir+json (a FHIR Claim or Bundle) or application/edi-x12 (an 837P or 837I).',
+        detail: `${type ? `Content-Type "${printable(type)}" is not read here` : 'The body has no Content-Type'}. ${
+          config?.accepts ? `${request.method} ${request.routeOptions.url} reads ${config.accepts}.` : 'Send the claim as Content-Type: application/json.'
+        }`,
       };
+    }
     case 'FST_ERR_VALIDATION':
       return { problem: PROBLEMS['invalid-request'], detail: err.message };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -27,13 +48,36 @@ function fromFastifyError(err: FastifyError): { problem: ProblemType; detail: st
   if (err.statusCode === 400) return { problem: PROBLEMS['invalid-request'], detail: err.message };
   if (err.statusCode === 413) return { problem: PROBLEMS['body-too-large'], detail: err.message };
   if (err.statusCode === 415) return { problem: PROBLEMS['unsupported-media-type'], detail: err.message };
+  const status = err.statusCode ?? (err as { status?: number }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return pluginProblem(status);
   return { problem: PROBLEMS['internal-error'], detail: 'The scrubber failed unexpectedly; the error is logged with this request id.' };
+}
+
+/** Problems for the client errors plugins raise, by status; said in our words, never theirs (which may quote the URL). */
+const PLUGIN_PROBLEMS: Readonly<Record<number, { problem: ProblemType; detail: string }>> = {
+  401: { problem: PROBLEMS.unauthenticated, detail: 'Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>".' },
+  403: { problem: PROBLEMS['forbidden-path'], detail: 'The path leaves the folder served here, or names a hidden file.' },
+  404: { problem: PROBLEMS['not-found'], detail: 'There is no such file.' },
+  405: { problem: PROBLEMS['method-not-allowed'], detail: 'The resource does not support this method.' },
+  406: { problem: PROBLEMS['not-acceptable'], detail: 'The resource cannot be sent in a form the Accept header allows.' },
+  408: { problem: PROBLEMS['request-timeout'], detail: 'The request did not arrive in full within the time allowed.' },
+  416: { problem: PROBLEMS['range-not-satisfiable'], detail: 'The Range header asks for bytes the resource does not have.' },
+  429: { problem: PROBLEMS['rate-limited'], detail: 'Too many requests; retry later.' },
+  431: { problem: PROBLEMS['headers-too-large'], detail: 'The request headers are larger than allowed.' },
+};
+
+/** A plugin's client error: its own status, with a stable code (client-error when no other fits). */
+function pluginProblem(status: number): { problem: ProblemType; detail: string } {
+  const known = PLUGIN_PROBLEMS[status];
+  if (known) return known;
+  const title = STATUS_CODES[status] ?? 'Client error';
+  return { problem: clientErrorProblem(status, title), detail: `${title}.` };
 }
 
 async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
-      err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err), extensions: {} };
+      err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err, request), extensions: {} };
     if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
     // A refusal is told by the request's one access-log line, which carries its code.
     else request.logSummary = { ...request.logSummary, code: problem.code };
@@ -48,17 +92,38 @@ async function problemsPlugin(app: FastifyInstance): Promise<void> {
     void reply
       .code(problem.status)
       .type(PROBLEM_CONTENT_TYPE)
-      .send(problemBody(problem, detail, request.url, { requestId: request.id, ...extensions }));
+      .send(problemBody(problem, detail, loggableUrl(request.url), { requestId: request.id, ...extensions }));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
       .type(PROBLEM_CONTENT_TYPE)
-      .send(problemBody(PROBLEMS['not-found'], `There is no ${request.method} ${request.url.split('?')[0]}.`, request.url, { requestId: request.id }));
+      .send(problemBody(PROBLEMS['not-found'], `There is no ${request.method} ${loggableUrl(request.url.split('?')[0]!)}.`, loggableUrl(request.url), { requestId: request.id }));
   });
 }
 
 export default fp(problemsPlugin, { name: 'problems', fastify: '5.x' });
+
+/**
+ * Errors Fastify's router meets before any route or hook runs (a URL that cannot be decoded,
+ * such as /docs/%): the same problem+json as every other answer, with the request id and the
+ * security headers, which no hook has set.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { problem, detail } =
+    err.code === 'FST_ERR_BAD_URL'
+      ? { problem: PROBLEMS['invalid-request'], detail: 'The URL is not valid: a % sign must begin an escape such as %2F.' }
+      : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500
+        ? pluginProblem(err.statusCode)
+        : { problem: PROBLEMS['invalid-request'], detail: 'The request cannot be routed.' };
+  request.log.info({ method: request.method, url: loggableUrl(request.url), statusCode: problem.status, code: problem.code }, 'request refused before routing');
+  for (const [name, value] of SECURITY_HEADERS) void reply.header(name, value);
+  void reply
+    .header('x-request-id', request.id)
+    .code(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(problem, detail, loggableUrl(request.url), { requestId: request.id }));
+}
 
 /**
  * Errors Node's HTTP parser meets before Fastify sees a request (a request that takes longer
@@ -79,7 +144,9 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
       : problem.code === 'headers-too-large'
         ? 'The request headers are larger than allowed.'
         : 'The request is not valid HTTP.';
-  this.log.info({ code: problem.code, parserError: err.code }, 'request refused before routing');
+  // No request was read, so no id came with it: this answer gets one of its own, in the log too.
+  const requestId = randomUUID();
+  this.log.info({ reqId: requestId, code: problem.code, parserError: err.code }, 'request refused before routing');
   // An answer already under way (a streamed batch whose upload ran out of time) must not get
   // an error written into its middle: the client would read garbage. Cut it instead.
   const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
@@ -87,9 +154,15 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
     socket.destroy();
     return;
   }
-  const body = JSON.stringify(problemBody(problem, detail));
+  const body = JSON.stringify(problemBody(problem, detail, undefined, { requestId }));
+  // The headers every other answer carries; Fastify's hooks never ran for this one.
+  const headers = [
+    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-Id: ${requestId}`,
+    ...SECURITY_HEADERS.map(([name, value]) => `${name}: ${value}`),
+    'Connection: close',
+  ];
   // end(), not write() + destroy(): the answer must leave before the socket closes.
-  socket.end(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${headers.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { todayIso } from '../../claim/dates.js';
+import type { ClaimHistory } from '../../history/claim-history.js';
 import type { ServiceState } from '../../service/state.js';
 import { tableStatuses, type TableStatus } from '../../tables/status.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
@@ -8,6 +9,8 @@ import { healthzSchema, readyzSchema } from '../schemas.js';
 
 export interface HealthRouteOptions {
   state: ServiceState;
+  /** Readiness also needs the claim history to answer, when one is configured. */
+  history?: ClaimHistory;
 }
 
 /** A table in /readyz: its editions in brief and how current it is. */
@@ -30,6 +33,13 @@ async function healthRoutes(app: FastifyInstance, opts: HealthRouteOptions): Pro
   // Readiness: send traffic here only while packs are loaded and the service is not stopping.
   app.get('/readyz', { config: open, schema: readyzSchema }, async () => {
     if (opts.state.shuttingDown) throw new ProblemError(PROBLEMS['not-ready'], 'The service is shutting down; it finishes the requests it has and takes no more.');
+    if (opts.history) {
+      try {
+        await opts.history.store.ping();
+      } catch (err) {
+        throw new ProblemError(PROBLEMS['not-ready'], `The claim history cannot be reached: ${(err as Error).message}. Scrubs that need it answer 503 history-unavailable until it is back.`);
+      }
+    }
     const serving = opts.state.packs.describe();
     // Each table's newest edition and how many days its coverage has left: ready says nothing
     // about staleness (a stale table only stops judging new dates), but shows it.

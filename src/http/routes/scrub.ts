@@ -4,12 +4,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
-import type { ScrubOptions, Scrubber } from '../../engine/scrubber.js';
+import { RULE_FAILED, type Scrubber } from '../../engine/scrubber.js';
+import type { ClaimHistory, HistoryScrubOptions } from '../../history/claim-history.js';
+import { HistoryUnavailableError } from '../../history/store.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { completeResult, readClaims, type ReadClaim, type ReadResult } from '../../formats/index.js';
+import { problemFinding } from '../../formats/decorate.js';
+import { completeResult, openClaims, readClaims, type ClaimStream, type ReadClaim, type ReadItem, type ReadProblem, type ReadRecord, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
+import { streamOf } from '../../formats/read.js';
 import { discardRestOfBody } from '../discard-body.js';
 import { loggableError } from '../../util/safe-error.js';
 import { describeType, lowerFirst } from '../../util/text.js';
@@ -19,6 +23,8 @@ import { batchSchema, scrubSchema } from '../schemas.js';
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
   scrubber: () => Scrubber;
+  /** The claim history, when one is configured: its edits need it, and record=true writes to it. */
+  history?: ClaimHistory;
   batch: {
     /** Most claims in one NDJSON batch; the stream ends with a `batch-limit` result after them. */
     maxClaims: number;
@@ -34,49 +40,96 @@ export interface ScrubRouteOptions {
 interface ScrubQuery {
   explain?: string;
   asOf?: string;
+  record?: string;
+  history?: string;
 }
 
 /** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
 const CLAIMS_PER_TURN = 32;
 
-function optionsFrom(query: ScrubQuery): ScrubOptions {
+function optionsFrom(query: ScrubQuery, history: ClaimHistory | undefined): HistoryScrubOptions {
   if (query.explain !== undefined && query.explain !== 'true' && query.explain !== 'false') {
     throw new ProblemError(PROBLEMS['invalid-request'], `explain must be true or false, not "${query.explain}".`);
   }
   if (query.asOf !== undefined && !isIsoDate(query.asOf)) {
     throw new ProblemError(PROBLEMS['invalid-request'], `asOf must be a date written YYYY-MM-DD, not "${query.asOf}".`);
   }
-  return { explain: query.explain === 'true', ...(query.asOf ? { asOf: query.asOf } : {}) };
+  if (query.record !== undefined && query.record !== 'true' && query.record !== 'false') {
+    throw new ProblemError(PROBLEMS['invalid-request'], `record must be true or false, not "${query.record}".`);
+  }
+  if (query.history !== undefined && query.history !== 'on' && query.history !== 'off') {
+    throw new ProblemError(PROBLEMS['invalid-request'], `history must be on or off, not "${query.history}".`);
+  }
+  const record = query.record === 'true';
+  if (record && !history) {
+    throw new ProblemError(PROBLEMS['invalid-request'], 'record=true needs a claim history, and none is configured: set SCRUB_DATA_DIR (SQLite) or SCRUB_HISTORY_URL (PostgreSQL), with SCRUB_HISTORY_SECRET.');
+  }
+  if (record && query.history === 'off') throw new ProblemError(PROBLEMS['invalid-request'], 'record=true and history=off contradict each other: a recorded claim is checked against the history it joins.');
+  return { explain: query.explain === 'true', ...(query.asOf ? { asOf: query.asOf } : {}), record, mode: query.history === 'off' ? 'off' : 'on' };
 }
 
-/** Content types read by the format readers rather than as a canonical JSON claim. */
-export const CLAIM_FILE_TYPES = ['application/edi-x12', 'application/x12', 'application/fhir+json'] as const;
+/** A store failure as the client sees it: 503, and how to scrub without history meanwhile. */
+function historyProblem(err: HistoryUnavailableError): ProblemError {
+  return new ProblemError(
+    PROBLEMS['history-unavailable'],
+    `The claim history cannot be used (${err.message}). Nothing was recorded. Send the request again later, or with history=off to scrub without the history edits.`,
+  );
+}
 
-/** A body read by `readClaims`: the route tells it from a parsed JSON claim by its class. */
-export class ReadBody {
-  constructor(readonly read: ReadResult) {}
+/**
+ * Content types read by the format readers rather than as a canonical JSON claim. A body sent
+ * as text/plain or application/octet-stream is read by its content, like a file given to
+ * `scrub check`: X12, JSON, NDJSON or FHIR.
+ */
+export const CLAIM_FILE_TYPES = ['application/edi-x12', 'application/x12', 'application/fhir+json', 'text/plain', 'application/octet-stream'] as const;
+
+/** What each route reads, for the 415 answer: every type it accepts, and what each is for. */
+const SCRUB_ACCEPTS =
+  'application/json (one claim), application/fhir+json (a FHIR Claim, or a Bundle with one Claim), application/edi-x12 or application/x12 (an X12 837 with one claim), or text/plain or application/octet-stream (any of these, told from the content)';
+const BATCH_ACCEPTS =
+  'application/x-ndjson (one claim per line, streamed), application/json (an array of claims, or FHIR resources), application/fhir+json (a FHIR Bundle of Claims), application/edi-x12 or application/x12 (an X12 837 file), or text/plain or application/octet-stream (any of these, told from the content)';
+
+/** A claim file sent as the body: read by the route, from its bytes, by its content. */
+export class ClaimFile {
+  constructor(
+    readonly bytes: Buffer,
+    readonly contentType: string,
+  ) {}
+
+  open(): ClaimStream {
+    return openClaims(this.bytes, { contentType: this.contentType });
+  }
 }
 
 const FORMAT_NAMES: Record<string, string> = { x12: 'X12', fhir: 'FHIR', json: 'JSON', ndjson: 'NDJSON', unknown: '' };
 
+/** The parts of a claim file that hold no readable claim, for a refusal's `problems`. */
+function unreadableParts(read: ReadResult): Array<Record<string, unknown>> {
+  return [
+    ...read.problems
+      .filter((p) => p.severity === 'error' && !(p.claims !== undefined && p.claims > 0))
+      .map((p) => ({ code: p.code, message: p.message, ...(p.position ? { position: p.position } : {}) })),
+    ...read.items.flatMap((i) => (i.kind === 'error' ? [{ code: i.error.code, message: i.error.message, label: i.label }] : [])),
+  ];
+}
+
 /**
- * The one claim of an X12 or FHIR body. Anything unreadable in the body is refused (the result
- * of a single claim cannot carry it), and so is a body with several claims: POST /v1/scrub is
- * one claim in, one ScrubResult out.
+ * The one claim of an X12 or FHIR body. A part of the body that holds no readable claim is
+ * refused (the result of a single claim cannot carry it), and so is a body with several claims:
+ * POST /v1/scrub is one claim in, one ScrubResult out. Problems of the envelopes and levels
+ * around the claim (an SE01 that miscounts) are the claim's own findings here: with one claim,
+ * reporting them on it reports them once.
  */
 function onlyClaimOf(read: ReadResult): ReadClaim {
   const claims = read.items.filter((i): i is ReadClaim => i.kind === 'claim');
-  const errors = [
-    ...read.problems.filter((p) => p.severity === 'error').map((p) => ({ code: p.code, message: p.message, ...(p.position ? { position: p.position } : {}) })),
-    ...read.items.flatMap((i) => (i.kind === 'error' ? [{ code: i.error.code, message: i.error.message, label: i.label }] : [])),
-  ];
+  const errors = unreadableParts(read);
   const name = FORMAT_NAMES[read.format] ?? '';
   if (errors.length > 0 || claims.length === 0) {
-    const first = errors[0]?.message ?? 'it holds no claim.';
+    const first = (errors[0]?.message as string | undefined) ?? 'it holds no claim.';
     throw new ProblemError(
       PROBLEMS['unreadable-claims'],
       `The ${name ? `${name} ` : ''}body cannot be read: ${first}${errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : ''}`,
-      { problems: errors },
+      { problems: errors.length > 0 ? errors : read.problems },
     );
   }
   if (claims.length > 1) {
@@ -86,45 +139,73 @@ function onlyClaimOf(read: ReadResult): ReadClaim {
       { claims: claims.map((c) => c.label) },
     );
   }
-  return claims[0]!;
+  const claim = claims[0]!;
+  const around = read.problems.filter((p) => p.claims !== undefined && p.claims > 0);
+  return around.length === 0 ? claim : { ...claim, findings: [...claim.findings, ...around.map((p) => problemFinding(p, read.format))] };
+}
+
+/** Whether the caller asked for NDJSON back (a file body is otherwise answered with a JSON array). */
+function wantsNdjson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /application\/(x-)?ndjson/i.test(accept);
 }
 
 async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promise<void> {
-  app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'string' }, (request, body: string | Buffer, done) => {
-    // readClaims never throws; what it cannot read comes back as problems.
-    done(null, new ReadBody(readClaims(body.toString(), { contentType: request.headers['content-type'] ?? '' })));
+  /** Counts a result; a rule that failed at run time is a pack defect operators must hear of (ids only). */
+  const observe = (request: FastifyRequest, result: ScrubResult): void => {
+    app.scrubMetrics.observeResult(result);
+    for (const f of result.findings) {
+      if (f.ruleId === RULE_FAILED) request.log.warn({ rule: f.details.rule, pack: f.pack, claimId: result.claimId }, 'a rule failed at run time; the claim got a rule-failed finding');
+    }
+  };
+
+  app.addContentTypeParser([...CLAIM_FILE_TYPES], { parseAs: 'buffer' }, (request, body: string | Buffer, done) => {
+    // Read by the route, by content: readers never throw, and what they cannot read comes back as problems.
+    done(null, new ClaimFile(typeof body === 'string' ? Buffer.from(body) : body, request.headers['content-type'] ?? ''));
   });
 
+  /** One claim, with the history when one is configured; a store that fails is a 503, never a silent skip. */
+  const scrubClaim = async (scrubber: Scrubber, input: unknown, options: HistoryScrubOptions): Promise<ScrubResult> => {
+    if (!opts.history) return scrubber.scrub(input, options);
+    try {
+      return await opts.history.scrub(scrubber, input, options);
+    } catch (err) {
+      throw err instanceof HistoryUnavailableError ? historyProblem(err) : err;
+    }
+  };
+
   /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
-  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: ScrubOptions): Promise<ScrubResult> => {
+  const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: HistoryScrubOptions): Promise<ScrubResult> => {
     let result: ScrubResult;
     if ('error' in item) {
       result = unreadableResult(item, item.problem ?? 'invalid-json', item.error);
     } else {
       try {
-        result = await scrubber.scrub(item.input, options);
+        result = await scrubClaim(scrubber, item.input, options);
         if (item.read) result = completeResult(result, item.read);
       } catch (err) {
+        // The history store failing fails the request (the claims after it would fail too).
+        if (err instanceof ProblemError) throw err;
         // One claim's failure must not take the batch with it: it gets a result saying so.
         request.log.error({ err: loggableError(err), line: item.line }, 'claim in batch failed');
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
       }
     }
-    app.scrubMetrics.observeResult(result);
+    observe(request, result);
     return result;
   };
 
-  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub' }, schema: scrubSchema }, async (request) => {
-    const options = optionsFrom(request.query);
+  app.post<{ Querystring: ScrubQuery }>('/v1/scrub', { config: { access: 'scrub', accepts: SCRUB_ACCEPTS }, schema: scrubSchema }, async (request) => {
+    const options = optionsFrom(request.query, opts.history);
     const body = request.body;
     // A FHIR resource sent as plain application/json is read as FHIR too.
-    const read = body instanceof ReadBody ? body.read : isFhirResource(body) ? readJsonValue(body) : undefined;
+    const read = body instanceof ClaimFile ? readClaims(body.bytes, { contentType: body.contentType }) : isFhirResource(body) ? recordsRead(readJsonValue(body)) : undefined;
     if (read) {
       const item = onlyClaimOf(read);
       const scrubber = opts.scrubber();
       const started = process.hrtime.bigint();
-      const result = completeResult(await scrubber.scrub(item.input, options), item);
-      app.scrubMetrics.observeResult(result);
+      const result = completeResult(await scrubClaim(scrubber, item.input, options), item);
+      observe(request, result);
       request.logSummary = { format: read.format, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
       return result;
     }
@@ -138,8 +219,8 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     const scrubber = opts.scrubber();
     request.log.trace({ bytes: Number(request.headers['content-length'] ?? 0), explain: options.explain }, 'scrubbing claim');
     const started = process.hrtime.bigint();
-    const result = await scrubber.scrub(claim, options);
-    app.scrubMetrics.observeResult(result);
+    const result = await scrubClaim(scrubber, claim, options);
+    observe(request, result);
     // Ids, counts and timings only: claim contents are protected health information.
     request.logSummary = { claimId: result.claimId, outcome: result.outcome, findings: result.findings.length, scrubMicros: Number((process.hrtime.bigint() - started) / 1000n) };
     return result;
@@ -148,31 +229,62 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   // The batch route has its own context: only here does an NDJSON body arrive as a stream,
   // read line by line, with no body limit (the line and claim limits apply instead).
   await app.register(async (batch) => {
-    batch.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+    batch.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], (_request, payload, done) => done(null, payload));
 
     batch.post<{ Querystring: ScrubQuery }>(
       '/v1/scrub/batch',
-      { config: { access: 'scrub' }, schema: batchSchema, bodyLimit: opts.batch.jsonBodyLimit },
+      {
+        config: { access: 'scrub', accepts: BATCH_ACCEPTS, tooLarge: 'a batch sent whole (JSON, X12 or FHIR) may be at most SCRUB_BATCH_BODY_LIMIT bytes; split it, or stream claims as NDJSON' },
+        schema: batchSchema,
+        bodyLimit: opts.batch.jsonBodyLimit,
+      },
       async (request, reply) => {
-        const options = optionsFrom(request.query);
+        const options = optionsFrom(request.query, opts.history);
         const scrubber = opts.scrubber();
         const body = request.body;
         if (body instanceof Readable) {
+          // A stream's status goes out with its first result: find out now whether history answers.
+          if (opts.history && options.mode !== 'off') {
+            await opts.history.store.ping().catch((err: unknown) => {
+              throw err instanceof HistoryUnavailableError ? historyProblem(err) : err;
+            });
+          }
           const stream = Readable.from(ndjsonResults(request, body, scrubber, options), { objectMode: true, highWaterMark: 8 });
           return reply.type('application/x-ndjson; charset=utf-8').send(stream);
         }
-        const items = batchItems(body);
-        if (items.length > opts.batch.maxJsonClaims) {
+        const file = fileOf(body);
+        if (file) {
+          if (file.claims === 0) {
+            const read = recordsRead({ format: file.format, records: [...file.records()] });
+            const errors = unreadableParts(read);
+            const reasons = errors.length > 0 ? errors : read.problems;
+            throw new ProblemError(
+              PROBLEMS['unreadable-claims'],
+              `The ${FORMAT_NAMES[read.format] ? `${FORMAT_NAMES[read.format]} ` : ''}body holds no claim that can be read: ${(reasons[0]?.message as string | undefined) ?? 'it is empty.'}`,
+              { problems: reasons },
+            );
+          }
+          const ndjson = wantsNdjson(request);
+          const stream = Readable.from(fileResults(request, file, scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
+          return reply.type(ndjson ? 'application/x-ndjson; charset=utf-8' : 'application/json; charset=utf-8').send(stream);
+        }
+        if (!Array.isArray(body)) {
+          throw new ProblemError(
+            PROBLEMS['batch-not-array'],
+            `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
+          );
+        }
+        if (body.length > opts.batch.maxJsonClaims) {
           throw new ProblemError(
             PROBLEMS['batch-too-large'],
-            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${items.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
             { maxClaims: opts.batch.maxJsonClaims },
           );
         }
         const results: ScrubResult[] = [];
-        for (let i = 0; i < items.length; i++) {
+        for (let i = 0; i < body.length; i++) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, items[i]!, options));
+          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
         }
         logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
         return results;
@@ -181,7 +293,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   });
 
   /** NDJSON results, one line per claim line, pulled by the response as the client reads. */
-  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: ScrubOptions): AsyncGenerator<string> {
+  async function* ndjsonResults(request: FastifyRequest, body: Readable, scrubber: Scrubber, options: HistoryScrubOptions): AsyncGenerator<string> {
     let claims = 0;
     let failed = 0;
     let lastLine = 0;
@@ -199,7 +311,17 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
         claims++;
-        const result = await scrubItem(request, scrubber, item, options);
+        let result: ScrubResult;
+        try {
+          result = await scrubItem(request, scrubber, item, options);
+        } catch (err) {
+          if (!(err instanceof ProblemError)) throw err;
+          // The answer has started: say on this claim's line why it and the rest were not scrubbed, and stop.
+          request.log.error({ line: item.line, code: err.problem.code }, 'batch stopped: the claim history failed');
+          yield JSON.stringify(unreadableResult(item, 'history-unavailable', `not scrubbed, nor any line after it: ${lowerFirst(err.detail)}`)) + '\n';
+          cut = true;
+          break;
+        }
         if (result.outcome === 'fail') failed++;
         request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
@@ -212,44 +334,78 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       logBatch(request, { claims, failed, lines: lastLine, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
     }
   }
+
+  /**
+   * The records of a claim file (X12, FHIR, a JSON array sent as a file), in file order: a
+   * result per claim, scrubbed as it is reached, and each file-level problem in its place as
+   * `{"problem": {...}}`. NDJSON, or one JSON array written as it goes (the same bytes as
+   * JSON.stringify of the whole array).
+   */
+  async function* fileResults(request: FastifyRequest, file: ClaimStream, scrubber: Scrubber, options: HistoryScrubOptions, ndjson: boolean): AsyncGenerator<string> {
+    let claims = 0;
+    let failed = 0;
+    let problems = 0;
+    let written = 0;
+    let cut = false;
+    const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
+    try {
+      for (const record of file.records()) {
+        if (record.kind === 'problem') {
+          problems++;
+          yield out(JSON.stringify({ problem: record.problem }));
+          continue;
+        }
+        if (claims === opts.batch.maxClaims) {
+          problems++;
+          const problem: ReadProblem = {
+            code: 'batch-limit',
+            severity: 'error',
+            message: `${record.label} was not scrubbed, nor any claim after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch.`,
+            details: { maxClaims: opts.batch.maxClaims },
+          };
+          yield out(JSON.stringify({ problem }));
+          cut = true;
+          break;
+        }
+        if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
+        claims++;
+        const item: ClaimItem =
+          record.kind === 'error'
+            ? { label: record.label, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code) }
+            : { label: record.label, input: record.input, read: record };
+        const result = await scrubItem(request, scrubber, item, options);
+        if (result.outcome === 'fail') failed++;
+        yield out(JSON.stringify(result));
+      }
+      if (!ndjson) yield written === 0 ? '[]' : ']';
+    } finally {
+      logBatch(request, { format: file.format, claims, failed, problems, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+    }
+  }
 }
 
-/**
- * The claims of a batch sent whole: a JSON array of claims, or every claim of an X12 or FHIR
- * file. What a file holds that is not a readable claim comes first, each as an item with its
- * reason (so its result has a structure finding); a file with no claim at all is refused.
- */
-function batchItems(body: unknown): ClaimItem[] {
-  const read =
-    body instanceof ReadBody ? body.read : isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource)) ? readJsonValue(body) : undefined;
-  if (!read) {
-    if (!Array.isArray(body)) {
-      throw new ProblemError(
-        PROBLEMS['batch-not-array'],
-        `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
-      );
-    }
-    return body.map((input, i) => ({ label: `claim ${i + 1}`, input }));
+/** A batch body that is a claim file: X12, FHIR, or anything sent as text/plain or octet-stream. */
+function fileOf(body: unknown): ClaimStream | undefined {
+  if (body instanceof ClaimFile) return body.open();
+  if (isFhirResource(body) || (Array.isArray(body) && body.length > 0 && body.every(isFhirResource))) {
+    const read = readJsonValue(body);
+    return streamOf(read.format, read.records);
   }
-  const name = FORMAT_NAMES[read.format] ?? '';
-  if (!read.items.some((i) => i.kind === 'claim')) {
-    const errors = [...read.problems.map((p) => p.message), ...read.items.flatMap((i) => (i.kind === 'error' ? [i.error.message] : []))];
-    throw new ProblemError(PROBLEMS['unreadable-claims'], `The ${name ? `${name} ` : ''}body holds no claim that can be read: ${errors[0] ?? 'it is empty.'}`, {
-      problems: [...read.problems, ...read.items.filter((i) => i.kind === 'error')],
-    });
-  }
-  return [
-    ...read.problems
-      .filter((p) => p.severity === 'error')
-      .map((p): ClaimItem => ({ label: `part of the ${name} file`, error: lowerFirst(p.message), problem: unreadableProblemOf(p.code) })),
-    ...read.items.map((item): ClaimItem =>
-      item.kind === 'error' ? { label: item.label, error: lowerFirst(item.error.message), problem: unreadableProblemOf(item.error.code) } : { label: item.label, input: item.input, read: item },
-    ),
-  ];
+  return undefined;
+}
+
+/** A ReadResult from records read at once. */
+function recordsRead(read: { format: ReadResult['format']; records: ReadRecord[] }): ReadResult {
+  return {
+    format: read.format,
+    items: read.records.filter((r): r is ReadItem => r.kind !== 'problem'),
+    problems: read.records.flatMap((r) => (r.kind === 'problem' ? [r.problem] : [])),
+    records: read.records,
+  };
 }
 
 /** Counts only: the claims themselves never reach the log. */
-function logBatch(request: FastifyRequest, counts: Record<string, number>): void {
+function logBatch(request: FastifyRequest, counts: Record<string, number | string>): void {
   request.log.info(counts, 'batch scrubbed');
 }
 

@@ -432,6 +432,10 @@ export const hcpcsFormat: TableFormatDefinition<HcpcsIndex> = {
           result.inactiveModifiers = inactiveModifiers;
           return result;
         },
+        reads: () => [
+          ['lines', '@', 'procedureCode'],
+          ['lines', '@', 'modifiers'],
+        ],
       },
     ];
   },

@@ -204,6 +204,7 @@ export const icd10cmOrderFormat: TableFormatDefinition<Icd10Index> = {
           if (!entry) return { found: false, code, covered: true, complete, fullSet: complete, edition };
           return { found: true, code, covered: true, complete, fullSet: complete, edition, billable: entry.billable, header: !entry.billable, title: entry.title };
         },
+        reads: () => [['diagnoses', '@', 'code']],
       },
     ];
   },

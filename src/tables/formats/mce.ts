@@ -174,6 +174,7 @@ export const mceCodeEditsFormat: TableFormatDefinition<MceIndex> = {
           for (let i = 1; i < list.length && !chosen.index.has(code); i++) chosen = list[i]!;
           return chosen.index.fact(code, chosen.context.edition);
         },
+        reads: () => [['diagnoses', '@', 'code']],
       },
     ];
   },

@@ -206,6 +206,7 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
             edition: edition.context.edition,
           };
         },
+        reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
   },

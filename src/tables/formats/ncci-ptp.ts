@@ -363,7 +363,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
     return [
       {
         name: table.name,
-        scopes: ['line-pair'],
+        scopes: ['line-pair', 'history-pair'],
         description:
           `the NCCI PTP edit (${editions.names}) with the first line's code as column 1 and the second line's as column 2, ` +
           'in force on their date of service, from the edition that covers that date; found is false when there is none or the ' +
@@ -409,6 +409,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
             rationale: edit.rationale,
           };
         },
+        reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
   },

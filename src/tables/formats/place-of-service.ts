@@ -103,6 +103,7 @@ export const placeOfServiceFormat: TableFormatDefinition<DatedCodeSet> = {
           const edition = editions.at(item.serviceDate);
           return edition ? codeLookup(edition.index, code, item.serviceDate, edition.context) : uncoveredLookup(code);
         },
+        reads: () => [['placeOfService'], ['lines', '@', 'placeOfService']],
       },
     ];
   },

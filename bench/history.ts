@@ -1,0 +1,186 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import pg from 'pg';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Scrubber } from '../src/engine/scrubber.js';
+import type { RecordedLine } from '../src/engine/history.js';
+import { ClaimHistory } from '../src/history/claim-history.js';
+import { PostgresHistoryStore } from '../src/history/postgres.js';
+import { patientKeyOf } from '../src/history/record.js';
+import { SqliteHistoryStore } from '../src/history/sqlite.js';
+import type { HistoryStore, RecordedClaim } from '../src/history/store.js';
+import { generateWorkload } from '../test/support/workload.js';
+import { startTestPostgres } from '../test/history/postgres-server.js';
+import { AS_OF, BENCH_PAYERS, benchPacks, type BenchTables } from './setup.js';
+import { median, round } from './stats.js';
+
+/**
+ * The cost of the history edits per claim: the same claims scrubbed with history off, on
+ * SQLite and on PostgreSQL, each store holding 1,000,000 recorded lines (100,000 patients of
+ * 10 lines), taking turns on chunks so that all see the same machine; and the memory of
+ * recording a 100,000-claim batch.
+ */
+
+const SECRET = 'bench-history-secret-0123456789';
+const LINES_PER_PATIENT = 10;
+
+export interface HistoryBenchResult {
+  recordedLines: number;
+  claims: number;
+  offMicros: number;
+  sqliteMicros: number;
+  postgresMicros?: number;
+  /** Per-claim time with history on SQLite over off (target: at most 1.5). */
+  sqliteRatio: number;
+  postgresRatio?: number;
+  postgresNote?: string;
+  recording: { claims: number; claimsPerSecond: number; rssMiBAt: number[]; heapMiBAt: number[]; growthRatio: number };
+}
+
+function memberOf(i: number): string {
+  return `BENCH${String(i).padStart(7, '0')}`;
+}
+
+/**
+ * The same rows as `fill`, made by the server itself (a bench on a shared 2-core machine cannot
+ * wait for a million rows to cross the socket): patient keys by pgcrypto's HMAC, which gives
+ * the bytes patientKeyOf gives.
+ */
+async function fillPostgres(url: string, patients: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+    await client.query(
+      `INSERT INTO history_claims (claim_id, patient_key, payer_id, last_service_date, line_count, recorded_at)
+       SELECT 'H-' || p, encode(hmac(convert_to('BENCH' || lpad(p::text, 7, '0'), 'UTF8') || '\\x00'::bytea || convert_to('1950-04-01', 'UTF8'), convert_to($1, 'UTF8'), 'sha256'), 'hex'),
+              'MEDICARE', '2026-09-28', ${LINES_PER_PATIENT}, '2026-01-01T00:00:00Z'
+       FROM generate_series(0, $2 - 1) AS p`,
+      [SECRET, patients],
+    );
+    await client.query(
+      `INSERT INTO history_lines (claim_id, line_number, patient_key, payer_id, provider_npi, billing_npi, service_date, procedure_code, modifiers, units, charge, diagnoses, recorded_at)
+       SELECT c.claim_id, n + 1, c.patient_key, 'MEDICARE', '1234567893', '1234567893',
+              '2026-0' || (1 + n % 9) || '-' || lpad((1 + ((substr(c.claim_id, 3)::int + n) % 28))::text, 2, '0'),
+              ($1::text[])[n + 1], '', 1, 50, 'E119', '2026-01-01T00:00:00Z'
+       FROM history_claims c CROSS JOIN generate_series(0, ${LINES_PER_PATIENT - 1}) AS n`,
+      [CODES],
+    );
+    await client.query('ANALYZE history_claims; ANALYZE history_lines');
+  } finally {
+    await client.end();
+  }
+}
+
+const CODES = ['99213', '99214', '36415', '85025', '80053', '93000', '71046', '20610', '11102', '97110'];
+
+async function fill(store: HistoryStore, patients: number): Promise<void> {
+  const batch: RecordedClaim[] = [];
+  const codes = CODES;
+  for (let p = 0; p < patients; p++) {
+    const patientKey = patientKeyOf(SECRET, memberOf(p), '1950-04-01');
+    const lines: RecordedLine[] = [];
+    for (let n = 0; n < LINES_PER_PATIENT; n++) {
+      const day = String(1 + ((p + n) % 28)).padStart(2, '0');
+      lines.push({ claimId: `H-${p}`, lineNumber: n + 1, payerId: 'MEDICARE', providerNpi: '1234567893', billingNpi: '1234567893', serviceDate: `2026-0${1 + (n % 9)}-${day}`, procedureCode: codes[n]!, modifiers: [], units: 1, charge: 50, diagnoses: ['E119'], recordedAt: '2026-01-01T00:00:00Z' });
+    }
+    batch.push({ patientKey, claimId: `H-${p}`, payerId: 'MEDICARE', recordedAt: '2026-01-01T00:00:00Z', lastServiceDate: '2026-09-28', lines });
+    if (batch.length === 2000) await store.recordMany(batch.splice(0));
+  }
+  if (batch.length > 0) await store.recordMany(batch);
+}
+
+export async function historyBench(quick: boolean, tables: BenchTables): Promise<HistoryBenchResult> {
+  const patients = quick ? 10_000 : 100_000;
+  const { packs } = await benchPacks(tables);
+  const scrubber = new Scrubber(packs);
+  const claims = (generateWorkload(quick ? 1000 : 4000, { payerIds: BENCH_PAYERS }) as Array<Record<string, any>>).map((c, i) => {
+    // The workload's broken claims (no patient at all) stay broken: history is not consulted for them.
+    if (c.patient && typeof c.patient === 'object') {
+      c.patient.memberId = memberOf((i * 7919) % patients);
+      c.patient.birthDate = '1950-04-01';
+    }
+    return c;
+  });
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bench-history-'));
+  const sqlite = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')), SECRET, 1185);
+  console.log(`  filling SQLite with ${patients * LINES_PER_PATIENT} lines ...`);
+  await fill(sqlite.store, patients);
+  let postgres: ClaimHistory | undefined;
+  let postgresNote: string | undefined;
+  const server = await startTestPostgres();
+  if ('reason' in server) postgresNote = server.reason;
+  else {
+    postgres = new ClaimHistory(await PostgresHistoryStore.open(server.url), SECRET, 1185);
+    console.log(`  filling PostgreSQL with ${patients * LINES_PER_PATIENT} lines ...`);
+    await fillPostgres(server.url, patients);
+  }
+  // Both stores must hold the patients the claims name, or the comparison measures nothing.
+  for (const h of [sqlite, postgres]) {
+    if (!h) continue;
+    const found = (await h.store.linesOf(patientKeyOf(SECRET, memberOf(patients - 1), '1950-04-01'), [])).length;
+    if (found !== LINES_PER_PATIENT) throw new Error(`the ${h.store.kind} history holds ${found} lines for a bench patient, not ${LINES_PER_PATIENT}`);
+  }
+  try {
+    const ways: Array<[string, (claim: unknown) => Promise<unknown>]> = [
+      ['off', (c) => scrubber.scrub(c, { asOf: AS_OF })],
+      ['sqlite', (c) => sqlite.scrub(scrubber, c, { asOf: AS_OF })],
+      ...(postgres ? [['postgres', (c: unknown) => postgres!.scrub(scrubber, c, { asOf: AS_OF })] as [string, (claim: unknown) => Promise<unknown>]] : []),
+    ];
+    const perChunk = new Map<string, number[]>(ways.map(([name]) => [name, []]));
+    const CHUNK = 200;
+    for (let round = 0; round < (quick ? 2 : 4); round++) {
+      for (let at = 0; at < claims.length; at += CHUNK) {
+        const chunk = claims.slice(at, at + CHUNK);
+        const order = round % 2 === 0 ? ways : [...ways].reverse();
+        for (const [name, scrub] of order) {
+          const t = process.hrtime.bigint();
+          for (const claim of chunk) await scrub(claim);
+          perChunk.get(name)!.push(Number(process.hrtime.bigint() - t) / 1000 / chunk.length);
+        }
+      }
+    }
+    const off = median(perChunk.get('off')!);
+    const onSqlite = median(perChunk.get('sqlite')!);
+    const onPostgres = postgres ? median(perChunk.get('postgres')!) : undefined;
+
+    // Recording a batch: memory sampled at 10%, 50% and 90% of it.
+    const recordCount = quick ? 20_000 : 100_000;
+    const recorder = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'recording.sqlite')), SECRET, 1185);
+    const template = claims.slice(0, 1000);
+    const rss: number[] = [];
+    const heap: number[] = [];
+    const marks = new Set([0.1, 0.5, 0.9].map((f) => Math.floor(recordCount * f)));
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < recordCount; i++) {
+      const claim = { ...template[i % template.length]!, claimId: `R-${i}` };
+      await recorder.scrub(scrubber, claim, { asOf: AS_OF, record: true });
+      if (marks.has(i)) {
+        globalThis.gc?.();
+        rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+        heap.push(Math.round(process.memoryUsage().heapUsed / 2 ** 20));
+      }
+    }
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    await recorder.close();
+    const result: HistoryBenchResult = {
+      recordedLines: patients * LINES_PER_PATIENT,
+      claims: claims.length,
+      offMicros: round(off, 1),
+      sqliteMicros: round(onSqlite, 1),
+      sqliteRatio: round(onSqlite / off, 2),
+      recording: { claims: recordCount, claimsPerSecond: Math.round(recordCount / seconds), rssMiBAt: rss, heapMiBAt: heap, growthRatio: round(rss[2]! / rss[0]!, 2) },
+    };
+    if (onPostgres !== undefined) {
+      result.postgresMicros = round(onPostgres, 1);
+      result.postgresRatio = round(onPostgres / off, 2);
+    }
+    if (postgresNote) result.postgresNote = postgresNote;
+    return result;
+  } finally {
+    await sqlite.close();
+    await postgres?.close();
+    if (!('reason' in server)) await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

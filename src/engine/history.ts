@@ -1,0 +1,64 @@
+/**
+ * What the history edits see of a patient's earlier claims: the lines recorded for the same
+ * patient key, fetched once per claim before any rule runs (so that evaluation stays
+ * synchronous), without the claim being scrubbed itself. Nothing here reads a store: the
+ * history store (src/history) fills it in, and pack tests fill it in from their `history`.
+ */
+
+/** One recorded claim line: only what the edits need, and no patient data. */
+export interface RecordedLine {
+  claimId: string;
+  /** 1-based line number on its claim. */
+  lineNumber: number;
+  payerId: string;
+  /** The line's rendering NPI, else the claim's, else the billing NPI: "the provider" of the line. */
+  providerNpi: string;
+  billingNpi: string;
+  serviceDate: string;
+  serviceDateEnd?: string;
+  procedureCode: string;
+  /** Upper case, in the order billed. */
+  modifiers: string[];
+  units: number;
+  charge: number;
+  placeOfService?: string;
+  /** The diagnosis codes the line points at, normalised (no dot). */
+  diagnoses: string[];
+  frequencyCode?: string;
+  recordedAt: string;
+}
+
+/** How findings name a recorded line: "C-1001 line 2" (a claim id and a line, never patient data). */
+export function lineReference(line: Pick<RecordedLine, 'claimId' | 'lineNumber'>): string {
+  return `${line.claimId} line ${line.lineNumber}`;
+}
+
+/**
+ * The history one scrub consults. `consulted: false` says why history could not be used (the
+ * claim has no member id, history is off): the history rules then find nothing, and the result
+ * says so.
+ */
+export class HistoryView {
+  private byDate: Map<string, RecordedLine[]> | undefined;
+
+  constructor(
+    readonly lines: readonly RecordedLine[],
+    readonly consulted = true,
+  ) {}
+
+  static readonly NONE = new HistoryView([], false);
+
+  /** Recorded lines whose date of service is `date`, in recorded order. */
+  onDate(date: string): readonly RecordedLine[] {
+    if (this.lines.length === 0) return [];
+    if (!this.byDate) {
+      this.byDate = new Map();
+      for (const line of this.lines) {
+        const list = this.byDate.get(line.serviceDate);
+        if (list) list.push(line);
+        else this.byDate.set(line.serviceDate, [line]);
+      }
+    }
+    return this.byDate.get(date) ?? [];
+  }
+}

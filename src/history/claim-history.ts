@@ -1,0 +1,168 @@
+import { todayIso } from '../claim/dates.js';
+import type { Claim } from '../claim/claim.generated.js';
+import { SCHEMA_PACK, checkClaimStructure } from '../claim/validate.js';
+import { HistoryView } from '../engine/history.js';
+import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
+import type { HistoryStatus, ScrubResult } from '../findings/finding.js';
+import type { HistoryConfig } from './config.js';
+import { PostgresHistoryStore } from './postgres.js';
+import { identify, recordedClaimOf, type ClaimIdentity } from './record.js';
+import { SqliteHistoryStore } from './sqlite.js';
+import type { HistoryStore, HistoryWriter, RecordedClaim } from './store.js';
+
+/**
+ * The claim history as the scrubber uses it: the patient's recorded lines fetched before the
+ * rules run, and, when asked, the claim recorded in the same unit (so that two duplicates
+ * scrubbed at once never both pass). A what-if scrub never records.
+ */
+
+export type HistoryMode = 'on' | 'off';
+
+export interface HistoryScrubOptions extends ScrubOptions {
+  /** Record the claim after scrubbing it (replacing its earlier version; a void removes it). */
+  record?: boolean;
+  /** 'off': scrub without history (the result says it was not consulted). */
+  mode?: HistoryMode;
+}
+
+/** Claims written per transaction by an import. */
+const IMPORT_BATCH = 500;
+
+export interface ImportCounts {
+  recorded: number;
+  voided: number;
+  skipped: Array<{ label: string; reason: string }>;
+}
+
+function withStatus(result: ScrubResult, status: HistoryStatus): ScrubResult {
+  return { ...result, history: status };
+}
+
+/** What a recording does to the store: the claims it removes and the claim it records. */
+function changesFor(identity: ClaimIdentity, recorded: RecordedClaim | undefined): { remove: string[]; record?: RecordedClaim } {
+  const others = identity.exclude.filter((id) => id !== identity.claimId);
+  // A void (8) removes the claim and the one it names; a replacement (7) removes the one it names.
+  if (identity.frequencyCode === '8') return { remove: identity.exclude };
+  return recorded ? { remove: others, record: recorded } : { remove: others };
+}
+
+export class ClaimHistory {
+  constructor(
+    readonly store: HistoryStore,
+    private readonly secret: string,
+    readonly retentionDays: number,
+  ) {}
+
+  static async open(config: HistoryConfig): Promise<ClaimHistory> {
+    const store =
+      config.target.kind === 'sqlite'
+        ? SqliteHistoryStore.open(config.target.file, { busyTimeoutMs: config.timeoutMs })
+        : await PostgresHistoryStore.open(config.target.url, { poolSize: config.poolSize, timeoutMs: config.timeoutMs });
+    return new ClaimHistory(store, config.secret, config.retentionDays);
+  }
+
+  /**
+   * Scrubs a claim with its patient's history. Throws HistoryUnavailableError when the store
+   * cannot be used: a scrub that needs history must not silently skip the history edits.
+   */
+  async scrub(scrubber: Scrubber, input: unknown, options: HistoryScrubOptions = {}): Promise<ScrubResult> {
+    const { record = false, mode = 'on', ...scrubOptions } = options;
+    if (mode === 'off') {
+      const result = await scrubber.scrub(input, scrubOptions);
+      return withStatus(result, { consulted: false, recorded: false, reason: 'history=off: the history edits did not run' });
+    }
+    const identity = identify(this.secret, input);
+    if ('reason' in identity) {
+      const result = await scrubber.scrub(input, scrubOptions);
+      return withStatus(result, { consulted: false, recorded: false, reason: `history not consulted: ${identity.reason}` });
+    }
+    if (!record) {
+      const lines = await this.store.linesOf(identity.patientKey, identity.exclude);
+      const result = await scrubber.scrub(input, { ...scrubOptions, history: new HistoryView(lines) });
+      return withStatus(result, { consulted: true, recorded: false });
+    }
+    return this.store.withPatient(identity.patientKey, identity.exclude, (lines, writer) => {
+      const withHistory = { ...scrubOptions, history: new HistoryView(lines) };
+      // Synchronous where the evaluator is, so that SQLite's transaction never waits on the event loop.
+      const now = scrubber.scrubNow(input, withHistory);
+      if (now) return this.recordAfter(now, input, identity, writer);
+      return scrubber.scrub(input, withHistory).then((result) => this.recordAfter(result, input, identity, writer));
+    });
+  }
+
+  /**
+   * Records the scrubbed claim. The scrubber has checked it against the claim schema already:
+   * a result without schema findings is a valid claim; one with them is not recorded.
+   */
+  private recordAfter(result: ScrubResult, input: unknown, identity: ClaimIdentity, writer: HistoryWriter): ScrubResult | Promise<ScrubResult> {
+    if (result.findings.some((f) => f.pack === SCHEMA_PACK)) {
+      return withStatus(result, { consulted: true, recorded: false, reason: 'the claim was not recorded: it does not match the claim schema' });
+    }
+    const claim = input as Claim;
+    const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString()));
+    const status: HistoryStatus = { consulted: true, recorded: true };
+    const removed = changes.remove.length > 0 ? writer.remove(changes.remove) : undefined;
+    const write = () => (changes.record ? writer.record(changes.record) : undefined);
+    if (removed instanceof Promise) return removed.then(write).then(() => withStatus(result, status));
+    const written = write();
+    return written instanceof Promise ? written.then(() => withStatus(result, status)) : withStatus(result, status);
+  }
+
+  /**
+   * Loads past claims in bulk (a new deployment starts with history), in input order, a few
+   * hundred per transaction: memory stays flat however many claims there are. A void removes
+   * its claim; a claim that does not pass the claim schema is skipped with its reason.
+   */
+  async importClaims(items: AsyncIterable<{ label: string; input?: unknown; error?: string }>): Promise<ImportCounts> {
+    const counts: ImportCounts = { recorded: 0, voided: 0, skipped: [] };
+    let batch: RecordedClaim[] = [];
+    let removals: string[] = [];
+    const recordedAt = new Date().toISOString();
+    const flush = async () => {
+      if (batch.length === 0 && removals.length === 0) return;
+      await this.store.recordMany(batch, removals);
+      batch = [];
+      removals = [];
+    };
+    for await (const item of items) {
+      if (item.error !== undefined) {
+        counts.skipped.push({ label: item.label, reason: item.error });
+        continue;
+      }
+      const identity = identify(this.secret, item.input);
+      if ('reason' in identity) {
+        counts.skipped.push({ label: item.label, reason: identity.reason });
+        continue;
+      }
+      const checked = checkClaimStructure(item.input);
+      if (!checked.ok) {
+        counts.skipped.push({ label: item.label, reason: `it does not match the claim schema (${checked.findings[0]?.message ?? 'structure'})` });
+        continue;
+      }
+      const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(checked.claim, identity.patientKey, recordedAt));
+      // A removal must not undo a claim recorded earlier in this same batch.
+      if (changes.remove.some((id) => batch.some((c) => c.claimId === id))) await flush();
+      removals.push(...changes.remove);
+      if (changes.record) {
+        if (batch.some((c) => c.claimId === changes.record!.claimId)) await flush();
+        batch.push(changes.record);
+        counts.recorded++;
+      } else {
+        counts.voided++;
+      }
+      if (batch.length >= IMPORT_BATCH) await flush();
+    }
+    await flush();
+    return counts;
+  }
+
+  /** Removes claims whose latest date of service is older than the retention period. */
+  async purge(today = todayIso()): Promise<{ removed: number; before: string }> {
+    const before = new Date(Date.parse(`${today}T00:00:00Z`) - this.retentionDays * 86_400_000).toISOString().slice(0, 10);
+    return { removed: await this.store.purgeBefore(before), before };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

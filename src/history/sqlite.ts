@@ -1,0 +1,224 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { RecordedLine } from '../engine/history.js';
+import { LATEST_VERSION, MIGRATIONS, SCHEMA_TABLE, newerSchemaMessage } from './migrations.js';
+import {
+  HistoryConfigError,
+  HistoryUnavailableError,
+  LINE_COLUMNS,
+  READ_COLUMNS,
+  lineRow,
+  recordedLineOfRow,
+  type HistoryStore,
+  type HistoryWriter,
+  type RecordedClaim,
+  type StoreCounts,
+} from './store.js';
+
+/**
+ * The embedded history: one SQLite file in WAL mode (readers never wait for the writer, and a
+ * process killed mid-write leaves every transaction either committed or absent). Every change
+ * is one IMMEDIATE transaction, which takes SQLite's write lock before it reads: a check and a
+ * record of one claim are one unit even when several processes share the file.
+ */
+
+export interface SqliteOptions {
+  /** How long a writer waits for another process's write lock before giving up, in ms. */
+  busyTimeoutMs?: number;
+}
+
+/** A history that lives only as long as the process (pack tests). */
+export const IN_MEMORY = ':memory:';
+
+/** Most exclusions in one read: a claim and the claim it replaces. */
+const EXCLUDE_SLOTS = 2;
+
+export class SqliteHistoryStore implements HistoryStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly readLines: Database.Statement;
+  private readonly insertClaim: Database.Statement;
+  private readonly insertLine: Database.Statement;
+  private readonly deleteClaim: Database.Statement;
+  /** An asynchronous unit in flight holds the one connection (and its transaction) until it settles. */
+  private busy: Promise<unknown> | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly where: string,
+    db: Database.Database,
+  ) {
+    this.db = db;
+    const none = Array.from({ length: EXCLUDE_SLOTS }, () => '?').join(', ');
+    this.readLines = db
+      .prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ? AND claim_id NOT IN (${none}) ORDER BY service_date, claim_id, line_number`)
+      .raw(true);
+    this.insertClaim = db.prepare(
+      'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertLine = db.prepare(`INSERT INTO history_lines (${LINE_COLUMNS.join(', ')}) VALUES (${LINE_COLUMNS.map(() => '?').join(', ')})`);
+    this.deleteClaim = db.prepare('DELETE FROM history_claims WHERE claim_id = ?');
+  }
+
+  /** Opens (creating on first use) the history file and brings its schema up to date. */
+  static open(file: string, options: SqliteOptions = {}): SqliteHistoryStore {
+    const memory = file === IN_MEMORY;
+    const where = memory ? 'in memory' : path.resolve(file);
+    let db: Database.Database;
+    try {
+      if (!memory) mkdirSync(path.dirname(where), { recursive: true });
+      db = new Database(memory ? IN_MEMORY : where, { timeout: options.busyTimeoutMs ?? 5000 });
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a process that dies loses nothing committed; only a power cut can
+      // lose the last transactions, and it never corrupts the file.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
+    }
+    migrate(db, where);
+    return new SqliteHistoryStore(where, db);
+  }
+
+  private excluded(exclude: readonly string[]): string[] {
+    if (exclude.length > EXCLUDE_SLOTS) throw new Error(`at most ${EXCLUDE_SLOTS} claim ids can be left out of a read`);
+    const out = [...exclude];
+    while (out.length < EXCLUDE_SLOTS) out.push(exclude[0] ?? '');
+    return out;
+  }
+
+  private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
+    // Rows as arrays: a million-line history is read a patient at a time, once per claim.
+    return (this.readLines.all(patientKey, ...this.excluded(exclude)) as unknown[][]).map(recordedLineOfRow);
+  }
+
+  private guard<T>(what: string, work: () => T): T {
+    if (this.closed) throw new HistoryUnavailableError(`the history file ${this.where} is closed`);
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof HistoryUnavailableError || !(err instanceof Database.SqliteError)) throw err;
+      throw new HistoryUnavailableError(`the history file ${this.where} could not ${what}: ${err.message}`, err);
+    }
+  }
+
+  async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
+    return this.guard('be read', () => this.read(patientKey, exclude));
+  }
+
+  private readonly writer: HistoryWriter = {
+    record: (claim) => this.writeClaim(claim),
+    remove: (ids) => {
+      for (const id of ids) this.deleteClaim.run(id);
+    },
+  };
+
+  private writeClaim(claim: RecordedClaim): void {
+    this.deleteClaim.run(claim.claimId);
+    this.insertClaim.run(claim.claimId, claim.patientKey, claim.payerId, claim.frequencyCode ?? null, claim.lastServiceDate, claim.lines.length, claim.recordedAt);
+    for (const line of claim.lines) this.insertLine.run(...lineRow(claim.patientKey, line));
+  }
+
+  async withPatient<T>(patientKey: string, exclude: readonly string[], work: (lines: RecordedLine[], writer: HistoryWriter) => T | Promise<T>): Promise<T> {
+    // One connection, one transaction at a time: wait for an asynchronous unit to finish.
+    while (this.busy) await this.busy.catch(() => undefined);
+    // The patient key needs no lock of its own here: IMMEDIATE takes the database's write lock.
+    this.guard('start a transaction', () => this.db.exec('BEGIN IMMEDIATE'));
+    let result: T | Promise<T>;
+    try {
+      result = work(this.read(patientKey, exclude), this.writer);
+    } catch (err) {
+      this.rollback();
+      throw this.wrap(err);
+    }
+    if (!(result instanceof Promise)) {
+      this.commit();
+      return result;
+    }
+    const settled = result.then(
+      (value) => {
+        this.commit();
+        return value;
+      },
+      (err: unknown) => {
+        this.rollback();
+        throw this.wrap(err);
+      },
+    );
+    this.busy = settled.finally(() => {
+      this.busy = undefined;
+    });
+    return settled;
+  }
+
+  private wrap(err: unknown): unknown {
+    return err instanceof Database.SqliteError ? new HistoryUnavailableError(`the history file ${this.where} could not be written: ${err.message}`, err) : err;
+  }
+
+  private commit(): void {
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.rollback();
+      throw this.wrap(err);
+    }
+  }
+
+  private rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  async recordMany(claims: readonly RecordedClaim[], removals: readonly string[] = []): Promise<void> {
+    while (this.busy) await this.busy.catch(() => undefined);
+    this.guard('be written', () =>
+      this.db.transaction(() => {
+        for (const id of removals) this.deleteClaim.run(id);
+        for (const claim of claims) this.writeClaim(claim);
+      }).immediate(),
+    );
+  }
+
+  async purgeBefore(date: string): Promise<number> {
+    while (this.busy) await this.busy.catch(() => undefined);
+    return this.guard('be purged', () => this.db.prepare('DELETE FROM history_claims WHERE last_service_date < ?').run(date).changes);
+  }
+
+  async ping(): Promise<void> {
+    this.guard('be read', () => this.db.prepare('SELECT 1').get());
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return this.guard('be read', () => {
+      const claims = (this.db.prepare('SELECT count(*) AS n FROM history_claims').get() as { n: number }).n;
+      const lines = (this.db.prepare('SELECT count(*) AS n FROM history_lines').get() as { n: number }).n;
+      return { claims, lines };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.busy) await this.busy.catch(() => undefined);
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function migrate(db: Database.Database, where: string): void {
+  try {
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS ${SCHEMA_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      const current = (db.prepare(`SELECT max(version) AS v FROM ${SCHEMA_TABLE}`).get() as { v: number | null }).v ?? 0;
+      if (current > LATEST_VERSION) throw new HistoryConfigError(newerSchemaMessage(where, current));
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        db.exec(m.sqlite);
+        db.prepare(`INSERT INTO ${SCHEMA_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(m.version, m.name, new Date().toISOString());
+      }
+    }).immediate();
+  } catch (err) {
+    db.close();
+    if (err instanceof HistoryConfigError) throw err;
+    throw new HistoryUnavailableError(`the history file ${where} could not be prepared: ${(err as Error).message}`, err);
+  }
+}

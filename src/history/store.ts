@@ -1,0 +1,167 @@
+import type { RecordedLine } from '../engine/history.js';
+
+/**
+ * The claim history store: the same schema and the same behaviour on SQLite (one file, the
+ * default) and PostgreSQL (several instances sharing one history). Only what the history edits
+ * need is stored: a patient key (an HMAC, never the member id or birth date), ids, codes, dates,
+ * units and charges.
+ */
+
+/** One claim to record, its lines ready for the store. */
+export interface RecordedClaim {
+  patientKey: string;
+  claimId: string;
+  payerId: string;
+  frequencyCode?: string;
+  recordedAt: string;
+  /** The latest date of service: retention counts from it. */
+  lastServiceDate: string;
+  lines: RecordedLine[];
+}
+
+/** Changes to a patient's history, made inside `withPatient` so that they commit with the read. */
+export interface HistoryWriter {
+  /** Records a claim, replacing any earlier version with the same claim id. */
+  record(claim: RecordedClaim): void | Promise<void>;
+  /** Removes the claims with these ids (a void, or the claim a replacement names). */
+  remove(claimIds: readonly string[]): void | Promise<void>;
+}
+
+export interface StoreCounts {
+  claims: number;
+  lines: number;
+}
+
+export interface HistoryStore {
+  readonly kind: 'sqlite' | 'postgresql';
+  /** Where the store is, for messages (a file, or a URL without its password). */
+  readonly where: string;
+  /** The patient's recorded lines, without those of `exclude` (claim ids). */
+  linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]>;
+  /**
+   * Reads the patient's lines and runs `work`, which may write, as one unit serialised per
+   * patient key across every process that shares the store: two claims of one patient recorded
+   * at once never both miss each other.
+   */
+  withPatient<T>(patientKey: string, exclude: readonly string[], work: (lines: RecordedLine[], writer: HistoryWriter) => T | Promise<T>): Promise<T>;
+  /** Records many claims in one transaction (bulk import), each replacing its earlier version. */
+  recordMany(claims: readonly RecordedClaim[], removals?: readonly string[]): Promise<void>;
+  /** Removes every claim whose latest date of service is before `date`; returns how many. */
+  purgeBefore(date: string): Promise<number>;
+  /** Answers when the store can be used; throws HistoryUnavailableError when not. */
+  ping(): Promise<void>;
+  counts(): Promise<StoreCounts>;
+  close(): Promise<void>;
+}
+
+/** The store cannot be reached or failed: scrubs that need history answer 503 history-unavailable. */
+export class HistoryUnavailableError extends Error {
+  constructor(
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'HistoryUnavailableError';
+  }
+}
+
+/** A store whose schema is newer than this program, or otherwise unusable as configured. */
+export class HistoryConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HistoryConfigError';
+  }
+}
+
+/** The store's columns, in the order both backends insert them. */
+export const LINE_COLUMNS = [
+  'claim_id',
+  'line_number',
+  'patient_key',
+  'payer_id',
+  'provider_npi',
+  'billing_npi',
+  'service_date',
+  'service_date_end',
+  'procedure_code',
+  'modifiers',
+  'units',
+  'charge',
+  'place_of_service',
+  'diagnoses',
+  'frequency_code',
+  'recorded_at',
+] as const;
+
+export function lineRow(patientKey: string, l: RecordedLine): unknown[] {
+  return [
+    l.claimId,
+    l.lineNumber,
+    patientKey,
+    l.payerId,
+    l.providerNpi,
+    l.billingNpi,
+    l.serviceDate,
+    l.serviceDateEnd ?? null,
+    l.procedureCode,
+    l.modifiers.join(' '),
+    l.units,
+    l.charge,
+    l.placeOfService ?? null,
+    l.diagnoses.join(' '),
+    l.frequencyCode ?? null,
+    l.recordedAt,
+  ];
+}
+
+export interface LineRecord {
+  claim_id: string;
+  line_number: number;
+  payer_id: string;
+  provider_npi: string;
+  billing_npi: string;
+  service_date: string;
+  service_date_end: string | null;
+  procedure_code: string;
+  modifiers: string;
+  units: number | string;
+  charge: number | string;
+  place_of_service: string | null;
+  diagnoses: string;
+  frequency_code: string | null;
+  recorded_at: string;
+}
+
+/** The columns a read selects: everything an edit needs, never the patient key. */
+export const READ_COLUMNS =
+  'claim_id, line_number, payer_id, provider_npi, billing_npi, service_date, service_date_end, procedure_code, modifiers, units, charge, place_of_service, diagnoses, frequency_code, recorded_at';
+const READ_COLUMN_NAMES = READ_COLUMNS.split(', ');
+
+/** A row read as an array, in READ_COLUMNS order (SQLite reads them so: no object per row). */
+export function recordedLineOfRow(row: unknown[]): RecordedLine {
+  const modifiers = row[8] as string;
+  const diagnoses = row[12] as string;
+  const line: RecordedLine = {
+    claimId: row[0] as string,
+    lineNumber: Number(row[1]),
+    payerId: row[2] as string,
+    providerNpi: row[3] as string,
+    billingNpi: row[4] as string,
+    serviceDate: row[5] as string,
+    procedureCode: row[7] as string,
+    modifiers: modifiers === '' ? [] : modifiers.split(' '),
+    units: Number(row[9]),
+    charge: Number(row[10]),
+    diagnoses: diagnoses === '' ? [] : diagnoses.split(' '),
+    recordedAt: row[14] as string,
+  };
+  if (row[6] !== null) line.serviceDateEnd = row[6] as string;
+  if (row[11] !== null) line.placeOfService = row[11] as string;
+  if (row[13] !== null) line.frequencyCode = row[13] as string;
+  return line;
+}
+
+/** A row read as an object (PostgreSQL). */
+export function recordedLineOf(r: LineRecord): RecordedLine {
+  return recordedLineOfRow(READ_COLUMN_NAMES.map((name) => r[name as keyof LineRecord]));
+}
