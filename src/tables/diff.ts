@@ -1,3 +1,5 @@
+import type { FeeScheduleEntry, FeeScheduleIndex } from './formats/mpfs-rvu.js';
+import type { AddOnEdit, AddOnIndex } from './formats/ncci-add-on.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isoOfDateNumber, OPEN_END } from './encoding.js';
@@ -293,9 +295,46 @@ function posDiff(a: DatedCodeSet, b: DatedCodeSet): DiffSection[] {
   ];
 }
 
+function feeScheduleDiff(a: FeeScheduleIndex, b: FeeScheduleIndex): DiffSection[] {
+  const x = new Map(a.entries());
+  const y = new Map(b.entries());
+  const summary = (e: FeeScheduleEntry) => `status ${e.status}, global ${e.globalDays}`;
+  return [
+    compareMaps(section('Codes', x.size, y.size), x, y, summary, [
+      ['status code', (e) => e.status],
+      ['PC/TC indicator', (e) => e.pcTc],
+      ['global days', (e) => e.globalDays],
+      ['multiple procedure indicator', (e) => e.multipleProcedure],
+      ['bilateral indicator', (e) => e.bilateral],
+      ['assistant at surgery indicator', (e) => e.assistant],
+      ['co-surgeon indicator', (e) => e.coSurgeon],
+      ['team surgery indicator', (e) => e.team],
+    ]),
+  ];
+}
+
+function addOnDiff(a: AddOnIndex, b: AddOnIndex): DiffSection[] {
+  // One entry per add-on code and primary: an edit added, deleted, or changed in type or dates.
+  const pairs = (index: AddOnIndex) => {
+    const out = new Map<string, AddOnEdit>();
+    for (const [code, edits] of index.entries()) for (const e of edits) out.set(`${code} ${e.primary}`, e);
+    return out;
+  };
+  const x = pairs(a);
+  const y = pairs(b);
+  return [
+    compareMaps(section('Add-on code edits (add-on code and primary)', x.size, y.size), x, y, (e) => `type ${e.type}`, [
+      ['edit type', (e) => String(e.type)],
+      ['effective date', (e) => e.effective],
+      ['edit deletion date', (e) => e.deletion || '(none)'],
+      ['primary code deletion date', (e) => e.primaryDeletion || '(none)'],
+    ]),
+  ];
+}
+
 /** Codes a new edition no longer offers: deleted, or (HCPCS) discontinued. */
 function deletedCodes(format: TableFormat, sections: DiffSection[]): string[] {
-  if (format === 'ncci-ptp' || format === 'mce-code-edits') return [];
+  if (format === 'ncci-ptp' || format === 'mce-code-edits' || format === 'ncci-add-on') return [];
   const codes = new Set<string>();
   for (const s of sections) {
     for (const e of s.deleted) codes.add(e.code);
@@ -372,6 +411,12 @@ export async function diffTables(oldFile: DetectedFile, newFile: DetectedFile, r
       break;
     case 'place-of-service':
       sections = posDiff((await read(oldFile)) as DatedCodeSet, (await read(newFile)) as DatedCodeSet);
+      break;
+    case 'mpfs-rvu':
+      sections = feeScheduleDiff((await read(oldFile)) as FeeScheduleIndex, (await read(newFile)) as FeeScheduleIndex);
+      break;
+    case 'ncci-add-on':
+      sections = addOnDiff((await read(oldFile)) as AddOnIndex, (await read(newFile)) as AddOnIndex);
       break;
   }
   const side = (f: DetectedFile) => (f.edition ? { file: f.file, edition: f.edition.edition } : { file: f.file });

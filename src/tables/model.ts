@@ -7,7 +7,7 @@ import type { Editions } from './editions.js';
  * load time into compact indexes, each of which adds one fact that the pack's rules use.
  */
 
-export const TABLE_FORMATS = ['ncci-ptp', 'mue', 'icd-10-cm-order', 'mce-code-edits', 'hcpcs', 'place-of-service'] as const;
+export const TABLE_FORMATS = ['ncci-ptp', 'mue', 'icd-10-cm-order', 'mce-code-edits', 'hcpcs', 'place-of-service', 'mpfs-rvu', 'ncci-add-on'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
 /** One edition of a table written out in pack.yaml (`editions:`), for files whose names do not say which release they are. */
