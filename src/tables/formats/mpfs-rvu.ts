@@ -240,10 +240,15 @@ interface LineRef {
   code: string;
   serviceDate: string;
   globalDays: string;
+  /** The edition the global days came from: the one covering that line's date. */
+  edition: string;
 }
 
-function globalDaysAt(editions: Editions<FeeScheduleIndex>, line: LineView): string | undefined {
-  return line.procedureCode === undefined ? undefined : editions.at(line.serviceDate)?.index.globalDaysOf(line.procedureCode);
+function globalDaysAt(editions: Editions<FeeScheduleIndex>, line: LineView): { days: string; edition: string } | undefined {
+  if (line.procedureCode === undefined) return undefined;
+  const edition = editions.at(line.serviceDate);
+  const days = edition?.index.globalDaysOf(line.procedureCode);
+  return days === undefined ? undefined : { days, edition: edition!.context.edition };
 }
 
 /** What the claim's other lines of the same provider are to this one, in global-surgery terms. */
@@ -267,9 +272,10 @@ function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: 
       otherSideLine = other.number;
     }
     if (!sameProvider) continue;
-    const days = globalDaysAt(editions, other);
-    if (days === undefined) continue;
-    const ref = { line: other.number, code: other.procedureCode!, serviceDate: other.serviceDate, globalDays: days };
+    const global = globalDaysAt(editions, other);
+    if (global === undefined) continue;
+    const days = global.days;
+    const ref = { line: other.number, code: other.procedureCode!, serviceDate: other.serviceDate, globalDays: days, edition: global.edition };
     if (other.serviceDate === line.serviceDate) {
       if (days !== 'ZZZ') sameDayNonAddOn = true;
       if ((days === '000' || days === '010') && !sameDayMinorProcedure) sameDayMinorProcedure = ref;
@@ -284,7 +290,78 @@ function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: 
   return { sameDayMinorProcedure, majorProcedure, postOperativeOf, sameDayNonAddOn, otherSideLine };
 }
 
-const LINE_REF = objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING });
+/**
+ * The indicators in plain words, after the CMS definitions in the PPRRVU record layout
+ * (RVUyyD documentation) and the Medicare Claims Processing Manual, chapter 12; quoted in messages.
+ */
+export const MEANINGS = {
+  status: {
+    A: 'active code, paid under the fee schedule',
+    B: 'bundled code: payment is always included in other services, never paid separately',
+    C: 'carrier priced',
+    E: 'excluded from the fee schedule by regulation',
+    I: 'not valid for Medicare purposes: Medicare uses another code for the service',
+    J: 'anesthesia service',
+    M: 'measurement code, reported for quality programs only',
+    N: 'not covered by Medicare',
+    P: 'bundled or excluded: no separate payment under the fee schedule',
+    R: 'restricted coverage',
+    T: 'paid only when no other fee schedule service is billed that day',
+    X: 'statutory exclusion: not in the law\'s definition of a physician service, never paid under the fee schedule',
+  },
+  pcTc: {
+    '0': 'a physician service: the professional/technical split does not apply, so modifiers 26 and TC cannot be used',
+    '1': 'a diagnostic test with a professional and a technical component: 26 and TC may be used',
+    '2': 'professional component only: the code is already the professional part, so 26 and TC cannot be used',
+    '3': 'technical component only: the code is already the technical part, so 26 and TC cannot be used',
+    '4': 'a global test only code: other codes describe its professional and technical parts, so 26 and TC cannot be used',
+    '5': 'an incident-to service: 26 and TC cannot be used',
+    '6': 'a laboratory physician interpretation code: TC cannot be used',
+    '7': 'a physical therapy service: 26 and TC cannot be used',
+    '8': 'a physician interpretation code: the code is the professional part, and TC cannot be used',
+    '9': 'the professional/technical concept does not apply',
+  },
+  multipleProcedure: {
+    '0': 'no multiple procedure reduction applies, so modifier 51 does not apply',
+    '1': 'standard multiple procedure payment rules',
+    '2': 'standard multiple procedure payment rules',
+    '3': 'special rules for multiple endoscopic procedures',
+    '4': 'multiple diagnostic imaging reduction',
+    '5': 'multiple therapy reduction',
+    '6': 'multiple cardiovascular diagnostic reduction',
+    '7': 'multiple ophthalmology diagnostic reduction',
+    '9': 'the multiple procedure concept does not apply, so modifier 51 does not apply',
+  },
+  bilateral: {
+    '0': 'the bilateral adjustment does not apply: the procedure cannot be performed on both sides as one bilateral service',
+    '1': 'the bilateral adjustment applies: a bilateral procedure is paid at 150 percent',
+    '2': 'the code already describes a bilateral procedure (or is priced as one)',
+    '3': 'each side is paid at 100 percent: no bilateral adjustment',
+    '9': 'the bilateral concept does not apply',
+  },
+  assistant: {
+    '0': 'an assistant at surgery is paid only with documentation of medical necessity',
+    '1': 'an assistant at surgery is never paid (statutory restriction)',
+    '2': 'an assistant at surgery may be paid',
+    '9': 'the assistant at surgery concept does not apply',
+  },
+  coSurgeon: {
+    '0': 'co-surgeons are not permitted',
+    '1': 'co-surgeons may be paid with documentation of medical necessity',
+    '2': 'co-surgeons are permitted',
+    '9': 'the co-surgeon concept does not apply',
+  },
+  team: {
+    '0': 'team surgeons are not permitted',
+    '1': 'team surgeons may be paid with documentation of medical necessity',
+    '2': 'team surgeons are permitted',
+    '9': 'the team surgery concept does not apply',
+  },
+} as const;
+
+const meaning = (table: Readonly<Record<string, string>>, value: string) => table[value] ?? `indicator ${value} (not in the layout this scrubber knows)`;
+
+const LINE_REF = objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING });
 
 export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
   format: 'mpfs-rvu',
@@ -314,9 +391,16 @@ export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
           assistant: STRING,
           coSurgeon: STRING,
           team: STRING,
+          statusText: STRING,
+          pcTcText: STRING,
+          multipleProcedureText: STRING,
+          bilateralText: STRING,
+          assistantText: STRING,
+          coSurgeonText: STRING,
+          teamText: STRING,
           sameDayMinorProcedure: LINE_REF,
           majorProcedure: LINE_REF,
-          postOperativeOf: objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, endsOn: STRING, day: NUMBER }),
+          postOperativeOf: objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING, endsOn: STRING, day: NUMBER }),
           sameDayNonAddOn: BOOLEAN,
           otherSideLine: NUMBER,
           covered: BOOLEAN,
@@ -326,12 +410,26 @@ export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
           const line = item.values.line as LineView;
           const code = line.procedureCode;
           if (code === undefined) return undefined;
+          // The global periods of the claim's procedures come from the editions of their own
+          // dates, so a visit in January is judged against a November surgery's global days.
+          const around = relations(editions, line, run.claim);
           const edition = editions.at(line.serviceDate);
-          if (!edition) return { found: false, code, covered: false };
+          if (!edition) return { found: false, code, ...around, covered: false };
           const entry = edition.index.get(code);
-          if (!entry) return { found: false, code, covered: true, edition: edition.context.edition };
+          if (!entry) return { found: false, code, ...around, covered: true, edition: edition.context.edition };
           const { modifierRows: _rows, ...indicators } = entry;
-          return { found: true, code, ...indicators, ...relations(editions, line, run.claim), covered: true, edition: edition.context.edition };
+          return {
+            found: true,
+            code,
+            ...indicators,
+            statusText: meaning(MEANINGS.status, entry.status),
+            pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
+            multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
+            bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
+            assistantText: meaning(MEANINGS.assistant, entry.assistant),
+            coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
+            teamText: meaning(MEANINGS.team, entry.team),
+            ...around, covered: true, edition: edition.context.edition };
         },
         reads: () => [
           ['lines', '*', 'procedureCode'],
