@@ -24,7 +24,7 @@ describe('POST /v1/scrub', () => {
     expect(res.json().findings).toEqual([
       expect.objectContaining({ ruleId: 'table-edition-missing', severity: 'info', details: { tables: ['mce', 'mue', 'ptp'], dates: ['2026-02-20'], missing: expect.any(Array) } }),
     ]);
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-add-on-codes', 'cms-mce', 'cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {

@@ -51,7 +51,7 @@ describe('loading rule packs', () => {
   it('loads the bundled packs without a single diagnostic', async () => {
     const result = await readPackSet(bundledRulesDir);
     expect(result.diagnostics).toEqual([]);
-    expect(result.packSet?.packs.map((p) => p.name)).toEqual(['acme-health', 'cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
+    expect(result.packSet?.packs.map((p) => p.name)).toEqual(['acme-health', 'cms-add-on-codes', 'cms-mce', 'cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });
 
   it('loads a well-formed pack', async () => {

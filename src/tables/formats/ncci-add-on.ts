@@ -151,6 +151,17 @@ class AddOnReader {
   }
 }
 
+async function headOf(source: TableSource): Promise<string> {
+  const reader = await source.open();
+  try {
+    const chunk = Buffer.alloc(1 << 14);
+    const n = await reader.read(chunk, 0, chunk.length);
+    return chunk.toString('utf8', 0, n);
+  } finally {
+    await reader.close();
+  }
+}
+
 async function bytesOf(source: TableSource): Promise<Buffer> {
   const reader = await source.open();
   try {
@@ -190,19 +201,9 @@ async function readAddOnEdits(files: readonly string[], rows: RowCounter): Promi
       const data = sheets[0]?.data ?? [];
       data.forEach((cells, i) => reader.row(cells.map(cellText), file, i + 1));
     } else {
-      let delimiter: string | undefined;
-      const problems = await readCsvFile(
-        source,
-        ({ fields, line }) => {
-          if (delimiter === '\t' || fields.length > 1) return reader.row(fields, file, line);
-          // A tab-separated file read as CSV: one field holding tabs.
-          if ((fields[0] ?? '').includes('\t')) {
-            delimiter = '\t';
-            return reader.row(fields[0]!.split('\t'), file, line);
-          }
-          return reader.row(fields, file, line);
-        },
-      );
+      // CMS's text files are tab-separated; a CSV export of the workbook is comma-separated.
+      const delimiter = (await headOf(source)).includes('\t') ? '\t' : ',';
+      const problems = await readCsvFile(source, ({ fields, line }) => reader.row(fields, file, line), { delimiter });
       for (const p of problems) rows.skip(file, p.line, p.message);
     }
     if (!reader.sawHeader) throw new TableFileError(file, 'no add-on code edit header row (AOC_Edit_Type, Add-On_Code, ...) found. Is this the right file?');
