@@ -18,11 +18,12 @@ describe('POST /v1/scrub', () => {
     const res = await post(exampleClaim('clean.json'));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    // Clean: no error or warning. The bundled NCCI PTP and MUE excerpts cover 2026 Q3 and the MCE
+    // Clean: no error or warning. The bundled NCCI PTP and MUE excerpts cover 2026 Q3, the add-on code
+    // edits 2026 Q2, the fee schedule October to December 2025, and the MCE
     // lists FY2020, so one info finding says those tables gave no verdict on 2026-02-20.
     expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0, warnings: 0, infos: 1 } });
     expect(res.json().findings).toEqual([
-      expect.objectContaining({ ruleId: 'table-edition-missing', severity: 'info', details: { tables: ['mce', 'mue', 'ptp'], dates: ['2026-02-20'], missing: expect.any(Array) } }),
+      expect.objectContaining({ ruleId: 'table-edition-missing', severity: 'info', details: { tables: ['aoc', 'mce', 'mpfs', 'mue', 'ptp'], dates: ['2026-02-20'], missing: expect.any(Array) } }),
     ]);
     expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-add-on-codes', 'cms-mce', 'cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history', 'medicare-part-b', 'modifiers', 'payer-policy']);
   });

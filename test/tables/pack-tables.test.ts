@@ -266,7 +266,7 @@ describe('the bundled CMS packs', () => {
     });
     const missing = result.findings.filter((f) => f.ruleId === 'table-edition-missing');
     expect(missing).toHaveLength(1);
-    expect(missing[0]).toMatchObject({ severity: 'info', category: 'code-validity', lines: [], details: { tables: ['mce', 'mue', 'ptp', 'icd10cm', 'hcpcs'], dates: ['2022-02-15'] } });
+    expect(missing[0]).toMatchObject({ severity: 'info', category: 'code-validity', lines: [], details: { tables: ['aoc', 'mce', 'mpfs', 'mue', 'ptp', 'icd10cm', 'hcpcs'], dates: ['2022-02-15'] } });
     expect(missing[0]!.message).toContain('ICD-10-CM order file (icd10cm) for 2022-02-15');
     expect(result.findings.filter((f) => f.category === 'code-validity' && f.ruleId !== 'table-edition-missing')).toEqual([]);
     expect(result.findings.filter((f) => f.ruleId.startsWith('mce-'))).toEqual([]);
