@@ -28,6 +28,10 @@ import type { HcpcsIndex } from '../src/tables/formats/hcpcs.js';
 import type { Icd10Index } from '../src/tables/formats/icd10cm-order.js';
 import { TABLE_FORMAT_DEFINITIONS } from '../src/tables/formats/index.js';
 import type { MceIndex } from '../src/tables/formats/mce.js';
+import { feeScheduleValues, type FeeScheduleIndex } from '../src/tables/formats/mpfs-rvu.js';
+import { addOnFacts, type AddOnIndex } from '../src/tables/formats/ncci-add-on.js';
+import { Editions } from '../src/tables/editions.js';
+import type { ClaimView, LineView } from '../src/claim/view.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
@@ -63,12 +67,14 @@ function editionAt<Index>(table: Table<Index>, date: string): Edition<Index> | u
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, pack: string, name: string, env: Readonly<Record<string, string>>): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
   const editions: Array<Edition<Index>> = [];
   for (const e of info.editions) {
-    const files = e.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+    // Files from a variable are listed by position only ("SCRUB_TABLE_MUE file 1"): read the variable (one edition, named by _EDITION).
+    const fromEnv = info.source === 'environment' && info.env !== undefined && env[info.env] !== undefined;
+    const files = fromEnv ? env[info.env!]!.split(path.delimiter) : e.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
     const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
     const context: TableContext = { name, edition: e.edition, complete: e.complete };
     if (e.covers) context.covers = e.covers;
@@ -98,19 +104,30 @@ export class Baseline {
     private readonly ncciModifiers: readonly string[],
     private readonly ageRanges: Record<string, { min: number; max: number }>,
     private readonly mceParams: Values,
+    private readonly mpfs: Table<FeeScheduleIndex>,
+    private readonly aoc: Table<AddOnIndex>,
+    private readonly mpfsEditions: Editions<FeeScheduleIndex>,
+    private readonly aocEditions: Editions<AddOnIndex>,
+    private readonly mpfsParams: Values,
+    private readonly mpfsVisits: CodeMatcher,
+    private readonly aocPayerTypes: readonly string[],
   ) {}
 
-  static async load(packSet: PackSet): Promise<Baseline> {
-    const mceParams = Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === 'cms-mce')!.parameters).map(([k, v]) => [k, v.value]));
+  static async load(packSet: PackSet, env: Readonly<Record<string, string>> = {}): Promise<Baseline> {
+    const paramsOf = (pack: string) => Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === pack)!.parameters).map(([k, v]) => [k, v.value]));
+    const mceParams = paramsOf('cms-mce');
+    const mpfsParams = paramsOf('cms-mpfs');
+    const mpfs = await readTable<FeeScheduleIndex>(packSet, 'cms-mpfs', 'mpfs', env);
+    const aoc = await readTable<AddOnIndex>(packSet, 'cms-add-on-codes', 'aoc', env);
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp'),
-      await readTable(packSet, 'cms-mue', 'mue'),
-      await readTable(packSet, 'cms-mce', 'mce'),
-      await readTable(packSet, 'code-sets', 'icd10cm'),
-      await readTable(packSet, 'code-sets', 'hcpcs'),
-      await readTable(packSet, 'code-sets', 'pos'),
+      await readTable(packSet, 'cms-ncci-ptp', 'ptp', env),
+      await readTable(packSet, 'cms-mue', 'mue', env),
+      await readTable(packSet, 'cms-mce', 'mce', env),
+      await readTable(packSet, 'code-sets', 'icd10cm', env),
+      await readTable(packSet, 'code-sets', 'hcpcs', env),
+      await readTable(packSet, 'code-sets', 'pos', env),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
       compileCodeList(parameter(packSet, 'documentation', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
@@ -118,6 +135,13 @@ export class Baseline {
       (parameter(packSet, 'cms-ncci-ptp', 'ncciAssociatedModifiers') as string[]).map((m) => m.toUpperCase()),
       mceParams.ageRanges as Record<string, { min: number; max: number }>,
       mceParams,
+      mpfs,
+      aoc,
+      new Editions(mpfs.name, mpfs.editions),
+      new Editions(aoc.name, aoc.editions),
+      mpfsParams,
+      compileCodeList(mpfsParams.evaluationAndManagementCodes as string[]),
+      parameter(packSet, 'cms-add-on-codes', 'payerTypes') as string[],
     );
   }
 
@@ -163,8 +187,9 @@ export class Baseline {
     const packs: PackVersion[] = [];
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
     use('acme-health', acme);
+    use('cms-add-on-codes');
     use('cms-mce', mceApplies);
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation'].forEach((p) => use(p));
+    ['cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     const timelyFilingDays = medicare ? 365 : acme ? 90 : null;
@@ -236,6 +261,8 @@ export class Baseline {
         const entry = mue?.index.get(code);
         if (mue && entry && entry.adjudicationIndicator === 1 && l.units > entry.value) fire('mue-line-units', { mue: mueValues(code, entry, mue.context) });
       }
+      // Fee schedule indicators, global surgery and add-on codes.
+      if (code !== undefined) this.feeScheduleChecks(claim, i, lineView, fire);
       // Code sets: the procedure code, its modifiers, the line's place of service.
       if (code !== undefined && !PROCEDURE_FORM.test(code)) fire('procedure-code-form');
       this.hcpcsChecks(code, m, l.serviceDate, fire);
@@ -301,7 +328,7 @@ export class Baseline {
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, out));
 
     // The tables the claim's packs read that have no edition for one of its dates of service.
-    const read = [...(mceApplies ? [this.mce] : []), this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
+    const read = [this.aoc, ...(mceApplies ? [this.mce] : []), this.mpfs, this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
     const dates = [...new Set(lines.map((l) => l.serviceDate))].sort();
     const missing = read
       .map((t) => ({ table: t.name, title: t.title, dates: dates.filter((d) => !editionAt(t, d)), editions: t.editions.map((e) => e.context.edition) }))
@@ -316,6 +343,55 @@ export class Baseline {
       out.push(this.finding('table-edition-missing', { claim, tableEditions }, [], ''));
     }
     return buildResult(claim.claimId, out, packs);
+  }
+
+  private claimView?: { claim: Claim; view: ClaimView };
+
+  /** The cms-mpfs and cms-add-on-codes rules on one line, as plain conditions over the tables' line values. */
+  private feeScheduleChecks(claim: Claim, i: number, lineView: (i: number) => Values, fire: (ruleId: string, extra?: Values, severity?: Severity) => void): void {
+    if (this.claimView?.claim !== claim) this.claimView = { claim, view: { ...claim, lines: claim.lines.map((_, j) => lineView(j)) } as unknown as ClaimView };
+    const view = this.claimView.view;
+    const line = view.lines[i]!;
+    const m = line.modifiers;
+    const has = (...wanted: string[]) => wanted.some((w) => m.includes(w));
+    const type = claim.payer.type;
+    const mpfsApplies = type !== undefined && (this.mpfsParams.payerTypes as string[]).includes(type);
+    const aocApplies = type !== undefined && this.aocPayerTypes.includes(type);
+    if (!mpfsApplies && !aocApplies) return;
+    const mpfs = feeScheduleValues(this.mpfsEditions, line as LineView, view) as Values & Record<string, any>;
+    const aoc = addOnFacts(this.aocEditions, line as LineView, view) as Values & Record<string, any>;
+    const withMpfs = (ruleId: string) => fire(ruleId, { mpfs });
+    if (aocApplies && aoc.found) {
+      if (aoc.editType === '1' && !aoc.hasPrimary) fire('add-on-code-without-primary', { aoc });
+      if (aoc.editType === '3' && !aoc.hasPrimary) fire('add-on-code-without-listed-primary', { aoc });
+      if (aoc.editType === '2' && !aoc.otherProcedureSameDay) fire('add-on-code-contractor-primary-alone', { aoc });
+    }
+    if (aocApplies && mpfs.globalDays === 'ZZZ' && mpfs.sameDayNonAddOn === false && (!aoc.covered || !aoc.found)) fire('add-on-code-billed-alone', { mpfs, aoc });
+    if (!mpfsApplies) return;
+    if (mpfs.found) {
+      const code = line.procedureCode!;
+      if (mpfs.status === 'I' && !/^[0-9]{4}F$/.test(code)) withMpfs('mpfs-status-not-valid-for-medicare');
+      if (mpfs.status === 'N' && !has('GA', 'GZ', 'GX', 'GY')) withMpfs('mpfs-status-non-covered');
+      if (mpfs.status === 'X' && !has('GY', 'GX')) withMpfs('mpfs-status-statutory-exclusion');
+      if (mpfs.status === 'B') withMpfs('mpfs-status-bundled');
+      if (mpfs.status === 'P') withMpfs('mpfs-status-bundled-or-excluded');
+      if (['0', '2', '9'].includes(mpfs.bilateral) && has('50')) withMpfs('mpfs-bilateral-modifier-not-allowed');
+      if (mpfs.bilateral === '1' && has('50') && line.units > 1) withMpfs('mpfs-bilateral-units');
+      if (mpfs.bilateral === '1' && mpfs.otherSideLine !== undefined && this.mpfsParams.bilateralReporting === 'modifier-50') withMpfs('mpfs-bilateral-rt-lt-lines');
+      const assistant = has('80', '81', '82', 'AS');
+      if (['1', '9'].includes(mpfs.assistant) && assistant) withMpfs('mpfs-assistant-not-paid');
+      if (mpfs.assistant === '0' && assistant) withMpfs('mpfs-assistant-documentation');
+      if (['0', '9'].includes(mpfs.coSurgeon) && has('62')) withMpfs('mpfs-co-surgeon-not-allowed');
+      if (['0', '9'].includes(mpfs.team) && has('66')) withMpfs('mpfs-team-surgery-not-allowed');
+      if ((has('26') && ['0', '3', '4', '5', '7', '9'].includes(mpfs.pcTc)) || (has('TC') && ['0', '2', '4', '5', '6', '7', '8', '9'].includes(mpfs.pcTc))) withMpfs('mpfs-pc-tc-not-allowed');
+      if ((has('26') && ['2', '8'].includes(mpfs.pcTc)) || (has('TC') && mpfs.pcTc === '3')) withMpfs('mpfs-pc-tc-redundant');
+      if (['0', '9'].includes(mpfs.multipleProcedure) && has('51')) withMpfs('mpfs-multiple-procedure-not-applicable');
+    }
+    const visit = this.mpfsVisits.matches(line.procedureCode!);
+    if (visit && mpfs.sameDayMinorProcedure && !has('25')) withMpfs('global-em-same-day-minor-procedure');
+    if (visit && mpfs.majorProcedure && !has('57')) withMpfs('global-em-major-surgery-without-57');
+    if (visit && mpfs.postOperativeOf && !has(...(this.mpfsParams.postOperativeEmModifiers as string[])) && !has('57')) withMpfs('global-em-postoperative-period');
+    if (['000', '010', '090'].includes(mpfs.globalDays) && mpfs.postOperativeOf && !has(...(this.mpfsParams.postOperativeProcedureModifiers as string[]))) withMpfs('global-procedure-postoperative-period');
   }
 
   private hasAny(list: readonly string[], wanted: readonly string[]): boolean {

@@ -27,8 +27,21 @@ export interface BenchTables {
  * rows), generated into bench/.data when missing, beside the bundled complete code sets
  * (ICD-10-CM and HCPCS, read from the CMS zips); the bundled tables alone for a quick run.
  */
+/**
+ * The bundled fee schedule (October 2025) and add-on code edits (2026 Q2) stand in for the
+ * editions of the workload's dates (2026), so that their rules do their work on every claim.
+ */
+const FEE_SCHEDULE_ENV: Record<string, string> = {
+  SCRUB_TABLE_MPFS: path.join(bundledRulesDir, 'cms-mpfs', 'tables', 'PPRRVU2025_Oct.no-descriptors.csv'),
+  SCRUB_TABLE_MPFS_EDITION: 'PPRRVU2025_Oct standing in for 2026 (bench)',
+  SCRUB_TABLE_MPFS_COVERS: '2026-01-01..2026-12-31',
+  SCRUB_TABLE_AOC: path.join(bundledRulesDir, 'cms-add-on-codes', 'tables', 'AOC_V2026Q2-MCR.xlsx'),
+  SCRUB_TABLE_AOC_EDITION: 'AOC 2026 Q2 standing in for 2026 (bench)',
+  SCRUB_TABLE_AOC_COVERS: '2026-01-01..2026-12-31',
+};
+
 export async function benchTables(fullSize: boolean): Promise<BenchTables> {
-  if (!fullSize) return { env: {}, fullSize: false, description: 'bundled tables (complete ICD-10-CM FY2026 and HCPCS January 2026, PTP and MUE excerpts)' };
+  if (!fullSize) return { env: { ...FEE_SCHEDULE_ENV }, fullSize: false, description: 'bundled tables (complete ICD-10-CM FY2026 and HCPCS January 2026, PTP and MUE excerpts)' };
   const ptp = [1, 2, 3, 4].map((f) => path.join(DATA_DIR, 'ptp', `ccipra-v322r0-f${f}.txt`));
   const mue = path.join(DATA_DIR, 'mue', 'MCR_MUE_PractitionerServices_Eff_07-01-2026.csv');
   if (![...ptp, mue].every((f) => existsSync(f))) {
@@ -39,6 +52,7 @@ export async function benchTables(fullSize: boolean): Promise<BenchTables> {
   }
   return {
     env: {
+      ...FEE_SCHEDULE_ENV,
       SCRUB_TABLE_NCCI_PTP: ptp.join(path.delimiter),
       SCRUB_TABLE_NCCI_PTP_EDITION: 'synthetic full-size PTP (npm run gen:tables)',
       SCRUB_TABLE_MUE: mue,

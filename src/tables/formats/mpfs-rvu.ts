@@ -363,6 +363,35 @@ const meaning = (table: Readonly<Record<string, string>>, value: string) => tabl
 
 const LINE_REF = objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING });
 
+/** The `mpfs` fact of one line: its code's indicators in the edition covering its date, and its relations to the claim's other lines. */
+export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: LineView, claim: ClaimView): Record<string, unknown> | undefined {
+  const code = line.procedureCode;
+  if (code === undefined) return undefined;
+  // The global periods of the claim's procedures come from the editions of their own
+  // dates, so a visit in January is judged against a November surgery's global days.
+  const around = relations(editions, line, claim);
+  const edition = editions.at(line.serviceDate);
+  if (!edition) return { found: false, code, ...around, covered: false };
+  const entry = edition.index.get(code);
+  if (!entry) return { found: false, code, ...around, covered: true, edition: edition.context.edition };
+  const { modifierRows: _rows, ...indicators } = entry;
+  return {
+    found: true,
+    code,
+    ...indicators,
+    statusText: meaning(MEANINGS.status, entry.status),
+    pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
+    multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
+    bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
+    assistantText: meaning(MEANINGS.assistant, entry.assistant),
+    coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
+    teamText: meaning(MEANINGS.team, entry.team),
+    ...around,
+    covered: true,
+    edition: edition.context.edition,
+  };
+}
+
 export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
   format: 'mpfs-rvu',
   title: 'Medicare Physician Fee Schedule relative value file (PPRRVU)',
@@ -406,31 +435,7 @@ export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
           covered: BOOLEAN,
           edition: STRING,
         }),
-        value: (item, run) => {
-          const line = item.values.line as LineView;
-          const code = line.procedureCode;
-          if (code === undefined) return undefined;
-          // The global periods of the claim's procedures come from the editions of their own
-          // dates, so a visit in January is judged against a November surgery's global days.
-          const around = relations(editions, line, run.claim);
-          const edition = editions.at(line.serviceDate);
-          if (!edition) return { found: false, code, ...around, covered: false };
-          const entry = edition.index.get(code);
-          if (!entry) return { found: false, code, ...around, covered: true, edition: edition.context.edition };
-          const { modifierRows: _rows, ...indicators } = entry;
-          return {
-            found: true,
-            code,
-            ...indicators,
-            statusText: meaning(MEANINGS.status, entry.status),
-            pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
-            multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
-            bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
-            assistantText: meaning(MEANINGS.assistant, entry.assistant),
-            coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
-            teamText: meaning(MEANINGS.team, entry.team),
-            ...around, covered: true, edition: edition.context.edition };
-        },
+        value: (item, run) => feeScheduleValues(editions, item.values.line as LineView, run.claim),
         reads: () => [
           ['lines', '*', 'procedureCode'],
           ['lines', '*', 'serviceDate'],

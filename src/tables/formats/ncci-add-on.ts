@@ -215,7 +215,8 @@ async function readAddOnEdits(files: readonly string[], rows: RowCounter): Promi
 /** How many eligible primaries a finding lists; the count says how many there are. */
 export const PRIMARIES_SHOWN = 20;
 
-function addOnFacts(editions: Editions<AddOnIndex>, line: LineView, claim: ClaimView) {
+/** The `aoc` fact of one line: its add-on code edits in force on its date, and whether the claim has an eligible primary. */
+export function addOnFacts(editions: Editions<AddOnIndex>, line: LineView, claim: ClaimView) {
   const code = line.procedureCode;
   if (code === undefined) return undefined;
   const edition = editions.at(line.serviceDate);
