@@ -75,8 +75,8 @@ export async function tableSources(files: readonly string[], choose: MemberChoos
   return sources;
 }
 
-/** Reads a whole source into memory (small files only: a record layout, an addenda file). */
-export async function readSourceText(source: TableSource, maxBytes = 16 << 20): Promise<string> {
+/** Reads a whole source into memory (small files only: a record layout, an addenda file, a workbook inside a zip). */
+export async function readSourceBytes(source: TableSource, maxBytes = 16 << 20): Promise<Buffer> {
   const reader = await source.open();
   try {
     const parts: Buffer[] = [];
@@ -89,8 +89,13 @@ export async function readSourceText(source: TableSource, maxBytes = 16 << 20): 
       if (total > maxBytes) throw new TableFileError(source.name, `the file is larger than ${maxBytes} bytes, too large for what it should be`);
       parts.push(chunk.subarray(0, n));
     }
-    return Buffer.concat(parts).toString('utf8');
+    return Buffer.concat(parts);
   } finally {
     await reader.close();
   }
+}
+
+/** Reads a whole source into memory as UTF-8 text. */
+export async function readSourceText(source: TableSource, maxBytes = 16 << 20): Promise<string> {
+  return (await readSourceBytes(source, maxBytes)).toString('utf8');
 }

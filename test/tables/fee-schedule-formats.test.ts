@@ -6,6 +6,7 @@ import { feeScheduleFormat } from '../../src/tables/formats/mpfs-rvu.js';
 import { addOnCodeFormat, julianDate } from '../../src/tables/formats/ncci-add-on.js';
 import { RowCounter, TableFileError } from '../../src/tables/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
+import { zipOf } from '../support/zip-writer.js';
 
 const PPRRVU = path.join(bundledRulesDir, 'cms-mpfs', 'tables', 'PPRRVU2025_Oct.no-descriptors.csv');
 const AOC = path.join(bundledRulesDir, 'cms-add-on-codes', 'tables', 'AOC_V2026Q2-MCR.xlsx');
@@ -87,6 +88,16 @@ describe('NCCI add-on code edits (ncci-add-on)', () => {
       edition: 'NCCI add-on code edits, Medicare, 2026 Q2 (effective 2026-04-01)',
       covers: { from: '2026-04-01', to: '2026-06-30' },
     });
+  });
+
+  it('reads the workbook inside a zip as downloaded', async () => {
+    const zip = zipOf([{ name: 'AOC_V2026Q2-MCR.xlsx', data: await readFile(AOC), deflate: true }, { name: 'README.pdf', data: 'not a table' }]);
+    const file = await tempFile('aoc-2026q2.zip', '');
+    await writeFile(file, zip);
+    const rows = new RowCounter();
+    const index = await addOnCodeFormat.read([file], rows);
+    expect(rows.taken).toBe(9_000);
+    expect(index.editsOn('99292', '2026-04-15')!.map((e) => e.primary)).toEqual(['99291']);
   });
 
   it('reads the same columns as CSV and as tab-separated text', async () => {

@@ -6,7 +6,7 @@ import { headerKey } from '../code-set.js';
 import { readCsvFile } from '../csv.js';
 import { quarterOf, type Editions } from '../editions.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
-import { fileSource, tableSources, type TableSource } from '../sources.js';
+import { fileSource, readSourceBytes, tableSources, type TableSource } from '../sources.js';
 import { providerOf } from './mpfs-rvu.js';
 
 /**
@@ -162,22 +162,6 @@ async function headOf(source: TableSource): Promise<string> {
   }
 }
 
-async function bytesOf(source: TableSource): Promise<Buffer> {
-  const reader = await source.open();
-  try {
-    const parts: Buffer[] = [];
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(1 << 16);
-      const n = await reader.read(chunk, 0, chunk.length);
-      if (n === 0) break;
-      parts.push(chunk.subarray(0, n));
-    }
-    return Buffer.concat(parts);
-  } finally {
-    await reader.close();
-  }
-}
-
 const cellText = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 10) : String(v));
 
 async function readAddOnEdits(files: readonly string[], rows: RowCounter): Promise<AddOnIndex> {
@@ -194,7 +178,7 @@ async function readAddOnEdits(files: readonly string[], rows: RowCounter): Promi
     if (/\.xlsx$/i.test(source.member ?? source.file)) {
       let sheets;
       try {
-        sheets = await readXlsxFile(source.member ? await bytesOf(source) : source.file);
+        sheets = await readXlsxFile(source.member ? await readSourceBytes(source, 256 << 20) : source.file);
       } catch (error) {
         throw new TableFileError(file, `the workbook cannot be read (${error instanceof Error ? error.message : String(error)}). Is this the right file?`);
       }
