@@ -94,7 +94,7 @@ describe('development mode', () => {
     } finally {
       await server.stop();
     }
-  });
+  }, 60_000); // a real service start and a reload, each reading every bundled table (the AOC workbook among them)
 });
 
 describe('start-up configuration checks', () => {
