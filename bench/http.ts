@@ -63,12 +63,12 @@ export interface CpuPerRequest {
   autocannonCpuMicros?: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   requests: Array<{ method: 'POST'; path: string; headers: Record<string, string>; body: string }>;
 }
 
-function load(target: Target, connections: number, seconds: number): Promise<LoadFigures> {
+export function load(target: Target, connections: number, seconds: number): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
     autocannon(
       { url: target.url, connections, duration: seconds, pipelining: 1, requests: target.requests },
@@ -171,6 +171,18 @@ export async function http(quick: boolean, tables: BenchTables): Promise<HttpRes
   }
 }
 
+/** POST /v1/scrub of generated claims (small code tables: the claims are the same either way). */
+export async function workloadRequests(count: number, seed: number): Promise<Target['requests']> {
+  const { codes } = await benchPacks({ env: {}, fullSize: false, description: '' });
+  const claims = generateWorkload(count, { seed, payerIds: BENCH_PAYERS, codes });
+  return claims.map((c) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) }));
+}
+
+/** The service as deployed (logging at info), its per-client rate limit off: one client sends far past it. */
+export function deployedEnv(tables: BenchTables): Record<string, string> {
+  return { ...tables.env, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0' };
+}
+
 /**
  * 1 vs 2 workers of `scrub serve --workers N`, same claims; skipped with a note when absent.
  * Both services run throughout and take turns under load, in a different order each run, so
@@ -178,10 +190,8 @@ export async function http(quick: boolean, tables: BenchTables): Promise<HttpRes
  */
 export async function workers(quick: boolean, tables: BenchTables): Promise<WorkersResult> {
   if (!serveHasWorkers()) return { available: false, note: '`scrub serve --workers N` is not in this build yet (it is being built on another branch); skipped' };
-  const { codes } = await benchPacks({ env: {}, fullSize: false, description: '' });
-  const claims = generateWorkload(quick ? 100 : 300, { seed: 22, payerIds: BENCH_PAYERS, codes });
-  const requests = claims.map((c) => ({ method: 'POST' as const, path: `/v1/scrub?asOf=${AS_OF}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) }));
-  const env = { ...tables.env, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0' };
+  const requests = await workloadRequests(quick ? 100 : 300, 22);
+  const env = deployedEnv(tables);
   const seconds = quick ? 3 : 10;
   const runs = quick ? 1 : 3;
   const connections = 16;

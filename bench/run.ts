@@ -12,6 +12,7 @@ import { packageRoot } from '../src/paths.js';
 import { batch, type BatchResult } from './batch.js';
 import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
+import { scrapes } from './scrapes.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
 import { regexCost } from './regex-cost.js';
@@ -19,7 +20,7 @@ import { historyBench } from './history.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'history'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -124,6 +125,15 @@ if (runs('workers')) {
   } else {
     row('workers: requests/s, 2 vs 1', 'skipped', '', '', '>= 1.6', 'n/a');
   }
+}
+
+if (runs('scrapes')) {
+  console.log('scrapes: POST /v1/scrub on 2 workers under 300 /metrics scrapes a second, metrics cache on and off ...');
+  const r = await scrapes(quick, tables);
+  results.scrapes = r;
+  row(`scrapes: requests/s under ${r.scrapesPerSecond} scrapes/s vs none (cache 1 s)`, formatNumber(r.cached.scraped.requestsPerSecond), formatNumber(r.cached.idle.requestsPerSecond), r.cached.ratio.toFixed(2), '>= 0.85', yes(r.cached.ratio >= 0.85));
+  row('  the same with the cache off', formatNumber(r.uncached.scraped.requestsPerSecond), formatNumber(r.uncached.idle.requestsPerSecond), r.uncached.ratio.toFixed(2));
+  row('  scrapes answered / failed', `${r.scrapes.answered} / ${r.scrapes.failed}`);
 }
 
 if (runs('history')) {

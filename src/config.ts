@@ -46,6 +46,12 @@ export interface ServiceConfig {
   timeouts: {
     /** Whole request, headers and body (Node's requestTimeout); 0: none. */
     requestMs: number;
+    /**
+     * A request's headers, from its first byte or from the connection's opening (Node's
+     * headersTimeout): a connection that sends nothing is closed after this. Never more than
+     * requestMs.
+     */
+    headersMs: number;
     /** A socket with no activity at all is closed after this (Node's server.timeout); 0: never. */
     idleMs: number;
     /** An idle keep-alive connection is closed after this. */
@@ -57,6 +63,13 @@ export interface ServiceConfig {
     /** After SIGTERM, keep serving (not ready) this long so load balancers stop sending first. */
     delayMs: number;
   };
+  /**
+   * Most connections one serving process holds open (SCRUB_MAX_CONNECTIONS); undefined: as many
+   * as its file descriptor limit allows, less a reserve (see src/service/connections.ts).
+   */
+  maxConnections?: number;
+  /** How long the /metrics answer is reused (0: made anew for every scrape). */
+  metricsCacheMs: number;
   /** Reload the packs when their files change. */
   watch: boolean;
   /** Origins allowed by CORS; empty: CORS headers are never sent. */
@@ -104,10 +117,12 @@ export const DEFAULTS = {
   authFailureWindowMs: 60_000,
   // Long enough for the largest NDJSON batch, whose upload goes at the speed it is scrubbed.
   requestTimeoutMs: 900_000,
+  headersTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
   keepAliveTimeoutMs: 72_000,
   shutdownDeadlineMs: 25_000,
   shutdownDelayMs: 0,
+  metricsCacheMs: 1000,
 } as const;
 
 /** Reads and checks everything; throws one ConfigError listing every bad value. */
@@ -200,8 +215,12 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   const authFailureMax = integer('SCRUB_AUTH_FAILURE_LIMIT', env.SCRUB_AUTH_FAILURE_LIMIT, DEFAULTS.authFailureLimit, 0, Number.MAX_SAFE_INTEGER, 'failed authentications (0: no limit)');
   const authFailureWindow = integer('SCRUB_AUTH_FAILURE_WINDOW_MS', env.SCRUB_AUTH_FAILURE_WINDOW_MS, DEFAULTS.authFailureWindowMs, 1000, 24 * 3600_000, 'milliseconds');
 
+  const requestMs = integer('SCRUB_REQUEST_TIMEOUT_MS', env.SCRUB_REQUEST_TIMEOUT_MS, DEFAULTS.requestTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: none)');
+  const headersMs = integer('SCRUB_HEADERS_TIMEOUT_MS', env.SCRUB_HEADERS_TIMEOUT_MS, DEFAULTS.headersTimeoutMs, 1000, 3600_000, 'milliseconds');
   const timeouts = {
-    requestMs: integer('SCRUB_REQUEST_TIMEOUT_MS', env.SCRUB_REQUEST_TIMEOUT_MS, DEFAULTS.requestTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: none)'),
+    requestMs,
+    // Node refuses a headers timeout longer than the request timeout; the shorter one bounds both.
+    headersMs: requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs,
     idleMs: integer('SCRUB_IDLE_TIMEOUT_MS', env.SCRUB_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs, 0, 24 * 3600_000, 'milliseconds (0: never)'),
     keepAliveMs: integer('SCRUB_KEEP_ALIVE_TIMEOUT_MS', env.SCRUB_KEEP_ALIVE_TIMEOUT_MS, DEFAULTS.keepAliveTimeoutMs, 1, 3600_000, 'milliseconds'),
   };
@@ -209,6 +228,10 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     deadlineMs: integer('SCRUB_SHUTDOWN_DEADLINE_MS', env.SCRUB_SHUTDOWN_DEADLINE_MS, DEFAULTS.shutdownDeadlineMs, 0, 3600_000, 'milliseconds'),
     delayMs: integer('SCRUB_SHUTDOWN_DELAY_MS', env.SCRUB_SHUTDOWN_DELAY_MS, DEFAULTS.shutdownDelayMs, 0, 600_000, 'milliseconds'),
   };
+
+  const maxConnectionsText = env.SCRUB_MAX_CONNECTIONS?.trim();
+  const maxConnections = maxConnectionsText ? integer('SCRUB_MAX_CONNECTIONS', maxConnectionsText, 0, 1, 10_000_000, 'connections per worker') : undefined;
+  const metricsCacheMs = integer('SCRUB_METRICS_CACHE_MS', env.SCRUB_METRICS_CACHE_MS, DEFAULTS.metricsCacheMs, 0, 60_000, 'milliseconds (0: no cache)');
 
   const watch = flag('SCRUB_WATCH', env.SCRUB_WATCH);
   const corsOrigins = (env.SCRUB_CORS_ORIGINS ?? '')
@@ -230,7 +253,8 @@ export function readServiceConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, watch, corsOrigins };
+  const config: ServiceConfig = { port, host, rulesDir, logLevel, workers, engine, bodyLimit, batch, auth, timeouts, shutdown, metricsCacheMs, watch, corsOrigins };
+  if (maxConnections !== undefined) config.maxConnections = maxConnections;
   // Said outright when off: buildApp lays the configuration over its defaults, whose limit is on.
   config.rateLimit = rateMax > 0 ? { max: rateMax, windowMs: rateWindow } : undefined;
   config.authFailureLimit = authFailureMax > 0 ? { max: authFailureMax, windowMs: authFailureWindow } : undefined;

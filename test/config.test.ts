@@ -60,6 +60,23 @@ describe('the service configuration', () => {
     expect(config.rateLimit).toBeUndefined();
   });
 
+  it('reads the connection settings: header timeout (never past the request timeout), connections per worker, metrics cache', () => {
+    expect(readServiceConfig({})).toMatchObject({ timeouts: { headersMs: 10_000 }, metricsCacheMs: 1000 });
+    expect(readServiceConfig({}).maxConnections).toBeUndefined();
+    expect(readServiceConfig({ SCRUB_HEADERS_TIMEOUT_MS: '5000', SCRUB_MAX_CONNECTIONS: '900', SCRUB_METRICS_CACHE_MS: '0' })).toMatchObject({
+      timeouts: { headersMs: 5000 },
+      maxConnections: 900,
+      metricsCacheMs: 0,
+    });
+    expect(readServiceConfig({ SCRUB_HEADERS_TIMEOUT_MS: '30000', SCRUB_REQUEST_TIMEOUT_MS: '2000' }).timeouts).toMatchObject({ requestMs: 2000, headersMs: 2000 });
+    expect(readServiceConfig({ SCRUB_HEADERS_TIMEOUT_MS: '30000', SCRUB_REQUEST_TIMEOUT_MS: '0' }).timeouts).toMatchObject({ requestMs: 0, headersMs: 30_000 });
+    expect(problemsOf({ SCRUB_HEADERS_TIMEOUT_MS: '10', SCRUB_MAX_CONNECTIONS: '0', SCRUB_METRICS_CACHE_MS: 'often' })).toEqual([
+      { variable: 'SCRUB_HEADERS_TIMEOUT_MS', value: '10', expected: 'expected a whole number of milliseconds from 1000 to 3600000' },
+      { variable: 'SCRUB_MAX_CONNECTIONS', value: '0', expected: 'expected a whole number of connections per worker from 1 to 10000000' },
+      { variable: 'SCRUB_METRICS_CACHE_MS', value: 'often', expected: 'expected a whole number of milliseconds (0: no cache) from 0 to 60000' },
+    ]);
+  });
+
   it('prefers the serve flags to the environment', () => {
     expect(readServiceConfig({ PORT: '1', SCRUB_WORKERS: '4' }, { port: '2', workers: '1' })).toMatchObject({ port: 2, workers: 1 });
   });

@@ -7,7 +7,7 @@ import { unreadableResult } from '../claim/validate.js';
 import type { EngineName } from '../engine/evaluator.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { ScrubResult } from '../findings/finding.js';
-import { completeResult } from '../formats/decorate.js';
+import { completeResult, withInputPlace } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { ReadClaim } from '../formats/types.js';
 import type { SharedIndex, SharedTables } from '../tables/shared.js';
@@ -77,6 +77,7 @@ export async function scrubItem(scrubber: Scrubber, item: ClaimItem, options: Sc
     // X12 and FHIR claims: the reader's findings, and where each finding is in the file.
     if (item.read) result = completeResult(result, item.read);
   }
+  result = withInputPlace(result, item);
   return { item, json: JSON.stringify(result), outcome: result.outcome };
 }
 

@@ -85,6 +85,11 @@ export interface HistoryStatus {
 
 export interface ScrubResult {
   claimId: string | null;
+  /**
+   * In a batch read line by line (NDJSON), the 1-based line of the input this result answers:
+   * blank lines count, and every claim of a line holding a FHIR Bundle carries that line.
+   */
+  inputLine?: number;
   outcome: 'pass' | 'fail';
   summary: { errors: number; warnings: number; infos: number };
   findings: Finding[];

@@ -31,6 +31,23 @@ export function completeResult<R extends ScrubResult>(result: R, item: ReadClaim
 }
 
 /**
+ * A batch result says which input it answers: the line it came from (NDJSON), and the claim's
+ * id whenever the claim could be read, even if it could not be scrubbed. `inputLine` goes right
+ * after `claimId`, so that a result reads the same with or without it.
+ */
+export function withInputPlace(result: ScrubResult, item: { line?: number; input?: unknown }): ScrubResult {
+  const claimId = result.claimId ?? claimIdOf(item.input);
+  if (item.line === undefined && claimId === result.claimId) return result;
+  const { claimId: _replaced, ...rest } = result;
+  return item.line === undefined ? { claimId, ...rest } : { claimId, inputLine: item.line, ...rest };
+}
+
+function claimIdOf(input: unknown): string | null {
+  const id = input !== null && typeof input === 'object' ? (input as { claimId?: unknown }).claimId : undefined;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
+
+/**
  * A file-level problem as a structure finding of a claim, for where a claim's result is the
  * only place to report it (POST /v1/scrub: one claim, and the envelope around it).
  */

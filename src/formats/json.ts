@@ -1,8 +1,9 @@
 import { lineAndColumn, parseSafeJson } from '../util/safe-json.js';
+import { lowerFirst } from '../util/text.js';
 
 export { jsonErrorOffset } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
-import type { ReadClaim, ReadRecord, TextPosition } from './types.js';
+import type { ReadClaim, ReadItem, ReadRecord, TextPosition } from './types.js';
 
 /** 1-based line and column of a character offset. */
 export function textPosition(text: string, offset: number, format: 'json' | 'ndjson', lineBase = 1): TextPosition {
@@ -76,6 +77,7 @@ export function readNdjson(text: string): ReadRecord[] {
         records.push({
           kind: 'error',
           label,
+          line: lineNumber,
           error: {
             code: parsed.code,
             message: `${parsed.code === 'json-syntax' ? 'Not valid JSON' : 'Refused JSON'}: ${parsed.message}.`,
@@ -85,11 +87,11 @@ export function readNdjson(text: string): ReadRecord[] {
       } else if (isFhirResource(parsed.value)) {
         // A line is one input item: what its resource holds that is not a claim stands in its place.
         for (const record of readFhir(parsed.value)) {
-          if (record.kind !== 'problem') records.push({ ...record, label: `${label} (${record.label})` });
-          else records.push({ kind: 'error', label, error: { code: record.problem.code, message: record.problem.message } });
+          if (record.kind !== 'problem') records.push({ ...record, label: `${label} (${record.label})`, line: lineNumber });
+          else records.push({ kind: 'error', label, line: lineNumber, error: { code: record.problem.code, message: record.problem.message } });
         }
       } else {
-        records.push({ kind: 'claim', input: parsed.value, label, findings: [] });
+        records.push({ kind: 'claim', input: parsed.value, label, line: lineNumber, findings: [] });
       }
     }
     if (end >= text.length) break;
@@ -112,6 +114,13 @@ export type UnreadableProblem = 'invalid-json' | 'too-deep' | 'forbidden-key' | 
 export type ClaimItem =
   | { label: string; line?: number; input: unknown; read?: ReadClaim }
   | { label: string; line?: number; error: string; problem?: UnreadableProblem };
+
+/** A claim or unreadable item a reader found, as an item to scrub (with its line, for NDJSON). */
+export function claimItemOf(record: ReadItem): ClaimItem {
+  const line = record.line === undefined ? {} : { line: record.line };
+  if (record.kind === 'error') return { label: record.label, ...line, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code) };
+  return { label: record.label, ...line, input: record.input, read: record };
+}
 
 /** The ruleId for a reader's error code (json-syntax, json-too-deep, ...). */
 export function unreadableProblemOf(code: string): UnreadableProblem {

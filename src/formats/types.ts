@@ -31,6 +31,8 @@ export interface ReadClaim {
   label: string;
   /** Present for X12 and FHIR input: maps a finding's `path` back to the file. */
   locate?: Locator;
+  /** In NDJSON input, the 1-based line it was read from (every claim of a FHIR line has that line). */
+  line?: number;
   /**
    * Structure findings found while reading (envelope counts, control numbers, segments out of
    * place), each with its `source`. Merge them into the claim's result with `completeResult`.
@@ -42,6 +44,8 @@ export interface ReadClaim {
 export interface ReadFailure {
   kind: 'error';
   label: string;
+  /** In NDJSON input, the 1-based line it was read from. */
+  line?: number;
   error: { code: string; message: string; position?: ReadPosition };
 }
 

@@ -42,6 +42,8 @@ export interface AppOptions {
   state?: ServiceState;
   /** Reloads every process that serves; default: this process's packs. */
   reload?: (trigger: string) => Promise<ReloadOutcome>;
+  /** Processes serving the port that split the rate limit (cluster workers); default 1. */
+  processes?: number;
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
@@ -61,6 +63,9 @@ const JSON_PROBLEMS: Record<SafeJsonProblem, keyof typeof PROBLEMS> = {
 };
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** How often Node checks the header and request timeouts of open connections. */
+export const HEADERS_CHECK_MS = 1000;
 
 /** Log settings that keep protected health information out of the logs. */
 export const LOG_REDACTION = {
@@ -101,6 +106,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     requestTimeout: config.timeouts.requestMs,
+    // Headers must arrive within this, from the connection's opening: a connection that sends
+    // nothing is closed after it. Node checks every connectionsCheckingInterval (default 30 s,
+    // which made the effective timeout up to 30 s longer than the one set).
+    http: { requestTimeout: config.timeouts.requestMs, headersTimeout: config.timeouts.headersMs, connectionsCheckingInterval: HEADERS_CHECK_MS },
     connectionTimeout: config.timeouts.idleMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
     // While closing, requests on kept-alive connections get our problem+json (below).
@@ -132,6 +141,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else done(new ProblemError(PROBLEMS[JSON_PROBLEMS[parsed.problem]], `The body cannot be used: ${parsed.message}.`));
   });
   app.addHook('onRequest', async (request, reply) => {
+    // Shutting down: answer as usual, and close the connection after the answer, so that no
+    // kept-alive connection is left for the close to cut under a request on its way.
+    if (state.shuttingDown) void reply.header('connection', 'close');
     if (state.draining) {
       // Read (and drop) the body first, so that closing after the answer cannot reset it.
       await discardRestOfBody(request.raw, 1000);
@@ -163,10 +175,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? { keys: config.auth.keys, ...(config.authFailureLimit ? { failureLimit: config.authFailureLimit } : {}) }
       : { offReason: offReason(config.auth) },
   );
-  if (config.rateLimit) await app.register(rateLimit, config.rateLimit);
+  if (config.rateLimit) await app.register(rateLimit, { ...config.rateLimit, processes: options.processes ?? 1 });
   // Before any route: it documents the routes registered after it.
   await app.register(docs, { version: packageVersion });
-  await app.register(metricsPlugin, { metrics, serving: holder.describe(), ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
+  await app.register(metricsPlugin, { metrics, serving: holder.describe(), cacheMs: config.metricsCacheMs, ...(options.collectMetrics ? { collect: options.collectMetrics } : {}) });
   await app.register(health, { state, ...(options.history ? { history: options.history } : {}) });
   await app.register(packs, { packs: holder, reload: options.reload ?? ((trigger) => holder.reload(trigger)) });
   await app.register(scrub, {

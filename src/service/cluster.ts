@@ -1,19 +1,24 @@
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { pino, type Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Gauge } from 'prom-client';
 import { write, type CliIo } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
-import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { cachedFor } from '../util/cached.js';
+import { ConnectionWatch } from './connection-watch.js';
+import { fileLimit } from './connections.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
 import { watchRules } from './watch.js';
 
 /**
  * The cluster primary (`scrub serve --workers N`, N > 1): it serves nothing itself. It starts N
- * workers on one port, restarts one that dies, runs every reload (SIGHUP, file changes, or
- * POST /v1/packs/reload answered by any worker) on all workers at once, sums their metrics,
- * and on SIGTERM drains them all.
+ * workers on one port, restarts one that dies, replaces one that stops receiving connections
+ * (see connection-watch.ts), runs every reload (SIGHUP, file changes, or POST /v1/packs/reload
+ * answered by any worker) on all workers at once, sums their metrics, and on SIGTERM drains
+ * them all.
  */
 
 /** How long a worker may take to answer a reload step before the reload is given up. */
@@ -26,8 +31,17 @@ interface WorkerInfo {
   worker: Worker;
   /** Listening, so it takes part in reloads. */
   ready: boolean;
-  /** Started in place of a worker that died. */
+  /** Started in place of a worker that died or was retired. */
   replacement: boolean;
+  /** Stopped receiving connections: a replacement was started, and this one is draining. */
+  retired?: boolean;
+}
+
+/** Where the primary connects to probe its own port: the address the workers listen on. */
+function probeHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
 }
 
 export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<number> {
@@ -37,17 +51,44 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   let servingLoadedAt: string | undefined;
 
   const workers = new Map<number, WorkerInfo>();
-  const aggregator = new AggregatorRegistry();
   let shuttingDown = false;
   let exitCode: number = EXIT_CODES.ok;
   let announced = false;
   const restarts: number[] = [];
   let reloadQueue: Promise<unknown> = Promise.resolve();
-  let nextReloadId = 1;
-  const stepWaiters = new Map<string, (message: WorkerMessage) => void>();
+  let nextId = 1;
+  const answerWaiters = new Map<string, (message: WorkerMessage) => void>();
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
+
+  let port: number | undefined;
+  const watch = new ConnectionWatch({
+    openProbe: () => {
+      const probe = net.connect(port!, probeHost(config.host));
+      probe.on('error', () => undefined);
+      return () => probe.destroy();
+    },
+  });
+  const watching = setInterval(() => {
+    if (!announced || shuttingDown) return;
+    for (const id of watch.starved()) retire(id);
+  }, HEARTBEAT_MS);
+  watching.unref();
+
+  /** A worker that no longer receives connections: start another, and let this one drain. */
+  function retire(id: number): void {
+    const info = workers.get(id);
+    watch.forget(id);
+    if (!info || info.retired) return;
+    info.retired = true;
+    log.error(
+      { worker: id, workerPid: info.worker.process.pid },
+      'worker stopped receiving connections (out of file descriptors, or a connection was lost on its way to it): starting another in its place and draining it',
+    );
+    fork(true);
+    info.worker.process.kill('SIGTERM');
+  }
 
   const fork = (replacement = false) => {
     const worker = cluster.fork(servingLoadedAt ? { [CLUSTER_LOADED_AT]: servingLoadedAt } : {});
@@ -68,17 +109,19 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         const info = workers.get(worker.id);
         if (info) info.ready = true;
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        port ??= Number(new URL(message.address).port);
         if (servingLoadedAt === undefined) {
-          // The first worker loaded the packs without trouble: start the others.
+          // The first worker loaded the packs without trouble: start the others (unless the
+          // shutdown has begun meanwhile: a worker started now would serve after it).
           servingLoadedAt = message.loadedAt;
-          for (let i = 1; i < config.workers; i++) fork();
+          if (!shuttingDown) for (let i = 1; i < config.workers; i++) fork();
         }
         // A replacement loaded the packs on disk, which may have changed since the others
         // loaded theirs: reload every worker, so that all serve one set again.
         if (info?.replacement && !shuttingDown) void reloadAll('worker replaced');
         if (!announced && [...workers.values()].filter((w) => w.ready).length === config.workers) {
           announced = true;
-          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config.rulesDir) + '\n');
+          await write(io.stdout, listeningBanner(message.address, config.workers, message.packs, message.rules, config) + '\n');
         }
         return;
       }
@@ -89,21 +132,28 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
       }
       case 'scrub:metrics-request': {
         try {
-          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await aggregator.clusterMetrics() });
+          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await clusterMetrics() });
         } catch (err) {
           tell(worker, { type: 'scrub:metrics-response', id: message.id, text: '', error: (err as Error).message });
         }
         return;
       }
+      case 'scrub:heartbeat':
+        if (!workers.get(worker.id)?.retired) watch.report(worker.id, message.accepted, message.stopping);
+        return;
       case 'scrub:prepared':
       case 'scrub:committed':
-        stepWaiters.get(`${message.type}:${message.id}:${worker.id}`)?.(message);
+      case 'scrub:metrics':
+        answerWaiters.get(`${message.type}:${message.id}:${worker.id}`)?.(message);
         return;
     }
   }
 
-  /** Sends one step of a reload to the workers and waits for each answer (or its exit). */
-  function step(targets: WorkerInfo[], message: PrimaryMessage & { id: number }, answer: 'scrub:prepared' | 'scrub:committed'): Promise<Array<WorkerMessage | undefined>> {
+  /**
+   * Sends a message to each worker and waits for each one's answer; undefined for a worker that
+   * exited or did not answer within `timeoutMs`.
+   */
+  function askEach(targets: WorkerInfo[], message: PrimaryMessage & { id: number }, answer: WorkerMessage['type'], timeoutMs: number): Promise<Array<WorkerMessage | undefined>> {
     return Promise.all(
       targets.map(
         ({ worker }) =>
@@ -111,13 +161,13 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
             const key = `${answer}:${message.id}:${worker.id}`;
             const done = (m: WorkerMessage | undefined) => {
               clearTimeout(timer);
-              stepWaiters.delete(key);
+              answerWaiters.delete(key);
               worker.off('exit', onExit);
               resolve(m);
             };
             const onExit = () => done(undefined);
-            const timer = setTimeout(() => done(undefined), RELOAD_STEP_TIMEOUT_MS);
-            stepWaiters.set(key, done);
+            const timer = setTimeout(() => done(undefined), timeoutMs);
+            answerWaiters.set(key, done);
             worker.once('exit', onExit);
             tell(worker, message);
           }),
@@ -126,14 +176,34 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   }
 
   /**
+   * Every worker's metrics, summed: those that arrive within METRICS_COLLECT_TIMEOUT_MS, with a
+   * gauge of the workers that did not answer. One collection serves every scrape for
+   * SCRUB_METRICS_CACHE_MS, so frequent scrapes cost the workers little.
+   */
+  const clusterMetrics = cachedFor(config.metricsCacheMs, async () => {
+    const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
+    const answers = await askEach(targets, { type: 'scrub:metrics-collect', id: nextId++ }, 'scrub:metrics', METRICS_COLLECT_TIMEOUT_MS);
+    const arrived = answers.flatMap((m) => (m?.type === 'scrub:metrics' ? [m.metrics] : []));
+    const registry = AggregatorRegistry.aggregate(arrived);
+    const missing = targets.length - arrived.length;
+    new Gauge({
+      name: 'scrub_metrics_workers_missing',
+      help: `Workers whose figures this answer lacks: they did not send them within ${METRICS_COLLECT_TIMEOUT_MS / 1000} s`,
+      registers: [registry],
+    }).set(missing);
+    if (missing > 0) log.warn({ missing, workers: targets.length, waitedMs: METRICS_COLLECT_TIMEOUT_MS }, 'metrics: some workers did not answer in time; their figures are left out of this scrape');
+    return registry.metrics();
+  });
+
+  /**
    * Every ready worker loads and validates the packs; only when all succeeded does each swap
    * (all or nothing). One reload at a time.
    */
   function reloadAll(trigger: string): Promise<ReloadOutcome> {
     const run = async (): Promise<ReloadOutcome> => {
-      const id = nextReloadId++;
+      const id = nextId++;
       const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
-      const prepared = await step(targets, { type: 'scrub:prepare', id }, 'scrub:prepared');
+      const prepared = await askEach(targets, { type: 'scrub:prepare', id }, 'scrub:prepared', RELOAD_STEP_TIMEOUT_MS);
       const failed = prepared.find((m) => m?.type === 'scrub:prepared' && !m.ok);
       const missing = prepared.some((m) => m === undefined);
       if (failed || missing || targets.length === 0) {
@@ -147,7 +217,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
         return outcome;
       }
       const loadedAt = new Date().toISOString();
-      const committed = await step(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed');
+      const committed = await askEach(targets, { type: 'scrub:commit', id, trigger, loadedAt }, 'scrub:committed', RELOAD_STEP_TIMEOUT_MS);
       servingLoadedAt = loadedAt;
       const first = committed.find((m) => m?.type === 'scrub:committed');
       const outcome: ReloadOutcome =
@@ -165,9 +235,15 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
   cluster.on('exit', (worker, code, signal) => {
     const info = workers.get(worker.id);
     workers.delete(worker.id);
+    watch.forget(worker.id);
+    if (info?.retired && !shuttingDown) {
+      log.info({ worker: worker.id, code, signal }, 'retired worker stopped');
+      return;
+    }
     if (shuttingDown) {
       log.info({ worker: worker.id, code, signal }, 'worker stopped');
-      if (code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
+      // A worker still starting may die of the signal before it can hear it: it served nothing.
+      if (info?.ready && code !== 0 && exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.deadlinePassed;
       if (workers.size === 0) finish(exitCode);
       return;
     }
@@ -199,7 +275,9 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     shuttingDown = true;
     exitCode = code;
     log.info({ reason, workers: workers.size }, 'shutting down: draining every worker');
-    for (const { worker } of workers.values()) tell(worker, { type: 'scrub:shutdown' });
+    // A signal, not a message: a worker still loading its modules would miss a message (it
+    // has no listener yet), and one that never listened may simply die of it.
+    for (const { worker } of workers.values()) worker.process.kill('SIGTERM');
     if (workers.size === 0) finish(exitCode);
     // Workers enforce their own deadline; this is the backstop for one that hangs.
     setTimeout(() => {
@@ -222,9 +300,15 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     : () => undefined;
 
   // One worker first: if the packs are broken it says so once, and the others never start.
-  log.info({ workers: config.workers }, 'starting workers');
+  // The primary accepts every connection and holds it until a worker takes it: a low limit here
+  // turns connections away before any worker sees them.
+  const limit = fileLimit();
+  log.info({ workers: config.workers, fileLimit: limit ?? 'unknown' }, 'starting workers');
+  if (limit !== undefined && limit < 1024) log.warn({ fileLimit: limit }, 'the primary\'s file descriptor limit is low: it turns away connections past it before any worker sees them; raise it (LimitNOFILE, ulimit -n)');
   fork();
   const code = await finished;
+  clearInterval(watching);
+  watch.stop();
   stopWatching();
   log.info({ code }, 'every worker stopped');
   return code;

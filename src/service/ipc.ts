@@ -11,7 +11,11 @@ export type WorkerMessage =
   | { type: 'scrub:prepared'; id: number; ok: true }
   | { type: 'scrub:prepared'; id: number; ok: false; diagnostics: PackDiagnostic[] }
   | { type: 'scrub:committed'; id: number; outcome: ReloadOutcome }
-  | { type: 'scrub:metrics-request'; id: number };
+  | { type: 'scrub:metrics-request'; id: number }
+  /** This worker's metrics (prom-client's JSON form), for the primary to sum. */
+  | { type: 'scrub:metrics'; id: number; metrics: unknown[] }
+  /** Every HEARTBEAT_MS: the connections handed to this worker so far, and whether it is stopping. */
+  | { type: 'scrub:heartbeat'; accepted: number; stopping: boolean };
 
 export type PrimaryMessage =
   | { type: 'scrub:reload-response'; id: number; outcome: ReloadOutcome }
@@ -19,7 +23,16 @@ export type PrimaryMessage =
   | { type: 'scrub:commit'; id: number; trigger: string; loadedAt: string }
   | { type: 'scrub:abort'; id: number; outcome: ReloadOutcome; trigger: string }
   | { type: 'scrub:metrics-response'; id: number; text: string; error?: string }
-  | { type: 'scrub:shutdown' };
+  | { type: 'scrub:metrics-collect'; id: number };
+
+/**
+ * How long /metrics waits for the workers' figures: well under Prometheus's default 10 s scrape
+ * timeout, so that a slow or stopped worker costs its figures, never the whole scrape.
+ */
+export const METRICS_COLLECT_TIMEOUT_MS = 2000;
+
+/** How often a worker tells the primary how many connections it has been handed. */
+export const HEARTBEAT_MS = 1000;
 
 export function isScrubMessage(message: unknown): message is { type: string } {
   return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' && (message as { type: string }).type.startsWith('scrub:');

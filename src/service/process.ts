@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { AggregatorRegistry } from 'prom-client';
 import type { CliIo } from '../cli/io.js';
 import { write } from '../cli/io.js';
 import type { ServiceConfig } from '../config.js';
@@ -11,7 +10,8 @@ import { LOG_REDACTION, buildApp } from '../http/app.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
-import { isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
 import { todayIso } from '../claim/dates.js';
@@ -32,9 +32,12 @@ export function loggerOptions(config: ServiceConfig, base: Record<string, unknow
   return { level: config.logLevel, redact: LOG_REDACTION, base: { pid: process.pid, ...base } };
 }
 
-/** Runs until SIGTERM/SIGINT (or the primary's word) and resolves with the exit code. */
+/** Runs until SIGTERM/SIGINT (or, for a worker, the primary's exit) and resolves with the exit code. */
 export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promise<number> {
   const worker = cluster.isWorker ? cluster.worker : undefined;
+  // First of all: SIGTERM may come while the packs load (the primary sends it to a worker that
+  // is still starting when the service stops).
+  const stops = new StopRequests(worker !== undefined);
   const packSet = await loadPacksOrReport(config.rulesDir, io);
   if (!packSet) return EXIT_CODES.packsBroken;
   const history = config.history ? await openHistoryOrReport(config.history, io) : undefined;
@@ -46,21 +49,25 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
 
-  // With N workers each counts its own requests; give each its share of the key's budget.
-  const perProcess: ServiceConfig = config.rateLimit && worker ? { ...config, rateLimit: { ...config.rateLimit, max: Math.max(1, Math.ceil(config.rateLimit.max / config.workers)) } } : config;
   const app = await buildApp({
     packs: holder,
     state,
     metrics,
-    config: perProcess,
+    config,
+    // With N workers each counts its own requests against its share of the key's budget.
+    processes: worker ? config.workers : 1,
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
     ...(history ? { history } : {}),
   });
   if (history) app.addHook('onClose', () => history.close());
 
+  const connections = new ServerConnections(app.server, app.log, { headersTimeoutMs: config.timeouts.headersMs, ...(config.maxConnections !== undefined ? { configured: config.maxConnections } : {}) });
+  metrics.observeConnections(() => connections.figures());
+
   let address: string;
   try {
+    stops.starting();
     address = await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -74,10 +81,13 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   // before "listening", so that whoever waits for that line has them.
   for (const entry of tableLogEntries(holder.current().packSet.packs, todayIso())) app.log[entry.level](entry.fields, entry.message);
   app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
+  connections.logBudget();
   if (worker) {
     send({ type: 'scrub:listening', address, packs: serving.packs.length, rules: serving.rules, loadedAt: serving.loadedAt });
+    // The primary replaces a worker that stops receiving connections while the others do.
+    setInterval(() => send({ type: 'scrub:heartbeat', accepted: connections.figures().accepted, stopping: state.shuttingDown }), HEARTBEAT_MS).unref();
   } else {
-    await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config.rulesDir) + '\n');
+    await write(io.stdout, listeningBanner(address, 1, serving.packs.length, serving.rules, config) + '\n');
   }
 
   const stopWatching = config.watch && !worker ? startWatching(config, app, () => holder.reload('files changed')) : () => undefined;
@@ -94,25 +104,61 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
       });
       void stopping.then(resolve);
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
     if (worker) {
       // The primary forwards SIGHUP to every worker as a reload; a SIGHUP sent to a worker
       // itself (say, a terminal closing) must not kill it.
       process.on('SIGHUP', () => app.log.info('SIGHUP ignored by a worker: send it to the primary to reload every worker'));
-      bridge!.onShutdown(() => stop('primary asked'));
-      // The primary is gone: nobody restarts or coordinates us any more.
-      process.on('disconnect', () => stop('primary exited'));
     } else {
       process.on('SIGHUP', () => void holder.reload('SIGHUP'));
     }
+    stops.listening(stop);
   });
 }
 
-export function listeningBanner(address: string, workers: number, packs: number, rules: number, rulesDir: string): string {
+/**
+ * SIGTERM, SIGINT (the cluster primary stops its workers with SIGTERM too) and, in a cluster, the
+ * primary's exit. Before the process starts to listen a stop ends it at once (it serves nothing
+ * yet); while it starts to listen the stop waits; once it listens, the stop is the graceful one
+ * (`shutDown`).
+ */
+class StopRequests {
+  private phase: 'loading' | 'starting' | 'listening' = 'loading';
+  private pending: string | undefined;
+  private stop: ((reason: string) => void) | undefined;
+
+  constructor(inCluster: boolean) {
+    process.on('SIGTERM', () => this.request('SIGTERM'));
+    process.on('SIGINT', () => this.request('SIGINT'));
+    if (!inCluster) return;
+    // node:cluster makes a worker exit the moment the primary goes away (killed, say), cutting
+    // every request the worker holds. The port went with the primary: finish them, then exit.
+    process.removeAllListeners('disconnect');
+    process.on('disconnect', () => this.request('primary exited'));
+  }
+
+  private request(reason: string): void {
+    if (this.phase === 'loading') process.exit(EXIT_CODES.ok);
+    if (this.stop) this.stop(reason);
+    else this.pending ??= reason;
+  }
+
+  /** About to listen: from now on a stop is graceful. */
+  starting(): void {
+    this.phase = 'starting';
+  }
+
+  listening(stop: (reason: string) => void): void {
+    this.phase = 'listening';
+    this.stop = stop;
+    if (this.pending) stop(this.pending);
+  }
+}
+
+export function listeningBanner(address: string, workers: number, packs: number, rules: number, config: Pick<ServiceConfig, 'rulesDir' | 'auth'>): string {
+  const key = config.auth.enabled ? `-H "Authorization: Bearer $KEY" ` : '';
   return (
-    `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${rulesDir}\n` +
-    `Try: curl -s ${address}/v1/packs   (API docs: ${address}/docs)`
+    `Claim scrubber listening on ${address} (${workers} worker${workers === 1 ? '' : 's'}) with ${packs} packs (${rules} rules) from ${config.rulesDir}\n` +
+    `Try: curl -s ${key}${address}/v1/packs   (${key ? 'KEY: one of your API keys; ' : ''}API docs: ${address}/docs)`
   );
 }
 
@@ -186,7 +232,9 @@ export async function shutDown(app: FastifyInstance, state: ServiceState, config
 }
 
 function send(message: WorkerMessage): void {
-  process.send?.(message);
+  // Once the primary is gone a send would throw (ERR_IPC_CHANNEL_CLOSED) in a worker that is
+  // still finishing its requests.
+  if (process.connected) process.send?.(message);
 }
 
 /** A worker's side of the conversation with the primary. */
@@ -194,22 +242,14 @@ class PrimaryBridge {
   private nextId = 1;
   private readonly waiting = new Map<number, (message: PrimaryMessage) => void>();
   private readonly prepared = new Map<number, Scrubber>();
-  private shutdownListener: (() => void) | undefined;
 
   constructor(
     private readonly holder: PackHolder,
-    metrics: ScrubMetrics,
+    private readonly metrics: ScrubMetrics,
   ) {
-    // prom-client answers the primary's requests for this worker's metrics.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metrics.registry]);
     process.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void this.handle(message as PrimaryMessage);
     });
-  }
-
-  onShutdown(listener: () => void): void {
-    this.shutdownListener = listener;
   }
 
   private async handle(message: PrimaryMessage): Promise<void> {
@@ -237,8 +277,8 @@ class PrimaryBridge {
         this.prepared.delete(message.id);
         this.holder.notify(message.outcome, message.trigger);
         return;
-      case 'scrub:shutdown':
-        this.shutdownListener?.();
+      case 'scrub:metrics-collect':
+        send({ type: 'scrub:metrics', id: message.id, metrics: await this.metrics.registry.getMetricsAsJSON() });
         return;
       case 'scrub:reload-response':
       case 'scrub:metrics-response':
@@ -248,10 +288,21 @@ class PrimaryBridge {
     }
   }
 
-  private ask(build: (id: number) => WorkerMessage): Promise<PrimaryMessage> {
+  private ask(build: (id: number) => WorkerMessage, timeoutMs?: number): Promise<PrimaryMessage> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      if (!process.connected) {
+        reject(new Error('the cluster primary has exited'));
+        return;
+      }
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`the cluster primary did not answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiting.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
       send(build(id));
     });
   }
@@ -265,7 +316,7 @@ class PrimaryBridge {
 
   /** Every worker's metrics, summed by the primary. */
   async clusterMetrics(): Promise<string> {
-    const answer = await this.ask((id) => ({ type: 'scrub:metrics-request', id }));
+    const answer = await this.ask((id) => ({ type: 'scrub:metrics-request', id }), METRICS_COLLECT_TIMEOUT_MS + 3000);
     if (answer.type !== 'scrub:metrics-response') throw new Error(`unexpected answer ${answer.type}`);
     if (answer.error) throw new Error(`the primary could not collect the workers' metrics: ${answer.error}`);
     return answer.text;

@@ -4,7 +4,7 @@ import type { PackHolder } from './pack-holder.js';
 export interface ServiceState {
   /** The packs serving now. */
   readonly packs: PackHolder;
-  /** Set on SIGTERM: readiness turns false (requests are still served). */
+  /** Set on SIGTERM: readiness turns false; requests are still served, each with Connection: close. */
   shuttingDown: boolean;
   /** Set once the server closes: a request on a kept-alive connection gets 503 shutting-down. */
   draining: boolean;

@@ -26,13 +26,33 @@ describe('POST /v1/scrub/batch with NDJSON', () => {
     expect(resultLines(res.body).map((l) => JSON.parse(l).claimId)).toEqual(claims.map((c) => c.claimId));
   });
 
-  it('gives each claim the same bytes POST /v1/scrub gives it', async () => {
+  it('gives each claim the same bytes POST /v1/scrub gives it, with the line it came from after its claimId', async () => {
     const claims = generateClaims(4, { seed: 12, problemRate: 0.9 });
     const res = await ndjson(claims.map((c) => JSON.stringify(c)).join('\n'));
     const singles = await Promise.all(
       claims.map(async (c) => (await app.inject({ method: 'POST', url: '/v1/scrub?asOf=2026-06-01', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(c) })).body),
     );
-    expect(resultLines(res.body)).toEqual(singles);
+    expect(resultLines(res.body)).toEqual(singles.map((single, i) => single.replace(/^\{"claimId":"[^"]*",/, (head) => `${head}"inputLine":${i + 1},`)));
+  });
+
+  it('numbers every result with its input line: blank lines count, and each claim of a FHIR line carries that line', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bundle = JSON.parse(await readFile('examples/claims/modifier-problems.fhir.json', 'utf8')) as { entry: Array<{ resource: { resourceType: string; id?: string } }> };
+    // The bundle twice over: one NDJSON line that yields two claims.
+    const twoClaims = JSON.stringify({ ...bundle, entry: [...bundle.entry, ...bundle.entry.map((e) => (e.resource.resourceType === 'Claim' ? { ...e, resource: { ...e.resource, id: 'second' } } : e))] });
+    const clean = (id: string) => JSON.stringify({ ...exampleClaim('clean.json'), claimId: id });
+    const res = await ndjson(['', clean('A'), '', '  ', clean('B'), twoClaims, '{"claimId": "cut', clean('C')].join('\n'));
+    const results = resultLines(res.body).map((l) => JSON.parse(l));
+    expect(results.map((r) => [r.inputLine, r.claimId])).toEqual([
+      [2, 'A'],
+      [5, 'B'],
+      [6, 'C-3001'],
+      [6, 'C-3001'],
+      [7, null],
+      [8, 'C'],
+    ]);
+    // The app takes 5 claims a batch: the sixth is refused, and its result too names the line.
+    expect(results[5].findings[0]).toMatchObject({ ruleId: 'batch-limit', details: { line: 8 } });
   });
 
   it('gives the same lines as scrub check --format ndjson for the same file', async () => {
@@ -155,9 +175,41 @@ describe('a claim the scrubber fails on, in a batch', () => {
     const results = resultLines(res.body).map((l) => JSON.parse(l));
     expect(results.map((r) => r.outcome)).toEqual(['pass', 'fail', 'pass']);
     expect(results[1].findings[0]).toMatchObject({ ruleId: 'scrub-failed', category: 'structure', details: { line: 2 } });
+    // The claim could be read, so its result names it, and the line it came from.
+    expect(results[1]).toMatchObject({ claimId: 'B', inputLine: 2 });
     const failure = logs.find((l) => l.includes('claim in batch failed'));
     expect(JSON.parse(failure!)).toMatchObject({ level: 50, line: 2, err: { type: 'Error', frames: expect.arrayContaining([expect.stringMatching(/^at /)]) } });
     expect(logs.join('')).not.toContain('Zebediah');
     await small.close();
+  });
+});
+
+describe('a batch the client gives up on', () => {
+  it('still writes its access-log line, which says the request was cut and how far it got', async () => {
+    const http = await import('node:http');
+    const logs: string[] = [];
+    const scrubber = await bundledScrubber();
+    const served = await buildApp({ scrubber: () => scrubber, logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } } });
+    const address = await served.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const line = JSON.stringify(exampleClaim('clean.json')) + '\n';
+      const req = http.request(new URL('/v1/scrub/batch', address), { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'x-request-id': 'given-up-1' } });
+      req.on('error', () => undefined);
+      const firstResult = new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
+      req.write(line.repeat(5));
+      await firstResult;
+      req.destroy();
+      const entries = () => logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.reqId === 'given-up-1');
+      const until = performance.now() + 10_000;
+      while (!entries().some((e) => e.msg === 'request cut short: the connection closed before the answer ended')) {
+        if (performance.now() > until) throw new Error(`no access-log line for the cut batch:\n${logs.join("")}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(entries()).toContainEqual(expect.objectContaining({ msg: 'request cut short: the connection closed before the answer ended', url: '/v1/scrub/batch', aborted: true, claims: expect.any(Number) }));
+      expect(entries()).toContainEqual(expect.objectContaining({ msg: 'batch scrubbed', aborted: true }));
+      expect(entries().filter((e) => e.msg === 'request completed')).toEqual([]);
+    } finally {
+      await served.close();
+    }
   });
 });

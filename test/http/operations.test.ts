@@ -160,7 +160,7 @@ describe('metrics (GET /metrics)', () => {
 
   it('keeps counting findings across scrapes, each finding once', async () => {
     const scrubber = await bundledScrubber();
-    const app = await buildApp({ scrubber: () => scrubber });
+    const app = await buildApp({ scrubber: () => scrubber, config: { metricsCacheMs: 0 } });
     const failing = exampleClaim('clean.json') as { lines: Array<{ modifiers: string[] }> };
     failing.lines[1]!.modifiers = ['LT', 'RT'];
     const ltRt = async () => {
@@ -269,6 +269,19 @@ describe('protection', () => {
     expect((await scrubClaim(app, undefined, { 'x-api-key': 'key-b-0000000000000000000000000000' })).statusCode).toBe(200);
     // Probes are never limited.
     for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('states the configured limit in its headers and 429s when workers share it (each counts its share)', async () => {
+    const scrubber = await bundledScrubber();
+    const app = await buildApp({ scrubber: () => scrubber, config: { rateLimit: { max: 4, windowMs: 60_000 } }, processes: 2 });
+    const first = await scrubClaim(app);
+    expect(first.headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '2' });
+    expect((await scrubClaim(app)).headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '0' });
+    const limited = await scrubClaim(app);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers).toMatchObject({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '0' });
+    expect(limited.json().detail).toMatch(/^At most 4 requests are allowed per 60 s/);
     await app.close();
   });
 

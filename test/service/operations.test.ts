@@ -54,6 +54,10 @@ describe('with API keys configured', () => {
     }
   });
 
+  it('shows, in the start-up banner, a curl hint that carries a key', () => {
+    expect(server.output()).toMatch(/^Try: curl -s -H "Authorization: Bearer \$KEY" http:\/\/127\.0\.0\.1:\d+\/v1\/packs /m);
+  });
+
   it('never writes a key to the log, even at debug level', async () => {
     expect(server.output()).toContain('API keys required');
     expect(server.output()).not.toContain(SCRUB_KEY);
@@ -75,6 +79,8 @@ describe('development mode', () => {
       expect(server.output()).toMatch(/"pack":"code-sets","table":"icd10cm","editions":\["ICD-10-CM FY2026 \(2025-10-01 to 2026-09-30, 98186 rows\)"\]/);
       const hcpcsStale = new Date().toISOString().slice(0, 10) > '2026-03-31';
       expect(server.output()).toMatch(hcpcsStale ? /"level":40,.*"table":"hcpcs".*the newest edition loaded, HCPCS Level II January 2026, covers dates of service up to 2026-03-31/ : /"level":30,.*"table":"hcpcs"/);
+      // No key needed, so the start-up banner's curl hint carries none.
+      expect(server.output()).toMatch(/^Try: curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/packs /m);
       expect((await request(server.url, { path: '/v1/scrub', headers: JSON_TYPE, body: clean })).status).toBe(200);
       expect((await request(server.url, { method: 'POST', path: '/v1/packs/reload' })).status).toBe(200);
 

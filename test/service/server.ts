@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -43,21 +44,36 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0', ...env };
 }
 
-export async function startServer(options: { workers?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--workers', String(options.workers ?? 1), ...(options.args ?? [])],
-    { cwd: packageRoot, env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export interface StartOptions {
+  workers?: number;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Start under this file descriptor limit (soft and hard), with prlimit: every process inherits it. */
+  fileLimit?: number;
+  /**
+   * Resolve once the first worker listens (its log line names the address), not once every
+   * worker does (the banner): for what happens while the others are still starting.
+   */
+  untilFirstWorker?: boolean;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const serve = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--workers', String(options.workers ?? 1), ...(options.args ?? [])];
+  const command = options.fileLimit === undefined ? serve : ['prlimit', `--nofile=${options.fileLimit}:${options.fileLimit}`, ...serve];
+  const child = spawn(command[0]!, command.slice(1), { cwd: packageRoot, env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output = () => chunks.join('');
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start in 60 s:\n${output()}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Not left running: it would hold the machine's cores for the tests after this one.
+      child.kill('SIGKILL');
+      reject(new Error(`the service did not start in 60 s:\n${output()}`));
+    }, 60_000);
     const look = () => {
-      const match = /listening on (http:\/\/[0-9.]+:\d+)/.exec(output());
+      const match = (options.untilFirstWorker ? /"address":"(http:\/\/[0-9.]+:\d+)"/ : /listening on (http:\/\/[0-9.]+:\d+)/).exec(output());
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -112,8 +128,8 @@ export interface HttpAnswer {
   json<T = any>(): T;
 }
 
-/** One request over a fresh connection, body given whole (string or bytes). */
-export function request(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<HttpAnswer> {
+/** One request over a fresh connection, body given whole (string or bytes); rejects after `timeoutMs` with no answer. */
+export function request(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       new URL(options.path ?? '/', url),
@@ -128,6 +144,7 @@ export function request(url: string, options: { method?: string; path?: string; 
         res.on('error', reject);
       },
     );
+    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
     req.end(options.body);
   });
@@ -323,3 +340,148 @@ export function keepScrubbing(url: string, claim: unknown, concurrency: number, 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pids of a cluster's workers, once `count` of them have said they are listening. */
+export async function workerPids(server: RunningServer, count: number, timeoutMs = 30_000): Promise<number[]> {
+  await server.waitForOutput(new RegExp(Array(count).fill('worker listening').join('[\\s\\S]*')), timeoutMs);
+  return [...server.output().matchAll(/"workerPid":(\d+)[^\n]*worker listening/g)].map((m) => Number(m[1]));
+}
+
+/** One request of a keep-alive load, as the client saw it. */
+export interface Attempt {
+  /** Sent as X-Request-Id: the service's access log names every request it read. */
+  id: string;
+  startedAt: number;
+  finishedAt: number;
+  /** Sent on a connection that had carried an earlier answer (kept alive). */
+  reused: boolean;
+  status?: number;
+  /** The problem code of an error answer. */
+  code?: string;
+  /** The answer said Connection: close. */
+  closing?: boolean;
+  /** No answer: the error code (ECONNREFUSED, ECONNRESET, ...) or "timeout". */
+  error?: string;
+}
+
+/** How a keep-alive load fared. */
+export interface LoadTally {
+  attempts: Attempt[];
+  ok: number;
+  /** 503 shutting-down: answered, and told to go elsewhere. */
+  shuttingDown: number;
+  /** The port was closed: nobody accepted the connection. */
+  refused: number;
+  /**
+   * A new connection reset before the service read the request on it: the request id is nowhere
+   * in its log. The kernel completes a connection before the service accepts it, and one still
+   * waiting when the port closes is reset (with workers, node:cluster's primary also holds each
+   * connection until a worker takes it, and closes those it holds then).
+   */
+  resetUnread: Attempt[];
+  /**
+   * Requests the service accepted and never answered: sent on a kept-alive connection, read by
+   * the service (its id is in the log) without the answer arriving, or unanswered for so long
+   * that the client gave up.
+   */
+  lost: Attempt[];
+  /** Answers other than 200 and 503 shutting-down. */
+  unexpected: Attempt[];
+}
+
+/** The request ids a service's log names: every request it read has one access-log line. */
+export function requestIdsRead(output: string): Set<string> {
+  return new Set([...output.matchAll(/"reqId":"([^"]+)"/g)].map((m) => m[1]!));
+}
+
+export function tally(attempts: Attempt[], read: Set<string>): LoadTally {
+  const failed = attempts.filter((a) => a.error !== undefined && a.error !== 'ECONNREFUSED');
+  const accepted = (a: Attempt) => a.reused || a.error === 'timeout' || read.has(a.id);
+  return {
+    attempts,
+    ok: attempts.filter((a) => a.status === 200).length,
+    shuttingDown: attempts.filter((a) => a.status === 503 && a.code === 'shutting-down').length,
+    refused: attempts.filter((a) => a.error === 'ECONNREFUSED').length,
+    resetUnread: failed.filter((a) => !accepted(a)),
+    lost: failed.filter(accepted),
+    unexpected: attempts.filter((a) => a.status !== undefined && a.status !== 200 && !(a.status === 503 && a.code === 'shutting-down')),
+  };
+}
+
+export function describeTally(t: LoadTally): string {
+  const errors = new Map<string, number>();
+  for (const a of t.lost) {
+    const kind = `${a.error}${a.reused ? ' on a kept-alive connection' : ''}`;
+    errors.set(kind, (errors.get(kind) ?? 0) + 1);
+  }
+  return (
+    `${t.attempts.length} requests: ${t.ok} answered 200, ${t.shuttingDown} answered 503 shutting-down, ${t.refused} found the port closed, ` +
+    `${t.resetUnread.length} new connections reset before the service read them, ${t.lost.length} lost${errors.size ? ` (${[...errors].map(([e, n]) => `${n} ${e}`).join(', ')})` : ''}, ${t.unexpected.length} other answers`
+  );
+}
+
+/**
+ * `loops` clients, each with one kept-alive connection (its own agent) that it uses back to back
+ * for POST /v1/scrub until the service closes it, then opens another; it stops on stop(). Every
+ * request is recorded as the client saw it. A request with no answer within `timeoutMs` counts
+ * as lost.
+ */
+export function keepAliveLoad(url: string, claim: unknown, loops: number, timeoutMs = 20_000) {
+  const attempts: Attempt[] = [];
+  let stopped = false;
+  let sent = 0;
+  // Ids unique to this load: a service may have served other loads, whose ids are in its log.
+  const load = randomUUID().slice(0, 8);
+  const body = JSON.stringify(claim);
+  const agents = Array.from({ length: loops }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const one = (agent: http.Agent) =>
+    new Promise<Attempt>((resolve) => {
+      const startedAt = performance.now();
+      const id = `load-${load}-${++sent}`;
+      const req = http.request(new URL('/v1/scrub', url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-request-id': id } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('error', () => undefined);
+        res.on('end', () => {
+          let code: string | undefined;
+          if (res.statusCode !== 200) {
+            try {
+              code = (JSON.parse(Buffer.concat(parts).toString()) as { code?: string }).code;
+            } catch {
+              /* recorded by status */
+            }
+          }
+          resolve({ id, startedAt, finishedAt: performance.now(), reused: req.reusedSocket, status: res.statusCode!, ...(code ? { code } : {}), closing: res.headers.connection === 'close' });
+        });
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('no answer'), { code: 'timeout' })));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ id, startedAt, finishedAt: performance.now(), reused: req.reusedSocket, error: err.code ?? err.message }));
+      req.end(body);
+    });
+  const running = agents.map(async (agent) => {
+    while (!stopped) {
+      const attempt = await one(agent);
+      attempts.push(attempt);
+      // The port is closed (or the connection broke): do not spin.
+      if (attempt.error) await sleep(20);
+    }
+  });
+  return {
+    attempts,
+    /** Resolves once `count` requests have been answered 200. */
+    async answered(count: number, timeoutMs = 30_000): Promise<void> {
+      const until = performance.now() + timeoutMs;
+      while (attempts.filter((a) => a.status === 200).length < count) {
+        if (performance.now() > until) throw new Error(`the load got fewer than ${count} answers in ${timeoutMs} ms: ${describeTally(tally(attempts, new Set()))}`);
+        await sleep(10);
+      }
+    },
+    /** Stops, and tallies the requests against the ids the service's output says it read. */
+    async stop(serviceOutput: string): Promise<LoadTally> {
+      stopped = true;
+      await Promise.all(running);
+      for (const agent of agents) agent.destroy();
+      return tally(attempts, requestIdsRead(serviceOutput));
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { engineFrom } from '../../engine/engines.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { openClaims, type ReadProblem } from '../../formats/index.js';
-import { unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
+import { claimItemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
@@ -118,10 +118,7 @@ export async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckIte
   }
   for (const record of read.records()) {
     if (record.kind === 'problem') yield { fileProblem: record.problem };
-    else if (record.kind === 'error') {
-      const at = record.error.position;
-      yield { label: record.label, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code), ...(at && 'line' in at && at.format === 'ndjson' ? { line: at.line } : {}) };
-    } else yield { label: read.format === 'json' && read.claims === 1 ? '' : record.label, input: record.input, read: record };
+    else yield { ...claimItemOf(record), ...(record.kind === 'claim' && read.format === 'json' && read.claims === 1 ? { label: '' } : {}) };
   }
 }
 

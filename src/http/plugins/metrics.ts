@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScrubResult } from '../../findings/finding.js';
+import type { ConnectionFigures } from '../../service/connections.js';
 import type { ReloadOutcome } from '../../service/pack-holder.js';
 import type { TableStatus } from '../../tables/status.js';
+import { cachedFor } from '../../util/cached.js';
 
 /**
  * Prometheus metrics at GET /metrics (public: counts and timings only, never claim contents).
@@ -69,6 +71,34 @@ export class ScrubMetrics {
     collect: () => this.collectTables(),
   });
 
+  /** The connection figures of the serving process, read when /metrics is. */
+  private connections: (() => ConnectionFigures) | undefined;
+  private readonly connectionsOpen: Gauge = new Gauge({
+    name: 'scrub_connections_open',
+    help: 'Connections open now',
+    registers: [this.registry],
+    collect: () => this.connectionsOpen.set(this.connections?.().open ?? 0),
+  });
+  private readonly connectionsMax: Gauge = new Gauge({
+    name: 'scrub_connections_max',
+    help: 'The most connections held at once (the descriptor budget, or SCRUB_MAX_CONNECTIONS); past it, connections are closed at once',
+    registers: [this.registry],
+    collect: () => {
+      const max = this.connections?.().maxConnections;
+      if (max !== undefined && Number.isFinite(max)) this.connectionsMax.set(max);
+    },
+  });
+  private readonly connectionsRefused = this.runningTotal(
+    'scrub_connections_refused_total',
+    'Connections closed on arrival because this process held as many as it may',
+    (f) => f.refused,
+  );
+  private readonly connectionsSilent = this.runningTotal(
+    'scrub_connections_silent_closed_total',
+    'Connections closed for sending nothing within SCRUB_HEADERS_TIMEOUT_MS',
+    (f) => f.silentClosed,
+  );
+
   constructor() {
     // Event-loop delay (monitorEventLoopDelay), heap, GC, CPU, resident memory, open handles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -112,6 +142,27 @@ export class ScrubMetrics {
     }
   }
 
+  /** A counter that follows a total the serving process keeps, read when /metrics is. */
+  private runningTotal(name: string, help: string, total: (figures: ConnectionFigures) => number): Counter {
+    let counted = 0;
+    const counter: Counter = new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        const now = this.connections ? total(this.connections()) : 0;
+        counter.inc(now - counted);
+        counted = now;
+      },
+    });
+    return counter;
+  }
+
+  /** Where the connection figures come from (a serving process; absent in tests of the app alone). */
+  observeConnections(figures: () => ConnectionFigures): void {
+    this.connections = figures;
+  }
+
   /** Counts a pack reload, and records the set now serving. */
   observeReload(outcome: ReloadOutcome): void {
     this.reloads.inc({ result: outcome.ok ? 'success' : 'failure' });
@@ -131,11 +182,14 @@ export interface MetricsPluginOptions {
   serving: ReloadOutcome & { ok: true };
   /** The metrics text to serve instead of this process's own (cluster: all workers summed). */
   collect?: () => Promise<string>;
+  /** How long one answer is reused (SCRUB_METRICS_CACHE_MS): scrapes cost what a few requests do, at most once per this. */
+  cacheMs?: number;
 }
 
 async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const metrics = opts.metrics;
   metrics.setServing(opts.serving);
+  const text = cachedFor(opts.cacheMs ?? 0, opts.collect ?? (() => metrics.registry.metrics()));
   app.decorate('scrubMetrics', metrics);
 
   app.addHook('onRequest', async () => {
@@ -160,8 +214,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
       },
     },
     async (_request, reply) => {
-      const text = opts.collect ? await opts.collect() : await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(text);
+      return reply.type(metrics.registry.contentType).send(await text());
     },
   );
 }

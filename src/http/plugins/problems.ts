@@ -74,12 +74,16 @@ function pluginProblem(status: number): { problem: ProblemType; detail: string }
   return { problem: clientErrorProblem(status, title), detail: `${title}.` };
 }
 
+const SHUTDOWN_ANSWERS: ReadonlySet<string> = new Set(['shutting-down', 'not-ready']);
+
 async function problemsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, detail, extensions } =
       err instanceof ProblemError ? { problem: err.problem, detail: err.detail, extensions: err.extensions } : { ...fromFastifyError(err, request), extensions: {} };
-    if (problem.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
-    // A refusal is told by the request's one access-log line, which carries its code.
+    if (problem.status >= 500 && !SHUTDOWN_ANSWERS.has(problem.code)) request.log.error({ err: loggableError(err) }, 'request failed');
+    // A refusal (and 503 shutting-down or not-ready: answers while stopping, not failures, and
+    // hundreds of them in a busy shutdown) is told by the request's one access-log line, which
+    // carries its code.
     else request.logSummary = { ...request.logSummary, code: problem.code };
     if (bodyUnread(request.raw)) {
       // Answered before the body was read (too large, refused by auth): Node would close the

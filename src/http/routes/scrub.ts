@@ -8,10 +8,10 @@ import { RULE_FAILED, type Scrubber } from '../../engine/scrubber.js';
 import type { ClaimHistory, HistoryScrubOptions } from '../../history/claim-history.js';
 import { HistoryUnavailableError } from '../../history/store.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { problemFinding } from '../../formats/decorate.js';
+import { problemFinding, withInputPlace } from '../../formats/decorate.js';
 import { completeResult, openClaims, readClaims, type ClaimStream, type ReadClaim, type ReadItem, type ReadProblem, type ReadRecord, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
-import { readJsonValue, unreadableProblemOf, type ClaimItem } from '../../formats/json.js';
+import { claimItemOf, readJsonValue, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { streamOf } from '../../formats/read.js';
 import { discardRestOfBody } from '../discard-body.js';
@@ -191,6 +191,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         result = unreadableResult(item, 'scrub-failed', `could not be scrubbed: the scrubber failed unexpectedly (logged with request id ${request.id})`);
       }
     }
+    result = withInputPlace(result, item);
     observe(request, result);
     return result;
   };
@@ -286,7 +287,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
           results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
         }
-        logBatch(request, { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length });
+        const counts = { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length };
+        request.logSummary = counts;
+        logBatch(request, counts);
         return results;
       },
     );
@@ -298,14 +301,14 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let failed = 0;
     let lastLine = 0;
     let cut = false;
+    const progress = batchProgress(request, { claims: 0, failed: 0, lines: 0 });
     try {
       // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
       for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
         lastLine = item.line ?? lastLine;
         if (claims === opts.batch.maxClaims) {
-          yield JSON.stringify(
-            unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`),
-          ) + '\n';
+          const refused = unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`);
+          yield JSON.stringify(withInputPlace(refused, item)) + '\n';
           cut = true;
           break;
         }
@@ -318,11 +321,12 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
           if (!(err instanceof ProblemError)) throw err;
           // The answer has started: say on this claim's line why it and the rest were not scrubbed, and stop.
           request.log.error({ line: item.line, code: err.problem.code }, 'batch stopped: the claim history failed');
-          yield JSON.stringify(unreadableResult(item, 'history-unavailable', `not scrubbed, nor any line after it: ${lowerFirst(err.detail)}`)) + '\n';
+          yield JSON.stringify(withInputPlace(unreadableResult(item, 'history-unavailable', `not scrubbed, nor any line after it: ${lowerFirst(err.detail)}`), item)) + '\n';
           cut = true;
           break;
         }
         if (result.outcome === 'fail') failed++;
+        Object.assign(progress, { claims, failed, lines: lastLine });
         request.log.debug({ line: item.line, claimId: result.claimId, outcome: result.outcome, findings: result.findings.length }, 'batch line scrubbed');
         yield JSON.stringify(result) + '\n';
       }
@@ -347,6 +351,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let problems = 0;
     let written = 0;
     let cut = false;
+    const progress = batchProgress(request, { format: file.format, claims: 0, failed: 0, problems: 0 });
     const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
     try {
       for (const record of file.records()) {
@@ -369,12 +374,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
         claims++;
-        const item: ClaimItem =
-          record.kind === 'error'
-            ? { label: record.label, error: lowerFirst(record.error.message), problem: unreadableProblemOf(record.error.code) }
-            : { label: record.label, input: record.input, read: record };
-        const result = await scrubItem(request, scrubber, item, options);
+        const result = await scrubItem(request, scrubber, claimItemOf(record), options);
         if (result.outcome === 'fail') failed++;
+        Object.assign(progress, { claims, failed, problems });
         yield out(JSON.stringify(result));
       }
       if (!ndjson) yield written === 0 ? '[]' : ']';
@@ -404,9 +406,22 @@ function recordsRead(read: { format: ReadResult['format']; records: ReadRecord[]
   };
 }
 
+/**
+ * How far a streamed batch got, kept current in the request's access-log line: a batch cut short
+ * (the client went away) still says it there.
+ */
+function batchProgress<T extends Record<string, number | string>>(request: FastifyRequest, start: T): T {
+  const progress = { ...start };
+  request.logSummary = progress;
+  return progress;
+}
+
 /** Counts only: the claims themselves never reach the log. */
 function logBatch(request: FastifyRequest, counts: Record<string, number | string>): void {
-  request.log.info(counts, 'batch scrubbed');
+  // The socket is gone only when the answer was cut short (the client left, or the shutdown
+  // deadline passed): on the way to a complete answer it is still open here.
+  const aborted = request.raw.socket?.destroyed === true;
+  request.log.info(aborted ? { ...counts, aborted } : counts, 'batch scrubbed');
 }
 
 export default fp(scrubRoutes, { name: 'scrub-routes', fastify: '5.x', dependencies: ['problems', 'metrics'] });
