@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { PackSet } from '../../src/packs/model.js';
+import { splitPathList } from '../../src/tables/files.js';
 import { readHcpcsRecords } from '../../src/tables/formats/hcpcs.js';
 import { readOrderRecords } from '../../src/tables/formats/icd10cm-order.js';
 import { RowCounter } from '../../src/tables/model.js';
@@ -39,11 +40,15 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
-export async function codePoolsFromTables(packSet: PackSet): Promise<CodePools> {
-  const files = (format: string) =>
-    packSet.packs.flatMap((p) =>
-      (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
-    );
+/**
+ * `env` is the environment the packs were loaded with: a table read from a deployment's
+ * variable lists its files by position only ("SCRUB_TABLE_MUE file 1"), so its paths are
+ * taken from the variable (absolute paths, no globs in the bench's).
+ */
+export async function codePoolsFromTables(packSet: PackSet, env: Readonly<Record<string, string | undefined>> = {}): Promise<CodePools> {
+  const filesOf = (dir: string, t: PackSet['packs'][number]['tables'][number]) =>
+    t.source === 'environment' && t.env ? splitPathList(env[t.env] ?? '') : t.files.map((f) => path.resolve(t.source === 'pack' ? dir : process.cwd(), f));
+  const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => filesOf(p.dir, t)));
   const pools: CodePools = { ...SAMPLE_CODES };
 
   const ptp: PtpPair[] = [];
