@@ -31,6 +31,7 @@ import type { MceIndex } from '../src/tables/formats/mce.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
+import { tableFilePaths, type TableEnv } from '../test/support/table-codes.js';
 
 const ICD10_FORM = /^[A-Za-z][0-9A-Za-z][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
@@ -63,12 +64,12 @@ function editionAt<Index>(table: Table<Index>, date: string): Edition<Index> | u
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, env: TableEnv, pack: string, name: string): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
   const editions: Array<Edition<Index>> = [];
   for (const e of info.editions) {
-    const files = e.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+    const files = tableFilePaths(owner.dir, info, e.files, env);
     const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
     const context: TableContext = { name, edition: e.edition, complete: e.complete };
     if (e.covers) context.covers = e.covers;
@@ -100,17 +101,18 @@ export class Baseline {
     private readonly mceParams: Values,
   ) {}
 
-  static async load(packSet: PackSet): Promise<Baseline> {
+  /** `env`: the environment the packs were loaded with (a deployment's table files are looked up in it). */
+  static async load(packSet: PackSet, env: TableEnv = {}): Promise<Baseline> {
     const mceParams = Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === 'cms-mce')!.parameters).map(([k, v]) => [k, v.value]));
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp'),
-      await readTable(packSet, 'cms-mue', 'mue'),
-      await readTable(packSet, 'cms-mce', 'mce'),
-      await readTable(packSet, 'code-sets', 'icd10cm'),
-      await readTable(packSet, 'code-sets', 'hcpcs'),
-      await readTable(packSet, 'code-sets', 'pos'),
+      await readTable(packSet, env, 'cms-ncci-ptp', 'ptp'),
+      await readTable(packSet, env, 'cms-mue', 'mue'),
+      await readTable(packSet, env, 'cms-mce', 'mce'),
+      await readTable(packSet, env, 'code-sets', 'icd10cm'),
+      await readTable(packSet, env, 'code-sets', 'hcpcs'),
+      await readTable(packSet, env, 'code-sets', 'pos'),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
       compileCodeList(parameter(packSet, 'documentation', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
