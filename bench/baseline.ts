@@ -11,7 +11,6 @@
  * the comparison. The conditions are plain code. Professional claims only, as in the workload.
  * Not part of the product.
  */
-import path from 'node:path';
 import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/codes.js';
 import { ageOn, daysBetween, isIsoDate } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
