@@ -166,6 +166,8 @@ export class Baseline {
     use('acme-health', acme);
     use('cms-mce', mceApplies);
     ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation'].forEach((p) => use(p));
+    // The history pack applies to professional claims; with no history consulted it finds nothing.
+    use('history', claim.claimType === 'professional');
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     const timelyFilingDays = medicare ? 365 : acme ? 90 : null;
