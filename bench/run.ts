@@ -17,10 +17,11 @@ import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
+import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history', 'remits'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -144,6 +145,15 @@ if (runs('history')) {
   if (r.postgresRatio !== undefined) row('  history on PostgreSQL, per-claim us', formatNumber(r.postgresMicros!), formatNumber(r.offMicros), r.postgresRatio.toFixed(2));
   else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
   row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
+}
+
+if (runs('remits')) {
+  console.log(`remits: importing a ${quick ? '10,000' : '100,000'}-claim 835 into SQLite vs reading it, and the effectiveness report ...`);
+  const r = await remitsBench(quick);
+  results.remits = r;
+  row(`835 import s (${formatNumber(r.claims)} payments, ${r.fileMiB} MiB) vs read only`, String(r.importSeconds), String(r.readSeconds), r.importRatio.toFixed(2));
+  row('  payments imported/s; peak RSS MiB (before)', `${formatNumber(r.paymentsPerSecond)}; ${formatNumber(r.peakRssMiB)} (${formatNumber(r.rssMiBBefore)})`);
+  row('  effectiveness report s vs reading its rows', String(r.reportSeconds), String(r.rowsSeconds), r.reportRatio.toFixed(2));
 }
 
 results.seconds = Math.round((Date.now() - started) / 1000);

@@ -6,6 +6,8 @@ import { docs, docsHelp } from './commands/docs.js';
 import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
+import { remits, remitsHelp } from './commands/remits.js';
+import { report, reportHelp } from './commands/report.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { tables, tablesHelp } from './commands/tables.js';
 import { test, testHelp } from './commands/test.js';
@@ -20,6 +22,8 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
   history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
+  remits: { run: remits, help: remitsHelp, summary: 'import 835 remittances and match them to the recorded claims' },
+  report: { run: report, help: reportHelp, summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]

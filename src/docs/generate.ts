@@ -38,6 +38,7 @@ function rulePage(rule: Rule, pack: Pack, packSet: PackSet, cases: readonly Test
   const out = [`<a id="${rule.id}"></a>`, '', `### \`${rule.id}\`: ${rule.title}`, ''];
   out.push(`| | |`, `|---|---|`);
   out.push(`| category | \`${rule.category}\` |`, `| severity | \`${rule.severity}\` |`, `| looks at | ${SCOPE_WORDS[rule.scopeKey]} |`);
+  if (rule.predicts) out.push(`| payer denies it with | ${rule.predicts.map((p) => `\`${p.text}\``).join(', ')} |`);
   const eff = window(rule.effective);
   if (eff) out.push(`| effective | ${eff} |`);
   out.push(`| defined in | \`${relative(packSet, rule.location.file)}:${rule.location.line}\` |`, '');

@@ -36,6 +36,10 @@ export interface RecordedClaimSample {
 
 export interface WorkbenchHistory {
   ruleActivity(query: RuleActivityQuery): Promise<RuleActivity>;
-  /** Up to `limit` recently recorded claims, most recent first. */
-  recentClaims(limit: number): Promise<RecordedClaimSample[]>;
+  /**
+   * Up to `limit` recently recorded claims, most recent first. Absent when the history keeps no
+   * whole claims: the claim history stores codes, dates and a patient key, never a claim's patient
+   * data, so a what-if on recorded claims is not offered (the workbench says why).
+   */
+  recentClaims?(limit: number): Promise<RecordedClaimSample[]>;
 }

@@ -4,6 +4,7 @@ import { SCHEMA_PACK, checkClaimStructure } from '../claim/validate.js';
 import { HistoryView } from '../engine/history.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
 import type { HistoryStatus, ScrubResult } from '../findings/finding.js';
+import type { WorkbenchHistory } from './activity.js';
 import type { HistoryConfig } from './config.js';
 import { PostgresHistoryStore } from './postgres.js';
 import { identify, recordedClaimOf, type ClaimIdentity } from './record.js';
@@ -53,6 +54,11 @@ export class ClaimHistory {
     readonly retentionDays: number,
   ) {}
 
+  /** What the workbench shows of this history: how often each rule fired on the claims recorded. */
+  workbench(): WorkbenchHistory {
+    return { ruleActivity: (query) => this.store.remits.ruleActivity(query) };
+  }
+
   static async open(config: HistoryConfig): Promise<ClaimHistory> {
     const store =
       config.target.kind === 'sqlite'
@@ -99,7 +105,8 @@ export class ClaimHistory {
       return withStatus(result, { consulted: true, recorded: false, reason: 'the claim was not recorded: it does not match the claim schema' });
     }
     const claim = input as Claim;
-    const changes = changesFor(identity, identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString()));
+    const recorded = identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString(), result.findings);
+    const changes = changesFor(identity, recorded);
     const status: HistoryStatus = { consulted: true, recorded: true };
     const removed = changes.remove.length > 0 ? writer.remove(changes.remove) : undefined;
     const write = () => (changes.record ? writer.record(changes.record) : undefined);

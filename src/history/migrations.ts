@@ -58,7 +58,115 @@ function claimsAndLines(dialect: 'sqlite' | 'postgresql'): string {
   `;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'claims and lines', sqlite: claimsAndLines('sqlite'), postgresql: claimsAndLines('postgresql') }];
+/**
+ * Version 2: what the scrubber found on every recording of a claim (kept when a later version
+ * or a replacement removes the claim's lines), and the payers' remittances (835) matched to
+ * them. None of it cascades from history_claims: a denial stays beside the version it denied.
+ */
+function recordingsAndRemittances(dialect: 'sqlite' | 'postgresql'): string {
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  const serial = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
+  return `
+    CREATE TABLE history_recordings (
+      seq ${serial},
+      claim_id TEXT NOT NULL,
+      replaces TEXT,
+      frequency_code TEXT,
+      payer_id TEXT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      last_service_date TEXT NOT NULL,
+      lines TEXT NOT NULL,
+      findings TEXT
+    );
+    CREATE INDEX history_recordings_claim ON history_recordings (claim_id, seq);
+    CREATE INDEX history_recordings_replaces ON history_recordings (replaces);
+    CREATE INDEX history_recordings_recorded ON history_recordings (recorded_at);
+    CREATE INDEX history_recordings_last_service ON history_recordings (last_service_date);
+    CREATE TABLE remit_files (
+      sha256 TEXT PRIMARY KEY,
+      source TEXT,
+      bytes BIGINT NOT NULL,
+      interchanges TEXT NOT NULL,
+      payments INTEGER NOT NULL,
+      imported INTEGER NOT NULL,
+      imported_at TEXT NOT NULL
+    );
+    CREATE TABLE remit_transactions (
+      content_hash TEXT PRIMARY KEY,
+      file_sha256 TEXT NOT NULL,
+      interchange_control TEXT NOT NULL,
+      group_control TEXT NOT NULL,
+      transaction_control TEXT NOT NULL,
+      payer_id TEXT,
+      payer_name TEXT,
+      trace_number TEXT NOT NULL,
+      originator_id TEXT,
+      payment_amount ${real} NOT NULL,
+      payment_method TEXT,
+      payment_date TEXT,
+      claims INTEGER NOT NULL,
+      imported_at TEXT NOT NULL
+    );
+    CREATE INDEX remit_transactions_imported ON remit_transactions (imported_at);
+    CREATE TABLE remit_payments (
+      identity TEXT PRIMARY KEY,
+      transaction_hash TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      claim_id TEXT NOT NULL,
+      matched_claim_id TEXT,
+      recording_seq BIGINT,
+      matched_by TEXT NOT NULL,
+      status_code TEXT NOT NULL,
+      outcome TEXT NOT NULL,
+      payer_claim_number TEXT,
+      payer_id TEXT NOT NULL,
+      charge ${real} NOT NULL,
+      paid ${real} NOT NULL,
+      patient_responsibility ${real},
+      adjustments TEXT NOT NULL,
+      remarks TEXT NOT NULL,
+      service_date TEXT NOT NULL,
+      adjudicated_on TEXT,
+      reversed_by TEXT,
+      imported_at TEXT NOT NULL
+    );
+    CREATE INDEX remit_payments_matched ON remit_payments (matched_claim_id);
+    CREATE INDEX remit_payments_claim ON remit_payments (claim_id);
+    CREATE INDEX remit_payments_payer_claim ON remit_payments (payer_claim_number);
+    CREATE INDEX remit_payments_service ON remit_payments (service_date);
+    CREATE TABLE remit_lines (
+      identity TEXT NOT NULL REFERENCES remit_payments (identity) ON DELETE CASCADE,
+      seq INTEGER NOT NULL,
+      line_number INTEGER,
+      procedure_code TEXT NOT NULL,
+      modifiers TEXT NOT NULL,
+      submitted_code TEXT,
+      service_date TEXT,
+      charge ${real} NOT NULL,
+      paid ${real} NOT NULL,
+      units ${real} NOT NULL,
+      outcome TEXT NOT NULL,
+      adjustments TEXT NOT NULL,
+      remarks TEXT NOT NULL,
+      PRIMARY KEY (identity, seq)
+    );
+    CREATE TABLE remit_provider_adjustments (
+      identity TEXT PRIMARY KEY,
+      transaction_hash TEXT NOT NULL,
+      provider_id TEXT NOT NULL,
+      fiscal_period_date TEXT,
+      reason TEXT NOT NULL,
+      reference TEXT,
+      amount ${real} NOT NULL,
+      imported_at TEXT NOT NULL
+    );
+  `;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'claims and lines', sqlite: claimsAndLines('sqlite'), postgresql: claimsAndLines('postgresql') },
+  { version: 2, name: 'recordings and remittances', sqlite: recordingsAndRemittances('sqlite'), postgresql: recordingsAndRemittances('postgresql') },
+];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

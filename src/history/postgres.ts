@@ -5,8 +5,11 @@ import {
   HistoryConfigError,
   HistoryUnavailableError,
   LINE_COLUMNS,
+  PURGE_STATEMENTS,
   READ_COLUMNS,
+  RECORDING_INSERT_COLUMNS,
   lineRow,
+  recordingRow,
   recordedLineOf,
   type HistoryStore,
   type HistoryWriter,
@@ -14,6 +17,7 @@ import {
   type RecordedClaim,
   type StoreCounts,
 } from './store.js';
+import { PostgresRemitStore } from './postgres-remits.js';
 
 /**
  * The shared history: PostgreSQL, for several instances (or cluster workers) that must see one
@@ -60,6 +64,7 @@ function unnestInsert(table: string, columns: readonly string[], types: readonly
 }
 const INSERT_CLAIMS = unnestInsert('history_claims', CLAIM_COLUMNS, CLAIM_TYPES);
 const INSERT_LINES = unnestInsert('history_lines', LINE_COLUMNS, LINE_TYPES);
+const INSERT_RECORDINGS = unnestInsert('history_recordings', RECORDING_INSERT_COLUMNS, ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text']);
 
 function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
   const columns: unknown[][] = Array.from({ length: width }, () => []);
@@ -73,6 +78,7 @@ async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClai
   await client.query(INSERT_CLAIMS, columnsOf(claimRows, CLAIM_COLUMNS.length));
   const lineRows = claims.flatMap((c) => c.lines.map((l) => lineRow(c.patientKey, l)));
   if (lineRows.length > 0) await client.query(INSERT_LINES, columnsOf(lineRows, LINE_COLUMNS.length));
+  await client.query(INSERT_RECORDINGS, columnsOf(claims.map(recordingRow), RECORDING_INSERT_COLUMNS.length));
 }
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */
@@ -82,11 +88,23 @@ class WorkFailed {
 
 export class PostgresHistoryStore implements HistoryStore {
   readonly kind = 'postgresql' as const;
+  readonly remits: PostgresRemitStore;
 
   private constructor(
     readonly where: string,
     private readonly pool: pg.Pool,
-  ) {}
+  ) {
+    this.remits = new PostgresRemitStore({
+      query: async (what, sql, values) => {
+        try {
+          return (await this.pool.query(sql, values)).rows;
+        } catch (err) {
+          throw this.unavailable(what, err);
+        }
+      },
+      transaction: (what, work) => this.transaction(what, work),
+    });
+  }
 
   /** Connects, brings the schema up to date, and keeps a pool of connections. */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresHistoryStore> {
@@ -223,7 +241,10 @@ export class PostgresHistoryStore implements HistoryStore {
 
   async purgeBefore(date: string): Promise<number> {
     try {
-      return (await this.pool.query('DELETE FROM history_claims WHERE last_service_date < $1', [date])).rowCount ?? 0;
+      return await this.transaction('be purged', async (client) => {
+        for (const sql of PURGE_STATEMENTS) await client.query(sql.replace('?', '$1'), [date]);
+        return (await client.query('DELETE FROM history_claims WHERE last_service_date < $1', [date])).rowCount ?? 0;
+      });
     } catch (err) {
       throw this.unavailable('be purged', err);
     }

@@ -3,6 +3,8 @@ import type { Claim } from '../claim/claim.generated.js';
 import { buildClaimView } from '../claim/view.js';
 import type { RecordedLine } from '../engine/history.js';
 import { providerOf } from '../engine/history-facts.js';
+import type { Finding } from '../findings/finding.js';
+import type { RecordedFinding } from './outcomes.js';
 import type { RecordedClaim } from './store.js';
 
 /**
@@ -53,8 +55,16 @@ export function identify(secret: string, input: unknown): ClaimIdentity | { reas
   return identity;
 }
 
-/** The claim as the store keeps it. `claim` has passed the claim schema. */
-export function recordedClaimOf(claim: Claim, patientKey: string, recordedAt: string): RecordedClaim {
+/** The findings of a scrub as a recording keeps them (rule, severity and lines; never the message, which may quote the claim). */
+export function recordedFindings(findings: readonly Finding[]): RecordedFinding[] {
+  return findings.map((f) => ({ ruleId: f.ruleId, pack: f.pack, severity: f.severity, category: f.category, lines: f.lines }));
+}
+
+/**
+ * The claim as the store keeps it. `claim` has passed the claim schema. `findings` are what the
+ * scrubber returned for it (absent when it is recorded without a scrub).
+ */
+export function recordedClaimOf(claim: Claim, patientKey: string, recordedAt: string, findings?: readonly Finding[]): RecordedClaim {
   const view = buildClaimView(claim);
   const lines: RecordedLine[] = [];
   for (const line of view.lines) {
@@ -92,5 +102,8 @@ export function recordedClaimOf(claim: Claim, patientKey: string, recordedAt: st
     lines,
   };
   if (view.frequencyCode !== undefined) out.frequencyCode = view.frequencyCode;
+  const original = text(claim.originalClaimNumber);
+  if (original && (view.frequencyCode === '7' || view.frequencyCode === '8')) out.replaces = original;
+  if (findings) out.findings = recordedFindings(findings);
   return out;
 }

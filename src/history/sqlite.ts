@@ -7,14 +7,18 @@ import {
   HistoryConfigError,
   HistoryUnavailableError,
   LINE_COLUMNS,
+  PURGE_STATEMENTS,
   READ_COLUMNS,
+  RECORDING_INSERT_COLUMNS,
   lineRow,
+  recordingRow,
   recordedLineOfRow,
   type HistoryStore,
   type HistoryWriter,
   type RecordedClaim,
   type StoreCounts,
 } from './store.js';
+import { SqliteRemitStore } from './sqlite-remits.js';
 
 /**
  * The embedded history: one SQLite file in WAL mode (readers never wait for the writer, and a
@@ -41,6 +45,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
   private readonly deleteClaim: Database.Statement;
+  private readonly insertRecording: Database.Statement;
+  readonly remits: SqliteRemitStore;
   /** An asynchronous unit in flight holds the one connection (and its transaction) until it settles. */
   private busy: Promise<unknown> | undefined;
   private closed = false;
@@ -59,6 +65,14 @@ export class SqliteHistoryStore implements HistoryStore {
     );
     this.insertLine = db.prepare(`INSERT INTO history_lines (${LINE_COLUMNS.join(', ')}) VALUES (${LINE_COLUMNS.map(() => '?').join(', ')})`);
     this.deleteClaim = db.prepare('DELETE FROM history_claims WHERE claim_id = ?');
+    this.insertRecording = db.prepare(`INSERT INTO history_recordings (${RECORDING_INSERT_COLUMNS.join(', ')}) VALUES (${RECORDING_INSERT_COLUMNS.map(() => '?').join(', ')})`);
+    this.remits = new SqliteRemitStore(db, (what, work) => this.exclusive(what, work));
+  }
+
+  /** Runs `work` once no asynchronous unit holds the connection. */
+  private async exclusive<T>(what: string, work: () => T): Promise<T> {
+    while (this.busy) await this.busy.catch(() => undefined);
+    return this.guard(what, work);
   }
 
   /** Opens (creating on first use) the history file and brings its schema up to date. */
@@ -118,6 +132,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.deleteClaim.run(claim.claimId);
     this.insertClaim.run(claim.claimId, claim.patientKey, claim.payerId, claim.frequencyCode ?? null, claim.lastServiceDate, claim.lines.length, claim.recordedAt);
     for (const line of claim.lines) this.insertLine.run(...lineRow(claim.patientKey, line));
+    this.insertRecording.run(...recordingRow(claim));
   }
 
   async withPatient<T>(patientKey: string, exclude: readonly string[], work: (lines: RecordedLine[], writer: HistoryWriter) => T | Promise<T>): Promise<T> {
@@ -181,7 +196,14 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async purgeBefore(date: string): Promise<number> {
     while (this.busy) await this.busy.catch(() => undefined);
-    return this.guard('be purged', () => this.db.prepare('DELETE FROM history_claims WHERE last_service_date < ?').run(date).changes);
+    return this.guard('be purged', () =>
+      this.db
+        .transaction(() => {
+          for (const sql of PURGE_STATEMENTS) this.db.prepare(sql).run(date);
+          return this.db.prepare('DELETE FROM history_claims WHERE last_service_date < ?').run(date).changes;
+        })
+        .immediate(),
+    );
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { RecordedLine } from '../engine/history.js';
+import { findingsJson, linesJson, type RecordedFinding, type RemitStore } from './outcomes.js';
 
 /**
  * The claim history store: the same schema and the same behaviour on SQLite (one file, the
@@ -17,6 +18,10 @@ export interface RecordedClaim {
   /** The latest date of service: retention counts from it. */
   lastServiceDate: string;
   lines: RecordedLine[];
+  /** The claim a replacement (frequency 7) names. */
+  replaces?: string;
+  /** The findings the scrubber returned when it recorded the claim; absent when recorded without a scrub. */
+  findings?: RecordedFinding[];
 }
 
 /** Changes to a patient's history, made inside `withPatient` so that they commit with the read. */
@@ -46,8 +51,14 @@ export interface HistoryStore {
   withPatient<T>(patientKey: string, exclude: readonly string[], work: (lines: RecordedLine[], writer: HistoryWriter) => T | Promise<T>): Promise<T>;
   /** Records many claims in one transaction (bulk import), each replacing its earlier version. */
   recordMany(claims: readonly RecordedClaim[], removals?: readonly string[]): Promise<void>;
-  /** Removes every claim whose latest date of service is before `date`; returns how many. */
+  /**
+   * Removes every claim whose latest date of service is before `date`, with its recordings and
+   * the payments matched to them (and payments of such dates that matched nothing); returns how
+   * many claims.
+   */
   purgeBefore(date: string): Promise<number>;
+  /** The recordings' findings and the remittances matched to them. */
+  readonly remits: RemitStore;
   /** Answers when the store can be used; throws HistoryUnavailableError when not. */
   ping(): Promise<void>;
   counts(): Promise<StoreCounts>;
@@ -165,3 +176,24 @@ export function recordedLineOfRow(row: unknown[]): RecordedLine {
 export function recordedLineOf(r: LineRecord): RecordedLine {
   return recordedLineOfRow(READ_COLUMN_NAMES.map((name) => r[name as keyof LineRecord]));
 }
+
+/** The columns of a recording (history_recordings), in the order both backends insert them. */
+export const RECORDING_INSERT_COLUMNS = ['claim_id', 'replaces', 'frequency_code', 'payer_id', 'recorded_at', 'last_service_date', 'lines', 'findings'] as const;
+
+/** A recorded claim as a row of history_recordings: the version, its lines and what the scrubber found. */
+export function recordingRow(claim: RecordedClaim): unknown[] {
+  const lines = claim.lines.map((l) => {
+    const line = { number: l.lineNumber, code: l.procedureCode, modifiers: l.modifiers, serviceDate: l.serviceDate, units: l.units, charge: l.charge };
+    return l.serviceDateEnd !== undefined ? { ...line, serviceDateEnd: l.serviceDateEnd } : line;
+  });
+  return [claim.claimId, claim.replaces ?? null, claim.frequencyCode ?? null, claim.payerId, claim.recordedAt, claim.lastServiceDate, linesJson(lines), findingsJson(claim.findings)];
+}
+
+/** What a purge removes besides the claims: recordings and payments of service dates before the cut-off. */
+export const PURGE_STATEMENTS = [
+  'DELETE FROM history_recordings WHERE last_service_date < ?',
+  'DELETE FROM remit_payments WHERE service_date < ?',
+  'DELETE FROM remit_provider_adjustments WHERE imported_at < ?',
+  'DELETE FROM remit_transactions WHERE imported_at < ?',
+  'DELETE FROM remit_files WHERE imported_at < ?',
+] as const;

@@ -27,6 +27,8 @@ import scrub from './routes/scrub.js';
 import workbenchApi from './routes/workbench-api.js';
 import workbenchPage from './routes/workbench-page.js';
 import type { WorkbenchHistory } from '../history/activity.js';
+import { AdjustmentCodes } from '../remits/codes.js';
+import remits from './routes/remits.js';
 
 export interface AppOptions {
   /** The packs serving, and how they are replaced. */
@@ -51,6 +53,8 @@ export interface AppOptions {
   history?: ClaimHistory;
   /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
   workbenchHistory?: WorkbenchHistory;
+  /** CARC/RARC descriptions for remittances and reports (official lists a deployment loads); default: the bundled ones. */
+  remitCodes?: AdjustmentCodes;
   /** The built workbench page; default: dist/workbench in the package. */
   workbenchDir?: string;
 }
@@ -186,7 +190,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
   });
-  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(options.workbenchHistory ? { history: options.workbenchHistory } : {}) });
+  await app.register(remits, {
+    ...(options.history ? { history: options.history } : {}),
+    codes: options.remitCodes ?? AdjustmentCodes.BUNDLED,
+    scrubber: () => holder.current(),
+    bodyLimit: config.batch.jsonBodyLimit,
+    maxPayments: config.batch.maxClaims,
+  });
+  // The workbench reads the claim history the service records into, unless a test gives its own.
+  const workbenchHistory = options.workbenchHistory ?? options.history?.workbench();
+  await app.register(workbenchApi, { scrubber: () => holder.current(), authEnabled: config.auth.enabled, ...(workbenchHistory ? { history: workbenchHistory } : {}) });
   await app.register(workbenchPage, options.workbenchDir ? { assetsDir: options.workbenchDir } : {});
   return app;
 }

@@ -289,3 +289,62 @@ export const readyzSchema = {
     503: problemResponse('Not ready (shutting down, or the claim history cannot be reached)', 'not-ready'),
   },
 };
+
+export const remitsSchema = {
+  summary: 'Import an 835 remittance into the claim history',
+  description:
+    'An X12 835 (005010X221A1) file: every claim payment is matched to the recorded claim it pays and stored beside the findings the scrubber returned; what matches nothing is stored and listed. The same file twice changes nothing. Needs the admin role. With Accept: application/x-ndjson the answer streams one record per claim payment, then the summary.',
+  tags: ['remittances'],
+  body: {
+    content: {
+      'application/edi-x12': { schema: { type: 'string', description: 'An X12 835 file; also application/x12, text/plain or application/octet-stream' } },
+    },
+  },
+  security: keySecurity,
+  response: {
+    200: {
+      description: 'The import summary (counts, control numbers, checksum) with the payments that matched no recorded claim or could not be read (ids and codes only)',
+      content: {
+        'application/json': { schema: { type: 'object', additionalProperties: true } },
+        'application/x-ndjson': { schema: { type: 'string', description: 'One {"payment": ...} record per claim payment, then {"summary": ...}' } },
+      },
+    },
+    400: problemResponse('The body holds no 835 that can be read', 'unreadable-remittance'),
+    ...authProblems,
+    404: problemResponse('The service has no claim history', 'history-off'),
+    413: problemResponse('More claim payments than SCRUB_BATCH_MAX_CLAIMS, or a body over SCRUB_BATCH_BODY_LIMIT', 'remittance-too-large', 'body-too-large'),
+    415: problemResponse('A content type this route does not read', 'unsupported-media-type'),
+    503: problemResponse('The claim history cannot be reached', 'history-unavailable'),
+  },
+};
+
+export const effectivenessSchema = {
+  summary: 'The rule effectiveness report',
+  description:
+    'Every rule measured against the payers’ answers (835s imported into the claim history): times fired, adjudicated, denied (with which CARCs), fixed then paid, precision where the rule declares `predicts`; the denials no rule predicted; the rules that fired at error on claims that were paid. JSON by default; text/markdown, text/html (one self-contained file with SVG charts) or text/plain by Accept or `format`.',
+  tags: ['remittances'],
+  querystring: {
+    type: 'object',
+    properties: {
+      since: { type: 'string', format: 'date', description: 'Only claims recorded on or after this date (YYYY-MM-DD).' },
+      payer: { type: 'string', description: 'Only claims of this payer id.' },
+      format: { type: 'string', enum: ['json', 'text', 'markdown', 'html'], description: 'The form of the report; default: from Accept, else JSON.' },
+    },
+  },
+  security: keySecurity,
+  response: {
+    200: {
+      description: 'The report',
+      content: {
+        'application/json': { schema: { type: 'object', additionalProperties: true } },
+        'text/html': { schema: { type: 'string' } },
+        'text/markdown': { schema: { type: 'string' } },
+        'text/plain': { schema: { type: 'string' } },
+      },
+    },
+    400: problemResponse('A query value that is not valid', 'invalid-request'),
+    ...authProblems,
+    404: problemResponse('The service has no claim history', 'history-off'),
+    503: problemResponse('The claim history cannot be reached', 'history-unavailable'),
+  },
+};

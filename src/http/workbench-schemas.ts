@@ -128,7 +128,7 @@ export const whatIfSchema = {
     },
     ...editProblems,
     400: problemResponse('Not an edit, or claims that cannot be read', 'invalid-request', 'unreadable-claims', 'invalid-json'),
-    404: problemResponse('"sample": "history" on a service without claim history', 'history-off'),
+    404: problemResponse('"sample": "history" on a service without claim history, or whose history keeps no whole claims', 'history-off', 'history-claims-not-kept'),
     413: problemResponse(`More than ${WHAT_IF_MAX_CLAIMS} claims, or a body over ${PACK_EDIT_BODY_LIMIT / 1024 / 1024} MB`, 'batch-too-large', 'body-too-large'),
   },
 };
@@ -147,6 +147,7 @@ export const sessionSchema = {
         key: { type: 'object', properties: { name: { type: 'string' }, role: { enum: ['scrub', 'admin'] } } },
         role: { enum: ['scrub', 'admin'] },
         history: { enum: ['on', 'off'] },
+        historyClaims: { type: 'boolean', description: 'Whether an edit can be tried on recently recorded claims ("sample": "history").' },
         loadedAt: { type: 'string', format: 'date-time' },
         limits: { type: 'object', properties: { packEditBytes: { type: 'integer' }, whatIfClaims: { type: 'integer' } } },
       },

@@ -11,7 +11,7 @@ import { parseTemplate, type Template, type TemplateParse } from '../engine/temp
 import { pointerFrom } from '../util/json-pointer.js';
 import { didYouMean, describeType, quote } from '../util/text.js';
 import type { PackDiagnostic } from './diagnostics.js';
-import type { ConditionNode, DateWindow, Reference, Rule } from './model.js';
+import { parsePredictedDenial, type ConditionNode, type DateWindow, type Reference, type Rule } from './model.js';
 import type { YamlSource } from './yaml-source.js';
 
 /**
@@ -41,6 +41,7 @@ interface RawRule {
   severity: Severity;
   scope: Scope;
   pairs?: 'ordered' | 'unordered';
+  predicts?: string[];
   conditions: unknown;
   message: string;
   suggestion?: string;
@@ -444,6 +445,7 @@ export function compileRule(raw: RawRule, ctx: RuleContext): { rule?: Rule; diag
     location: { file: ctx.source.file, line: at.line, column: at.column },
     locate: (pointer) => ({ file: ctx.source.file, ...ctx.source.positionOf(ctx.pointer + pointer) }),
   };
+  if (raw.predicts && raw.predicts.length > 0) rule.predicts = raw.predicts.map(parsePredictedDenial);
   if (raw.description !== undefined) rule.description = raw.description;
   if (suggestion) rule.suggestion = suggestion;
   if (path) rule.path = path;

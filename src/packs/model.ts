@@ -54,6 +54,8 @@ export interface Rule {
   conditions: ConditionNode;
   message: Template;
   suggestion?: Template;
+  /** The denials a payer answers when it denies what the rule finds (`predicts: [CO-97]`). */
+  predicts?: PredictedDenial[];
   path?: Template;
   details: Record<string, Template>;
   references: Reference[];
@@ -63,6 +65,24 @@ export interface Rule {
   location: SourceLocation;
   /** Where a part of the rule is written, by JSON Pointer inside the rule ("/conditions/all/0/value"). */
   locate(pointer: string): SourceLocation;
+}
+
+/** A denial a rule predicts: a CAS group and CARC, and optionally the RARC that must come with it. */
+export interface PredictedDenial {
+  group: string;
+  reason: string;
+  remark?: string;
+  /** As written: "CO-16/N290". */
+  text: string;
+}
+
+/** Reads "CO-97" or "CO-16/N290" (already checked against the rule-pack schema). */
+export function parsePredictedDenial(text: string): PredictedDenial {
+  const [adjustment = '', remark] = text.split('/');
+  const dash = adjustment.indexOf('-');
+  const out: PredictedDenial = { group: adjustment.slice(0, dash), reason: adjustment.slice(dash + 1), text };
+  if (remark) out.remark = remark;
+  return out;
 }
 
 export type ParameterType = 'number' | 'text' | 'list' | 'boolean';

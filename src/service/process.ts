@@ -7,6 +7,7 @@ import type { ServiceConfig } from '../config.js';
 import { ClaimHistory } from '../history/claim-history.js';
 import type { HistoryConfig } from '../history/config.js';
 import { LOG_REDACTION, buildApp } from '../http/app.js';
+import { adjustmentCodesFrom, type AdjustmentCodes } from '../remits/codes.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
@@ -42,6 +43,14 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   if (!packSet) return EXIT_CODES.packsBroken;
   const history = config.history ? await openHistoryOrReport(config.history, io) : undefined;
   if (history === null) return EXIT_CODES.packsBroken;
+  let remitCodes: AdjustmentCodes;
+  try {
+    remitCodes = await adjustmentCodesFrom(io.env, io.cwd);
+  } catch (err) {
+    await write(io.stderr, `Cannot start: ${(err as Error).message}\n`);
+    await history?.close();
+    return EXIT_CODES.packsBroken;
+  }
   // In a cluster, the primary says when the set was loaded, so that every worker says the same.
   const scrubberOptions = { engine: config.engine };
   const holder = new PackHolder(config.rulesDir, new Scrubber(packSet, scrubberOptions), (worker && process.env[CLUSTER_LOADED_AT]) || packSet.loadedAt, { env: io.env }, scrubberOptions);
@@ -59,6 +68,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
     ...(history ? { history } : {}),
+    remitCodes,
   });
   if (history) app.addHook('onClose', () => history.close());
 

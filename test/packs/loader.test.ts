@@ -170,6 +170,23 @@ describe('loading rule packs', () => {
     expect(list.diagnostics).toEqual([]);
   });
 
+  it('reads the denials a rule predicts, with or without a remark code', async () => {
+    const result = await readPackSet(await packWith(GOOD_RULE.replace('    scope: line\n', '    scope: line\n    predicts: [CO-4, CO-16/N290]\n')));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.packSet!.rulesById.get('demo-lt-rt')!.predicts).toEqual([
+      { group: 'CO', reason: '4', text: 'CO-4' },
+      { group: 'CO', reason: '16', remark: 'N290', text: 'CO-16/N290' },
+    ]);
+  });
+
+  it('refuses a predicted denial that is not a group and a reason code, at its line, saying what is expected', async () => {
+    const [d] = await problems(GOOD_RULE.replace('    scope: line\n', '    scope: line\n    predicts: [CO-4, "97"]\n'));
+    expect(d).toMatchObject({ file: 'rules.yaml', line: 7, code: 'schema-invalid-value' });
+    expect(d!.message).toContain('CO-97');
+    const [twice] = await problems(GOOD_RULE.replace('    scope: line\n', '    scope: line\n    predicts: [CO-4, CO-4]\n'));
+    expect(twice).toMatchObject({ line: 7 });
+  });
+
   it('checks the value of a not:, someFact: or everyFact: operator as it checks the operator alone', async () => {
     const rule = GOOD_RULE.replace('operator: hasModifier', 'operator: not:codeIn').replace('value: LT', 'value: "99213"').replace('- fact: line\n', '- fact: line\n          path: procedureCode\n');
     const [d] = await problems(rule);

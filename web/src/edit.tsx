@@ -159,8 +159,8 @@ export function EditView({ catalog, session, pack, onReloaded }: { catalog: Cata
           <label for="what-if-sample">Try on</label>
           <select id="what-if-sample" value={sample} onChange={(e) => setSample(e.currentTarget.value as 'examples' | 'history')}>
             <option value="examples">the example claims</option>
-            <option value="history" disabled={session.history === 'off'}>
-              recently recorded claims{session.history === 'off' ? ' (history off)' : ''}
+            <option value="history" disabled={!session.historyClaims}>
+              recently recorded claims{session.history === 'off' ? ' (history off)' : !session.historyClaims ? ' (the history keeps no whole claims)' : ''}
             </option>
           </select>
         </div>

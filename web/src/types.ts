@@ -55,6 +55,8 @@ export interface Session {
   key?: { name: string; role: 'scrub' | 'admin' };
   role: 'scrub' | 'admin';
   history: 'on' | 'off';
+  /** Whether the history keeps whole claims to try an edit on. */
+  historyClaims: boolean;
   loadedAt: string;
   limits: { packEditBytes: number; whatIfClaims: number };
 }

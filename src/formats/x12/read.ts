@@ -4,6 +4,7 @@ import { readEnvelopes, type Transaction } from './envelope.js';
 import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type ClaimBlock, type Level, type Transaction837 } from './loops837.js';
 import { mapClaim } from './map837.js';
+import { reconcileComponentSeparator } from './separators.js';
 import { el, forgetLastSegment, tokenize, type Segment } from './segments.js';
 
 /** An X12 text whose structure has been read: its problems are known, its claims are mapped when reached. */
@@ -13,45 +14,11 @@ export interface X12Stream {
   records(): Generator<ReadRecord>;
 }
 
+/** CLM05 is always a three-part composite (place of service or bill type, qualifier, frequency). */
+const CLM05 = { segment: 'CLM', element: 5, parts: [3, 3] } as const;
+
 /** The only version of the 837 that HIPAA allows for claims (45 CFR 162.1102) since 2012. */
 const HIPAA_VERSION = '005010';
-
-function isAlphanumeric(ch: string): boolean {
-  return /^[A-Za-z0-9]$/.test(ch);
-}
-
-/**
- * Some files declare one component separator in ISA16 and use another in their composites
- * (a hand-edited ISA is the usual cause). CLM05 is always a three-part composite, so it shows
- * which separator the sender really used. When it disagrees with ISA16 the transaction set is
- * read with the separator in use (the alternative is every composite misread, and a cascade of
- * unrelated errors), and the mismatch itself is reported.
- */
-function reconcileComponentSeparator(tx: Transaction): X12Issue | undefined {
-  const declared = tx.st.delimiters.component;
-  for (const segment of tx.body) {
-    if (segment.id !== 'CLM') continue;
-    const value = el(segment, 5);
-    if (value === '' || value.includes(declared)) return undefined;
-    const candidate = value[2];
-    if (value.length < 5 || candidate === undefined || isAlphanumeric(candidate) || value.split(candidate).length !== 3) return undefined;
-    const { element, segment: terminator, repetition } = segment.delimiters;
-    if (candidate === element || candidate === terminator || candidate === repetition) return undefined;
-    const fixed = { ...segment.delimiters, component: candidate };
-    tx.st.delimiters = fixed;
-    for (const s of tx.body) s.delimiters = fixed;
-    if (tx.se) tx.se.delimiters = fixed;
-    return {
-      ruleId: 'x12-component-separator',
-      severity: 'error',
-      message: `${at(segment)}: CLM05 "${value}" separates its components with "${candidate}", but ISA16 declares "${declared}" as the component separator. The transaction set was read with "${candidate}"; make ISA16 and the composites agree.`,
-      segment,
-      element: 5,
-      details: { declared, used: candidate },
-    };
-  }
-  return undefined;
-}
 
 function levelChain(level: Level | undefined): Level[] {
   const chain: Level[] = [];
@@ -146,7 +113,7 @@ export function openX12(text: string): X12Stream {
             : versionIssue(tx, versionSegment, versionElement, version);
         if (refused) problem(refused, 0);
         else {
-          const separator = reconcileComponentSeparator(tx);
+          const separator = reconcileComponentSeparator(tx, CLM05);
           if (separator) transactionIssues.push(separator);
           const loops = readLoops(tx, claimKindOf(version)!, versionSegment, versionElement);
           transactionIssues.push(...loops.issues);

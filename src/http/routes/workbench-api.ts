@@ -65,6 +65,12 @@ function dateOption(value: unknown, name: string): string | undefined {
 async function whatIfClaims(body: Record<string, unknown>, history: WorkbenchHistory | undefined): Promise<{ source: 'request' | 'history'; claims: ReadClaim[] }> {
   if (body.sample === 'history') {
     if (!history) throw new ProblemError(PROBLEMS['history-off'], 'Claim history is off on this service: send the claims to try the edit on as "claims".');
+    if (!history.recentClaims) {
+      throw new ProblemError(
+        PROBLEMS['history-claims-not-kept'],
+        'The claim history keeps codes, dates and a patient key, never whole claims (they hold patient data), so an edit cannot be tried on recorded claims: send the claims to try it on as "claims".',
+      );
+    }
     const recorded = await history.recentClaims(WHAT_IF_MAX_CLAIMS);
     return { source: 'history', claims: recorded.map((r) => ({ kind: 'claim', input: r.claim, label: r.label, findings: [] })) };
   }
@@ -101,6 +107,8 @@ async function workbenchApi(app: FastifyInstance, opts: WorkbenchApiOptions): Pr
       // Without keys everybody may do everything, reloading included.
       role: request.apiKey?.role ?? 'admin',
       history: opts.history ? 'on' : 'off',
+      // Whether a what-if may run on recently recorded claims (a history that keeps whole claims).
+      historyClaims: opts.history?.recentClaims !== undefined,
       loadedAt,
       limits: { packEditBytes: PACK_EDIT_BODY_LIMIT, whatIfClaims: WHAT_IF_MAX_CLAIMS },
     };
