@@ -66,7 +66,7 @@ export function tableFilePaths(packDir: string, table: PackSet['packs'][number][
  * variable lists its files by position only ("SCRUB_TABLE_MUE file 1"), so its paths are
  * taken from the variable (absolute paths, no globs in the bench's).
  */
-export async function codePoolsFromTables(packSet: PackSet, env: TableEnv = {}): Promise<CodePools> {
+export async function codePoolsFromTables(packSet: PackSet, env: TableEnv = process.env): Promise<CodePools> {
   const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => tableFilePaths(p.dir, t, t.files, env)));
   const pools: CodePools = { ...SAMPLE_CODES };
 
