@@ -11,7 +11,6 @@
  * the comparison. The conditions are plain code. Professional claims only, as in the workload.
  * Not part of the product.
  */
-import path from 'node:path';
 import { compileCodeList, normalizeCode, type CodeMatcher } from '../src/claim/codes.js';
 import { ageOn, daysBetween, isIsoDate } from '../src/claim/dates.js';
 import type { Claim, Diagnosis, Line } from '../src/claim/claim.generated.js';
@@ -35,6 +34,7 @@ import type { ClaimView, LineView } from '../src/claim/view.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
+import { tableFilePaths, type TableEnv } from '../test/support/table-codes.js';
 
 const ICD10_FORM = /^[A-Za-z][0-9A-Za-z][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
@@ -67,14 +67,12 @@ function editionAt<Index>(table: Table<Index>, date: string): Edition<Index> | u
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string, env: Readonly<Record<string, string>>): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, env: TableEnv, pack: string, name: string): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
   const editions: Array<Edition<Index>> = [];
   for (const e of info.editions) {
-    // Files from a variable are listed by position only ("SCRUB_TABLE_MUE file 1"): read the variable (one edition, named by _EDITION).
-    const fromEnv = info.source === 'environment' && info.env !== undefined && env[info.env] !== undefined;
-    const files = fromEnv ? env[info.env!]!.split(path.delimiter) : e.files.map((f) => path.resolve(info.source === 'pack' ? owner.dir : process.cwd(), f));
+    const files = tableFilePaths(owner.dir, info, e.files, env);
     const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
     const context: TableContext = { name, edition: e.edition, complete: e.complete };
     if (e.covers) context.covers = e.covers;
@@ -113,21 +111,22 @@ export class Baseline {
     private readonly aocPayerTypes: readonly string[],
   ) {}
 
-  static async load(packSet: PackSet, env: Readonly<Record<string, string>> = {}): Promise<Baseline> {
+  /** `env`: the environment the packs were loaded with (a deployment's table files are looked up in it). */
+  static async load(packSet: PackSet, env: TableEnv = {}): Promise<Baseline> {
     const paramsOf = (pack: string) => Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === pack)!.parameters).map(([k, v]) => [k, v.value]));
     const mceParams = paramsOf('cms-mce');
     const mpfsParams = paramsOf('cms-mpfs');
-    const mpfs = await readTable<FeeScheduleIndex>(packSet, 'cms-mpfs', 'mpfs', env);
-    const aoc = await readTable<AddOnIndex>(packSet, 'cms-add-on-codes', 'aoc', env);
+    const mpfs = await readTable<FeeScheduleIndex>(packSet, env, 'cms-mpfs', 'mpfs');
+    const aoc = await readTable<AddOnIndex>(packSet, env, 'cms-add-on-codes', 'aoc');
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp', env),
-      await readTable(packSet, 'cms-mue', 'mue', env),
-      await readTable(packSet, 'cms-mce', 'mce', env),
-      await readTable(packSet, 'code-sets', 'icd10cm', env),
-      await readTable(packSet, 'code-sets', 'hcpcs', env),
-      await readTable(packSet, 'code-sets', 'pos', env),
+      await readTable(packSet, env, 'cms-ncci-ptp', 'ptp'),
+      await readTable(packSet, env, 'cms-mue', 'mue'),
+      await readTable(packSet, env, 'cms-mce', 'mce'),
+      await readTable(packSet, env, 'code-sets', 'icd10cm'),
+      await readTable(packSet, env, 'code-sets', 'hcpcs'),
+      await readTable(packSet, env, 'code-sets', 'pos'),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
       compileCodeList(parameter(packSet, 'documentation', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
@@ -189,7 +188,9 @@ export class Baseline {
     use('acme-health', acme);
     use('cms-add-on-codes');
     use('cms-mce', mceApplies);
-    ['cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation', 'history'].forEach((p) => use(p));
+    ['cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'core', 'documentation'].forEach((p) => use(p));
+    // The history pack applies to professional claims; with no history consulted it finds nothing.
+    use('history', claim.claimType === 'professional');
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     const timelyFilingDays = medicare ? 365 : acme ? 90 : null;

@@ -31,7 +31,7 @@ export interface BatchResult {
 }
 
 /** Writes the file in chunks of generated claims (never all in memory); reuses it when present. */
-async function claimsFile(count: number, tables: BenchTables): Promise<string> {
+export async function claimsFile(count: number, tables: BenchTables): Promise<string> {
   const file = path.join(DATA_DIR, `claims-${count}-${tables.fullSize ? 'full' : 'excerpt'}-v1.ndjson`);
   if (existsSync(file)) return file;
   const { codes } = await benchPacks(tables);

@@ -79,9 +79,9 @@ function summary(rates: number[], latencies: number[]): Throughput {
 }
 
 export async function inProcess(quick: boolean, tables: BenchTables): Promise<InProcessResult> {
-  const { packs, codes } = await benchPacks(tables);
+  const { packs, codes, env } = await benchPacks(tables);
   const scrubber = new Scrubber(packs);
-  const hand = await Baseline.load(packs, tables.env);
+  const hand = await Baseline.load(packs, env);
   const count = quick ? 3_000 : 20_000;
   const rounds = quick ? 3 : 7;
   const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS, codes });

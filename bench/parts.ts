@@ -8,13 +8,12 @@ import { generateWorkload } from '../test/support/workload.js';
 import { Baseline } from './baseline.js';
 import { AS_OF, BENCH_PAYERS, benchPacks, benchTables } from './setup.js';
 
-const tables = await benchTables(process.argv.includes('--full'));
-const { packs: packSet, codes } = await benchPacks(tables);
+const { packs: packSet, codes, env } = await benchPacks(await benchTables(process.argv.includes('--full')));
 const claims = generateWorkload(Number(process.argv[2] ?? 20_000), { seed: 7, payerIds: BENCH_PAYERS, codes });
 const valid = claims.map((c) => checkClaimStructure(c)).flatMap((s) => (s.ok ? [s.claim] : []));
 const views = valid.map(buildClaimView);
 const scrubber = new Scrubber(packSet);
-const hand = await Baseline.load(packSet, tables.env);
+const hand = await Baseline.load(packSet, env);
 const results = await Promise.all(claims.map((c) => scrubber.scrub(c, { asOf: AS_OF })));
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const time = async (label: string, fn: () => unknown) => {

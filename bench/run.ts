@@ -15,13 +15,14 @@ import { scaling } from './scaling.js';
 import { scrapes } from './scrapes.js';
 import { startup } from './startup.js';
 import { inProcess } from './inprocess.js';
+import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history', 'remits'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -154,6 +155,19 @@ if (runs('remits')) {
   row(`835 import s (${formatNumber(r.claims)} payments, ${r.fileMiB} MiB) vs read only`, String(r.importSeconds), String(r.readSeconds), r.importRatio.toFixed(2));
   row('  payments imported/s; peak RSS MiB (before)', `${formatNumber(r.paymentsPerSecond)}; ${formatNumber(r.peakRssMiB)} (${formatNumber(r.rssMiBBefore)})`);
   row('  effectiveness report s vs reading its rows', String(r.reportSeconds), String(r.rowsSeconds), r.reportRatio.toFixed(2));
+}
+
+if (runs('queue')) {
+  console.log(`queue: scrub submit -> 1, 2, 4 scrub workers on NATS JetStream -> scrub results, vs scrub check over the same ${quick ? '5,000' : '50,000'} claims ...`);
+  const r = await queueBench(quick, tables);
+  results.queue = r;
+  if (r.available) {
+    row('queue claims/s, 1 worker vs batch --jobs 1', formatNumber(r.runs![0]!.claimsPerSecond), formatNumber(r.batch!.jobs1), r.ratios!.oneVsJobs1.toFixed(2), '', '');
+    row(`  2 workers vs batch as shipped (${machine.cores} threads)`, formatNumber(r.runs![1]!.claimsPerSecond), formatNumber(r.batch!.shipped), r.ratios!.twoVsShipped.toFixed(2), '', '');
+    row(`  4 workers vs batch as shipped`, formatNumber(r.runs![2]!.claimsPerSecond), formatNumber(r.batch!.shipped), r.ratios!.fourVsShipped.toFixed(2), '', '');
+  } else {
+    row('queue claims/s', 'skipped', '', '', '', 'n/a');
+  }
 }
 
 results.seconds = Math.round((Date.now() - started) / 1000);

@@ -65,7 +65,8 @@ export async function benchTables(fullSize: boolean): Promise<BenchTables> {
 }
 
 /** The bundled packs with the benchmark's tables, and code pools drawn from those tables. */
-export async function benchPacks(tables: BenchTables): Promise<{ packs: PackSet; codes: CodePools }> {
-  const packs = await loadPackSet(bundledRulesDir, undefined, { env: { ...process.env, ...tables.env } });
-  return { packs, codes: await codePoolsFromTables(packs) };
+export async function benchPacks(tables: BenchTables): Promise<{ packs: PackSet; codes: CodePools; env: NodeJS.ProcessEnv }> {
+  const env = { ...process.env, ...tables.env };
+  const packs = await loadPackSet(bundledRulesDir, undefined, { env });
+  return { packs, codes: await codePoolsFromTables(packs, env), env };
 }

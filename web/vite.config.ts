@@ -2,10 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 /**
- * The workbench page, built by `npm run build` into dist/workbench and served by the service at
+ * The workbench page, built by `npm run build` into dist/web and served by the service at
  * /workbench. Everything it needs is in the build: no CDN, no font or script from elsewhere.
  * The editor (CodeMirror) and the charts (Chart.js) are chunks of their own, loaded when a view
- * needs them, so the first screen loads only the small shell.
+ * needs them, so the first screen loads only the small shell. Not dist/workbench: tsc compiles
+ * src/workbench there, and this build empties its folder first.
  */
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -16,7 +17,7 @@ export default defineConfig({
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
-    outDir: fileURLToPath(new URL('../dist/workbench', import.meta.url)),
+    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,

@@ -6,11 +6,14 @@ import { docs, docsHelp } from './commands/docs.js';
 import { history, historyHelp } from './commands/history.js';
 import { keys, keysHelp } from './commands/keys.js';
 import { lint, lintHelp } from './commands/lint.js';
+import { results, resultsHelp } from './commands/results.js';
 import { remits, remitsHelp } from './commands/remits.js';
 import { report, reportHelp } from './commands/report.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { tables, tablesHelp } from './commands/tables.js';
+import { submit, submitHelp } from './commands/submit.js';
 import { test, testHelp } from './commands/test.js';
+import { worker, workerHelp } from './commands/worker.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
 const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string; summary: string }> = {
@@ -21,6 +24,9 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
   tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
+  worker: { run: worker, help: workerHelp, summary: 'scrub claims from the NATS JetStream queue until stopped' },
+  submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },
+  results: { run: results, help: resultsHelp, summary: 'collect a queued batch\'s results as NDJSON' },
   history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
   remits: { run: remits, help: remitsHelp, summary: 'import 835 remittances and match them to the recorded claims' },
   report: { run: report, help: reportHelp, summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },

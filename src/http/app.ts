@@ -9,6 +9,7 @@ import { formatDiagnostic } from '../packs/diagnostics.js';
 import { discardRestOfBody } from './discard-body.js';
 import { packageRoot } from '../paths.js';
 import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
+import type { BatchQueue } from '../queue/batch-queue.js';
 import type { ServiceState } from '../service/state.js';
 import { tableLogEntries, tableStatuses } from '../tables/status.js';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
@@ -22,6 +23,7 @@ import security from './plugins/security.js';
 import { PROBLEMS, ProblemError } from './problems.js';
 import { requestIdOf } from './request-id.js';
 import health from './routes/health.js';
+import batches, { enqueueBatch } from './routes/batches.js';
 import packs from './routes/packs.js';
 import scrub from './routes/scrub.js';
 import workbenchApi from './routes/workbench-api.js';
@@ -49,13 +51,15 @@ export interface AppOptions {
   /** The metrics text for /metrics; default: this process's own (cluster: all workers). */
   collectMetrics?: () => Promise<string>;
   metrics?: ScrubMetrics;
+  /** The claim queue for asynchronous batches (?async=true); none: they are refused with 501. */
+  queue?: BatchQueue;
   /** The claim history, when one is configured (the caller opens and closes it). */
   history?: ClaimHistory;
   /** What the workbench shows of the claim history (rule activity, recorded claims for a what-if). */
   workbenchHistory?: WorkbenchHistory;
   /** CARC/RARC descriptions for remittances and reports (official lists a deployment loads); default: the bundled ones. */
   remitCodes?: AdjustmentCodes;
-  /** The built workbench page; default: dist/workbench in the package. */
+  /** The built workbench page; default: dist/web in the package. */
   workbenchDir?: string;
 }
 
@@ -189,7 +193,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     scrubber: () => holder.current(),
     ...(options.history ? { history: options.history } : {}),
     batch: { maxClaims: config.batch.maxClaims, maxJsonClaims: config.batch.maxJsonClaims, jsonBodyLimit: config.batch.jsonBodyLimit, maxLineBytes: config.bodyLimit },
+    enqueue: (request, items, scrubOptions, limitAs) => enqueueBatch(options.queue, request, items, scrubOptions, config.batch.maxClaims, limitAs),
   });
+  await app.register(batches, { queue: options.queue });
   await app.register(remits, {
     ...(options.history ? { history: options.history } : {}),
     codes: options.remitCodes ?? AdjustmentCodes.BUNDLED,

@@ -28,6 +28,7 @@ export const PROBLEMS = define({
   forbidden: { status: 403, title: 'The API key may not use this endpoint' },
   'forbidden-path': { status: 403, title: 'The path is not one that may be read' },
   'not-found': { status: 404, title: 'There is no such resource' },
+  'batch-not-found': { status: 404, title: 'There is no queued batch with this id' },
   'history-off': { status: 404, title: 'Claim history is off on this service' },
   'history-claims-not-kept': { status: 404, title: 'The claim history keeps no whole claims to try an edit on' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
@@ -43,8 +44,10 @@ export const PROBLEMS = define({
   'too-many-failed-authentications': { status: 429, title: 'Too many failed authentications from this address; retry after the time given' },
   'headers-too-large': { status: 431, title: 'The request headers are too large' },
   'internal-error': { status: 500, title: 'The scrubber failed unexpectedly' },
+  'async-unavailable': { status: 501, title: 'This service has no queue for asynchronous batches' },
   'shutting-down': { status: 503, title: 'The service is shutting down; send the request again' },
   'not-ready': { status: 503, title: 'The service is not ready to scrub' },
+  'queue-unavailable': { status: 503, title: 'The queue cannot be used right now; send the request again' },
   'history-unavailable': { status: 503, title: 'The claim history cannot be reached; scrubs that need it are refused rather than run without it' },
 });
 

@@ -82,6 +82,18 @@ const scrubQuery = {
   },
 } as const;
 
+const batchQuery = {
+  type: 'object',
+  properties: {
+    ...scrubQuery.properties,
+    async: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: put the claims on the queue for the scrub workers and answer 202 with a batch id at once; read the results from GET /v1/batches/{id}. Needs SCRUB_NATS_URL.',
+    },
+  },
+} as const;
+
 /** Either header carries the key. */
 export const keySecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
 
@@ -138,8 +150,9 @@ export const batchSchema = {
     'A claim file (`application/edi-x12` or `application/x12`: an X12 837 of any number of claims; `application/fhir+json`: a FHIR Bundle; `text/plain` or `application/octet-stream`: any of these, told from the content) ' +
     'of at most SCRUB_BATCH_BODY_LIMIT bytes (refused with 413 before it is read when its Content-Length says more) is answered as it is read: ' +
     'one JSON array, or NDJSON when the request accepts `application/x-ndjson`, of records in file order: a ScrubResult per claim, and `{"problem": FileProblem}` for each problem of the file itself ' +
-    '(a part with no readable claim, such as an 835 among 837s or a 4010 transaction set, or a defect of an envelope, such as an SE01 that miscounts), reported once. A record with `problem` is never a claim.',
-  querystring: scrubQuery,
+    '(a part with no readable claim, such as an 835 among 837s or a 4010 transaction set, or a defect of an envelope, such as an SE01 that miscounts), reported once. A record with `problem` is never a claim. ' +
+    'With `async=true` the claims go on the queue for the scrub workers instead, and the answer is 202 with a batch id (GET /v1/batches/{id}).',
+  querystring: batchQuery,
   body: {
     content: {
       'application/x-ndjson': { schema: { type: 'string', description: 'One claim (a JSON object) per line' } },
@@ -158,6 +171,17 @@ export const batchSchema = {
         'application/x-ndjson': { schema: { type: 'string', description: 'One record per line: a ScrubResult, or {"problem": FileProblem} for a claim file' } },
       },
     },
+    202: {
+      description: 'async=true: the batch is on the queue',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { batchId: { type: 'string' }, items: { type: 'integer' }, status: { type: 'string', enum: ['queued'] }, location: { type: 'string' } },
+          },
+        },
+      },
+    },
     400: problemResponse(
       'The JSON body is not an array of claims, or a claim file holds no claim that can be read',
       'invalid-json',
@@ -170,7 +194,41 @@ export const batchSchema = {
     ...authProblems,
     413: problemResponse('Too many claims in a JSON array, or a body sent whole over SCRUB_BATCH_BODY_LIMIT', 'batch-too-large', 'body-too-large'),
     415: problemResponse('A content type this route does not read; `detail` lists every one it does', 'unsupported-media-type'),
-    503: problemResponse('The claim history is configured but cannot be reached (send history=off to scrub without it)', 'history-unavailable'),
+    501: problemResponse('async=true on a service with no queue', 'async-unavailable'),
+    503: problemResponse(
+      'The claim history is configured but cannot be reached (send history=off to scrub without it); or async=true while the queue cannot be reached',
+      'history-unavailable',
+      'queue-unavailable',
+    ),
+  },
+};
+
+export const batchStatusSchema = {
+  tags: ['scrub'],
+  summary: 'An asynchronous batch: its progress, then its results',
+  description:
+    'While claims of the batch still wait for their result: 202 with the progress and Retry-After. ' +
+    'When every claim has its result: 200 with the records as NDJSON in the order the claims were sent, each exactly once: a ScrubResult per claim and, for a claim file, `{"problem": FileProblem}` for each problem of the file itself, in its place.',
+  params: { type: 'object', properties: { id: { type: 'string', description: 'The batch id POST /v1/scrub/batch?async=true answered' } } },
+  security: keySecurity,
+  response: {
+    200: { description: 'The records, in input order', content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One record per line: a ScrubResult, or {"problem": FileProblem} for a claim file' } } } },
+    202: {
+      description: 'Still running',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { batchId: { type: 'string' }, status: { type: 'string', enum: ['running'] }, items: { type: 'integer' }, done: { type: 'integer' }, submittedAt: { type: 'string' } },
+          },
+        },
+      },
+    },
+    400: problemResponse('Not a batch id', 'invalid-request'),
+    ...authProblems,
+    404: problemResponse('No such batch', 'batch-not-found'),
+    501: problemResponse('The service has no queue', 'async-unavailable'),
+    503: problemResponse('The queue cannot be reached', 'queue-unavailable'),
   },
 };
 

@@ -11,6 +11,7 @@ import { adjustmentCodesFrom, type AdjustmentCodes } from '../remits/codes.js';
 import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
+import { openBatchQueue, type BatchQueue } from '../queue/batch-queue.js';
 import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
@@ -57,6 +58,14 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   const state: ServiceState = { packs: holder, shuttingDown: false, draining: false };
   const metrics = new ScrubMetrics();
   const bridge = worker ? new PrimaryBridge(holder, metrics) : undefined;
+  let queue: BatchQueue | undefined;
+  try {
+    queue = await openBatchQueue(io.env, io.cwd);
+  } catch (err) {
+    await write(io.stderr, `Cannot use the queue for asynchronous batches (SCRUB_NATS_URL): ${(err as Error).message}\n`);
+    await history?.close();
+    return EXIT_CODES.packsBroken;
+  }
 
   const app = await buildApp({
     packs: holder,
@@ -66,6 +75,7 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     // With N workers each counts its own requests against its share of the key's budget.
     processes: worker ? config.workers : 1,
     logger: loggerOptions(config, worker ? { worker: worker.id } : {}),
+    ...(queue ? { queue } : {}),
     ...(bridge ? { reload: (trigger: string) => bridge.reloadEverywhere(trigger), collectMetrics: () => bridge.clusterMetrics() } : {}),
     ...(history ? { history } : {}),
     remitCodes,
@@ -107,8 +117,9 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
   return new Promise<number>((resolve) => {
     let stopping: Promise<number> | undefined;
     const stop = (reason: string) => {
-      stopping ??= shutDown(app, state, config, reason).then((code) => {
+      stopping ??= shutDown(app, state, config, reason).then(async (code) => {
         stopWatching();
+        await queue?.close().catch(() => undefined);
         stopPurging();
         return code;
       });

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { PackSet } from '../../src/packs/model.js';
+import { splitPathList } from '../../src/tables/files.js';
 import { readHcpcsRecords } from '../../src/tables/formats/hcpcs.js';
 import { readOrderRecords } from '../../src/tables/formats/icd10cm-order.js';
 import { RowCounter } from '../../src/tables/model.js';
@@ -39,11 +40,34 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
-export async function codePoolsFromTables(packSet: PackSet): Promise<CodePools> {
-  const files = (format: string) =>
-    packSet.packs.flatMap((p) =>
-      (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => t.files.map((f) => path.resolve(t.source === 'pack' ? p.dir : process.cwd(), f))),
-    );
+export type TableEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The paths of files a loaded table (or one of its editions) lists: a pack's are relative to
+ * the pack, a test's as typed, and a deployment's are named by their place in the variable
+ * ("SCRUB_TABLE_MUE file 2", never the path), so they are looked up in `env`, the environment
+ * the packs were loaded with (plain paths, as the bench gives them, not globs).
+ */
+export function tableFilePaths(packDir: string, table: PackSet['packs'][number]['tables'][number], files: readonly string[], env: TableEnv): string[] {
+  if (table.source === 'environment' && table.env) {
+    const paths = splitPathList(env[table.env] ?? '');
+    return files.map((label) => {
+      const n = new RegExp(`^${table.env} file (\\d+)$`).exec(label)?.[1];
+      const file = n === undefined ? undefined : paths[Number(n) - 1];
+      if (file === undefined) throw new Error(`table ${table.name}: "${label}" is not a file of ${table.env} in the environment given`);
+      return file;
+    });
+  }
+  return files.map((f) => path.resolve(table.source === 'pack' ? packDir : process.cwd(), f));
+}
+
+/**
+ * `env` is the environment the packs were loaded with: a table read from a deployment's
+ * variable lists its files by position only ("SCRUB_TABLE_MUE file 1"), so its paths are
+ * taken from the variable (absolute paths, no globs in the bench's).
+ */
+export async function codePoolsFromTables(packSet: PackSet, env: TableEnv = process.env): Promise<CodePools> {
+  const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => tableFilePaths(p.dir, t, t.files, env)));
   const pools: CodePools = { ...SAMPLE_CODES };
 
   const ptp: PtpPair[] = [];

@@ -1,10 +1,12 @@
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/engine/scrubber.js';
 import { readPackSet } from '../../src/packs/loader.js';
+import type { PackSet } from '../../src/packs/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
+import { tableSnapshotEnv } from '../support/table-snapshots.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -233,9 +235,16 @@ describe('tables in pack.yaml', () => {
 });
 
 describe('the bundled CMS packs', () => {
+  // Loaded once (the complete code sets from the test run's snapshots), with no deployment's table variables.
+  let bundled: PackSet;
+  beforeAll(async () => {
+    const r = await readPackSet(bundledRulesDir, undefined, { env: tableSnapshotEnv() });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    bundled = r.packSet!;
+  });
+
   it('say which table edition every finding came from', async () => {
-    const r = await readPackSet(bundledRulesDir, undefined, { env: {} });
-    const scrubber = new Scrubber(r.packSet!);
+    const scrubber = new Scrubber(bundled);
     const fromTables = async (c: object) => (await scrubber.scrub(c)).findings.filter((f) => ['cms-ncci-ptp', 'cms-mue', 'cms-mce', 'code-sets'].includes(f.pack));
     // 2026 Q3: the NCCI PTP and MUE excerpts and the FY2026 ICD-10-CM code set.
     const q3 = await fromTables({
@@ -258,8 +267,7 @@ describe('the bundled CMS packs', () => {
   });
 
   it('name the tables and dates no edition covers, once per claim, and judge no code by another year', async () => {
-    const r = await readPackSet(bundledRulesDir, undefined, { env: {} });
-    const result = await new Scrubber(r.packSet!).scrub({
+    const result = await new Scrubber(bundled).scrub({
       ...claim('G0136', '99213', '2022-02-15'),
       patient: { birthDate: '1950-04-01', sex: 'M' },
       diagnoses: [{ code: 'N80.0' }, { code: 'QA0.0101' }],

@@ -100,17 +100,19 @@ class ResultWriter {
 /** What a file yields: claims (with what the reader knows about where they came from), or problems of the file itself. */
 export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
-export async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckItem> {
+/** The claims of a file, told apart by format; `onRead` hears how many bytes have been read (for progress). */
+export async function* itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
   const name = file === '-' ? 'stdin' : file;
   const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
   if (ndjsonByName) {
     // Stream line by line: NDJSON files can be far larger than memory.
     const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
-    yield* ndjsonItems(input as AsyncIterable<Buffer | string>);
+    yield* ndjsonItems(onRead ? countedChunks(input as AsyncIterable<Buffer | string>, onRead) : (input as AsyncIterable<Buffer | string>));
     return;
   }
   // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes.
   const bytes = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file));
+  onRead?.(bytes.length);
   // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
   const read = openClaims(bytes, { filename: name });
   if (read.claims === 0 && read.problems.some((p) => p.severity === 'error') && ![...read.records()].some((r) => r.kind === 'error')) {
@@ -119,6 +121,14 @@ export async function* itemsOf(file: string, io: CliIo): AsyncGenerator<CheckIte
   for (const record of read.records()) {
     if (record.kind === 'problem') yield { fileProblem: record.problem };
     else yield { ...claimItemOf(record), ...(record.kind === 'claim' && read.format === 'json' && read.claims === 1 ? { label: '' } : {}) };
+  }
+}
+
+async function* countedChunks(input: AsyncIterable<Buffer | string>, onRead: (bytes: number) => void): AsyncGenerator<Buffer | string> {
+  let bytes = 0;
+  for await (const chunk of input) {
+    onRead((bytes += chunk.length));
+    yield chunk;
   }
 }
 

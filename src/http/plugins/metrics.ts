@@ -70,6 +70,7 @@ export class ScrubMetrics {
     aggregator: 'min',
     collect: () => this.collectTables(),
   });
+
   /** The connection figures of the serving process, read when /metrics is. */
   private connections: (() => ConnectionFigures) | undefined;
   private readonly connectionsOpen: Gauge = new Gauge({

@@ -19,6 +19,8 @@ import { loggableError } from '../../util/safe-error.js';
 import { describeType, lowerFirst } from '../../util/text.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { batchSchema, scrubSchema } from '../schemas.js';
+import type { SubmitItem } from '../../queue/producer.js';
+import type { QueuedBatch } from './batches.js';
 
 export interface ScrubRouteOptions {
   /** The scrubber for this request: read once per request, so a reload never mixes pack sets. */
@@ -35,11 +37,17 @@ export interface ScrubRouteOptions {
     /** Longest NDJSON line, in bytes. */
     maxLineBytes: number;
   };
+  /**
+   * ?async=true: the items go on the queue instead of being scrubbed here (routes/batches.ts);
+   * read exactly as for a synchronous batch.
+   */
+  enqueue?: (request: FastifyRequest, items: AsyncIterable<SubmitItem> | Iterable<SubmitItem>, options: HistoryScrubOptions, limitAs: 'result' | 'problem') => Promise<QueuedBatch>;
 }
 
 interface ScrubQuery {
   explain?: string;
   asOf?: string;
+  async?: string;
   record?: string;
   history?: string;
 }
@@ -47,7 +55,11 @@ interface ScrubQuery {
 /** Claims scrubbed back to back before the event loop gets a turn (other requests, probes). */
 const CLAIMS_PER_TURN = 32;
 
-function optionsFrom(query: ScrubQuery, history: ClaimHistory | undefined): HistoryScrubOptions {
+/**
+ * The scrub options a request asks for. `queued`: the scrub workers scrub it, with their own
+ * claim history (a shared PostgreSQL), so whether this service has one does not matter.
+ */
+function optionsFrom(query: ScrubQuery, history: ClaimHistory | undefined, queued = false): HistoryScrubOptions {
   if (query.explain !== undefined && query.explain !== 'true' && query.explain !== 'false') {
     throw new ProblemError(PROBLEMS['invalid-request'], `explain must be true or false, not "${query.explain}".`);
   }
@@ -61,7 +73,7 @@ function optionsFrom(query: ScrubQuery, history: ClaimHistory | undefined): Hist
     throw new ProblemError(PROBLEMS['invalid-request'], `history must be on or off, not "${query.history}".`);
   }
   const record = query.record === 'true';
-  if (record && !history) {
+  if (record && !history && !queued) {
     throw new ProblemError(PROBLEMS['invalid-request'], 'record=true needs a claim history, and none is configured: set SCRUB_DATA_DIR (SQLite) or SCRUB_HISTORY_URL (PostgreSQL), with SCRUB_HISTORY_SECRET.');
   }
   if (record && query.history === 'off') throw new ProblemError(PROBLEMS['invalid-request'], 'record=true and history=off contradict each other: a recorded claim is checked against the history it joins.');
@@ -240,9 +252,28 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         bodyLimit: opts.batch.jsonBodyLimit,
       },
       async (request, reply) => {
-        const options = optionsFrom(request.query, opts.history);
-        const scrubber = opts.scrubber();
+        const { async: queuedText } = request.query;
+        if (queuedText !== undefined && queuedText !== 'true' && queuedText !== 'false') {
+          throw new ProblemError(PROBLEMS['invalid-request'], `async must be true or false, not "${queuedText}".`);
+        }
+        const queued = queuedText === 'true';
+        const options = optionsFrom(request.query, opts.history, queued);
         const body = request.body;
+        if (queued) {
+          if (!opts.enqueue) throw new ProblemError(PROBLEMS['async-unavailable'], 'This service has no queue, so it cannot take asynchronous batches: send the batch without async=true.');
+          const file = body instanceof Readable ? undefined : fileOf(body);
+          const items: AsyncIterable<SubmitItem> | Iterable<SubmitItem> =
+            body instanceof Readable
+              ? ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })
+              : file
+                ? fileItems(readableFile(file))
+                : arrayItems(body, opts.batch.maxJsonClaims);
+          const queuedBatch = await opts.enqueue(request, items, options, file ? 'problem' : 'result');
+          // Lines past the claim limit are not wanted: drop them before answering (see ndjsonResults).
+          if (body instanceof Readable && !body.readableEnded) await discardRestOfBody(request.raw);
+          return reply.code(202).header('location', queuedBatch.location).send(queuedBatch);
+        }
+        const scrubber = opts.scrubber();
         if (body instanceof Readable) {
           // A stream's status goes out with its first result: find out now whether history answers.
           if (opts.history && options.mode !== 'off') {
@@ -255,37 +286,15 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         const file = fileOf(body);
         if (file) {
-          if (file.claims === 0) {
-            const read = recordsRead({ format: file.format, records: [...file.records()] });
-            const errors = unreadableParts(read);
-            const reasons = errors.length > 0 ? errors : read.problems;
-            throw new ProblemError(
-              PROBLEMS['unreadable-claims'],
-              `The ${FORMAT_NAMES[read.format] ? `${FORMAT_NAMES[read.format]} ` : ''}body holds no claim that can be read: ${(reasons[0]?.message as string | undefined) ?? 'it is empty.'}`,
-              { problems: reasons },
-            );
-          }
           const ndjson = wantsNdjson(request);
-          const stream = Readable.from(fileResults(request, file, scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
+          const stream = Readable.from(fileResults(request, readableFile(file), scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
           return reply.type(ndjson ? 'application/x-ndjson; charset=utf-8' : 'application/json; charset=utf-8').send(stream);
         }
-        if (!Array.isArray(body)) {
-          throw new ProblemError(
-            PROBLEMS['batch-not-array'],
-            `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
-          );
-        }
-        if (body.length > opts.batch.maxJsonClaims) {
-          throw new ProblemError(
-            PROBLEMS['batch-too-large'],
-            `A batch sent whole may hold at most ${opts.batch.maxJsonClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
-            { maxClaims: opts.batch.maxJsonClaims },
-          );
-        }
+        const claims = checkedArray(body, opts.batch.maxJsonClaims);
         const results: ScrubResult[] = [];
-        for (let i = 0; i < body.length; i++) {
+        for (let i = 0; i < claims.length; i++) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: body[i] }, options));
+          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: claims[i] }, options));
         }
         const counts = { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length };
         request.logSummary = counts;
@@ -394,6 +403,46 @@ function fileOf(body: unknown): ClaimStream | undefined {
     return streamOf(read.format, read.records);
   }
   return undefined;
+}
+
+/** A claim file with at least one readable claim; one with none is refused, saying why. */
+function readableFile(file: ClaimStream): ClaimStream {
+  if (file.claims > 0) return file;
+  const read = recordsRead({ format: file.format, records: [...file.records()] });
+  const errors = unreadableParts(read);
+  const reasons = errors.length > 0 ? errors : read.problems;
+  throw new ProblemError(
+    PROBLEMS['unreadable-claims'],
+    `The ${FORMAT_NAMES[read.format] ? `${FORMAT_NAMES[read.format]} ` : ''}body holds no claim that can be read: ${(reasons[0]?.message as string | undefined) ?? 'it is empty.'}`,
+    { problems: reasons },
+  );
+}
+
+/** A batch sent as a JSON array: at most `maxClaims` of them. */
+function checkedArray(body: unknown, maxClaims: number): unknown[] {
+  if (!Array.isArray(body)) {
+    throw new ProblemError(
+      PROBLEMS['batch-not-array'],
+      `A JSON batch is an array of claims, not ${describeType(body)}. For one claim use POST /v1/scrub; for a stream send NDJSON (Content-Type: application/x-ndjson).`,
+    );
+  }
+  if (body.length > maxClaims) {
+    throw new ProblemError(
+      PROBLEMS['batch-too-large'],
+      `A batch sent whole may hold at most ${maxClaims} claims; this one has ${body.length}. Send fewer, or stream them as NDJSON (Content-Type: application/x-ndjson).`,
+      { maxClaims },
+    );
+  }
+  return body;
+}
+
+function arrayItems(body: unknown, maxClaims: number): ClaimItem[] {
+  return checkedArray(body, maxClaims).map((input, i) => ({ label: `claim ${i + 1}`, input }));
+}
+
+/** A claim file's records for the queue, in file order: its claims, and its own problems in their places. */
+function* fileItems(file: ClaimStream): Generator<SubmitItem> {
+  for (const record of file.records()) yield record.kind === 'problem' ? { fileProblem: record.problem } : claimItemOf(record);
 }
 
 /** A ReadResult from records read at once. */

@@ -7,7 +7,7 @@ import { packageRoot } from '../../paths.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 
 /**
- * The workbench page at /workbench: the static files `npm run build` puts in dist/workbench,
+ * The workbench page at /workbench: the static files `npm run build` puts in dist/web,
  * read into memory once (with their gzip and brotli forms) and served from there, so nothing
  * per request touches the disk and no path from a request ever names a file. The page itself
  * holds no data and needs no key; everything it shows comes from the API, with the key the
@@ -15,11 +15,11 @@ import { PROBLEMS, ProblemError } from '../problems.js';
  */
 
 export interface WorkbenchPageOptions {
-  /** The built files; default: dist/workbench in the package. */
+  /** The built files; default: dist/web in the package. */
   assetsDir?: string;
 }
 
-export const DEFAULT_WORKBENCH_DIR = path.join(packageRoot, 'dist', 'workbench');
+export const DEFAULT_WORKBENCH_DIR = path.join(packageRoot, 'dist', 'web');
 
 interface Asset {
   type: string;
