@@ -26,8 +26,8 @@ if (values.responses) {
   };
 } else if (values['hand-written']) {
   // The tables come from the same environment variables as `scrub serve`.
-  const { packs } = await benchPacks({ env: {}, fullSize: false, description: '' });
-  const baseline = await Baseline.load(packs);
+  const { packs, env } = await benchPacks({ env: {}, fullSize: false, description: '' });
+  const baseline = await Baseline.load(packs, env);
   answer = (claim) => JSON.stringify(baseline.scrub(claim, AS_OF));
 } else {
   throw new Error('usage: bare-server --responses FILE | --hand-written');

@@ -23,17 +23,21 @@ import type { Finding, PackVersion, ScrubResult, Severity } from '../src/finding
 import { buildResult } from '../src/findings/result.js';
 import { inWindow, type PackSet, type Rule } from '../src/packs/model.js';
 import { codeLookup, type DatedCodeSet } from '../src/tables/code-set.js';
-import { OPEN_END, completeOn, dateNumberOfIso, isoOfDateNumber } from '../src/tables/encoding.js';
+import { OPEN_END, dateNumberOfIso, isoOfDateNumber } from '../src/tables/encoding.js';
 import type { HcpcsIndex } from '../src/tables/formats/hcpcs.js';
 import type { Icd10Index } from '../src/tables/formats/icd10cm-order.js';
 import { TABLE_FORMAT_DEFINITIONS } from '../src/tables/formats/index.js';
 import type { MceIndex } from '../src/tables/formats/mce.js';
+import { feeScheduleValues, type FeeScheduleIndex } from '../src/tables/formats/mpfs-rvu.js';
+import { addOnFacts, type AddOnIndex } from '../src/tables/formats/ncci-add-on.js';
+import { Editions } from '../src/tables/editions.js';
+import type { ClaimView, LineView } from '../src/claim/view.js';
 import type { MueIndex } from '../src/tables/formats/mue.js';
 import type { PtpIndex } from '../src/tables/formats/ncci-ptp.js';
 import { RowCounter, type TableContext, type TableInfo } from '../src/tables/model.js';
-import { tableFilePaths, type Environment } from '../test/support/table-codes.js';
+import { tableFilePaths, type TableEnv } from '../test/support/table-codes.js';
 
-const ICD10_FORM = /^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
+const ICD10_FORM = /^[A-Za-z][0-9A-Za-z][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$/u;
 const PROCEDURE_FORM = /^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$/u;
 const LEVEL_II_CODE = /^[A-V][0-9]{4}$/;
 const LEVEL_II_MODIFIER = /^[A-Z][A-Z0-9]$/;
@@ -73,22 +77,42 @@ function completenessParams(packSet: PackSet): CompletenessParams {
   };
 }
 
-interface Table<Index> {
+interface Edition<Index> {
   index: Index;
   context: TableContext;
+}
+
+/** A table's editions, each judging the dates of service it covers (the newest start wins where two do). */
+interface Table<Index> {
+  name: string;
+  title: string;
+  editions: Array<Edition<Index>>;
+}
+
+function editionAt<Index>(table: Table<Index>, date: string): Edition<Index> | undefined {
+  let best: Edition<Index> | undefined;
+  for (const e of table.editions) {
+    if (!inWindow(e.context.covers, date)) continue;
+    if (!best || (e.context.covers?.from ?? '') > (best.context.covers?.from ?? '')) best = e;
+  }
+  return best;
 }
 
 type Values = Record<string, unknown>;
 
 /** Reads a table the way its pack declared it, with the product's reader for the format. */
-async function readTable<Index>(packSet: PackSet, pack: string, name: string, env: Environment): Promise<Table<Index>> {
+async function readTable<Index>(packSet: PackSet, env: TableEnv, pack: string, name: string): Promise<Table<Index>> {
   const owner = packSet.packs.find((p) => p.name === pack)!;
   const info: TableInfo = owner.tables.find((t) => t.name === name)!;
-  const files = tableFilePaths(owner.dir, info, env);
-  const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
-  const context: TableContext = { name, edition: info.edition, complete: info.complete };
-  if (info.covers) context.covers = info.covers;
-  return { index, context };
+  const editions: Array<Edition<Index>> = [];
+  for (const e of info.editions) {
+    const files = tableFilePaths(owner.dir, info, e.files, env);
+    const index = (await TABLE_FORMAT_DEFINITIONS.get(info.format)!.read(files, new RowCounter())) as Index;
+    const context: TableContext = { name, edition: e.edition, complete: e.complete };
+    if (e.covers) context.covers = e.covers;
+    editions.push({ index, context });
+  }
+  return { name, title: info.title ?? info.format, editions };
 }
 
 function parameter(packSet: PackSet, pack: string, name: string): unknown {
@@ -156,20 +180,31 @@ export class Baseline {
     private readonly mceParams: Values,
     private readonly lists: Lists,
     private readonly completeness: CompletenessParams,
+    private readonly mpfs: Table<FeeScheduleIndex>,
+    private readonly aoc: Table<AddOnIndex>,
+    private readonly mpfsEditions: Editions<FeeScheduleIndex>,
+    private readonly aocEditions: Editions<AddOnIndex>,
+    private readonly mpfsParams: Values,
+    private readonly mpfsVisits: CodeMatcher,
+    private readonly aocPayerTypes: readonly string[],
   ) {}
 
-  /** `env`: the environment the pack set was loaded with (where a deployment's tables are). */
-  static async load(packSet: PackSet, env: Environment = process.env): Promise<Baseline> {
-    const mceParams = Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === 'cms-mce')!.parameters).map(([k, v]) => [k, v.value]));
+  /** `env`: the environment the packs were loaded with (a deployment's table files are looked up in it). */
+  static async load(packSet: PackSet, env: TableEnv = {}): Promise<Baseline> {
+    const paramsOf = (pack: string) => Object.fromEntries(Object.entries(packSet.packs.find((p) => p.name === pack)!.parameters).map(([k, v]) => [k, v.value]));
+    const mceParams = paramsOf('cms-mce');
+    const mpfsParams = paramsOf('cms-mpfs');
+    const mpfs = await readTable<FeeScheduleIndex>(packSet, env, 'cms-mpfs', 'mpfs');
+    const aoc = await readTable<AddOnIndex>(packSet, env, 'cms-add-on-codes', 'aoc');
     return new Baseline(
       packSet.rulesById,
       new Map(packSet.packs.map((p) => [p.name, p.version])),
-      await readTable(packSet, 'cms-ncci-ptp', 'ptp', env),
-      await readTable(packSet, 'cms-mue', 'mue', env),
-      await readTable(packSet, 'cms-mce', 'mce', env),
-      await readTable(packSet, 'code-sets', 'icd10cm', env),
-      await readTable(packSet, 'code-sets', 'hcpcs', env),
-      await readTable(packSet, 'code-sets', 'pos', env),
+      await readTable(packSet, env, 'cms-ncci-ptp', 'ptp'),
+      await readTable(packSet, env, 'cms-mue', 'mue'),
+      await readTable(packSet, env, 'cms-mce', 'mce'),
+      await readTable(packSet, env, 'code-sets', 'icd10cm'),
+      await readTable(packSet, env, 'code-sets', 'hcpcs'),
+      await readTable(packSet, env, 'code-sets', 'pos'),
       compileCodeList(parameter(packSet, 'documentation', 'unlistedCodes') as string[]),
       compileCodeList(parameter(packSet, 'drug', 'drugCodes') as string[]),
       compileCodeList(parameter(packSet, 'modifiers', 'evaluationAndManagementCodes') as string[]),
@@ -177,6 +212,13 @@ export class Baseline {
       mceParams,
       listsOf(packSet),
       completenessParams(packSet),
+      mpfs,
+      aoc,
+      new Editions(mpfs.name, mpfs.editions),
+      new Editions(aoc.name, aoc.editions),
+      mpfsParams,
+      compileCodeList(mpfsParams.evaluationAndManagementCodes as string[]),
+      parameter(packSet, 'cms-add-on-codes', 'payerTypes') as string[],
     );
   }
 
@@ -223,9 +265,10 @@ export class Baseline {
     const packs: PackVersion[] = [];
     const use = (name: string, applies = true) => applies && packs.push({ name, version: this.versions.get(name)! });
     use('acme-health', acme);
+    use('cms-add-on-codes');
     use('cms-mce', mceApplies);
     // history: listed on every professional claim; its rules find nothing unless a claim history is consulted, as here.
-    ['cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
+    ['cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab'].forEach((p) => use(p));
     use('medicare-part-b', medicare);
     ['modifiers', 'payer-policy'].forEach((p) => use(p));
     use('sunshine-medicaid', sunshine);
@@ -356,9 +399,12 @@ export class Baseline {
 
       // MUE, line edit (MAI 1).
       if (code !== undefined) {
-        const entry = this.mue.index.get(code);
-        if (entry && entry.adjudicationIndicator === 1 && l.units > entry.value) fire('mue-line-units', { mue: mueValues(code, entry, this.mue.context) });
+        const mue = editionAt(this.mue, l.serviceDate);
+        const entry = mue?.index.get(code);
+        if (mue && entry && entry.adjudicationIndicator === 1 && l.units > entry.value) fire('mue-line-units', { mue: mueValues(code, entry, mue.context) });
       }
+      // Fee schedule indicators, global surgery and add-on codes.
+      if (code !== undefined) this.feeScheduleChecks(claim, i, lineView, fire);
       // Code sets: the procedure code, its modifiers, the line's place of service.
       if (code !== undefined && !PROCEDURE_FORM.test(code)) fire('procedure-code-form');
       this.hcpcsChecks(code, m, l.serviceDate, fire);
@@ -376,7 +422,8 @@ export class Baseline {
         if (i < j && codes[i] === codes[j] && sameModifiers(mods[i]!, mods[j]!) && lines[i]!.ndc === lines[j]!.ndc && lines[i]!.description === lines[j]!.description) {
           out.push(this.finding('duplicate-line', { first: lineView(i), second: lineView(j) }, [i + 1, j + 1], `/lines/${j}`));
         }
-        const edit = this.ptp.index.find(codes[i]!, codes[j]!, day);
+        const ptpEdition = editionAt(this.ptp, date);
+        const edit = ptpEdition?.index.find(codes[i]!, codes[j]!, day);
         if (!edit || edit.modifierIndicator === 9 || npis[i] !== npis[j]) continue;
         let ruleId = 'ncci-ptp-no-modifier-allowed';
         if (edit.modifierIndicator === 1) {
@@ -397,7 +444,8 @@ export class Baseline {
           column1: codes[i],
           column2: codes[j],
           serviceDate: date,
-          edition: this.ptp.context.edition,
+          covered: true,
+          edition: ptpEdition!.context.edition,
           modifierIndicator: String(edit.modifierIndicator),
           effective: isoOfDateNumber(edit.effective),
           deletion: edit.deletion === OPEN_END ? '*' : isoOfDateNumber(edit.deletion),
@@ -420,17 +468,34 @@ export class Baseline {
       groups.set(key, g);
     }
     for (const g of groups.values()) {
-      const entry = this.mue.index.get(g.procedureCode);
-      if (!entry || (entry.adjudicationIndicator !== 2 && entry.adjudicationIndicator !== 3)) continue;
+      const mue = editionAt(this.mue, g.serviceDate);
+      const entry = mue?.index.get(g.procedureCode);
+      if (!mue || !entry || (entry.adjudicationIndicator !== 2 && entry.adjudicationIndicator !== 3)) continue;
       const units = Math.round(g.units * 1000) / 1000;
       if (units > entry.value) {
         const ruleId = entry.adjudicationIndicator === 2 ? 'mue-date-of-service-policy' : 'mue-date-of-service-clinical';
-        out.push(this.finding(ruleId, { group: { ...g, units }, mue: mueValues(g.procedureCode, entry, this.mue.context) }, g.lines, `/lines/${g.lastIndex}/units`));
+        out.push(this.finding(ruleId, { group: { ...g, units }, mue: mueValues(g.procedureCode, entry, mue.context) }, g.lines, `/lines/${g.lastIndex}/units`));
       }
     }
 
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, acme, out));
+
+    // The tables the claim's packs read that have no edition for one of its dates of service.
+    const read = [this.aoc, ...(mceApplies ? [this.mce] : []), this.mpfs, this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
+    const dates = [...new Set(lines.map((l) => l.serviceDate))].sort();
+    const missing = read
+      .map((t) => ({ table: t.name, title: t.title, dates: dates.filter((d) => !editionAt(t, d)), editions: t.editions.map((e) => e.context.edition) }))
+      .filter((m) => m.dates.length > 0);
+    if (missing.length > 0) {
+      const tableEditions = {
+        missing,
+        tables: missing.map((m) => m.table),
+        dates: [...new Set(missing.flatMap((m) => m.dates))].sort(),
+        text: missing.map((m) => `${m.title} (${m.table}) for ${m.dates.join(', ')}`).join('; '),
+      };
+      out.push(this.finding('table-edition-missing', { claim, tableEditions }, [], ''));
+    }
     return buildResult(claim.claimId, this.withoutSuppressed(out), packs);
   }
 
@@ -475,48 +540,95 @@ export class Baseline {
     for (const { ruleId, codes } of c.ordered) if (codes.matches(code)) fire(ruleId);
   }
 
+  private claimView?: { claim: Claim; view: ClaimView };
+
+  /** The cms-mpfs and cms-add-on-codes rules on one line, as plain conditions over the tables' line values. */
+  private feeScheduleChecks(claim: Claim, i: number, lineView: (i: number) => Values, fire: (ruleId: string, extra?: Values, severity?: Severity) => void): void {
+    if (this.claimView?.claim !== claim) this.claimView = { claim, view: { ...claim, lines: claim.lines.map((_, j) => lineView(j)) } as unknown as ClaimView };
+    const view = this.claimView.view;
+    const line = view.lines[i]!;
+    const m = line.modifiers;
+    const has = (...wanted: string[]) => wanted.some((w) => m.includes(w));
+    const type = claim.payer.type;
+    const mpfsApplies = type !== undefined && (this.mpfsParams.payerTypes as string[]).includes(type);
+    const aocApplies = type !== undefined && this.aocPayerTypes.includes(type);
+    if (!mpfsApplies && !aocApplies) return;
+    const mpfs = feeScheduleValues(this.mpfsEditions, line as LineView, view) as Values & Record<string, any>;
+    const aoc = addOnFacts(this.aocEditions, line as LineView, view) as Values & Record<string, any>;
+    const withMpfs = (ruleId: string) => fire(ruleId, { mpfs });
+    if (aocApplies && aoc.found) {
+      if (aoc.editType === '1' && !aoc.hasPrimary) fire('add-on-code-without-primary', { aoc });
+      if (aoc.editType === '3' && !aoc.hasPrimary) fire('add-on-code-without-listed-primary', { aoc });
+      if (aoc.editType === '2' && !aoc.otherProcedureSameDay) fire('add-on-code-contractor-primary-alone', { aoc });
+    }
+    if (aocApplies && mpfs.globalDays === 'ZZZ' && mpfs.sameDayNonAddOn === false && (!aoc.covered || !aoc.found)) fire('add-on-code-billed-alone', { mpfs, aoc });
+    if (!mpfsApplies) return;
+    if (mpfs.found) {
+      const code = line.procedureCode!;
+      if (mpfs.status === 'I' && !/^[0-9]{4}F$/.test(code)) withMpfs('mpfs-status-not-valid-for-medicare');
+      if (mpfs.status === 'N' && !has('GA', 'GZ', 'GX', 'GY')) withMpfs('mpfs-status-non-covered');
+      if (mpfs.status === 'X' && !has('GY', 'GX')) withMpfs('mpfs-status-statutory-exclusion');
+      if (mpfs.status === 'B') withMpfs('mpfs-status-bundled');
+      if (mpfs.status === 'P') withMpfs('mpfs-status-bundled-or-excluded');
+      if (['0', '2', '9'].includes(mpfs.bilateral) && has('50')) withMpfs('mpfs-bilateral-modifier-not-allowed');
+      if (mpfs.bilateral === '1' && has('50') && line.units > 1) withMpfs('mpfs-bilateral-units');
+      if (mpfs.bilateral === '1' && mpfs.otherSideLine !== undefined && this.mpfsParams.bilateralReporting === 'modifier-50') withMpfs('mpfs-bilateral-rt-lt-lines');
+      const assistant = has('80', '81', '82', 'AS');
+      if (['1', '9'].includes(mpfs.assistant) && assistant) withMpfs('mpfs-assistant-not-paid');
+      if (mpfs.assistant === '0' && assistant) withMpfs('mpfs-assistant-documentation');
+      if (['0', '9'].includes(mpfs.coSurgeon) && has('62')) withMpfs('mpfs-co-surgeon-not-allowed');
+      if (['0', '9'].includes(mpfs.team) && has('66')) withMpfs('mpfs-team-surgery-not-allowed');
+      if ((has('26') && ['0', '3', '4', '5', '7', '9'].includes(mpfs.pcTc)) || (has('TC') && ['0', '2', '4', '5', '6', '7', '8', '9'].includes(mpfs.pcTc))) withMpfs('mpfs-pc-tc-not-allowed');
+      if ((has('26') && ['2', '8'].includes(mpfs.pcTc)) || (has('TC') && mpfs.pcTc === '3')) withMpfs('mpfs-pc-tc-redundant');
+      if (['0', '9'].includes(mpfs.multipleProcedure) && has('51')) withMpfs('mpfs-multiple-procedure-not-applicable');
+    }
+    const visit = this.mpfsVisits.matches(line.procedureCode!);
+    if (visit && mpfs.sameDayMinorProcedure && !has('25')) withMpfs('global-em-same-day-minor-procedure');
+    if (visit && mpfs.majorProcedure && !has('57')) withMpfs('global-em-major-surgery-without-57');
+    if (visit && mpfs.postOperativeOf && !has(...(this.mpfsParams.postOperativeEmModifiers as string[])) && !has('57')) withMpfs('global-em-postoperative-period');
+    if (['000', '010', '090'].includes(mpfs.globalDays) && mpfs.postOperativeOf && !has(...(this.mpfsParams.postOperativeProcedureModifiers as string[]))) withMpfs('global-procedure-postoperative-period');
+  }
+
   private hasAny(list: readonly string[], wanted: readonly string[]): boolean {
     for (const w of wanted) if (list.includes(w)) return true;
     return false;
   }
 
   private hcpcsChecks(code: string | undefined, mods: readonly string[], serviceDate: string, fire: (ruleId: string, extra?: Values) => void): void {
-    const table = this.hcpcs;
+    const edition = editionAt(this.hcpcs, serviceDate);
+    if (!edition) return; // no verdict on a date no edition covers
     const date = dateNumberOfIso(serviceDate);
     const unknownModifiers: string[] = [];
     const inactiveModifiers: string[] = [];
     for (const m of mods) {
       if (!LEVEL_II_MODIFIER.test(m)) continue;
-      const status = table.index.modifiers.statusOn(m, date);
+      const status = edition.index.modifiers.statusOn(m, date);
       if (status === 'not-found') {
         if (!AMBULANCE_ORIGIN_DESTINATION.test(m)) unknownModifiers.push(m);
       } else if (status !== 'active') inactiveModifiers.push(m);
     }
-    const complete = completeOn(table.context, serviceDate);
+    const complete = edition.context.complete;
     const levelII = code !== undefined && LEVEL_II_CODE.test(code);
-    const status = levelII ? table.index.codes.statusOn(code, date) : 'not-level-ii';
+    const status = levelII ? edition.index.codes.statusOn(code, date) : 'not-level-ii';
     const values = (): Values => {
       const lookup = levelII
-        ? { ...codeLookup(table.index.codes, code, serviceDate, table.context), levelII: true }
-        : { found: false, levelII: false, status, ...(code === undefined ? {} : { code }), complete, fullSet: table.context.complete, edition: table.context.edition };
+        ? { ...codeLookup(edition.index.codes, code, serviceDate, edition.context), levelII: true }
+        : { found: false, levelII: false, status, ...(code === undefined ? {} : { code }), covered: true, complete, fullSet: complete, edition: edition.context.edition };
       return { hcpcs: { ...lookup, unknownModifiers, inactiveModifiers } };
     };
     if (unknownModifiers.length > 0 && complete) fire('hcpcs-modifier-unknown', values());
-    if (unknownModifiers.length > 0 && !complete && table.context.complete) fire('hcpcs-modifier-not-in-edition', values());
     if (inactiveModifiers.length > 0) fire('hcpcs-modifier-not-in-force', values());
     if (status === 'not-found' && complete) fire('hcpcs-code-unknown', values());
-    if (status === 'not-found' && !complete && table.context.complete) fire('hcpcs-code-not-in-edition', values());
     if (status === 'terminated') fire('hcpcs-code-terminated', values());
     if (status === 'not-yet-effective') fire('hcpcs-code-not-yet-effective', values());
   }
 
   private placeOfService(code: string, serviceDate: string, prefix: '' | 'line-', lines: number[], values: Values, out: Finding[], defaultPath = ''): void {
-    const table = this.pos;
-    const status = table.index.statusOn(code, dateNumberOfIso(serviceDate));
-    const complete = completeOn(table.context, serviceDate);
-    const fire = (ruleId: string) => out.push(this.finding(`${prefix}${ruleId}`, { ...values, pos: codeLookup(table.index, code, serviceDate, table.context) }, lines, defaultPath));
-    if (status === 'not-found' && complete) fire('place-of-service-unknown');
-    if (status === 'not-found' && !complete && table.context.complete) fire('place-of-service-not-in-edition');
+    const edition = editionAt(this.pos, serviceDate);
+    if (!edition) return;
+    const status = edition.index.statusOn(code, dateNumberOfIso(serviceDate));
+    const fire = (ruleId: string) => out.push(this.finding(`${prefix}${ruleId}`, { ...values, pos: codeLookup(edition.index, code, serviceDate, edition.context) }, lines, defaultPath));
+    if (status === 'not-found' && edition.context.complete) fire('place-of-service-unknown');
     if (status === 'not-yet-effective' || status === 'terminated') fire('place-of-service-not-in-force');
   }
 
@@ -526,23 +638,42 @@ export class Baseline {
     const diagnosis = { ...d, normalizedCode, number, index, isFirst: index === 0 };
     const at = `/diagnoses/${index}/code`;
     const fire = (ruleId: string, values: Values) => out.push(this.finding(ruleId, { diagnosis, claim, ...values }, [], at));
+    // The editions the dates of service of the lines pointing at the diagnosis need (every line when none does).
+    const pointing = claim.lines.filter((l: Line) => (l.diagnosisPointers ?? []).includes(number));
+    const dates = [...new Set((pointing.length > 0 ? pointing : claim.lines).map((l) => l.serviceDate))];
+    const editionsOf = <I>(t: Table<I>): Array<Edition<I>> | undefined => {
+      const list: Array<Edition<I>> = [];
+      for (const date of dates) {
+        const e = editionAt(t, date);
+        if (!e) return undefined;
+        if (!list.includes(e)) list.push(e);
+      }
+      return list;
+    };
     // code-sets: ICD-10-CM rules are in force from 2015-10-01 (the item's date is the claim's first date of service).
     if (firstServiceDate >= ICD10_FROM) {
-      const icd = this.icd10;
-      const entry = icd.index.get(normalizedCode);
-      const values = () => {
-        const base = { code: normalizedCode, complete: completeOn(icd.context, firstServiceDate), fullSet: icd.context.complete, edition: icd.context.edition };
-        return { icd10cm: entry ? { found: true, ...base, billable: entry.billable, header: !entry.billable, title: entry.title } : { found: false, ...base } };
+      const icd = editionsOf(this.icd10);
+      // The strictest verdict among the editions: not found in a complete one, then a header.
+      const rank = (e: Edition<Icd10Index>) => {
+        const entry = e.index.get(normalizedCode);
+        return !entry ? (e.context.complete ? 2 : 0) : entry.billable ? 0 : 1;
       };
-      if (!ICD10_FORM.test(d.code)) fire('icd10cm-code-form', values());
-      if (entry && !entry.billable) fire('icd10cm-code-not-billable', values());
-      if (!entry && completeOn(icd.context, firstServiceDate) && ICD10_FORM.test(d.code)) fire('icd10cm-code-unknown', values());
+      let chosen = icd?.[0];
+      for (const e of icd?.slice(1) ?? []) if (rank(e) > rank(chosen!)) chosen = e;
+      const entry = chosen?.index.get(normalizedCode);
+      const icd10cm = chosen ? { code: normalizedCode, edition: chosen.context.edition, ...(entry ? { title: entry.title } : {}) } : { code: normalizedCode };
+      if (!ICD10_FORM.test(d.code)) fire('icd10cm-code-form', { icd10cm });
+      if (chosen && entry && !entry.billable) fire('icd10cm-code-not-billable', { icd10cm });
+      if (chosen && !entry && chosen.context.complete && ICD10_FORM.test(d.code)) fire('icd10cm-code-unknown', { icd10cm });
     }
     if (!mceApplies || !inWindow({ from: '2015-10-01' }, firstServiceDate)) return;
-    const entry = this.mce.index.get(normalizedCode);
+    // The MCE lists of the edition the dates need; the external-cause rule reads a code range, not the lists.
+    const mceEditions = editionsOf(this.mce);
+    const mceEdition = mceEditions?.find((e) => e.index.get(normalizedCode)) ?? mceEditions?.[0];
+    const entry = mceEdition?.index.get(normalizedCode);
     const external = index === 0 && this.externalCause.matches(normalizedCode);
     if (!entry && !external) return;
-    const mce = entry ? { found: true, code: normalizedCode, ...entry.flags, description: entry.description, edition: this.mce.context.edition } : { found: false, code: normalizedCode, edition: this.mce.context.edition };
+    const mce = entry ? { found: true, code: normalizedCode, ...entry.flags, description: entry.description, edition: mceEdition!.context.edition } : { found: false, code: normalizedCode, edition: mceEdition?.context.edition };
     const ageRanges = onDate(this.mceParams.ageRanges, firstServiceDate) as Record<string, { min: number; max: number }>;
     const values: Values = { mce, params: this.mceParams, datedParams: { ...this.mceParams, ageRanges } };
     if (entry) {

@@ -87,12 +87,12 @@ async function main(): Promise<void> {
   // Baseline: the same bytes, read line by line, doing nothing with them. Run twice and keep
   // the second, so that both it and the loads below read from a warm page cache.
   for (const s of specs) {
-    const absolute = s.decl.files.map((f) => path.join(here, f));
+    const absolute = (s.decl.files ?? []).map((f) => path.join(here, f));
     await readlineBaseline(absolute);
     const base = await readlineBaseline(absolute);
     let bytes = 0;
     for (const f of absolute) bytes += (await stat(f)).size;
-    tables[s.name] = { files: s.decl.files.length, bytes, lines: base.lines, readlineSeconds: seconds(base.ms) };
+    tables[s.name] = { files: absolute.length, bytes, lines: base.lines, readlineSeconds: seconds(base.ms) };
   }
 
   // Fresh loads, kept alive together so the memory they add is measured as a deployment holds them.
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
 
   // Lookups as claims make them: one hash probe per pair of lines. Half the pairs are edits
   // taken from the file (hits), half are the same codes the other way round (mostly misses).
-  const firstFile = path.join(here, specs[0]!.decl.files[0]!);
+  const firstFile = path.join(here, specs[0]!.decl.files![0]!);
   const ptpIndex = await ncciPtpFormat.read([firstFile], new RowCounter());
   const pairs: Array<[string, string]> = [];
   const rl = createInterface({ input: createReadStream(firstFile), crlfDelay: Infinity });

@@ -10,6 +10,7 @@ import { results, resultsHelp } from './commands/results.js';
 import { remits, remitsHelp } from './commands/remits.js';
 import { report, reportHelp } from './commands/report.js';
 import { serve, serveHelp } from './commands/serve.js';
+import { tables, tablesHelp } from './commands/tables.js';
 import { submit, submitHelp } from './commands/submit.js';
 import { test, testHelp } from './commands/test.js';
 import { worker, workerHelp } from './commands/worker.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
   docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
   serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
+  tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
   keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
   worker: { run: worker, help: workerHelp, summary: 'scrub claims from the NATS JetStream queue until stopped' },
   submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },

@@ -102,11 +102,20 @@ function packPage(pack: Pack, packSet: PackSet, cases: readonly TestCase[]): str
     out.push('');
   }
   if (pack.tables.length) {
-    out.push('## Tables', '', 'Each table adds the fact of its name; findings quote its edition.', '');
-    out.push('| table (fact) | format | edition | complete | files | replaced by |', '|---|---|---|---|---|---|');
+    out.push(
+      '## Tables',
+      '',
+      'Each table adds the fact of its name; a line is judged by the edition that covers its date of service, and findings quote it. On dates no edition covers, the table gives no verdict.',
+      '',
+    );
+    out.push('| table (fact) | format | edition | dates of service | complete | files | replaced by |', '|---|---|---|---|---|---|---|');
     for (const t of pack.tables) {
-      const complete = t.complete ? (t.covers ? `for dates of service ${window(t.covers)}` : 'yes') : 'no (an excerpt)';
-      out.push(`| \`${t.name}\` | \`${t.format}\` | ${cell(t.edition)} | ${complete} | ${t.files.map((f) => `\`${f}\``).join(', ')} | ${t.env ? `\`${t.env}\`` : ''} |`);
+      for (const e of t.editions) {
+        const complete = e.complete ? 'yes' : 'no (an excerpt)';
+        out.push(
+          `| \`${t.name}\` | \`${t.format}\` | ${cell(e.edition)} | ${window(e.covers) ?? 'every date'} | ${complete} | ${e.files.map((f) => `\`${f}\``).join(', ')} | ${t.env ? `\`${t.env}\`` : ''} |`,
+        );
+      }
     }
     out.push('');
   }

@@ -24,11 +24,22 @@ import {
   type Shape,
 } from './shapes.js';
 
+/** A data table the rules of a claim's packs read, and the dates of service its editions cover. */
+export interface TableCoverage {
+  /** The table's name, which is also its fact's. */
+  name: string;
+  /** In words: "ICD-10-CM order file". */
+  title: string;
+  editions: ReadonlyArray<{ edition: string; covers?: { from?: string; to?: string } }>;
+}
+
 /** Everything a fact may read while one claim is scrubbed. */
 export interface RunContext {
   claim: ClaimView;
   /** The date "today" means: the caller's `asOf`, or the current date. */
   today: string;
+  /** The tables that the rules of the packs applying to the claim read (tableEditions reports on them). */
+  tables?: readonly TableCoverage[];
   /** The patient's recorded claims, fetched before rules run; absent: history not consulted. */
   history?: HistoryView;
   /**
@@ -36,6 +47,30 @@ export interface RunContext {
    * the history pack's `globalDays` parameter answers for codes it does not know.
    */
   globalDays?: GlobalDaysLookup;
+}
+
+function coveredBy(editions: TableCoverage['editions'], date: string): boolean {
+  for (const { covers } of editions) {
+    if (!covers || ((covers.from === undefined || covers.from <= date) && (covers.to === undefined || date <= covers.to))) return true;
+  }
+  return false;
+}
+
+/** The claim's dates of service that some table read by its packs has no edition for. */
+function missingEditions(run: RunContext) {
+  const missing: Array<{ table: string; title: string; dates: string[]; editions: string[] }> = [];
+  const tables = run.tables;
+  if (!tables || tables.length === 0) return { missing, tables: [] as string[], dates: [] as string[], text: '' };
+  const dates: string[] = [];
+  for (const line of run.claim.lines) if (!dates.includes(line.serviceDate)) dates.push(line.serviceDate);
+  dates.sort();
+  for (const t of tables) {
+    const uncovered = dates.filter((d) => !coveredBy(t.editions, d));
+    if (uncovered.length > 0) missing.push({ table: t.name, title: t.title, dates: uncovered, editions: t.editions.map((e) => e.edition) });
+  }
+  const allDates = [...new Set(missing.flatMap((m) => m.dates))].sort();
+  const text = missing.map((m) => `${m.title} (${m.table}) for ${m.dates.join(', ')}`).join('; ');
+  return { missing, tables: missing.map((m) => m.table), dates: allDates, text };
 }
 
 /** What one pack contributes to a fact's value: its parameters (after payer overrides). */
@@ -221,6 +256,22 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
       ['patient', 'birthDate'],
       ['lines', '*', 'diagnosisPointers'],
     ],
+  },
+  {
+    name: 'tableEditions',
+    scopes: ['claim'],
+    description:
+      "the claim's dates of service that no loaded edition of a table covers, among the tables the rules of the claim's packs read: " +
+      'missing (table, title, dates, editions loaded), tables, dates, and text for messages; on those dates the table gives no verdict',
+    shape: objectOf({
+      missing: arrayOf(objectOf({ table: STRING, title: STRING, dates: arrayOf(STRING), editions: arrayOf(STRING) })),
+      tables: arrayOf(STRING),
+      dates: arrayOf(STRING),
+      text: STRING,
+    }),
+    value: (_item, run) => missingEditions(run),
+    // It reads only the dates of service, which every claim that is scrubbed has well formed.
+    reads: () => [],
   },
   {
     name: 'filingLagDays',

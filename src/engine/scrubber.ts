@@ -8,7 +8,7 @@ import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, typ
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
-import { FactSource, type PackContext, type RunContext } from './facts.js';
+import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
 import type { HistoryView } from './history.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
@@ -129,6 +129,8 @@ interface GroupRun {
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
 interface Selection {
   packs: Pack[];
+  /** The tables the selected packs' rules read, for the tableEditions fact. */
+  tables: TableCoverage[];
   runs: PackRun[];
   /** With the compiled evaluator: every group of every selected pack, in order. */
   groups: GroupRun[];
@@ -164,6 +166,8 @@ export class Scrubber {
   private readonly indexKeys = new IndexKeys();
   /** By rule id: the rules whose findings make its finding redundant (rules with suppressedBy only). */
   private readonly suppressions = new Map<string, ReadonlySet<string>>();
+  /** Every table of the pack set with the dates its editions cover. */
+  private readonly tableCoverage: TableCoverage[];
 
   constructor(
     readonly packSet: PackSet,
@@ -177,6 +181,9 @@ export class Scrubber {
     const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
     for (const rule of packSet.rulesById.values()) if (rule.suppressedBy) this.suppressions.set(rule.id, new Set(rule.suppressedBy));
+    this.tableCoverage = packSet.packs.flatMap((p) =>
+      p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
+    );
     this.plans = packSet.packs.map((pack, position) => {
       const payers = pack.appliesTo?.payerIds;
       if (payers) {
@@ -246,6 +253,8 @@ export class Scrubber {
 
   private select(plans: readonly PackPlan[]): Selection {
     const packs = plans.map((p) => p.pack);
+    const read = new Set(packs.flatMap((p) => p.rules.flatMap((r) => r.facts)));
+    const tables = this.tableCoverage.filter((t) => read.has(t.name));
     const adjustments = adjustmentsFor(packs);
     const runs = plans.map((plan): PackRun => {
       const adjustment = adjustments.get(plan.pack.name);
@@ -269,7 +278,7 @@ export class Scrubber {
             }),
           ),
         );
-    return { packs, runs, groups };
+    return { packs, tables, runs, groups };
   }
 
   private indexFor(plan: GroupPlan, params: Readonly<Record<string, unknown>>): RuleIndex | undefined {
@@ -294,8 +303,8 @@ export class Scrubber {
       return options.explain ? { ...result, explain: [] } : result;
     }
     const claim = buildClaimView(usable.claim);
-    const run = runContext(claim, options);
-    const { packs, runs } = this.selectionFor(claim);
+    const { packs, tables, runs } = this.selectionFor(claim);
+    const run = runContext(claim, tables, options);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const explain: RuleExplanation[] = [];
@@ -351,8 +360,8 @@ export class Scrubber {
     const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
     if (!usable) return buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
     const claim = buildClaimView(usable.claim);
-    const run = runContext(claim, options);
-    const { packs, groups } = this.selectionFor(claim);
+    const { packs, tables, groups } = this.selectionFor(claim);
+    const run = runContext(claim, tables, options);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
@@ -407,8 +416,8 @@ export class Scrubber {
   }
 }
 
-function runContext(claim: ClaimView, options: ScrubOptions): RunContext {
-  const run: RunContext = { claim, today: options.asOf ?? todayIso() };
+function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions): RunContext {
+  const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
   if (options.history) run.history = options.history;
   return run;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { defaultServiceConfig, type ServiceConfig } from '../config.js';
+import { todayIso } from '../claim/dates.js';
 import type { Scrubber } from '../engine/scrubber.js';
 import type { ClaimHistory } from '../history/claim-history.js';
 import { formatDiagnostic } from '../packs/diagnostics.js';
@@ -10,6 +11,7 @@ import { packageRoot } from '../paths.js';
 import { PackHolder, type ReloadOutcome } from '../service/pack-holder.js';
 import type { BatchQueue } from '../queue/batch-queue.js';
 import type { ServiceState } from '../service/state.js';
+import { tableLogEntries, tableStatuses } from '../tables/status.js';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
 import accessLog from './plugins/access-log.js';
 import auth from './plugins/auth.js';
@@ -101,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const holder = options.packs ?? holderFrom(options.scrubber);
   const state: ServiceState = options.state ?? { packs: holder, shuttingDown: false, draining: false };
   const metrics = options.metrics ?? new ScrubMetrics();
+  metrics.watchTables(() => tableStatuses(holder.current().packSet.packs, todayIso()));
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -162,8 +165,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   holder.onReload((outcome, trigger) => {
     metrics.observeReload(outcome);
-    if (outcome.ok) app.log.info({ trigger, loadedAt: outcome.loadedAt, packs: outcome.packs }, 'packs reloaded');
-    else {
+    if (outcome.ok) {
+      app.log.info({ trigger, loadedAt: outcome.loadedAt, packs: outcome.packs }, 'packs reloaded');
+      for (const entry of tableLogEntries(holder.current().packSet.packs, todayIso())) if (entry.level === 'warn') app.log.warn(entry.fields, entry.message);
+    } else {
       const errors = outcome.diagnostics.filter((d) => d.severity === 'error');
       app.log.error({ trigger, problems: errors.length, diagnostics: errors.map(formatDiagnostic) }, 'packs NOT reloaded: the packs have errors; the old set keeps serving');
     }

@@ -233,6 +233,21 @@ export const batchStatusSchema = {
 };
 
 const packVersion = { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } };
+const dateWindow = { type: 'object', properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' } } };
+const tableEdition = {
+  type: 'object',
+  properties: {
+    edition: { type: 'string', description: 'The release, as findings quote it in details.edition' },
+    covers: { ...dateWindow, description: 'The dates of service it covers (absent: every date)' },
+    complete: { type: 'boolean', description: 'false for an excerpt, whose missing codes are never flagged' },
+    rows: { type: 'integer' },
+  },
+};
+const tableCurrency = {
+  coverageEnds: { type: 'string', format: 'date', description: "The last date of service the table's editions cover (absent when one is open-ended)" },
+  daysLeft: { type: 'integer', description: 'Days from today to coverageEnds; negative once passed' },
+  stale: { type: 'boolean', description: 'Today is past coverageEnds: load the next edition' },
+};
 
 export const packsSchema = {
   tags: ['packs'],
@@ -245,7 +260,27 @@ export const packsSchema = {
       type: 'object',
       properties: {
         loadedAt: { type: 'string', format: 'date-time' },
-        packs: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, version: { type: 'string' }, rules: { type: 'array' } } } },
+        packs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: true,
+            properties: {
+              name: { type: 'string' },
+              version: { type: 'string' },
+              rules: { type: 'array' },
+              tables: {
+                type: 'array',
+                description: 'The data tables of the pack: every edition loaded, the dates it covers, rows, complete or excerpt, and how current',
+                items: {
+                  type: 'object',
+                  additionalProperties: true,
+                  properties: { name: { type: 'string' }, format: { type: 'string' }, edition: { type: 'string' }, editions: { type: 'array', items: tableEdition }, ...tableCurrency },
+                },
+              },
+            },
+          },
+        },
       },
     },
     ...authProblems,
@@ -292,9 +327,23 @@ export const healthzSchema = {
 export const readyzSchema = {
   tags: ['operations'],
   summary: 'Readiness',
-  description: 'Ready when packs are loaded, the claim history (when configured) answers, and the service is not shutting down.',
+  description:
+    'Ready when packs are loaded, the claim history (when configured) answers, and the service is not shutting down. Lists each data table with its editions, the dates they cover, and days until its coverage ends (stale tables do not make the service unready: they stop judging dates past their coverage).',
   response: {
-    200: { description: 'Ready', type: 'object', properties: { status: { const: 'ready' }, loadedAt: { type: 'string' }, packs: { type: 'array', items: packVersion } } },
+    200: {
+      description: 'Ready',
+      type: 'object',
+      properties: {
+        status: { const: 'ready' },
+        loadedAt: { type: 'string' },
+        packs: { type: 'array', items: packVersion },
+        tables: {
+          type: 'array',
+          description: 'Each data table: its editions and the dates they cover, and days until its coverage ends',
+          items: { type: 'object', properties: { pack: { type: 'string' }, table: { type: 'string' }, editions: { type: 'array', items: tableEdition }, ...tableCurrency } },
+        },
+      },
+    },
     503: problemResponse('Not ready (shutting down, or the claim history cannot be reached)', 'not-ready'),
   },
 };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
 import type { TemplateParse } from '../engine/template.js';
 import { loadTable, type TableReplacement } from '../tables/load.js';
-import type { TableFormat } from '../tables/model.js';
+import type { TableDeclaration } from '../tables/model.js';
 import { compareDiagnostics, type PackDiagnostic } from './diagnostics.js';
 import { PACK_FILE, RULES_FOLDER, compilePack, displayPath, indexRules, packFileFrom } from './loader.js';
 import type { Pack, PackSet } from './model.js';
@@ -62,8 +62,15 @@ export function editShapeProblems(edit: PackEdit): string[] {
   return problems;
 }
 
-function sameTable(declared: { format: TableFormat; edition: string }, loaded: Pack['tables'][number]): boolean {
-  return declared.format === loaded.format && (loaded.source !== 'pack' || declared.edition === loaded.edition);
+/**
+ * Whether a declaration still describes the table as loaded. Editions recognised from the file
+ * names are known only by reading the files, so only a declared edition is compared.
+ */
+function sameTable(declared: TableDeclaration, loaded: Pack['tables'][number]): boolean {
+  if (declared.format !== loaded.format) return false;
+  if (loaded.source !== 'pack') return true;
+  const named = declared.editions ? declared.editions.map((e) => e.edition) : declared.edition !== undefined ? [declared.edition] : undefined;
+  return named === undefined || named.join(' + ') === loaded.edition;
 }
 
 export async function loadEditedPack(base: PackSet, edit: PackEdit, options: EditOptions = {}): Promise<EditedPackSet> {

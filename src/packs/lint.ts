@@ -15,7 +15,7 @@ import type { ConditionLeaf, ConditionNode, Pack, PackSet, Rule, SourceLocation 
  */
 
 const PROCEDURE_CODE = /^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$/;
-const ICD10CM_CODE = /^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$/;
+const ICD10CM_CODE = /^[A-Z][0-9A-Z][0-9A-Z](\.?[0-9A-Z]{1,4})?$/;
 
 type CodeKind = 'procedure' | 'diagnosis';
 

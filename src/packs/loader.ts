@@ -193,8 +193,9 @@ async function loadPackTables(file: PackFile, options: PackLoadOptions): Promise
       // (its value, a path of the deployment's, is never shown), a test's fixtures as typed.
       const info = result.table.info;
       const label = tableFileLabel(info, info.files);
-      const shown = info.files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : info.source === 'environment' ? label(f) : displayPath(f)));
-      tables.push({ ...result.table, info: { ...result.table.info, files: shown } });
+      const shown = (files: string[]) =>
+        files.map((f) => (info.source === 'pack' ? path.relative(file.dir, f).split(path.sep).join('/') : info.source === 'environment' ? label(f) : displayPath(f)));
+      tables.push({ ...result.table, info: { ...info, files: shown(info.files), editions: info.editions.map((e) => ({ ...e, files: shown(e.files) })) } });
     }
   }
   return { tables, diagnostics };

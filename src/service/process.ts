@@ -16,6 +16,8 @@ import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryM
 import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
+import { todayIso } from '../claim/dates.js';
+import { tableLogEntries } from '../tables/status.js';
 import { watchRules } from './watch.js';
 
 /**
@@ -95,6 +97,9 @@ export async function runServiceProcess(config: ServiceConfig, io: CliIo): Promi
     return EXIT_CODES.packsBroken;
   }
   const serving = holder.describe();
+  // Each table's editions and how current they are, a warning for a table whose coverage ended;
+  // before "listening", so that whoever waits for that line has them.
+  for (const entry of tableLogEntries(holder.current().packSet.packs, todayIso())) app.log[entry.level](entry.fields, entry.message);
   app.log.info({ address, packs: serving.packs, rules: serving.rules, rulesDir: config.rulesDir }, 'listening');
   connections.logBudget();
   if (worker) {

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { fileSource, type TableSource } from './sources.js';
 
 /**
  * A small streaming CSV reader for the files CMS and its mirrors ship: RFC 4180 quoting
@@ -178,11 +179,24 @@ export class CsvParser {
   }
 }
 
-/** Streams a CSV file record by record; the file is never held in memory whole. */
-export async function readCsvFile(file: string, onRecord: (record: CsvRecord) => void, options: CsvOptions = {}): Promise<CsvProblem[]> {
+/** Streams a CSV file (or a member of a zip archive) record by record; it is never held in memory whole. */
+export async function readCsvFile(input: string | TableSource, onRecord: (record: CsvRecord) => void, options: CsvOptions = {}): Promise<CsvProblem[]> {
   const parser = new CsvParser(onRecord, options);
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  for await (const chunk of stream) parser.push(chunk as string);
+  const reader = await (typeof input === 'string' ? fileSource(input) : input).open();
+  try {
+    // UTF-8 decoded chunk by chunk: a character split between two chunks is joined, not mangled.
+    const decoder = new StringDecoder('utf8');
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = await reader.read(chunk, 0, chunk.length);
+      if (n === 0) break;
+      parser.push(decoder.write(chunk.subarray(0, n)));
+    }
+    const rest = decoder.end();
+    if (rest) parser.push(rest);
+  } finally {
+    await reader.close();
+  }
   parser.end();
   return parser.problems;
 }

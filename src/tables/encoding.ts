@@ -1,5 +1,4 @@
-import { inWindow, type DateWindow } from '../packs/model.js';
-import type { TableContext } from './model.js';
+import type { DateWindow } from '../packs/model.js';
 
 /**
  * Compact encodings for table indexes: dates as yyyymmdd integers (they sort like dates and
@@ -74,6 +73,11 @@ export function codeKeyAt(buffer: Buffer, start: number, end: number): number {
   return n;
 }
 
+/** 1234567 (a key of codeKeyOf) -> the five-character code it stands for. */
+export function codeOfKey(key: number): string {
+  return key.toString(36).toUpperCase().padStart(5, '0');
+}
+
 export function codeKeyOf(code: string): number {
   if (code.length !== 5) return -1;
   let n = 0;
@@ -83,14 +87,6 @@ export function codeKeyOf(code: string): number {
     n = n * 36 + v;
   }
   return n;
-}
-
-/**
- * Whether a code missing from the table is really missing on a date of service: only when the
- * table is the whole set and its edition speaks for that date.
- */
-export function completeOn(table: TableContext, serviceDate: string): boolean {
-  return table.complete && inWindow(table.covers, serviceDate);
 }
 
 const POOL_LIMIT = 0xffff;

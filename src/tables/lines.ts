@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { fileSource, type TableSource } from './sources.js';
 
 /**
  * Reads a file line by line as bytes, without turning each line into a string: the big CMS
@@ -24,8 +24,9 @@ function bomLength(buffer: Buffer, length: number): number {
   return length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
 }
 
-export async function scanLines(file: string, visit: LineVisitor): Promise<LineScan> {
-  const handle = await open(file, 'r');
+/** Scans a file, or a member of a zip archive, line by line. */
+export async function scanLines(input: string | TableSource, visit: LineVisitor): Promise<LineScan> {
+  const reader = await (typeof input === 'string' ? fileSource(input) : input).open();
   try {
     let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
     // Bytes of a line that started in an earlier chunk sit at the front of `chunk`.
@@ -40,7 +41,7 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
         chunk.copy(bigger, 0, 0, carried);
         chunk = bigger;
       }
-      const { bytesRead } = await handle.read(chunk, carried, chunk.length - carried, null);
+      const bytesRead = await reader.read(chunk, carried, chunk.length - carried);
       if (bytesRead === 0) break;
       const end = carried + bytesRead;
       let lineStart = 0;
@@ -96,7 +97,7 @@ export async function scanLines(file: string, visit: LineVisitor): Promise<LineS
     }
     return { lines: lineNumber };
   } finally {
-    await handle.close();
+    await reader.close();
   }
 }
 

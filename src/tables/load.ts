@@ -3,10 +3,22 @@ import { isIsoDate } from '../claim/dates.js';
 import type { FactDefinition } from '../engine/facts.js';
 import type { DateWindow } from '../packs/model.js';
 import { readSnapshot, snapshotPath, writeSnapshot, type CachedRows } from './cache.js';
+import { Editions, type Edition } from './editions.js';
 import { TableFilesError, resolveTableFiles, splitPathList } from './files.js';
 import { TABLE_FORMAT_DEFINITIONS } from './formats/index.js';
-import { RowCounter, TableFileError, type SnapshotParts, type TableContext, type TableDeclaration, type TableInfo } from './model.js';
+import {
+  RowCounter,
+  TableFileError,
+  type EditionInfo,
+  type SnapshotParts,
+  type TableContext,
+  type TableDeclaration,
+  type TableFormatDefinition,
+  type TableInfo,
+} from './model.js';
 import { sharedIndexKey, type SharedTables } from './shared.js';
+import { memberBaseName } from './sources.js';
+import { isZipFile, listZipMembers } from './zip.js';
 
 /**
  * Loads one table a pack declares: finds its files (pack.yaml's, or the deployment's through
@@ -77,32 +89,64 @@ function coverProblemWithoutValue(problem: string): string {
   return /^write it as/.test(problem) ? problem : 'one of its dates is not a real date, or the window ends before it starts';
 }
 
-interface Source {
-  files: string[];
-  source: TableInfo['source'];
-  edition: string;
-  complete: boolean;
+/** A group of files that make one edition, or (edition undefined) files each recognised by its name. */
+interface EditionPlan {
+  entries: string[];
+  edition?: string;
   covers?: DateWindow;
+  complete: boolean;
+  /** Where pack.yaml writes its files, for errors about them. */
+  pointer: string;
+  /** False for a test's fixtures: they cover every date unless the test says otherwise. */
+  recognise?: boolean;
 }
 
-/** pack.yaml's description of the table, or the deployment's when its variable is set. */
-function describeSource(
+interface Sources {
+  source: TableInfo['source'];
+  plans: EditionPlan[];
+  /** For files the environment supplies without saying which edition they are: what to call them, and the variable. */
+  unnamed?: { edition: string; variable: string; example?: string };
+}
+
+/** pack.yaml's editions of the table, or the deployment's when its variable is set. */
+function describeSources(
   name: string,
   decl: TableDeclaration,
   env: Readonly<Record<string, string | undefined>>,
   problems: TableProblem[],
   replacement?: TableReplacement,
-): Source | undefined {
+): Sources | undefined {
   if (replacement) {
     const names = replacement.files.map((f) => path.basename(f)).join(', ');
-    return { files: [...replacement.files], source: 'test', edition: `test fixture (${names})`, complete: replacement.complete ?? false };
+    return {
+      source: 'test',
+      plans: [{ entries: [...replacement.files], edition: `test fixture (${names})`, complete: replacement.complete ?? false, pointer: `/tables/${name}/files`, recognise: false }],
+    };
   }
   const variable = decl.env;
   const value = variable ? env[variable]?.trim() : undefined;
   if (!variable || !value) {
-    const s: Source = { files: decl.files, source: 'pack', edition: decl.edition, complete: decl.complete ?? false };
-    if (decl.covers) s.covers = decl.covers;
-    return s;
+    if (decl.covers && decl.edition === undefined) {
+      problems.push({ severity: 'error', code: 'table-edition', at: { pointer: `/tables/${name}/covers` }, message: `table "${name}": "covers" says which dates one edition covers; name that edition with "edition", or list each under "editions"` });
+      return undefined;
+    }
+    const plans: EditionPlan[] = [];
+    if (decl.files) {
+      const plan: EditionPlan = { entries: decl.files, complete: decl.complete ?? false, pointer: `/tables/${name}/files` };
+      if (decl.edition !== undefined) plan.edition = decl.edition;
+      if (decl.covers) plan.covers = decl.covers;
+      plans.push(plan);
+    }
+    for (const [i, e] of (decl.editions ?? []).entries()) {
+      const plan: EditionPlan = { entries: e.files, edition: e.edition, complete: e.complete ?? decl.complete ?? false, pointer: `/tables/${name}/editions/${i}/files` };
+      if (e.covers) plan.covers = e.covers;
+      plans.push(plan);
+    }
+    if (plans.length === 0) {
+      problems.push({ severity: 'error', code: 'table-file', at: { pointer: `/tables/${name}` }, message: `table "${name}" has neither "files" nor "editions": list the files it reads` });
+      return undefined;
+    }
+    return { source: 'pack', plans };
   }
   const at = { pointer: `/tables/${name}/env` };
   const edition = env[variable + EDITION_SUFFIX]?.trim();
@@ -115,28 +159,15 @@ function describeSource(
     problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COMPLETE_SUFFIX} is neither true nor false; write true or false` });
     return undefined;
   }
-  const s: Source = {
-    files: splitPathList(value),
-    source: 'environment',
-    // Without a stated edition, findings must not quote the pack's edition for other files.
-    edition: edition || `files from ${variable} (edition not stated)`,
-    complete,
-  };
+  const plan: EditionPlan = { entries: splitPathList(value), complete, pointer: `/tables/${name}/env` };
+  if (edition) plan.edition = edition;
   if (coversText) {
     const covers = parseCovers(coversText);
     if (typeof covers === 'string') {
       problems.push({ severity: 'error', code: 'table-env', at, message: `table "${name}": ${variable + COVERS_SUFFIX} is not a window of dates of service: ${coverProblemWithoutValue(covers)}` });
       return undefined;
     }
-    s.covers = covers;
-  }
-  if (!edition) {
-    problems.push({
-      severity: 'warning',
-      code: 'table-env',
-      at,
-      message: `table "${name}" reads the files in ${variable}; set ${variable + EDITION_SUFFIX} to their edition (such as "${decl.edition}") so that findings name it`,
-    });
+    plan.covers = covers;
   }
   if (completeText === undefined && CODE_SET_FORMATS.has(decl.format)) {
     problems.push({
@@ -146,7 +177,10 @@ function describeSource(
       message: `table "${name}" reads the files in ${variable} as an excerpt, so codes missing from them are not flagged; set ${variable + COMPLETE_SUFFIX}=true if they are the whole code set`,
     });
   }
-  return s;
+  // Without a stated edition, findings must not quote the pack's edition for other files.
+  const unnamed: NonNullable<Sources['unnamed']> = { edition: `files from ${variable} (edition not stated)`, variable };
+  if (decl.edition) unnamed.example = decl.edition;
+  return { source: 'environment', plans: [plan], unnamed };
 }
 
 function fileProblem(error: unknown, shown: (file: string) => string): { file?: string; line: number; message: string } {
@@ -173,45 +207,125 @@ export function tableFileLabel(source: { source: TableInfo['source']; env?: stri
   };
 }
 
-export async function loadTable(
-  name: string,
-  decl: TableDeclaration,
-  packDir: string,
-  options: TableLoadOptions = {},
-): Promise<{ table?: LoadedTable; problems: TableProblem[] }> {
-  const problems: TableProblem[] = [];
-  const definition = TABLE_FORMAT_DEFINITIONS.get(decl.format);
-  if (!definition) {
-    problems.push({ severity: 'error', code: 'table-format', at: { pointer: `/tables/${name}/format` }, message: `table "${name}": there is no table format "${decl.format}"` });
-    return { problems };
-  }
-  const env = options.env ?? process.env;
-  const source = describeSource(name, decl, env, problems, options.replace?.[name]);
-  if (!source) return { problems };
-
-  let files: string[];
+/** The names an edition may be recognised by: the file's, and for a zip the files inside it. */
+async function namesOf(file: string): Promise<string[]> {
+  const names = [path.basename(file)];
   try {
-    files =
-      source.source === 'pack'
-        ? await resolveTableFiles(source.files, packDir, { confineTo: packDir })
-        : source.source === 'environment'
-          ? await resolveTableFiles(source.files, packDir, { variable: decl.env! })
-          : // A pack test's fixtures: anywhere in the rules folder its packs share.
-            await resolveTableFiles(source.files, packDir, { confineTo: path.dirname(packDir), confineName: 'the rules folder' });
-  } catch (error) {
-    const entry = error instanceof TableFilesError ? error.entry : undefined;
-    const pointer = source.source === 'environment' ? `/tables/${name}/env` : entry !== undefined ? `/tables/${name}/files/${entry}` : `/tables/${name}/files`;
-    problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}": ${error instanceof Error ? error.message : String(error)}` });
-    return { problems };
+    if (await isZipFile(file)) names.push(...(await listZipMembers(file)).map((m) => memberBaseName(m.name)));
+  } catch {
+    /* an unreadable zip is reported when it is read */
   }
+  return names;
+}
 
-  const shown = tableFileLabel({ source: source.source, ...(decl.env ? { env: decl.env } : {}) }, files);
-  const context: TableContext = { name, edition: source.edition, complete: source.complete };
-  if (source.covers) context.covers = source.covers;
+/** One edition to load: its files (absolute), what it is called, and what it covers. */
+interface EditionToLoad {
+  files: string[];
+  edition: string;
+  covers?: DateWindow;
+  complete: boolean;
+  named: EditionInfo['named'];
+}
 
-  const cacheDir = options.cacheDir ?? env[CACHE_DIR_VARIABLE]?.trim();
+/**
+ * Splits the files of the plans into editions: a plan that names its edition is one edition
+ * (its dates, when not given, recognised from the file names if they all agree); the files of a
+ * plan that does not are grouped by the edition each one's name says (the four files of a PTP
+ * release are one edition).
+ */
+async function editionsOf(
+  name: string,
+  definition: TableFormatDefinition<unknown>,
+  sources: Sources,
+  resolved: string[][],
+  shown: (file: string) => string,
+  problems: TableProblem[],
+): Promise<EditionToLoad[] | undefined> {
+  // A file is quoted by its name, a deployment's by its place in the variable (never its path).
+  const quoted = (files: readonly string[]) => files.map((f) => (sources.source === 'environment' ? shown(f) : `"${path.basename(f)}"`)).join(', ');
+  const out: EditionToLoad[] = [];
+  for (const [i, plan] of sources.plans.entries()) {
+    const files = resolved[i]!;
+    const recognised = definition.recognise && plan.recognise !== false ? await Promise.all(files.map(async (f) => definition.recognise!(await namesOf(f)))) : files.map(() => undefined);
+    if (plan.edition !== undefined) {
+      const e: EditionToLoad = { files, edition: plan.edition, complete: plan.complete, named: 'declared' };
+      const first = recognised[0];
+      const agreed = first && recognised.every((r) => r && r.edition === first.edition) ? first : undefined;
+      const covers = plan.covers ?? agreed?.covers;
+      if (covers) e.covers = covers;
+      out.push(e);
+      continue;
+    }
+    const groups = new Map<string, EditionToLoad>();
+    const unnamed: string[] = [];
+    files.forEach((file, k) => {
+      const r = recognised[k];
+      if (!r) {
+        unnamed.push(file);
+        return;
+      }
+      const group = groups.get(r.edition);
+      if (group) group.files.push(file);
+      else groups.set(r.edition, { files: [file], edition: r.edition, covers: plan.covers ?? r.covers, complete: plan.complete, named: 'recognised' });
+    });
+    if (unnamed.length > 0) {
+      if (sources.unnamed === undefined) {
+        problems.push({
+          severity: 'error',
+          code: 'table-edition',
+          at: { pointer: plan.pointer },
+          message: `table "${name}": the name of ${quoted(unnamed)} does not say which ${definition.title} release it is; give the table an "edition" and "covers", or list the file under "editions" with them`,
+        });
+        return undefined;
+      }
+      const { variable, example } = sources.unnamed;
+      problems.push({
+        severity: 'warning',
+        code: 'table-env',
+        at: { pointer: plan.pointer },
+        message: `table "${name}" reads the files in ${variable}, and the name of ${quoted(unnamed)} does not say which release ${unnamed.length === 1 ? 'it is' : 'they are'}; set ${variable + EDITION_SUFFIX} to their edition${example ? ` (such as "${example}")` : ''} so that findings name it`,
+      });
+      const e: EditionToLoad = { files: unnamed, edition: sources.unnamed.edition, complete: plan.complete, named: 'declared' };
+      if (plan.covers) e.covers = plan.covers;
+      out.push(e);
+    }
+    out.push(...groups.values());
+  }
+  const seen = new Map<string, EditionToLoad>();
+  for (const e of out) {
+    const earlier = seen.get(e.edition);
+    if (earlier) {
+      problems.push({
+        severity: 'error',
+        code: 'table-edition',
+        at: { pointer: sources.plans[0]!.pointer },
+        message: `table "${name}": the edition "${e.edition}" is loaded twice (${quoted([...earlier.files, ...e.files])}); keep one copy`,
+      });
+      return undefined;
+    }
+    seen.set(e.edition, e);
+  }
+  return out.sort((a, b) => ((a.covers?.from ?? '') < (b.covers?.from ?? '') ? -1 : (a.covers?.from ?? '') > (b.covers?.from ?? '') ? 1 : 0));
+}
+
+interface LoadedIndex {
+  index: unknown;
+  rows: CachedRows;
+  loadedFrom: TableInfo['loadedFrom'];
+}
+
+/** Reads one edition's index from its files, or takes it from shared memory or the snapshot cache. */
+async function loadIndex(
+  name: string,
+  definition: TableFormatDefinition<unknown>,
+  files: string[],
+  options: TableLoadOptions,
+  cacheDir: string | undefined,
+  shown: (file: string) => string,
+  problems: TableProblem[],
+): Promise<LoadedIndex | undefined> {
   const codec = definition.snapshot;
-  const sharing = codec && options.shared ? { tables: options.shared, key: sharedIndexKey(decl.format, codec.version, files) } : undefined;
+  const sharing = codec && options.shared ? { tables: options.shared, key: sharedIndexKey(definition.format, codec.version, files) } : undefined;
   // An index another thread built (shared memory) or an earlier run (the snapshot cache) is
   // taken from its parts, the same way; only without either are the files read.
   let stored: { parts: SnapshotParts; rows: CachedRows } | undefined = sharing?.tables.get(sharing.key);
@@ -219,7 +333,7 @@ export async function loadTable(
   let cacheFile: string | undefined;
   if (!stored && cacheDir && codec) {
     try {
-      cacheFile = await snapshotPath(path.resolve(cacheDir), decl.format, codec.version, files);
+      cacheFile = await snapshotPath(path.resolve(cacheDir), definition.format, codec.version, files);
       stored = await readSnapshot(cacheFile);
       if (stored) loadedFrom = 'cache';
     } catch {
@@ -237,7 +351,7 @@ export async function loadTable(
       const p = fileProblem(error, shown);
       const at = p.file ? { file: p.file, line: p.line } : { pointer: `/tables/${name}` };
       problems.push({ severity: 'error', code: 'table-file', at, message: `table "${name}" (${definition.title}): ${p.message}` });
-      return { problems };
+      return undefined;
     }
     rows = { taken: counter.taken, skipped: counter.skipped, ignored: counter.ignored, problems: counter.problems, unreported: counter.unreported() };
     if (cacheFile && codec) {
@@ -272,19 +386,97 @@ export async function loadTable(
       message: `table "${name}": ${u.count} more problem${u.count === 1 ? '' : 's'} in this file not listed one by one`,
     });
   }
+  return { index, rows, loadedFrom };
+}
+
+/** The span of dates the editions cover together (an open end when any edition's is open). */
+function spanOf(editions: readonly EditionInfo[]): DateWindow | undefined {
+  if (editions.some((e) => !e.covers)) return undefined;
+  const froms = editions.map((e) => e.covers!.from);
+  const tos = editions.map((e) => e.covers!.to);
+  const span: DateWindow = {};
+  if (froms.every((f) => f !== undefined)) span.from = (froms as string[]).reduce((a, b) => (a < b ? a : b));
+  if (tos.every((t) => t !== undefined)) span.to = (tos as string[]).reduce((a, b) => (a > b ? a : b));
+  return span.from || span.to ? span : undefined;
+}
+
+export async function loadTable(
+  name: string,
+  decl: TableDeclaration,
+  packDir: string,
+  options: TableLoadOptions = {},
+): Promise<{ table?: LoadedTable; problems: TableProblem[] }> {
+  const problems: TableProblem[] = [];
+  const definition = TABLE_FORMAT_DEFINITIONS.get(decl.format);
+  if (!definition) {
+    problems.push({ severity: 'error', code: 'table-format', at: { pointer: `/tables/${name}/format` }, message: `table "${name}": there is no table format "${decl.format}"` });
+    return { problems };
+  }
+  const env = options.env ?? process.env;
+  const sources = describeSources(name, decl, env, problems, options.replace?.[name]);
+  if (!sources) return { problems };
+
+  const resolved: string[][] = [];
+  for (const plan of sources.plans) {
+    try {
+      resolved.push(
+        sources.source === 'pack'
+          ? await resolveTableFiles(plan.entries, packDir, { confineTo: packDir })
+          : sources.source === 'environment'
+            ? await resolveTableFiles(plan.entries, packDir, { variable: decl.env! })
+            : // A pack test's fixtures: anywhere in the rules folder its packs share.
+              await resolveTableFiles(plan.entries, packDir, { confineTo: path.dirname(packDir), confineName: 'the rules folder' }),
+      );
+    } catch (error) {
+      const entry = error instanceof TableFilesError ? error.entry : undefined;
+      const pointer = sources.source !== 'environment' && entry !== undefined ? `${plan.pointer}/${entry}` : plan.pointer;
+      problems.push({ severity: 'error', code: 'table-file', at: { pointer }, message: `table "${name}": ${error instanceof Error ? error.message : String(error)}` });
+      return { problems };
+    }
+  }
+  const shown = tableFileLabel({ source: sources.source, ...(decl.env ? { env: decl.env } : {}) }, resolved.flat());
+  const toLoad = await editionsOf(name, definition, sources, resolved, shown, problems);
+  if (!toLoad) return { problems };
+
+  const cacheDir = options.cacheDir ?? env[CACHE_DIR_VARIABLE]?.trim();
+  const editions: Array<Edition<unknown>> = [];
+  const infos: EditionInfo[] = [];
+  for (const e of toLoad) {
+    const loaded = await loadIndex(name, definition, e.files, options, cacheDir, shown, problems);
+    if (!loaded) return { problems };
+    const context: TableContext = { name, edition: e.edition, complete: e.complete };
+    if (e.covers) context.covers = e.covers;
+    editions.push({ context, index: loaded.index });
+    const info: EditionInfo = {
+      edition: e.edition,
+      complete: e.complete,
+      named: e.named,
+      files: e.files,
+      rowsTaken: loaded.rows.taken,
+      rowsSkipped: loaded.rows.skipped,
+      rowsIgnored: loaded.rows.ignored,
+      loadedFrom: loaded.loadedFrom,
+    };
+    if (e.covers) info.covers = e.covers;
+    infos.push(info);
+  }
+  const sum = (field: 'rowsTaken' | 'rowsSkipped' | 'rowsIgnored') => infos.reduce((n, e) => n + e[field], 0);
   const info: TableInfo = {
     name,
     format: decl.format,
-    edition: source.edition,
-    complete: source.complete,
-    files,
-    source: source.source,
-    rowsTaken: rows.taken,
-    rowsSkipped: rows.skipped,
-    rowsIgnored: rows.ignored,
-    loadedFrom,
+    title: definition.title,
+    edition: infos.map((e) => e.edition).join(' + '),
+    complete: infos.every((e) => e.complete),
+    files: infos.flatMap((e) => e.files),
+    source: sources.source,
+    rowsTaken: sum('rowsTaken'),
+    rowsSkipped: sum('rowsSkipped'),
+    rowsIgnored: sum('rowsIgnored'),
+    loadedFrom: infos.some((e) => e.loadedFrom === 'files') ? 'files' : infos.some((e) => e.loadedFrom === 'cache') ? 'cache' : 'shared',
+    editions: infos,
   };
-  if (source.covers) info.covers = source.covers;
+  const covers = spanOf(infos);
+  if (covers) info.covers = covers;
   if (decl.env) info.env = decl.env;
-  return { table: { info, facts: definition.facts(index, context) }, problems };
+  return { table: { info, facts: definition.facts(new Editions(name, editions), { name }) }, problems };
 }

@@ -31,6 +31,16 @@ function codeKey(code: string): number {
   return key;
 }
 
+/** The code a key stands for (the inverse of codeKey). */
+function codeOfKey(key: number): string {
+  let code = '';
+  for (let k = key; k > 0; k = Math.floor(k / 37)) {
+    const digit = k % 37;
+    code = String.fromCharCode(digit <= 10 ? 0x30 + digit - 1 : 0x41 + digit - 11) + code;
+  }
+  return code;
+}
+
 function slotOf(key: number, mask: number): number {
   let h = Math.imul(key % 0x1_0000_0000 | 0, 0x9e3779b1) ^ Math.floor(key / 0x1_0000_0000);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -77,6 +87,14 @@ export class CodeRows {
 
   toArrays(): [Float64Array<ArrayBufferLike>, Int32Array<ArrayBufferLike>] {
     return [this.keys, this.rows];
+  }
+
+  /** Every code and its row, in no particular order (for diffs, not lookups). */
+  *entries(): Generator<[string, number]> {
+    for (let slot = 0; slot < this.rows.length; slot++) {
+      const row = this.rows[slot]!;
+      if (row !== EMPTY) yield [codeOfKey(this.keys[slot]!), row];
+    }
   }
 
   static fromArrays(keys: Float64Array<ArrayBufferLike>, rows: Int32Array<ArrayBufferLike>, size: number): CodeRows {

@@ -3,6 +3,7 @@ import { RULE_FAILED, Scrubber, type ScrubberOptions } from '../engine/scrubber.
 import { PackLoadError, type PackDiagnostic } from '../packs/diagnostics.js';
 import { readPackSet } from '../packs/loader.js';
 import type { PackSet } from '../packs/model.js';
+import { SharedTables } from '../tables/shared.js';
 import { SCHEMA_PACK } from '../claim/validate.js';
 import { ClaimHistory } from '../history/claim-history.js';
 import { DEFAULT_RETENTION_DAYS } from '../history/config.js';
@@ -144,6 +145,8 @@ export class CaseScrubbers {
     private readonly rulesDir: string,
     private readonly packSet: PackSet,
     private readonly options: ScrubberOptions = {},
+    /** Indexes the variants share with the folder's own pack set, so each table is read once. */
+    private readonly shared: SharedTables = new SharedTables(),
   ) {}
 
   async for(testCase: TestCase): Promise<Scrubber> {
@@ -152,7 +155,7 @@ export class CaseScrubbers {
     let scrubber = this.variants.get(key);
     if (!scrubber) {
       scrubber = tables
-        ? readPackSet(this.rulesDir, undefined, { replace: tables }).then((r) => {
+        ? readPackSet(this.rulesDir, undefined, { replace: tables, shared: this.shared }).then((r) => {
             const declared = new Set(r.packSet?.packs.flatMap((p) => p.tables.map((t) => t.name)) ?? []);
             const unknown = Object.keys(tables).filter((name) => !declared.has(name));
             const problems = [

@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import { packageRoot } from '../../src/paths.js';
+import { tableSnapshotEnv } from '../support/table-snapshots.js';
 
 export interface CliRun {
   code: number;
@@ -8,7 +9,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `scrub ...` in-process with captured streams, from the package root by default. */
+/**
+ * Runs `scrub ...` in-process with captured streams, from the package root by default. Its
+ * environment is the test's, plus the test run's table snapshot cache (which only makes the
+ * bundled code sets load faster).
+ */
 export async function scrub(args: string[], options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -21,7 +26,7 @@ export async function scrub(args: string[], options: { stdin?: string; cwd?: str
     stderr,
     stdin: Readable.from([options.stdin ?? '']),
     cwd: options.cwd ?? packageRoot,
-    env: options.env ?? {},
+    env: { ...tableSnapshotEnv(), ...options.env },
   });
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }

@@ -33,7 +33,7 @@ export interface Differential {
 
 export async function setUpDifferential(): Promise<Differential> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scrub-differential-'));
-  const codes = codePoolsFromTables(await loadPackSet(bundledRulesDir));
+  const codes = await codePoolsFromTables(await loadPackSet(bundledRulesDir));
   await writePayerPacks(dir, { packs: GENERATED_PACKS, rulesPerPack: 30, seed: 5, extendsBundled: true, codes });
   await cp(bundledRulesDir, dir, { recursive: true });
   const packs = await loadPackSet(dir);

@@ -65,7 +65,7 @@ describe('POST /v1/scrub/batch with NDJSON', () => {
     const clean = JSON.stringify(exampleClaim('clean.json'));
     const res = await ndjson([clean, '{"claimId": "cut', '"just text"', '{"constructor":{"prototype":{}}}', clean].join('\n'));
     const results = resultLines(res.body).map((l) => JSON.parse(l));
-    expect(results.map((r) => r.findings[0]?.ruleId)).toEqual([undefined, 'invalid-json', 'wrong-type', 'forbidden-key', undefined]);
+    expect(results.map((r) => r.findings[0]?.ruleId)).toEqual(['table-edition-missing', 'invalid-json', 'wrong-type', 'forbidden-key', 'table-edition-missing']);
     expect(results[1].findings[0]).toMatchObject({ category: 'structure', severity: 'error', details: { line: 2 }, message: expect.stringMatching(/^Line 2 is not valid JSON/) });
     expect(results[3].findings[0]).toMatchObject({ details: { line: 4 } });
     expect(results.map((r) => r.outcome)).toEqual(['pass', 'fail', 'fail', 'fail', 'pass']);

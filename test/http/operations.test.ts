@@ -27,6 +27,24 @@ describe('readiness', () => {
     expect(res.json()).toMatchObject({ status: 'ready', loadedAt: expect.any(String), packs: expect.arrayContaining([{ name: 'core', version: '1.1.0' }]) });
   });
 
+  it('shows each table: its editions, the dates they cover, and days until its coverage ends', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const daysLeft = Math.round((Date.parse('2026-09-30') - Date.parse(today)) / 86_400_000);
+    const ready = (await app.inject({ method: 'GET', url: '/readyz' })).json();
+    expect(ready.tables).toContainEqual({
+      pack: 'code-sets',
+      table: 'icd10cm',
+      editions: [{ edition: 'ICD-10-CM FY2026', covers: { from: '2025-10-01', to: '2026-09-30' }, rows: 98_186, complete: true }],
+      coverageEnds: '2026-09-30',
+      daysLeft,
+      stale: daysLeft < 0,
+    });
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('# TYPE scrub_table_coverage_days_remaining gauge');
+    expect(metrics).toMatch(new RegExp(`^scrub_table_coverage_days_remaining\\{pack="code-sets",table="icd10cm",edition="ICD-10-CM FY2026"\\} ${daysLeft}$`, 'm'));
+    expect(metrics).toMatch(/^scrub_table_coverage_days_remaining\{pack="code-sets",table="hcpcs",edition="HCPCS Level II January 2026"\} -?\d+$/m);
+  });
+
   it('turns not ready (503 not-ready) as soon as shutdown starts, while liveness and scrubbing go on', async () => {
     state.shuttingDown = true;
     const res = await app.inject({ method: 'GET', url: '/readyz' });

@@ -18,8 +18,14 @@ describe('POST /v1/scrub', () => {
     const res = await post(exampleClaim('clean.json'));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0 }, findings: [] });
-    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-mce', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab', 'medicare-part-b', 'modifiers', 'payer-policy', 'telehealth']);
+    // Clean: no error or warning. The bundled NCCI PTP and MUE excerpts cover 2026 Q3, the add-on code
+    // edits 2026 Q2, the fee schedule October to December 2025, and the MCE
+    // lists FY2020, so one info finding says those tables gave no verdict on 2026-02-20.
+    expect(res.json()).toMatchObject({ claimId: 'C-1001', outcome: 'pass', summary: { errors: 0, warnings: 0, infos: 1 } });
+    expect(res.json().findings).toEqual([
+      expect.objectContaining({ ruleId: 'table-edition-missing', severity: 'info', details: { tables: ['aoc', 'mce', 'mpfs', 'mue', 'ptp'], dates: ['2026-02-20'], missing: expect.any(Array) } }),
+    ]);
+    expect(res.json().packs.map((p: { name: string }) => p.name)).toEqual(['cms-add-on-codes', 'cms-mce', 'cms-mpfs', 'cms-mue', 'cms-ncci-ptp', 'code-sets', 'completeness', 'core', 'documentation', 'drug', 'history', 'lab', 'medicare-part-b', 'modifiers', 'payer-policy', 'telehealth']);
   });
 
   it('returns 200 with a fail outcome for a claim with errors', async () => {
@@ -104,25 +110,35 @@ describe('GET /v1/packs', () => {
     expect(core.tables).toEqual([]);
   });
 
-  it('lists each pack\'s tables with their edition and the rows they took', async () => {
+  it('lists each pack\'s tables with their editions, the dates each covers, the rows they took and how current they are', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/packs' });
     const ptp = res.json().packs.find((p: { name: string }) => p.name === 'cms-ncci-ptp');
+    const today = new Date().toISOString().slice(0, 10);
+    const daysLeft = Math.round((Date.parse('2026-09-30') - Date.parse(today)) / 86_400_000);
     expect(ptp.tables).toEqual([
       {
         name: 'ptp',
         format: 'ncci-ptp',
+        title: 'NCCI procedure-to-procedure edit table',
         edition: 'NCCI PTP practitioner v32.2 (2026 Q3)',
         complete: false,
+        covers: { from: '2026-07-01', to: '2026-09-30' },
         files: ['tables/ccipra-v322r0-f1.excerpt.txt'],
         source: 'pack',
         rowsTaken: 155,
         rowsSkipped: 0,
         rowsIgnored: 0,
+        editions: [
+          { edition: 'NCCI PTP practitioner v32.2 (2026 Q3)', complete: false, rows: 155, rowsSkipped: 0, files: ['tables/ccipra-v322r0-f1.excerpt.txt'], covers: { from: '2026-07-01', to: '2026-09-30' } },
+        ],
+        coverageEnds: '2026-09-30',
+        daysLeft,
+        stale: daysLeft < 0,
       },
     ]);
     const codeSets = res.json().packs.find((p: { name: string }) => p.name === 'code-sets');
     expect(codeSets.tables.map((t: { name: string }) => t.name)).toEqual(['icd10cm', 'hcpcs', 'pos']);
-    expect(codeSets.tables[1]).toMatchObject({ complete: true, covers: { from: '2022-01-01', to: '2022-03-31' } });
+    expect(codeSets.tables[1]).toMatchObject({ complete: true, edition: 'HCPCS Level II January 2026', covers: { from: '2026-01-01', to: '2026-03-31' }, rowsTaken: 9006 });
   });
 });
 

@@ -53,7 +53,9 @@ describe('loading rule packs', () => {
     expect(result.diagnostics).toEqual([]);
     expect(result.packSet?.packs.map((p) => p.name)).toEqual([
       'acme-health',
+      'cms-add-on-codes',
       'cms-mce',
+      'cms-mpfs',
       'cms-mue',
       'cms-mue-hospital',
       'cms-ncci-ptp',

@@ -112,7 +112,8 @@ describe('POST /v1/scrub/batch with hostile lines', () => {
     const run = await streamBatch(server.url, lines.length, (i) => lines[i]!, { onResult: (text) => results.push(JSON.parse(text)) });
     expect(run.status).toBe(200);
     expect(results.map((r) => r.claimId)).toEqual(['B-1', null, null, null, 'C-1001', null, 'B-7']);
-    expect(results.map((r) => r.findings[0]?.ruleId)).toEqual([undefined, 'invalid-json', 'forbidden-key', 'too-deep', 'wrong-count', 'line-too-long', undefined]);
+    // The clean claims' one finding: the tables with no edition for their date (info).
+    expect(results.map((r) => r.findings[0]?.ruleId)).toEqual(['table-edition-missing', 'invalid-json', 'forbidden-key', 'too-deep', 'wrong-count', 'line-too-long', 'table-edition-missing']);
     expect(results[1]!.findings[0]).toMatchObject({ message: expect.stringMatching(/^Line 2 is not valid JSON/), details: { line: 2 } });
     expect(results[5]!.findings[0]).toMatchObject({ details: { line: 6 } });
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { bundledRulesDir, packageRoot } from '../../src/paths.js';
+import { tableSnapshotEnv } from '../support/table-snapshots.js';
 
 /**
  * The real service, as operators run it: `scrub serve` in a child process (the TypeScript
@@ -41,7 +42,8 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     base[k] = v;
   }
   // No rate limit unless a test sets one: load tests would trip it (it has its own tests).
-  return { ...base, LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0', ...env };
+  // The test run's table snapshot cache changes nothing but how fast the code sets load.
+  return { ...base, ...tableSnapshotEnv(), LOG_LEVEL: 'info', SCRUB_RATE_LIMIT: '0', ...env };
 }
 
 export interface StartOptions {

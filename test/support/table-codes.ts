@@ -1,7 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { PackSet } from '../../src/packs/model.js';
-import type { TableInfo } from '../../src/tables/model.js';
+import { splitPathList } from '../../src/tables/files.js';
+import { readHcpcsRecords } from '../../src/tables/formats/hcpcs.js';
+import { readOrderRecords } from '../../src/tables/formats/icd10cm-order.js';
+import { RowCounter } from '../../src/tables/model.js';
 import { SAMPLE_CODES, type CodePools, type PtpPair } from './workload.js';
 
 /**
@@ -37,20 +40,34 @@ function every<T>(list: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => list[Math.floor(i * step)]!);
 }
 
-export type Environment = Record<string, string | undefined>;
+export type TableEnv = Readonly<Record<string, string | undefined>>;
 
 /**
- * The paths of the files a loaded table read. `env` is the environment the pack set was loaded
- * with: a table read from a deployment's files names them only by their variable
- * ("SCRUB_TABLE_MUE file 1"), so their paths come from it.
+ * The paths of files a loaded table (or one of its editions) lists: a pack's are relative to
+ * the pack, a test's as typed, and a deployment's are named by their place in the variable
+ * ("SCRUB_TABLE_MUE file 2", never the path), so they are looked up in `env`, the environment
+ * the packs were loaded with (plain paths, as the bench gives them, not globs).
  */
-export function tableFilePaths(packDir: string, table: TableInfo, env: Environment = process.env): string[] {
-  if (table.source === 'environment' && table.env) return (env[table.env] ?? '').split(path.delimiter).filter((f) => f !== '').map((f) => path.resolve(f));
-  return table.files.map((f) => path.resolve(table.source === 'pack' ? packDir : process.cwd(), f));
+export function tableFilePaths(packDir: string, table: PackSet['packs'][number]['tables'][number], files: readonly string[], env: TableEnv): string[] {
+  if (table.source === 'environment' && table.env) {
+    const paths = splitPathList(env[table.env] ?? '');
+    return files.map((label) => {
+      const n = new RegExp(`^${table.env} file (\\d+)$`).exec(label)?.[1];
+      const file = n === undefined ? undefined : paths[Number(n) - 1];
+      if (file === undefined) throw new Error(`table ${table.name}: "${label}" is not a file of ${table.env} in the environment given`);
+      return file;
+    });
+  }
+  return files.map((f) => path.resolve(table.source === 'pack' ? packDir : process.cwd(), f));
 }
 
-export function codePoolsFromTables(packSet: PackSet, env: Environment = process.env): CodePools {
-  const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => tableFilePaths(p.dir, t, env)));
+/**
+ * `env` is the environment the packs were loaded with: a table read from a deployment's
+ * variable lists its files by position only ("SCRUB_TABLE_MUE file 1"), so its paths are
+ * taken from the variable (absolute paths, no globs in the bench's).
+ */
+export async function codePoolsFromTables(packSet: PackSet, env: TableEnv = process.env): Promise<CodePools> {
+  const files = (format: string) => packSet.packs.flatMap((p) => (p.tables ?? []).filter((t) => t.format === format).flatMap((t) => tableFilePaths(p.dir, t, t.files, env)));
   const pools: CodePools = { ...SAMPLE_CODES };
 
   const ptp: PtpPair[] = [];
@@ -76,13 +93,11 @@ export function codePoolsFromTables(packSet: PackSet, env: Environment = process
 
   const billable: string[] = [];
   const headers: string[] = [];
+  // The order file may be the zip CMS ships: read through the product's reader.
   for (const file of files('icd-10-cm-order')) {
-    for (const line of head(file)) {
-      if (line.length < 16) continue;
-      const code = line.slice(6, 13).trim();
-      if (!/^[A-Z][0-9][0-9A-Z]{1,5}$/.test(code)) continue;
-      (line[14] === '1' ? billable : headers).push(code);
-    }
+    await readOrderRecords([file], new RowCounter(), (r) => {
+      if (/^[A-Z][0-9][0-9A-Z]{1,5}$/.test(r.code)) (r.billable ? billable : headers).push(r.code);
+    });
   }
   if (billable.length > 0) pools.diagnoses = [...SAMPLE_CODES.diagnoses, ...every(billable, 500).map(dotted)];
   const problems: string[] = [...every(headers, 20).map(dotted)];
@@ -103,10 +118,10 @@ export function codePoolsFromTables(packSet: PackSet, env: Environment = process
 
   const drugs: string[] = [];
   for (const file of files('hcpcs')) {
-    for (const line of head(file)) {
-      const m = /^\uFEFF?(J\d{4}),\d+,3,/.exec(line);
-      if (m) drugs.push(m[1]!);
-    }
+    await readHcpcsRecords([file], new RowCounter(), (r) => {
+      // Drugs in force in 2026 (the workload's year): a discontinued code would be a different problem.
+      if (r.kind === 'code' && /^J\d{4}$/.test(r.code) && (r.termination === undefined || r.termination >= 20261231)) drugs.push(r.code);
+    });
   }
   if (drugs.length > 0) pools.drugs = every(drugs, 60);
 

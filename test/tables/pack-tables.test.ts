@@ -1,10 +1,12 @@
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/engine/scrubber.js';
 import { readPackSet } from '../../src/packs/loader.js';
+import type { PackSet } from '../../src/packs/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
+import { tableSnapshotEnv } from '../support/table-snapshots.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -87,10 +89,12 @@ describe('tables in pack.yaml', () => {
     const r = await readPackSet(root, undefined, { env: {} });
     expect(r.diagnostics).toEqual([]);
     const pack = r.packSet!.packs[0]!;
+    const edition = { edition: 'Test PTP v1', complete: false, named: 'declared', files: ['tables/f1.txt'], rowsTaken: 2, rowsSkipped: 0, rowsIgnored: 0, loadedFrom: 'files' };
     expect(pack.tables).toEqual([
       {
         name: 'edits',
         format: 'ncci-ptp',
+        title: 'NCCI procedure-to-procedure edit table',
         edition: 'Test PTP v1',
         complete: false,
         files: ['tables/f1.txt'],
@@ -100,6 +104,7 @@ describe('tables in pack.yaml', () => {
         rowsSkipped: 0,
         rowsIgnored: 0,
         loadedFrom: 'files',
+        editions: [edition],
       },
     ]);
     const result = await new Scrubber(r.packSet!).scrub(claim('0001A', '0591T'));
@@ -165,9 +170,12 @@ describe('tables in pack.yaml', () => {
     const env = { SCRUB_TABLE_TEST_PTP: path.join(elsewhere, 'ccipra-v331r0-f*.txt'), SCRUB_TABLE_TEST_PTP_EDITION: 'NCCI PTP practitioner v33.1', SCRUB_TABLE_TEST_PTP_COMPLETE: 'true' };
     const r = await readPackSet(root, undefined, { env });
     expect(r.diagnostics).toEqual([]);
-    expect(r.packSet!.packs[0]!.tables[0]).toMatchObject({ source: 'environment', edition: 'NCCI PTP practitioner v33.1', complete: true, rowsTaken: 3 });
-    const result = await new Scrubber(r.packSet!).scrub(claim('0001A', '0592T', '2026-01-05'));
+    // The files' names say version 33.1: the second quarter of 2027, the dates the edition covers.
+    expect(r.packSet!.packs[0]!.tables[0]).toMatchObject({ source: 'environment', edition: 'NCCI PTP practitioner v33.1', complete: true, rowsTaken: 3, covers: { from: '2027-04-01', to: '2027-06-30' } });
+    const result = await new Scrubber(r.packSet!).scrub(claim('0001A', '0592T', '2027-05-03'));
     expect(result.findings[0]?.message).toContain('NCCI PTP practitioner v33.1');
+    // Outside its quarter the edition gives no verdict.
+    expect((await new Scrubber(r.packSet!).scrub(claim('0001A', '0592T', '2027-07-01'))).findings).toEqual([]);
   });
 
   it('warn when the environment gives files but not their edition, and refuse a bad _COMPLETE', async () => {
@@ -227,20 +235,48 @@ describe('tables in pack.yaml', () => {
 });
 
 describe('the bundled CMS packs', () => {
+  // Loaded once (the complete code sets from the test run's snapshots), with no deployment's table variables.
+  let bundled: PackSet;
+  beforeAll(async () => {
+    const r = await readPackSet(bundledRulesDir, undefined, { env: tableSnapshotEnv() });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    bundled = r.packSet!;
+  });
+
   it('say which table edition every finding came from', async () => {
-    const r = await readPackSet(bundledRulesDir, undefined, { env: {} });
-    const result = await new Scrubber(r.packSet!).scrub({
-      ...claim('0001A', '0591T'),
-      patient: { birthDate: '1950-04-01', sex: 'M' },
-      diagnoses: [{ code: 'N80.0' }, { code: 'A01' }],
+    const scrubber = new Scrubber(bundled);
+    const fromTables = async (c: object) => (await scrubber.scrub(c)).findings.filter((f) => ['cms-ncci-ptp', 'cms-mue', 'cms-mce', 'code-sets'].includes(f.pack));
+    // 2026 Q3: the NCCI PTP and MUE excerpts and the FY2026 ICD-10-CM code set.
+    const q3 = await fromTables({
+      ...claim('0001U', '0030U', '2026-08-03'),
+      diagnoses: [{ code: 'E11' }],
       lines: [
-        { procedureCode: '0001A', units: 1, charge: 10, serviceDate: '2023-05-01', diagnosisPointers: [1, 2] },
-        { procedureCode: '0591T', units: 1, charge: 10, serviceDate: '2023-05-01', diagnosisPointers: [1] },
-        { procedureCode: '0001U', units: 3, charge: 10, serviceDate: '2023-05-01', diagnosisPointers: [1] },
+        { procedureCode: '0001U', units: 3, charge: 10, serviceDate: '2026-08-03', diagnosisPointers: [1] },
+        { procedureCode: '0030U', units: 1, charge: 10, serviceDate: '2026-08-03', diagnosisPointers: [1] },
       ],
     });
-    const fromTables = result.findings.filter((f) => ['cms-ncci-ptp', 'cms-mue', 'cms-mce', 'code-sets'].includes(f.pack));
-    expect(fromTables.map((f) => f.ruleId).sort()).toEqual(['icd10cm-code-not-billable', 'mce-female-only-diagnosis', 'mue-date-of-service-policy', 'ncci-ptp']);
-    for (const f of fromTables) expect(f.details.edition).toEqual(expect.any(String));
+    expect(q3.map((f) => [f.ruleId, f.details.edition])).toEqual([
+      ['icd10cm-code-not-billable', 'ICD-10-CM FY2026'],
+      ['table-edition-missing', undefined], // no HCPCS edition for 2026 Q3, no MCE edition for FY2026
+      ['mue-date-of-service-policy', 'MUE practitioner services, effective 2026-07-01'],
+      ['ncci-ptp', 'NCCI PTP practitioner v32.2 (2026 Q3)'],
+    ]);
+    // FY2020: the MCE v37 lists.
+    const fy2020 = await fromTables({ ...claim('99213', '99214', '2020-02-20'), patient: { birthDate: '1950-04-01', sex: 'M' }, diagnoses: [{ code: 'N80.0' }] });
+    expect(fy2020.filter((f) => f.ruleId.startsWith('mce-')).map((f) => [f.ruleId, f.details.edition])).toEqual([['mce-female-only-diagnosis', 'MCE v37 (FY2020)']]);
+  });
+
+  it('name the tables and dates no edition covers, once per claim, and judge no code by another year', async () => {
+    const result = await new Scrubber(bundled).scrub({
+      ...claim('G0136', '99213', '2022-02-15'),
+      patient: { birthDate: '1950-04-01', sex: 'M' },
+      diagnoses: [{ code: 'N80.0' }, { code: 'QA0.0101' }],
+    });
+    const missing = result.findings.filter((f) => f.ruleId === 'table-edition-missing');
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatchObject({ severity: 'info', category: 'code-validity', lines: [], details: { tables: ['aoc', 'mce', 'mpfs', 'mue', 'ptp', 'icd10cm', 'hcpcs'], dates: ['2022-02-15'] } });
+    expect(missing[0]!.message).toContain('ICD-10-CM order file (icd10cm) for 2022-02-15');
+    expect(result.findings.filter((f) => f.category === 'code-validity' && f.ruleId !== 'table-edition-missing')).toEqual([]);
+    expect(result.findings.filter((f) => f.ruleId.startsWith('mce-'))).toEqual([]);
   });
 });

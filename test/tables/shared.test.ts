@@ -68,7 +68,7 @@ describe('shared table indexes', () => {
     expect(origins(second).filter(([, from]) => from === 'shared')).toHaveLength(records.length);
     expect(origins(second).map(([name, , taken]) => [name, taken])).toEqual(origins(first).map(([name, , taken]) => [name, taken]));
 
-    const claims = generateWorkload(300, { seed: 7, codes: codePoolsFromTables(first.packSet!) });
+    const claims = generateWorkload(300, { seed: 7, codes: await codePoolsFromTables(first.packSet!) });
     const a = new Scrubber(first.packSet!);
     const b = new Scrubber(second.packSet!);
     const options = { asOf: '2026-06-01' };

@@ -6,6 +6,7 @@ import { engineFrom } from '../../engine/engines.js';
 import { formatDiagnostic, type PackDiagnostic } from '../../packs/diagnostics.js';
 import type { Pack } from '../../packs/model.js';
 import { readPackSet } from '../../packs/loader.js';
+import { SharedTables } from '../../tables/shared.js';
 import { discoverTests, type TestCase } from '../../testing/cases.js';
 import { measureCoverage, type CoverageReport } from '../../testing/coverage.js';
 import { junitReport } from '../../testing/junit.js';
@@ -85,8 +86,11 @@ export async function test(args: string[], io: CliIo): Promise<number> {
   const results: CaseResult[] = [];
   const timings = new Map<CaseResult, number>();
   const packs: Pack[] = [];
+  // The pack set of each folder and every variant whose tests swap a table for fixtures share
+  // the indexes of the tables they have in common (the ICD-10-CM code set is read once).
+  const shared = new SharedTables();
   for (const dir of dirs) {
-    const loaded = await readPackSet(dir, undefined, { env: io.env });
+    const loaded = await readPackSet(dir, undefined, { env: io.env, shared });
     problems.push(...loaded.diagnostics.filter((d) => d.severity === 'error'));
     const found = await discoverTests([dir]);
     problems.push(...found.diagnostics);
@@ -94,7 +98,7 @@ export async function test(args: string[], io: CliIo): Promise<number> {
     const packSet = loaded.packSet;
     packs.push(...packSet.packs);
     problems.push(...unknownRuleIds(found.cases, (id) => packSet.rulesById.has(id) || STRUCTURE_RULE_IDS.has(id)));
-    const scrubbers = new CaseScrubbers(dir, packSet, { engine });
+    const scrubbers = new CaseScrubbers(dir, packSet, { engine }, shared);
     for (const c of found.cases) {
       if (values.filter && !matchesFilter(c, values.filter)) continue;
       let scrubber;

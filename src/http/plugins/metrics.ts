@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ScrubResult } from '../../findings/finding.js';
 import type { ConnectionFigures } from '../../service/connections.js';
 import type { ReloadOutcome } from '../../service/pack-holder.js';
+import type { TableStatus } from '../../tables/status.js';
 import { cachedFor } from '../../util/cached.js';
 
 /**
@@ -57,6 +58,17 @@ export class ScrubMetrics {
     labelNames: ['pack', 'version'],
     registers: [this.registry],
     aggregator: 'max',
+  });
+
+  /** The tables serving now, read when /metrics is scraped (days remaining change without a reload). */
+  private tables: (() => TableStatus[]) | undefined;
+  private readonly tableDaysRemaining: Gauge = new Gauge({
+    name: 'scrub_table_coverage_days_remaining',
+    help: "Days until the newest edition of each data table stops covering dates of service (negative: past; tables with an open-ended edition have no series)",
+    labelNames: ['pack', 'table', 'edition'],
+    registers: [this.registry],
+    aggregator: 'min',
+    collect: () => this.collectTables(),
   });
 
   /** The connection figures of the serving process, read when /metrics is. */
@@ -114,6 +126,19 @@ export class ScrubMetrics {
         this.findings.inc({ rule_id, category: c.category, severity: c.severity }, c.count);
         c.count = 0;
       }
+    }
+  }
+
+  /** Where the gauge of table coverage reads the tables serving now. */
+  watchTables(tables: () => TableStatus[]): void {
+    this.tables = tables;
+  }
+
+  private collectTables(): void {
+    this.tableDaysRemaining.reset();
+    for (const t of this.tables?.() ?? []) {
+      if (t.daysLeft === undefined) continue;
+      this.tableDaysRemaining.set({ pack: t.pack, table: t.name, edition: t.editions.at(-1)?.edition ?? '' }, t.daysLeft);
     }
   }
 

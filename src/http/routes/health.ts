@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { todayIso } from '../../claim/dates.js';
 import type { ClaimHistory } from '../../history/claim-history.js';
 import type { ServiceState } from '../../service/state.js';
+import { tableStatuses, type TableStatus } from '../../tables/status.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { healthzSchema, readyzSchema } from '../schemas.js';
 
@@ -9,6 +11,17 @@ export interface HealthRouteOptions {
   state: ServiceState;
   /** Readiness also needs the claim history to answer, when one is configured. */
   history?: ClaimHistory;
+}
+
+/** A table in /readyz: its editions in brief and how current it is. */
+export function readyTable(t: TableStatus) {
+  return {
+    pack: t.pack,
+    table: t.name,
+    editions: t.editions.map((e) => ({ edition: e.edition, ...(e.covers ? { covers: e.covers } : {}), rows: e.rows, complete: e.complete })),
+    ...(t.coverageEnds !== undefined ? { coverageEnds: t.coverageEnds, daysLeft: t.daysLeft } : {}),
+    stale: t.stale,
+  };
 }
 
 async function healthRoutes(app: FastifyInstance, opts: HealthRouteOptions): Promise<void> {
@@ -28,7 +41,10 @@ async function healthRoutes(app: FastifyInstance, opts: HealthRouteOptions): Pro
       }
     }
     const serving = opts.state.packs.describe();
-    return { status: 'ready', loadedAt: serving.loadedAt, packs: serving.packs };
+    // Each table's newest edition and how many days its coverage has left: ready says nothing
+    // about staleness (a stale table only stops judging new dates), but shows it.
+    const tables = tableStatuses(opts.state.packs.current().packSet.packs, todayIso()).map(readyTable);
+    return { status: 'ready', loadedAt: serving.loadedAt, packs: serving.packs, tables };
   });
 }
 

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { formatDiagnostic } from '../../packs/diagnostics.js';
+import { todayIso } from '../../claim/dates.js';
 import type { Pack } from '../../packs/model.js';
+import type { TableInfo } from '../../tables/model.js';
+import { tableStatus } from '../../tables/status.js';
 import type { PackHolder, ReloadOutcome } from '../../service/pack-holder.js';
 import { PROBLEMS, ProblemError } from '../problems.js';
 import { packsSchema, reloadSchema } from '../schemas.js';
@@ -12,7 +15,28 @@ export interface PacksRouteOptions {
   reload: (trigger: string) => Promise<ReloadOutcome>;
 }
 
-export function describePack(pack: Pack) {
+/** A table as GET /v1/packs shows it: its editions, the dates each covers, and how current it is. */
+export function describeTable(pack: Pack, table: TableInfo, today: string) {
+  const status = tableStatus(pack.name, table, today);
+  return {
+    name: table.name,
+    format: table.format,
+    title: status.title,
+    edition: table.edition,
+    complete: table.complete,
+    ...(table.covers ? { covers: table.covers } : {}),
+    files: table.files,
+    source: table.source,
+    rowsTaken: table.rowsTaken,
+    rowsSkipped: table.rowsSkipped,
+    rowsIgnored: table.rowsIgnored,
+    editions: status.editions,
+    ...(status.coverageEnds !== undefined ? { coverageEnds: status.coverageEnds, daysLeft: status.daysLeft } : {}),
+    stale: status.stale,
+  };
+}
+
+export function describePack(pack: Pack, today: string = todayIso()) {
   return {
     name: pack.name,
     version: pack.version,
@@ -23,18 +47,8 @@ export function describePack(pack: Pack) {
     ...(pack.appliesTo ? { appliesTo: pack.appliesTo } : {}),
     ...(pack.effective ? { effective: pack.effective } : {}),
     // Which edition of each data table the pack's findings come from, and how much of it loaded.
-    tables: pack.tables.map((t) => ({
-      name: t.name,
-      format: t.format,
-      edition: t.edition,
-      complete: t.complete,
-      ...(t.covers ? { covers: t.covers } : {}),
-      files: t.files,
-      source: t.source,
-      rowsTaken: t.rowsTaken,
-      rowsSkipped: t.rowsSkipped,
-      rowsIgnored: t.rowsIgnored,
-    })),
+    // Which editions of each data table the pack's findings come from, the dates they cover, and how much of them loaded.
+    tables: pack.tables.map((t) => describeTable(pack, t, today)),
     rules: pack.rules.map((r) => ({
       id: r.id,
       title: r.title,
@@ -49,7 +63,8 @@ export function describePack(pack: Pack) {
 async function packsRoutes(app: FastifyInstance, opts: PacksRouteOptions): Promise<void> {
   app.get('/v1/packs', { config: { access: 'scrub' }, schema: packsSchema }, async () => {
     const { scrubber, loadedAt } = opts.packs.servingNow();
-    return { loadedAt, packs: scrubber.packSet.packs.map(describePack) };
+    const today = todayIso();
+    return { loadedAt, packs: scrubber.packSet.packs.map((p) => describePack(p, today)) };
   });
 
   app.post('/v1/packs/reload', { config: { access: 'admin' }, schema: reloadSchema }, async (request) => {

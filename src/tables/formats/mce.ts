@@ -2,8 +2,10 @@ import { normalizeCode } from '../../claim/codes.js';
 import type { DiagnosisView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
+import { Editions, diagnosisEditions, fiscalYear } from '../editions.js';
 import { isBlank, scanLines, textAt } from '../lines.js';
-import { TableFileError, type RowCounter, type TableContext, type TableFormatDefinition } from '../model.js';
+import { tableSources } from '../sources.js';
+import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 
 /**
  * The list edits of the Medicare Code Editor ("Definitions of Medicare Code Edits", the MCE
@@ -32,7 +34,8 @@ const EDIT_TYPES = Object.keys(DIAGNOSIS_EDITS) as EditType[];
 const FLAG_FIELDS = EDIT_TYPES.map((t) => DIAGNOSIS_EDITS[t]);
 
 const REQUIRED_COLUMNS = ['MCE_Edit_Type', 'ICD_Code_Type', 'ICD_Code'] as const;
-const CODE = /^[A-Z][0-9][A-Z0-9]{1,5}$/;
+/** ICD-10-CM: a letter, a digit (or a letter, as in QA00.101 from FY2026), then 1 to 5 letters or digits. */
+const CODE = /^[A-Z][0-9A-Z][A-Z0-9]{1,5}$/;
 
 export class MceIndex {
   constructor(
@@ -51,12 +54,31 @@ export class MceIndex {
    */
   fact(code: string, edition: string): Record<string, unknown> {
     const mask = this.masks.get(code);
-    if (mask === undefined) return { found: false, code, edition };
+    if (mask === undefined) return { found: false, code, covered: true, edition };
     const out: Record<string, unknown> = { found: true, code };
     for (let bit = 0; bit < FLAG_FIELDS.length; bit++) out[FLAG_FIELDS[bit]!] = (mask & (1 << bit)) !== 0;
     out.description = this.descriptions.get(code) ?? '';
+    out.covered = true;
     out.edition = edition;
     return out;
+  }
+
+  /** Every code and the fact fields of the lists naming it. */
+  *entries(): Generator<[string, Record<string, boolean>]> {
+    for (const code of this.masks.keys()) yield [code, this.get(code)!.flags];
+  }
+
+  has(code: string): boolean {
+    return this.masks.has(code);
+  }
+
+  toSnapshot(): SnapshotParts {
+    return { json: { codes: [...this.masks].map(([code, mask]) => [code, mask, this.descriptions.get(code) ?? '']) }, arrays: [] };
+  }
+
+  static fromSnapshot(parts: SnapshotParts): MceIndex {
+    const codes = (parts.json as { codes: Array<[string, number, string]> }).codes;
+    return new MceIndex(new Map(codes.map(([code, mask]) => [code, mask])), new Map(codes.filter(([, , d]) => d !== '').map(([code, , d]) => [code, d])));
   }
 
   /** The MCE edits listing a diagnosis code, by fact field name; undefined when none does. */
@@ -74,10 +96,11 @@ export class MceIndex {
 async function readMce(files: readonly string[], rows: RowCounter): Promise<MceIndex> {
   const masks = new Map<string, number>();
   const descriptions = new Map<string, string>();
-  for (const file of files) {
+  for (const source of await tableSources(files, (members) => members.filter((m) => /\.(txt|tsv)$/i.test(m.name)), 'MCE list file (.txt)')) {
+    const file = source.name;
     let columns: Map<string, number> | undefined;
     let takenHere = 0;
-    const scan = await scanLines(file, (buffer, start, end, line) => {
+    const scan = await scanLines(source, (buffer, start, end, line) => {
       if (isBlank(buffer, start, end)) return;
       const fields = textAt(buffer, start, end).split('\t').map((f) => f.trim());
       if (!columns) {
@@ -124,27 +147,51 @@ export const mceCodeEditsFormat: TableFormatDefinition<MceIndex> = {
   format: 'mce-code-edits',
   title: 'Medicare Code Editor list edits',
   read: readMce,
-  facts(index: MceIndex, table: TableContext): FactDefinition[] {
+  facts(editions: Editions<MceIndex>, table: { name: string }): FactDefinition[] {
     return [
       {
         name: table.name,
         scopes: ['diagnosis'],
         description:
-          `the Medicare Code Editor lists (${table.edition}) that name the diagnosis code: ${FLAG_FIELDS.join(', ')}; ` +
-          'found is false when no list names it',
+          `the Medicare Code Editor lists (${editions.names}) that name the diagnosis code, in the edition that covers the dates ` +
+          `of service of the lines pointing at it: ${FLAG_FIELDS.join(', ')}; found is false when no list names it, and covered ` +
+          'is false (nothing is judged) when no loaded edition covers those dates',
         shape: objectOf({
           found: BOOLEAN,
           code: STRING,
           ...Object.fromEntries(FLAG_FIELDS.map((f) => [f, BOOLEAN])),
           description: STRING,
+          covered: BOOLEAN,
           edition: STRING,
         }),
-        value: (item) => {
-          const code = (item.values.diagnosis as DiagnosisView).normalizedCode;
-          return index.fact(code, table.edition);
+        value: (item, run) => {
+          const diagnosis = item.values.diagnosis as DiagnosisView;
+          const code = diagnosis.normalizedCode;
+          const list = diagnosisEditions(editions, diagnosis, run.claim);
+          if (!list) return { found: false, code, covered: false };
+          // Lines on dates of two editions: an edition whose lists name the code speaks.
+          let chosen = list[0]!;
+          for (let i = 1; i < list.length && !chosen.index.has(code); i++) chosen = list[i]!;
+          return chosen.index.fact(code, chosen.context.edition);
         },
         reads: () => [['diagnoses', '@', 'code']],
       },
     ];
+  },
+  recognise(names) {
+    for (const name of names) {
+      // MCE_Simple_Code_Edits_v37.txt; the MCE version is the fiscal year less 1983 (v37: FY2020).
+      const m = /mce.*?[-_ ]v(\d{2,3})(?:\D|$)/i.exec(name);
+      if (m) {
+        const version = Number(m[1]);
+        return { edition: `MCE v${version} (FY${version + 1983})`, covers: fiscalYear(version + 1983) };
+      }
+    }
+    return undefined;
+  },
+  snapshot: {
+    version: 1,
+    write: (index) => index.toSnapshot(),
+    read: (parts) => MceIndex.fromSnapshot(parts),
   },
 };

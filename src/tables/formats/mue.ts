@@ -3,9 +3,11 @@ import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, NUMBER, STRING, objectOf } from '../../engine/shapes.js';
 import { readCsvFile } from '../csv.js';
+import { Editions, quarterOf } from '../editions.js';
+import { tableSources } from '../sources.js';
 import { TextPool } from '../encoding.js';
 import { CodeRows } from '../packed.js';
-import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
+import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 
 /**
  * Medically Unlikely Edits, in the CSV layout CMS ships for the practitioner, DME supplier and
@@ -48,6 +50,11 @@ export class MueIndex {
     };
   }
 
+  /** Every code with its edit, in no particular order. */
+  *entries(): Generator<[string, MueEntry]> {
+    for (const [code] of this.rows.entries()) yield [code, this.get(code)!];
+  }
+
   toSnapshot(): SnapshotParts {
     return {
       json: { size: this.rows.size, texts: this.texts.texts },
@@ -85,11 +92,12 @@ async function readMue(files: readonly string[], rows: RowCounter): Promise<MueI
   const indicatorTexts: number[] = [];
   const rationales: number[] = [];
   const texts = new TextPool();
-  for (const file of files) {
+  for (const source of await tableSources(files, (members) => members.filter((m) => /\.csv$/i.test(m.name)), 'MUE table (.csv)')) {
+    const file = source.name;
     let header = false;
     let takenHere = 0;
     let recordsSeen = 0;
-    const problems = await readCsvFile(file, ({ fields, line }) => {
+    const problems = await readCsvFile(source, ({ fields, line }) => {
       recordsSeen++;
       if (!header) {
         // Everything before the header is the AMA notice; it is not data.
@@ -151,14 +159,15 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
   format: 'mue',
   title: 'Medically Unlikely Edit table',
   read: readMue,
-  facts(index: MueIndex, table: TableContext): FactDefinition[] {
+  facts(editions: Editions<MueIndex>, table: { name: string }): FactDefinition[] {
     return [
       {
         name: table.name,
         scopes: ['line', 'code-date'],
         description:
-          `the MUE (${table.edition}) for the line's procedure code (line rules) or the group's code (code-date rules): ` +
-          'value, adjudicationIndicator ("1" line edit, "2" date of service edit: policy, "3" date of service edit: clinical), rationale',
+          `the MUE (${editions.names}) for the line's procedure code (line rules) or the group's code (code-date rules), in the ` +
+          'edition that covers the date of service: value, adjudicationIndicator ("1" line edit, "2" date of service edit: policy, ' +
+          '"3" date of service edit: clinical), rationale; covered is false when no loaded edition covers the date',
         shape: objectOf({
           found: BOOLEAN,
           code: STRING,
@@ -166,16 +175,26 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
           adjudicationIndicator: STRING,
           adjudicationText: STRING,
           rationale: STRING,
+          covered: BOOLEAN,
           edition: STRING,
         }),
         value: (item) => {
-          const code =
-            item.scope === 'line'
-              ? (item.values.line as LineView).procedureCode
-              : (item.values.group as CodeDateGroup | undefined)?.procedureCode;
+          let code: string | undefined;
+          let serviceDate: string;
+          if (item.scope === 'line') {
+            const line = item.values.line as LineView;
+            code = line.procedureCode;
+            serviceDate = line.serviceDate;
+          } else {
+            const group = item.values.group as CodeDateGroup | undefined;
+            code = group?.procedureCode;
+            serviceDate = group?.serviceDate ?? item.serviceDate;
+          }
           if (code === undefined) return undefined;
-          const entry = index.get(code);
-          if (!entry) return { found: false, code, edition: table.edition };
+          const edition = editions.at(serviceDate);
+          if (!edition) return { found: false, code, covered: false };
+          const entry = edition.index.get(code);
+          if (!entry) return { found: false, code, covered: true, edition: edition.context.edition };
           return {
             found: true,
             code,
@@ -183,12 +202,24 @@ export const mueFormat: TableFormatDefinition<MueIndex> = {
             adjudicationIndicator: String(entry.adjudicationIndicator),
             adjudicationText: entry.adjudicationText,
             rationale: entry.rationale,
-            edition: table.edition,
+            covered: true,
+            edition: edition.context.edition,
           };
         },
         reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
+  },
+  recognise(names) {
+    for (const name of names) {
+      // MCR_MUE_PractitionerServices_Eff_07-01-2026.csv: effective for the quarter it starts.
+      const m = /mue[-_ ]?(\w*?)[-_ ]?eff[-_ ]?(\d{2})-(\d{2})-(\d{4})/i.exec(name);
+      if (!m) continue;
+      const [, kind, month, day, year] = m;
+      const words = (kind ?? '').replace(/services?$/i, '').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').trim().toLowerCase().replace(/^dme\b/, 'DME');
+      return { edition: `MUE ${words ? `${words} services` : 'table'}, effective ${year}-${month}-${day}`, covers: { from: `${year}-${month}-${day}`, to: quarterOf(Number(year), Number(month)).to! } };
+    }
+    return undefined;
   },
   snapshot: {
     version: 2,

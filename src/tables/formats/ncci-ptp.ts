@@ -1,10 +1,12 @@
 import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
-import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, codeOfKey, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { Editions, quarterOf } from '../editions.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
+import { tableSources } from '../sources.js';
 import { newSharedArray } from '../shared.js';
-import { TableFileError, type RowCounter, type SnapshotParts, type TableContext, type TableFormatDefinition } from '../model.js';
+import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 
 /**
  * NCCI procedure-to-procedure (PTP) edits, in the layout CMS ships each quarter for the
@@ -202,6 +204,18 @@ export class PtpIndex {
     };
   }
 
+  /** Every pair of codes with its windows in file order, in no particular order of pairs (for diffs). */
+  *allPairs(): Generator<{ column1: string; column2: string; windows: PtpWindow[] }> {
+    for (let slot = 0; slot < this.slotHeads.length; slot++) {
+      const head = this.slotHeads[slot]!;
+      if (head === EMPTY) continue;
+      const key = this.pairKey[head]!;
+      const windows: PtpWindow[] = [];
+      for (let row = head; row !== EMPTY; row = this.next[row]!) windows.unshift(this.windowAt(row));
+      yield { column1: codeOfKey(Math.floor(key / CODE_KEY_LIMIT)), column2: codeOfKey(key % CODE_KEY_LIMIT), windows };
+    }
+  }
+
   /** Every window of a pair, in file order. */
   windows(column1: string, column2: string): PtpWindow[] {
     const out: PtpWindow[] = [];
@@ -297,17 +311,19 @@ function fieldText(buffer: Buffer, bounds: number[], field: number): string {
 async function readPtp(files: readonly string[], rows: RowCounter): Promise<PtpIndex> {
   // Every edit row is a line: a first pass that only counts lines (a fraction of the time of
   // parsing them) lets the index be built at its final size, without growing.
+  const sources = await tableSources(files, (members) => members.filter((m) => /\.txt$/i.test(m.name)), 'NCCI PTP edit file (.txt)');
   let lines = 0;
-  for (const file of files) lines += (await scanLines(file, () => {})).lines;
+  for (const source of sources) lines += (await scanLines(source, () => {})).lines;
   const index = new PtpIndex(new TextPool(), lines);
   const rationales = new BytePool(index.rationales);
   const noRationale = index.rationales.id('');
   const bounds: number[] = new Array(32).fill(0);
   const row: PtpRow = { key1: 0, key2: 0, effective: 0, deletion: 0, indicator: 0, priorTo1996: false };
-  for (const file of files) {
+  for (const source of sources) {
+    const file = source.name;
     let seenRow = false;
     let takenHere = 0;
-    const scan = await scanLines(file, (buffer, start, end, line) => {
+    const scan = await scanLines(source, (buffer, start, end, line) => {
       if (isBlank(buffer, start, end)) return;
       const fields = splitFields(buffer, start, end, TAB, bounds);
       const problem = parseRow(buffer, bounds, fields, row);
@@ -343,14 +359,15 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
   format: 'ncci-ptp',
   title: 'NCCI procedure-to-procedure edit table',
   read: readPtp,
-  facts(index: PtpIndex, table: TableContext): FactDefinition[] {
+  facts(editions: Editions<PtpIndex>, table: { name: string }): FactDefinition[] {
     return [
       {
         name: table.name,
         scopes: ['line-pair', 'history-pair'],
         description:
-          `the NCCI PTP edit (${table.edition}) with the first line's code as column 1 and the second line's as column 2, ` +
-          'in force on their date of service; found is false when there is none or the lines are on different dates',
+          `the NCCI PTP edit (${editions.names}) with the first line's code as column 1 and the second line's as column 2, ` +
+          'in force on their date of service, from the edition that covers that date; found is false when there is none or the ' +
+          'lines are on different dates, and covered is false when no loaded edition covers the date',
         shape: objectOf({
           found: BOOLEAN,
           column1: STRING,
@@ -361,6 +378,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           deletion: STRING,
           priorTo1996: BOOLEAN,
           rationale: STRING,
+          covered: BOOLEAN,
           edition: STRING,
         }),
         value: (item) => {
@@ -372,14 +390,17 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           const column1 = first.procedureCode;
           const column2 = second.procedureCode;
           const serviceDate = first.serviceDate;
-          const edition = table.edition;
-          const edit = serviceDate === second.serviceDate ? index.find(column1, column2, dateNumberOfIso(serviceDate)) : undefined;
-          if (!edit) return { found: false, column1, column2, serviceDate, edition };
+          const current = editions.at(serviceDate);
+          if (!current) return { found: false, column1, column2, serviceDate, covered: false };
+          const edition = current.context.edition;
+          const edit = serviceDate === second.serviceDate ? current.index.find(column1, column2, dateNumberOfIso(serviceDate)) : undefined;
+          if (!edit) return { found: false, column1, column2, serviceDate, covered: true, edition };
           return {
             found: true,
             column1,
             column2,
             serviceDate,
+            covered: true,
             edition,
             modifierIndicator: String(edit.modifierIndicator),
             effective: isoOfDateNumber(edit.effective),
@@ -391,6 +412,20 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
         reads: () => [['lines', '@', 'procedureCode']],
       },
     ];
+  },
+  recognise(names) {
+    for (const name of names) {
+      // ccipra-v322r0-f1.txt: practitioner table, version 32.2; version 32 is 2026, .0 to .3 its quarters.
+      const m = /cci([a-z]{2,4})[-_]?v(\d{2})(\d)r\d+/i.exec(name);
+      if (!m) continue;
+      const [, kind, major, minor] = m;
+      const year = 1994 + Number(major);
+      const quarter = Number(minor) + 1;
+      if (quarter > 4) continue;
+      const table = kind!.toLowerCase() === 'pra' ? 'practitioner' : kind!.toLowerCase().startsWith('op') || kind!.toLowerCase().startsWith('h') ? 'hospital' : kind!.toLowerCase();
+      return { edition: `NCCI PTP ${table} v${major}.${minor} (${year} Q${quarter})`, covers: quarterOf(year, quarter * 3) };
+    }
+    return undefined;
   },
   snapshot: {
     // 2: pair keys by row, not by hash slot.

@@ -1,10 +1,11 @@
 import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { objectOf } from '../../engine/shapes.js';
-import { CODE_LOOKUP_SHAPE, DatedCodeSet, codeLookup, headerKey, type CodeSetEntry } from '../code-set.js';
+import { CODE_LOOKUP_SHAPE, DatedCodeSet, codeLookup, headerKey, uncoveredLookup, type CodeSetEntry } from '../code-set.js';
 import { readCsvFile } from '../csv.js';
 import { dateNumberOfText } from '../encoding.js';
-import { TableFileError, type RowCounter, type TableContext, type TableFormatDefinition } from '../model.js';
+import type { Editions } from '../editions.js';
+import { TableFileError, type RowCounter, type TableFormatDefinition } from '../model.js';
 
 /**
  * CMS place-of-service codes as CSV: a code column and a description column, found by their
@@ -85,19 +86,22 @@ export const placeOfServiceFormat: TableFormatDefinition<DatedCodeSet> = {
   format: 'place-of-service',
   title: 'place-of-service code list',
   read: readPlaceOfService,
-  facts(set: DatedCodeSet, table: TableContext): FactDefinition[] {
+  facts(editions: Editions<DatedCodeSet>, table: { name: string }): FactDefinition[] {
     return [
       {
         name: table.name,
         scopes: ['claim', 'line'],
         description:
-          `the place-of-service code in the CMS list (${table.edition}): for claim rules the claim's placeOfService, for line ` +
+          `the place-of-service code in the CMS list (${editions.names}): for claim rules the claim's placeOfService, for line ` +
           "rules the line's own placeOfService; missing when the claim or line gives none. status: active, not-yet-effective, " +
-          'terminated or not-found on the date of service; complete says whether a code that is not found is really not a code',
+          'terminated or not-found on the date of service, or no-edition when no loaded edition covers the date; complete says ' +
+          'whether a code that is not found is really not a code',
         shape: objectOf(CODE_LOOKUP_SHAPE),
         value: (item, run) => {
           const code = item.scope === 'line' ? (item.values.line as LineView).placeOfService : run.claim.placeOfService;
-          return code === undefined ? undefined : codeLookup(set, code, item.serviceDate, table);
+          if (code === undefined) return undefined;
+          const edition = editions.at(item.serviceDate);
+          return edition ? codeLookup(edition.index, code, item.serviceDate, edition.context) : uncoveredLookup(code);
         },
         reads: () => [['placeOfService'], ['lines', '@', 'placeOfService']],
       },

@@ -1,0 +1,465 @@
+import { daysBetween } from '../../claim/dates.js';
+import type { ClaimView, LineView } from '../../claim/view.js';
+import type { FactDefinition } from '../../engine/facts.js';
+import { BOOLEAN, NUMBER, STRING, objectOf } from '../../engine/shapes.js';
+import { headerKey } from '../code-set.js';
+import { readCsvFile } from '../csv.js';
+import type { Editions } from '../editions.js';
+import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
+import { CodeRows } from '../packed.js';
+import { tableSources } from '../sources.js';
+
+/**
+ * The Medicare Physician Fee Schedule relative value file (PPRRVU), as CMS ships it in each
+ * RVUyyA/B/C/D zip: a CSV whose header block (title, AMA and ADA notices, release date, then
+ * column names wrapped over several rows and closed by the row that starts with HCPCS) is
+ * followed by one row per code and modifier. Columns are found by their names in that block,
+ * never by position: the 2026 layout adds PRIC IND after TEAM SURG.
+ *
+ * The DESCRIPTION column holds CPT short descriptors (AMA copyright) and CDT descriptors (ADA
+ * copyright). It is never read into the index: its cells are passed over on read and are not
+ * kept, cached, logged or shown.
+ */
+
+/** The payment policy indicators of one code (the row without a modifier). */
+export interface FeeScheduleEntry {
+  status: string;
+  pcTc: string;
+  globalDays: string;
+  multipleProcedure: string;
+  bilateral: string;
+  assistant: string;
+  coSurgeon: string;
+  team: string;
+  /** Modifiers with a row of their own for the code (26, TC, 53). */
+  modifierRows: string[];
+}
+
+const GLOBAL_DAYS = ['000', '010', '090', 'MMM', 'XXX', 'YYY', 'ZZZ'] as const;
+const MODIFIER_ROWS = ['26', 'TC', '53'] as const;
+const INDICATOR_FIELDS = ['pcTc', 'multipleProcedure', 'bilateral', 'assistant', 'coSurgeon', 'team'] as const;
+
+/** The columns the rules need, by their names in the header block (letters and digits only). */
+const COLUMNS = {
+  code: ['HCPCS'],
+  modifier: ['MOD'],
+  status: ['STATUSCODE'],
+  pcTc: ['PCTCIND'],
+  globalDays: ['GLOBDAYS'],
+  multipleProcedure: ['MULTPROC'],
+  bilateral: ['BILATSURG'],
+  assistant: ['ASSTSURG'],
+  coSurgeon: ['COSURG'],
+  team: ['TEAMSURG'],
+} as const;
+type Column = keyof typeof COLUMNS;
+
+/** Codes and indicators in typed arrays: one byte per indicator, as a snapshot stores them. */
+export class FeeScheduleIndex {
+  constructor(
+    private readonly rows: CodeRows,
+    /** Per row: status letter, PC/TC, global days (index in GLOBAL_DAYS), mult, bilat, asst, co, team, modifier-row bits. */
+    private readonly cells: Uint8Array<ArrayBufferLike>,
+  ) {}
+
+  static readonly WIDTH = 9;
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  get(code: string): FeeScheduleEntry | undefined {
+    const row = this.rows.rowOf(code);
+    return row < 0 ? undefined : this.entryAt(row);
+  }
+
+  private entryAt(row: number): FeeScheduleEntry {
+    const c = this.cells;
+    const at = row * FeeScheduleIndex.WIDTH;
+    const digit = (i: number) => String.fromCharCode(c[at + i]!);
+    const bits = c[at + 8]!;
+    return {
+      status: digit(0),
+      pcTc: digit(1),
+      globalDays: GLOBAL_DAYS[c[at + 2]!] ?? '',
+      multipleProcedure: digit(3),
+      bilateral: digit(4),
+      assistant: digit(5),
+      coSurgeon: digit(6),
+      team: digit(7),
+      modifierRows: MODIFIER_ROWS.filter((_, i) => bits & (1 << i)),
+    };
+  }
+
+  /** Only the global days, for the claim-wide checks that look at every line. */
+  globalDaysOf(code: string): string | undefined {
+    const row = this.rows.rowOf(code);
+    return row < 0 ? undefined : GLOBAL_DAYS[this.cells[row * FeeScheduleIndex.WIDTH + 2]!];
+  }
+
+  *entries(): Generator<[string, FeeScheduleEntry]> {
+    for (const [code, row] of this.rows.entries()) yield [code, this.entryAt(row)];
+  }
+
+  toSnapshot(): SnapshotParts {
+    return { json: { size: this.rows.size }, arrays: [...this.rows.toArrays(), this.cells] };
+  }
+
+  static fromSnapshot(parts: SnapshotParts): FeeScheduleIndex {
+    const [keys, rows, cells] = parts.arrays;
+    return new FeeScheduleIndex(CodeRows.fromArrays(keys as Float64Array, rows as Int32Array, (parts.json as { size: number }).size), cells as Uint8Array);
+  }
+}
+
+/** The column positions, from the header block: each column's name is its cells above and on the HCPCS row, joined. */
+function columnsOf(block: string[][], file: string): Record<Column, number> {
+  const width = Math.max(...block.map((r) => r.length));
+  const headerRow = block[block.length - 1]!;
+  const names: string[] = [];
+  for (let i = 0; i < width; i++) {
+    // The DESCRIPTION column's cells above the header hold the file's title and notices: name it by its own cell only.
+    if (headerKey(headerRow[i] ?? '') === 'DESCRIPTION') names.push('DESCRIPTION');
+    else names.push(headerKey(block.map((r) => r[i] ?? '').join('')));
+  }
+  const found = {} as Record<Column, number>;
+  const missing: string[] = [];
+  for (const [column, keys] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
+    const i = names.findIndex((n) => keys.includes(n));
+    if (i < 0) missing.push(keys[0]!);
+    else found[column] = i;
+  }
+  if (missing.length > 0) {
+    throw new TableFileError(file, `the header block has no column named ${missing.join(', ')} (the PPRRVU layout names HCPCS, MOD, STATUS CODE, PCTC IND, GLOB DAYS, MULT PROC, BILAT SURG, ASST SURG, CO-SURG and TEAM SURG). Is this the right file?`);
+  }
+  return found;
+}
+
+const CODE = /^[A-Z0-9]{5}$/;
+const DIGIT = /^[0-9]$/;
+
+async function readFeeSchedule(files: readonly string[], rows: RowCounter): Promise<FeeScheduleIndex> {
+  const rowOf = new Map<string, number>();
+  const cells: number[] = [];
+  /** Codes whose indicators came from a modifier row because no plain row was seen (yet). */
+  const fromModifierRow = new Set<string>();
+  for (const source of await tableSources(files, (members) => members.filter((m) => /pprrvu[^/]*\.csv$/i.test(m.name)), 'PPRRVU relative value file (.csv)')) {
+    const file = source.name;
+    const block: string[][] = [];
+    let columns: Record<Column, number> | undefined;
+    let takenHere = 0;
+    const problems = await readCsvFile(source, ({ fields, line }) => {
+      if (!columns) {
+        // Only the header block's cells are kept, to name the columns; a data row's description never is.
+        if (block.length >= 40) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) in the first 40 rows. Is this the right file?', line);
+        block.push(fields.map((f) => f.trim()));
+        if (headerKey(fields[0] ?? '') === 'HCPCS') columns = columnsOf(block, file);
+        return;
+      }
+      const at = (c: Column) => (fields[columns![c]] ?? '').trim().toUpperCase();
+      const code = at('code');
+      if (code === '' && fields.every((f) => f.trim() === '')) return;
+      if (!CODE.test(code)) {
+        rows.skip(file, line, `the HCPCS cell is not a 5-character code (${code.length} characters)`);
+        return;
+      }
+      const modifier = at('modifier');
+      const status = at('status');
+      const glob = GLOBAL_DAYS.indexOf(at('globalDays') as (typeof GLOBAL_DAYS)[number]);
+      const indicators = INDICATOR_FIELDS.map((f) => at(f));
+      if (!/^[A-Z]$/.test(status) || glob < 0 || !indicators.every((v) => DIGIT.test(v))) {
+        rows.skip(file, line, `${code}${modifier ? `-${modifier}` : ''}: the status code, global days or an indicator is not in the layout's form (a letter; 000, 010, 090, MMM, XXX, YYY or ZZZ; one digit each)`);
+        return;
+      }
+      let row = rowOf.get(code);
+      if (row === undefined) {
+        row = rowOf.size;
+        rowOf.set(code, row);
+        cells.length = (row + 1) * FeeScheduleIndex.WIDTH;
+        cells.fill(0, row * FeeScheduleIndex.WIDTH);
+        if (modifier !== '') fromModifierRow.add(code);
+      }
+      const base = row * FeeScheduleIndex.WIDTH;
+      const bit = MODIFIER_ROWS.indexOf(modifier as (typeof MODIFIER_ROWS)[number]);
+      if (bit >= 0) cells[base + 8] = cells[base + 8]! | (1 << bit);
+      // The plain row (no modifier) states the code's policy; a modifier row stands in only until it is seen.
+      if (modifier === '' || fromModifierRow.has(code)) {
+        if (modifier === '') fromModifierRow.delete(code);
+        cells[base] = status.charCodeAt(0);
+        cells[base + 2] = glob;
+        const [pcTc, mult, bilat, asst, co, team] = indicators;
+        cells[base + 1] = pcTc!.charCodeAt(0);
+        cells[base + 3] = mult!.charCodeAt(0);
+        cells[base + 4] = bilat!.charCodeAt(0);
+        cells[base + 5] = asst!.charCodeAt(0);
+        cells[base + 6] = co!.charCodeAt(0);
+        cells[base + 7] = team!.charCodeAt(0);
+      }
+      rows.take();
+      takenHere++;
+    });
+    for (const p of problems) rows.skip(file, p.line, p.message);
+    if (!columns) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) found. Is this the right file?');
+    if (takenHere === 0) throw new TableFileError(file, 'no PPRRVU rows found after the header block');
+  }
+  return new FeeScheduleIndex(CodeRows.of(rowOf), Uint8Array.from(cells));
+}
+
+const MONTHS: Record<string, string> = { JAN: '01', APR: '04', JUL: '07', OCT: '10' };
+const RELEASES: Record<string, string> = { A: 'JAN', B: 'APR', C: 'JUL', D: 'OCT' };
+const MONTH_NAMES: Record<string, string> = { JAN: 'January', APR: 'April', JUL: 'July', OCT: 'October' };
+
+/** A release from its file names: PPRRVU2025_Oct.csv, PPRRVU25_OCT.csv, or the zip RVU25D.zip. */
+export function recogniseRelease(names: readonly string[]): { year: number; month: string } | undefined {
+  for (const name of names) {
+    const file = /pprrvu(\d{2}|\d{4})[-_ ]?(jan|apr|jul|oct)/i.exec(name);
+    if (file) return { year: Number(file[1]!.length === 2 ? `20${file[1]}` : file[1]), month: file[2]!.toUpperCase() };
+    const zip = /^rvu(\d{2})([abcd])(?:r\d*)?\.zip$/i.exec(name);
+    if (zip) return { year: 2000 + Number(zip[1]), month: RELEASES[zip[2]!.toUpperCase()]! };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The facts: a line's indicators, and what the claim's other lines are to it.
+
+/** Whose service a line is: its own rendering provider, else the claim's, else the billing provider. */
+export function providerOf(line: LineView, claim: ClaimView): string {
+  return line.renderingProvider?.npi ?? claim.renderingProvider?.npi ?? claim.billingProvider.npi;
+}
+
+function addDays(iso: string, days: number): string {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+const SIDES: Record<string, string> = { RT: 'LT', LT: 'RT' };
+
+interface LineRef {
+  line: number;
+  code: string;
+  serviceDate: string;
+  globalDays: string;
+  /** The edition the global days came from: the one covering that line's date. */
+  edition: string;
+}
+
+function globalDaysAt(editions: Editions<FeeScheduleIndex>, line: LineView): { days: string; edition: string } | undefined {
+  if (line.procedureCode === undefined) return undefined;
+  const edition = editions.at(line.serviceDate);
+  const days = edition?.index.globalDaysOf(line.procedureCode);
+  return days === undefined ? undefined : { days, edition: edition!.context.edition };
+}
+
+/** What the claim's other lines of the same provider are to this one, in global-surgery terms. */
+function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: ClaimView) {
+  const provider = providerOf(line, claim);
+  let sameDayMinorProcedure: LineRef | undefined;
+  let majorProcedure: LineRef | undefined;
+  let postOperativeOf: (LineRef & { endsOn: string; day: number }) | undefined;
+  let sameDayNonAddOn = false;
+  let otherSideLine: number | undefined;
+  for (const other of claim.lines) {
+    if (other === line) continue;
+    const sameProvider = providerOf(other, claim) === provider;
+    if (
+      otherSideLine === undefined &&
+      other.number < line.number &&
+      other.procedureCode === line.procedureCode &&
+      other.serviceDate === line.serviceDate &&
+      line.modifiers.some((m) => SIDES[m] !== undefined && other.modifiers.includes(SIDES[m]!) && !other.modifiers.includes(m))
+    ) {
+      otherSideLine = other.number;
+    }
+    if (!sameProvider) continue;
+    const global = globalDaysAt(editions, other);
+    if (global === undefined) continue;
+    const days = global.days;
+    const ref = { line: other.number, code: other.procedureCode!, serviceDate: other.serviceDate, globalDays: days, edition: global.edition };
+    if (other.serviceDate === line.serviceDate) {
+      if (days !== 'ZZZ') sameDayNonAddOn = true;
+      if ((days === '000' || days === '010') && !sameDayMinorProcedure) sameDayMinorProcedure = ref;
+    }
+    if (days === '090' && !majorProcedure && (other.serviceDate === line.serviceDate || other.serviceDate === addDays(line.serviceDate, 1))) majorProcedure = ref;
+    if ((days === '010' || days === '090') && !postOperativeOf && other.serviceDate < line.serviceDate) {
+      const day = daysBetween(other.serviceDate, line.serviceDate);
+      // Post-operative days 1 to 10 (or 90) after the procedure's date of service, both ends counted.
+      if (day <= Number(days)) postOperativeOf = { ...ref, endsOn: addDays(other.serviceDate, Number(days)), day };
+    }
+  }
+  return { sameDayMinorProcedure, majorProcedure, postOperativeOf, sameDayNonAddOn, otherSideLine };
+}
+
+/**
+ * The indicators in plain words, after the CMS definitions in the PPRRVU record layout
+ * (RVUyyD documentation) and the Medicare Claims Processing Manual, chapter 12; quoted in messages.
+ */
+export const MEANINGS = {
+  status: {
+    A: 'active code, paid under the fee schedule',
+    B: 'bundled code: payment is always included in other services, never paid separately',
+    C: 'carrier priced',
+    E: 'excluded from the fee schedule by regulation',
+    I: 'not valid for Medicare purposes: Medicare uses another code for the service',
+    J: 'anesthesia service',
+    M: 'measurement code, reported for quality programs only',
+    N: 'not covered by Medicare',
+    P: 'bundled or excluded: no separate payment under the fee schedule',
+    R: 'restricted coverage',
+    T: 'paid only when no other fee schedule service is billed that day',
+    X: 'statutory exclusion: not in the law\'s definition of a physician service, never paid under the fee schedule',
+  },
+  pcTc: {
+    '0': 'a physician service: the professional/technical split does not apply, so modifiers 26 and TC cannot be used',
+    '1': 'a diagnostic test with a professional and a technical component: 26 and TC may be used',
+    '2': 'professional component only: the code is already the professional part, so 26 and TC cannot be used',
+    '3': 'technical component only: the code is already the technical part, so 26 and TC cannot be used',
+    '4': 'a global test only code: other codes describe its professional and technical parts, so 26 and TC cannot be used',
+    '5': 'an incident-to service: 26 and TC cannot be used',
+    '6': 'a laboratory physician interpretation code: TC cannot be used',
+    '7': 'a physical therapy service: 26 and TC cannot be used',
+    '8': 'a physician interpretation code: the code is the professional part, and TC cannot be used',
+    '9': 'the professional/technical concept does not apply',
+  },
+  multipleProcedure: {
+    '0': 'no multiple procedure reduction applies, so modifier 51 does not apply',
+    '1': 'standard multiple procedure payment rules',
+    '2': 'standard multiple procedure payment rules',
+    '3': 'special rules for multiple endoscopic procedures',
+    '4': 'multiple diagnostic imaging reduction',
+    '5': 'multiple therapy reduction',
+    '6': 'multiple cardiovascular diagnostic reduction',
+    '7': 'multiple ophthalmology diagnostic reduction',
+    '9': 'the multiple procedure concept does not apply, so modifier 51 does not apply',
+  },
+  bilateral: {
+    '0': 'the bilateral adjustment does not apply: the procedure cannot be performed on both sides as one bilateral service',
+    '1': 'the bilateral adjustment applies: a bilateral procedure is paid at 150 percent',
+    '2': 'the code already describes a bilateral procedure (or is priced as one)',
+    '3': 'each side is paid at 100 percent: no bilateral adjustment',
+    '9': 'the bilateral concept does not apply',
+  },
+  assistant: {
+    '0': 'an assistant at surgery is paid only with documentation of medical necessity',
+    '1': 'an assistant at surgery is never paid (statutory restriction)',
+    '2': 'an assistant at surgery may be paid',
+    '9': 'the assistant at surgery concept does not apply',
+  },
+  coSurgeon: {
+    '0': 'co-surgeons are not permitted',
+    '1': 'co-surgeons may be paid with documentation of medical necessity',
+    '2': 'co-surgeons are permitted',
+    '9': 'the co-surgeon concept does not apply',
+  },
+  team: {
+    '0': 'team surgeons are not permitted',
+    '1': 'team surgeons may be paid with documentation of medical necessity',
+    '2': 'team surgeons are permitted',
+    '9': 'the team surgery concept does not apply',
+  },
+} as const;
+
+const meaning = (table: Readonly<Record<string, string>>, value: string) => table[value] ?? `indicator ${value} (not in the layout this scrubber knows)`;
+
+const LINE_REF = objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING });
+
+/** The `mpfs` fact of one line: its code's indicators in the edition covering its date, and its relations to the claim's other lines. */
+export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: LineView, claim: ClaimView): Record<string, unknown> | undefined {
+  const code = line.procedureCode;
+  if (code === undefined) return undefined;
+  // The global periods of the claim's procedures come from the editions of their own
+  // dates, so a visit in January is judged against a November surgery's global days.
+  const around = relations(editions, line, claim);
+  const edition = editions.at(line.serviceDate);
+  if (!edition) return { found: false, code, ...around, covered: false };
+  const entry = edition.index.get(code);
+  if (!entry) return { found: false, code, ...around, covered: true, edition: edition.context.edition };
+  const { modifierRows: _rows, ...indicators } = entry;
+  return {
+    found: true,
+    code,
+    ...indicators,
+    statusText: meaning(MEANINGS.status, entry.status),
+    pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
+    multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
+    bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
+    assistantText: meaning(MEANINGS.assistant, entry.assistant),
+    coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
+    teamText: meaning(MEANINGS.team, entry.team),
+    ...around,
+    covered: true,
+    edition: edition.context.edition,
+  };
+}
+
+export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
+  format: 'mpfs-rvu',
+  title: 'Medicare Physician Fee Schedule relative value file (PPRRVU)',
+  read: readFeeSchedule,
+  facts(editions: Editions<FeeScheduleIndex>, table: { name: string }): FactDefinition[] {
+    return [
+      {
+        name: table.name,
+        scopes: ['line'],
+        description:
+          `the fee schedule's payment policy indicators (${editions.names}) for the line's procedure code, in the edition that covers ` +
+          'its date of service: status, pcTc, globalDays (000, 010, 090, MMM, XXX, YYY, ZZZ), multipleProcedure, bilateral, assistant, ' +
+          'coSurgeon, team; and, from the claim\'s other lines of the same rendering provider: sameDayMinorProcedure (a 0- or 10-day ' +
+          'global procedure on the same date), majorProcedure (a 90-day global procedure on the same date or the next day), ' +
+          'postOperativeOf (a 10- or 90-day global procedure whose post-operative days include the date: line, code, serviceDate, ' +
+          'globalDays, endsOn, day), sameDayNonAddOn (another line that day whose global days are not ZZZ), otherSideLine (an earlier ' +
+          'line of the same code and date with the opposite RT/LT modifier); covered is false when no loaded edition covers the date',
+        shape: objectOf({
+          found: BOOLEAN,
+          code: STRING,
+          status: STRING,
+          pcTc: STRING,
+          globalDays: STRING,
+          multipleProcedure: STRING,
+          bilateral: STRING,
+          assistant: STRING,
+          coSurgeon: STRING,
+          team: STRING,
+          statusText: STRING,
+          pcTcText: STRING,
+          multipleProcedureText: STRING,
+          bilateralText: STRING,
+          assistantText: STRING,
+          coSurgeonText: STRING,
+          teamText: STRING,
+          sameDayMinorProcedure: LINE_REF,
+          majorProcedure: LINE_REF,
+          postOperativeOf: objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING, endsOn: STRING, day: NUMBER }),
+          sameDayNonAddOn: BOOLEAN,
+          otherSideLine: NUMBER,
+          covered: BOOLEAN,
+          edition: STRING,
+        }),
+        value: (item, run) => feeScheduleValues(editions, item.values.line as LineView, run.claim),
+        reads: () => [
+          ['lines', '*', 'procedureCode'],
+          ['lines', '*', 'serviceDate'],
+          ['lines', '*', 'modifiers'],
+          ['lines', '*', 'renderingProvider'],
+          ['renderingProvider'],
+          ['billingProvider', 'npi'],
+        ],
+      },
+    ];
+  },
+  recognise(names) {
+    const release = recogniseRelease(names);
+    if (!release) return undefined;
+    const { year, month } = release;
+    const from = `${year}-${MONTHS[month]}-01`;
+    const letter = Object.entries(RELEASES).find(([, m]) => m === month)![0];
+    // A release stands for the rest of its calendar year; a later release of the year wins from its own date.
+    return { edition: `MPFS RVU${String(year).slice(2)}${letter} (${MONTH_NAMES[month]} ${year} release, effective ${from})`, covers: { from, to: `${year}-12-31` } };
+  },
+  snapshot: {
+    version: 1,
+    write: (index) => index.toSnapshot(),
+    read: (parts) => FeeScheduleIndex.fromSnapshot(parts),
+  },
+};
+
