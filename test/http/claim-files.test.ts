@@ -151,7 +151,10 @@ describe('a body read by its content', () => {
   it.each(['text/plain', 'application/octet-stream', 'text/plain; charset=utf-8'])('an X12 file sent as %s is read as X12', async (type) => {
     const single = await post('/v1/scrub?asOf=2026-01-01', example8, type);
     expect(single.statusCode).toBe(200);
-    expect(single.json()).toMatchObject({ claimId: 'SMI123', outcome: 'pass' });
+    // Read as X12: the claim's own id and X12 positions come back (its 2005-era HICN fails the MBI check, rightly).
+    expect(single.json()).toMatchObject({ claimId: 'SMI123' });
+    expect(single.json().findings.map((f: { ruleId: string }) => f.ruleId)).not.toContain('invalid-json');
+    expect(single.json().findings.find((f: { ruleId: string }) => f.ruleId === 'medicare-member-id-not-mbi')?.source).toMatchObject({ format: 'x12' });
     const batch = await post('/v1/scrub/batch?asOf=2026-01-01', example8, type);
     expect(batch.json()).toMatchObject([{ claimId: 'SMI123' }]);
   });

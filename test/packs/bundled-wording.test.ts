@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/engine/scrubber.js';
-import { readPackSet } from '../../src/packs/loader.js';
+import path from 'node:path';
+import { loadPackSet, readPackSet } from '../../src/packs/loader.js';
+import { bundledRulesDir } from '../../src/paths.js';
 import { bundledScrubber, fixtureClaim } from '../helpers.js';
 import { editFile, rulesCopy } from '../support/rules-copy.js';
 
@@ -20,8 +22,30 @@ function claim(base: string, change: (c: Json) => void): Json {
   return c;
 }
 
+/**
+ * The bundled packs with their own PTP, MUE and MCE excerpts read as covering every date: the
+ * excerpts' editions cover one quarter (PTP, MUE) or FY2020 (MCE), and the words are the point
+ * here, not the dates.
+ */
+let everyDate: Promise<Scrubber> | undefined;
+function scrubberForEveryDate(): Promise<Scrubber> {
+  const table = (variable: string, file: string, edition: string) => ({
+    [variable]: path.join(bundledRulesDir, file),
+    [`${variable}_EDITION`]: edition,
+    [`${variable}_COVERS`]: '2000-01-01..2099-12-31',
+  });
+  everyDate ??= loadPackSet(bundledRulesDir, undefined, {
+    env: {
+      ...table('SCRUB_TABLE_NCCI_PTP', 'cms-ncci-ptp/tables/ccipra-v322r0-f1.excerpt.txt', 'bundled PTP excerpt, every date'),
+      ...table('SCRUB_TABLE_MUE', 'cms-mue/tables/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv', 'bundled MUE excerpt, every date'),
+      ...table('SCRUB_TABLE_MCE', 'cms-mce/tables/MCE_Simple_Code_Edits_v37.txt', 'MCE v37, every date'),
+    },
+  }).then((packs) => new Scrubber(packs));
+  return everyDate;
+}
+
 async function finding(c: Json, ruleId: string) {
-  const result = await (await bundledScrubber()).scrub(c, AS_OF);
+  const result = await (await scrubberForEveryDate()).scrub(c, AS_OF);
   const f = result.findings.find((x) => x.ruleId === ruleId);
   expect(f, `${ruleId} among ${result.findings.map((x) => x.ruleId).join(', ')}`).toBeDefined();
   return f!;
