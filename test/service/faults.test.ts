@@ -165,7 +165,9 @@ describe('one cluster through its faults, under keep-alive load', () => {
   });
 
   it('a flood of idle connections: past the budget they are refused and logged, the silent ones are closed, and every request is served during and after', async () => {
-    // Each worker read its limit at start-up and says how many connections it holds at most.
+    // Each worker read its limit at start-up and says how many connections it holds at most (the
+    // log is written asynchronously: the second line may follow the readiness a moment later).
+    await server.waitForOutput(/("connection budget"[\s\S]*){2}/, 20_000);
     expect(server.output().match(/"fileLimit":\d+,"descriptorsInUse":\d+,"reserve":128,"maxConnections":\d+[^\n]*"connection budget"/g)).toHaveLength(2);
     // Lower both workers' limit; each reads it again within seconds and holds fewer connections.
     for (const pid of await servingWorkers(server, 2)) execFileSync('prlimit', ['--pid', String(pid), `--nofile=${WORKER_FILE_LIMIT}:${WORKER_FILE_LIMIT}`]);
