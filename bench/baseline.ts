@@ -376,7 +376,15 @@ export class Baseline {
       const em = code !== undefined && this.visits.matches(code);
       if (em && !has(L.emBypass)) {
         const sameDay = sameDayProvider(i);
-        if (sameDay.some((c) => L.minorProcedures.matches(c)) || (L.problemVisits.matches(code!) && sameDay.some((c) => L.preventiveVisits.matches(c)))) fire('em-without-modifier-25');
+        // The fee schedule edition covering the date decides what a minor procedure is (global days 000 or 010); else the parameter list.
+        const edition = this.mpfsEditions.at(l.serviceDate);
+        const minor = edition
+          ? sameDay.some((c) => {
+              const days = edition.index.globalDaysOf(c);
+              return days === '000' || days === '010';
+            })
+          : sameDay.some((c) => L.minorProcedures.matches(c));
+        if (minor || (L.problemVisits.matches(code!) && sameDay.some((c) => L.preventiveVisits.matches(c)))) fire('em-without-modifier-25');
       }
       if (em && has(DISTINCT_ON_EM)) fire('distinct-service-modifier-on-em');
       if (!acme && m.includes('59') && code !== undefined && !em) fire('modifier-59-prefer-x');
