@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
 import type { HistoryView } from './history.js';
+import type { GlobalDaysLookup } from './history-facts.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
@@ -304,7 +305,7 @@ export class Scrubber {
     }
     const claim = buildClaimView(usable.claim);
     const { packs, tables, runs } = this.selectionFor(claim);
-    const run = runContext(claim, tables, options);
+    const run = runContext(claim, tables, options, this.packSet.globalDays);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const explain: RuleExplanation[] = [];
@@ -361,7 +362,7 @@ export class Scrubber {
     if (!usable) return buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
     const claim = buildClaimView(usable.claim);
     const { packs, tables, groups } = this.selectionFor(claim);
-    const run = runContext(claim, tables, options);
+    const run = runContext(claim, tables, options, this.packSet.globalDays);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
@@ -416,9 +417,12 @@ export class Scrubber {
   }
 }
 
-function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions): RunContext {
+function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions, globalDays: GlobalDaysLookup | undefined): RunContext {
   const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
-  if (options.history) run.history = options.history;
+  if (options.history) {
+    run.history = options.history;
+    if (globalDays) run.globalDays = globalDays;
+  }
   return run;
 }
 

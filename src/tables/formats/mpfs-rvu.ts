@@ -1,6 +1,7 @@
 import { daysBetween } from '../../claim/dates.js';
 import type { ClaimView, LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
+import type { GlobalDaysLookup } from '../../engine/history-facts.js';
 import { BOOLEAN, NUMBER, STRING, objectOf } from '../../engine/shapes.js';
 import { headerKey } from '../code-set.js';
 import { readCsvFile } from '../csv.js';
@@ -392,6 +393,29 @@ export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: Li
   };
 }
 
+/** Post-operative days of each GLOB DAYS value; YYY (set by the contractor) has none here, so the history pack's parameter answers. */
+const POST_OPERATIVE_DAYS: Readonly<Record<string, number>> = { '000': 0, '010': 10, '090': 90, MMM: 0, XXX: 0, ZZZ: 0 };
+
+/**
+ * The global days of a recorded procedure in the edition covering its date of service, named by
+ * that edition; undefined when no edition covers the date or the edition does not list the code.
+ */
+export function globalDaysLookup(editions: Editions<FeeScheduleIndex>): GlobalDaysLookup {
+  // One answer object per edition and value, made on first use: the history facts ask per recorded line.
+  const answers = new Map<string, { days: number; source: string }>();
+  return (code, serviceDate) => {
+    const edition = editions.at(serviceDate);
+    const glob = edition?.index.globalDaysOf(code);
+    const days = glob === undefined ? undefined : POST_OPERATIVE_DAYS[glob];
+    if (days === undefined) return undefined;
+    const source = edition!.context.edition;
+    const key = `${glob}|${source}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = { days, source }));
+    return answer;
+  };
+}
+
 export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
   format: 'mpfs-rvu',
   title: 'Medicare Physician Fee Schedule relative value file (PPRRVU)',
@@ -461,5 +485,6 @@ export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
     write: (index) => index.toSnapshot(),
     read: (parts) => FeeScheduleIndex.fromSnapshot(parts),
   },
+  globalDays: globalDaysLookup,
 };
 
