@@ -489,8 +489,11 @@ export class Baseline {
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, acme, out));
 
-    // The tables the claim's packs read that have no edition for one of its dates of service.
-    const read = [this.aoc, ...(mceApplies ? [this.mce] : []), this.mpfs, this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
+    // The tables that the rules applying to the claim read (the fee schedule and add-on code
+    // rules only for their payer types) and have no edition for one of its dates of service.
+    const aocApplies = payerType !== undefined && this.aocPayerTypes.includes(payerType);
+    const mpfsApplies = aocApplies || (payerType !== undefined && (this.mpfsParams.payerTypes as string[]).includes(payerType));
+    const read = [...(aocApplies ? [this.aoc] : []), ...(mceApplies ? [this.mce] : []), ...(mpfsApplies ? [this.mpfs] : []), this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
     const dates = [...new Set(lines.map((l) => l.serviceDate))].sort();
     const missing = read
       .map((t) => ({ table: t.name, title: t.title, dates: dates.filter((d) => !editionAt(t, d)), editions: t.editions.map((e) => e.context.edition) }))
