@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: every benchmark, each measured against its baseline in the same run, as a
- * table on standard output and the same figures in bench/results.json (git-ignored; see
- * bench/results.example.json). `npm run bench -- --quick` is a fast smoke run with small
- * samples; `--only in-process,http` runs some sections. Timings are not tests: nothing here
- * fails on a slow machine.
+ * table on standard output. A full run of a section records its figures, with the date and
+ * machine, in bench/results.json (committed) and regenerates the figures table in
+ * docs/performance.md from it (bench/figures.ts); sections not run keep their last entry.
+ * `npm run bench -- --quick` is a fast smoke run with small samples, written to
+ * bench/results.quick.json only; `--only in-process,http` runs some sections. Timings are not
+ * tests: nothing here fails on a slow machine.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../src/paths.js';
 import { batch, type BatchResult } from './batch.js';
 import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
@@ -22,6 +23,7 @@ import { ndjsonBench } from './ndjson.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
+import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
 const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -30,7 +32,6 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1]! : args[args.indexOf(onlyArg) + 1]!).split(',') : [...SECTIONS];
-const runs = (s: Section) => only.includes(s);
 
 const machine = {
   cores: os.availableParallelism(),
@@ -42,8 +43,35 @@ const machine = {
 console.log(`Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryMiB} MiB, Node ${machine.node}${quick ? '; quick run' : ''}`);
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), quick, machine };
-const rows: string[][] = [['measure', 'value', 'baseline', 'ratio', 'target', 'met']];
-const row = (measure: string, value: string, baseline = '', ratio = '', target = '', met = '') => rows.push([measure, value, baseline, ratio, target, met]);
+const rows: string[][] = [[...TABLE_HEADER]];
+const measured: Record<string, SectionRecord> = {};
+let current: { name: Section; startedAt: number; keysBefore: Set<string>; rows: string[][] } | undefined;
+const row = (measure: string, value: string, baseline = '', ratio = '', target = '', met = '') => {
+  const r = [measure, value, baseline, ratio, target, met];
+  rows.push(r);
+  current?.rows.push(r);
+};
+/** Closes the section being measured: its rows and the figures it added to `results`. */
+const closeSection = () => {
+  if (!current) return;
+  const figures = Object.fromEntries(Object.entries(results).filter(([k]) => !current!.keysBefore.has(k)));
+  measured[current.name] = {
+    measuredAt: new Date().toISOString(),
+    seconds: Math.round((Date.now() - current.startedAt) / 1000),
+    machine,
+    tables: String(results.tables),
+    rows: current.rows,
+    figures,
+  };
+  current = undefined;
+};
+/** Whether section `s` runs in this invocation; when it does, its rows and figures are recorded apart from now on. */
+const runs = (s: Section) => {
+  if (!only.includes(s)) return false;
+  closeSection();
+  current = { name: s, startedAt: Date.now(), keysBefore: new Set(Object.keys(results)), rows: [] };
+  return true;
+};
 const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
 const started = Date.now();
 
@@ -185,10 +213,15 @@ if (runs('queue')) {
   }
 }
 
+closeSection();
 results.seconds = Math.round((Date.now() - started) / 1000);
 console.log('\n' + table(rows));
 console.log(`\n${machine.cores} cores; ${results.seconds} s.`);
 if (results.workers && !(results.workers as { available: boolean }).available) console.log(`Note: ${(results.workers as { note: string }).note}.`);
-const out = path.join(packageRoot, 'bench', 'results.json');
-await writeFile(out, JSON.stringify(results, null, 2) + '\n');
-console.log(`Figures written to ${path.relative(process.cwd(), out)}`);
+if (quick) {
+  await writeFile(QUICK_RESULTS_FILE, JSON.stringify(results, null, 2) + '\n');
+  console.log(`Quick-run figures written to ${path.relative(process.cwd(), QUICK_RESULTS_FILE)} (not to the record).`);
+} else {
+  await writeRecord(mergeRecord(await readRecord(), measured, SECTIONS));
+  console.log(`Figures of ${Object.keys(measured).join(', ')} recorded in ${path.relative(process.cwd(), RESULTS_FILE)} and docs/performance.md.`);
+}
