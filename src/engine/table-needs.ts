@@ -69,8 +69,8 @@ export function tableNeedOf(rule: Rule, tableNames: ReadonlySet<string>): TableN
 export function appliesToPayerType(need: TableNeed, params: Readonly<Record<string, unknown>>, payerType: string | undefined): boolean {
   for (const gate of need.payerGates) {
     const types = 'param' in gate ? params[gate.param] : gate.types;
-    // A parameter that is not a plain list (a dated value, say) cannot be judged here: the rule counts.
-    if (!Array.isArray(types)) continue;
+    // A parameter that is not a plain list of types (a dated value, say) cannot be judged here: the rule counts.
+    if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) continue;
     if (payerType === undefined || !types.includes(payerType)) return false;
   }
   return true;

@@ -23,6 +23,8 @@ describe('a rule\'s table needs', () => {
     expect(appliesToPayerType(need, { payerTypes: ['medicare'] }, 'commercial')).toBe(false);
     expect(appliesToPayerType(need, { payerTypes: ['medicare', 'commercial'] }, 'commercial')).toBe(true);
     expect(appliesToPayerType(need, { payerTypes: ['medicare'] }, undefined)).toBe(false);
+    // A value written as dated entries cannot be judged without the date: the rule counts.
+    expect(appliesToPayerType(need, { payerTypes: [{ from: '2026-01-01', value: ['medicare'] }] }, 'commercial')).toBe(true);
   });
 
   it('leave out a table the rule falls back from on dates no edition covers (it tests covered)', () => {
