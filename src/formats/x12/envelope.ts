@@ -155,7 +155,7 @@ export interface Envelopes {
 /** One issue for a stretch of segments after an IEA, however many there are. */
 function outsideIssue(iea: Segment, first: Segment, last: Segment): X12Issue {
   const count = last.position - first.position + 1;
-  const characters = last.end - first.start;
+  const characters = last.index + (last.end - last.start) - first.index;
   return {
     ruleId: 'x12-outside-interchange',
     severity: 'error',

@@ -308,11 +308,15 @@ export function openX12(text: string): X12Stream {
  * comes, its claims are mapped and handed out as the window lets them go, and the problems of
  * an envelope come when its trailer does. The records are those `openX12` gives for the same
  * text, in the same order, for every file of up to `window` claims (see STREAM_WINDOW_CLAIMS);
- * a wrapped file (line breaks inside segments) is read whole.
+ * a wrapped file (line breaks inside segments) is read whole. `probe`: how many characters are
+ * looked at first to tell a wrapped file (1 MiB).
  */
-export async function* streamX12(chunks: AsyncIterable<string>, window = STREAM_WINDOW_CLAIMS): AsyncGenerator<ReadRecord> {
-  const reader = new X12Reader(window);
-  const segments = new SegmentStream((segment) => reader.segment(segment));
+export async function* streamX12(
+  chunks: AsyncIterable<string>,
+  options: { window?: number; probe?: number } = {},
+): AsyncGenerator<ReadRecord> {
+  const reader = new X12Reader(options.window ?? STREAM_WINDOW_CLAIMS);
+  const segments = new SegmentStream((segment) => reader.segment(segment), options.probe);
   const input = chunks[Symbol.asyncIterator]();
   try {
     for (;;) {

@@ -28,6 +28,8 @@ export interface Segment {
   position: number;
   /** UTF-8 byte offset of the segment's first character in the file. */
   offset: number;
+  /** Index of the segment's first character in the whole text read (`start` is in `text`, which may be one window of it). */
+  index: number;
   delimiters: Delimiters;
   /** TR3 loop id, filled in by the readers ("ISA", "GS", "ST", "2300", ...). */
   loop: string;
@@ -323,9 +325,14 @@ function readSegments(
   final: boolean,
   problems: ReadProblem[],
   emit: (segment: Segment) => void,
+  resumed = false,
+  /** Characters of the text read before `text`. */
+  before = 0,
 ): number {
   const n = text.length;
   const { ids } = state;
+  // Going on after a segment that ended where the last window did: skip what stands between segments.
+  if (resumed && state.delimiters) while (i < n && isFiller(text.charCodeAt(i)) && text[i] !== state.delimiters.segment) i++;
   while (i < n && !state.stopped) {
     if (!final && (n - i < 3 || (text.startsWith('ISA', i) && n - i < ISA_SEARCH_LIMIT + 3))) return i;
     if (text.startsWith('ISA', i)) {
@@ -374,6 +381,7 @@ function readSegments(
         end: stop,
         position: ++state.position,
         offset: bytes.at(i),
+        index: before + i,
         delimiters,
         loop: '',
       };
@@ -427,20 +435,27 @@ const WRAP_PROBE_CHARS = 1 << 20;
 export class SegmentStream {
   private rest = '';
   private offset = 0;
+  /** Characters of the file read before the current window. */
+  private before = 0;
   private started = false;
   private readonly state: ReadingState = { position: 0, ids: new Map(), stopped: false };
   readonly problems: ReadProblem[] = [];
   /** Set once the first window shows a file with line breaks inside segments. */
   wrappedFile = false;
 
-  constructor(private readonly emit: (segment: Segment) => void) {}
+  constructor(
+    private readonly emit: (segment: Segment) => void,
+    /** How much of the file to look at before reading it: enough lines to tell a wrapped file. */
+    private readonly probe = WRAP_PROBE_CHARS,
+  ) {}
 
   /** Reads what `chunk` completes; `final` when the file ends with it. False when the file is wrapped (nothing was read). */
   push(chunk: string, final = false): boolean {
+    const resumed = this.started && this.rest === '';
     let text = this.rest + chunk;
     let i = 0;
     if (!this.started) {
-      if (!final && text.length < WRAP_PROBE_CHARS) {
+      if (!final && text.length < this.probe) {
         this.rest = text;
         return true;
       }
@@ -453,12 +468,14 @@ export class SegmentStream {
       }
       // The byte-order mark and leading white space are part of the file's bytes.
       this.offset = Buffer.byteLength(text.slice(0, i));
+      this.before = i;
       text = text.slice(i);
       i = 0;
     }
     const bytes = new ByteOffsets(text, [], this.offset);
-    const stop = readSegments(text, i, bytes, this.state, final, this.problems, this.emit);
+    const stop = readSegments(text, i, bytes, this.state, final, this.problems, this.emit, resumed, this.before);
     this.offset = bytes.at(stop);
+    this.before += stop;
     this.rest = stop >= text.length ? '' : text.slice(stop);
     return true;
   }
