@@ -6,6 +6,7 @@ import path from 'node:path';
 import { openArrivingClaims, openClaims } from '../src/formats/index.js';
 import { packageRoot } from '../src/paths.js';
 import { generate837 } from '../test/support/generate-837.js';
+import { timed, type Rate } from './ndjson.js';
 import { CLI, memoryOf } from './processes.js';
 import { AS_OF, DATA_DIR, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
@@ -89,21 +90,6 @@ async function checkRun(file: string, tables: BenchTables, expected: number): Pr
   if (exitCode !== 0 && exitCode !== 1) throw new Error(`scrub check exited with ${exitCode}`);
   if (results !== expected) throw new Error(`scrub check wrote ${results} results for ${expected} claims`);
   return { peakMiB: round(peakMiB, 0), claimsPerSecond: round(expected / seconds, 0) };
-}
-
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-async function timed(pass: () => Promise<number>, expected: number): Promise<Rate> {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const claims = await pass();
-  const used = process.cpuUsage(cpu);
-  const seconds = (performance.now() - started) / 1000;
-  if (claims !== expected) throw new Error(`a pass read ${claims} claims, not ${expected}`);
-  return { wall: claims / seconds, cpu: claims / ((used.user + used.system) / 1e6) };
 }
 
 /** The whole-file reader: the file into memory, then every record (claims mapped as they are reached). */
