@@ -42,7 +42,8 @@ export async function generate837(bytes: number, write: (piece: string) => void 
       'N4*SPRINGFIELD*IL*627010001~',
       'REF*EI*123456789~',
     ];
-    for (let c = 0; c < claimsPerTransaction && written + parts.join('\n').length < bytes - 200; c++) {
+    let size = parts.join('\n').length;
+    for (let c = 0; c < claimsPerTransaction && written + size < bytes - 200; c++) {
       claims++;
       const day = String(1 + Math.floor(random() * 28)).padStart(2, '0');
       const lines = 1 + Math.floor(random() * 4);
@@ -61,6 +62,8 @@ export async function generate837(bytes: number, write: (piece: string) => void 
       charges.forEach((charge, k) => {
         parts.push(`LX*${k + 1}~`, `SV1*HC:${pick(CODES)}*${charge}.00*UN*1***1:2~`, `DTP*472*D8*202602${day}~`);
       });
+      // The claim's 9 segments and 3 a line, each with its line break.
+      for (let k = parts.length - 9 - 3 * lines; k < parts.length; k++) size += parts[k]!.length + 1;
     }
     parts.push(`SE*${parts.length + 1}*${control}~`);
     await put(`${parts.join('\n')}\n`);
