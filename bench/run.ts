@@ -20,12 +20,13 @@ import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
 import { ndjsonBench } from './ndjson.js';
+import { x12StreamBench } from './x12-stream.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -147,6 +148,17 @@ if (runs('batch')) {
     row(`  peak RSS MiB (MB), ${label} (RSS MiB at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${Math.round(peakMB)}) (${r.rssMiBAt.join('/')})`, '', '', '< 300 MB', yes(peakMB < 300));
   }
   results.batch = runsOf;
+}
+
+if (runs('x12-stream')) {
+  console.log(`x12-stream: scrub check over a generated ${quick ? '100 MB' : '1 GB'} 837P, its peak RSS; the streaming X12 reader vs the whole-file reader ...`);
+  const r = await x12StreamBench(quick, tables);
+  results.x12Stream = r;
+  row(`scrub check peak RSS MiB, ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) vs a 1-claim 837`, formatNumber(r.peakMiB), formatNumber(r.oneClaimPeakMiB), (r.peakMiB / r.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(r.peakMiB < 300));
+  row('  scrub check claims/s over it (threads: one per core)', formatNumber(r.checkClaimsPerSecond));
+  const x = r.reader;
+  row(`X12 reader claims/s, streaming vs whole-file (${formatNumber(x.fileMiB)} MiB, ${formatNumber(x.claims)} claims)`, formatNumber(x.streamClaimsPerSecond), formatNumber(x.wholeClaimsPerSecond), x.ratio.toFixed(2), '>= 1', yes(x.ratio >= 1));
+  row('  per CPU second', formatNumber(x.streamClaimsPerCpuSecond), formatNumber(x.wholeClaimsPerCpuSecond), x.cpuRatio.toFixed(2), '>= 1', yes(x.cpuRatio >= 1));
 }
 
 if (runs('ndjson')) {
