@@ -14,7 +14,7 @@ import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { scrapes } from './scrapes.js';
 import { startup } from './startup.js';
-import { inProcess } from './inprocess.js';
+import { inProcess, manyLines } from './inprocess.js';
 import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
@@ -23,7 +23,7 @@ import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'lines', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -59,6 +59,18 @@ if (runs('in-process')) {
   row('  per-claim p50 / p99 (us)', `${formatNumber(r.scrubber.p50Micros)} / ${formatNumber(r.scrubber.p99Micros)}`, `${formatNumber(r.baseline.p50Micros)} / ${formatNumber(r.baseline.p99Micros)}`);
   row('  baseline agrees (claims)', `${r.baselineAgrees} of ${r.claims}`, '', '', 'all', yes(r.baselineAgrees === r.claims));
   row('  json-rules-engine claims/s (reference)', formatNumber(r.reference.claimsPerSecond), '', `${r.reference.compiledSpeedup}x slower`);
+}
+
+if (runs('lines')) {
+  console.log('lines: claims of 1, 10 and 50 lines, scrubber vs hand-written baseline ...');
+  const r = await manyLines(quick, tables);
+  results.lines = r;
+  for (const s of r.sizes) {
+    // Pairs of lines are where the engine's overhead grew faster than the baseline's: 10 and 50 lines have a target.
+    const target = s.lines >= 10 ? '>= 0.5' : '';
+    row(`claims of ${s.lines} line${s.lines === 1 ? '' : 's'}, claims/s (${formatNumber(s.claims)} claims, ${s.findingsPerClaim} findings each)`, formatNumber(s.scrubber.claimsPerSecond), formatNumber(s.baseline.claimsPerSecond), s.ratio.toFixed(2), target, target ? yes(s.ratio >= 0.5) : '');
+    row('  the same in CPU time; baseline agrees (claims)', `${s.baselineAgrees} of ${s.claims}`, '', s.cpuRatio.toFixed(2), 'all agree', yes(s.baselineAgrees === s.claims));
+  }
 }
 
 if (runs('regex')) {
