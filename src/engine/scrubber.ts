@@ -12,7 +12,7 @@ import { FactSource, type PackContext, type RunContext, type TableCoverage } fro
 import type { HistoryView } from './history.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
-import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
+import { buildScopeItems, pairItemAt, type ScopeItem, type ScopeKey } from './scopes.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 export interface ScrubOptions {
@@ -365,13 +365,18 @@ export class Scrubber {
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
+    const pairAt = pairItemCache(claim);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
     for (let g = 0; g < groups.length; g++) {
       const { scopeKey, owner, effective, rules, index, context, overrides } = groups[g]!;
-      if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
-      for (const item of itemsFor(scopeKey)) {
+      // A pair group keyed by its lines: only the pairs that can trigger a rule, each built when reached.
+      const pairs = index?.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
+      const items = pairs ? undefined : itemsFor(scopeKey);
+      const count = pairs ? pairs.length : items!.length;
+      for (let t = 0; t < count; t++) {
+        const item = pairs ? pairAt(scopeKey, pairs[t]!) : items![t]!;
         const date = item.serviceDate;
         if (!inWindow(effective, date)) continue;
         let fresh = true;
@@ -435,6 +440,16 @@ function scopeItemCache(claim: ClaimView, history: HistoryView | undefined): (ke
     let list = items.get(key);
     if (!list) items.set(key, (list = buildScopeItems(claim, key, history)));
     return list;
+  };
+}
+
+/** Pair items built one at a time, by position among the scope's items, and kept for the claim's other groups. */
+function pairItemCache(claim: ClaimView): (key: ScopeKey, position: number) => ScopeItem {
+  const built = new Map<ScopeKey, Array<ScopeItem | undefined>>();
+  return (key, position) => {
+    let list = built.get(key);
+    if (!list) built.set(key, (list = []));
+    return (list[position] ??= pairItemAt(claim.lines, key === 'line-pair-ordered', position));
   };
 }
 
