@@ -102,7 +102,8 @@ if (runs('scaling')) {
   const one = r.againstOneRule;
   row(`  10,000 rules spread over payers vs 1 rule, per-claim us (${one.findingsPerClaim.spread} vs ${one.findingsPerClaim.oneRule} findings)`, formatNumber(r.large.perClaimMicros), formatNumber(one.oneRuleMicros), one.spreadRatio.toFixed(2));
   row(`  10,000 rules all applying vs 1 rule (${one.findingsPerClaim.allApply} findings a claim)`, formatNumber(r.allApply.indexedMicros), formatNumber(one.oneRuleMicros), `${one.allApplyRatio}x`, '<= 100x', yes(one.allApplyRatio <= 100));
-  row('  per finding, all applying (us)', formatNumber(one.perFindingMicros));
+  row('  the same in CPU time', '', '', `${one.allApplyCpuRatio}x`, '<= 100x', yes(one.allApplyCpuRatio <= 100));
+  row('  per finding, all applying (us; CPU us)', `${formatNumber(one.perFindingMicros)}; ${formatNumber(one.perFindingCpuMicros)}`);
 }
 
 if (runs('startup')) {

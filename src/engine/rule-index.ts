@@ -400,8 +400,13 @@ export class RuleIndex {
    * `candidates` then wants the FactSource the rules will read, pointed at the item.
    */
   readonly readsFacts: boolean;
-  /** A line-pair group whose every rule is keyed by a field of one of its two lines: see anyPairOf. */
+  /** A line-pair group whose every rule is keyed by a field of one of its two lines, or by a pair key: see pairsOf. */
   readonly pairwise: boolean;
+  /**
+   * When every rule is keyed by one pair key (the PTP edits by the table's): the positions of
+   * them all, which are the candidates of every pair pairsOf lists, so it need not be asked again.
+   */
+  readonly onePairKey: readonly number[] | undefined;
 
   /**
    * `params`: the pack's parameter values as the rules will see them (after payer packs), so
@@ -476,6 +481,7 @@ export class RuleIndex {
       linePairs &&
       always.length === 0 &&
       fields.every((fi) => fi.field.kind === 'same' || (fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second')));
+    this.onePairKey = this.pairwise && fields.length === 1 && fields[0]!.field.kind === 'same' ? fields[0]!.positions : undefined;
     this.indexedCount = rules.length - always.length - this.neverCount;
     keys.reserve(rules.length);
   }

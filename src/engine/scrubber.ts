@@ -96,6 +96,8 @@ interface GroupPlan {
 
 interface PackPlan {
   pack: Pack;
+  /** Every fact the pack's rules read. */
+  factsRead: readonly string[];
   /** The pack's own parameter values, computed once. */
   defaults: Readonly<Record<string, unknown>>;
   groups: GroupPlan[];
@@ -160,6 +162,11 @@ export class Scrubber {
   private readonly plansForAnyPayer: number[] = [];
   /** By payer id: the pack selections seen, with the positions (in `plans`) that make them up. */
   private readonly selections = new Map<string, Array<{ positions: number[]; selection: Selection }>>();
+  /**
+   * The same selections by their positions: a selection depends on its packs alone, and payers
+   * whose claims select the same packs (every payer, when no pack names one) share it.
+   */
+  private readonly selectionsByPacks = new Map<string, Selection>();
   private selectionCount = 0;
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
@@ -201,7 +208,7 @@ export class Scrubber {
         return indexing ? { group, compiled, indexes: new WeakMap() } : { group, compiled };
       });
       const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
-      return { pack, defaults, groups };
+      return { pack, factsRead: [...new Set(pack.rules.flatMap((r) => r.facts))], defaults, groups };
     });
     // Index every group now for the packs' own parameters (payer packs' variants are built on
     // the first claim that needs them): no claim should pay for work that belongs to loading.
@@ -240,12 +247,15 @@ export class Scrubber {
     if (!known) {
       if (this.selectionCount >= SELECTION_CACHE_LIMIT) {
         this.selections.clear();
+        this.selectionsByPacks.clear();
         this.selectionCount = 0;
       }
       this.selections.set(claim.payer.id, (known = []));
     }
     for (const k of known) if (samePositions(k.positions, positions)) return k.selection;
-    const selection = this.select(positions.map((p) => this.plans[p]!));
+    const key = positions.join(',');
+    let selection = this.selectionsByPacks.get(key);
+    if (!selection) this.selectionsByPacks.set(key, (selection = this.select(positions.map((p) => this.plans[p]!))));
     known.push({ positions, selection });
     this.selectionCount++;
     return selection;
@@ -253,7 +263,7 @@ export class Scrubber {
 
   private select(plans: readonly PackPlan[]): Selection {
     const packs = plans.map((p) => p.pack);
-    const read = new Set(packs.flatMap((p) => p.rules.flatMap((r) => r.facts)));
+    const read = new Set(plans.flatMap((p) => p.factsRead));
     const tables = this.tableCoverage.filter((t) => read.has(t.name));
     const adjustments = adjustmentsFor(packs);
     const runs = plans.map((plan): PackRun => {
@@ -384,7 +394,7 @@ export class Scrubber {
           facts.reset(item, run, context);
           fresh = false;
         }
-        const positions = index ? index.candidates(item, facts) : allPositions(rules);
+        const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
         for (let k = 0; k < positions.length; k++) {
           const c = rules[positions[k]!]!;
           const override = overrides?.get(c.id);

@@ -389,6 +389,10 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
   title: 'NCCI procedure-to-procedure edit table',
   read: readPtp,
   facts(editions: Editions<PtpIndex>, table: { name: string }): FactDefinition[] {
+    // The date as a number, for every pair of a claim's lines of one date: parsed once for them all.
+    let lastDate = '';
+    let lastDay = 0;
+    const dayOf = (date: string) => (date === lastDate ? lastDay : ((lastDate = date), (lastDay = dateNumberOfIso(date))));
     return [
       {
         name: table.name,
@@ -422,7 +426,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           const current = editions.at(serviceDate);
           if (!current) return { found: false, column1, column2, serviceDate, covered: false };
           const edition = current.context.edition;
-          const edit = serviceDate === second.serviceDate ? current.index.find(column1, column2, dateNumberOfIso(serviceDate)) : undefined;
+          const edit = serviceDate === second.serviceDate ? current.index.find(column1, column2, dayOf(serviceDate)) : undefined;
           if (!edit) return { found: false, column1, column2, serviceDate, covered: true, edition };
           return {
             found: true,
