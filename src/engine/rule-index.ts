@@ -579,6 +579,8 @@ export class RuleIndex {
     this.first = undefined;
     this.more = 0;
     const out: number[] = [];
+    // Mostly no line names a code of the group's rules: no pair can trigger one.
+    if (keys.length === 0 && asFirst.indexOf(1) === -1 && asSecond.indexOf(1) === -1) return out;
     let position = 0;
     for (let i = 0; i < n; i++) {
       for (let j = ordered ? 0 : i + 1; j < n; j++) {

@@ -3,7 +3,7 @@ import { meets, type FieldPath } from '../claim/fields.js';
 import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
-import { buildResult } from '../findings/result.js';
+import { FindingOrder, buildResult } from '../findings/result.js';
 import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
@@ -175,6 +175,8 @@ export class Scrubber {
   private readonly suppressions = new Map<string, ReadonlySet<string>>();
   /** Every table of the pack set with the dates its editions cover. */
   private readonly tableCoverage: TableCoverage[];
+  /** The findings' order, by rule, worked out once. */
+  private readonly order: FindingOrder;
 
   constructor(
     readonly packSet: PackSet,
@@ -188,6 +190,7 @@ export class Scrubber {
     const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
     for (const rule of packSet.rulesById.values()) if (rule.suppressedBy) this.suppressions.set(rule.id, new Set(rule.suppressedBy));
+    this.order = new FindingOrder(packSet.packs.flatMap((p) => p.rules));
     this.tableCoverage = packSet.packs.flatMap((p) =>
       p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
     );
@@ -418,7 +421,7 @@ export class Scrubber {
         }
       }
     }
-    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs);
+    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs, this.order);
   }
 
   /** Leaves out each finding that a finding of one of its rule's suppressedBy rules covers (every line of it). */
