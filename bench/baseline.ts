@@ -529,6 +529,7 @@ export class Baseline {
       (billing.entityType === 'organization' || c.organizationBillingNpis.includes(billing.npi)) &&
       !claim.renderingProvider &&
       !line.renderingProvider &&
+      line.prescriptionNumber === undefined &&
       !(billing.taxonomy !== undefined && c.selfRenderingTaxonomies.includes(billing.taxonomy)) &&
       code !== undefined &&
       !c.organizationRenderedCodes.matches(code)
