@@ -533,14 +533,6 @@ export class RuleIndex {
   }
 
   /**
-   * Whether any pair of these lines can trigger a rule, in a line-pair group whose rules are
-   * all keyed by their lines' own fields or by pair keys (`pairwise`).
-   */
-  anyPairOf(lines: readonly LineView[]): boolean {
-    return this.pairsOf(lines, true).length > 0;
-  }
-
-  /**
    * In a `pairwise` group, the positions, among the scope's items (buildScopeItems: line i with
    * each line j, j after i unless `ordered`), of the pairs that can trigger a rule. Worked out
    * line by line, once per claim and group, instead of pair by pair: a claim of 50 lines has

@@ -152,7 +152,7 @@ describe('the rule index', () => {
     expect(items.map((item) => [...index.candidates(item)])).toEqual([[0], []]);
   });
 
-  it('tells from the lines alone whether any pair can trigger a pair rule keyed by its lines', async () => {
+  it('tells from the lines alone which pairs can trigger a pair rule keyed by its lines', async () => {
     const packs = await bundledPacks();
     const pairRule = { conditions: { all: [{ fact: 'first', path: 'procedureCode', operator: 'codeIn', value: ['29881'] }, { fact: 'second', path: 'procedureCode', operator: 'codeIn', value: ['29880'] }] }, total: true };
     const byPair = { conditions: { all: [{ fact: 'pair', path: 'sharedModifiers', operator: 'contains', value: 'LT' }] }, total: true };
@@ -160,9 +160,10 @@ describe('the rule index', () => {
     expect(index.pairwise).toBe(true);
     const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string }> };
     const view = () => buildClaimView(claim as unknown as Claim);
-    expect(index.anyPairOf(view().lines)).toBe(false);
+    expect(index.pairsOf(view().lines, true)).toEqual([]);
     claim.lines[1]!.procedureCode = '29881';
-    expect(index.anyPairOf(view().lines)).toBe(true);
+    // The rule is keyed by its first line's code: line 2 (29881) with line 1 is the one pair that can trigger it.
+    expect(index.pairsOf(view().lines, true).map((p) => buildScopeItems(view(), 'line-pair-ordered')[p]!.label)).toEqual(['lines 2 and 1']);
     // A rule keyed by the pair itself, or any other scope, is asked pair by pair.
     expect(new RuleIndex([pairRule, byPair], ['first', 'second', 'pair'], packs.facts, {}, new IndexKeys(), 'line-pair').pairwise).toBe(false);
     expect(new RuleIndex([pairRule], ['first', 'second'], packs.facts, {}, new IndexKeys(), 'line').pairwise).toBe(false);
