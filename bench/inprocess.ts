@@ -56,18 +56,30 @@ async function interleavedPass(
   b: (claim: unknown) => unknown,
   latA: number[],
   latB: number[],
+  /** When given, the CPU microseconds each of the two used are added to it. */
+  cpu?: { a: number; b: number },
 ): Promise<{ a: number; b: number }> {
   const CHUNK = 250;
   let totalA = 0;
   let totalB = 0;
+  const timeA = async (chunk: readonly unknown[]) => {
+    const started = cpu ? cpuMicros() : 0;
+    totalA += await timeClaims(chunk, a, latA);
+    if (cpu) cpu.a += cpuMicros() - started;
+  };
+  const timeB = async (chunk: readonly unknown[]) => {
+    const started = cpu ? cpuMicros() : 0;
+    totalB += await timeClaims(chunk, b, latB);
+    if (cpu) cpu.b += cpuMicros() - started;
+  };
   for (let i = 0, turn = 0; i < claims.length; i += CHUNK, turn++) {
     const chunk = claims.slice(i, i + CHUNK);
     if (turn % 2 === 0) {
-      totalA += await timeClaims(chunk, a, latA);
-      totalB += await timeClaims(chunk, b, latB);
+      await timeA(chunk);
+      await timeB(chunk);
     } else {
-      totalB += await timeClaims(chunk, b, latB);
-      totalA += await timeClaims(chunk, a, latA);
+      await timeB(chunk);
+      await timeA(chunk);
     }
   }
   return { a: claims.length / (totalA / 1e6), b: claims.length / (totalB / 1e6) };
@@ -76,6 +88,22 @@ async function interleavedPass(
 function summary(rates: number[], latencies: number[]): Throughput {
   const sorted = latencies.sort((a, b) => a - b);
   return { claimsPerSecond: round(median(rates), 0), p50Micros: round(percentile(sorted, 50), 1), p99Micros: round(percentile(sorted, 99), 1) };
+}
+
+/** How many claims the baseline scrubs to the same ScrubResult, byte for byte, and the findings made. */
+async function agreement(claims: readonly unknown[], scrub: (claim: unknown) => unknown, baseline: (claim: unknown) => unknown): Promise<{ agrees: number; findings: number }> {
+  let agrees = 0;
+  let findings = 0;
+  let firstDisagreement: unknown;
+  for (const claim of claims) {
+    const a = JSON.stringify(await scrub(claim));
+    const b = JSON.stringify(baseline(claim));
+    findings += (JSON.parse(a) as { findings: unknown[] }).findings.length;
+    if (a === b) agrees++;
+    else firstDisagreement ??= { claim, scrubber: JSON.parse(a), baseline: JSON.parse(b) };
+  }
+  if (firstDisagreement) console.error('baseline disagrees with the scrubber, first case:\n' + JSON.stringify(firstDisagreement, null, 1));
+  return { agrees, findings };
 }
 
 export async function inProcess(quick: boolean, tables: BenchTables): Promise<InProcessResult> {
@@ -89,17 +117,7 @@ export async function inProcess(quick: boolean, tables: BenchTables): Promise<In
   const baseline = (claim: unknown) => hand.scrub(claim, AS_OF);
 
   // The comparison is fair only if both make the same findings, so check before timing.
-  let agrees = 0;
-  let findings = 0;
-  let firstDisagreement: unknown;
-  for (const claim of claims) {
-    const a = JSON.stringify(await scrub(claim));
-    const b = JSON.stringify(baseline(claim));
-    findings += (JSON.parse(a) as { findings: unknown[] }).findings.length;
-    if (a === b) agrees++;
-    else firstDisagreement ??= { claim, scrubber: JSON.parse(a), baseline: JSON.parse(b) };
-  }
-  if (firstDisagreement) console.error('baseline disagrees with the scrubber, first case:\n' + JSON.stringify(firstDisagreement, null, 1));
+  const { agrees, findings } = await agreement(claims, scrub, baseline);
 
   // Warm-up, then interleaved passes.
   await interleavedPass(claims, scrub, baseline, [], []);
@@ -143,4 +161,77 @@ export async function inProcess(quick: boolean, tables: BenchTables): Promise<In
       compiledSpeedup: round(scrubberSummary.claimsPerSecond / refSummary.claimsPerSecond, 1),
     },
   };
+}
+
+/** Claims of one size: the scrubber against the hand-written baseline. */
+export interface LineCountResult {
+  lines: number;
+  claims: number;
+  baselineAgrees: number;
+  findingsPerClaim: number;
+  scrubber: Throughput;
+  baseline: Throughput;
+  /** Scrubber claims/s over baseline claims/s, the median of the passes' ratios (elapsed time). */
+  ratio: number;
+  /** The same in CPU time (user + system of the process), which the neighbours disturb less. */
+  cpuRatio: number;
+}
+
+export interface ManyLinesResult {
+  tables: string;
+  /** Claims of 1, 10 and 50 lines (target: at least 0.5 of the baseline at 10 and 50). */
+  sizes: LineCountResult[];
+}
+
+/** CPU microseconds this process has used (user + system, every thread). */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/**
+ * Claims of 1, 10 and 50 lines, each size its own workload (the same seed and payers as the
+ * in-process section): pair rules see n(n-1) ordered pairs of lines, so what a pair costs the
+ * scrubber beyond what it costs the hand-written baseline shows here. Timed as `inProcess` is,
+ * interleaved in chunks, in elapsed and in CPU time.
+ */
+export async function manyLines(quick: boolean, tables: BenchTables): Promise<ManyLinesResult> {
+  const { packs, codes, env } = await benchPacks(tables);
+  const scrubber = new Scrubber(packs);
+  const hand = await Baseline.load(packs, env);
+  const scrub = (claim: unknown) => scrubber.scrub(claim, { asOf: AS_OF });
+  const baseline = (claim: unknown) => hand.scrub(claim, AS_OF);
+  const sizes: LineCountResult[] = [];
+  for (const lineCount of [1, 10, 50]) {
+    // About the same number of lines (and far more pairs) at every size.
+    const count = Math.max(quick ? 100 : 400, Math.round((quick ? 3_000 : 20_000) / lineCount));
+    const claims = generateWorkload(count, { seed: 7, payerIds: BENCH_PAYERS, codes, lineCount });
+    const { agrees, findings } = await agreement(claims, scrub, baseline);
+    await interleavedPass(claims, scrub, baseline, [], []);
+    const rates: number[] = [];
+    const baseRates: number[] = [];
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
+    const latencies: number[] = [];
+    const baseLatencies: number[] = [];
+    for (let r = 0; r < (quick ? 3 : 7); r++) {
+      const cpu = { a: 0, b: 0 };
+      const pass = await interleavedPass(claims, scrub, baseline, latencies, baseLatencies, cpu);
+      rates.push(pass.a);
+      baseRates.push(pass.b);
+      ratios.push(pass.a / pass.b);
+      cpuRatios.push(cpu.b / cpu.a);
+    }
+    sizes.push({
+      lines: lineCount,
+      claims: count,
+      baselineAgrees: agrees,
+      findingsPerClaim: round(findings / count, 2),
+      scrubber: summary(rates, latencies),
+      baseline: summary(baseRates, baseLatencies),
+      ratio: round(median(ratios), 3),
+      cpuRatio: round(median(cpuRatios), 3),
+    });
+  }
+  return { tables: tables.description, sizes };
 }

@@ -15,7 +15,7 @@ import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
 import { scrapes } from './scrapes.js';
 import { startup } from './startup.js';
-import { inProcess } from './inprocess.js';
+import { inProcess, manyLines } from './inprocess.js';
 import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
@@ -26,7 +26,7 @@ import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'lines', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -90,6 +90,18 @@ if (runs('in-process')) {
   row('  json-rules-engine claims/s (reference)', formatNumber(r.reference.claimsPerSecond), '', `${r.reference.compiledSpeedup}x slower`);
 }
 
+if (runs('lines')) {
+  console.log('lines: claims of 1, 10 and 50 lines, scrubber vs hand-written baseline ...');
+  const r = await manyLines(quick, tables);
+  results.lines = r;
+  for (const s of r.sizes) {
+    // Pairs of lines are where the engine's overhead grew faster than the baseline's: 10 and 50 lines have a target.
+    const target = s.lines >= 10 ? '>= 0.5' : '';
+    row(`claims of ${s.lines} line${s.lines === 1 ? '' : 's'}, claims/s (${formatNumber(s.claims)} claims, ${s.findingsPerClaim} findings each)`, formatNumber(s.scrubber.claimsPerSecond), formatNumber(s.baseline.claimsPerSecond), s.ratio.toFixed(2), target, target ? yes(s.ratio >= 0.5) : '');
+    row('  the same in CPU time; baseline agrees (claims)', `${s.baselineAgrees} of ${s.claims}`, '', s.cpuRatio.toFixed(2), 'all agree', yes(s.baselineAgrees === s.claims));
+  }
+}
+
 if (runs('regex')) {
   console.log('regex: the packs\' regular expressions on RE2 (linear time) vs V8\'s backtracking engine ...');
   const r = await regexCost(quick, tables);
@@ -119,7 +131,8 @@ if (runs('scaling')) {
   const one = r.againstOneRule;
   row(`  10,000 rules spread over payers vs 1 rule, per-claim us (${one.findingsPerClaim.spread} vs ${one.findingsPerClaim.oneRule} findings)`, formatNumber(r.large.perClaimMicros), formatNumber(one.oneRuleMicros), one.spreadRatio.toFixed(2));
   row(`  10,000 rules all applying vs 1 rule (${one.findingsPerClaim.allApply} findings a claim)`, formatNumber(r.allApply.indexedMicros), formatNumber(one.oneRuleMicros), `${one.allApplyRatio}x`, '<= 100x', yes(one.allApplyRatio <= 100));
-  row('  per finding, all applying (us)', formatNumber(one.perFindingMicros));
+  row('  the same in CPU time', '', '', `${one.allApplyCpuRatio}x`, '<= 100x', yes(one.allApplyCpuRatio <= 100));
+  row('  per finding, all applying (us; CPU us)', `${formatNumber(one.perFindingMicros)}; ${formatNumber(one.perFindingCpuMicros)}`);
 }
 
 if (runs('startup')) {

@@ -43,26 +43,43 @@ export interface ScalingResult {
     findingsPerClaim: { oneRule: number; spread: number; allApply: number };
     /** (all-apply - one rule) / the findings more: what a finding costs, its rule's evaluation included. */
     perFindingMicros: number;
+    /** The same two figures in CPU time. */
+    allApplyCpuRatio: number;
+    perFindingCpuMicros: number;
   };
 }
 
-async function perClaim(claims: readonly unknown[], scrubbers: Scrubber[], passes: number): Promise<number[][]> {
+/** CPU microseconds this process has used (user + system). */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/**
+ * Per-claim microseconds of each scrubber, per pass: elapsed, or with `cpu` CPU time (which
+ * the neighbours on a loaded machine disturb far less).
+ */
+async function perClaim(claims: readonly unknown[], scrubbers: Scrubber[], passes: number, cpu?: number[][]): Promise<number[][]> {
   // Turns on chunks of claims, so every scrubber sees the same machine.
   const totals: number[][] = scrubbers.map(() => []);
   const CHUNK = 200;
   for (let pass = 0; pass < passes; pass++) {
     const sums = scrubbers.map(() => 0);
+    const cpuSums = scrubbers.map(() => 0);
     for (let i = 0, turn = 0; i < claims.length; i += CHUNK, turn++) {
       const chunk = claims.slice(i, i + CHUNK);
       const order = scrubbers.map((_, k) => k);
       if (turn % 2 === 1) order.reverse();
       for (const k of order) {
+        const cpuStarted = cpuMicros();
         const started = process.hrtime.bigint();
         for (const claim of chunk) await scrubbers[k]!.scrub(claim, { asOf: AS_OF });
         sums[k]! += microsSince(started);
+        cpuSums[k]! += cpuMicros() - cpuStarted;
       }
     }
     sums.forEach((s, k) => totals[k]!.push(s / claims.length));
+    if (cpu) cpuSums.forEach((s, k) => (cpu[k] ??= []).push(s / claims.length));
   }
   return totals;
 }
@@ -119,8 +136,11 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
   const indexed = new Scrubber(all.packs);
   const unindexed = new Scrubber(all.packs, { indexing: false });
   const few = claims.slice(0, quick ? 100 : 400);
-  await perClaim(few.slice(0, 50), [indexed, unindexed, a, one], 1);
-  const [withIndex, withoutIndex, smallAgain, oneAgain] = await perClaim(few, [indexed, unindexed, a, one], quick ? 1 : 3);
+  // Warm-up on every claim: the first claim of each selection of packs pays for building it.
+  await perClaim(few, [indexed, unindexed, a, one], 1);
+  const cpu: number[][] = [];
+  const [withIndex, withoutIndex, smallAgain, oneAgain] = await perClaim(few, [indexed, unindexed, a, one], quick ? 2 : 3, cpu);
+  const [indexedCpu, , , oneCpu] = cpu;
   const findingsPerClaim = async (scrubber: Scrubber, of: readonly unknown[]) => {
     let count = 0;
     for (const claim of of) count += (await scrubber.scrub(claim, { asOf: AS_OF })).findings.length;
@@ -148,6 +168,8 @@ export async function scaling(quick: boolean): Promise<ScalingResult> {
       allApplyRatio: round(median(withIndex!.map((t, i) => t / oneAgain![i]!)), 1),
       findingsPerClaim: { oneRule: round(findings.oneRule, 2), spread: round(findings.spread, 2), allApply: round(findings.allApply, 1) },
       perFindingMicros: round((median(withIndex!) - median(oneAgain!)) / (findings.allApply - findings.oneRule), 2),
+      allApplyCpuRatio: round(median(indexedCpu!.map((t, i) => t / oneCpu![i]!)), 1),
+      perFindingCpuMicros: round((median(indexedCpu!) - median(oneCpu!)) / (findings.allApply - findings.oneRule), 2),
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   DERIVED_DIAGNOSIS_FIELDS,
   DERIVED_LINE_FIELDS,
   type ClaimView,
+  type LineView,
 } from '../claim/view.js';
 import { isDatedValue, valueOnDate } from '../packs/model.js';
 import type { HistoryView } from './history.js';
@@ -78,6 +79,9 @@ export interface PackContext {
   params: Readonly<Record<string, unknown>>;
 }
 
+/** A line's key as the first or the second line of a pair (FactDefinition.pairKeys); undefined: none. */
+export type PairKey = (line: LineView, role: 'first' | 'second') => unknown;
+
 export interface FactDefinition {
   name: string;
   /** The scopes whose rules may use the fact. */
@@ -99,6 +103,14 @@ export interface FactDefinition {
    * is not scrubbed at all (packs and rules apply by date of service).
    */
   reads?(path: readonly string[]): FieldPath[];
+  /**
+   * For a fact of line pairs: by path, a value that `path equal value` can meet only on a pair
+   * whose first line's key (as a first line) is the second line's key (as a second line), and
+   * is not undefined. The rule index then skips every other pair without building it: a PTP
+   * edit is found only between lines of one date whose codes the table has in its columns.
+   * Each key must be a necessary condition, never a sufficient one: the rules still decide.
+   */
+  pairKeys?: Readonly<Record<string, { value: unknown; key: PairKey }>>;
 }
 
 const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];
@@ -362,6 +374,11 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     // Every field is always there: PairValues works them all out.
     shape: withProps(objectOf({}), { sameServiceDate: BOOLEAN, sameProcedureCode: BOOLEAN, sameModifiers: BOOLEAN, sameRenderingProvider: BOOLEAN, sharedModifiers: arrayOf(STRING) }),
     value: scopeValue('pair'),
+    pairKeys: {
+      sameServiceDate: { value: true, key: (line) => line.serviceDate },
+      sameProcedureCode: { value: true, key: (line) => line.procedureCode },
+      sameRenderingProvider: { value: true, key: (line) => line.renderingNpi },
+    },
     reads: () => [
       ['lines', '@', 'serviceDate'],
       ['lines', '@', 'procedureCode'],

@@ -1,6 +1,7 @@
 import { normalizeCode } from '../claim/codes.js';
 import type { ConditionNode } from '../packs/model.js';
-import { STANDARD_FACTS, type FactCatalog, type FactSource } from './facts.js';
+import type { LineView } from '../claim/view.js';
+import { STANDARD_FACTS, type FactCatalog, type FactSource, type PairKey } from './facts.js';
 import { mayThrow, parseOperator, sharedOperator } from './operators.js';
 import { compilePath } from './path.js';
 import type { ScopeItem, ScopeKey } from './scopes.js';
@@ -42,11 +43,14 @@ interface Field {
    * code: a text value matched by code entry; codes: a list of such values, any of which may
    * match (someFact:codeIn); member: a list value matched by its elements; value: a yes/no or
    * number value matched exactly; range: a number against thresholds; present: any value
-   * that is filled in (not missing, null or empty), as `exists true` asks.
+   * that is filled in (not missing, null or empty), as `exists true` asks; same: a condition
+   * on a pair of lines that can hold only when the two lines have the same key (`pairKey`).
    */
-  kind: 'code' | 'codes' | 'member' | 'value' | 'range' | 'present';
+  kind: 'code' | 'codes' | 'member' | 'value' | 'range' | 'present' | 'same';
   /** The fact's catalog slot when it is not the item's own, and so is read through a FactSource. */
   slot?: number;
+  /** For `same`: a line's key as the pair's first or second line (FactDefinition.pairKeys). */
+  pairKey?: PairKey;
 }
 
 /**
@@ -117,6 +121,8 @@ class TriggerFinder {
     private readonly params: Readonly<Record<string, unknown>> | undefined,
     /** The other facts of the scope, which only a threshold can key (read by slot). */
     private readonly otherFacts: ReadonlySet<string> = new Set(),
+    /** Whether the items are pairs of this claim's lines, which a fact's pairKeys can key. */
+    private readonly linePairs = false,
   ) {}
 
   /** Whether the standard definition of a fact (not one a pack set replaced) is in use. */
@@ -154,6 +160,12 @@ class TriggerFinder {
     if (fixed) {
       if (mayThrow(parsed, Array.isArray(value))) return undefined;
       return sharedOperator(node.operator, parsed)(fixed.value, value) === false ? NEVER : undefined;
+    }
+    // A pair fact that says on which pairs `path equal value` can hold (same date, both codes in the table).
+    const pairKey = this.linePairs && node.params === undefined && node.operator === 'equal' ? this.catalog.get(node.fact)?.pairKeys?.[node.path ?? ''] : undefined;
+    if (pairKey && pairKey.value === value) {
+      const path = node.path ?? '';
+      return keyed({ fact: node.fact, path, resolve: compilePath(path), kind: 'same', pairKey: pairKey.key }, []);
     }
     if (node.params !== undefined || !this.standard(node.fact)) return undefined;
     // someFact:codeIn on a list of codes (`line.sameDayCodes`): only an element can trigger it.
@@ -246,10 +258,10 @@ class TriggerFinder {
 }
 
 /**
- * Codes tell rules apart best, modifiers next, then thresholds; yes/no fields least. Then whole
+ * Codes tell rules apart best, modifiers and pair keys next, then thresholds; yes/no fields least. Then whole
  * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
  */
-const SELECTIVITY = { code: 0, codes: 0, member: 1, range: 2, present: 2, value: 3 } as const;
+const SELECTIVITY = { code: 0, codes: 0, member: 1, same: 1, range: 2, present: 2, value: 3 } as const;
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 function better(a: Trigger, b: Trigger): boolean {
   const sa = SELECTIVITY[a.field.kind];
@@ -353,7 +365,8 @@ const MEMBER = 2;
 const VALUE = 3;
 const RANGE = 4;
 const PRESENT = 5;
-const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, range: RANGE, present: PRESENT } as const;
+const SAME = 6;
+const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, range: RANGE, present: PRESENT, same: SAME } as const;
 
 /**
  * The fields of an index as `candidates` reads them: one flat array, WALK_STRIDE entries per
@@ -363,7 +376,7 @@ const KIND_NUMBER = { code: CODE, codes: CODES, member: MEMBER, value: VALUE, ra
 const KIND = 0; // CODE, CODES, MEMBER, VALUE, RANGE or PRESENT
 const FACT = 1; // the item's fact name, or the catalog slot of a fact read through a FactSource
 const HAS_PATH = 2;
-const RESOLVE = 3; // the path resolver
+const RESOLVE = 3; // the path resolver; for SAME, the pair key
 const EXACT_SLOT = 4; // the field's slots in IndexKeys
 const PREFIX_SLOT = 5;
 const PREFIX_LENGTHS = 6; // longest first; shared
@@ -387,8 +400,13 @@ export class RuleIndex {
    * `candidates` then wants the FactSource the rules will read, pointed at the item.
    */
   readonly readsFacts: boolean;
-  /** A line-pair group whose every rule is keyed by a field of one of its two lines: see anyPairOf. */
+  /** A line-pair group whose every rule is keyed by a field of one of its two lines, or by a pair key: see pairsOf. */
   readonly pairwise: boolean;
+  /**
+   * When every rule is keyed by one pair key (the PTP edits by the table's): the positions of
+   * them all, which are the candidates of every pair pairsOf lists, so it need not be asked again.
+   */
+  readonly onePairKey: readonly number[] | undefined;
 
   /**
    * `params`: the pack's parameter values as the rules will see them (after payer packs), so
@@ -409,7 +427,8 @@ export class RuleIndex {
   ) {
     const own = (f: string) => ITEM_FACTS.has(f) || (scopeKey === 'claim' && f === 'claim');
     const others = new Set(scopeFacts.filter((f) => !own(f) && f !== 'params'));
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others);
+    const linePairs = scopeKey === 'line-pair' || scopeKey === 'line-pair-ordered';
+    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others, linePairs);
     const byField = new Map<string, FieldIndex>();
     const fields: FieldIndex[] = [];
     const always: number[] = [];
@@ -449,7 +468,7 @@ export class RuleIndex {
       entries[KIND] = KIND_NUMBER[field.kind];
       entries[FACT] = field.slot ?? field.fact;
       entries[HAS_PATH] = field.path !== '';
-      entries[RESOLVE] = field.resolve;
+      entries[RESOLVE] = field.kind === 'same' ? field.pairKey : field.resolve;
       entries[EXACT_SLOT] = fi.exactSlot;
       entries[PREFIX_SLOT] = fi.prefixSlot;
       entries[PREFIX_LENGTHS] = keys.lengths(fi.prefixLengths.sort((a, b) => b - a));
@@ -459,9 +478,10 @@ export class RuleIndex {
     });
     this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
     this.pairwise =
-      (scopeKey === 'line-pair' || scopeKey === 'line-pair-ordered') &&
+      linePairs &&
       always.length === 0 &&
-      fields.every((fi) => fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second'));
+      fields.every((fi) => fi.field.kind === 'same' || (fi.field.slot === undefined && (fi.field.fact === 'first' || fi.field.fact === 'second')));
+    this.onePairKey = this.pairwise && fields.length === 1 && fields[0]!.field.kind === 'same' ? fields[0]!.positions : undefined;
     this.indexedCount = rules.length - always.length - this.neverCount;
     keys.reserve(rules.length);
   }
@@ -476,6 +496,12 @@ export class RuleIndex {
     this.first = undefined;
     this.more = 0;
     for (let at = 0; at < walk.length; at += WALK_STRIDE) {
+      if (walk[at + KIND] === SAME) {
+        const key = walk[at + RESOLVE] as PairKey;
+        const a = key(item.values.first as LineView, 'first');
+        if (a !== undefined && a === key(item.values.second as LineView, 'second')) this.add(walk[at + POSITIONS] as number[]);
+        continue;
+      }
       const fact = walk[at + FACT];
       this.match(at, typeof fact === 'string' ? item.values[fact] : undefined, facts);
     }
@@ -507,18 +533,60 @@ export class RuleIndex {
   }
 
   /**
-   * Whether any pair of these lines can trigger a rule, in a line-pair group whose rules are
-   * all keyed by their lines' own fields (`pairwise`): a claim of 12 lines has 66 pairs, and a
-   * pack's pair rules name a few codes it mostly does not bill. Asked once per claim and group,
-   * line by line, instead of once per pair.
+   * In a `pairwise` group, the positions, among the scope's items (buildScopeItems: line i with
+   * each line j, j after i unless `ordered`), of the pairs that can trigger a rule. Worked out
+   * line by line, once per claim and group, instead of pair by pair: a claim of 50 lines has
+   * 2,450 ordered pairs, and a PTP edit can hold only between two lines of one date whose codes
+   * the table names in the right columns. A superset, as `candidates` is: each pair it keeps is
+   * then asked again.
    */
-  anyPairOf(lines: readonly unknown[]): boolean {
+  pairsOf(lines: readonly LineView[], ordered: boolean): number[] {
+    const n = lines.length;
+    const walk = this.walk;
+    // Lines that trigger a rule by their own fields, as the first line or as the second.
+    const asFirst = new Uint8Array(n);
+    const asSecond = new Uint8Array(n);
+    // Per pair key: each line's key as a first line, then as a second line.
+    const keys: Array<readonly [unknown[], unknown[]]> = [];
+    for (let at = 0; at < walk.length; at += WALK_STRIDE) {
+      if (walk[at + KIND] === SAME) {
+        const key = walk[at + RESOLVE] as PairKey;
+        const a = new Array<unknown>(n);
+        const b = new Array<unknown>(n);
+        for (let i = 0; i < n; i++) {
+          a[i] = key(lines[i]!, 'first');
+          b[i] = key(lines[i]!, 'second');
+        }
+        keys.push([a, b]);
+        continue;
+      }
+      const marks = walk[at + FACT] === 'first' ? asFirst : asSecond;
+      for (let i = 0; i < n; i++) {
+        this.first = undefined;
+        this.more = 0;
+        this.match(at, lines[i], undefined);
+        if (this.first !== undefined) marks[i] = 1;
+      }
+    }
     this.first = undefined;
     this.more = 0;
-    for (let at = 0; at < this.walk.length; at += WALK_STRIDE) for (const line of lines) this.match(at, line, undefined);
-    const found = this.first !== undefined;
-    this.first = undefined;
-    return found;
+    const out: number[] = [];
+    // Mostly no line names a code of the group's rules: no pair can trigger one.
+    if (keys.length === 0 && asFirst.indexOf(1) === -1 && asSecond.indexOf(1) === -1) return out;
+    let position = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = ordered ? 0 : i + 1; j < n; j++) {
+        if (i === j) continue;
+        let hit = asFirst[i] === 1 || asSecond[j] === 1;
+        for (let k = 0; !hit && k < keys.length; k++) {
+          const a = keys[k]![0][i];
+          hit = a !== undefined && a === keys[k]![1][j];
+        }
+        if (hit) out.push(position);
+        position++;
+      }
+    }
+    return out;
   }
 
   /** Adds the lists of the rules that the value of the field at `at` (`own`: the item's fact) triggers. */

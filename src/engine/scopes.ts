@@ -197,6 +197,26 @@ function historyPairItems(claim: ClaimView, history: HistoryView | undefined): S
   return items;
 }
 
+/**
+ * The pair item at a position of the list buildScopeItems makes for 'line-pair-ordered'
+ * (`ordered`: line i with every other line j, i-major) or 'line-pair' (j after i).
+ */
+export function pairItemAt(lines: readonly LineView[], ordered: boolean, position: number): ScopeItem {
+  const n = lines.length;
+  let i = 0;
+  let j: number;
+  if (ordered) {
+    i = Math.floor(position / (n - 1));
+    const r = position - i * (n - 1);
+    j = r < i ? r : r + 1;
+  } else {
+    let r = position;
+    while (r >= n - 1 - i) r -= n - 1 - i++;
+    j = i + 1 + r;
+  }
+  return new PairItem(lines[i]!, lines[j]!);
+}
+
 /** Builds the items of one scope for a claim. Callers cache the result per claim. */
 export function buildScopeItems(claim: ClaimView, key: ScopeKey, history?: HistoryView): ScopeItem[] {
   switch (key) {

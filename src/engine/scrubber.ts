@@ -3,7 +3,7 @@ import { meets, type FieldPath } from '../claim/fields.js';
 import { checkClaimStructure, claimIdOf } from '../claim/validate.js';
 import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
-import { buildResult } from '../findings/result.js';
+import { FindingOrder, buildResult } from '../findings/result.js';
 import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
@@ -14,7 +14,7 @@ import type { GlobalDaysLookup } from './history-facts.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { appliesToPayerType, tableNeedOf, type TableNeed } from './table-needs.js';
-import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
+import { buildScopeItems, pairItemAt, type ScopeItem, type ScopeKey } from './scopes.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 export interface ScrubOptions {
@@ -98,6 +98,8 @@ interface GroupPlan {
 
 interface PackPlan {
   pack: Pack;
+  /** Every fact the pack's rules read. */
+  factsRead: readonly string[];
   /** The pack's own parameter values, computed once. */
   defaults: Readonly<Record<string, unknown>>;
   groups: GroupPlan[];
@@ -164,6 +166,11 @@ export class Scrubber {
   private readonly plansForAnyPayer: number[] = [];
   /** By payer id: the pack selections seen, with the positions (in `plans`) that make them up. */
   private readonly selections = new Map<string, Array<{ positions: number[]; selection: Selection }>>();
+  /**
+   * The same selections by their positions: a selection depends on its packs alone, and payers
+   * whose claims select the same packs (every payer, when no pack names one) share it.
+   */
+  private readonly selectionsByPacks = new Map<string, Selection>();
   private selectionCount = 0;
   private readonly compiled: CompiledEvaluator | undefined;
   private readonly reusableFacts: FactSource;
@@ -174,6 +181,8 @@ export class Scrubber {
   private readonly tableCoverage: TableCoverage[];
   /** By rule id: the tables it needs and the payer types it applies to (rules that read a table only). */
   private readonly tableNeeds = new Map<string, TableNeed>();
+  /** The findings' order, by rule, worked out once. */
+  private readonly order: FindingOrder;
 
   constructor(
     readonly packSet: PackSet,
@@ -187,6 +196,7 @@ export class Scrubber {
     const placeholder: ScopeItem = { scope: 'claim', label: '', serviceDate: '', lines: [], defaultPath: '', values: {} };
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
     for (const rule of packSet.rulesById.values()) if (rule.suppressedBy) this.suppressions.set(rule.id, new Set(rule.suppressedBy));
+    this.order = new FindingOrder(packSet.packs.flatMap((p) => p.rules));
     this.tableCoverage = packSet.packs.flatMap((p) =>
       p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
     );
@@ -212,7 +222,7 @@ export class Scrubber {
         return indexing ? { group, compiled, indexes: new WeakMap() } : { group, compiled };
       });
       const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
-      return { pack, defaults, groups };
+      return { pack, factsRead: [...new Set(pack.rules.flatMap((r) => r.facts))], defaults, groups };
     });
     // Index every group now for the packs' own parameters (payer packs' variants are built on
     // the first claim that needs them): no claim should pay for work that belongs to loading.
@@ -251,12 +261,15 @@ export class Scrubber {
     if (!known) {
       if (this.selectionCount >= SELECTION_CACHE_LIMIT) {
         this.selections.clear();
+        this.selectionsByPacks.clear();
         this.selectionCount = 0;
       }
       this.selections.set(claim.payer.id, (known = []));
     }
     for (const k of known) if (samePositions(k.positions, positions)) return k.selection;
-    const selection = this.select(positions.map((p) => this.plans[p]!));
+    const key = positions.join(',');
+    let selection = this.selectionsByPacks.get(key);
+    if (!selection) this.selectionsByPacks.set(key, (selection = this.select(positions.map((p) => this.plans[p]!))));
     known.push({ positions, selection });
     this.selectionCount++;
     return selection;
@@ -394,13 +407,18 @@ export class Scrubber {
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
+    const pairAt = pairItemCache(claim);
     // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
     // be using it meanwhile.
     const facts = this.reusableFacts;
     for (let g = 0; g < groups.length; g++) {
       const { scopeKey, owner, effective, rules, index, context, overrides } = groups[g]!;
-      if (index?.pairwise && !index.anyPairOf(claim.lines)) continue;
-      for (const item of itemsFor(scopeKey)) {
+      // A pair group keyed by its lines: only the pairs that can trigger a rule, each built when reached.
+      const pairs = index?.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
+      const items = pairs ? undefined : itemsFor(scopeKey);
+      const count = pairs ? pairs.length : items!.length;
+      for (let t = 0; t < count; t++) {
+        const item = pairs ? pairAt(scopeKey, pairs[t]!) : items![t]!;
         const date = item.serviceDate;
         if (!inWindow(effective, date)) continue;
         let fresh = true;
@@ -408,7 +426,7 @@ export class Scrubber {
           facts.reset(item, run, context);
           fresh = false;
         }
-        const positions = index ? index.candidates(item, facts) : allPositions(rules);
+        const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
         for (let k = 0; k < positions.length; k++) {
           const c = rules[positions[k]!]!;
           const override = overrides?.get(c.id);
@@ -432,7 +450,7 @@ export class Scrubber {
         }
       }
     }
-    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs);
+    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs, this.order);
   }
 
   /** Leaves out each finding that a finding of one of its rule's suppressedBy rules covers (every line of it). */
@@ -467,6 +485,16 @@ function scopeItemCache(claim: ClaimView, history: HistoryView | undefined): (ke
     let list = items.get(key);
     if (!list) items.set(key, (list = buildScopeItems(claim, key, history)));
     return list;
+  };
+}
+
+/** Pair items built one at a time, by position among the scope's items, and kept for the claim's other groups. */
+function pairItemCache(claim: ClaimView): (key: ScopeKey, position: number) => ScopeItem {
+  const built = new Map<ScopeKey, Array<ScopeItem | undefined>>();
+  return (key, position) => {
+    let list = built.get(key);
+    if (!list) built.set(key, (list = []));
+    return (list[position] ??= pairItemAt(claim.lines, key === 'line-pair-ordered', position));
   };
 }
 

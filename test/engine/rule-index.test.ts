@@ -4,7 +4,7 @@ import { CompiledEvaluator } from '../../src/engine/compiled-evaluator.js';
 import { groupRules } from '../../src/engine/evaluator.js';
 import { FactSource } from '../../src/engine/facts.js';
 import { IndexKeys, RuleIndex } from '../../src/engine/rule-index.js';
-import { SCOPES, buildScopeItems, type ScopeKey } from '../../src/engine/scopes.js';
+import { SCOPES, buildScopeItems, pairItemAt, type ScopeKey } from '../../src/engine/scopes.js';
 import type { Claim } from '../../src/claim/claim.generated.js';
 import { bundledPacks, fixtureClaim } from '../helpers.js';
 
@@ -152,20 +152,66 @@ describe('the rule index', () => {
     expect(items.map((item) => [...index.candidates(item)])).toEqual([[0], []]);
   });
 
-  it('tells from the lines alone whether any pair can trigger a pair rule keyed by its lines', async () => {
+  it('tells from the lines alone which pairs can trigger a pair rule keyed by its lines', async () => {
     const packs = await bundledPacks();
     const pairRule = { conditions: { all: [{ fact: 'first', path: 'procedureCode', operator: 'codeIn', value: ['29881'] }, { fact: 'second', path: 'procedureCode', operator: 'codeIn', value: ['29880'] }] }, total: true };
-    const byPair = { conditions: { all: [{ fact: 'pair', path: 'sameServiceDate', operator: 'equal', value: true }] }, total: true };
+    const byPair = { conditions: { all: [{ fact: 'pair', path: 'sharedModifiers', operator: 'contains', value: 'LT' }] }, total: true };
     const index = new RuleIndex([pairRule], ['first', 'second'], packs.facts, {}, new IndexKeys(), 'line-pair');
     expect(index.pairwise).toBe(true);
     const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string }> };
     const view = () => buildClaimView(claim as unknown as Claim);
-    expect(index.anyPairOf(view().lines)).toBe(false);
+    expect(index.pairsOf(view().lines, true)).toEqual([]);
     claim.lines[1]!.procedureCode = '29881';
-    expect(index.anyPairOf(view().lines)).toBe(true);
+    // The rule is keyed by its first line's code: line 2 (29881) with line 1 is the one pair that can trigger it.
+    expect(index.pairsOf(view().lines, true).map((p) => buildScopeItems(view(), 'line-pair-ordered')[p]!.label)).toEqual(['lines 2 and 1']);
     // A rule keyed by the pair itself, or any other scope, is asked pair by pair.
     expect(new RuleIndex([pairRule, byPair], ['first', 'second', 'pair'], packs.facts, {}, new IndexKeys(), 'line-pair').pairwise).toBe(false);
     expect(new RuleIndex([pairRule], ['first', 'second'], packs.facts, {}, new IndexKeys(), 'line').pairwise).toBe(false);
+  });
+
+  it('builds any pair item on its own, as it sits in the list of all pairs', () => {
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string }> };
+    const line = claim.lines[1]!;
+    for (let n = 1; n <= 6; n++) {
+      claim.lines = Array.from({ length: n }, (_, i) => ({ ...line, procedureCode: `1110${i}` }));
+      const view = buildClaimView(claim as unknown as Claim);
+      for (const key of ['line-pair', 'line-pair-ordered'] as const) {
+        const all = buildScopeItems(view, key);
+        expect(all.map((_, p) => pairItemAt(view.lines, key === 'line-pair-ordered', p).label)).toEqual(all.map((item) => item.label));
+      }
+    }
+  });
+
+  it('keys pair rules by what the two lines must share, and lists only the pairs that share it', async () => {
+    const packs = await bundledPacks();
+    const sameDay = { conditions: { all: [{ fact: 'pair', path: 'sameServiceDate', operator: 'equal', value: true }] }, total: true };
+    const index = new RuleIndex([sameDay], ['pair'], packs.facts, {}, new IndexKeys(), 'line-pair-ordered');
+    expect(index.pairwise).toBe(true);
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ serviceDate: string }> };
+    claim.lines.push({ ...claim.lines[0]!, serviceDate: '2026-02-21' }, { ...claim.lines[1]! });
+    const view = buildClaimView(claim as unknown as Claim);
+    // Lines 1, 2 and 4 are on 2026-02-20, line 3 the day after: 6 of the 12 ordered pairs share a date.
+    const pairs = index.pairsOf(view.lines, true);
+    const items = buildScopeItems(view, 'line-pair-ordered');
+    expect(pairs.map((p) => items[p]!.label)).toEqual(['lines 1 and 2', 'lines 1 and 4', 'lines 2 and 1', 'lines 2 and 4', 'lines 4 and 1', 'lines 4 and 2']);
+    expect(items.filter((item) => index.candidates(item).length > 0).map((item) => item.label)).toEqual(pairs.map((p) => items[p]!.label));
+  });
+
+  it('asks the PTP table which pairs of lines can be an edit: one date, column-1 code first, column-2 code second', async () => {
+    const packs = await bundledPacks();
+    const pack = packs.packs.find((p) => p.name === 'cms-ncci-ptp')!;
+    const group = groupRules(pack).find((g) => g.scopeKey === 'line-pair-ordered')!;
+    const compiled = new CompiledEvaluator().rulesOf(group, packs.facts);
+    const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
+    const index = new RuleIndex(compiled.map((c) => ({ conditions: c.rule.conditions, total: c.total })), group.facts, packs.facts, defaults, new IndexKeys(), 'line-pair-ordered');
+    expect(index.pairwise).toBe(true);
+    const claim = fixtureClaim('visit-and-procedure') as { lines: Array<{ procedureCode: string; serviceDate: string }> };
+    // The bundled excerpt (2026 Q3) has 0001A in column 1, 0591T and 99213 in column 2; 99213 and 0591T in no column 1.
+    const on = (procedureCode: string, serviceDate = '2026-08-03') => ({ ...claim.lines[1]!, procedureCode, serviceDate });
+    claim.lines = [on('0001A'), on('0591T'), on('99213'), on('0591T', '2026-08-04')];
+    const view = buildClaimView(claim as unknown as Claim);
+    const items = buildScopeItems(view, 'line-pair-ordered');
+    expect(index.pairsOf(view.lines, true).map((p) => items[p]!.label)).toEqual(['lines 1 and 2', 'lines 1 and 3']);
   });
 
   it('keys claim rules by the claim\'s own fields, and only in the claim scope', async () => {

@@ -78,6 +78,8 @@ export interface WorkloadOptions {
   codes?: CodePools;
   /** The dates of service are drawn from this year (default 2026). */
   year?: number;
+  /** Every claim gets exactly this many lines (default: 1 to 12, and problems may add a few). */
+  lineCount?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -101,7 +103,8 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
     const month = int(1, 9);
     const day = date(month, int(1, 28));
     const diagnoses: Json[] = Array.from({ length: int(1, 5) }, () => ({ code: pick(codes.diagnoses) }));
-    const lineCount = int(1, 12);
+    const drawn = int(1, 12);
+    const lineCount = options.lineCount ?? drawn;
     const lines: Json[] = [];
     const used = new Set<string>();
     for (let i = 0; i < lineCount; i++) {
@@ -149,6 +152,13 @@ export function generateWorkload(count: number, options: WorkloadOptions = {}): 
     if (chance(problemRate)) {
       const problems = int(1, 3);
       for (let p = 0; p < problems; p++) addProblem(claim, lines, diagnoses, codes, rand);
+    }
+    // A fixed line count holds whatever the problems added: the lines they added stay (they are
+    // the problem), in place of as many of the claim's own lines before them.
+    if (options.lineCount !== undefined && lines.length > options.lineCount) {
+      const added = lines.length - options.lineCount;
+      lines.splice(Math.max(0, options.lineCount - added), added);
+      lines.length = options.lineCount;
     }
     // The total is computed last, so that only a deliberate mismatch makes it wrong.
     const total = lines.reduce((sum, l) => sum + (l.charge as number), 0);

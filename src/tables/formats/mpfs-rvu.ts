@@ -387,9 +387,37 @@ function globalDaysAt(editions: Editions<FeeScheduleIndex>, line: LineView): { d
   return days === undefined ? undefined : { days, edition: edition!.context.edition };
 }
 
+/** What relations reads of each line of a claim, worked out once per claim (not once per pair of lines). */
+interface LineGlobal {
+  provider: string;
+  /** The line's global days and the edition they came from, as a LineRef; undefined when the fee schedule has none. */
+  ref: LineRef | undefined;
+}
+
+const lineGlobals = new WeakMap<Editions<FeeScheduleIndex>, WeakMap<ClaimView, LineGlobal[]>>();
+
+function globalsOf(editions: Editions<FeeScheduleIndex>, claim: ClaimView): LineGlobal[] {
+  let byClaim = lineGlobals.get(editions);
+  if (!byClaim) lineGlobals.set(editions, (byClaim = new WeakMap()));
+  let globals = byClaim.get(claim);
+  if (!globals) {
+    globals = claim.lines.map((other) => {
+      const global = globalDaysAt(editions, other);
+      return {
+        provider: providerOf(other, claim),
+        ref: global && { line: other.number, code: other.procedureCode!, serviceDate: other.serviceDate, globalDays: global.days, edition: global.edition },
+      };
+    });
+    byClaim.set(claim, globals);
+  }
+  return globals;
+}
+
 /** What the claim's other lines of the same provider are to this one, in global-surgery terms. */
 function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: ClaimView) {
-  const provider = providerOf(line, claim);
+  const globals = globalsOf(editions, claim);
+  const provider = globals[line.index]!.provider;
+  let nextDay: string | undefined;
   let sameDayMinorProcedure: LineRef | undefined;
   let majorProcedure: LineRef | undefined;
   let postOperativeOf: (LineRef & { endsOn: string; day: number }) | undefined;
@@ -397,7 +425,8 @@ function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: 
   let otherSideLine: number | undefined;
   for (const other of claim.lines) {
     if (other === line) continue;
-    const sameProvider = providerOf(other, claim) === provider;
+    const { provider: otherProvider, ref } = globals[other.index]!;
+    const sameProvider = otherProvider === provider;
     if (
       otherSideLine === undefined &&
       other.number < line.number &&
@@ -407,16 +436,13 @@ function relations(editions: Editions<FeeScheduleIndex>, line: LineView, claim: 
     ) {
       otherSideLine = other.number;
     }
-    if (!sameProvider) continue;
-    const global = globalDaysAt(editions, other);
-    if (global === undefined) continue;
-    const days = global.days;
-    const ref = { line: other.number, code: other.procedureCode!, serviceDate: other.serviceDate, globalDays: days, edition: global.edition };
+    if (!sameProvider || ref === undefined) continue;
+    const days = ref.globalDays;
     if (other.serviceDate === line.serviceDate) {
       if (days !== 'ZZZ') sameDayNonAddOn = true;
       if ((days === '000' || days === '010') && !sameDayMinorProcedure) sameDayMinorProcedure = ref;
     }
-    if (days === '090' && !majorProcedure && (other.serviceDate === line.serviceDate || other.serviceDate === addDays(line.serviceDate, 1))) majorProcedure = ref;
+    if (days === '090' && !majorProcedure && (other.serviceDate === line.serviceDate || other.serviceDate === (nextDay ??= addDays(line.serviceDate, 1)))) majorProcedure = ref;
     if ((days === '010' || days === '090') && !postOperativeOf && other.serviceDate < line.serviceDate) {
       const day = daysBetween(other.serviceDate, line.serviceDate);
       // Post-operative days 1 to 10 (or 90) after the procedure's date of service, both ends counted.

@@ -178,7 +178,35 @@ export class PtpIndex {
     this.prior = this.prior.subarray(0, n);
     this.rationaleId = this.rationaleId.subarray(0, n);
     this.pairKey = this.pairKey.subarray(0, n);
+    this.columns();
     return this;
+  }
+
+  /** The codes in column 1 and in column 2 of any row, by code key; made once, when the rows are complete. */
+  private columnKeys: readonly [Set<number>, Set<number>] | undefined;
+
+  private columns(): readonly [Set<number>, Set<number>] {
+    if (this.columnKeys) return this.columnKeys;
+    const one = new Set<number>();
+    const two = new Set<number>();
+    for (let slot = 0; slot < this.slotHeads.length; slot++) {
+      const head = this.slotHeads[slot]!;
+      if (head === EMPTY) continue;
+      const key = this.pairKey[head]!;
+      one.add(Math.floor(key / CODE_KEY_LIMIT));
+      two.add(key % CODE_KEY_LIMIT);
+    }
+    return (this.columnKeys = [one, two]);
+  }
+
+  /**
+   * Whether some edit of the table has the code in column 1 (or 2): a pair of lines can have
+   * an edit only if the first line's code is a column-1 code and the second's a column-2 code,
+   * which most pairs of a claim's lines are not.
+   */
+  inColumn(code: string, column: 1 | 2): boolean {
+    const key = codeKeyOf(code);
+    return key >= 0 && this.columns()[column - 1]!.has(key);
   }
 
   private headOf(key1: number, key2: number): number {
@@ -260,6 +288,7 @@ export class PtpIndex {
     index.slotHeads = slotHeads as Int32Array;
     index.rows = json.rows;
     index.pairs = json.pairs;
+    index.columns();
     return index;
   }
 }
@@ -360,6 +389,10 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
   title: 'NCCI procedure-to-procedure edit table',
   read: readPtp,
   facts(editions: Editions<PtpIndex>, table: { name: string }): FactDefinition[] {
+    // The date as a number, for every pair of a claim's lines of one date: parsed once for them all.
+    let lastDate = '';
+    let lastDay = 0;
+    const dayOf = (date: string) => (date === lastDate ? lastDay : ((lastDate = date), (lastDay = dateNumberOfIso(date))));
     return [
       {
         name: table.name,
@@ -393,7 +426,7 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           const current = editions.at(serviceDate);
           if (!current) return { found: false, column1, column2, serviceDate, covered: false };
           const edition = current.context.edition;
-          const edit = serviceDate === second.serviceDate ? current.index.find(column1, column2, dateNumberOfIso(serviceDate)) : undefined;
+          const edit = serviceDate === second.serviceDate ? current.index.find(column1, column2, dayOf(serviceDate)) : undefined;
           if (!edit) return { found: false, column1, column2, serviceDate, covered: true, edition };
           return {
             found: true,
@@ -410,6 +443,18 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
           };
         },
         reads: () => [['lines', '@', 'procedureCode']],
+        pairKeys: {
+          // An edit is found only for two lines of one date, the first's code in column 1 and the second's in column 2.
+          found: {
+            value: true,
+            key: (line, role) => {
+              const code = line.procedureCode;
+              if (code === undefined) return undefined;
+              const current = editions.at(line.serviceDate);
+              return current?.index.inColumn(code, role === 'first' ? 1 : 2) ? line.serviceDate : undefined;
+            },
+          },
+        },
       },
     ];
   },
