@@ -184,6 +184,8 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
     const sqliteCpu = median(cpuPerChunk.get('sqlite')!);
     const postgresCpu = postgres ? median(cpuPerChunk.get('postgres')!) : undefined;
 
+    const ratios = `SQLite ${(onSqlite / off).toFixed(2)}x${onPostgres !== undefined ? `, PostgreSQL ${(onPostgres / off).toFixed(2)}x` : ''}`;
+    console.log(`  per claim vs off: ${ratios} (CPU: SQLite ${(sqliteCpu / offCpu).toFixed(2)}x); recording ...`);
     // Recording a batch: memory sampled at 10%, 50% and 90% of it, and every 1,000 claims for the peak.
     const recordCount = quick ? 20_000 : 100_000;
     const recorder = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'recording.sqlite')), SECRET, 1185);
