@@ -376,7 +376,15 @@ export class Baseline {
       const em = code !== undefined && this.visits.matches(code);
       if (em && !has(L.emBypass)) {
         const sameDay = sameDayProvider(i);
-        if (sameDay.some((c) => L.minorProcedures.matches(c)) || (L.problemVisits.matches(code!) && sameDay.some((c) => L.preventiveVisits.matches(c)))) fire('em-without-modifier-25');
+        // The fee schedule edition covering the date decides what a minor procedure is (global days 000 or 010); else the parameter list.
+        const edition = this.mpfsEditions.at(l.serviceDate);
+        const minor = edition
+          ? sameDay.some((c) => {
+              const days = edition.index.globalDaysOf(c);
+              return days === '000' || days === '010';
+            })
+          : sameDay.some((c) => L.minorProcedures.matches(c));
+        if (minor || (L.problemVisits.matches(code!) && sameDay.some((c) => L.preventiveVisits.matches(c)))) fire('em-without-modifier-25');
       }
       if (em && has(DISTINCT_ON_EM)) fire('distinct-service-modifier-on-em');
       if (!acme && m.includes('59') && code !== undefined && !em) fire('modifier-59-prefer-x');
@@ -481,8 +489,11 @@ export class Baseline {
     // Diagnoses: the ICD-10-CM code set and the MCE edits.
     claim.diagnoses.forEach((d, index) => this.diagnosisChecks(claim, d, index, first, mceApplies, acme, out));
 
-    // The tables the claim's packs read that have no edition for one of its dates of service.
-    const read = [this.aoc, ...(mceApplies ? [this.mce] : []), this.mpfs, this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
+    // The tables that the rules applying to the claim read (the fee schedule and add-on code
+    // rules only for their payer types) and have no edition for one of its dates of service.
+    const aocApplies = payerType !== undefined && this.aocPayerTypes.includes(payerType);
+    const mpfsApplies = aocApplies || (payerType !== undefined && (this.mpfsParams.payerTypes as string[]).includes(payerType));
+    const read = [...(aocApplies ? [this.aoc] : []), ...(mceApplies ? [this.mce] : []), ...(mpfsApplies ? [this.mpfs] : []), this.mue, this.ptp, this.icd10, this.hcpcs, this.pos] as Array<Table<unknown>>;
     const dates = [...new Set(lines.map((l) => l.serviceDate))].sort();
     const missing = read
       .map((t) => ({ table: t.name, title: t.title, dates: dates.filter((d) => !editionAt(t, d)), editions: t.editions.map((e) => e.context.edition) }))
@@ -529,6 +540,7 @@ export class Baseline {
       (billing.entityType === 'organization' || c.organizationBillingNpis.includes(billing.npi)) &&
       !claim.renderingProvider &&
       !line.renderingProvider &&
+      line.prescriptionNumber === undefined &&
       !(billing.taxonomy !== undefined && c.selfRenderingTaxonomies.includes(billing.taxonomy)) &&
       code !== undefined &&
       !c.organizationRenderedCodes.matches(code)

@@ -66,14 +66,15 @@ async function readerPass(file: string): Promise<number> {
   return claims;
 }
 
-interface Rate {
+export interface Rate {
   /** Claims per second of elapsed time. */
   wall: number;
   /** Claims per CPU second (user + system, every thread of the process): what the code costs, whatever the neighbours take. */
   cpu: number;
 }
 
-async function timed(pass: () => Promise<number>, expected: number): Promise<Rate> {
+/** One pass, timed: claims per second elapsed and per CPU second of this process. */
+export async function timed(pass: () => Promise<number>, expected: number): Promise<Rate> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const claims = await pass();

@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: every benchmark, each measured against its baseline in the same run, as a
- * table on standard output and the same figures in bench/results.json (git-ignored; see
- * bench/results.example.json). `npm run bench -- --quick` is a fast smoke run with small
- * samples; `--only in-process,http` runs some sections. Timings are not tests: nothing here
- * fails on a slow machine.
+ * table on standard output. A full run of a section records its figures, with the date and
+ * machine, in bench/results.json (committed) and regenerates the figures table in
+ * docs/performance.md from it (bench/figures.ts); sections not run keep their last entry.
+ * `npm run bench -- --quick` is a fast smoke run with small samples, written to
+ * bench/results.quick.json only; `--only in-process,http` runs some sections. Timings are not
+ * tests: nothing here fails on a slow machine.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../src/paths.js';
 import { batch, type BatchResult } from './batch.js';
 import { http, workers, type CpuPerRequest } from './http.js';
 import { scaling } from './scaling.js';
@@ -19,18 +20,19 @@ import { queueBench } from './queue.js';
 import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
 import { ndjsonBench } from './ndjson.js';
+import { x12StreamBench } from './x12-stream.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
+import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
-const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1]! : args[args.indexOf(onlyArg) + 1]!).split(',') : [...SECTIONS];
-const runs = (s: Section) => only.includes(s);
 
 const machine = {
   cores: os.availableParallelism(),
@@ -42,8 +44,35 @@ const machine = {
 console.log(`Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryMiB} MiB, Node ${machine.node}${quick ? '; quick run' : ''}`);
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), quick, machine };
-const rows: string[][] = [['measure', 'value', 'baseline', 'ratio', 'target', 'met']];
-const row = (measure: string, value: string, baseline = '', ratio = '', target = '', met = '') => rows.push([measure, value, baseline, ratio, target, met]);
+const rows: string[][] = [[...TABLE_HEADER]];
+const measured: Record<string, SectionRecord> = {};
+let current: { name: Section; startedAt: number; keysBefore: Set<string>; rows: string[][] } | undefined;
+const row = (measure: string, value: string, baseline = '', ratio = '', target = '', met = '') => {
+  const r = [measure, value, baseline, ratio, target, met];
+  rows.push(r);
+  current?.rows.push(r);
+};
+/** Closes the section being measured: its rows and the figures it added to `results`. */
+const closeSection = () => {
+  if (!current) return;
+  const figures = Object.fromEntries(Object.entries(results).filter(([k]) => !current!.keysBefore.has(k)));
+  measured[current.name] = {
+    measuredAt: new Date().toISOString(),
+    seconds: Math.round((Date.now() - current.startedAt) / 1000),
+    machine,
+    tables: String(results.tables),
+    rows: current.rows,
+    figures,
+  };
+  current = undefined;
+};
+/** Whether section `s` runs in this invocation; when it does, its rows and figures are recorded apart from now on. */
+const runs = (s: Section) => {
+  if (!only.includes(s)) return false;
+  closeSection();
+  current = { name: s, startedAt: Date.now(), keysBefore: new Set(Object.keys(results)), rows: [] };
+  return true;
+};
 const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
 const started = Date.now();
 
@@ -121,6 +150,17 @@ if (runs('batch')) {
   results.batch = runsOf;
 }
 
+if (runs('x12-stream')) {
+  console.log(`x12-stream: scrub check over a generated ${quick ? '100 MB' : '1 GB'} 837P, its peak RSS; the streaming X12 reader vs the whole-file reader ...`);
+  const r = await x12StreamBench(quick, tables);
+  results.x12Stream = r;
+  row(`scrub check peak RSS MiB, ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) vs a 1-claim 837`, formatNumber(r.peakMiB), formatNumber(r.oneClaimPeakMiB), (r.peakMiB / r.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(r.peakMiB < 300));
+  row('  scrub check claims/s over it (threads: one per core)', formatNumber(r.checkClaimsPerSecond));
+  const x = r.reader;
+  row(`X12 reader claims/s, streaming vs whole-file (${formatNumber(x.fileMiB)} MiB, ${formatNumber(x.claims)} claims)`, formatNumber(x.streamClaimsPerSecond), formatNumber(x.wholeClaimsPerSecond), x.ratio.toFixed(2), '>= 1', yes(x.ratio >= 1));
+  row('  per CPU second', formatNumber(x.streamClaimsPerCpuSecond), formatNumber(x.wholeClaimsPerCpuSecond), x.cpuRatio.toFixed(2), '>= 1', yes(x.cpuRatio >= 1));
+}
+
 if (runs('ndjson')) {
   console.log(`ndjson: the NDJSON reader and scrub check --jobs 1 vs reading and JSON.parse alone (${quick ? '20,000' : '200,000'} claims) ...`);
   const r = await ndjsonBench(quick, tables);
@@ -191,10 +231,15 @@ if (runs('queue')) {
   }
 }
 
+closeSection();
 results.seconds = Math.round((Date.now() - started) / 1000);
 console.log('\n' + table(rows));
 console.log(`\n${machine.cores} cores; ${results.seconds} s.`);
 if (results.workers && !(results.workers as { available: boolean }).available) console.log(`Note: ${(results.workers as { note: string }).note}.`);
-const out = path.join(packageRoot, 'bench', 'results.json');
-await writeFile(out, JSON.stringify(results, null, 2) + '\n');
-console.log(`Figures written to ${path.relative(process.cwd(), out)}`);
+if (quick) {
+  await writeFile(QUICK_RESULTS_FILE, JSON.stringify(results, null, 2) + '\n');
+  console.log(`Quick-run figures written to ${path.relative(process.cwd(), QUICK_RESULTS_FILE)} (not to the record).`);
+} else {
+  await writeRecord(mergeRecord(await readRecord(), measured, SECTIONS));
+  console.log(`Figures of ${Object.keys(measured).join(', ')} recorded in ${path.relative(process.cwd(), RESULTS_FILE)} and docs/performance.md.`);
+}

@@ -176,6 +176,10 @@ export interface Line {
    */
   ndcQuantity?: number;
   /**
+   * Prescription or compound number of a drug a pharmacy dispensed (837P 2410 REF*XZ): the line is the pharmacy's own supply, not a practitioner's service.
+   */
+  prescriptionNumber?: string;
+  /**
    * CLIA number of the laboratory that performed this line, when it differs from the claim's (837P 2400 REF*X4).
    */
   cliaNumber?: string;

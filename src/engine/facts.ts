@@ -261,7 +261,8 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
     name: 'tableEditions',
     scopes: ['claim'],
     description:
-      "the claim's dates of service that no loaded edition of a table covers, among the tables the rules of the claim's packs read: " +
+      "the claim's dates of service that no loaded edition of a table covers, among the tables read by the rules that apply to the claim " +
+      "(its packs' rules, less those whose payer-type condition excludes the claim's payer type, and less tables a rule tests `covered` of, having a fallback): " +
       'missing (table, title, dates, editions loaded), tables, dates, and text for messages; on those dates the table gives no verdict',
     shape: objectOf({
       missing: arrayOf(objectOf({ table: STRING, title: STRING, dates: arrayOf(STRING), editions: arrayOf(STRING) })),

@@ -127,7 +127,7 @@ export function inOnePeriod(period: LimitPeriod, a: string, b: string): boolean 
   }
 }
 
-/* ---------------- global surgery (pack data, later the fee schedule) ---------------- */
+/* ---------------- global surgery (the fee schedule, else pack data) ---------------- */
 
 /** Global days of a procedure code on a date: from the fee schedule once loaded, else from pack data. */
 export type GlobalDaysLookup = (code: string, serviceDate: string) => { days: number; source: string } | undefined;
@@ -380,7 +380,7 @@ export const HISTORY_FACTS: readonly FactDefinition[] = [
       'consulted: whether history was used for this scrub. Line rules: sameDayLines (recorded lines on the date of service), ' +
       'exactDuplicates and suspectDuplicates (references "CLAIM line N" of recorded lines with the same code, provider and date: exact when modifiers, units and charge match too), ' +
       'frequency (the first frequency limit of the pack parameter frequencyLimits that the line exceeds: exceeded, title, maxUnits, period, recordedUnits, earlier, reference), ' +
-      'globalPeriods (references of the recorded procedures of the same provider whose post-operative global period, from the parameter globalDays, covers the date) and globalPeriod (the first of them: claimId, line, procedureCode, serviceDate, globalDays, endsOn, source). ' +
+      'globalPeriods (references of the recorded procedures of the same provider whose post-operative global period covers the date; the global days come from the loaded fee schedule edition that covers the recorded procedure\'s date of service, else from the parameter globalDays) and globalPeriod (the first of them: claimId, line, procedureCode, serviceDate, globalDays, endsOn, source: the edition or "pack parameter globalDays"). ' +
       'Code-date rules: recordedUnits and recordedLines (the code on the date for the same provider), totalUnits (with this claim\'s units)',
     shape: historyShape,
     parameters: { frequencyLimits: problemOf(parseFrequencyLimits), globalDays: problemOf(parseGlobalDays) },

@@ -10,8 +10,10 @@ import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
 import type { HistoryView } from './history.js';
+import type { GlobalDaysLookup } from './history-facts.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
+import { appliesToPayerType, tableNeedOf, type TableNeed } from './table-needs.js';
 import { buildScopeItems, type ScopeItem, type ScopeKey } from './scopes.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
@@ -129,8 +131,10 @@ interface GroupRun {
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
 interface Selection {
   packs: Pack[];
-  /** The tables the selected packs' rules read, for the tableEditions fact. */
-  tables: TableCoverage[];
+  /** The selected packs' rules that need a table, with their packs' parameters (after payer packs). */
+  tableReaders: ReadonlyArray<{ need: TableNeed; params: Readonly<Record<string, unknown>> }>;
+  /** By payer type: the tables the rules applying to such a claim read, for the tableEditions fact. */
+  tablesByPayerType: Map<string | undefined, TableCoverage[]>;
   runs: PackRun[];
   /** With the compiled evaluator: every group of every selected pack, in order. */
   groups: GroupRun[];
@@ -168,6 +172,8 @@ export class Scrubber {
   private readonly suppressions = new Map<string, ReadonlySet<string>>();
   /** Every table of the pack set with the dates its editions cover. */
   private readonly tableCoverage: TableCoverage[];
+  /** By rule id: the tables it needs and the payer types it applies to (rules that read a table only). */
+  private readonly tableNeeds = new Map<string, TableNeed>();
 
   constructor(
     readonly packSet: PackSet,
@@ -184,6 +190,11 @@ export class Scrubber {
     this.tableCoverage = packSet.packs.flatMap((p) =>
       p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
     );
+    const tableNames = new Set(this.tableCoverage.map((t) => t.name));
+    for (const rule of packSet.rulesById.values()) {
+      const need = tableNeedOf(rule, tableNames);
+      if (need.tables.length > 0) this.tableNeeds.set(rule.id, need);
+    }
     this.plans = packSet.packs.map((pack, position) => {
       const payers = pack.appliesTo?.payerIds;
       if (payers) {
@@ -253,8 +264,6 @@ export class Scrubber {
 
   private select(plans: readonly PackPlan[]): Selection {
     const packs = plans.map((p) => p.pack);
-    const read = new Set(packs.flatMap((p) => p.rules.flatMap((r) => r.facts)));
-    const tables = this.tableCoverage.filter((t) => read.has(t.name));
     const adjustments = adjustmentsFor(packs);
     const runs = plans.map((plan): PackRun => {
       const adjustment = adjustments.get(plan.pack.name);
@@ -278,7 +287,25 @@ export class Scrubber {
             }),
           ),
         );
-    return { packs, tables, runs, groups };
+    const tableReaders = runs.flatMap(({ plan, context, overrides }) =>
+      plan.pack.rules.flatMap((rule) => {
+        const need = this.tableNeeds.get(rule.id);
+        return need && overrides?.get(rule.id)?.enabled !== false ? [{ need, params: context.params }] : [];
+      }),
+    );
+    return { packs, tableReaders, tablesByPayerType: new Map(), runs, groups };
+  }
+
+  /** The tables that the selection's rules applying to a claim of this payer type read. */
+  private tablesOf(selection: Selection, payerType: string | undefined): TableCoverage[] {
+    let tables = selection.tablesByPayerType.get(payerType);
+    if (!tables) {
+      const read = new Set<string>();
+      for (const { need, params } of selection.tableReaders) if (appliesToPayerType(need, params, payerType)) for (const t of need.tables) read.add(t);
+      tables = this.tableCoverage.filter((t) => read.has(t.name));
+      selection.tablesByPayerType.set(payerType, tables);
+    }
+    return tables;
   }
 
   private indexFor(plan: GroupPlan, params: Readonly<Record<string, unknown>>): RuleIndex | undefined {
@@ -303,8 +330,9 @@ export class Scrubber {
       return options.explain ? { ...result, explain: [] } : result;
     }
     const claim = buildClaimView(usable.claim);
-    const { packs, tables, runs } = this.selectionFor(claim);
-    const run = runContext(claim, tables, options);
+    const selection = this.selectionFor(claim);
+    const { packs, runs } = selection;
+    const run = runContext(claim, this.tablesOf(selection, claim.payer.type), options, this.packSet.globalDays);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const explain: RuleExplanation[] = [];
@@ -360,8 +388,9 @@ export class Scrubber {
     const usable = structure.ok ? { claim: structure.claim, unusable: undefined } : structure.usable;
     if (!usable) return buildResult(claimIdOf(input), structure.ok ? [] : structure.findings, []);
     const claim = buildClaimView(usable.claim);
-    const { packs, tables, groups } = this.selectionFor(claim);
-    const run = runContext(claim, tables, options);
+    const selection = this.selectionFor(claim);
+    const { packs, groups } = selection;
+    const run = runContext(claim, this.tablesOf(selection, claim.payer.type), options, this.packSet.globalDays);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
@@ -416,9 +445,12 @@ export class Scrubber {
   }
 }
 
-function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions): RunContext {
+function runContext(claim: ClaimView, tables: readonly TableCoverage[], options: ScrubOptions, globalDays: GlobalDaysLookup | undefined): RunContext {
   const run: RunContext = { claim, today: options.asOf ?? todayIso(), tables };
-  if (options.history) run.history = options.history;
+  if (options.history) {
+    run.history = options.history;
+    if (globalDays) run.globalDays = globalDays;
+  }
   return run;
 }
 

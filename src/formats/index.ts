@@ -3,7 +3,7 @@
  * and FHIR R4 Claim/Bundle text into canonical claims, each able to say where a finding's field
  * came from in the file. See README.md beside this file.
  */
-export { readClaims, openClaims, detectFormat } from './read.js';
+export { readClaims, openClaims, openArrivingClaims, detectFormat, type ArrivingClaims } from './read.js';
 export { completeResult, withSources } from './decorate.js';
 export { scrubRead, type ItemResult } from './scrub.js';
 export { SourceMap } from './locator.js';

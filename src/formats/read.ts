@@ -1,7 +1,7 @@
 import { isFhirResource } from './fhir/read.js';
 import { parseJsonAt, readJsonValue, readNdjson, textPosition } from './json.js';
 import type { ClaimFormat, ClaimStream, ReadHint, ReadItem, ReadProblem, ReadRecord, ReadResult } from './types.js';
-import { openX12 } from './x12/read.js';
+import { openX12, streamX12 } from './x12/read.js';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
 const X12_TYPES = ['application/edi-x12', 'application/x12'];
@@ -122,6 +122,70 @@ export function openClaims(input: string | Uint8Array, hint?: ReadHint): ClaimSt
     // A reader bug must not take the caller down; the message says nothing about the content.
     return refused({ code: 'internal-error', severity: 'error', message: 'The input could not be read because of an internal error in the reader.' });
   }
+}
+
+/** Claims read from a file as it arrives: an X12 file record by record, any other format whole. */
+export interface ArrivingClaims {
+  format: ClaimFormat | 'unknown';
+  /** Known at once, except for an X12 file (its claims are counted as they come). */
+  claims?: number;
+  records: AsyncIterable<ReadRecord> | Iterable<ReadRecord>;
+}
+
+/** Enough of a file to tell its encoding and whether it is X12. */
+const HEAD_BYTES = 4096;
+
+/** Whether bytes (UTF-8, after a byte-order mark and white space) start an X12 interchange. */
+function startsX12(head: Uint8Array): boolean {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && (head[i] === 32 || head[i] === 9 || head[i] === 10 || head[i] === 13)) i++;
+  return head[i] === 0x49 && head[i + 1] === 0x53 && head[i + 2] === 0x41;
+}
+
+/**
+ * Opens claims from a file that arrives in chunks (a file read from disk, standard input, a
+ * request body). An X12 file is read as it comes, in memory that does not grow with the file
+ * (see streamX12): its records are those `openClaims` gives for the whole file. Any other
+ * format is read whole, as `openClaims` reads it.
+ */
+export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | string>, hint?: ReadHint): Promise<ArrivingClaims> {
+  const input = chunks[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < HEAD_BYTES) {
+    const next = await input.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    head.push(chunk);
+    size += chunk.length;
+  }
+  const first = Buffer.concat(head);
+  if (wideEncoding(first) || !startsX12(first)) {
+    const rest: Buffer[] = [first];
+    if (!done) for (let next = await input.next(); !next.done; next = await input.next()) rest.push(typeof next.value === 'string' ? Buffer.from(next.value) : Buffer.from(next.value));
+    const whole = openClaims(Buffer.concat(rest), hint);
+    return { format: whole.format, claims: whole.claims, records: whole.records() };
+  }
+  async function* text(): AsyncGenerator<string> {
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    yield decoder.decode(first, { stream: true });
+    if (!done) for (let next = await input.next(); !next.done; next = await input.next()) yield typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
+    yield decoder.decode();
+  }
+  async function* guarded(): AsyncGenerator<ReadRecord> {
+    try {
+      yield* streamX12(text());
+    } catch (err) {
+      // A file that cannot be read (a disk error) is the caller's to report; a reader bug is one problem.
+      if ((err as NodeJS.ErrnoException).code) throw err;
+      yield { kind: 'problem', problem: INTERNAL_ERROR };
+    }
+  }
+  return { format: 'x12', records: guarded() };
 }
 
 /**

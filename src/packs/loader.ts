@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { readSchema, strictAjv } from '../claim/schema.js';
 import { FactCatalog, type FactDefinition } from '../engine/facts.js';
+import type { GlobalDaysLookup } from '../engine/history-facts.js';
 import type { TemplateParse } from '../engine/template.js';
 import { loadTable, tableFileLabel, type LoadedTable, type TableLoadOptions, type TableProblem } from '../tables/load.js';
 import type { TableDeclaration, TableInfo } from '../tables/model.js';
@@ -317,6 +318,8 @@ function packDataProblems(rules: readonly Rule[], parameters: Record<string, Par
 class TableFactCollector {
   private readonly extra: FactDefinition[] = [];
   private readonly owners = new Map<string, { pack: string; file: string; line: number; column: number }>();
+  /** The first fee schedule table's global days, for the history facts. */
+  globalDays: GlobalDaysLookup | undefined;
 
   constructor(private readonly base: FactCatalog) {}
 
@@ -336,6 +339,7 @@ class TableFactCollector {
       } else {
         this.owners.set(table.info.name, { pack: file.raw.name, file: file.source.file, ...at });
         this.extra.push(...table.facts);
+        this.globalDays ??= table.globalDays;
       }
     }
     return diagnostics;
@@ -431,7 +435,9 @@ async function readPackSetFrom(dir: string, facts: FactCatalog, options: PackLoa
   diagnostics.push(...clashes, ...checkPackRelations(packs, packDirs.map((d) => path.basename(d))));
   diagnostics.sort(compareDiagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { packSet: { packs, rulesById, facts: catalog, dir, loadedAt: new Date().toISOString() }, diagnostics };
+  const packSet: PackSet = { packs, rulesById, facts: catalog, dir, loadedAt: new Date().toISOString() };
+  if (collector.globalDays) packSet.globalDays = collector.globalDays;
+  return { packSet, diagnostics };
 }
 
 /** Loads a pack set or throws a PackLoadError listing every problem. */

@@ -1,5 +1,6 @@
 import type { Category, Severity } from '../findings/finding.js';
 import type { FactCatalog } from '../engine/facts.js';
+import type { GlobalDaysLookup } from '../engine/history-facts.js';
 import type { Scope, ScopeKey } from '../engine/scopes.js';
 import type { Template } from '../engine/template.js';
 import type { TableInfo } from '../tables/model.js';
@@ -141,6 +142,11 @@ export interface PackSet {
   /** Absolute path of the folder the packs came from. */
   dir: string;
   loadedAt: string;
+  /**
+   * Global days of a code on a date from a loaded fee schedule table (the first pack's, in
+   * pack order), for the history facts' global periods; absent when no pack loads one.
+   */
+  globalDays?: GlobalDaysLookup;
 }
 
 /**

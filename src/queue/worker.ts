@@ -125,7 +125,12 @@ export class QueueWorker {
     this.o.metrics.claimsInFlight.inc();
     const deliveries = msg.info.deliveryCount;
     const key = incomingKey(msg.subject, msg.seq, msg.headers);
+    // Started when the claim history turns out to be down, and kept until the claim is
+    // acknowledged: the scrub that follows the outage (the store reconnecting) and the result's
+    // publication can outlast the ack wait too, and the claim must not go to another worker meanwhile.
+    let keepalive: NodeJS.Timeout | undefined;
     const finish = () => {
+      clearInterval(keepalive);
       this.o.metrics.claimsInFlight.dec();
       this.o.metrics.claimSeconds.observe((performance.now() - started) / 1000);
       this.handled++;
@@ -160,7 +165,11 @@ export class QueueWorker {
         result = withInputPlace(result, { ...(key.line !== undefined ? { line: key.line } : {}), input: read.input });
         break;
       } catch (err) {
-        if (this.o.claimScrub.isOutage(err) && (await this.waitForDependency(msg, key, err))) continue;
+        if (this.o.claimScrub.isOutage(err)) {
+          msg.working();
+          keepalive ??= setInterval(() => msg.working(), Math.max(250, Math.floor(this.o.queue.settings.ackWaitMs / 4)));
+          if (await this.waitForDependency(key, err)) continue;
+        }
         if (this.o.claimScrub.isOutage(err)) {
           // Draining while the history is down: another worker (or this one, restarted) takes it.
           msg.nak();
@@ -193,18 +202,15 @@ export class QueueWorker {
   /**
    * The claim history is down: an outage of the store, not a fault of the claim, so the claim
    * must neither use up its attempts nor go to the dead letters. The worker keeps the claim
-   * (telling the server it is still working on it, so it is not redelivered meanwhile), pulls
-   * nothing more, and reports not ready, until the store answers again: true, scrub it again.
-   * False when the worker is told to drain meanwhile.
+   * (the caller tells the server it is still working on it, so it is not redelivered meanwhile),
+   * pulls nothing more, and reports not ready, until the store answers again: true, scrub it
+   * again. False when the worker is told to drain meanwhile.
    */
-  private async waitForDependency(msg: JsMsg, key: IncomingClaim, err: unknown): Promise<boolean> {
+  private async waitForDependency(key: IncomingClaim, err: unknown): Promise<boolean> {
     this.o.metrics.dependencyWaits.inc();
     this.o.metrics.dependencyDown.set(1);
     this.o.log.error({ batch: key.batch, item: key.item, err: loggableError(err) }, 'the claim history cannot be used: holding the claim and pulling no more until it answers again');
     this.waitingForDependency = true;
-    // Well within the ack wait, whatever a ping takes: the claim must not go to another worker.
-    msg.working();
-    const keepalive = setInterval(() => msg.working(), Math.max(250, Math.floor(this.o.queue.settings.ackWaitMs / 4)));
     try {
       const since = Date.now();
       while (!this.stopping) {
@@ -219,7 +225,6 @@ export class QueueWorker {
       }
       return false;
     } finally {
-      clearInterval(keepalive);
       this.waitingForDependency = false;
       this.o.metrics.dependencyDown.set(0);
     }

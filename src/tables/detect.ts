@@ -53,6 +53,8 @@ function formatOfContent(text: string): TableFormat | undefined {
   if (/column1\/column2/i.test(text) || lines.some((l) => /^[0-9A-Z]{5}\t[0-9A-Z]{5}\t\*?\t\d{8}\t(\d{8}|\*)\t[019]\t/.test(l))) return 'ncci-ptp';
   if (/hcpcs\s*\/\s*cpt/i.test(text)) return 'mue';
   if (lines.some((l) => /^"?HCPCS"?,"?MOD"?,/i.test(l))) return 'mpfs-rvu';
+  // The fixed-width PPRRVU: its header record, then records with the global days at 104-106.
+  if (/^HDR/.test(lines[0] ?? '') && lines.slice(1).some((l) => /^[A-Z0-9]{5}/.test(l) && /^(000|010|090|MMM|XXX|YYY|ZZZ)$/.test(l.slice(103, 106)))) return 'mpfs-rvu';
   if (/aoc_edit_type/i.test(text)) return 'ncci-add-on';
   if (lines.some((l) => l.length >= 293 && /^[A-Z0-9 ]{5}\d{5}[3478]/.test(l))) return 'hcpcs';
   return undefined;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { isIsoDate } from '../claim/dates.js';
 import type { FactDefinition } from '../engine/facts.js';
+import type { GlobalDaysLookup } from '../engine/history-facts.js';
 import type { DateWindow } from '../packs/model.js';
 import { readSnapshot, snapshotPath, writeSnapshot, type CachedRows } from './cache.js';
 import { Editions, type Edition } from './editions.js';
@@ -61,6 +62,8 @@ export interface TableProblem {
 export interface LoadedTable {
   info: TableInfo;
   facts: FactDefinition[];
+  /** A fee schedule's global days by code and date (see TableFormatDefinition.globalDays). */
+  globalDays?: GlobalDaysLookup;
 }
 
 export const CACHE_DIR_VARIABLE = 'SCRUB_TABLE_CACHE_DIR';
@@ -478,5 +481,8 @@ export async function loadTable(
   const covers = spanOf(infos);
   if (covers) info.covers = covers;
   if (decl.env) info.env = decl.env;
-  return { table: { info, facts: definition.facts(new Editions(name, editions), { name }) }, problems };
+  const loaded = new Editions(name, editions);
+  const table: LoadedTable = { info, facts: definition.facts(loaded, { name }) };
+  if (definition.globalDays) table.globalDays = definition.globalDays(loaded);
+  return { table, problems };
 }

@@ -1,4 +1,5 @@
 import type { FactDefinition } from '../engine/facts.js';
+import type { GlobalDaysLookup } from '../engine/history-facts.js';
 import type { DateWindow } from '../packs/model.js';
 import type { Editions } from './editions.js';
 
@@ -140,6 +141,11 @@ export interface TableFormatDefinition<Index> {
   recognise?(names: readonly string[]): RecognisedEdition | undefined;
   /** Present for formats big enough to be worth caching (the snapshot is versioned). */
   snapshot?: SnapshotCodec<Index>;
+  /**
+   * For a fee schedule: the global days of a code in the edition covering a date, which the
+   * history facts use for recorded procedures (their pack parameter answers where this does not).
+   */
+  globalDays?(editions: Editions<Index>): GlobalDaysLookup;
 }
 
 export type SnapshotArray = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;

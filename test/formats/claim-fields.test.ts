@@ -32,6 +32,15 @@ describe('an 837P with the new claim fields', () => {
     for (const line of claim.lines) expect(line.orderingProvider).toEqual({ npi: '1112223338', name: 'Marcus Welby' });
   });
 
+  it('reads a dispensed drug\'s prescription number from 2410 REF*XZ, so the pharmacy\'s drug lines need no rendering practitioner', async () => {
+    const item = onlyClaim(validDrug());
+    const claim = canonical(item);
+    expect(claim.lines.map((l: { prescriptionNumber?: string }) => l.prescriptionNumber)).toEqual([undefined, '2530001', '2530001', '2530001', '2530002', '2530003']);
+    expect(item.locate!('/lines/4/prescriptionNumber')).toMatchObject({ segment: 'REF', loop: '2410', element: 'REF-02' });
+    const [out] = await scrubRead(await bundledScrubber(), [item], { asOf: '2026-03-02' });
+    expect((out as { result: ScrubResult }).result.findings.filter((f) => f.ruleId === 'rendering-provider-missing')).toEqual([]);
+  });
+
   it('locates the NDC quantity and the ordering provider in the file', () => {
     const item = onlyClaim(drug());
     expect(item.locate!('/lines/1/ndcQuantity')).toMatchObject({ format: 'x12', segment: 'CTP', loop: '2410', element: 'CTP-04' });

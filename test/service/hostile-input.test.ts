@@ -48,7 +48,7 @@ const hostileBodies: Array<[string, string | Buffer, number, string]> = [
 ];
 
 describe('POST /v1/scrub with hostile bodies', () => {
-  it.each(hostileBodies)('answers %s with %i %s and keeps serving', async (_what, body, status, code) => {
+  it.each(hostileBodies.map(([what, body, status, code]) => ({ what, body, status, code })))('answers $what with $status $code and keeps serving', async ({ body, status, code }) => {
     const answer = await request(server.url, { path: '/v1/scrub', headers: JSON_TYPE, body });
     expectProblem(answer, status, code);
     await expectStillServing();

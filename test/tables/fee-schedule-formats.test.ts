@@ -6,7 +6,9 @@ import { feeScheduleFormat } from '../../src/tables/formats/mpfs-rvu.js';
 import { addOnCodeFormat, julianDate } from '../../src/tables/formats/ncci-add-on.js';
 import { RowCounter, TableFileError } from '../../src/tables/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
+import { fixedWidthFromCsv } from '../support/pprrvu-fixed-width.js';
 import { zipOf } from '../support/zip-writer.js';
+import { detectFile } from '../../src/tables/detect.js';
 
 const PPRRVU = path.join(bundledRulesDir, 'cms-mpfs', 'tables', 'PPRRVU2025_Oct.no-descriptors.csv');
 const AOC = path.join(bundledRulesDir, 'cms-add-on-codes', 'tables', 'AOC_V2026Q2-MCR.xlsx');
@@ -56,6 +58,39 @@ describe('PPRRVU (mpfs-rvu)', () => {
     expect(index.get('27447')).toMatchObject({ bilateral: '1', assistant: '2', coSurgeon: '1', team: '0' });
     expect(index.get('10060')).toMatchObject({ globalDays: '010', assistant: '1', team: '0' });
     expect(feeScheduleFormat.recognise!([path.basename(file)])?.edition).toBe('MPFS RVU26A (January 2026 release, effective 2026-01-01)');
+  });
+
+  it('reads the fixed-width txt of the same release at the 2025 layout\'s positions: the same index as the CSV', async () => {
+    const csv = await readFile(PPRRVU, 'utf8');
+    const file = await tempFile('PPRRVU25_OCT.txt', fixedWidthFromCsv(csv));
+    const fromCsv = await feeScheduleFormat.read([PPRRVU], new RowCounter());
+    const rows = new RowCounter();
+    const fromTxt = await feeScheduleFormat.read([file], rows);
+    expect(rows.taken).toBe(19_090);
+    expect(rows.skipped).toBe(0);
+    expect(Object.fromEntries(fromTxt.entries())).toEqual(Object.fromEntries(fromCsv.entries()));
+    expect(fromTxt.get('71046')).toMatchObject({ pcTc: '1', globalDays: 'XXX', modifierRows: ['26', 'TC'] });
+    // scrub tables verify and diff find it by its name, and by its content when the name says nothing.
+    expect((await detectFile(file))?.format).toBe('mpfs-rvu');
+    const unnamed = await tempFile('relative-values.dat', fixedWidthFromCsv(csv));
+    expect((await detectFile(unnamed))?.format).toBe('mpfs-rvu');
+    expect((await feeScheduleFormat.read([unnamed], new RowCounter())).size).toBe(fromCsv.size);
+    // In the release zip, the CSV is read when both forms are there; the txt when it is alone.
+    const both = await tempFile('RVU25D.zip', '');
+    await writeFile(both, zipOf([{ name: 'PPRRVU25_OCT.txt', data: Buffer.from('HDR not a valid file') }, { name: 'PPRRVU25_OCT.csv', data: Buffer.from(csv) }]));
+    expect((await feeScheduleFormat.read([both], new RowCounter())).size).toBe(fromCsv.size);
+    const txtOnly = await tempFile('RVU25D.zip', '');
+    await writeFile(txtOnly, zipOf([{ name: 'PPRRVU25_OCT.txt', data: Buffer.from(fixedWidthFromCsv(csv)) }, { name: 'RVU25D.pdf', data: Buffer.from('%PDF') }]));
+    expect(Object.fromEntries((await feeScheduleFormat.read([txtOnly], new RowCounter())).entries())).toEqual(Object.fromEntries(fromCsv.entries()));
+  });
+
+  it('refuses a fixed-width file whose records do not fit the layout of its year, rather than read it off by some columns', async () => {
+    const csv = await readFile(PPRRVU, 'utf8');
+    // Every field from STATUS CODE on one position to the right, as an unknown layout would put them.
+    const file = await tempFile('PPRRVU26_JAN.txt', fixedWidthFromCsv(csv, { shift: 1 }));
+    await expect(feeScheduleFormat.read([file], new RowCounter())).rejects.toThrow(/do not fit the fixed-width layout \(RVU25D record layout/);
+    const noHeader = await tempFile('PPRRVU25_OCT.txt', fixedWidthFromCsv(csv).split('\r\n').slice(1).join('\r\n'));
+    await expect(feeScheduleFormat.read([noHeader], new RowCounter())).rejects.toThrow(TableFileError);
   });
 
   it('refuses a file without the named columns, and skips a malformed row at file:line', async () => {

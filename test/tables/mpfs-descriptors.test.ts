@@ -7,6 +7,7 @@ import { feeScheduleFormat } from '../../src/tables/formats/mpfs-rvu.js';
 import { RowCounter } from '../../src/tables/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { scrub } from '../cli/run-cli.js';
+import { fixedWidthFromCsv } from '../support/pprrvu-fixed-width.js';
 
 /**
  * The official PPRRVU carries CPT short descriptors (AMA copyright) in its DESCRIPTION column.
@@ -22,11 +23,20 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** The bundled file's header block and the rows of some codes, each DESCRIPTION cell holding the marker. */
-async function markedFile(codes: readonly string[]): Promise<string> {
+type Form = 'csv' | 'txt';
+
+/**
+ * The bundled file's header block and the rows of some codes, each DESCRIPTION cell holding the
+ * marker; as CSV, or in the fixed-width form (header record, DESCRIPTION at positions 8-57).
+ */
+async function markedFile(codes: readonly string[], form: Form): Promise<string> {
   const lines = (await readFile(BUNDLED, 'utf8')).split('\r\n');
   const header = lines.findIndex((l) => l.startsWith('HCPCS,MOD,DESCRIPTION,'));
   const rows = lines.slice(header + 1).filter((l) => codes.includes(l.slice(0, 5)));
+  const broken = '99999,,,,,0.00,0.00,,0.00,,0.00,0.00,0.00,0,XXX,0.00,0.00,0.00,0,0,0,0,0,,32.3465,09,0,99,0.00,0.00,0.00';
+  if (form === 'txt') {
+    return fixedWidthFromCsv([...lines.slice(0, header + 1), ...rows, broken].join('\r\n'), { describe: (cells) => `${MARKER} ${cells[0]} ${cells[0] === '99999' ? 'broken' : ''}` });
+  }
   const marked = rows.map((l) => {
     const cells = l.split(',');
     cells[2] = `"${MARKER} ${cells[0]}, with a comma"`;
@@ -48,7 +58,7 @@ async function filesBelow(dir: string): Promise<string[]> {
 }
 
 describe('PPRRVU DESCRIPTION column', () => {
-  it('never keeps, caches, logs or shows a descriptor: load, snapshot, scrub, tables list, verify, diff', async () => {
+  it.each<Form>(['csv', 'txt'])('never keeps, caches, logs or shows a descriptor (%s): load, snapshot, scrub, tables list, verify, diff', async (form) => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'scrub-mpfs-desc-'));
     dirs.push(root);
     const rules = path.join(root, 'rules');
@@ -56,8 +66,12 @@ describe('PPRRVU DESCRIPTION column', () => {
     await mkdir(cache);
     await cp(path.join(bundledRulesDir, 'cms-mpfs'), path.join(rules, 'cms-mpfs'), { recursive: true });
     await rm(path.join(rules, 'cms-mpfs', 'tables', 'PPRRVU2025_Oct.no-descriptors.csv'));
-    const file = path.join(rules, 'cms-mpfs', 'tables', 'PPRRVU2025_Oct.csv');
-    await writeFile(file, await markedFile(['27447', '10060', '99213', '71046', '27215']));
+    const file = path.join(rules, 'cms-mpfs', 'tables', `PPRRVU2025_Oct.${form}`);
+    await writeFile(file, await markedFile(['27447', '10060', '99213', '71046', '27215'], form));
+    if (form === 'txt') {
+      const pack = path.join(rules, 'cms-mpfs', 'pack.yaml');
+      await writeFile(pack, (await readFile(pack, 'utf8')).replace('tables/PPRRVU*.csv', 'tables/PPRRVU*.txt'));
+    }
     expect(await readFile(file, 'utf8')).toContain(MARKER);
 
     // Load: nothing of the description is in the index.

@@ -269,6 +269,7 @@ describe('the bundled CMS packs', () => {
   it('name the tables and dates no edition covers, once per claim, and judge no code by another year', async () => {
     const result = await new Scrubber(bundled).scrub({
       ...claim('G0136', '99213', '2022-02-15'),
+      payer: { id: 'MEDICARE', type: 'medicare' },
       patient: { birthDate: '1950-04-01', sex: 'M' },
       diagnoses: [{ code: 'N80.0' }, { code: 'QA0.0101' }],
     });
@@ -278,5 +279,24 @@ describe('the bundled CMS packs', () => {
     expect(missing[0]!.message).toContain('ICD-10-CM order file (icd10cm) for 2022-02-15');
     expect(result.findings.filter((f) => f.category === 'code-validity' && f.ruleId !== 'table-edition-missing')).toEqual([]);
     expect(result.findings.filter((f) => f.ruleId.startsWith('mce-'))).toEqual([]);
+  });
+
+  it('name only the tables that rules applying to the claim read: the Medicare fee schedule and add-on code tables not for a commercial claim', async () => {
+    const scrubber = new Scrubber(bundled);
+    // 2026-02-20: no fee schedule edition (RVU25D ends 2025-12-31) and no add-on code edition (2026 Q2 starts 2026-04-01).
+    const tablesFor = async (payer: Record<string, string>) => {
+      const result = await scrubber.scrub({ ...claim('99213', '11102', '2026-02-20'), payer });
+      return result.findings.find((f) => f.ruleId === 'table-edition-missing')?.details.tables;
+    };
+    // (The bundled MCE is FY2020 and the PTP and MUE excerpts 2026 Q3: they have no edition for this date either.)
+    expect(await tablesFor({ id: 'MEDICARE', type: 'medicare' })).toEqual(['aoc', 'mce', 'mpfs', 'mue', 'ptp']);
+    // em-without-modifier-25 reads the fee schedule too, but falls back to its code list on dates no edition covers.
+    expect(await tablesFor({ id: 'COMMERCIAL-TEST', type: 'commercial' })).toEqual(['mce', 'mue', 'ptp']);
+    expect(await tablesFor({ id: 'MEDICAID-TEST', type: 'medicaid' })).toEqual(['mce', 'mue', 'ptp']);
+    // A claim without a payer type is judged by no payer-type-gated rule either.
+    expect(await tablesFor({ id: 'MEDICARE' })).toEqual(['mce', 'mue', 'ptp']);
+    // On a 2022 date the commercial claim still hears about the tables its rules read.
+    const old = await scrubber.scrub({ ...claim('99213', '11102', '2022-02-15'), payer: { id: 'COMMERCIAL-TEST', type: 'commercial' } });
+    expect(old.findings.find((f) => f.ruleId === 'table-edition-missing')?.details.tables).toEqual(['mce', 'mue', 'ptp', 'icd10cm', 'hcpcs']);
   });
 });

@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isIsoDate, todayIso } from '../../claim/dates.js';
 import { engineFrom } from '../../engine/engines.js';
 import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
-import { openClaims, type ReadProblem } from '../../formats/index.js';
+import { openArrivingClaims, type ReadProblem } from '../../formats/index.js';
 import { claimItemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
@@ -110,17 +110,28 @@ export async function* itemsOf(file: string, io: CliIo, onRead?: (bytes: number)
     yield* ndjsonItems(onRead ? countedChunks(input as AsyncIterable<Buffer | string>, onRead) : (input as AsyncIterable<Buffer | string>));
     return;
   }
-  // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes.
-  const bytes = file === '-' ? await readAll(io.stdin) : await readFile(path.resolve(io.cwd, file));
-  onRead?.(bytes.length);
-  // JSON, NDJSON, X12 or FHIR: told from the content, whatever the file is called.
-  const read = openClaims(bytes, { filename: name });
-  if (read.claims === 0 && read.problems.some((p) => p.severity === 'error') && ![...read.records()].some((r) => r.kind === 'error')) {
-    throw new NothingReadable(read.problems);
+  // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes. JSON, NDJSON, X12 or
+  // FHIR: told from the content, whatever the file is called. An X12 file is read as it comes.
+  const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 })) as AsyncIterable<Buffer | string>;
+  const read = await openArrivingClaims(onRead ? countedChunks(input, onRead) : input, { filename: name });
+  const oneJsonClaim = read.format === 'json' && read.claims === 1;
+  // A file with no readable claim is refused with its problems (exit 2): they wait for the first claim.
+  let held: ReadProblem[] | undefined = [];
+  for await (const record of read.records) {
+    if (record.kind === 'problem') {
+      if (held) held.push(record.problem);
+      else yield { fileProblem: record.problem };
+      continue;
+    }
+    if (held) {
+      for (const problem of held) yield { fileProblem: problem };
+      held = undefined;
+    }
+    yield { ...claimItemOf(record), ...(record.kind === 'claim' && oneJsonClaim ? { label: '' } : {}) };
   }
-  for (const record of read.records()) {
-    if (record.kind === 'problem') yield { fileProblem: record.problem };
-    else yield { ...claimItemOf(record), ...(record.kind === 'claim' && read.format === 'json' && read.claims === 1 ? { label: '' } : {}) };
+  if (held) {
+    if (held.some((p) => p.severity === 'error')) throw new NothingReadable(held);
+    for (const problem of held) yield { fileProblem: problem };
   }
 }
 
@@ -146,12 +157,6 @@ function problemPlace(problem: ReadProblem): string {
   if (at.format === 'fhir') return at.expression ? ` (${at.expression})` : '';
   if (at.format === 'x12') return ` (segment ${at.position}${at.element ? `, ${at.element}` : ''})`;
   return ` (line ${at.line}, column ${at.column})`;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks);
 }
 
 export async function check(args: string[], io: CliIo): Promise<number> {

@@ -15,7 +15,9 @@ export interface Transaction {
 export interface Group {
   gs?: Segment;
   ge?: Segment;
+  /** Its transaction sets (empty when the reader does not retain closed envelopes). */
   transactions: Transaction[];
+  transactionCount: number;
   issues: X12Issue[];
   interchange: Interchange;
 }
@@ -24,7 +26,10 @@ export interface Group {
 export interface Interchange {
   isa: Segment;
   iea?: Segment;
+  /** Its groups (empty when the reader does not retain closed envelopes). */
   groups: Group[];
+  /** Groups opened by a GS. */
+  groupCount: number;
   issues: X12Issue[];
 }
 
@@ -150,7 +155,7 @@ export interface Envelopes {
 /** One issue for a stretch of segments after an IEA, however many there are. */
 function outsideIssue(iea: Segment, first: Segment, last: Segment): X12Issue {
   const count = last.position - first.position + 1;
-  const characters = last.end - first.start;
+  const characters = last.index + (last.end - last.start) - first.index;
   return {
     ruleId: 'x12-outside-interchange',
     severity: 'error',
@@ -162,73 +167,123 @@ function outsideIssue(iea: Segment, first: Segment, last: Segment): X12Issue {
   };
 }
 
+/** What an envelope reader hands on as each envelope closes (with every issue it will ever have). */
+export interface EnvelopeEvents {
+  transaction?(tx: Transaction): void;
+  group?(group: Group): void;
+  interchange?(ix: Interchange): void;
+  outside?(issue: X12Issue): void;
+}
+
 /**
- * Groups segments into interchanges, functional groups and transaction sets, and checks the
- * envelope: trailers present, counts (SE01, GE01, IEA01) and control numbers equal. It never
- * throws: whatever is out of place becomes an issue on the innermost open envelope, and content
- * after an IEA that no ISA opens becomes one issue of its own.
+ * Groups segments into interchanges, functional groups and transaction sets, segment by segment,
+ * and checks the envelope: trailers present, counts (SE01, GE01, IEA01) and control numbers
+ * equal. It never throws: whatever is out of place becomes an issue on the innermost open
+ * envelope, and content after an IEA that no ISA opens becomes one issue of its own. Each
+ * envelope is handed on when it closes; with `retain` false, closed envelopes are not kept in
+ * their parents' lists, so a file read in chunks is held one transaction set at a time.
  */
-export function readEnvelopes(segments: readonly Segment[]): Envelopes {
-  const interchanges: Interchange[] = [];
-  const outside: X12Issue[] = [];
+export class EnvelopeReader {
+  readonly interchanges: Interchange[] = [];
+  readonly outside: X12Issue[] = [];
   /** The stretch of segments after the last IEA, while no ISA has come. */
-  let stretch: { iea: Segment; first: Segment; last: Segment } | undefined;
-  let ix: Interchange | undefined;
-  let group: Group | undefined;
-  let tx: Transaction | undefined;
-  let last: Interchange | undefined;
+  private stretch: { iea: Segment; first: Segment; last: Segment } | undefined;
+  private ix: Interchange | undefined;
+  private group: Group | undefined;
+  private tx: Transaction | undefined;
+  private last: Interchange | undefined;
+  /** Envelopes closed by the segment being read, handed on once it has been read whole. */
+  private closed: Array<() => void> = [];
 
-  const innermostIssues = (): X12Issue[] | undefined => (tx ?? group ?? ix ?? last)?.issues;
+  constructor(
+    private readonly events: EnvelopeEvents = {},
+    private readonly retain = true,
+  ) {}
 
-  const closeTransaction = (next: Segment | undefined) => {
-    if (tx && !tx.se) tx.issues.push(missingTrailer('x12-se-missing', tx.st, 'SE', 'transaction set', next));
-    tx = undefined;
-  };
-  const closeGroup = (next: Segment | undefined) => {
-    if (group && group.gs && !group.ge) group.issues.push(missingTrailer('x12-ge-missing', group.gs, 'GE', 'functional group', next));
-    group = undefined;
-  };
-  const closeInterchange = (next: Segment | undefined) => {
-    if (ix && !ix.iea) ix.issues.push(missingTrailer('x12-iea-missing', ix.isa, 'IEA', 'interchange', next));
-    ix = undefined;
-  };
-  const stray = (segment: Segment, why: string) => {
+  private innermostIssues(): X12Issue[] | undefined {
+    return (this.tx ?? this.group ?? this.ix ?? this.last)?.issues;
+  }
+
+  private closeTransaction(next: Segment | undefined): void {
+    const tx = this.tx;
+    if (!tx) return;
+    if (!tx.se) tx.issues.push(missingTrailer('x12-se-missing', tx.st, 'SE', 'transaction set', next));
+    this.tx = undefined;
+    this.closed.push(() => this.events.transaction?.(tx));
+  }
+
+  private closeGroup(next: Segment | undefined): void {
+    const group = this.group;
+    if (!group) return;
+    if (group.gs && !group.ge) group.issues.push(missingTrailer('x12-ge-missing', group.gs, 'GE', 'functional group', next));
+    this.group = undefined;
+    this.closed.push(() => this.events.group?.(group));
+  }
+
+  private closeInterchange(next: Segment | undefined): void {
+    const ix = this.ix;
+    if (!ix) return;
+    if (!ix.iea) ix.issues.push(missingTrailer('x12-iea-missing', ix.isa, 'IEA', 'interchange', next));
+    this.ix = undefined;
+    this.closed.push(() => this.events.interchange?.(ix));
+  }
+
+  private stray(segment: Segment, why: string): void {
     const issue: X12Issue = {
       ruleId: 'x12-unexpected-segment',
       severity: 'error',
       message: `${at(segment)} is out of place: ${why}.`,
       segment,
     };
-    const target = innermostIssues();
+    const target = this.innermostIssues();
     if (target) target.push(issue);
-  };
+  }
 
-  for (const segment of segments) {
+  private handOn(): void {
+    const closed = this.closed;
+    if (closed.length === 0) return;
+    this.closed = [];
+    for (const event of closed) event();
+  }
+
+  private outsideEnds(): void {
+    const stretch = this.stretch;
+    if (!stretch) return;
+    this.stretch = undefined;
+    const issue = outsideIssue(stretch.iea, stretch.first, stretch.last);
+    this.outside.push(issue);
+    this.events.outside?.(issue);
+  }
+
+  push(segment: Segment): void {
+    this.read(segment);
+    this.handOn();
+  }
+
+  private read(segment: Segment): void {
     if (segment.id === 'ISA') {
-      if (stretch) {
-        outside.push(outsideIssue(stretch.iea, stretch.first, stretch.last));
-        stretch = undefined;
-      }
+      this.outsideEnds();
       segment.loop = 'ISA';
-      closeTransaction(segment);
-      closeGroup(segment);
-      closeInterchange(segment);
-      ix = { isa: segment, groups: [], issues: [] };
-      interchanges.push(ix);
-      last = ix;
+      this.closeTransaction(segment);
+      this.closeGroup(segment);
+      this.closeInterchange(segment);
+      const ix: Interchange = { isa: segment, groups: [], groupCount: 0, issues: [] };
+      this.ix = ix;
+      if (this.retain) this.interchanges.push(ix);
+      this.last = ix;
       const widths = checkIsaWidths(segment);
       if (widths) ix.issues.push(widths);
-      continue;
+      return;
     }
-    if (!ix) {
+    const open = this.ix;
+    if (!open) {
       // The tokenizer starts every file at an ISA: this is after an IEA, where nothing but
       // another interchange may come. However long the stretch, it is one issue.
       segment.loop = 'ISA';
-      if (stretch) stretch.last = segment;
-      else stretch = { iea: last!.iea!, first: segment, last: segment };
-      continue;
+      if (this.stretch) this.stretch.last = segment;
+      else this.stretch = { iea: this.last!.iea!, first: segment, last: segment };
+      return;
     }
-    const open = ix;
     // Belongs to the envelope the segment ends up in, known only after the switch below.
     let unterminated: X12Issue | undefined;
     if (segment.unterminated) {
@@ -244,15 +299,18 @@ export function readEnvelopes(segments: readonly Segment[]): Envelopes {
     switch (segment.id) {
       case 'GS': {
         segment.loop = 'GS';
-        closeTransaction(segment);
-        closeGroup(segment);
-        group = { gs: segment, transactions: [], issues: [], interchange: open };
-        open.groups.push(group);
+        this.closeTransaction(segment);
+        this.closeGroup(segment);
+        const group: Group = { gs: segment, transactions: [], transactionCount: 0, issues: [], interchange: open };
+        this.group = group;
+        open.groupCount++;
+        if (this.retain) open.groups.push(group);
         break;
       }
       case 'ST': {
         segment.loop = 'ST';
-        closeTransaction(segment);
+        this.closeTransaction(segment);
+        let group = this.group;
         if (!group) {
           open.issues.push({
             ruleId: 'x12-unexpected-segment',
@@ -260,17 +318,21 @@ export function readEnvelopes(segments: readonly Segment[]): Envelopes {
             message: `${at(segment)} is out of place: a transaction set must be inside a functional group (GS ... GE).`,
             segment,
           });
-          group = { transactions: [], issues: [], interchange: open };
-          open.groups.push(group);
+          group = { transactions: [], transactionCount: 0, issues: [], interchange: open };
+          this.group = group;
+          if (this.retain) open.groups.push(group);
         }
-        tx = { st: segment, body: [], issues: [], group };
-        group.transactions.push(tx);
+        const tx: Transaction = { st: segment, body: [], issues: [], group };
+        this.tx = tx;
+        group.transactionCount++;
+        if (this.retain) group.transactions.push(tx);
         break;
       }
       case 'SE': {
         segment.loop = 'ST';
+        const tx = this.tx;
         if (!tx) {
-          stray(segment, 'there is no open transaction set (ST) for it to close');
+          this.stray(segment, 'there is no open transaction set (ST) for it to close');
           break;
         }
         tx.se = segment;
@@ -278,53 +340,65 @@ export function readEnvelopes(segments: readonly Segment[]): Envelopes {
         if (counted) tx.issues.push(counted);
         const control = controlIssue('x12-se-control-number', tx.st, 2, segment, 2);
         if (control) tx.issues.push(control);
-        tx = undefined;
+        this.closeTransaction(segment);
         break;
       }
       case 'GE': {
         segment.loop = 'GS';
-        closeTransaction(segment);
+        this.closeTransaction(segment);
+        const group = this.group;
         if (!group || !group.gs) {
-          stray(segment, 'there is no open functional group (GS) for it to close');
-          group = undefined;
+          this.stray(segment, 'there is no open functional group (GS) for it to close');
+          // A group without GS (transaction sets found outside any) ends here too.
+          if (group) this.closeGroup(segment);
           break;
         }
         group.ge = segment;
-        const counted = countIssue('x12-ge-count', segment, 1, group.transactions.length, 'transaction sets');
+        const counted = countIssue('x12-ge-count', segment, 1, group.transactionCount, 'transaction sets');
         if (counted) group.issues.push(counted);
         const control = controlIssue('x12-ge-control-number', group.gs, 6, segment, 2);
         if (control) group.issues.push(control);
-        group = undefined;
+        this.closeGroup(segment);
         break;
       }
       case 'IEA': {
         segment.loop = 'ISA';
-        closeTransaction(segment);
-        closeGroup(segment);
+        this.closeTransaction(segment);
+        this.closeGroup(segment);
         open.iea = segment;
-        const groups = open.groups.filter((g) => g.gs).length;
-        const counted = countIssue('x12-iea-count', segment, 1, groups, 'functional groups');
+        const counted = countIssue('x12-iea-count', segment, 1, open.groupCount, 'functional groups');
         if (counted) open.issues.push(counted);
         const control = controlIssue('x12-iea-control-number', open.isa, 13, segment, 2);
         if (control) open.issues.push(control);
-        ix = undefined;
+        this.closeInterchange(segment);
         break;
       }
       default: {
-        if (tx) {
-          tx.body.push(segment);
+        if (this.tx) {
+          this.tx.body.push(segment);
         } else {
-          segment.loop = group ? 'GS' : 'ISA';
-          stray(segment, 'only ST ... SE transaction sets may stand between the envelope segments');
+          segment.loop = this.group ? 'GS' : 'ISA';
+          this.stray(segment, 'only ST ... SE transaction sets may stand between the envelope segments');
         }
       }
     }
-    if (unterminated) innermostIssues()?.push(unterminated);
+    if (unterminated) this.innermostIssues()?.push(unterminated);
   }
-  closeTransaction(undefined);
-  closeGroup(undefined);
-  closeInterchange(undefined);
-  if (stretch) outside.push(outsideIssue(stretch.iea, stretch.first, stretch.last));
-  return { interchanges, outside };
+
+  /** The file has ended: whatever is still open closes without its trailer. */
+  end(): Envelopes {
+    this.closeTransaction(undefined);
+    this.closeGroup(undefined);
+    this.closeInterchange(undefined);
+    this.handOn();
+    this.outsideEnds();
+    return { interchanges: this.interchanges, outside: this.outside };
+  }
 }
 
+/** Every envelope of a file read whole. */
+export function readEnvelopes(segments: readonly Segment[]): Envelopes {
+  const reader = new EnvelopeReader();
+  for (const segment of segments) reader.push(segment);
+  return reader.end();
+}

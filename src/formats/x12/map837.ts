@@ -457,7 +457,8 @@ function mapReferences(b: Builder, target: Json, pointer: string, segments: read
 
 /**
  * A line's CLIA number (2400 REF*X4), ordering provider (837P 2420E NM1*DK), referring provider
- * (837P 2420F, 837I 2420D NM1*DN) and the drug's quantity (2410 CTP04) and its unit (CTP05-1).
+ * (837P 2420F, 837I 2420D NM1*DN), the drug's quantity (2410 CTP04), its unit (CTP05-1) and the
+ * pharmacy's prescription number (2410 REF*XZ).
  */
 function mapLineOrderAndDrug(b: Builder, line: Json, pointer: string, block: LineBlock, institutional: boolean): void {
   mapReferences(b, line, pointer, block.segments, '2400');
@@ -470,6 +471,8 @@ function mapLineOrderAndDrug(b: Builder, line: Json, pointer: string, block: Lin
     b.set(line, 'ndcQuantity', decimal(el(price, 4)), pointer, price, 4);
     b.set(line, 'ndcUnit', comp(price, 5, 1), pointer, price, 5, 1);
   }
+  const prescription = find(block.segments, '2410', 'REF', 'XZ');
+  if (prescription) b.set(line, 'prescriptionNumber', el(prescription, 2), pointer, prescription, 2);
 }
 
 /** 837I condition codes: HI composites with qualifier BG (2300, up to two HI of 12). */

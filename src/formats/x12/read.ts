@@ -1,11 +1,11 @@
 import type { SourceMap } from '../locator.js';
 import type { ReadClaim, ReadProblem, ReadRecord } from '../types.js';
-import { readEnvelopes, type Transaction } from './envelope.js';
+import { EnvelopeReader, type Transaction } from './envelope.js';
 import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type ClaimBlock, type Level, type Transaction837 } from './loops837.js';
 import { mapClaim } from './map837.js';
 import { reconcileComponentSeparator } from './separators.js';
-import { el, forgetLastSegment, tokenize, type Segment } from './segments.js';
+import { el, forgetLastSegment, SegmentStream, tokenize, type Segment } from './segments.js';
 
 /** An X12 text whose structure has been read: its problems are known, its claims are mapped when reached. */
 export interface X12Stream {
@@ -66,124 +66,277 @@ function versionIssue(tx: Transaction, segment: Segment, element: number, versio
 interface Entry {
   /** Segment position in the file: records come out in this order. */
   at: number;
+  /** Order of making: entries at one position keep it. */
+  seq: number;
   problem?: ReadProblem;
-  claim?: { loops: Transaction837; block: ClaimBlock; label: string };
+  claim?: { loops: Transaction837; block: ClaimBlock; tx: Transaction };
 }
 
 /** At most this many file-level problems are listed; a damaged file can have one per segment. */
 const MAX_PROBLEMS = 100;
 
 /**
+ * How many claims a file read in chunks keeps back before writing the first of them: problems
+ * of an envelope are known when it closes, and those about an envelope's start (a missing
+ * trailer, a wrongly padded ISA, an HL level) take their place before its claims when they come
+ * within this many claims. A transaction set of the 837 holds at most 5,000 claims (TR3 1.4.2).
+ */
+export const STREAM_WINDOW_CLAIMS = 5_000;
+
+const byPosition = (a: Entry, b: Entry) => a.at - b.at || a.seq - b.seq;
+
+/**
+ * The X12 837 reader: segments in, records out. Interchanges, groups, transaction sets,
+ * hierarchical levels and claim blocks are read as their segments come; a transaction set is
+ * read when it closes, and its segments are let go once its claims have been handed out.
+ * Problems of envelopes and levels are reported once, as file-level problems, each saying how
+ * many claims sit inside the part it is about; a claim's result carries only what is wrong in
+ * the claim itself. Records come out in file order. Kept back are at most `window` claims (all
+ * of them for a file read whole): a problem found later about a place before the claims
+ * already handed out comes out when found.
+ */
+class X12Reader {
+  private readonly envelopes = new EnvelopeReader(
+    {
+      transaction: (tx) => this.transaction(tx),
+      group: (group) => this.closed(group.issues, group, group.interchange),
+      interchange: (ix) => this.closed(ix.issues, ix, undefined),
+      outside: (issue) => this.problem(issue, 0),
+    },
+    false,
+  );
+  private pending: Entry[] = [];
+  private head = 0;
+  private sorted = true;
+  private lastAt = 0;
+  private seq = 0;
+  private pendingClaims = 0;
+  private readonly claimsIn = new Map<object, number>();
+  private interchanges = 0;
+  private listedProblems = 0;
+  private omitted = 0;
+  private firstOmitted: Entry | undefined;
+  /** Every claim read so far. */
+  claims = 0;
+
+  constructor(private readonly window: number) {}
+
+  segment(segment: Segment): void {
+    if (segment.id === 'ISA') this.interchanges++;
+    this.envelopes.push(segment);
+  }
+
+  /** The file has ended; `tokenProblems` are the tokenizer's (an unreadable ISA, a wrapped file). */
+  end(tokenProblems: readonly ReadProblem[]): void {
+    this.envelopes.end();
+    for (const p of tokenProblems) {
+      // A wrapped file's warning is about every claim in it; an unreadable header leaves none to read from there on.
+      const position = p.position && 'position' in p.position ? p.position.position : 0;
+      this.add({ at: position, seq: 0, problem: { ...p, claims: p.code === 'x12-wrapped-lines' ? this.claims : 0 } });
+    }
+  }
+
+  private add(entry: Entry): void {
+    entry.seq = this.seq++;
+    if (entry.at < this.lastAt) this.sorted = false;
+    else this.lastAt = entry.at;
+    this.pending.push(entry);
+    if (entry.claim) this.pendingClaims++;
+  }
+
+  private problem(issue: X12Issue, claims: number): void {
+    this.add({ at: issue.segment.position, seq: 0, problem: issueToProblem(issue, claims) });
+  }
+
+  private count(part: object, claims: number): void {
+    this.claimsIn.set(part, (this.claimsIn.get(part) ?? 0) + claims);
+  }
+
+  /** A group or interchange has closed: its issues, with the claims inside it. */
+  private closed(issues: readonly X12Issue[], part: object, parent: object | undefined): void {
+    const claims = this.claimsIn.get(part) ?? 0;
+    this.claimsIn.delete(part);
+    for (const issue of capIssues(issues)) this.problem(issue, claims);
+    if (parent) this.count(parent, claims);
+  }
+
+  private transaction(tx: Transaction): void {
+    const group = tx.group;
+    const transactionIssues: X12Issue[] = [...tx.issues];
+    let transactionClaims = 0;
+    const setId = el(tx.st, 1);
+    const fromSt = el(tx.st, 3) !== '' || !group.gs;
+    const version = fromSt ? el(tx.st, 3) : el(group.gs!, 8);
+    const versionSegment = fromSt ? tx.st : group.gs!;
+    const versionElement = fromSt ? 3 : 8;
+    const refused =
+      setId !== '837'
+        ? ({
+            ruleId: 'x12-not-a-claim',
+            severity: 'error',
+            message: `${at(tx.st)} opens transaction set ${setId || '(none)'}, not an 837 claim; it was skipped.`,
+            segment: tx.st,
+            element: 1,
+            details: { transactionSet: setId },
+          } satisfies X12Issue)
+        : versionIssue(tx, versionSegment, versionElement, version);
+    if (refused) this.problem(refused, 0);
+    else {
+      const separator = reconcileComponentSeparator(tx, CLM05);
+      if (separator) transactionIssues.push(separator);
+      const loops = readLoops(tx, claimKindOf(version)!, versionSegment, versionElement);
+      transactionIssues.push(...loops.issues);
+      const claimsUnder = new Map<Level, number>();
+      for (const block of loops.claims) {
+        for (const l of levelChain(block.level)) claimsUnder.set(l, (claimsUnder.get(l) ?? 0) + 1);
+        this.add({ at: block.clm.position, seq: 0, claim: { loops, block, tx } });
+      }
+      transactionClaims = loops.claims.length;
+      const parents = new Set(loops.levels.map((l) => l.parent));
+      for (const level of loops.levels) {
+        const claims = claimsUnder.get(level) ?? 0;
+        for (const issue of capIssues(level.issues)) this.problem(issue, claims);
+        if (claims === 0 && (level.code === '22' || level.code === '23') && !parents.has(level)) {
+          this.problem(
+            {
+              ruleId: 'x12-missing-segment',
+              severity: 'error',
+              message: `The ${level.code === '22' ? 'subscriber' : 'patient'} level ${at(level.hl)} has no claim: no CLM segment (loop 2300) follows it, so no claim could be read there.`,
+              segment: level.hl,
+              details: { missing: 'CLM', loop: '2300' },
+            },
+            0,
+          );
+        }
+      }
+      if (loops.claims.length === 0 && loops.levels.length === 0) {
+        this.problem(
+          {
+            ruleId: 'x12-missing-segment',
+            severity: 'error',
+            message: `The transaction set ${at(tx.st)} holds no claim: it has no HL levels and no CLM segment.`,
+            segment: tx.st,
+            details: { missing: 'CLM', loop: '2300' },
+          },
+          0,
+        );
+      }
+    }
+    for (const issue of capIssues(transactionIssues)) this.problem(issue, transactionClaims);
+    this.count(group, transactionClaims);
+    this.claims += transactionClaims;
+  }
+
+  /**
+   * The entries that may go out now, in file order: all of them at the end of the file, else
+   * those beyond the window. At most MAX_PROBLEMS problems are listed; at the end, one more says
+   * how many were not.
+   */
+  *release(final: boolean): Generator<Entry> {
+    if (!final && this.pendingClaims <= this.window) return;
+    if (!this.sorted) {
+      const rest = this.pending.slice(this.head).sort(byPosition);
+      this.pending = rest;
+      this.head = 0;
+      this.sorted = true;
+      this.lastAt = rest.at(-1)?.at ?? this.lastAt;
+    }
+    const pending = this.pending;
+    while (this.head < pending.length && (final || this.pendingClaims > this.window)) {
+      const entry = pending[this.head++]!;
+      if (entry.claim) this.pendingClaims--;
+      else if (entry.problem && ++this.listedProblems > MAX_PROBLEMS) {
+        this.omitted++;
+        this.firstOmitted ??= entry;
+        continue;
+      }
+      yield entry;
+    }
+    if (this.head > 4096 && this.head * 2 > pending.length) {
+      this.pending = pending.slice(this.head);
+      this.head = 0;
+    }
+    if (final && this.firstOmitted) {
+      const omitted = this.omitted;
+      yield {
+        at: this.firstOmitted.at,
+        seq: this.seq++,
+        problem: {
+          code: 'x12-too-many-problems',
+          severity: 'error',
+          message: `${omitted} more problem${omitted === 1 ? '' : 's'} of the file, from segment ${this.firstOmitted.at} on, ${omitted === 1 ? 'is' : 'are'} not listed; fix the ones above first.`,
+          details: { omitted },
+        },
+      };
+      this.firstOmitted = undefined;
+    }
+  }
+
+  /** The record of an entry; a claim's label names its interchange when the file has more than one. */
+  record(entry: Entry): ReadRecord {
+    if (entry.problem) return { kind: 'problem', problem: entry.problem };
+    const { loops, block, tx } = entry.claim!;
+    const isa = tx.group.interchange.isa;
+    const label = `${this.interchanges > 1 ? `ISA ${el(isa, 13).trim()} ` : ''}ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}`;
+    return readClaim(loops, block, label);
+  }
+}
+
+/**
  * Reads the structure of an X12 text: interchanges, groups, transaction sets, hierarchical
- * levels and claim blocks. Problems of envelopes and levels are reported once, as file-level
- * problems, each saying how many claims sit inside the part it is about; a claim's result
- * carries only what is wrong in the claim itself. Claims are mapped to canonical JSON only when
- * `records` reaches them, so a large file never holds all of them at once.
+ * levels and claim blocks, with the problems of the file known at once. Claims are mapped to
+ * canonical JSON only when `records` reaches them, so a large file never holds all of them at once.
  */
 export function openX12(text: string): X12Stream {
-  const tokens = tokenize(text);
-  const entries: Entry[] = [];
-  const problem = (issue: X12Issue, claims: number) => entries.push({ at: issue.segment.position, problem: issueToProblem(issue, claims) });
-  const { interchanges, outside } = readEnvelopes(tokens.segments);
-  const labelPrefix = (isa: Segment) => (interchanges.length > 1 ? `ISA ${el(isa, 13).trim()} ` : '');
-  let claimCount = 0;
-
-  for (const ix of interchanges) {
-    let interchangeClaims = 0;
-    for (const group of ix.groups) {
-      let groupClaims = 0;
-      for (const tx of group.transactions) {
-        const transactionIssues: X12Issue[] = [...tx.issues];
-        let transactionClaims = 0;
-        const setId = el(tx.st, 1);
-        const fromSt = el(tx.st, 3) !== '' || !group.gs;
-        const version = fromSt ? el(tx.st, 3) : el(group.gs!, 8);
-        const versionSegment = fromSt ? tx.st : group.gs!;
-        const versionElement = fromSt ? 3 : 8;
-        const refused =
-          setId !== '837'
-            ? ({
-                ruleId: 'x12-not-a-claim',
-                severity: 'error',
-                message: `${at(tx.st)} opens transaction set ${setId || '(none)'}, not an 837 claim; it was skipped.`,
-                segment: tx.st,
-                element: 1,
-                details: { transactionSet: setId },
-              } satisfies X12Issue)
-            : versionIssue(tx, versionSegment, versionElement, version);
-        if (refused) problem(refused, 0);
-        else {
-          const separator = reconcileComponentSeparator(tx, CLM05);
-          if (separator) transactionIssues.push(separator);
-          const loops = readLoops(tx, claimKindOf(version)!, versionSegment, versionElement);
-          transactionIssues.push(...loops.issues);
-          const claimsUnder = new Map<Level, number>();
-          for (const block of loops.claims) {
-            for (const l of levelChain(block.level)) claimsUnder.set(l, (claimsUnder.get(l) ?? 0) + 1);
-            entries.push({ at: block.clm.position, claim: { loops, block, label: `${labelPrefix(ix.isa)}ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}` } });
-          }
-          transactionClaims = loops.claims.length;
-          const parents = new Set(loops.levels.map((l) => l.parent));
-          for (const level of loops.levels) {
-            const claims = claimsUnder.get(level) ?? 0;
-            for (const issue of capIssues(level.issues)) problem(issue, claims);
-            if (claims === 0 && (level.code === '22' || level.code === '23') && !parents.has(level)) {
-              problem(
-                {
-                  ruleId: 'x12-missing-segment',
-                  severity: 'error',
-                  message: `The ${level.code === '22' ? 'subscriber' : 'patient'} level ${at(level.hl)} has no claim: no CLM segment (loop 2300) follows it, so no claim could be read there.`,
-                  segment: level.hl,
-                  details: { missing: 'CLM', loop: '2300' },
-                },
-                0,
-              );
-            }
-          }
-          if (loops.claims.length === 0 && loops.levels.length === 0) {
-            problem(
-              {
-                ruleId: 'x12-missing-segment',
-                severity: 'error',
-                message: `The transaction set ${at(tx.st)} holds no claim: it has no HL levels and no CLM segment.`,
-                segment: tx.st,
-                details: { missing: 'CLM', loop: '2300' },
-              },
-              0,
-            );
-          }
-        }
-        for (const issue of capIssues(transactionIssues)) problem(issue, transactionClaims);
-        groupClaims += transactionClaims;
-      }
-      for (const issue of capIssues(group.issues)) problem(issue, groupClaims);
-      interchangeClaims += groupClaims;
-    }
-    for (const issue of capIssues(ix.issues)) problem(issue, interchangeClaims);
-    claimCount += interchangeClaims;
-  }
-  for (const issue of outside) problem(issue, 0);
-  for (const p of tokens.problems) {
-    // A wrapped file's warning is about every claim in it; an unreadable header leaves none to read from there on.
-    const position = p.position && 'position' in p.position ? p.position.position : 0;
-    entries.push({ at: position, problem: { ...p, claims: p.code === 'x12-wrapped-lines' ? claimCount : 0 } });
-  }
-  // Stable: at one position, entries keep the order they were made in.
-  entries.sort((a, b) => a.at - b.at);
-  const records = capProblems(entries);
-  const problems = records.flatMap((e) => (e.problem ? [e.problem] : []));
-
+  const reader = new X12Reader(Number.POSITIVE_INFINITY);
+  const tokens = tokenize(text, (segment) => reader.segment(segment));
+  reader.end(tokens.problems);
+  const entries = [...reader.release(true)];
+  const problems = entries.flatMap((e) => (e.problem ? [e.problem] : []));
   return {
     problems,
-    claims: claimCount,
+    claims: reader.claims,
     *records() {
-      for (const entry of records) {
-        if (entry.problem) yield { kind: 'problem', problem: entry.problem };
-        else if (entry.claim) yield readClaim(entry.claim.loops, entry.claim.block, entry.claim.label);
-      }
+      for (const entry of entries) yield reader.record(entry);
       forgetLastSegment();
     },
   };
+}
+
+/**
+ * Reads an X12 file as it arrives, in constant memory: each transaction set is read when its SE
+ * comes, its claims are mapped and handed out as the window lets them go, and the problems of
+ * an envelope come when its trailer does. The records are those `openX12` gives for the same
+ * text, in the same order, for every file of up to `window` claims (see STREAM_WINDOW_CLAIMS);
+ * a wrapped file (line breaks inside segments) is read whole. `probe`: how many characters are
+ * looked at first to tell a wrapped file (1 MiB).
+ */
+export async function* streamX12(
+  chunks: AsyncIterable<string>,
+  options: { window?: number; probe?: number } = {},
+): AsyncGenerator<ReadRecord> {
+  const reader = new X12Reader(options.window ?? STREAM_WINDOW_CLAIMS);
+  const segments = new SegmentStream((segment) => reader.segment(segment), options.probe);
+  const input = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await input.next();
+      if (!segments.push(next.done ? '' : next.value, next.done)) {
+        // A wrapped file: its line breaks are known only at its end.
+        let text = segments.takeRest();
+        if (!next.done) for (let more = await input.next(); !more.done; more = await input.next()) text += more.value;
+        yield* openX12(text).records();
+        return;
+      }
+      if (next.done) break;
+      for (const entry of reader.release(false)) yield reader.record(entry);
+    }
+    reader.end(segments.problems);
+    for (const entry of reader.release(true)) yield reader.record(entry);
+  } finally {
+    forgetLastSegment();
+    await input.return?.();
+  }
 }
 
 /** One claim: the canonical claim, the claim's own structure findings and, when asked, where each field came from. */
@@ -199,32 +352,4 @@ function readClaim(loops: Transaction837, block: ClaimBlock, label: string): Rea
   };
   const findings = capIssues([...capIssues(block.issues), ...mapped.issues]).map(issueToFinding);
   return { kind: 'claim', input: mapped.claim, label, locate, findings };
-}
-
-/** Every claim, and at most MAX_PROBLEMS problems followed by one that says how many more there are. */
-function capProblems(entries: Entry[]): Entry[] {
-  let problems = 0;
-  let omitted = 0;
-  let firstOmitted: Entry | undefined;
-  const kept: Entry[] = [];
-  for (const entry of entries) {
-    if (entry.problem && ++problems > MAX_PROBLEMS) {
-      omitted++;
-      firstOmitted ??= entry;
-      continue;
-    }
-    kept.push(entry);
-  }
-  if (firstOmitted) {
-    kept.push({
-      at: firstOmitted.at,
-      problem: {
-        code: 'x12-too-many-problems',
-        severity: 'error',
-        message: `${omitted} more problem${omitted === 1 ? '' : 's'} of the file, from segment ${firstOmitted.at} on, ${omitted === 1 ? 'is' : 'are'} not listed; fix the ones above first.`,
-        details: { omitted },
-      },
-    });
-  }
-  return kept;
 }

@@ -28,6 +28,8 @@ export interface Segment {
   position: number;
   /** UTF-8 byte offset of the segment's first character in the file. */
   offset: number;
+  /** Index of the segment's first character in the whole text read (`start` is in `text`, which may be one window of it). */
+  index: number;
   delimiters: Delimiters;
   /** TR3 loop id, filled in by the readers ("ISA", "GS", "ST", "2300", ...). */
   loop: string;
@@ -134,6 +136,8 @@ class ByteOffsets {
   constructor(
     private readonly text: string,
     private readonly removed: readonly number[] = [],
+    /** The byte offset in the file of the text's first character (a window of a file read in chunks). */
+    private readonly base = 0,
   ) {
     // A single character class: linear, no backtracking.
     this.ascii = !/[^\x00-\x7f]/.test(text);
@@ -150,7 +154,7 @@ class ByteOffsets {
 
   at(readIndex: number): number {
     const index = this.removed.length > 0 ? this.fileIndex(readIndex) : readIndex;
-    if (this.ascii) return index;
+    if (this.ascii) return this.base + index;
     const t = this.text;
     let i = this.charIndex;
     let b = this.byteIndex;
@@ -171,7 +175,7 @@ class ByteOffsets {
     }
     this.charIndex = i;
     this.byteIndex = b;
-    return b;
+    return this.base + b;
   }
 }
 
@@ -298,50 +302,66 @@ function wrappedProblem(width: number, offset: number): ReadProblem {
   };
 }
 
+/** Where reading a file has got to: carried from one window of the file to the next. */
+interface ReadingState {
+  delimiters?: Delimiters;
+  position: number;
+  /** One string per segment id instead of one per segment. */
+  ids: Map<string, string>;
+  /** An unreadable ISA (or no ISA at all) stops reading for good. */
+  stopped: boolean;
+}
+
 /**
- * Splits an X12 text into segments, interchange by interchange, each with its ordinal and byte
- * offset. Line breaks, other white space and 0x1A (SUB) between segments are ignored; a file
- * with line breaks inside its segments (wrapped at 80 columns) is read with them taken out, and
- * says so in one problem. Linear in the size of the text.
+ * Reads the segments of `text` from index `i`, each with its ordinal and byte offset. Unless
+ * `final`, it stops before a segment whose terminator is not in the text yet (and before an ISA
+ * header not whole yet), and returns the index to go on from when more of the file has come.
  */
-export function tokenize(file: string): Tokens {
-  let i = file.charCodeAt(0) === 0xfeff ? 1 : 0;
-  while (i < file.length && isFiller(file.charCodeAt(i))) i++;
-  const wrapped = file.startsWith('ISA', i) ? wrappedLineBreaks(file, i) : undefined;
-  const text = wrapped ? removeAt(file, wrapped.removed) : file;
-  if (wrapped) i -= wrapped.removed.filter((r) => r < i).length;
-  const segments: Segment[] = [];
-  const problems: ReadProblem[] = [];
-  const bytes = new ByteOffsets(file, wrapped?.removed);
-  if (wrapped) problems.push(wrappedProblem(wrapped.width, bytes.at(i)));
+function readSegments(
+  text: string,
+  i: number,
+  bytes: ByteOffsets,
+  state: ReadingState,
+  final: boolean,
+  problems: ReadProblem[],
+  emit: (segment: Segment) => void,
+  resumed = false,
+  /** Characters of the text read before `text`. */
+  before = 0,
+): number {
   const n = text.length;
-  let delimiters: Delimiters | undefined;
-  let position = 0;
-  const ids = new Map<string, string>();
-  while (i < n) {
+  const { ids } = state;
+  // Going on after a segment that ended where the last window did: skip what stands between segments.
+  if (resumed && state.delimiters) while (i < n && isFiller(text.charCodeAt(i)) && text[i] !== state.delimiters.segment) i++;
+  while (i < n && !state.stopped) {
+    if (!final && (n - i < 3 || (text.startsWith('ISA', i) && n - i < ISA_SEARCH_LIMIT + 3))) return i;
     if (text.startsWith('ISA', i)) {
       const header = readIsaHeader(text, i);
       if (!header.ok) {
         problems.push({
           code: header.code,
           severity: 'error',
-          message: `The ISA interchange header at segment ${position + 1} cannot be read: ${header.message}. Nothing from there on can be read.`,
-          position: { format: 'x12', segment: 'ISA', position: position + 1, offset: bytes.at(i), loop: 'ISA' },
+          message: `The ISA interchange header at segment ${state.position + 1} cannot be read: ${header.message}. Nothing from there on can be read.`,
+          position: { format: 'x12', segment: 'ISA', position: state.position + 1, offset: bytes.at(i), loop: 'ISA' },
         });
+        state.stopped = true;
         break;
       }
-      delimiters = header.delimiters;
-    } else if (!delimiters) {
+      state.delimiters = header.delimiters;
+    } else if (!state.delimiters) {
       problems.push({
         code: 'x12-no-isa',
         severity: 'error',
         message: 'An X12 file must start with an ISA interchange header; this one starts with something else.',
       });
+      state.stopped = true;
       break;
     }
+    const delimiters = state.delimiters;
     let end = text.indexOf(delimiters.segment, i);
     let unterminated = false;
     if (end < 0) {
+      if (!final) return i;
       end = n;
       unterminated = true;
     }
@@ -352,7 +372,6 @@ export function tokenize(file: string): Tokens {
       let idEnd = text.indexOf(delimiters.element, i);
       if (idEnd < 0 || idEnd > stop) idEnd = stop;
       const rawId = text.slice(i, idEnd).trim();
-      // Share one string per segment id instead of one per segment.
       let id = ids.get(rawId);
       if (id === undefined) ids.set(rawId, (id = rawId));
       const segment: Segment = {
@@ -360,18 +379,113 @@ export function tokenize(file: string): Tokens {
         text,
         start: i,
         end: stop,
-        position: ++position,
+        position: ++state.position,
         offset: bytes.at(i),
+        index: before + i,
         delimiters,
         loop: '',
       };
       if (unterminated) segment.unterminated = true;
-      segments.push(segment);
+      emit(segment);
     }
     i = end + 1;
     while (i < n && isFiller(text.charCodeAt(i)) && text[i] !== delimiters.segment) i++;
   }
+  return state.stopped ? n : i;
+}
+
+/** Where the content of a file starts: after a byte-order mark and white space. */
+function contentStart(file: string): number {
+  let i = file.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < file.length && isFiller(file.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Splits an X12 text into segments, interchange by interchange, each with its ordinal and byte
+ * offset. Line breaks, other white space and 0x1A (SUB) between segments are ignored; a file
+ * with line breaks inside its segments (wrapped at 80 columns) is read with them taken out, and
+ * says so in one problem. Linear in the size of the text.
+ */
+export function tokenize(file: string, emit?: (segment: Segment) => void): Tokens {
+  let i = contentStart(file);
+  const wrapped = file.startsWith('ISA', i) ? wrappedLineBreaks(file, i) : undefined;
+  const text = wrapped ? removeAt(file, wrapped.removed) : file;
+  if (wrapped) i -= wrapped.removed.filter((r) => r < i).length;
+  const segments: Segment[] = [];
+  const problems: ReadProblem[] = [];
+  const bytes = new ByteOffsets(file, wrapped?.removed);
+  if (wrapped) problems.push(wrappedProblem(wrapped.width, bytes.at(i)));
+  const state: ReadingState = { position: 0, ids: new Map(), stopped: false };
+  readSegments(text, i, bytes, state, true, problems, emit ?? ((segment) => segments.push(segment)));
   return { segments, problems };
+}
+
+/** How much of a file is looked at to tell whether it is wrapped before reading it in chunks. */
+const WRAP_PROBE_CHARS = 1 << 20;
+
+/**
+ * Reads an X12 file that arrives in pieces, segment by segment, keeping only the text of the
+ * segment not yet terminated: each segment refers to the window of text it was read from, so
+ * memory follows the segments a reader still holds, not the size of the file. Segments, their
+ * ordinals and byte offsets, and the problems are those `tokenize` gives for the whole file.
+ * A wrapped file cannot be read this way (its line breaks are known only at its end):
+ * `wrapped()` says so after the first window, and the caller reads it whole instead.
+ */
+export class SegmentStream {
+  private rest = '';
+  private offset = 0;
+  /** Characters of the file read before the current window. */
+  private before = 0;
+  private started = false;
+  private readonly state: ReadingState = { position: 0, ids: new Map(), stopped: false };
+  readonly problems: ReadProblem[] = [];
+  /** Set once the first window shows a file with line breaks inside segments. */
+  wrappedFile = false;
+
+  constructor(
+    private readonly emit: (segment: Segment) => void,
+    /** How much of the file to look at before reading it: enough lines to tell a wrapped file. */
+    private readonly probe = WRAP_PROBE_CHARS,
+  ) {}
+
+  /** Reads what `chunk` completes; `final` when the file ends with it. False when the file is wrapped (nothing was read). */
+  push(chunk: string, final = false): boolean {
+    const resumed = this.started && this.rest === '';
+    let text = this.rest + chunk;
+    let i = 0;
+    if (!this.started) {
+      if (!final && text.length < this.probe) {
+        this.rest = text;
+        return true;
+      }
+      this.started = true;
+      i = contentStart(text);
+      if (text.startsWith('ISA', i) && wrappedLineBreaks(text, i)) {
+        this.wrappedFile = true;
+        this.rest = text;
+        return false;
+      }
+      // The byte-order mark and leading white space are part of the file's bytes.
+      this.offset = Buffer.byteLength(text.slice(0, i));
+      this.before = i;
+      text = text.slice(i);
+      i = 0;
+    }
+    const bytes = new ByteOffsets(text, [], this.offset);
+    const stop = readSegments(text, i, bytes, this.state, final, this.problems, this.emit, resumed, this.before);
+    this.offset = bytes.at(stop);
+    this.before += stop;
+    this.rest = stop >= text.length ? '' : text.slice(stop);
+    return true;
+  }
+
+  /** The text kept back: all of the file so far when it turned out to be wrapped. */
+  takeRest(): string {
+    const rest = this.rest;
+    this.rest = '';
+    return rest;
+  }
 }
 
 /** The text without the characters at the given (ascending) indexes. */

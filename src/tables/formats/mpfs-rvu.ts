@@ -1,23 +1,28 @@
 import { daysBetween } from '../../claim/dates.js';
 import type { ClaimView, LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
+import type { GlobalDaysLookup } from '../../engine/history-facts.js';
 import { BOOLEAN, NUMBER, STRING, objectOf } from '../../engine/shapes.js';
 import { headerKey } from '../code-set.js';
 import { readCsvFile } from '../csv.js';
+import { isBlank, scanLines, textAt } from '../lines.js';
 import type { Editions } from '../editions.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 import { CodeRows } from '../packed.js';
-import { tableSources } from '../sources.js';
+import { memberBaseName, tableSources, type TableSource } from '../sources.js';
+import type { ZipMember } from '../zip.js';
 
 /**
  * The Medicare Physician Fee Schedule relative value file (PPRRVU), as CMS ships it in each
- * RVUyyA/B/C/D zip: a CSV whose header block (title, AMA and ADA notices, release date, then
- * column names wrapped over several rows and closed by the row that starts with HCPCS) is
- * followed by one row per code and modifier. Columns are found by their names in that block,
- * never by position: the 2026 layout adds PRIC IND after TEAM SURG.
+ * RVUyyA/B/C/D zip, in either of its two forms. The CSV: a header block (title, AMA and ADA
+ * notices, release date, then column names wrapped over several rows and closed by the row
+ * that starts with HCPCS) followed by one row per code and modifier; columns are found by
+ * their names in that block, never by position (the 2026 file adds PRIC IND after TEAM SURG).
+ * The fixed-width txt: a header record and data records at the positions of the release's
+ * record layout (FIXED_WIDTH_LAYOUTS, chosen by the file's year and checked against its rows).
  *
  * The DESCRIPTION column holds CPT short descriptors (AMA copyright) and CDT descriptors (ADA
- * copyright). It is never read into the index: its cells are passed over on read and are not
+ * copyright). It is never read into the index: its cells (or positions) are passed over on read and are not
  * kept, cached, logged or shown.
  */
 
@@ -137,71 +142,202 @@ function columnsOf(block: string[][], file: string): Record<Column, number> {
 const CODE = /^[A-Z0-9]{5}$/;
 const DIGIT = /^[0-9]$/;
 
-async function readFeeSchedule(files: readonly string[], rows: RowCounter): Promise<FeeScheduleIndex> {
-  const rowOf = new Map<string, number>();
-  const cells: number[] = [];
+/** One row's cells the index keeps, as the file writes them (trimmed, upper case). */
+type RowCells = Record<Column, string>;
+
+/** Builds the index from rows of either form (CSV or fixed width), with one set of checks. */
+class FeeScheduleBuilder {
+  private readonly rowOf = new Map<string, number>();
+  private readonly cells: number[] = [];
   /** Codes whose indicators came from a modifier row because no plain row was seen (yet). */
-  const fromModifierRow = new Set<string>();
-  for (const source of await tableSources(files, (members) => members.filter((m) => /pprrvu[^/]*\.csv$/i.test(m.name)), 'PPRRVU relative value file (.csv)')) {
-    const file = source.name;
-    const block: string[][] = [];
-    let columns: Record<Column, number> | undefined;
-    let takenHere = 0;
-    const problems = await readCsvFile(source, ({ fields, line }) => {
-      if (!columns) {
-        // Only the header block's cells are kept, to name the columns; a data row's description never is.
-        if (block.length >= 40) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) in the first 40 rows. Is this the right file?', line);
-        block.push(fields.map((f) => f.trim()));
-        if (headerKey(fields[0] ?? '') === 'HCPCS') columns = columnsOf(block, file);
-        return;
-      }
-      const at = (c: Column) => (fields[columns![c]] ?? '').trim().toUpperCase();
-      const code = at('code');
-      if (code === '' && fields.every((f) => f.trim() === '')) return;
-      if (!CODE.test(code)) {
-        rows.skip(file, line, `the HCPCS cell is not a 5-character code (${code.length} characters)`);
-        return;
-      }
-      const modifier = at('modifier');
-      const status = at('status');
-      const glob = GLOBAL_DAYS.indexOf(at('globalDays') as (typeof GLOBAL_DAYS)[number]);
-      const indicators = INDICATOR_FIELDS.map((f) => at(f));
-      if (!/^[A-Z]$/.test(status) || glob < 0 || !indicators.every((v) => DIGIT.test(v))) {
-        rows.skip(file, line, `${code}${modifier ? `-${modifier}` : ''}: the status code, global days or an indicator is not in the layout's form (a letter; 000, 010, 090, MMM, XXX, YYY or ZZZ; one digit each)`);
-        return;
-      }
-      let row = rowOf.get(code);
-      if (row === undefined) {
-        row = rowOf.size;
-        rowOf.set(code, row);
-        cells.length = (row + 1) * FeeScheduleIndex.WIDTH;
-        cells.fill(0, row * FeeScheduleIndex.WIDTH);
-        if (modifier !== '') fromModifierRow.add(code);
-      }
-      const base = row * FeeScheduleIndex.WIDTH;
-      const bit = MODIFIER_ROWS.indexOf(modifier as (typeof MODIFIER_ROWS)[number]);
-      if (bit >= 0) cells[base + 8] = cells[base + 8]! | (1 << bit);
-      // The plain row (no modifier) states the code's policy; a modifier row stands in only until it is seen.
-      if (modifier === '' || fromModifierRow.has(code)) {
-        if (modifier === '') fromModifierRow.delete(code);
-        cells[base] = status.charCodeAt(0);
-        cells[base + 2] = glob;
-        const [pcTc, mult, bilat, asst, co, team] = indicators;
-        cells[base + 1] = pcTc!.charCodeAt(0);
-        cells[base + 3] = mult!.charCodeAt(0);
-        cells[base + 4] = bilat!.charCodeAt(0);
-        cells[base + 5] = asst!.charCodeAt(0);
-        cells[base + 6] = co!.charCodeAt(0);
-        cells[base + 7] = team!.charCodeAt(0);
-      }
-      rows.take();
-      takenHere++;
-    });
-    for (const p of problems) rows.skip(file, p.line, p.message);
-    if (!columns) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) found. Is this the right file?');
-    if (takenHere === 0) throw new TableFileError(file, 'no PPRRVU rows found after the header block');
+  private readonly fromModifierRow = new Set<string>();
+
+  constructor(private readonly rows: RowCounter) {}
+
+  /** Takes a row, or skips it with the reason; true when taken. */
+  add(file: string, line: number, at: RowCells): boolean {
+    const { code, modifier, status } = at;
+    if (!CODE.test(code)) {
+      this.rows.skip(file, line, `the HCPCS cell is not a 5-character code (${code.length} characters)`);
+      return false;
+    }
+    const glob = GLOBAL_DAYS.indexOf(at.globalDays as (typeof GLOBAL_DAYS)[number]);
+    const indicators = INDICATOR_FIELDS.map((f) => at[f]);
+    if (!/^[A-Z]$/.test(status) || glob < 0 || !indicators.every((v) => DIGIT.test(v))) {
+      this.rows.skip(file, line, `${code}${modifier ? `-${modifier}` : ''}: the status code, global days or an indicator is not in the layout's form (a letter; 000, 010, 090, MMM, XXX, YYY or ZZZ; one digit each)`);
+      return false;
+    }
+    const cells = this.cells;
+    let row = this.rowOf.get(code);
+    if (row === undefined) {
+      row = this.rowOf.size;
+      this.rowOf.set(code, row);
+      cells.length = (row + 1) * FeeScheduleIndex.WIDTH;
+      cells.fill(0, row * FeeScheduleIndex.WIDTH);
+      if (modifier !== '') this.fromModifierRow.add(code);
+    }
+    const base = row * FeeScheduleIndex.WIDTH;
+    const bit = MODIFIER_ROWS.indexOf(modifier as (typeof MODIFIER_ROWS)[number]);
+    if (bit >= 0) cells[base + 8] = cells[base + 8]! | (1 << bit);
+    // The plain row (no modifier) states the code's policy; a modifier row stands in only until it is seen.
+    if (modifier === '' || this.fromModifierRow.has(code)) {
+      if (modifier === '') this.fromModifierRow.delete(code);
+      cells[base] = status.charCodeAt(0);
+      cells[base + 2] = glob;
+      const [pcTc, mult, bilat, asst, co, team] = indicators;
+      cells[base + 1] = pcTc!.charCodeAt(0);
+      cells[base + 3] = mult!.charCodeAt(0);
+      cells[base + 4] = bilat!.charCodeAt(0);
+      cells[base + 5] = asst!.charCodeAt(0);
+      cells[base + 6] = co!.charCodeAt(0);
+      cells[base + 7] = team!.charCodeAt(0);
+    }
+    this.rows.take();
+    return true;
   }
-  return new FeeScheduleIndex(CodeRows.of(rowOf), Uint8Array.from(cells));
+
+  build(): FeeScheduleIndex {
+    return new FeeScheduleIndex(CodeRows.of(this.rowOf), Uint8Array.from(this.cells));
+  }
+}
+
+/** The CSV form: columns named in the header block. */
+async function readCsvForm(source: TableSource, builder: FeeScheduleBuilder, rows: RowCounter): Promise<void> {
+  const file = source.name;
+  const block: string[][] = [];
+  let columns: Record<Column, number> | undefined;
+  let takenHere = 0;
+  const problems = await readCsvFile(source, ({ fields, line }) => {
+    if (!columns) {
+      // Only the header block's cells are kept, to name the columns; a data row's description never is.
+      if (block.length >= 40) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) in the first 40 rows. Is this the right file?', line);
+      block.push(fields.map((f) => f.trim()));
+      if (headerKey(fields[0] ?? '') === 'HCPCS') columns = columnsOf(block, file);
+      return;
+    }
+    if (fields.every((f) => f.trim() === '')) return;
+    const cells = {} as RowCells;
+    for (const c of Object.keys(COLUMNS) as Column[]) cells[c] = (fields[columns[c]] ?? '').trim().toUpperCase();
+    if (builder.add(file, line, cells)) takenHere++;
+  });
+  for (const p of problems) rows.skip(file, p.line, p.message);
+  if (!columns) throw new TableFileError(file, 'no PPRRVU header row (a row starting with HCPCS) found. Is this the right file?');
+  if (takenHere === 0) throw new TableFileError(file, 'no PPRRVU rows found after the header block');
+}
+
+/**
+ * The fixed-width form (PPRRVUyy_MON.txt): a header record ("HDR" and the copyright statement)
+ * and data records with no column names, so the positions come from the record layout CMS
+ * publishes with each release (RVUyyA-D documentation), by the columns' names there. A layout
+ * holds from its calendar year until a later one replaces it; the reader takes the layout of
+ * the file's year (from its name, PPRRVU25_OCT.txt or inside RVU25D.zip) and checks the rows
+ * against it: a file whose rows do not fit is refused rather than read off by some columns.
+ * The DESCRIPTION positions (8-57) are never read.
+ */
+interface FixedWidthLayout {
+  /** The first calendar year the layout describes. */
+  fromYear: number;
+  /** Where it is written down. */
+  source: string;
+  /** Each column by its layout name: 1-based first and last position, as the layout prints them. */
+  columns: Record<Column, readonly [number, number]>;
+}
+
+export const FIXED_WIDTH_LAYOUTS: readonly FixedWidthLayout[] = [
+  {
+    fromYear: 2025,
+    source: 'RVU25D record layout (CY2025): HCPCS 1-5, MOD 6-7, DESCRIPTION 8-57, STATUS CODE 58, PCTC IND 103, GLOB DAYS 104-106, MULT PROC 116, BILAT SURG 117, ASST SURG 118, CO-SURG 119, TEAM SURG 120, filler 121-127',
+    columns: {
+      code: [1, 5],
+      modifier: [6, 7],
+      status: [58, 58],
+      pcTc: [103, 103],
+      globalDays: [104, 106],
+      multipleProcedure: [116, 116],
+      bilateral: [117, 117],
+      assistant: [118, 118],
+      coSurgeon: [119, 119],
+      team: [120, 120],
+    },
+  },
+];
+
+/** The layout for a file: that of its year (the newest layout not after it), or the newest when the name does not say. */
+export function fixedWidthLayoutFor(name: string): FixedWidthLayout {
+  const year = recogniseRelease([memberBaseName(name)])?.year;
+  const fitting = FIXED_WIDTH_LAYOUTS.filter((l) => year === undefined || l.fromYear <= year);
+  return (fitting.length > 0 ? fitting : FIXED_WIDTH_LAYOUTS).reduce((a, b) => (b.fromYear > a.fromYear ? b : a));
+}
+
+/** Records checked before the rest is read, and the share of them that may fail to fit: a wrong layout fits almost none. */
+const LAYOUT_CHECK_ROWS = 200;
+const LAYOUT_CHECK_MISFITS = 0.5;
+
+async function readFixedWidthForm(source: TableSource, builder: FeeScheduleBuilder, rows: RowCounter): Promise<void> {
+  const file = source.name;
+  const layout = fixedWidthLayoutFor(source.member ?? source.file);
+  const columns = Object.entries(layout.columns) as Array<[Column, readonly [number, number]]>;
+  const width = Math.max(...columns.map(([, [, last]]) => last));
+  let header = false;
+  let seen = 0;
+  let misfits = 0;
+  await scanLines(source, (buffer, start, end, line) => {
+    if (isBlank(buffer, start, end)) return;
+    if (!header) {
+      // The header record: "HDR", a filler, the copyright statement. Nothing of it is kept.
+      if (textAt(buffer, start, Math.min(end, start + 3)) !== 'HDR') throw new TableFileError(file, 'the first record is not the PPRRVU header record (HDR). Is this the fixed-width relative value file?', line);
+      header = true;
+      return;
+    }
+    seen++;
+    const cells = {} as RowCells;
+    for (const [column, [first, last]] of columns) cells[column] = end - start >= last ? textAt(buffer, start + first - 1, start + last).trim().toUpperCase() : '';
+    const fits = end - start >= width && builder.add(file, line, cells);
+    if (!fits && end - start < width) rows.skip(file, line, `the record is ${end - start} characters long; the ${layout.fromYear} layout needs at least ${width}`);
+    if (!fits) misfits++;
+    if (seen === LAYOUT_CHECK_ROWS && misfits > LAYOUT_CHECK_ROWS * LAYOUT_CHECK_MISFITS) {
+      throw new TableFileError(file, `${misfits} of the first ${seen} records do not fit the fixed-width layout (${layout.source}). Is the file of a release whose layout this reader does not know? The CSV of the same release is read by its column names.`, line);
+    }
+  });
+  if (!header) throw new TableFileError(file, 'no PPRRVU header record (HDR) found. Is this the fixed-width relative value file?');
+  if (seen === 0) throw new TableFileError(file, 'no PPRRVU records found after the header record');
+  if (misfits > seen * LAYOUT_CHECK_MISFITS) {
+    throw new TableFileError(file, `${misfits} of the ${seen} records do not fit the fixed-width layout (${layout.source}). Is the file of a release whose layout this reader does not know? The CSV of the same release is read by its column names.`);
+  }
+}
+
+const PPRRVU_MEMBER = /pprrvu[^/]*\.(csv|txt)$/i;
+
+/** From a release zip, the PPRRVU CSV, or its fixed-width txt when the zip has no CSV (both hold the same rows). */
+function pprrvuMembers(members: readonly ZipMember[]): ZipMember[] {
+  const files = members.filter((m) => PPRRVU_MEMBER.test(m.name));
+  const csv = files.filter((m) => /\.csv$/i.test(m.name));
+  return csv.length > 0 ? csv : files;
+}
+
+/** Whether a source is the fixed-width form: a .txt name, or (for a name that says neither) a first record starting with HDR. */
+async function isFixedWidth(source: TableSource): Promise<boolean> {
+  const name = source.member ?? source.file;
+  if (/\.txt$/i.test(name)) return true;
+  if (/\.csv$/i.test(name)) return false;
+  const reader = await source.open();
+  try {
+    const start = Buffer.alloc(6);
+    const n = await reader.read(start, 0, start.length);
+    const text = start.toString('latin1', 0, n).replace(/^\uFEFF|^\u00EF\u00BB\u00BF/, '');
+    return text.startsWith('HDR');
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readFeeSchedule(files: readonly string[], rows: RowCounter): Promise<FeeScheduleIndex> {
+  const builder = new FeeScheduleBuilder(rows);
+  for (const source of await tableSources(files, pprrvuMembers, 'PPRRVU relative value file (.csv or fixed-width .txt)')) {
+    if (await isFixedWidth(source)) await readFixedWidthForm(source, builder, rows);
+    else await readCsvForm(source, builder, rows);
+  }
+  return builder.build();
 }
 
 const MONTHS: Record<string, string> = { JAN: '01', APR: '04', JUL: '07', OCT: '10' };
@@ -392,6 +528,29 @@ export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: Li
   };
 }
 
+/** Post-operative days of each GLOB DAYS value; YYY (set by the contractor) has none here, so the history pack's parameter answers. */
+const POST_OPERATIVE_DAYS: Readonly<Record<string, number>> = { '000': 0, '010': 10, '090': 90, MMM: 0, XXX: 0, ZZZ: 0 };
+
+/**
+ * The global days of a recorded procedure in the edition covering its date of service, named by
+ * that edition; undefined when no edition covers the date or the edition does not list the code.
+ */
+export function globalDaysLookup(editions: Editions<FeeScheduleIndex>): GlobalDaysLookup {
+  // One answer object per edition and value, made on first use: the history facts ask per recorded line.
+  const answers = new Map<string, { days: number; source: string }>();
+  return (code, serviceDate) => {
+    const edition = editions.at(serviceDate);
+    const glob = edition?.index.globalDaysOf(code);
+    const days = glob === undefined ? undefined : POST_OPERATIVE_DAYS[glob];
+    if (days === undefined) return undefined;
+    const source = edition!.context.edition;
+    const key = `${glob}|${source}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = { days, source }));
+    return answer;
+  };
+}
+
 export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
   format: 'mpfs-rvu',
   title: 'Medicare Physician Fee Schedule relative value file (PPRRVU)',
@@ -461,5 +620,6 @@ export const feeScheduleFormat: TableFormatDefinition<FeeScheduleIndex> = {
     write: (index) => index.toSnapshot(),
     read: (parts) => FeeScheduleIndex.fromSnapshot(parts),
   },
+  globalDays: globalDaysLookup,
 };
 
