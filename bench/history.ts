@@ -3,12 +3,11 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Scrubber } from '../src/engine/scrubber.js';
-import type { RecordedLine } from '../src/engine/history.js';
 import { ClaimHistory } from '../src/history/claim-history.js';
 import { PostgresHistoryStore } from '../src/history/postgres.js';
 import { patientKeyOf } from '../src/history/record.js';
 import { SqliteHistoryStore } from '../src/history/sqlite.js';
-import type { HistoryStore, RecordedClaim } from '../src/history/store.js';
+import type { HistoryStore, RecordedClaim, StoredLine } from '../src/history/store.js';
 import { generateWorkload } from '../test/support/workload.js';
 import { startTestPostgres } from '../test/history/postgres-server.js';
 import { AS_OF, BENCH_PAYERS, benchPacks, type BenchTables } from './setup.js';
@@ -33,8 +32,26 @@ export interface HistoryBenchResult {
   /** Per-claim time with history on SQLite over off (target: at most 1.5). */
   sqliteRatio: number;
   postgresRatio?: number;
+  /** The same as CPU time of this process (on PostgreSQL the server's own CPU is not in it). */
+  offCpuMicros: number;
+  sqliteCpuMicros: number;
+  sqliteCpuRatio: number;
+  postgresCpuMicros?: number;
+  postgresCpuRatio?: number;
   postgresNote?: string;
-  recording: { claims: number; claimsPerSecond: number; rssMiBAt: number[]; heapMiBAt: number[]; growthRatio: number };
+  /** Seconds to fill each store with `recordedLines` lines. */
+  fillSeconds: { sqlite: number; postgres?: number };
+  recording: {
+    claims: number;
+    claimsPerSecond: number;
+    rssMiBAt: number[];
+    heapMiBAt: number[];
+    growthRatio: number;
+    /** RSS before the batch, and the highest RSS sampled every 1,000 claims of it. */
+    rssMiBStart: number;
+    rssMiBPeak: number;
+    peakRatio: number;
+  };
 }
 
 function memberOf(i: number): string {
@@ -51,6 +68,9 @@ async function fillPostgres(url: string, patients: number): Promise<void> {
   await client.connect();
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+    // The rows are consistent by construction: skip the per-row foreign-key triggers where the
+    // role may (a superuser, as on the bench's own cluster); elsewhere they just run.
+    await client.query('SET session_replication_role = replica').catch(() => undefined);
     await client.query(
       `INSERT INTO history_claims (claim_id, patient_key, payer_id, last_service_date, line_count, recorded_at)
        SELECT 'H-' || p, encode(hmac(convert_to('BENCH' || lpad(p::text, 7, '0'), 'UTF8') || '\\x00'::bytea || convert_to('1950-04-01', 'UTF8'), convert_to($1, 'UTF8'), 'sha256'), 'hex'),
@@ -63,7 +83,8 @@ async function fillPostgres(url: string, patients: number): Promise<void> {
        SELECT c.claim_id, n + 1, c.patient_key, 'MEDICARE', '1234567893', '1234567893',
               '2026-0' || (1 + n % 9) || '-' || lpad((1 + ((substr(c.claim_id, 3)::int + n) % 28))::text, 2, '0'),
               ($1::text[])[n + 1], '', 1, 50, 'E119', '2026-01-01T00:00:00Z'
-       FROM history_claims c CROSS JOIN generate_series(0, ${LINES_PER_PATIENT - 1}) AS n`,
+       FROM history_claims c CROSS JOIN generate_series(0, ${LINES_PER_PATIENT - 1}) AS n
+       ORDER BY c.patient_key, c.claim_id, n`,
       [CODES],
     );
     await client.query('ANALYZE history_claims; ANALYZE history_lines');
@@ -74,18 +95,24 @@ async function fillPostgres(url: string, patients: number): Promise<void> {
 
 const CODES = ['99213', '99214', '36415', '85025', '80053', '93000', '71046', '20610', '11102', '97110'];
 
+/**
+ * Records `patients` claims of LINES_PER_PATIENT lines through the store's own bulk path
+ * (recordMany, as `scrub history import` does), in patient-key order: each batch then appends
+ * to the end of the lines' primary key instead of touching pages all over a growing file, which
+ * is what made filling a million lines take minutes.
+ */
 async function fill(store: HistoryStore, patients: number): Promise<void> {
+  const keyed = Array.from({ length: patients }, (_, p) => ({ p, patientKey: patientKeyOf(SECRET, memberOf(p), '1950-04-01') }));
+  keyed.sort((a, b) => (a.patientKey < b.patientKey ? -1 : 1));
   const batch: RecordedClaim[] = [];
-  const codes = CODES;
-  for (let p = 0; p < patients; p++) {
-    const patientKey = patientKeyOf(SECRET, memberOf(p), '1950-04-01');
-    const lines: RecordedLine[] = [];
+  for (const { p, patientKey } of keyed) {
+    const lines: StoredLine[] = [];
     for (let n = 0; n < LINES_PER_PATIENT; n++) {
       const day = String(1 + ((p + n) % 28)).padStart(2, '0');
-      lines.push({ claimId: `H-${p}`, lineNumber: n + 1, payerId: 'MEDICARE', providerNpi: '1234567893', billingNpi: '1234567893', serviceDate: `2026-0${1 + (n % 9)}-${day}`, procedureCode: codes[n]!, modifiers: [], units: 1, charge: 50, diagnoses: ['E119'], recordedAt: '2026-01-01T00:00:00Z' });
+      lines.push({ claimId: `H-${p}`, lineNumber: n + 1, payerId: 'MEDICARE', providerNpi: '1234567893', billingNpi: '1234567893', serviceDate: `2026-0${1 + (n % 9)}-${day}`, procedureCode: CODES[n]!, modifiers: [], units: 1, charge: 50, diagnoses: ['E119'], recordedAt: '2026-01-01T00:00:00Z' });
     }
     batch.push({ patientKey, claimId: `H-${p}`, payerId: 'MEDICARE', recordedAt: '2026-01-01T00:00:00Z', lastServiceDate: '2026-09-28', lines });
-    if (batch.length === 2000) await store.recordMany(batch.splice(0));
+    if (batch.length === 5000) await store.recordMany(batch.splice(0));
   }
   if (batch.length > 0) await store.recordMany(batch);
 }
@@ -105,7 +132,10 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
   const tmp = mkdtempSync(path.join(tmpdir(), 'bench-history-'));
   const sqlite = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')), SECRET, 1185);
   console.log(`  filling SQLite with ${patients * LINES_PER_PATIENT} lines ...`);
+  const seconds = (from: bigint) => round(Number(process.hrtime.bigint() - from) / 1e9, 1);
+  let started = process.hrtime.bigint();
   await fill(sqlite.store, patients);
+  const fillSeconds: HistoryBenchResult['fillSeconds'] = { sqlite: seconds(started) };
   let postgres: ClaimHistory | undefined;
   let postgresNote: string | undefined;
   const server = await startTestPostgres();
@@ -113,7 +143,9 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
   else {
     postgres = new ClaimHistory(await PostgresHistoryStore.open(server.url), SECRET, 1185);
     console.log(`  filling PostgreSQL with ${patients * LINES_PER_PATIENT} lines ...`);
+    started = process.hrtime.bigint();
     await fillPostgres(server.url, patients);
+    fillSeconds.postgres = seconds(started);
   }
   // Both stores must hold the patients the claims name, or the comparison measures nothing.
   for (const h of [sqlite, postgres]) {
@@ -127,7 +159,9 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
       ['sqlite', (c) => sqlite.scrub(scrubber, c, { asOf: AS_OF })],
       ...(postgres ? [['postgres', (c: unknown) => postgres!.scrub(scrubber, c, { asOf: AS_OF })] as [string, (claim: unknown) => Promise<unknown>]] : []),
     ];
+    console.log(`  filled in ${fillSeconds.sqlite} s (SQLite)${fillSeconds.postgres !== undefined ? ` and ${fillSeconds.postgres} s (PostgreSQL)` : ''}; scrubbing ...`);
     const perChunk = new Map<string, number[]>(ways.map(([name]) => [name, []]));
+    const cpuPerChunk = new Map<string, number[]>(ways.map(([name]) => [name, []]));
     const CHUNK = 200;
     for (let round = 0; round < (quick ? 2 : 4); round++) {
       for (let at = 0; at < claims.length; at += CHUNK) {
@@ -135,33 +169,46 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
         const order = round % 2 === 0 ? ways : [...ways].reverse();
         for (const [name, scrub] of order) {
           const t = process.hrtime.bigint();
+          const cpu = process.cpuUsage();
           for (const claim of chunk) await scrub(claim);
           perChunk.get(name)!.push(Number(process.hrtime.bigint() - t) / 1000 / chunk.length);
+          const used = process.cpuUsage(cpu);
+          cpuPerChunk.get(name)!.push((used.user + used.system) / chunk.length);
         }
       }
     }
     const off = median(perChunk.get('off')!);
     const onSqlite = median(perChunk.get('sqlite')!);
     const onPostgres = postgres ? median(perChunk.get('postgres')!) : undefined;
+    const offCpu = median(cpuPerChunk.get('off')!);
+    const sqliteCpu = median(cpuPerChunk.get('sqlite')!);
+    const postgresCpu = postgres ? median(cpuPerChunk.get('postgres')!) : undefined;
 
-    // Recording a batch: memory sampled at 10%, 50% and 90% of it.
+    const ratios = `SQLite ${(onSqlite / off).toFixed(2)}x${onPostgres !== undefined ? `, PostgreSQL ${(onPostgres / off).toFixed(2)}x` : ''}`;
+    console.log(`  per claim vs off: ${ratios} (CPU: SQLite ${(sqliteCpu / offCpu).toFixed(2)}x); recording ...`);
+    // Recording a batch: memory sampled at 10%, 50% and 90% of it, and every 1,000 claims for the peak.
     const recordCount = quick ? 20_000 : 100_000;
     const recorder = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'recording.sqlite')), SECRET, 1185);
     const template = claims.slice(0, 1000);
     const rss: number[] = [];
     const heap: number[] = [];
     const marks = new Set([0.1, 0.5, 0.9].map((f) => Math.floor(recordCount * f)));
+    const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+    globalThis.gc?.();
+    const rssStart = rssMiB();
+    let rssPeak = rssStart;
     const t = process.hrtime.bigint();
     for (let i = 0; i < recordCount; i++) {
       const claim = { ...template[i % template.length]!, claimId: `R-${i}` };
       await recorder.scrub(scrubber, claim, { asOf: AS_OF, record: true });
+      if (i % 1000 === 999) rssPeak = Math.max(rssPeak, rssMiB());
       if (marks.has(i)) {
         globalThis.gc?.();
         rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
         heap.push(Math.round(process.memoryUsage().heapUsed / 2 ** 20));
       }
     }
-    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const recordSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     await recorder.close();
     const result: HistoryBenchResult = {
       recordedLines: patients * LINES_PER_PATIENT,
@@ -169,11 +216,26 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
       offMicros: round(off, 1),
       sqliteMicros: round(onSqlite, 1),
       sqliteRatio: round(onSqlite / off, 2),
-      recording: { claims: recordCount, claimsPerSecond: Math.round(recordCount / seconds), rssMiBAt: rss, heapMiBAt: heap, growthRatio: round(rss[2]! / rss[0]!, 2) },
+      offCpuMicros: round(offCpu, 1),
+      sqliteCpuMicros: round(sqliteCpu, 1),
+      sqliteCpuRatio: round(sqliteCpu / offCpu, 2),
+      fillSeconds,
+      recording: {
+        claims: recordCount,
+        claimsPerSecond: Math.round(recordCount / recordSeconds),
+        rssMiBAt: rss,
+        heapMiBAt: heap,
+        growthRatio: round(rss[2]! / rss[0]!, 2),
+        rssMiBStart: rssStart,
+        rssMiBPeak: rssPeak,
+        peakRatio: round(rssPeak / rssStart, 2),
+      },
     };
-    if (onPostgres !== undefined) {
+    if (onPostgres !== undefined && postgresCpu !== undefined) {
       result.postgresMicros = round(onPostgres, 1);
       result.postgresRatio = round(onPostgres / off, 2);
+      result.postgresCpuMicros = round(postgresCpu, 1);
+      result.postgresCpuRatio = round(postgresCpu / offCpu, 2);
     }
     if (postgresNote) result.postgresNote = postgresNote;
     return result;

@@ -211,9 +211,15 @@ if (runs('history')) {
   const r = await historyBench(quick, tables);
   results.history = r;
   row(`history on SQLite, per-claim us (${formatNumber(r.recordedLines)} recorded lines)`, formatNumber(r.sqliteMicros), formatNumber(r.offMicros), r.sqliteRatio.toFixed(2), '<= 1.5', yes(r.sqliteRatio <= 1.5));
-  if (r.postgresRatio !== undefined) row('  history on PostgreSQL, per-claim us', formatNumber(r.postgresMicros!), formatNumber(r.offMicros), r.postgresRatio.toFixed(2));
-  else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
+  row('  the same in CPU us of the process', formatNumber(r.sqliteCpuMicros), formatNumber(r.offCpuMicros), r.sqliteCpuRatio.toFixed(2), '<= 1.5', yes(r.sqliteCpuRatio <= 1.5));
+  if (r.postgresRatio !== undefined) {
+    row('  history on PostgreSQL, per-claim us', formatNumber(r.postgresMicros!), formatNumber(r.offMicros), r.postgresRatio.toFixed(2), '<= 1.5', yes(r.postgresRatio <= 1.5));
+    row('  the same in CPU us of the process (the server apart)', formatNumber(r.postgresCpuMicros!), formatNumber(r.offCpuMicros), r.postgresCpuRatio!.toFixed(2));
+  } else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
+  const fills = `${r.fillSeconds.sqlite}${r.fillSeconds.postgres !== undefined ? ` / ${r.fillSeconds.postgres}` : ''}`;
+  row(`  filling ${formatNumber(r.recordedLines)} lines, s (SQLite${r.fillSeconds.postgres !== undefined ? ' / PostgreSQL' : ''})`, fills, '', '', '1,000,000 lines', yes(r.recordedLines >= 1_000_000));
   row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
+  row('  recording: peak RSS MiB vs before the batch', formatNumber(r.recording.rssMiBPeak), formatNumber(r.recording.rssMiBStart), r.recording.peakRatio.toFixed(2), '<= 1.2', yes(r.recording.peakRatio <= 1.2));
 }
 
 if (runs('remits')) {

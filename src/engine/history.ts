@@ -5,7 +5,11 @@
  * history store (src/history) fills it in, and pack tests fill it in from their `history`.
  */
 
-/** One recorded claim line: only what the edits need, and no patient data. */
+/**
+ * One recorded claim line as the edits see it: only what they read, and no patient data. The
+ * store keeps a little more of each line (src/history StoredLine) but reads back only this:
+ * every column fewer is a string fewer per line per claim scrubbed.
+ */
 export interface RecordedLine {
   claimId: string;
   /** 1-based line number on its claim. */
@@ -13,7 +17,6 @@ export interface RecordedLine {
   payerId: string;
   /** The line's rendering NPI, else the claim's, else the billing NPI: "the provider" of the line. */
   providerNpi: string;
-  billingNpi: string;
   serviceDate: string;
   serviceDateEnd?: string;
   procedureCode: string;
@@ -21,11 +24,6 @@ export interface RecordedLine {
   modifiers: string[];
   units: number;
   charge: number;
-  placeOfService?: string;
-  /** The diagnosis codes the line points at, normalised (no dot). */
-  diagnoses: string[];
-  frequencyCode?: string;
-  recordedAt: string;
 }
 
 /** How findings name a recorded line: "C-1001 line 2" (a claim id and a line, never patient data). */

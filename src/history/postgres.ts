@@ -10,10 +10,9 @@ import {
   RECORDING_INSERT_COLUMNS,
   lineRow,
   recordingRow,
-  recordedLineOf,
+  recordedLinesOf,
   type HistoryStore,
   type HistoryWriter,
-  type LineRecord,
   type RecordedClaim,
   type StoreCounts,
 } from './store.js';
@@ -80,6 +79,9 @@ async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClai
   if (lineRows.length > 0) await client.query(INSERT_LINES, columnsOf(lineRows, LINE_COLUMNS.length));
   await client.query(INSERT_RECORDINGS, columnsOf(claims.map(recordingRow), RECORDING_INSERT_COLUMNS.length));
 }
+
+/** The one read per claim: a patient's lines, by the primary key's first column. */
+const READ_LINES = `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = $1`;
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */
 class WorkFailed {
@@ -169,11 +171,9 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   private async read(q: pg.Pool | pg.PoolClient, patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
-    const result = await q.query<LineRecord>(
-      `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = $1 AND NOT (claim_id = ANY($2)) ORDER BY service_date, claim_id, line_number`,
-      [patientKey, exclude],
-    );
-    return result.rows.map(recordedLineOf);
+    // A named statement: parsed and planned once per connection, then only bound and run.
+    const result = await q.query<unknown[]>({ name: 'history-read-lines', text: READ_LINES, values: [patientKey], rowMode: 'array' });
+    return recordedLinesOf(result.rows, exclude);
   }
 
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {

@@ -1,11 +1,10 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Claim } from '../claim/claim.generated.js';
 import { buildClaimView } from '../claim/view.js';
-import type { RecordedLine } from '../engine/history.js';
 import { providerOf } from '../engine/history-facts.js';
 import type { Finding } from '../findings/finding.js';
 import type { RecordedFinding } from './outcomes.js';
-import type { RecordedClaim } from './store.js';
+import type { RecordedClaim, StoredLine } from './store.js';
 
 /**
  * What of a claim the history keeps, and under which key. The patient key is an HMAC-SHA256
@@ -66,11 +65,11 @@ export function recordedFindings(findings: readonly Finding[]): RecordedFinding[
  */
 export function recordedClaimOf(claim: Claim, patientKey: string, recordedAt: string, findings?: readonly Finding[]): RecordedClaim {
   const view = buildClaimView(claim);
-  const lines: RecordedLine[] = [];
+  const lines: StoredLine[] = [];
   for (const line of view.lines) {
     // Institutional lines without a procedure code (revenue code only) have nothing the edits compare.
     if (line.procedureCode === undefined) continue;
-    const recorded: RecordedLine = {
+    const recorded: StoredLine = {
       claimId: view.claimId,
       lineNumber: line.number,
       payerId: view.payer.id,

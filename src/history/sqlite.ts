@@ -12,7 +12,7 @@ import {
   RECORDING_INSERT_COLUMNS,
   lineRow,
   recordingRow,
-  recordedLineOfRow,
+  recordedLinesOf,
   type HistoryStore,
   type HistoryWriter,
   type RecordedClaim,
@@ -35,9 +35,6 @@ export interface SqliteOptions {
 /** A history that lives only as long as the process (pack tests). */
 export const IN_MEMORY = ':memory:';
 
-/** Most exclusions in one read: a claim and the claim it replaces. */
-const EXCLUDE_SLOTS = 2;
-
 export class SqliteHistoryStore implements HistoryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -56,10 +53,9 @@ export class SqliteHistoryStore implements HistoryStore {
     db: Database.Database,
   ) {
     this.db = db;
-    const none = Array.from({ length: EXCLUDE_SLOTS }, () => '?').join(', ');
-    this.readLines = db
-      .prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ? AND claim_id NOT IN (${none}) ORDER BY service_date, claim_id, line_number`)
-      .raw(true);
+    // A plain lookup of the primary key's first column: one range scan of the patient's lines,
+    // which WITHOUT ROWID keeps together in the table itself.
+    this.readLines = db.prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ?`).raw(true);
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -95,16 +91,8 @@ export class SqliteHistoryStore implements HistoryStore {
     return new SqliteHistoryStore(where, db);
   }
 
-  private excluded(exclude: readonly string[]): string[] {
-    if (exclude.length > EXCLUDE_SLOTS) throw new Error(`at most ${EXCLUDE_SLOTS} claim ids can be left out of a read`);
-    const out = [...exclude];
-    while (out.length < EXCLUDE_SLOTS) out.push(exclude[0] ?? '');
-    return out;
-  }
-
   private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
-    // Rows as arrays: a million-line history is read a patient at a time, once per claim.
-    return (this.readLines.all(patientKey, ...this.excluded(exclude)) as unknown[][]).map(recordedLineOfRow);
+    return recordedLinesOf(this.readLines.all(patientKey) as unknown[][], exclude);
   }
 
   private guard<T>(what: string, work: () => T): T {

@@ -8,6 +8,20 @@ import { findingsJson, linesJson, type RecordedFinding, type RemitStore } from '
  * units and charges.
  */
 
+/**
+ * A claim line as the store keeps it: what the edits read (RecordedLine) plus what an operator
+ * may need to audit a recording (billing NPI, place of service, diagnoses, frequency code, when
+ * it was recorded). Reads for a scrub fetch only the RecordedLine part.
+ */
+export interface StoredLine extends RecordedLine {
+  billingNpi: string;
+  placeOfService?: string;
+  /** The diagnosis codes the line points at, normalised (no dot). */
+  diagnoses: string[];
+  frequencyCode?: string;
+  recordedAt: string;
+}
+
 /** One claim to record, its lines ready for the store. */
 export interface RecordedClaim {
   patientKey: string;
@@ -17,7 +31,7 @@ export interface RecordedClaim {
   recordedAt: string;
   /** The latest date of service: retention counts from it. */
   lastServiceDate: string;
-  lines: RecordedLine[];
+  lines: StoredLine[];
   /** The claim a replacement (frequency 7) names. */
   replaces?: string;
   /** The findings the scrubber returned when it recorded the claim; absent when recorded without a scrub. */
@@ -104,7 +118,7 @@ export const LINE_COLUMNS = [
   'recorded_at',
 ] as const;
 
-export function lineRow(patientKey: string, l: RecordedLine): unknown[] {
+export function lineRow(patientKey: string, l: StoredLine): unknown[] {
   return [
     l.claimId,
     l.lineNumber,
@@ -125,56 +139,46 @@ export function lineRow(patientKey: string, l: RecordedLine): unknown[] {
   ];
 }
 
-export interface LineRecord {
-  claim_id: string;
-  line_number: number;
-  payer_id: string;
-  provider_npi: string;
-  billing_npi: string;
-  service_date: string;
-  service_date_end: string | null;
-  procedure_code: string;
-  modifiers: string;
-  units: number | string;
-  charge: number | string;
-  place_of_service: string | null;
-  diagnoses: string;
-  frequency_code: string | null;
-  recorded_at: string;
-}
+/**
+ * The columns a read for a scrub selects: what the edits read, never the patient key. Rows come
+ * back as arrays in this order (no object per row on either backend).
+ */
+export const READ_COLUMNS = 'claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge';
 
-/** The columns a read selects: everything an edit needs, never the patient key. */
-export const READ_COLUMNS =
-  'claim_id, line_number, payer_id, provider_npi, billing_npi, service_date, service_date_end, procedure_code, modifiers, units, charge, place_of_service, diagnoses, frequency_code, recorded_at';
-const READ_COLUMN_NAMES = READ_COLUMNS.split(', ');
-
-/** A row read as an array, in READ_COLUMNS order (SQLite reads them so: no object per row). */
-export function recordedLineOfRow(row: unknown[]): RecordedLine {
-  const modifiers = row[8] as string;
-  const diagnoses = row[12] as string;
+/** A row read as an array, in READ_COLUMNS order. */
+function recordedLineOfRow(row: readonly unknown[]): RecordedLine {
+  const modifiers = row[7] as string;
   const line: RecordedLine = {
     claimId: row[0] as string,
     lineNumber: Number(row[1]),
     payerId: row[2] as string,
     providerNpi: row[3] as string,
-    billingNpi: row[4] as string,
-    serviceDate: row[5] as string,
-    procedureCode: row[7] as string,
+    serviceDate: row[4] as string,
+    procedureCode: row[6] as string,
     modifiers: modifiers === '' ? [] : modifiers.split(' '),
-    units: Number(row[9]),
-    charge: Number(row[10]),
-    diagnoses: diagnoses === '' ? [] : diagnoses.split(' '),
-    recordedAt: row[14] as string,
+    units: Number(row[8]),
+    charge: Number(row[9]),
   };
-  if (row[6] !== null) line.serviceDateEnd = row[6] as string;
-  if (row[11] !== null) line.placeOfService = row[11] as string;
-  if (row[13] !== null) line.frequencyCode = row[13] as string;
+  if (row[5] !== null) line.serviceDateEnd = row[5] as string;
   return line;
 }
 
-/** A row read as an object (PostgreSQL). */
-export function recordedLineOf(r: LineRecord): RecordedLine {
-  return recordedLineOfRow(READ_COLUMN_NAMES.map((name) => r[name as keyof LineRecord]));
+function scrubOrder(a: RecordedLine, b: RecordedLine): number {
+  if (a.serviceDate !== b.serviceDate) return a.serviceDate < b.serviceDate ? -1 : 1;
+  if (a.claimId !== b.claimId) return a.claimId < b.claimId ? -1 : 1;
+  return a.lineNumber - b.lineNumber;
+}
+
+/**
+ * A patient's rows (read by patient key alone, in READ_COLUMNS order) as the edits see them:
+ * without the excluded claims, by date of service, claim id and line number. Done here rather
+ * than in SQL: the read stays a plain key lookup (no sorter, no IN list), and both backends give
+ * the same order whatever a database collation says.
+ */
+export function recordedLinesOf(rows: readonly (readonly unknown[])[], exclude: readonly string[]): RecordedLine[] {
+  const lines: RecordedLine[] = [];
+  for (const row of rows) if (!exclude.includes(row[0] as string)) lines.push(recordedLineOfRow(row));
+  return lines.length > 1 ? lines.sort(scrubOrder) : lines;
 }
 
 /** The columns of a recording (history_recordings), in the order both backends insert them. */

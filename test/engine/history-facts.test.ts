@@ -16,8 +16,8 @@ const claim = buildClaimView({
 } as Claim);
 
 const surgery: RecordedLine = {
-  claimId: 'EARLIER', lineNumber: 1, payerId: 'MEDICARE', providerNpi: '1234567893', billingNpi: '1234567893',
-  serviceDate: '2026-02-10', procedureCode: '27447', modifiers: [], units: 1, charge: 1500, diagnoses: [], recordedAt: '2026-02-11T00:00:00Z',
+  claimId: 'EARLIER', lineNumber: 1, payerId: 'MEDICARE', providerNpi: '1234567893',
+  serviceDate: '2026-02-10', procedureCode: '27447', modifiers: [], units: 1, charge: 1500,
 };
 
 const historyFact = HISTORY_FACTS.find((f) => f.name === 'history')!;
