@@ -202,16 +202,25 @@ export class ServerConnections {
     if (this.closing) return;
     this.closing = true;
     const seen = new Map<HttpSocket, { bytes: number; since: number }>();
+    const answering = (socket: HttpSocket) => socket._httpMessage != null && !socket._httpMessage.writableFinished;
     const sweep = () => {
       const now = performance.now();
+      const idle: HttpSocket[] = [];
       for (const socket of this.sockets) {
-        const answering = socket._httpMessage != null && !socket._httpMessage.writableFinished;
         const last = seen.get(socket);
-        if (answering || !last || last.bytes !== socket.bytesRead) seen.set(socket, { bytes: socket.bytesRead, since: now });
-        else if (now - last.since >= IDLE_GRACE_MS) socket.destroy();
+        if (answering(socket) || !last || last.bytes !== socket.bytesRead) seen.set(socket, { bytes: socket.bytesRead, since: now });
+        else if (now - last.since >= IDLE_GRACE_MS) idle.push(socket);
       }
       for (const socket of seen.keys()) if (!this.sockets.has(socket)) seen.delete(socket);
       if (this.sockets.size === 0) clearInterval(timer);
+      // Timers run before the event loop reads the sockets: after a busy stretch (a long batch on
+      // this process) a request may be waiting, unread, on a connection that looks idle here.
+      // Decide after the next read phase, when bytesRead counts what has arrived.
+      if (idle.length > 0) {
+        setImmediate(() => {
+          for (const socket of idle) if (!socket.destroyed && !answering(socket) && seen.get(socket)?.bytes === socket.bytesRead) socket.destroy();
+        });
+      }
     };
     const timer = setInterval(sweep, 50);
     this.server.once('close', () => clearInterval(timer));

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { ScrubMetrics } from '../../src/http/plugins/metrics.js';
-import { DESCRIPTOR_RESERVE, ServerConnections, connectionBudget, fileLimit, openDescriptors } from '../../src/service/connections.js';
+import { DESCRIPTOR_RESERVE, IDLE_GRACE_MS, ServerConnections, connectionBudget, fileLimit, openDescriptors } from '../../src/service/connections.js';
 import { bundledScrubber } from '../helpers.js';
 
 /** The descriptor budget of one serving process, on a real socket in this process. */
@@ -102,5 +102,30 @@ describe('a serving process at its connection budget', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('a serving process closing its kept-alive connections at shutdown', () => {
+  it('answers a request that arrived while the process was busy, instead of resetting the connection as idle', async () => {
+    const { app, port } = await serving({});
+    const kept = await connect(port);
+    kept.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((resolve) => kept.once('data', () => resolve()));
+    const closing = app.close();
+    // Idle for most of the grace, then a request goes out while the process is busy (a long
+    // batch, say) past the grace: the connection looks idle when the timers next run.
+    await new Promise((r) => setTimeout(r, IDLE_GRACE_MS - 150));
+    const got = closedWithin(kept, 5000);
+    // Busy outside the timers phase (as a batch being scrubbed is), so that the next loop turn
+    // runs its timers before it reads the sockets.
+    setImmediate(() => {
+      kept.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      const busyUntil = performance.now() + 400;
+      while (performance.now() < busyUntil) {
+        // the process is busy
+      }
+    });
+    expect(await got).toMatch(/^HTTP\/1\.1 200 /);
+    await closing;
   });
 });
