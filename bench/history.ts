@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Scrubber } from '../src/engine/scrubber.js';
 import { ClaimHistory } from '../src/history/claim-history.js';
+import { PACK_LINES_SQL } from '../src/history/migrations.js';
 import { PostgresHistoryStore } from '../src/history/postgres.js';
 import { patientKeyOf } from '../src/history/record.js';
 import { SqliteHistoryStore } from '../src/history/sqlite.js';
@@ -87,7 +88,8 @@ async function fillPostgres(url: string, patients: number): Promise<void> {
        ORDER BY c.patient_key, c.claim_id, n`,
       [CODES],
     );
-    await client.query('ANALYZE history_claims; ANALYZE history_lines');
+    await client.query(PACK_LINES_SQL.postgresql);
+    await client.query('ANALYZE history_claims; ANALYZE history_lines; ANALYZE history_patient_claims');
   } finally {
     await client.end();
   }

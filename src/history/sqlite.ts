@@ -8,9 +8,10 @@ import {
   HistoryUnavailableError,
   LINE_COLUMNS,
   PURGE_STATEMENTS,
-  READ_COLUMNS,
+  READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
+  packedLines,
   recordingRow,
   recordedLinesOf,
   type HistoryStore,
@@ -41,6 +42,7 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly readLines: Database.Statement;
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
+  private readonly insertPatientClaim: Database.Statement;
   private readonly deleteClaim: Database.Statement;
   private readonly insertRecording: Database.Statement;
   readonly remits: SqliteRemitStore;
@@ -53,9 +55,10 @@ export class SqliteHistoryStore implements HistoryStore {
     db: Database.Database,
   ) {
     this.db = db;
-    // A plain lookup of the primary key's first column: one range scan of the patient's lines,
-    // which WITHOUT ROWID keeps together in the table itself.
-    this.readLines = db.prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ?`).raw(true);
+    // A plain lookup of the primary key's first column: one range scan of the patient's claims,
+    // which WITHOUT ROWID keeps together in the table itself (one row per claim, lines packed).
+    this.readLines = db.prepare(`${READ_SQL}?`).raw(true);
+    this.insertPatientClaim = db.prepare('INSERT INTO history_patient_claims (patient_key, claim_id, read_lines) VALUES (?, ?, ?)');
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -120,6 +123,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.deleteClaim.run(claim.claimId);
     this.insertClaim.run(claim.claimId, claim.patientKey, claim.payerId, claim.frequencyCode ?? null, claim.lastServiceDate, claim.lines.length, claim.recordedAt);
     for (const line of claim.lines) this.insertLine.run(...lineRow(claim.patientKey, line));
+    if (claim.lines.length > 0) this.insertPatientClaim.run(claim.patientKey, claim.claimId, packedLines(claim.lines));
     this.insertRecording.run(...recordingRow(claim));
   }
 
