@@ -220,6 +220,7 @@ if (runs('history')) {
   row(`  filling ${formatNumber(r.recordedLines)} lines, s (SQLite${r.fillSeconds.postgres !== undefined ? ' / PostgreSQL' : ''})`, fills, '', '', '1,000,000 lines', yes(r.recordedLines >= 1_000_000));
   row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
   row('  recording: peak RSS MiB vs before the batch', formatNumber(r.recording.rssMiBPeak), formatNumber(r.recording.rssMiBStart), r.recording.peakRatio.toFixed(2), '<= 1.2', yes(r.recording.peakRatio <= 1.2));
+  row('  recording: private memory (RssAnon) MiB at 10/50/90%; peak vs before', `${r.recording.anonMiBAt.join('/')}; ${formatNumber(r.recording.anonMiBPeak)}`, formatNumber(r.recording.anonMiBStart), r.recording.anonPeakRatio.toFixed(2), '<= 1.2', yes(r.recording.anonPeakRatio <= 1.2));
 }
 
 if (runs('remits')) {

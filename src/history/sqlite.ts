@@ -33,6 +33,9 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
+/** The most of the file mapped into memory for reads (address space, not memory used): SQLite's own ceiling. */
+const MMAP_BYTES = 0x7fff0000;
+
 /** A history that lives only as long as the process (pack tests). */
 export const IN_MEMORY = ':memory:';
 
@@ -87,6 +90,12 @@ export class SqliteHistoryStore implements HistoryStore {
       // lose the last transactions, and it never corrupts the file.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      // Pages read through a memory map rather than a read() call each: the read per scrub
+      // touches a few pages of a file far larger than the page cache, and on the machines
+      // measured a system call between two scrubs cost more than the lookup (bench history:
+      // about 10 us per claim with 1,000,000 recorded lines). The map is of the file itself:
+      // clean pages the kernel may drop, not memory of the process's own.
+      if (!memory) db.pragma(`mmap_size = ${MMAP_BYTES}`);
     } catch (err) {
       throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
     }
