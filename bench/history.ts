@@ -59,6 +59,8 @@ export interface HistoryBenchResult {
     anonMiBStart: number;
     anonMiBPeak: number;
     anonPeakRatio: number;
+    /** Private memory at 90% over 10% of the batch. */
+    anonGrowthRatio: number;
   };
 }
 
@@ -275,6 +277,7 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
         anonMiBStart: anonStart,
         anonMiBPeak: anonPeak,
         anonPeakRatio: round(anonPeak / anonStart, 2),
+        anonGrowthRatio: round(anon[2]! / anon[0]!, 2),
       },
     };
     if (onPostgres !== undefined && postgresCpu !== undefined) {
