@@ -42,7 +42,11 @@ export const IN_MEMORY = ':memory:';
 export class SqliteHistoryStore implements HistoryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  /** The connection of the reads outside a recording (a what-if scrub): its pages come through a memory map. */
+  private readonly reader: Database.Database;
+  /** The read inside a recording's transaction, on the writing connection. */
   private readonly readLines: Database.Statement;
+  private readonly readLinesMapped: Database.Statement;
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
   private readonly insertPatientClaim: Database.Statement;
@@ -56,11 +60,14 @@ export class SqliteHistoryStore implements HistoryStore {
   private constructor(
     readonly where: string,
     db: Database.Database,
+    reader: Database.Database,
   ) {
     this.db = db;
+    this.reader = reader;
     // A plain lookup of the primary key's first column: one range scan of the patient's claims,
     // which WITHOUT ROWID keeps together in the table itself (one row per claim, lines packed).
     this.readLines = db.prepare(`${READ_SQL}?`).raw(true);
+    this.readLinesMapped = reader.prepare(`${READ_SQL}?`).raw(true);
     this.insertPatientClaim = db.prepare('INSERT INTO history_patient_claims (patient_key, claim_id, read_lines) VALUES (?, ?, ?)');
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -90,17 +97,25 @@ export class SqliteHistoryStore implements HistoryStore {
       // lose the last transactions, and it never corrupts the file.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      // Pages read through a memory map rather than a read() call each: the read per scrub
-      // touches a few pages of a file far larger than the page cache, and on the machines
-      // measured a system call between two scrubs cost more than the lookup (bench history:
-      // about 10 us per claim with 1,000,000 recorded lines). The map is of the file itself:
-      // clean pages the kernel may drop, not memory of the process's own.
-      if (!memory) db.pragma(`mmap_size = ${MMAP_BYTES}`);
     } catch (err) {
       throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
     }
     migrate(db, where);
-    return new SqliteHistoryStore(where, db);
+    if (memory) return new SqliteHistoryStore(where, db, db);
+    let reader: Database.Database;
+    try {
+      reader = new Database(where, { timeout: options.busyTimeoutMs ?? 5000 });
+      // The read per what-if scrub touches a few pages of a file far larger than the page
+      // cache: through a memory map rather than a read() call each, since a system call between
+      // two scrubs cost more than the lookup on the machines measured (bench history: about 10 us
+      // per claim with 1,000,000 recorded lines). Only this connection maps the file: the pages
+      // a recording writes stay out of the process's resident set.
+      reader.pragma(`mmap_size = ${MMAP_BYTES}`);
+    } catch (err) {
+      db.close();
+      throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
+    }
+    return new SqliteHistoryStore(where, db, reader);
   }
 
   private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
@@ -118,7 +133,8 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
-    return this.guard('be read', () => this.read(patientKey, exclude));
+    // The reader sees what is committed, also while a recording's transaction is open on the writer.
+    return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
   }
 
   private readonly writer: HistoryWriter = {
@@ -223,6 +239,7 @@ export class SqliteHistoryStore implements HistoryStore {
     if (this.closed) return;
     while (this.busy) await this.busy.catch(() => undefined);
     this.closed = true;
+    if (this.reader !== this.db) this.reader.close();
     this.db.close();
   }
 }
