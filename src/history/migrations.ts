@@ -165,12 +165,11 @@ function recordingsAndRemittances(dialect: 'sqlite' | 'postgresql'): string {
 
 /**
  * Version 3: each recorded claim's lines as the one read per scrub needs them, one row per
- * claim keyed by (patient key, claim id) and its lines packed as one JSON text (READ_LINE_FIELDS
- * in store.ts). With 1,000,000 recorded lines the read of 10 columns of every history_lines row
- * cost about 100 us per claim on SQLite between scrubs (page and CPU-cache misses); one row per
- * claim touches a third of the pages and hands the driver 2 values per claim instead of 10 per
- * line. history_lines stays the full record (billing NPI, diagnoses, ...). Existing claims are
- * packed from history_lines when the migration runs.
+ * claim keyed by (patient key, claim id) and its lines packed as one JSON text (packedLines in
+ * store.ts). With 10-line claims this table is a third of the pages of
+ * history_lines and hands the driver 2 values per claim instead of 10 per line, for a read that
+ * runs between two scrubs with cold caches. history_lines stays the full record (billing NPI,
+ * diagnoses, ...). Existing claims are packed from history_lines when the migration runs.
  */
 export const PACK_LINES_SQL = {
   sqlite: `INSERT INTO history_patient_claims (patient_key, claim_id, read_lines)
