@@ -3,6 +3,9 @@ import type { Rule } from '../packs/model.js';
 import type { ScopeItem } from './scopes.js';
 import { compileTemplate, type CompiledTemplate, type FactReader } from './template.js';
 
+/** The details of every finding whose rule names none: one frozen object, not one per finding. */
+const NO_DETAILS: Record<string, unknown> = Object.freeze({});
+
 /**
  * What a rule's findings are made of, gathered once per rule when a Scrubber is built: the
  * rule's constant fields, its templates compiled (message, path, suggestion, details), and its
@@ -46,9 +49,12 @@ export class FindingMaker {
    * are in the result schema's order, with `suggestion` only when the rule has one.
    */
   make(item: ScopeItem, facts: FactReader, severity: Severity = this.severity): Finding {
-    const details: Record<string, unknown> = {};
     const keys = this.detailKeys;
-    for (let i = 0; i < keys.length; i++) details[keys[i]!] = this.detailValues[i]!.value(facts);
+    let details: Record<string, unknown> = NO_DETAILS;
+    if (keys.length > 0) {
+      details = {};
+      for (let i = 0; i < keys.length; i++) details[keys[i]!] = this.detailValues[i]!.value(facts);
+    }
     const message = this.message.text(facts);
     const path = this.path === undefined ? item.defaultPath : this.path.text(facts);
     if (this.suggestion === undefined) {
