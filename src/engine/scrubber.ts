@@ -9,13 +9,13 @@ import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
 import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
+import { FindingMaker } from './finding-maker.js';
 import type { HistoryView } from './history.js';
 import type { GlobalDaysLookup } from './history-facts.js';
 import { fieldsReadBy } from './reads.js';
 import { IndexKeys, RuleIndex } from './rule-index.js';
 import { appliesToPayerType, tableNeedOf, type TableNeed } from './table-needs.js';
 import { buildScopeItems, pairItemAt, type ScopeItem, type ScopeKey } from './scopes.js';
-import { compileTemplate, type CompiledTemplate } from './template.js';
 
 export interface ScrubOptions {
   /** The date "today" means for date rules (YYYY-MM-DD); defaults to the current date. */
@@ -89,6 +89,8 @@ interface GroupPlan {
   group: RuleGroup;
   /** The group's rules compiled, when the evaluator is the compiled one. */
   compiled?: readonly CompiledRule[];
+  /** Their findings' makers, position for position (with `compiled`). */
+  makers?: readonly FindingMaker[];
   /**
    * Which of them can fire on an item, per parameter values (a pack's own, or as a payer pack
    * sets them: the same objects for every claim of a selection); absent when indexing is off.
@@ -124,6 +126,8 @@ interface GroupRun {
   /** The pack's effective window. */
   effective: DateWindow | undefined;
   rules: readonly CompiledRule[];
+  /** Each rule's finding maker, position for position with `rules`. */
+  makers: readonly FindingMaker[];
   /** The group's rule index for the selection's parameters (when indexing). */
   index: RuleIndex | undefined;
   context: PackContext;
@@ -183,6 +187,8 @@ export class Scrubber {
   private readonly tableNeeds = new Map<string, TableNeed>();
   /** The findings' order, by rule, worked out once. */
   private readonly order: FindingOrder;
+  /** By rule: what its findings are made of (templates compiled, rank in the order). */
+  private readonly makers = new Map<Rule, FindingMaker>();
 
   constructor(
     readonly packSet: PackSet,
@@ -197,6 +203,7 @@ export class Scrubber {
     this.reusableFacts = new FactSource(packSet.facts, placeholder, {} as RunContext, { params: {} });
     for (const rule of packSet.rulesById.values()) if (rule.suppressedBy) this.suppressions.set(rule.id, new Set(rule.suppressedBy));
     this.order = new FindingOrder(packSet.packs.flatMap((p) => p.rules));
+    for (const pack of packSet.packs) for (const rule of pack.rules) this.makers.set(rule, new FindingMaker(rule, this.order.rankOf(rule.id, rule.category)));
     this.tableCoverage = packSet.packs.flatMap((p) =>
       p.tables.map((t) => ({ name: t.name, title: t.title ?? t.format, editions: t.editions.map((e) => (e.covers ? { edition: e.edition, covers: e.covers } : { edition: e.edition })) })),
     );
@@ -219,7 +226,8 @@ export class Scrubber {
       const groups = groupRules(pack).map((group): GroupPlan => {
         if (!this.compiled) return { group };
         const compiled = this.compiled.rulesOf(group, packSet.facts);
-        return indexing ? { group, compiled, indexes: new WeakMap() } : { group, compiled };
+        const makers = compiled.map((c) => this.makerOf(c.rule));
+        return indexing ? { group, compiled, makers, indexes: new WeakMap() } : { group, compiled, makers };
       });
       const defaults = Object.fromEntries(Object.entries(pack.parameters).map(([k, v]) => [k, v.value]));
       return { pack, factsRead: [...new Set(pack.rules.flatMap((r) => r.facts))], defaults, groups };
@@ -294,6 +302,7 @@ export class Scrubber {
               owner: plan.pack.owner,
               effective: plan.pack.effective,
               rules: g.compiled!,
+              makers: g.makers!,
               index: this.indexFor(g, context.params),
               context,
               overrides,
@@ -364,7 +373,7 @@ export class Scrubber {
             if (override?.enabled === false) continue;
             if (unusable && this.readsUnusable(outcome.rule, unusable, item)) continue;
             if (outcome.error !== undefined) findings.push(ruleFailed(outcome.rule, pack.owner, item, outcome.error));
-            else if (outcome.fired) findings.push(findingOrFailure(outcome.rule, pack.owner, item, facts, override?.severity));
+            else if (outcome.fired) findings.push(this.findingOrFailure(outcome.rule, pack.owner, item, facts, override?.severity));
             if (options.explain && outcome.trace) {
               explain.push({
                 ruleId: outcome.rule.id,
@@ -405,6 +414,8 @@ export class Scrubber {
     const { packs, groups } = selection;
     const run = runContext(claim, this.tablesOf(selection, claim.payer.type), options, this.packSet.globalDays);
     const findings: Finding[] = structure.ok ? [] : [...structure.findings];
+    // Each finding's rank in the findings' order, known from its rule (-1: none, as for structure findings).
+    const ranks: number[] = findings.map(() => -1);
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
     const pairAt = pairItemCache(claim);
@@ -412,7 +423,7 @@ export class Scrubber {
     // be using it meanwhile.
     const facts = this.reusableFacts;
     for (let g = 0; g < groups.length; g++) {
-      const { scopeKey, owner, effective, rules, index, context, overrides } = groups[g]!;
+      const { scopeKey, owner, effective, rules, makers, index, context, overrides } = groups[g]!;
       // A pair group keyed by its lines: only the pairs that can trigger a rule, each built when reached.
       const pairs = index?.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
       const items = pairs ? undefined : itemsFor(scopeKey);
@@ -428,7 +439,8 @@ export class Scrubber {
         }
         const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
         for (let k = 0; k < positions.length; k++) {
-          const c = rules[positions[k]!]!;
+          const position = positions[k]!;
+          const c = rules[position]!;
           const override = overrides?.get(c.id);
           // A rule that cannot produce a finding here (out of its dates, switched off by a payer
           // pack, or reading a field that is malformed) is not evaluated: even one that would
@@ -444,22 +456,66 @@ export class Scrubber {
             fires = c.fires(facts);
           } catch (error) {
             findings.push(ruleFailed(c.rule, owner, item, error));
+            ranks.push(-1);
             continue;
           }
-          if (fires) findings.push(findingOrFailure(c.rule, owner, item, facts, override?.severity));
+          if (!fires) continue;
+          const maker = makers[position]!;
+          let finding: Finding;
+          try {
+            finding = maker.make(item, facts, override?.severity);
+          } catch (error) {
+            findings.push(ruleFailed(c.rule, owner, item, error));
+            ranks.push(-1);
+            continue;
+          }
+          findings.push(finding);
+          ranks.push(maker.rank);
         }
       }
     }
-    return buildResult(claim.claimId, this.withoutSuppressed(findings), packs, this.order);
+    const kept = this.suppressedLeftOut(findings);
+    if (!kept) return buildResult(claim.claimId, findings, packs, this.order, ranks);
+    return buildResult(claim.claimId, findings.filter((_, i) => kept[i]), packs, this.order, ranks.filter((_, i) => kept[i]));
+  }
+
+  private makerOf(rule: Rule): FindingMaker {
+    let maker = this.makers.get(rule);
+    // A rule of no pack of this pack set (a caller's own group) gets its maker when it first fires.
+    if (!maker) this.makers.set(rule, (maker = new FindingMaker(rule, this.order.rankOf(rule.id, rule.category))));
+    return maker;
+  }
+
+  /** The rule's finding, or rule-failed when a fact its message needs throws. */
+  private findingOrFailure(rule: Rule, owner: string, item: ScopeItem, facts: FactSource, severity?: Rule['severity']): Finding {
+    try {
+      return this.makerOf(rule).make(item, facts, severity);
+    } catch (error) {
+      return ruleFailed(rule, owner, item, error);
+    }
   }
 
   /** Leaves out each finding that a finding of one of its rule's suppressedBy rules covers (every line of it). */
   private withoutSuppressed(findings: Finding[]): Finding[] {
-    if (this.suppressions.size === 0 || findings.length < 2) return findings;
-    return findings.filter((f) => {
+    const kept = this.suppressedLeftOut(findings);
+    return kept ? findings.filter((_, i) => kept[i]) : findings;
+  }
+
+  /**
+   * Which findings withoutSuppressed keeps, position for position; undefined when it keeps
+   * them all (mostly: few rules name suppressedBy), so that nothing is copied then.
+   */
+  private suppressedLeftOut(findings: readonly Finding[]): boolean[] | undefined {
+    if (this.suppressions.size === 0 || findings.length < 2) return undefined;
+    let kept: boolean[] | undefined;
+    for (let i = 0; i < findings.length; i++) {
+      const f = findings[i]!;
       const by = this.suppressions.get(f.ruleId);
-      return !by || !findings.some((g) => g !== f && by.has(g.ruleId) && f.lines.every((l) => g.lines.includes(l)));
-    });
+      if (!by || !findings.some((g) => g !== f && by.has(g.ruleId) && f.lines.every((l) => g.lines.includes(l)))) continue;
+      kept ??= findings.map(() => true);
+      kept[i] = false;
+    }
+    return kept;
   }
 }
 
@@ -532,58 +588,4 @@ function describeError(error: unknown): string {
   if (!(error instanceof Error)) return `a ${typeof error} was thrown`;
   const text = `${error.name}: ${error.message}`;
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
-}
-
-/** The rule's finding, or rule-failed when a fact its message needs throws. */
-function findingOrFailure(rule: Rule, owner: string, item: ScopeItem, facts: FactSource, severity?: Rule['severity']): Finding {
-  try {
-    return findingOf(rule, item, facts, severity);
-  } catch (error) {
-    return ruleFailed(rule, owner, item, error);
-  }
-}
-
-/** A rule's templates compiled for its findings, made the first time the rule fires. */
-interface FindingTemplates {
-  message: CompiledTemplate;
-  path: CompiledTemplate | undefined;
-  suggestion: CompiledTemplate | undefined;
-  details: ReadonlyArray<readonly [string, CompiledTemplate]>;
-}
-
-const findingTemplates = new WeakMap<Rule, FindingTemplates>();
-
-function templatesOf(rule: Rule): FindingTemplates {
-  let templates = findingTemplates.get(rule);
-  if (!templates) {
-    templates = {
-      message: compileTemplate(rule.message),
-      path: rule.path ? compileTemplate(rule.path) : undefined,
-      suggestion: rule.suggestion ? compileTemplate(rule.suggestion) : undefined,
-      details: Object.entries(rule.details).map(([k, t]) => [k, compileTemplate(t)] as const),
-    };
-    findingTemplates.set(rule, templates);
-  }
-  return templates;
-}
-
-function findingOf(rule: Rule, item: ScopeItem, facts: FactSource, severity = rule.severity): Finding {
-  const templates = templatesOf(rule);
-  const details: Record<string, unknown> = {};
-  for (let i = 0; i < templates.details.length; i++) {
-    const [k, t] = templates.details[i]!;
-    details[k] = t.value(facts);
-  }
-  const finding: Finding = {
-    ruleId: rule.id,
-    pack: rule.pack,
-    category: rule.category,
-    severity,
-    message: templates.message.text(facts),
-    lines: item.lines,
-    path: templates.path ? templates.path.text(facts) : item.defaultPath,
-    details,
-  };
-  if (templates.suggestion) finding.suggestion = templates.suggestion.text(facts);
-  return finding;
 }

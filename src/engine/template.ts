@@ -41,6 +41,21 @@ function placeholder(whole: string, expr: string, filter: string | undefined): P
   return known;
 }
 
+/**
+ * The literal texts of templates, one string per text, for the same reason: rules written from
+ * one pattern ("): code needs a modifier.") share the text a finding's message is joined from.
+ * Bounded, as a reloaded pack set may bring new texts.
+ */
+const LITERALS = new Map<string, string>();
+const LITERALS_LIMIT = 100_000;
+
+function literal(text: string): string {
+  const known = LITERALS.get(text);
+  if (known !== undefined) return known;
+  if (LITERALS.size < LITERALS_LIMIT) LITERALS.set(text, text);
+  return text;
+}
+
 export interface Template {
   source: string;
   parts: readonly Part[];
@@ -112,12 +127,12 @@ export function parseTemplate(source: string): TemplateParse {
       return { ok: false, problem: `placeholder "${whole}" uses an unknown filter "${filter}"; the filters are ${TEMPLATE_FILTERS.map((f) => `"${f}"`).join(' and ')}` };
     }
     const shared = placeholder(whole, expr, filter);
-    parts.push(source.slice(last, m.index));
+    parts.push(literal(source.slice(last, m.index)));
     parts.push(shared);
     refs.push(shared.ref);
     last = m.index + whole.length;
   }
-  parts.push(source.slice(last));
+  parts.push(literal(source.slice(last)));
   const rest = parts.filter((p): p is string => typeof p === 'string').join('');
   if (rest.includes('{{') || rest.includes('}}')) {
     return { ok: false, problem: 'a "{{" has no matching "}}" (or the other way round); placeholders look like {{line.procedureCode}}' };

@@ -37,6 +37,10 @@ export interface Finding {
   lines: number[];
   /** RFC 6901 JSON Pointer (0-based indexes) to the one field to fix. */
   path: string;
+  /**
+   * Values the rule names for machines. Findings of a rule without details share one frozen
+   * empty object: copy a finding's details before changing them.
+   */
   details: Record<string, unknown>;
   suggestion?: string;
   /**

@@ -37,6 +37,8 @@ export function compareFindings(a: Finding, b: Finding): number {
 export class FindingOrder {
   /** By rule id: its category and rank; rank -1 when two categories share the id. */
   private readonly ranks = new Map<string, { category: string; rank: number }>();
+  /** How many ranks there are: every rank is below it. */
+  private readonly rankCount: number;
 
   constructor(rules: Iterable<{ id: string; category: string }>) {
     const keys = new Map<string, { id: string; category: string }>();
@@ -46,20 +48,78 @@ export class FindingOrder {
       const known = this.ranks.get(k.id);
       this.ranks.set(k.id, known ? { category: k.category, rank: -1 } : { category: k.category, rank });
     });
+    this.rankCount = sorted.length;
   }
 
-  private rankOf(f: Finding): number {
-    const known = this.ranks.get(f.ruleId);
-    return known !== undefined && known.category === f.category ? known.rank : -1;
+  /**
+   * The rank of a rule's findings: a number that orders (category, ruleId) as compareFindings
+   * does; -1 for a rule the order does not know, or whose id two categories share.
+   */
+  rankOf(ruleId: string, category: string): number {
+    const known = this.ranks.get(ruleId);
+    return known !== undefined && known.category === category ? known.rank : -1;
   }
 
-  /** The findings in compareFindings order (a new array). */
-  sort(findings: readonly Finding[]): Finding[] {
+  /**
+   * The findings in compareFindings order (a new array). `ranks`, when given, holds each
+   * finding's rank (rankOf), worked out where the finding was made: the scrubber knows it from
+   * the rule, and so nothing here looks a finding's rule up.
+   */
+  sort(findings: readonly Finding[], ranks?: readonly number[]): Finding[] {
     if (findings.length < 8) return [...findings].sort(compareFindings);
-    const keyed = findings.map((f) => ({ f, first: f.lines[0] ?? 0, rank: this.rankOf(f) }));
+    if (ranks) {
+      const sorted = this.sortByNumber(findings, ranks);
+      if (sorted) return sorted;
+    }
+    const keyed = findings.map((f, i) => ({ f, first: f.lines[0] ?? 0, rank: ranks ? ranks[i]! : this.rankOf(f.ruleId, f.category) }));
     keyed.sort((a, b) => a.first - b.first || (a.rank !== b.rank && a.rank >= 0 && b.rank >= 0 ? a.rank - b.rank : compareFindings(a.f, b.f)));
     return keyed.map((k) => k.f);
   }
+
+  /**
+   * When every finding has a rank: (first line, rank, position) made one exact number per
+   * finding, and the numbers sorted as numbers (no comparator call, no object per finding).
+   * Findings of one rank and first line (one rule's findings on pairs that share their first
+   * line, say) are then put in compareFindings order among themselves, which keeps the order
+   * they were made in where it finds no difference, as the sort above does. Undefined when a
+   * finding has no rank, or the numbers would not be exact.
+   */
+  private sortByNumber(findings: readonly Finding[], ranks: readonly number[]): Finding[] | undefined {
+    const n = findings.length;
+    const width = this.rankCount;
+    let lastFirst = 0;
+    for (let i = 0; i < n; i++) {
+      const first = findings[i]!.lines[0] ?? 0;
+      if (ranks[i]! < 0 || !Number.isInteger(first) || first < 0) return undefined;
+      if (first > lastFirst) lastFirst = first;
+    }
+    if ((lastFirst + 1) * width * n > Number.MAX_SAFE_INTEGER) return undefined;
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = ((findings[i]!.lines[0] ?? 0) * width + ranks[i]!) * n + i;
+    keys.sort();
+    const out = new Array<Finding>(n);
+    let runStart = 0;
+    let runGroup = -1;
+    for (let k = 0; k < n; k++) {
+      const key = keys[k]!;
+      const position = key % n;
+      const group = (key - position) / n;
+      out[k] = findings[position]!;
+      if (group !== runGroup) {
+        if (k - runStart > 1) sortRun(out, runStart, k);
+        runStart = k;
+        runGroup = group;
+      }
+    }
+    if (n - runStart > 1) sortRun(out, runStart, n);
+    return out;
+  }
+}
+
+/** Puts out[from..to) in compareFindings order (stable). */
+function sortRun(out: Finding[], from: number, to: number): void {
+  const run = out.slice(from, to).sort(compareFindings);
+  for (let k = 0; k < run.length; k++) out[from + k] = run[k]!;
 }
 
 export function buildResult(
@@ -67,8 +127,10 @@ export function buildResult(
   findings: Finding[],
   packs: readonly PackVersion[],
   order?: FindingOrder,
+  /** Each finding's rank in `order` (FindingOrder.rankOf), when the caller knows them. */
+  ranks?: readonly number[],
 ): ScrubResult {
-  const sorted = order ? order.sort(findings) : [...findings].sort(compareFindings);
+  const sorted = order ? order.sort(findings, ranks) : [...findings].sort(compareFindings);
   const summary = { errors: 0, warnings: 0, infos: 0 };
   for (const f of sorted) {
     if (f.severity === 'error') summary.errors++;
