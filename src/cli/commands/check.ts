@@ -12,7 +12,7 @@ import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
-import { EXIT, UsageError, write, type CliIo } from '../io.js';
+import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { PARALLEL_AFTER, scrubInOrder, type ScrubbedItem } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
@@ -62,22 +62,31 @@ type Format = 'text' | 'json' | 'ndjson';
 class ResultWriter {
   private count = 0;
   private results = 0;
+  private readonly out: BufferedWriter;
   constructor(
     private readonly io: CliIo,
     private readonly format: Format,
-  ) {}
+  ) {
+    this.out = new BufferedWriter(io.stdout);
+  }
 
   async begin(): Promise<void> {
-    if (this.format === 'json') await write(this.io.stdout, '[');
+    if (this.format === 'json') await this.out.write('[');
+  }
+
+  /** Whatever is held goes out first: a message on stderr then follows the results before it. */
+  async toStderr(text: string): Promise<void> {
+    await this.out.flush();
+    await write(this.io.stderr, text);
   }
 
   /** JSON text for the json and ndjson formats, the result itself for the text format: each made once. */
   async result(source: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result'>): Promise<void> {
     const first = this.count++ === 0;
     this.results++;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + scrubbed.json);
-    else if (this.format === 'ndjson') await write(this.io.stdout, scrubbed.json + '\n');
-    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + scrubbed.json);
+    else if (this.format === 'ndjson') await this.out.write(scrubbed.json + '\n');
+    else await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
   /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
@@ -85,15 +94,16 @@ class ResultWriter {
     if (this.format === 'text') return;
     const json = JSON.stringify({ problem });
     const first = this.count++ === 0;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
-    else await write(this.io.stdout, json + '\n');
+    if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + json);
+    else await this.out.write(json + '\n');
   }
 
   async end(passed: number, failed: number): Promise<void> {
-    if (this.format === 'json') await write(this.io.stdout, this.count ? '\n]\n' : ']\n');
+    if (this.format === 'json') await this.out.write(this.count ? '\n]\n' : ']\n');
     if (this.format === 'text') {
-      await write(this.io.stdout, `\n${this.results} claim${this.results === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
+      await this.out.write(`\n${this.results} claim${this.results === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
     }
+    await this.out.flush();
   }
 }
 
@@ -228,7 +238,7 @@ async function checkFiles(
   /** A file-level problem of severity error: a part of a file that could not be read, a broken envelope (exit 1). */
   let brokenParts = false;
   const problemOut = async (shown: string, problem: ReadProblem) => {
-    await write(io.stderr, `scrub check: ${shown}: ${problem.severity === 'warning' ? 'warning: ' : ''}${problem.message}${problemPlace(problem)}\n`);
+    await out.toStderr(`scrub check: ${shown}: ${problem.severity === 'warning' ? 'warning: ' : ''}${problem.message}${problemPlace(problem)}\n`);
     await out.problem({ file: shown, ...problem });
   };
   for (const file of positionals) {
@@ -268,13 +278,13 @@ async function checkFiles(
     } catch (err) {
       unreadable = true;
       if (err instanceof NothingReadable) {
-        await write(io.stderr, `scrub check: cannot read ${file}: ${err.message}\n`);
+        await out.toStderr(`scrub check: cannot read ${file}: ${err.message}\n`);
         for (const problem of err.problems) await out.problem({ file: shown, ...problem });
         continue;
       }
       const e = err as NodeJS.ErrnoException;
       const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder, not a file' : e.message;
-      await write(io.stderr, `scrub check: cannot read ${file}: ${reason}\n`);
+      await out.toStderr(`scrub check: cannot read ${file}: ${reason}\n`);
     }
   }
   await out.end(passed, failed);
