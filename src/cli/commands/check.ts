@@ -81,12 +81,15 @@ class ResultWriter {
   }
 
   /** JSON text for the json and ndjson formats, the result itself for the text format: each made once. */
-  async result(source: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result'>): Promise<void> {
+  async result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>): Promise<void> {
     const first = this.count++ === 0;
     this.results++;
     if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + scrubbed.json);
     else if (this.format === 'ndjson') await this.out.write(scrubbed.json + '\n');
-    else await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    else {
+      const source = [file, scrubbed.item.label].filter(Boolean).join(' ');
+      await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    }
   }
 
   /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
@@ -111,15 +114,18 @@ class ResultWriter {
 export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
 /** The claims of a file, told apart by format; `onRead` hears how many bytes have been read (for progress). */
-export async function* itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
-  const name = file === '-' ? 'stdin' : file;
-  const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
-  if (ndjsonByName) {
-    // Stream line by line: NDJSON files can be far larger than memory.
-    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
-    yield* ndjsonItems(onRead ? countedChunks(input as AsyncIterable<Buffer | string>, onRead) : (input as AsyncIterable<Buffer | string>));
-    return;
+export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<CheckItem> {
+  if (/\.(ndjson|jsonl)$/i.test(file)) {
+    // Streamed line by line (NDJSON files can be far larger than memory), by the reader itself:
+    // a generator around it would cost a few promise turns a claim.
+    const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file))) as AsyncIterable<Buffer | string>;
+    return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
   }
+  return readItemsOf(file, io, onRead);
+}
+
+async function* readItemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
+  const name = file === '-' ? 'stdin' : file;
   // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes. JSON, NDJSON, X12 or
   // FHIR: told from the content, whatever the file is called. An X12 file is read as it comes.
   const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 })) as AsyncIterable<Buffer | string>;
@@ -267,11 +273,10 @@ async function checkFiles(
       const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
       for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
-        await flush(written);
-        const source = [shown, scrubbed.item.label].filter(Boolean).join(' ');
+        if (waiting.length > 0) await flush(written);
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        await out.result(source, scrubbed);
+        await out.result(shown, scrubbed);
         written++;
       }
       await flush(Number.POSITIVE_INFINITY);
