@@ -202,6 +202,18 @@ describe('a FHIR Claim with the new claim fields', () => {
     expect(item.locate!('/cliaNumber')).toEqual({ format: 'fhir', expression: 'Bundle.entry[5].resource.supportingInfo[0].valueIdentifier.value' });
   });
 
+  it('reads a dispensed drug line\'s prescription number from supportingInfo rxnumber that the item names', () => {
+    const supportingInfo = [
+      { sequence: 1, category: { coding: [{ system: 'http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType', code: 'rxnumber' }] }, valueString: '2530001' },
+      { sequence: 2, category: { coding: [{ code: 'rxnumber' }] }, valueIdentifier: { value: '2530002' } },
+      { sequence: 3, category: { coding: [{ code: 'rxnumber' }] }, valueString: '2539999' },
+    ];
+    const item = readFhirClaim({ supportingInfo, item: [labItem(1, [], { informationSequence: [1] }), labItem(2, [], { informationSequence: [2] }), labItem(3, [])] });
+    const claim = canonical(item);
+    expect(claim.lines.map((l: Json) => l.prescriptionNumber)).toEqual(['2530001', '2530002', undefined]);
+    expect(item.locate!('/lines/1/prescriptionNumber')).toEqual({ format: 'fhir', expression: 'Bundle.entry[5].resource.supportingInfo[1].valueIdentifier.value' });
+  });
+
   it('reads a drug item\'s NDC and quantity from item.detail, with UCUM units turned into 837 units', () => {
     const drugItem = (unit: Json) => ({
       sequence: 1,

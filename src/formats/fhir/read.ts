@@ -336,6 +336,7 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
     if (typeof entry?.sequence === 'number' && npi && !ordersOrRefers(m)) teamNpi.set(entry.sequence, { npi, index });
   });
   const clia = cliaInfo(claim);
+  const prescriptions = prescriptionNumbers(claim);
   const claimRenderer = (out.renderingProvider as Json | undefined)?.npi;
   // An institutional item without dates of its own is dated by the claim's billable period, as
   // an 837I line without DTP*472 is dated by the statement period.
@@ -352,6 +353,7 @@ export function mapFhirClaim(claim: Json, base: string, bundle: BundleIndex): { 
     }
     mapItemOrderers(b, line, i, sequences, orderers);
     mapItemClia(b, line, item, i, clia);
+    mapItemPrescription(b, line, item, i, prescriptions);
     return line;
   });
 
@@ -720,6 +722,31 @@ function cliaInfo(claim: Json): CliaInfo {
 function mapItemClia(b: Builder, line: Json, item: Json, i: number, clia: CliaInfo): void {
   const own = list(item.informationSequence).map((n) => clia.bySequence.get(Number(n))).find((c) => c !== undefined);
   if (own && own.value !== clia.claim?.value) b.set(line, 'cliaNumber', own.value, `/lines/${i}/cliaNumber`, own.at);
+}
+
+/**
+ * Prescription numbers by supportingInfo sequence: category `rxnumber` (the CARIN Blue Button
+ * supporting-info type, which carries the 837P 2410 REF*XZ), as valueString or
+ * valueIdentifier.value. Only an item that names one in informationSequence gets it: a number
+ * no item names says nothing about which drug line the pharmacy dispensed.
+ */
+function prescriptionNumbers(claim: Json): Map<number, { value: string; at: string }> {
+  const bySequence = new Map<number, { value: string; at: string }>();
+  list(claim.supportingInfo).forEach((raw, k) => {
+    const info = obj(raw);
+    if (!hasCode(info?.category, 'rxnumber') || typeof info?.sequence !== 'number') return;
+    const text = str(info.valueString);
+    const value = text ?? str(obj(info.valueIdentifier)?.value);
+    if (value === undefined) return;
+    bySequence.set(info.sequence, { value, at: `supportingInfo[${k}].${text !== undefined ? 'valueString' : 'valueIdentifier.value'}` });
+  });
+  return bySequence;
+}
+
+function mapItemPrescription(b: Builder, line: Json, item: Json, i: number, bySequence: ReadonlyMap<number, { value: string; at: string }>): void {
+  if (bySequence.size === 0) return;
+  const own = list(item.informationSequence).map((n) => bySequence.get(Number(n))).find((p) => p !== undefined);
+  if (own) b.set(line, 'prescriptionNumber', own.value, `/lines/${i}/prescriptionNumber`, own.at);
 }
 
 /** NUBC condition codes (UB-04 form locators 18-28) given as supportingInfo codes. */
