@@ -103,8 +103,8 @@ export class NdjsonSplitter {
     let text = bytes.toString('utf8', start, end);
     // The decoder puts U+FFFD in place of every byte sequence that is not UTF-8, so a text
     // without one came from valid bytes: the bytes are checked only when there is one (it may
-    // also be a character of the text), which a claim almost never has. A search for a
-    // character outside Latin-1 in a text decoded to Latin-1 costs nothing.
+    // also be a character of the text), which a claim almost never has. The search costs a
+    // third of the byte check or less (measured alone, per claim).
     if (text.indexOf(REPLACEMENT_CHARACTER) !== -1 && !isUtf8(bytes.subarray(start, end))) return { number, problem: 'invalid-utf8' };
     // A byte order mark is dropped at the start of a line, and one more at the start of the input.
     if (text.charCodeAt(0) === BOM) text = text.slice(1);
