@@ -226,8 +226,12 @@ if (runs('history')) {
   } else row('  history on PostgreSQL', 'skipped', '', '', '', r.postgresNote ?? '');
   const fills = `${r.fillSeconds.sqlite}${r.fillSeconds.postgres !== undefined ? ` / ${r.fillSeconds.postgres}` : ''}`;
   row(`  filling ${formatNumber(r.recordedLines)} lines, s (SQLite${r.fillSeconds.postgres !== undefined ? ' / PostgreSQL' : ''})`, fills, '', '', '1,000,000 lines', yes(r.recordedLines >= 1_000_000));
-  row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, RSS MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${r.recording.rssMiBAt.join('/')}`, '', r.recording.growthRatio.toFixed(2), 'flat', yes(r.recording.growthRatio <= 1.2));
-  row('  recording: peak RSS MiB vs before the batch', formatNumber(r.recording.rssMiBPeak), formatNumber(r.recording.rssMiBStart), r.recording.peakRatio.toFixed(2), '<= 1.2', yes(r.recording.peakRatio <= 1.2));
+  // Private memory (RssAnon) is what the target is about; RSS also counts the pages of the store
+  // file that SQLite reads through its memory map, which the kernel drops when memory is short.
+  const anon = r.recording.anonMiBAt;
+  row(`  recording ${formatNumber(r.recording.claims)} claims: claims/s, private MiB at 10/50/90%`, `${formatNumber(r.recording.claimsPerSecond)}, ${anon.join('/')}`, '', r.recording.anonGrowthRatio.toFixed(2), 'flat', yes(r.recording.anonGrowthRatio <= 1.2));
+  row('  recording: peak private MiB vs before the batch', formatNumber(r.recording.anonMiBPeak), formatNumber(r.recording.anonMiBStart), r.recording.anonPeakRatio.toFixed(2), '<= 1.2', yes(r.recording.anonPeakRatio <= 1.2));
+  row('  recording: RSS MiB at 10/50/90%, peak (with the mapped store file)', `${r.recording.rssMiBAt.join('/')}, ${formatNumber(r.recording.rssMiBPeak)}`, formatNumber(r.recording.rssMiBStart), r.recording.peakRatio.toFixed(2));
 }
 
 if (runs('remits')) {

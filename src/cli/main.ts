@@ -1,35 +1,33 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { check, checkHelp } from './commands/check.js';
-import { docs, docsHelp } from './commands/docs.js';
-import { history, historyHelp } from './commands/history.js';
-import { keys, keysHelp } from './commands/keys.js';
-import { lint, lintHelp } from './commands/lint.js';
-import { results, resultsHelp } from './commands/results.js';
-import { remits, remitsHelp } from './commands/remits.js';
-import { report, reportHelp } from './commands/report.js';
-import { serve, serveHelp } from './commands/serve.js';
-import { tables, tablesHelp } from './commands/tables.js';
-import { submit, submitHelp } from './commands/submit.js';
-import { test, testHelp } from './commands/test.js';
-import { worker, workerHelp } from './commands/worker.js';
+import { tightenHeapFor } from './heap.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
-const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string; summary: string }> = {
-  check: { run: check, help: checkHelp, summary: 'scrub claims and print their findings' },
-  lint: { run: lint, help: lintHelp, summary: 'check rule packs and print problems as file:line:column' },
-  test: { run: test, help: testHelp, summary: 'run the tests beside the rule packs' },
-  docs: { run: docs, help: docsHelp, summary: 'write Markdown docs of the rule packs' },
-  serve: { run: serve, help: serveHelp, summary: 'start the HTTP service' },
-  tables: { run: tables, help: tablesHelp, summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
-  keys: { run: keys, help: keysHelp, summary: 'hash an API key for the service configuration, or make a new one' },
-  worker: { run: worker, help: workerHelp, summary: 'scrub claims from the NATS JetStream queue until stopped' },
-  submit: { run: submit, help: submitHelp, summary: 'put the claims of a file on the queue for the workers' },
-  results: { run: results, help: resultsHelp, summary: 'collect a queued batch\'s results as NDJSON' },
-  history: { run: history, help: historyHelp, summary: 'import past claims into the claim history, purge old ones, count them' },
-  remits: { run: remits, help: remitsHelp, summary: 'import 835 remittances and match them to the recorded claims' },
-  report: { run: report, help: reportHelp, summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
+interface Command {
+  run: (args: string[], io: CliIo) => Promise<number>;
+  help: string;
+}
+
+/**
+ * Each command's module is loaded when the command runs: `scrub check` does not load the report
+ * charts, the queue client or the database drivers of other commands (about 30 MiB of resident
+ * memory in every run, and the start-up time to compile them).
+ */
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  check: { load: () => import('./commands/check.js').then((m) => ({ run: m.check, help: m.checkHelp })), summary: 'scrub claims and print their findings' },
+  lint: { load: () => import('./commands/lint.js').then((m) => ({ run: m.lint, help: m.lintHelp })), summary: 'check rule packs and print problems as file:line:column' },
+  test: { load: () => import('./commands/test.js').then((m) => ({ run: m.test, help: m.testHelp })), summary: 'run the tests beside the rule packs' },
+  docs: { load: () => import('./commands/docs.js').then((m) => ({ run: m.docs, help: m.docsHelp })), summary: 'write Markdown docs of the rule packs' },
+  serve: { load: () => import('./commands/serve.js').then((m) => ({ run: m.serve, help: m.serveHelp })), summary: 'start the HTTP service' },
+  tables: { load: () => import('./commands/tables.js').then((m) => ({ run: m.tables, help: m.tablesHelp })), summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
+  keys: { load: () => import('./commands/keys.js').then((m) => ({ run: m.keys, help: m.keysHelp })), summary: 'hash an API key for the service configuration, or make a new one' },
+  worker: { load: () => import('./commands/worker.js').then((m) => ({ run: m.worker, help: m.workerHelp })), summary: 'scrub claims from the NATS JetStream queue until stopped' },
+  submit: { load: () => import('./commands/submit.js').then((m) => ({ run: m.submit, help: m.submitHelp })), summary: 'put the claims of a file on the queue for the workers' },
+  results: { load: () => import('./commands/results.js').then((m) => ({ run: m.results, help: m.resultsHelp })), summary: 'collect a queued batch\'s results as NDJSON' },
+  history: { load: () => import('./commands/history.js').then((m) => ({ run: m.history, help: m.historyHelp })), summary: 'import past claims into the claim history, purge old ones, count them' },
+  remits: { load: () => import('./commands/remits.js').then((m) => ({ run: m.remits, help: m.remitsHelp })), summary: 'import 835 remittances and match them to the recorded claims' },
+  report: { load: () => import('./commands/report.js').then((m) => ({ run: m.report, help: m.reportHelp })), summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
 };
 
 export const mainHelp = `Usage: scrub <command> [options]
@@ -47,11 +45,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await write(name === undefined ? io.stderr : io.stdout, mainHelp + '\n');
     return name === undefined ? EXIT.badInput : EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     await write(io.stderr, `scrub: there is no command "${name}".\n\n${mainHelp}\n`);
     return EXIT.badInput;
   }
+  const command = await entry.load();
   try {
     return await command.run(args, io);
   } catch (err) {
@@ -78,6 +77,7 @@ if (isMain()) {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  tightenHeapFor(process.argv[2]);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
   runCli(process.argv.slice(2), io).then(
     (code) => {

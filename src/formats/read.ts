@@ -170,9 +170,13 @@ export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | stri
     const whole = openClaims(Buffer.concat(rest), hint);
     return { format: whole.format, claims: whole.claims, records: whole.records() };
   }
+  // The head is let go once decoded: it would otherwise be held (1 MiB) until the file ends.
+  let unread: Buffer | undefined = first;
   async function* text(): AsyncGenerator<string> {
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-    yield decoder.decode(first, { stream: true });
+    const start = unread!;
+    unread = undefined;
+    yield decoder.decode(start, { stream: true });
     if (!done) for (let next = await input.next(); !next.done; next = await input.next()) yield typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
     yield decoder.decode();
   }

@@ -8,9 +8,10 @@ import {
   HistoryUnavailableError,
   LINE_COLUMNS,
   PURGE_STATEMENTS,
-  READ_COLUMNS,
+  READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
+  packedLines,
   recordingRow,
   recordedLinesOf,
   type HistoryStore,
@@ -32,15 +33,23 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
+/** The most of the file mapped into memory for reads (address space, not memory used): SQLite's own ceiling. */
+const MMAP_BYTES = 0x7fff0000;
+
 /** A history that lives only as long as the process (pack tests). */
 export const IN_MEMORY = ':memory:';
 
 export class SqliteHistoryStore implements HistoryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  /** The connection of the reads outside a recording (a what-if scrub): its pages come through a memory map. */
+  private readonly reader: Database.Database;
+  /** The read inside a recording's transaction, on the writing connection. */
   private readonly readLines: Database.Statement;
+  private readonly readLinesMapped: Database.Statement;
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
+  private readonly insertPatientClaim: Database.Statement;
   private readonly deleteClaim: Database.Statement;
   private readonly insertRecording: Database.Statement;
   readonly remits: SqliteRemitStore;
@@ -51,11 +60,15 @@ export class SqliteHistoryStore implements HistoryStore {
   private constructor(
     readonly where: string,
     db: Database.Database,
+    reader: Database.Database,
   ) {
     this.db = db;
-    // A plain lookup of the primary key's first column: one range scan of the patient's lines,
-    // which WITHOUT ROWID keeps together in the table itself.
-    this.readLines = db.prepare(`SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = ?`).raw(true);
+    this.reader = reader;
+    // A plain lookup of the primary key's first column: one range scan of the patient's claims,
+    // which WITHOUT ROWID keeps together in the table itself (one row per claim, lines packed).
+    this.readLines = db.prepare(`${READ_SQL}?`).raw(true);
+    this.readLinesMapped = reader.prepare(`${READ_SQL}?`).raw(true);
+    this.insertPatientClaim = db.prepare('INSERT INTO history_patient_claims (patient_key, claim_id, read_lines) VALUES (?, ?, ?)');
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -88,7 +101,21 @@ export class SqliteHistoryStore implements HistoryStore {
       throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
     }
     migrate(db, where);
-    return new SqliteHistoryStore(where, db);
+    if (memory) return new SqliteHistoryStore(where, db, db);
+    let reader: Database.Database;
+    try {
+      reader = new Database(where, { timeout: options.busyTimeoutMs ?? 5000 });
+      // The read per what-if scrub touches a few pages of a file far larger than the page
+      // cache: through a memory map rather than a read() call each, since a system call between
+      // two scrubs cost more than the lookup on the machines measured (bench history: about 10 us
+      // per claim with 1,000,000 recorded lines). Only this connection maps the file: the pages
+      // a recording writes stay out of the process's resident set.
+      reader.pragma(`mmap_size = ${MMAP_BYTES}`);
+    } catch (err) {
+      db.close();
+      throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
+    }
+    return new SqliteHistoryStore(where, db, reader);
   }
 
   private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
@@ -106,7 +133,8 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
-    return this.guard('be read', () => this.read(patientKey, exclude));
+    // The reader sees what is committed, also while a recording's transaction is open on the writer.
+    return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
   }
 
   private readonly writer: HistoryWriter = {
@@ -120,6 +148,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.deleteClaim.run(claim.claimId);
     this.insertClaim.run(claim.claimId, claim.patientKey, claim.payerId, claim.frequencyCode ?? null, claim.lastServiceDate, claim.lines.length, claim.recordedAt);
     for (const line of claim.lines) this.insertLine.run(...lineRow(claim.patientKey, line));
+    if (claim.lines.length > 0) this.insertPatientClaim.run(claim.patientKey, claim.claimId, packedLines(claim.lines));
     this.insertRecording.run(...recordingRow(claim));
   }
 
@@ -210,6 +239,7 @@ export class SqliteHistoryStore implements HistoryStore {
     if (this.closed) return;
     while (this.busy) await this.busy.catch(() => undefined);
     this.closed = true;
+    if (this.reader !== this.db) this.reader.close();
     this.db.close();
   }
 }

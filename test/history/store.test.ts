@@ -8,6 +8,7 @@ import { Scrubber } from '../../src/engine/scrubber.js';
 import { ClaimHistory } from '../../src/history/claim-history.js';
 import { PostgresHistoryStore } from '../../src/history/postgres.js';
 import { SqliteHistoryStore } from '../../src/history/sqlite.js';
+import { MIGRATIONS } from '../../src/history/migrations.js';
 import { HistoryConfigError, type HistoryStore } from '../../src/history/store.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
@@ -27,6 +28,8 @@ function visit(id: string, member = 'M-1', changes: Record<string, unknown> = {}
 
 interface Backend {
   name: string;
+  /** A store at schema version 2 in a place of its own, written by `fill` (raw SQL), then opened by this program. */
+  openUpgraded: (fill: string[]) => Promise<HistoryStore>;
   /** A new store on the backend's test database (several may be open at once: several instances). */
   open: () => Promise<HistoryStore>;
   /** Writes a schema version this program does not know. */
@@ -52,6 +55,18 @@ afterAll(async () => {
 const backends: Backend[] = [
   {
     name: 'sqlite',
+    openUpgraded: async (fill) => {
+      const file = path.join(tmp, 'version-2.sqlite');
+      const db = new Database(file);
+      db.exec(`CREATE TABLE scrub_history_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
+        db.exec(m.sqlite);
+        db.prepare('INSERT INTO scrub_history_schema VALUES (?, ?, ?)').run(m.version, m.name, 'then');
+      }
+      for (const sql of fill) db.exec(sql);
+      db.close();
+      return SqliteHistoryStore.open(file);
+    },
     open: async () => SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')),
     claimNewerSchema: async () => {
       const db = new Database(path.join(tmp, 'history.sqlite'));
@@ -61,6 +76,26 @@ const backends: Backend[] = [
   },
   {
     name: 'postgresql',
+    openUpgraded: async (fill) => {
+      const url = new URL((postgres as TestPostgres).url);
+      const admin = new pg.Client({ connectionString: url.toString() });
+      await admin.connect();
+      const name = `${url.pathname.slice(1)}_v2`;
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      url.pathname = `/${name}`;
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      await c.query(`CREATE TABLE scrub_history_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
+        await c.query(m.postgresql);
+        await c.query('INSERT INTO scrub_history_schema VALUES ($1, $2, $3)', [m.version, m.name, 'then']);
+      }
+      for (const sql of fill) await c.query(sql);
+      await c.end();
+      return PostgresHistoryStore.open(url.toString(), { poolSize: 2 });
+    },
     open: async () => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 8 }),
     claimNewerSchema: async () => {
       const c = new pg.Client({ connectionString: (postgres as TestPostgres).url });
@@ -177,6 +212,33 @@ describe.each(backends)('the claim history on $name', (backend) => {
       }
     } finally {
       await other.close();
+    }
+  });
+
+  it('brings a version-2 store up to date: its recorded lines read back the same, and new claims record beside them', async (ctx) => {
+    if (skip()) return ctx.skip();
+    const key = await keyOf('M-UPGRADE');
+    const line = (n: number, rest: string) =>
+      `INSERT INTO history_lines (claim_id, line_number, patient_key, payer_id, provider_npi, billing_npi, service_date, service_date_end, procedure_code, modifiers, units, charge, place_of_service, diagnoses, frequency_code, recorded_at) VALUES ('OLD-9', ${n}, '${key}', ${rest}, '11', 'E119', '1', '2026-01-05T00:00:00Z')`;
+    const upgraded = await backend.openUpgraded([
+      `INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES ('OLD-9', '${key}', 'MEDICARE', '1', '2026-01-04', 2, '2026-01-05T00:00:00Z')`,
+      line(2, `'MEDICARE', '1987654328', '1234567893', '2026-01-03', '2026-01-04', '97110', 'GP 59', 2.5, 80.25`),
+      line(1, `'MEDICARE', '1234567893', '1234567893', '2026-01-03', NULL, '99213', '', 1, 120`),
+    ]);
+    const migrated = new ClaimHistory(upgraded, SECRET, 1185);
+    try {
+      expect(await upgraded.linesOf(key, [])).toEqual([
+        { claimId: 'OLD-9', lineNumber: 1, payerId: 'MEDICARE', providerNpi: '1234567893', serviceDate: '2026-01-03', procedureCode: '99213', modifiers: [], units: 1, charge: 120 },
+        { claimId: 'OLD-9', lineNumber: 2, payerId: 'MEDICARE', providerNpi: '1987654328', serviceDate: '2026-01-03', serviceDateEnd: '2026-01-04', procedureCode: '97110', modifiers: ['GP', '59'], units: 2.5, charge: 80.25 },
+      ]);
+      await migrated.scrub(scrubber, visit('NEW-9', 'M-UPGRADE'), { record: true });
+      expect((await upgraded.linesOf(key, ['OLD-9'])).map((l) => l.claimId)).toEqual(['NEW-9']);
+      expect(await upgraded.counts()).toEqual({ claims: 2, lines: 2 + (fixture.lines as unknown[]).length });
+      // A purge removes the packed lines with their claim.
+      await upgraded.purgeBefore('2026-02-01');
+      expect((await upgraded.linesOf(key, [])).map((l) => l.claimId)).not.toContain('OLD-9');
+    } finally {
+      await migrated.close();
     }
   });
 

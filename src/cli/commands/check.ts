@@ -16,7 +16,6 @@ import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { PARALLEL_AFTER, scrubInOrder, type ScrubbedItem } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
-import { openHistoryOrReport } from '../history-option.js';
 import type { ClaimHistory } from '../../history/claim-history.js';
 import type { EngineName } from '../../engine/evaluator.js';
 
@@ -206,7 +205,8 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   if (jobs !== undefined && (!/^\d+$/.test(values.jobs!) || jobs < 1 || jobs > 256)) throw new UsageError(`--jobs must be a whole number from 1 to 256, not "${values.jobs}"`);
 
   if (values.record && values.history === undefined) throw new UsageError('--record needs --history PATH: the claim history to record the claims in');
-  const history = values.history === undefined ? undefined : await openHistoryOrReport(values.history, io, "scrub check");
+  // The history's database drivers are loaded only when a history is asked for (about 20 MiB).
+  const history = values.history === undefined ? undefined : await (await import('../history-option.js')).openHistoryOrReport(values.history, io, 'scrub check');
   if (history === null) return EXIT.badInput;
   try {
     return await checkFiles(positionals, values, format, asOf, chosen.engine, jobs, io, history);
