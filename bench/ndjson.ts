@@ -2,10 +2,17 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { checkClaimStructure } from '../src/claim/validate.js';
+import { BufferedWriter } from '../src/cli/io.js';
+import { Scrubber } from '../src/engine/scrubber.js';
+import type { ScrubResult } from '../src/findings/finding.js';
+import { resultJson } from '../src/findings/result.js';
+import { withInputPlace } from '../src/formats/decorate.js';
 import { ndjsonItems } from '../src/formats/ndjson.js';
 import { claimsFile } from './batch.js';
 import { CLI, cpuSecondsOf } from './processes.js';
-import { AS_OF, type BenchTables } from './setup.js';
+import { AS_OF, benchPacks, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
 /**
@@ -39,6 +46,29 @@ export interface NdjsonResult {
   checkWallRatio: number;
   /** The check's claims/s with its start-up counted. */
   checkWholeRunClaimsPerSecond: number;
+  /** Where the check's time goes, in CPU microseconds per claim (see CheckBreakdown). */
+  breakdown: CheckBreakdown;
+  /** The scrub alone (Scrubber.scrubNow in-process) / floor, in claims per CPU second: the most the check could reach. */
+  scrubOnlyRatio: number;
+}
+
+/**
+ * The check's CPU time per claim, stage by stage: reading (the reader passes above), the
+ * scrub in-process on the same claims (the claim schema's validation apart from the rest: the
+ * claim view, pack selection, the rules and the result), the result's JSON and its writing
+ * (buffered, as the check writes). `stages` is their sum, `check` the check's own figure, taken
+ * in another process at another moment: on a shared machine the two differ by the noise, so
+ * their difference is not reported as a stage of its own.
+ */
+export interface CheckBreakdown {
+  claims: number;
+  read: number;
+  validate: number;
+  scrubBeyondValidation: number;
+  serialise: number;
+  write: number;
+  stages: number;
+  check: number;
 }
 
 /** The floor: bytes from the file, split at line breaks, each line decoded and parsed. */
@@ -126,6 +156,52 @@ async function checkPass(file: string, claims: number, tables: BenchTables): Pro
   };
 }
 
+/**
+ * The scrub, the serialisation and the writing of the check, timed in-process one stage at a
+ * time over chunks of claims (each result made, then serialised once, then written, as the
+ * check does), in CPU time, medians of three passes.
+ */
+type StageMicros = { validate: number; scrub: number; serialise: number; write: number };
+
+async function stages(file: string, claims: number, scrubber: Scrubber): Promise<StageMicros> {
+  const inputs: unknown[] = [];
+  for await (const item of ndjsonItems(createReadStream(file))) {
+    if ('input' in item) inputs.push(item.input);
+    if (inputs.length === claims) break;
+  }
+  const options = { asOf: AS_OF };
+  for (let i = 0; i < 2_000; i++) scrubber.scrubNow(inputs[i % inputs.length], options);
+  const cpu = () => {
+    const used = process.cpuUsage();
+    return used.user + used.system;
+  };
+  const CHUNK = 250;
+  const passes: Array<{ validate: number; scrub: number; serialise: number; write: number }> = [];
+  for (let pass = 0; pass < 3; pass++) {
+    const spent = { validate: 0, scrub: 0, serialise: 0, write: 0 };
+    const out = new BufferedWriter(new Writable({ write: (_chunk, _encoding, done) => done() }));
+    for (let start = 0; start < inputs.length; start += CHUNK) {
+      const chunk = inputs.slice(start, start + CHUNK);
+      let t = cpu();
+      for (const input of chunk) checkClaimStructure(input);
+      spent.validate += cpu() - t;
+      t = cpu();
+      const results: ScrubResult[] = chunk.map((input, i) => withInputPlace(scrubber.scrubNow(input, options)!, { line: start + i + 1, input }));
+      spent.scrub += cpu() - t;
+      t = cpu();
+      const texts = results.map(resultJson);
+      spent.serialise += cpu() - t;
+      t = cpu();
+      for (const text of texts) await out.write(text + '\n');
+      spent.write += cpu() - t;
+    }
+    await out.flush();
+    passes.push(spent);
+  }
+  const per = (key: keyof (typeof passes)[number]) => round(median(passes.map((p) => p[key])) / inputs.length, 1);
+  return { validate: per('validate'), scrub: per('scrub'), serialise: per('serialise'), write: per('write') };
+}
+
 export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<NdjsonResult> {
   const claims = quick ? 20_000 : 200_000;
   const file = await claimsFile(claims, tables);
@@ -138,9 +214,29 @@ export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<
     floor.push(await timed(() => floorPass(file), claims));
     reader.push(await timed(() => readerPass(file), claims));
   }
+  const scrubber = new Scrubber((await benchPacks(tables)).packs);
+  const before = await stages(file, quick ? 5_000 : 20_000, scrubber);
   const check = await checkPass(file, claims, tables);
   floor.push(await timed(() => floorPass(file), claims)); // and the floor again after the check
+  const stageClaims = quick ? 5_000 : 20_000;
+  // The stages before the check and after it, as the floor: the median of both sees the same machine as the check.
+  const stagePasses = [before];
+  stagePasses.push(await stages(file, stageClaims, scrubber));
+  const spent = Object.fromEntries((['validate', 'scrub', 'serialise', 'write'] as const).map((k) => [k, round((stagePasses[0]![k] + stagePasses[1]![k]) / 2, 1)])) as StageMicros;
   const floorCpu = median(floor.map((f) => f.cpu));
+  const readerCpu = median(reader.map((r) => r.cpu));
+  const read = round(1e6 / readerCpu, 1);
+  const checkMicros = round(1e6 / check.cpu, 1);
+  const breakdown: CheckBreakdown = {
+    claims: stageClaims,
+    read,
+    validate: spent.validate,
+    scrubBeyondValidation: round(spent.scrub - spent.validate, 1),
+    serialise: spent.serialise,
+    write: spent.write,
+    stages: round(read + spent.scrub + spent.serialise + spent.write, 1),
+    check: checkMicros,
+  };
   const floorWall = median(floor.map((f) => f.wall));
   return {
     claims,
@@ -149,7 +245,7 @@ export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<
     floorClaimsPerSecond: round(floorWall, 0),
     floorClaimsPerCpuSecond: round(floorCpu, 0),
     readerClaimsPerSecond: round(median(reader.map((r) => r.wall)), 0),
-    readerClaimsPerCpuSecond: round(median(reader.map((r) => r.cpu)), 0),
+    readerClaimsPerCpuSecond: round(readerCpu, 0),
     // Each reader pass against the floor pass just before it: the neighbours' load shifts both.
     readerRatio: round(median(reader.map((r, i) => r.cpu / floor[i]!.cpu)), 3),
     readerWallRatio: round(median(reader.map((r, i) => r.wall / floor[i]!.wall)), 3),
@@ -158,5 +254,7 @@ export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<
     checkRatio: round(check.cpu / floorCpu, 3),
     checkWallRatio: round(check.wall / floorWall, 3),
     checkWholeRunClaimsPerSecond: round(check.wholeRun, 0),
+    breakdown,
+    scrubOnlyRatio: round(1e6 / spent.scrub / floorCpu, 3),
   };
 }

@@ -182,6 +182,14 @@ if (runs('ndjson')) {
   row('  the same in claims/s (elapsed)', formatNumber(r.readerClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.readerWallRatio.toFixed(2));
   row('  scrub check --jobs 1, claims per CPU s vs the floor', formatNumber(r.checkClaimsPerCpuSecond), formatNumber(r.floorClaimsPerCpuSecond), r.checkRatio.toFixed(3), '>= 0.100', yes(r.checkRatio >= 0.1));
   row(`  the same in claims/s (elapsed; whole run with start-up: ${formatNumber(r.checkWholeRunClaimsPerSecond)})`, formatNumber(r.checkClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.checkWallRatio.toFixed(3));
+  const b = r.breakdown;
+  row(
+    `  a claim's CPU µs in-process: read ${b.read} + validate ${b.validate} + rest of the scrub ${b.scrubBeyondValidation} + JSON ${b.serialise} + write ${b.write}`,
+    `${b.stages} µs`,
+    `${b.check} µs check`,
+    '',
+  );
+  row('  the scrub alone (in-process) vs the floor: the most the check can reach', formatNumber(Math.round(1e6 / (b.validate + b.scrubBeyondValidation))), formatNumber(r.floorClaimsPerCpuSecond), r.scrubOnlyRatio.toFixed(3));
 }
 
 if (runs('workers')) {

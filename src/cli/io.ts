@@ -35,3 +35,65 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<void
     stream.once('error', failed);
   });
 }
+
+/** Text held before a write: large enough that the cost of a write is spread over many results. */
+const BUFFERED_BYTES = 64 * 1024;
+
+/**
+ * Output for many small pieces (a result per claim): held and written in blocks, since a
+ * stream write and the wait for it cost about as much as serialising a result. A block goes out
+ * when it is full, and whatever is held goes out as soon as the process has nothing else to do
+ * (the next turn of the event loop: waiting for input, for instance), so a reader at the other
+ * end of a pipe still sees each result about when it is made. Memory stays bounded: a full
+ * block waits for the stream to drain, and so does the next piece after a block the stream
+ * could not take at once.
+ */
+export class BufferedWriter {
+  private held = '';
+  private flushSoon: NodeJS.Immediate | undefined;
+  /** The stream's own buffer is full: the next piece waits for it to drain. */
+  private draining: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly blockBytes = BUFFERED_BYTES,
+  ) {}
+
+  /** Adds text; the promise settles at once unless the stream is behind. */
+  async write(text: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.draining) await this.draining;
+    this.held += text;
+    if (this.held.length >= this.blockBytes) return this.flush();
+    this.flushSoon ??= setImmediate(() => {
+      this.flushSoon = undefined;
+      this.send();
+    });
+  }
+
+  /** Writes what is held, and waits for the stream to take it. */
+  async flush(): Promise<void> {
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
+    this.send();
+    if (this.draining) await this.draining;
+    if (this.failure) throw this.failure;
+  }
+
+  private send(): void {
+    if (this.held === '' || this.failure) return;
+    const text = this.held;
+    this.held = '';
+    const sent: Promise<void> = write(this.stream, text).then(
+      () => {
+        if (this.draining === sent) this.draining = undefined;
+      },
+      (err: Error) => {
+        this.failure ??= err;
+        if (this.draining === sent) this.draining = undefined;
+      },
+    );
+    this.draining = sent;
+  }
+}

@@ -95,3 +95,76 @@ describe('reading NDJSON line by line', () => {
     ]);
   });
 });
+
+describe('the fast path of a line: decoded first, its bytes checked only when the text says they may be bad', () => {
+  const bad: Array<[string, number[]]> = [
+    ['a lone continuation byte', [0x80]],
+    ['a byte that never occurs in UTF-8', [0xff]],
+    ['an overlong encoding of "/"', [0xc0, 0xaf]],
+    ['an encoded UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+    ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['a sequence cut short by the end of the line', [0xe6, 0x97]],
+  ];
+  for (const [what, bytes] of bad) {
+    it(`refuses ${what}, and reads the next line`, async () => {
+      const input = Buffer.concat([Buffer.from('{"a":"x'), Buffer.from(bytes), Buffer.from('"}\n{"b":1}\n')]);
+      expect(await collect(ndjsonLines([input]))).toEqual([{ number: 1, problem: 'invalid-utf8' }, { number: 2, text: '{"b":1}' }]);
+    });
+  }
+
+  it('refuses a last line, without a line break, that ends inside a multi-byte character', async () => {
+    const input = Buffer.concat([Buffer.from('{"a":1}\n{"b":"'), Buffer.from([0xe6, 0x97])]);
+    expect(await collect(ndjsonLines([input]))).toEqual([{ number: 1, text: '{"a":1}' }, { number: 2, problem: 'invalid-utf8' }]);
+  });
+
+  it('accepts a real U+FFFD written in the text (valid UTF-8: EF BF BD)', async () => {
+    const items = await collect(ndjsonItems([Buffer.from('{"name":"\ufffd"}\n')]));
+    expect(items).toEqual([{ label: 'line 1', line: 1, input: { name: '\ufffd' } }]);
+  });
+
+  it('refuses a line with U+FFFD written in it when another byte of it is not UTF-8', async () => {
+    const input = Buffer.concat([Buffer.from('{"a":"\ufffd'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]);
+    expect(await collect(ndjsonLines([input]))).toEqual([{ number: 1, problem: 'invalid-utf8' }]);
+  });
+
+  it('says which line a truncated last line is, and reads the ones before it', async () => {
+    const items = await collect(ndjsonItems(['{"claimId":"A"}\n{"claimId":"B","lines":[{"units":']));
+    expect(items).toEqual([
+      { label: 'line 1', line: 1, input: { claimId: 'A' } },
+      { label: 'line 2', line: 2, problem: 'invalid-json', error: 'not valid JSON: Unexpected end of JSON input at character 34' },
+    ]);
+  });
+
+  it('refuses a prototype key anywhere in a claim, written plainly or with escapes', async () => {
+    const lines = [
+      '{"claimId":"A","__proto__":{"admin":true}}',
+      '{"claimId":"B","lines":[{"modifiers":[],"constructor":{"prototype":{}}}]}',
+      '{"claimId":"C","patient":{"\\u005f_proto__":{}}}',
+      '{"claimId":"D","extensions":{"a":{"b":{"prototype":1}}}}',
+      '{"claimId":"E","note":"the words __proto__, constructor and prototype may be values"}',
+    ];
+    const items = await collect(ndjsonItems([lines.join('\n') + '\n']));
+    expect(items.map((item) => ('problem' in item ? item.problem : 'read'))).toEqual(['forbidden-key', 'forbidden-key', 'forbidden-key', 'forbidden-key', 'read']);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it('skips an over-long line across chunks and numbers the lines after it', async () => {
+    const items = await collect(ndjsonItems(['{"a":1}\n{"b":"', 'x'.repeat(100), '"}\n{"c":3}\n'], { maxLineBytes: 50 }));
+    expect(items).toEqual([
+      { label: 'line 1', line: 1, input: { a: 1 } },
+      { label: 'line 2', line: 2, problem: 'line-too-long', error: 'longer than the limit of 50 bytes, so it was not read' },
+      { label: 'line 3', line: 3, input: { c: 3 } },
+    ]);
+  });
+
+  it('gives the same verdict as a full UTF-8 check on every two-byte sequence', async () => {
+    const { isUtf8 } = await import('node:buffer');
+    for (let a = 0x80; a <= 0xff; a++) {
+      for (const b of [0x28, 0x80, 0xa0, 0xbf, 0xc0]) {
+        const bytes = Buffer.from([0x22, a, b, 0x22]);
+        const [line] = new NdjsonSplitter().push(Buffer.concat([bytes, Buffer.from('\n')]));
+        expect('problem' in line!, `bytes ${a.toString(16)} ${b.toString(16)}`).toBe(!isUtf8(bytes));
+      }
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
-import { EXIT, UsageError, write, type CliIo } from '../io.js';
+import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
 import { PARALLEL_AFTER, scrubInOrder, type ScrubbedItem } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
@@ -61,22 +61,34 @@ type Format = 'text' | 'json' | 'ndjson';
 class ResultWriter {
   private count = 0;
   private results = 0;
+  private readonly out: BufferedWriter;
   constructor(
     private readonly io: CliIo,
     private readonly format: Format,
-  ) {}
+  ) {
+    this.out = new BufferedWriter(io.stdout);
+  }
 
   async begin(): Promise<void> {
-    if (this.format === 'json') await write(this.io.stdout, '[');
+    if (this.format === 'json') await this.out.write('[');
+  }
+
+  /** Whatever is held goes out first: a message on stderr then follows the results before it. */
+  async toStderr(text: string): Promise<void> {
+    await this.out.flush();
+    await write(this.io.stderr, text);
   }
 
   /** JSON text for the json and ndjson formats, the result itself for the text format: each made once. */
-  async result(source: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result'>): Promise<void> {
+  async result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>): Promise<void> {
     const first = this.count++ === 0;
     this.results++;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + scrubbed.json);
-    else if (this.format === 'ndjson') await write(this.io.stdout, scrubbed.json + '\n');
-    else await write(this.io.stdout, (first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + scrubbed.json);
+    else if (this.format === 'ndjson') await this.out.write(scrubbed.json + '\n');
+    else {
+      const source = [file, scrubbed.item.label].filter(Boolean).join(' ');
+      await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
+    }
   }
 
   /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
@@ -84,15 +96,16 @@ class ResultWriter {
     if (this.format === 'text') return;
     const json = JSON.stringify({ problem });
     const first = this.count++ === 0;
-    if (this.format === 'json') await write(this.io.stdout, (first ? '\n' : ',\n') + json);
-    else await write(this.io.stdout, json + '\n');
+    if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + json);
+    else await this.out.write(json + '\n');
   }
 
   async end(passed: number, failed: number): Promise<void> {
-    if (this.format === 'json') await write(this.io.stdout, this.count ? '\n]\n' : ']\n');
+    if (this.format === 'json') await this.out.write(this.count ? '\n]\n' : ']\n');
     if (this.format === 'text') {
-      await write(this.io.stdout, `\n${this.results} claim${this.results === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
+      await this.out.write(`\n${this.results} claim${this.results === 1 ? '' : 's'}: ${passed} passed, ${failed} failed\n`);
     }
+    await this.out.flush();
   }
 }
 
@@ -100,15 +113,18 @@ class ResultWriter {
 export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
 
 /** The claims of a file, told apart by format; `onRead` hears how many bytes have been read (for progress). */
-export async function* itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
-  const name = file === '-' ? 'stdin' : file;
-  const ndjsonByName = /\.(ndjson|jsonl)$/i.test(file);
-  if (ndjsonByName) {
-    // Stream line by line: NDJSON files can be far larger than memory.
-    const input = file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file));
-    yield* ndjsonItems(onRead ? countedChunks(input as AsyncIterable<Buffer | string>, onRead) : (input as AsyncIterable<Buffer | string>));
-    return;
+export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<CheckItem> {
+  if (/\.(ndjson|jsonl)$/i.test(file)) {
+    // Streamed line by line (NDJSON files can be far larger than memory), by the reader itself:
+    // a generator around it would cost a few promise turns a claim.
+    const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file))) as AsyncIterable<Buffer | string>;
+    return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
   }
+  return readItemsOf(file, io, onRead);
+}
+
+async function* readItemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
+  const name = file === '-' ? 'stdin' : file;
   // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes. JSON, NDJSON, X12 or
   // FHIR: told from the content, whatever the file is called. An X12 file is read as it comes.
   const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 })) as AsyncIterable<Buffer | string>;
@@ -228,7 +244,7 @@ async function checkFiles(
   /** A file-level problem of severity error: a part of a file that could not be read, a broken envelope (exit 1). */
   let brokenParts = false;
   const problemOut = async (shown: string, problem: ReadProblem) => {
-    await write(io.stderr, `scrub check: ${shown}: ${problem.severity === 'warning' ? 'warning: ' : ''}${problem.message}${problemPlace(problem)}\n`);
+    await out.toStderr(`scrub check: ${shown}: ${problem.severity === 'warning' ? 'warning: ' : ''}${problem.message}${problemPlace(problem)}\n`);
     await out.problem({ file: shown, ...problem });
   };
   for (const file of positionals) {
@@ -257,24 +273,23 @@ async function checkFiles(
       const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
       for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
-        await flush(written);
-        const source = [shown, scrubbed.item.label].filter(Boolean).join(' ');
+        if (waiting.length > 0) await flush(written);
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        await out.result(source, scrubbed);
+        await out.result(shown, scrubbed);
         written++;
       }
       await flush(Number.POSITIVE_INFINITY);
     } catch (err) {
       unreadable = true;
       if (err instanceof NothingReadable) {
-        await write(io.stderr, `scrub check: cannot read ${file}: ${err.message}\n`);
+        await out.toStderr(`scrub check: cannot read ${file}: ${err.message}\n`);
         for (const problem of err.problems) await out.problem({ file: shown, ...problem });
         continue;
       }
       const e = err as NodeJS.ErrnoException;
       const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder, not a file' : e.message;
-      await write(io.stderr, `scrub check: cannot read ${file}: ${reason}\n`);
+      await out.toStderr(`scrub check: cannot read ${file}: ${reason}\n`);
     }
   }
   await out.end(passed, failed);
