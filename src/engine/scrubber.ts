@@ -451,18 +451,11 @@ export class Scrubber {
             facts.reset(item, run, context);
             fresh = false;
           }
-          let fires: unknown;
-          try {
-            fires = c.fires(facts);
-          } catch (error) {
-            findings.push(ruleFailed(c.rule, owner, item, error));
-            ranks.push(-1);
-            continue;
-          }
-          if (!fires) continue;
+          // A rule whose conditions or whose finding's templates throw is reported as failed.
           const maker = makers[position]!;
           let finding: Finding;
           try {
+            if (!c.fires(facts)) continue;
             finding = maker.make(item, facts, override?.severity);
           } catch (error) {
             findings.push(ruleFailed(c.rule, owner, item, error));
