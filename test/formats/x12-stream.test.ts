@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArrivingClaims, openClaims, type ReadRecord } from '../../src/formats/index.js';
+import { ChunkDecoder } from '../../src/formats/read.js';
 import { openX12, streamX12 } from '../../src/formats/x12/read.js';
 import { damagedCopies } from '../support/x12-damage.js';
 import { generate837Text } from '../support/generate-837.js';
@@ -113,6 +114,29 @@ describe('the X12 reader, streaming and whole', () => {
       const expected = openClaims(bytes);
       expect(arriving.format).toBe(expected.format);
       expect(JSON.stringify(records)).toBe(JSON.stringify([...expected.records()].map(shown)));
+    }
+  });
+
+  it('decodes chunks of bytes to the characters TextDecoder gives for the whole, whatever the mix of ASCII, other UTF-8 and broken bytes', () => {
+    // Seeded, so that a failure can be replayed.
+    let seed = 20;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const pieces = [Buffer.from('CLM*C1*125~\n'), Buffer.from('NM1*IL*1*MÜLLER~'), Buffer.from('€'), Buffer.from('😀'), Buffer.from([0xff]), Buffer.from([0xe2, 0x82]), Buffer.from([0xc3]), Buffer.from([0xef, 0xbb, 0xbf])];
+    for (let round = 0; round < 300; round++) {
+      const bytes = Buffer.concat(Array.from({ length: 1 + random(12) }, () => pieces[random(pieces.length)]!));
+      const expected = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+      const decoder = new ChunkDecoder();
+      let text = '';
+      for (let i = 0; i < bytes.length; ) {
+        const size = 1 + random(9);
+        text += decoder.decode(bytes.subarray(i, i + size));
+        i += size;
+      }
+      text += decoder.end();
+      expect(text, bytes.toString('hex')).toBe(expected);
     }
   });
 
