@@ -203,7 +203,7 @@ function patientClaims(dialect: 'sqlite' | 'postgresql'): string {
  * Version 4: history_patient_claims dropped again, so that the store keeps one copy of each
  * line. Measured against reading history_lines (clustered by patient key on SQLite, so the read
  * is the same one range scan of a primary key) with 1,000,000 recorded lines, the packed table
- * saved nothing per scrub (CPU per claim within noise, lines ahead in 2 of 4 pairings) while
+ * saved nothing per scrub (CPU per claim within noise, the lines ahead in 3 of 4 pairings) while
  * every recording wrote each line twice. The read goes to history_lines again.
  */
 const DROP_PATIENT_CLAIMS = 'DROP TABLE history_patient_claims';
