@@ -138,8 +138,8 @@ export interface ArrivingClaims {
  * (nearly every X12 file is ASCII throughout) is read as Latin-1, the same characters: V8 keeps
  * them in a one-byte string, where TextDecoder's streaming mode returns a two-byte one, and every
  * segment and element cut from a two-byte string is two-byte too (twice the memory, slower to
- * search and compare: the streaming reader ran at 0.7-0.9 of the whole-file reader through it).
- * Any other chunk goes through TextDecoder, which carries a character split between chunks.
+ * search and compare). Any other chunk goes through TextDecoder, which carries a character split
+ * between chunks.
  */
 export class ChunkDecoder {
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
