@@ -354,6 +354,11 @@ export interface IndexableRule {
   conditions: ConditionNode;
   /** False when evaluating the rule can throw: it is then always evaluated. */
   total: boolean;
+  /**
+   * The rule's own parameter values, when they are not the index's (an index over the groups
+   * of several packs, each with its parameters).
+   */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
@@ -428,12 +433,18 @@ export class RuleIndex {
     const own = (f: string) => ITEM_FACTS.has(f) || (scopeKey === 'claim' && f === 'claim');
     const others = new Set(scopeFacts.filter((f) => !own(f) && f !== 'params'));
     const linePairs = scopeKey === 'line-pair' || scopeKey === 'line-pair-ordered';
-    const finder = new TriggerFinder(catalog, new Set(scopeFacts.filter(own)), params, others, linePairs);
+    const ownFacts = new Set(scopeFacts.filter(own));
+    const finders = new Map<object | undefined, TriggerFinder>();
+    const finderFor = (p: Readonly<Record<string, unknown>> | undefined): TriggerFinder => {
+      let finder = finders.get(p);
+      if (!finder) finders.set(p, (finder = new TriggerFinder(catalog, ownFacts, p, others, linePairs)));
+      return finder;
+    };
     const byField = new Map<string, FieldIndex>();
     const fields: FieldIndex[] = [];
     const always: number[] = [];
     rules.forEach((rule, position) => {
-      const trigger = rule.total ? finder.find(rule.conditions) : undefined;
+      const trigger = rule.total ? finderFor(rule.params ?? params).find(rule.conditions) : undefined;
       if (trigger === NEVER) {
         this.neverCount++;
         return;

@@ -8,7 +8,7 @@ import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, typ
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
-import { FactSource, type PackContext, type RunContext, type TableCoverage } from './facts.js';
+import { FactSource, type FactCatalog, type PackContext, type RunContext, type TableCoverage } from './facts.js';
 import { FindingMaker } from './finding-maker.js';
 import type { HistoryView } from './history.js';
 import type { GlobalDaysLookup } from './history-facts.js';
@@ -142,8 +142,29 @@ interface Selection {
   /** By payer type: the tables the rules applying to such a claim read, for the tableEditions fact. */
   tablesByPayerType: Map<string | undefined, TableCoverage[]>;
   runs: PackRun[];
-  /** With the compiled evaluator: every group of every selected pack, in order. */
+  /**
+   * With the compiled evaluator: the groups of the selected packs that run one by one, in order
+   * (with indexing, those `merged` leaves out).
+   */
   groups: GroupRun[];
+  /** With indexing: the groups of one scope, of several packs, that run under one index. */
+  merged: MergedRun[];
+}
+
+/**
+ * Groups of one scope from several selected packs, under one index over all their rules: an
+ * item's codes are looked up once for them all, instead of once per pack (with 100 packs that
+ * all apply, the lookups were most of the index's cost). The rules are evaluated item by
+ * item, each item's candidates in pack order; the findings' order does not depend on it (they
+ * are sorted, and one rule's findings are still made item after item).
+ */
+interface MergedRun {
+  scopeKey: ScopeKey;
+  index: RuleIndex;
+  runs: readonly GroupRun[];
+  /** By position in the merged index: the position in `runs` of its group, and its position there. */
+  runOf: Int32Array;
+  positionOf: Int32Array;
 }
 
 const SELECTION_CACHE_LIMIT = 10_000;
@@ -309,13 +330,14 @@ export class Scrubber {
             }),
           ),
         );
+    const { single, merged } = this.compiled ? mergeGroups(groups, this.packSet.facts) : { single: groups, merged: [] };
     const tableReaders = runs.flatMap(({ plan, context, overrides }) =>
       plan.pack.rules.flatMap((rule) => {
         const need = this.tableNeeds.get(rule.id);
         return need && overrides?.get(rule.id)?.enabled !== false ? [{ need, params: context.params }] : [];
       }),
     );
-    return { packs, tableReaders, tablesByPayerType: new Map(), runs, groups };
+    return { packs, tableReaders, tablesByPayerType: new Map(), runs, groups: single, merged };
   }
 
   /** The tables that the selection's rules applying to a claim of this payer type read. */
@@ -419,57 +441,87 @@ export class Scrubber {
     const unusable = usable.unusable;
     const itemsFor = scopeItemCache(claim, options.history);
     const pairAt = pairItemCache(claim);
-    // One FactSource, pointed at each item in turn: this path never yields, so nothing else can
-    // be using it meanwhile.
+    // One FactSource, pointed at each item (and pack) in turn: this path never yields, so nothing
+    // else can be using it meanwhile. `factsAt` says what it is pointed at.
     const facts = this.reusableFacts;
+    const factsAt: FactsAt = { item: undefined, context: undefined };
+    const out: Found = { findings, ranks };
     for (let g = 0; g < groups.length; g++) {
-      const { scopeKey, owner, effective, rules, makers, index, context, overrides } = groups[g]!;
+      const group = groups[g]!;
+      const { scopeKey, effective, rules, index, context } = group;
       // A pair group keyed by its lines: only the pairs that can trigger a rule, each built when reached.
       const pairs = index?.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
       const items = pairs ? undefined : itemsFor(scopeKey);
       const count = pairs ? pairs.length : items!.length;
       for (let t = 0; t < count; t++) {
         const item = pairs ? pairAt(scopeKey, pairs[t]!) : items![t]!;
-        const date = item.serviceDate;
-        if (!inWindow(effective, date)) continue;
-        let fresh = true;
+        if (!inWindow(effective, item.serviceDate)) continue;
         if (index?.readsFacts) {
           facts.reset(item, run, context);
-          fresh = false;
+          factsAt.item = item;
+          factsAt.context = context;
         }
         const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
+        for (let k = 0; k < positions.length; k++) this.evaluateRule(group, positions[k]!, item, run, unusable, factsAt, out);
+      }
+    }
+    for (let m = 0; m < selection.merged.length; m++) {
+      const { scopeKey, index, runs, runOf, positionOf } = selection.merged[m]!;
+      const pairs = index.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
+      const items = pairs ? undefined : itemsFor(scopeKey);
+      const count = pairs ? pairs.length : items!.length;
+      for (let t = 0; t < count; t++) {
+        const item = pairs ? pairAt(scopeKey, pairs[t]!) : items![t]!;
+        const date = item.serviceDate;
+        const positions = pairs && index.onePairKey ? index.onePairKey : index.candidates(item);
+        let at = -1;
+        let outside = false;
         for (let k = 0; k < positions.length; k++) {
-          const position = positions[k]!;
-          const c = rules[position]!;
-          const override = overrides?.get(c.id);
-          // A rule that cannot produce a finding here (out of its dates, switched off by a payer
-          // pack, or reading a field that is malformed) is not evaluated: even one that would
-          // throw has nothing to report.
-          if (!inWindow(c.effective, date) || override?.enabled === false) continue;
-          if (unusable !== undefined && this.readsUnusable(c.rule, unusable, item)) continue;
-          if (fresh) {
-            facts.reset(item, run, context);
-            fresh = false;
+          const p = positions[k]!;
+          const r = runOf[p]!;
+          if (r !== at) {
+            at = r;
+            outside = !inWindow(runs[r]!.effective, date);
           }
-          // A rule whose conditions or whose finding's templates throw is reported as failed.
-          const maker = makers[position]!;
-          let finding: Finding;
-          try {
-            if (!c.fires(facts)) continue;
-            finding = maker.make(item, facts, override?.severity);
-          } catch (error) {
-            findings.push(ruleFailed(c.rule, owner, item, error));
-            ranks.push(-1);
-            continue;
-          }
-          findings.push(finding);
-          ranks.push(maker.rank);
+          if (!outside) this.evaluateRule(runs[r]!, positionOf[p]!, item, run, unusable, factsAt, out);
         }
       }
     }
     const kept = this.suppressedLeftOut(findings);
     if (!kept) return buildResult(claim.claimId, findings, packs, this.order, ranks);
     return buildResult(claim.claimId, findings.filter((_, i) => kept[i]), packs, this.order, ranks.filter((_, i) => kept[i]));
+  }
+
+  /**
+   * Evaluates one rule of a group on an item and keeps its finding: the fast path's inner step.
+   * A rule that cannot produce a finding there (out of its dates, switched off by a payer pack,
+   * or reading a field that is malformed) is not evaluated: even one that would throw has
+   * nothing to report.
+   */
+  private evaluateRule(group: GroupRun, position: number, item: ScopeItem, run: RunContext, unusable: readonly FieldPath[] | undefined, factsAt: FactsAt, out: Found): void {
+    const c = group.rules[position]!;
+    const override = group.overrides?.get(c.id);
+    if (!inWindow(c.effective, item.serviceDate) || override?.enabled === false) return;
+    if (unusable !== undefined && this.readsUnusable(c.rule, unusable, item)) return;
+    const facts = this.reusableFacts;
+    if (factsAt.item !== item || factsAt.context !== group.context) {
+      facts.reset(item, run, group.context);
+      factsAt.item = item;
+      factsAt.context = group.context;
+    }
+    // A rule whose conditions or whose finding's templates throw is reported as failed.
+    const maker = group.makers[position]!;
+    let finding: Finding;
+    try {
+      if (!c.fires(facts)) return;
+      finding = maker.make(item, facts, override?.severity);
+    } catch (error) {
+      out.findings.push(ruleFailed(c.rule, group.owner, item, error));
+      out.ranks.push(-1);
+      return;
+    }
+    out.findings.push(finding);
+    out.ranks.push(maker.rank);
   }
 
   private makerOf(rule: Rule): FindingMaker {
@@ -519,6 +571,58 @@ function runContext(claim: ClaimView, tables: readonly TableCoverage[], options:
     if (globalDays) run.globalDays = globalDays;
   }
   return run;
+}
+
+/** What the fast path's one FactSource is pointed at. */
+interface FactsAt {
+  item: ScopeItem | undefined;
+  context: PackContext | undefined;
+}
+
+/** A claim's findings so far, with each one's rank (-1: none). */
+interface Found {
+  findings: Finding[];
+  ranks: number[];
+}
+
+/**
+ * Splits a selection's groups into those that run under one index per scope (see MergedRun) and
+ * those that run one by one: a group with no index, one whose index reads facts other than the
+ * item's own (their values depend on the pack's parameters), a pair group whose index cannot
+ * list its pairs from the lines, and a scope's only group.
+ */
+function mergeGroups(groups: readonly GroupRun[], catalog: FactCatalog): { single: GroupRun[]; merged: MergedRun[] } {
+  const byScope = new Map<ScopeKey, GroupRun[]>();
+  const single: GroupRun[] = [];
+  for (const g of groups) {
+    const pairScope = g.scopeKey === 'line-pair' || g.scopeKey === 'line-pair-ordered';
+    if (!g.index || g.index.readsFacts || (pairScope && !g.index.pairwise)) single.push(g);
+    else {
+      const list = byScope.get(g.scopeKey);
+      if (list) list.push(g);
+      else byScope.set(g.scopeKey, [g]);
+    }
+  }
+  const merged: MergedRun[] = [];
+  for (const [scopeKey, runs] of byScope) {
+    if (runs.length === 1) {
+      single.push(runs[0]!);
+      continue;
+    }
+    const rules = runs.flatMap((g) => g.rules.map((c) => ({ conditions: c.rule.conditions, total: c.total, params: g.context.params })));
+    const facts = [...new Set(runs.flatMap((g) => g.rules.flatMap((c) => c.rule.facts)))].sort();
+    const runOf = new Int32Array(rules.length);
+    const positionOf = new Int32Array(rules.length);
+    let at = 0;
+    runs.forEach((g, r) => {
+      for (let p = 0; p < g.rules.length; p++, at++) {
+        runOf[at] = r;
+        positionOf[at] = p;
+      }
+    });
+    merged.push({ scopeKey, index: new RuleIndex(rules, facts, catalog, undefined, new IndexKeys(), scopeKey), runs, runOf, positionOf });
+  }
+  return { single, merged };
 }
 
 function samePositions(a: readonly number[], b: readonly number[]): boolean {
