@@ -10,24 +10,36 @@ interface Command {
 }
 
 /**
- * Each command's module is loaded when the command runs: `scrub check` does not load the report
- * charts, the queue client or the database drivers of other commands (about 30 MiB of resident
- * memory in every run, and the start-up time to compile them).
+ * A command whose module exports its run function as `name` and its help as `nameHelp`, loaded
+ * when the command runs: `scrub check` does not load the report charts, the queue client or the
+ * database drivers of other commands (about 30 MiB of resident memory in every run, and the
+ * start-up time to compile them).
  */
-const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
-  check: { load: () => import('./commands/check.js').then((m) => ({ run: m.check, help: m.checkHelp })), summary: 'scrub claims and print their findings' },
-  lint: { load: () => import('./commands/lint.js').then((m) => ({ run: m.lint, help: m.lintHelp })), summary: 'check rule packs and print problems as file:line:column' },
-  test: { load: () => import('./commands/test.js').then((m) => ({ run: m.test, help: m.testHelp })), summary: 'run the tests beside the rule packs' },
-  docs: { load: () => import('./commands/docs.js').then((m) => ({ run: m.docs, help: m.docsHelp })), summary: 'write Markdown docs of the rule packs' },
-  serve: { load: () => import('./commands/serve.js').then((m) => ({ run: m.serve, help: m.serveHelp })), summary: 'start the HTTP service' },
-  tables: { load: () => import('./commands/tables.js').then((m) => ({ run: m.tables, help: m.tablesHelp })), summary: 'list, verify, diff and fetch the CMS tables behind the packs' },
-  keys: { load: () => import('./commands/keys.js').then((m) => ({ run: m.keys, help: m.keysHelp })), summary: 'hash an API key for the service configuration, or make a new one' },
-  worker: { load: () => import('./commands/worker.js').then((m) => ({ run: m.worker, help: m.workerHelp })), summary: 'scrub claims from the NATS JetStream queue until stopped' },
-  submit: { load: () => import('./commands/submit.js').then((m) => ({ run: m.submit, help: m.submitHelp })), summary: 'put the claims of a file on the queue for the workers' },
-  results: { load: () => import('./commands/results.js').then((m) => ({ run: m.results, help: m.resultsHelp })), summary: 'collect a queued batch\'s results as NDJSON' },
-  history: { load: () => import('./commands/history.js').then((m) => ({ run: m.history, help: m.historyHelp })), summary: 'import past claims into the claim history, purge old ones, count them' },
-  remits: { load: () => import('./commands/remits.js').then((m) => ({ run: m.remits, help: m.remitsHelp })), summary: 'import 835 remittances and match them to the recorded claims' },
-  report: { load: () => import('./commands/report.js').then((m) => ({ run: m.report, help: m.reportHelp })), summary: 'write the rule effectiveness report (text, JSON, Markdown, HTML)' },
+function command<N extends string>(name: N, load: () => Promise<Record<N, Command['run']> & Record<`${N}Help`, string>>, summary: string) {
+  return {
+    load: async (): Promise<Command> => {
+      const module = await load();
+      const helps: Record<`${N}Help`, string> = module;
+      return { run: module[name], help: helps[`${name}Help`] };
+    },
+    summary,
+  };
+}
+
+const COMMANDS: Record<string, ReturnType<typeof command>> = {
+  check: command('check', () => import('./commands/check.js'), 'scrub claims and print their findings'),
+  lint: command('lint', () => import('./commands/lint.js'), 'check rule packs and print problems as file:line:column'),
+  test: command('test', () => import('./commands/test.js'), 'run the tests beside the rule packs'),
+  docs: command('docs', () => import('./commands/docs.js'), 'write Markdown docs of the rule packs'),
+  serve: command('serve', () => import('./commands/serve.js'), 'start the HTTP service'),
+  tables: command('tables', () => import('./commands/tables.js'), 'list, verify, diff and fetch the CMS tables behind the packs'),
+  keys: command('keys', () => import('./commands/keys.js'), 'hash an API key for the service configuration, or make a new one'),
+  worker: command('worker', () => import('./commands/worker.js'), 'scrub claims from the NATS JetStream queue until stopped'),
+  submit: command('submit', () => import('./commands/submit.js'), 'put the claims of a file on the queue for the workers'),
+  results: command('results', () => import('./commands/results.js'), 'collect a queued batch\'s results as NDJSON'),
+  history: command('history', () => import('./commands/history.js'), 'import past claims into the claim history, purge old ones, count them'),
+  remits: command('remits', () => import('./commands/remits.js'), 'import 835 remittances and match them to the recorded claims'),
+  report: command('report', () => import('./commands/report.js'), 'write the rule effectiveness report (text, JSON, Markdown, HTML)'),
 };
 
 export const mainHelp = `Usage: scrub <command> [options]

@@ -165,8 +165,8 @@ function recordingsAndRemittances(dialect: 'sqlite' | 'postgresql'): string {
 
 /**
  * Version 3: each recorded claim's lines as the one read per scrub needs them, one row per
- * claim keyed by (patient key, claim id) and its lines packed as one JSON text (packedLines in
- * store.ts). With 10-line claims this table is a third of the pages of
+ * claim keyed by (patient key, claim id) and its lines packed as one JSON text (the code that
+ * wrote and read it went with version 4). With 10-line claims this table is a third of the pages of
  * history_lines and hands the driver 2 values per claim instead of 10 per line, for a read that
  * runs between two scrubs with cold caches. history_lines stays the full record (billing NPI,
  * diagnoses, ...). Existing claims are packed from history_lines when the migration runs.
