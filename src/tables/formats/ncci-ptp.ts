@@ -1,7 +1,7 @@
 import type { LineView } from '../../claim/view.js';
 import type { FactDefinition } from '../../engine/facts.js';
 import { BOOLEAN, STRING, objectOf } from '../../engine/shapes.js';
-import { BytePool, CODE_KEY_LIMIT, OPEN_END, TextPool, codeKeyAt, codeKeyOf, codeOfKey, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
+import { BytePool, OPEN_END, TextPool, codeKeyAt, codeKeyOf, codeOfKey, dateNumberAt, dateNumberOfIso, isoOfDateNumber } from '../encoding.js';
 import { Editions, quarterOf } from '../editions.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
 import { tableSources } from '../sources.js';
@@ -33,170 +33,220 @@ export interface PtpWindow {
 const INITIAL_ROWS = 1 << 16;
 const EMPTY = -1;
 
-/** Hash slots for a number of pairs: a power of two, at least twice as many. */
-function slotsFor(pairs: number): number {
-  let slots = 1 << 4;
-  while (slots < pairs * 2) slots *= 2;
-  return slots;
+/**
+ * Table dates as small numbers that sort like their yyyymmdd: (year - 1900) * 372 + (month - 1)
+ * * 31 + (day - 1). Every date up to 2075 fits 16 bits; a table with a later date (other than
+ * "*") is held in 32-bit arrays instead, so no date is ever cut.
+ */
+const DATE_BASE_YEAR = 1900;
+function compactDate(yyyymmdd: number): number {
+  const year = Math.floor(yyyymmdd / 10_000);
+  return (year - DATE_BASE_YEAR) * 372 + ((Math.floor(yyyymmdd / 100) % 100) - 1) * 31 + ((yyyymmdd % 100) - 1);
+}
+function dateOfCompact(compact: number): number {
+  return (DATE_BASE_YEAR + Math.floor(compact / 372)) * 10_000 + (Math.floor((compact % 372) / 31) + 1) * 100 + ((compact % 31) + 1);
+}
+
+/** Flags of a row: the modifier indicator in the low four bits, "in existence prior to 1996" above. */
+const PRIOR_TO_1996 = 0x10;
+/** Flags of a code: in column 1 of some edit, in column 2 of some edit. */
+const IN_COLUMN_1 = 1;
+const IN_COLUMN_2 = 2;
+
+/** A typed array type wide enough for every value up to `max` (ids, compact dates). */
+type NarrowArray = Uint16Array<ArrayBufferLike> | Uint32Array<ArrayBufferLike>;
+function narrowest(max: number, length: number): NarrowArray {
+  return max < 0xffff ? newSharedArray(Uint16Array, length) : newSharedArray(Uint32Array, length);
+}
+
+/** Hash slot of a code key (below 2^26) in a table of `mask + 1` slots. */
+function codeSlot(key: number, mask: number): number {
+  const h = Math.imul(key, 0x9e3779b1);
+  return (h ^ (h >>> 15)) & mask;
+}
+
+/** The rows read so far, in file order, until `finish` lays them out by pair. */
+class RowsInReading {
+  key1: Int32Array;
+  key2: Int32Array;
+  effective: Int32Array;
+  deletion: Int32Array;
+  flags: Uint8Array;
+  rationaleId: Uint16Array;
+  count = 0;
+
+  constructor(rows: number) {
+    this.key1 = new Int32Array(rows);
+    this.key2 = new Int32Array(rows);
+    this.effective = new Int32Array(rows);
+    this.deletion = new Int32Array(rows);
+    this.flags = new Uint8Array(rows);
+    this.rationaleId = new Uint16Array(rows);
+  }
+
+  grow(): void {
+    const size = this.key1.length * 2;
+    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, Type: new (length: number) => T): T => {
+      const b = new Type(size);
+      b.set(a);
+      return b;
+    };
+    this.key1 = grow(this.key1, Int32Array);
+    this.key2 = grow(this.key2, Int32Array);
+    this.effective = grow(this.effective, Int32Array);
+    this.deletion = grow(this.deletion, Int32Array);
+    this.flags = grow(this.flags, Uint8Array);
+    this.rationaleId = grow(this.rationaleId, Uint16Array);
+  }
 }
 
 /**
- * Edits held in typed arrays, one entry per row, and an open-addressing hash table from the
- * pair (column 1, column 2) to the pair's first row; rows of the same pair are chained. A
- * claim's lookup is one hash probe plus a walk over that pair's few windows. A slot holds only
- * its pair's first row; the pair key is kept once per row, where a probe compares it, rather
- * than in every slot (twice as many slots as pairs): 24 bytes per row and 4 per slot, 64 MB for
- * the full table, where a key in each slot took 80.
+ * Edits held in typed arrays, grouped by pair, every code as a small id. A lookup finds the ids
+ * of the two codes (a hash of the table's twelve thousand or so codes), then column 2's id
+ * among the pairs of column 1's code (sorted, so a binary search over a few dozen entries),
+ * then walks that pair's few rows. Per row 7 bytes (two 16-bit compact dates, flags, rationale),
+ * per pair 6 (column 2's id, first row): about 23 MB for a full practitioner table of 2
+ * million rows, where row-keyed arrays and a hash slot per row took 64.
  *
- * Every array is on a SharedArrayBuffer from the start, so that threads share them
- * (SharedTables) without a copy. The reader sizes the index for the rows its files can hold
- * (their line count), so that a full table is built in place: arrays grown by doubling left
- * their outgrown copies, about 80 MB for the full table, as garbage that V8 collects late (a
- * SharedArrayBuffer weighs nothing on its young heap) and that the C allocator, once freed,
- * keeps mapped; the load's peak resident memory was twice the index.
+ * Rows are read into plain arrays in file order and laid out by pair once, in `finish`, onto
+ * SharedArrayBuffers, so that threads share them (SharedTables) without a copy. Within a pair,
+ * rows keep their file order.
  */
 export class PtpIndex {
-  private effective: Int32Array<ArrayBufferLike>;
-  private deletion: Int32Array<ArrayBufferLike>;
-  private next: Int32Array<ArrayBufferLike>;
-  private indicator: Uint8Array<ArrayBufferLike>;
-  private prior: Uint8Array<ArrayBufferLike>;
-  private rationaleId: Uint16Array<ArrayBufferLike>;
-  /** Each row's pair key (column 1 key * 2^26 + column 2 key): exact in a float64. */
-  private pairKey: Float64Array<ArrayBufferLike>;
-  private rows = 0;
-  /** The first row of the pair in each slot, or EMPTY. */
-  private slotHeads: Int32Array<ArrayBufferLike>;
-  private pairs = 0;
+  private reading: RowsInReading | undefined;
+  /** Code key (codeKeyOf) by code id, ascending. */
+  private codeKeys: Int32Array<ArrayBufferLike> = newSharedArray(Int32Array, 0);
+  /** Hash slots: code id + 1 by code key, 0 for an empty slot. */
+  private codeSlots: Int32Array<ArrayBufferLike> = newSharedArray(Int32Array, 1);
+  /** IN_COLUMN_1 | IN_COLUMN_2 by code id. */
+  private codeColumns: Uint8Array<ArrayBufferLike> = newSharedArray(Uint8Array, 0);
+  /** The pairs of column-1 code id c are firstPair[c] up to firstPair[c + 1]. */
+  private firstPair: Uint32Array<ArrayBufferLike> = newSharedArray(Uint32Array, 1);
+  /** Column 2's code id by pair, ascending within each column-1 code. */
+  private pairColumn2: NarrowArray = newSharedArray(Uint16Array, 0);
+  /** The rows of pair p are firstRow[p] up to firstRow[p + 1], in file order. */
+  private firstRow: Uint32Array<ArrayBufferLike> = newSharedArray(Uint32Array, 1);
+  /** Compact dates (compactDate) by row; "*" as the array's largest value. */
+  private effective: NarrowArray = newSharedArray(Uint16Array, 0);
+  private deletion: NarrowArray = newSharedArray(Uint16Array, 0);
+  private flags: Uint8Array<ArrayBufferLike> = newSharedArray(Uint8Array, 0);
+  private rationaleId: Uint16Array<ArrayBufferLike> = newSharedArray(Uint16Array, 0);
+  /** The deletion value that stands for "*". */
+  private openEnd = 0xffff;
   readonly rationales: TextPool;
 
   /** `expectedRows`: room made at once; more rows still fit, by growing the arrays. */
   constructor(rationales: TextPool = new TextPool(), expectedRows = INITIAL_ROWS) {
     this.rationales = rationales;
-    const rows = Math.max(1, expectedRows);
-    this.effective = newSharedArray(Int32Array, rows);
-    this.deletion = newSharedArray(Int32Array, rows);
-    this.next = newSharedArray(Int32Array, rows);
-    this.indicator = newSharedArray(Uint8Array, rows);
-    this.prior = newSharedArray(Uint8Array, rows);
-    this.rationaleId = newSharedArray(Uint16Array, rows);
-    this.pairKey = newSharedArray(Float64Array, rows);
-    this.slotHeads = newSharedArray(Int32Array, slotsFor(rows)).fill(EMPTY);
+    this.reading = new RowsInReading(Math.max(1, expectedRows));
   }
 
   get rowCount(): number {
-    return this.rows;
+    return this.reading ? this.reading.count : this.flags.length;
   }
 
   get pairCount(): number {
-    return this.pairs;
-  }
-
-  private static slotOf(key1: number, key2: number, mask: number): number {
-    let h = Math.imul(key1, 0x9e3779b1) ^ key2;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h ^= h >>> 13;
-    return h & mask;
-  }
-
-  private growRows(): void {
-    const size = this.effective.length * 2;
-    const grow = <T extends Int32Array<ArrayBufferLike> | Uint8Array<ArrayBufferLike> | Uint16Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>>(
-      a: T,
-      Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-    ): T => {
-      const b = newSharedArray(Type, size);
-      b.set(a);
-      return b;
-    };
-    this.effective = grow(this.effective, Int32Array);
-    this.deletion = grow(this.deletion, Int32Array);
-    this.next = grow(this.next, Int32Array);
-    this.indicator = grow(this.indicator, Uint8Array);
-    this.prior = grow(this.prior, Uint8Array);
-    this.rationaleId = grow(this.rationaleId, Uint16Array);
-    this.pairKey = grow(this.pairKey, Float64Array);
-  }
-
-  private growSlots(): void {
-    const oldHeads = this.slotHeads;
-    const size = oldHeads.length * 2;
-    const mask = size - 1;
-    this.slotHeads = newSharedArray(Int32Array, size).fill(EMPTY);
-    for (let s = 0; s < oldHeads.length; s++) {
-      const head = oldHeads[s]!;
-      if (head === EMPTY) continue;
-      const key = this.pairKey[head]!;
-      let slot = PtpIndex.slotOf(Math.floor(key / CODE_KEY_LIMIT), key % CODE_KEY_LIMIT, mask);
-      while (this.slotHeads[slot] !== EMPTY) slot = (slot + 1) & mask;
-      this.slotHeads[slot] = head;
-    }
+    return this.pairColumn2.length;
   }
 
   add(key1: number, key2: number, effective: number, deletion: number, modifierIndicator: number, priorTo1996: boolean, rationaleId: number): void {
-    if (this.rows === this.effective.length) this.growRows();
-    // Keep the hash table at most half full so probes stay short.
-    if ((this.pairs + 1) * 2 > this.slotHeads.length) this.growSlots();
-    const row = this.rows++;
-    this.effective[row] = effective;
-    this.deletion[row] = deletion;
-    this.indicator[row] = modifierIndicator;
-    this.prior[row] = priorTo1996 ? 1 : 0;
-    this.rationaleId[row] = rationaleId;
-    const key = key1 * CODE_KEY_LIMIT + key2;
-    this.pairKey[row] = key;
-    const mask = this.slotHeads.length - 1;
-    let slot = PtpIndex.slotOf(key1, key2, mask);
-    for (;;) {
-      const head = this.slotHeads[slot]!;
-      if (head === EMPTY) {
-        this.slotHeads[slot] = row;
-        this.next[row] = EMPTY;
-        this.pairs++;
-        return;
-      }
-      if (this.pairKey[head] === key) {
-        this.next[row] = head;
-        this.slotHeads[slot] = row;
-        return;
-      }
-      slot = (slot + 1) & mask;
-    }
+    const rows = this.reading;
+    if (!rows) throw new Error('the PTP index is finished; no row can be added');
+    if (rows.count === rows.key1.length) rows.grow();
+    const row = rows.count++;
+    rows.key1[row] = key1;
+    rows.key2[row] = key2;
+    rows.effective[row] = effective;
+    rows.deletion[row] = deletion;
+    rows.flags[row] = modifierIndicator | (priorTo1996 ? PRIOR_TO_1996 : 0);
+    rows.rationaleId[row] = rationaleId;
   }
 
   /**
-   * Ends the rows at the last one added. The arrays become views of their first rows, not
-   * copies: room left unused (a few preamble lines, skipped rows) was never written, so its
-   * pages were never made resident, and a copy would briefly hold the rows twice.
+   * Lays the rows out by pair (column 1's code, column 2's code, then file order: two stable
+   * counting sorts) in arrays of their exact size on shared memory, and lets the rows as read go.
    */
   finish(): this {
-    const n = this.rows;
-    this.effective = this.effective.subarray(0, n);
-    this.deletion = this.deletion.subarray(0, n);
-    this.next = this.next.subarray(0, n);
-    this.indicator = this.indicator.subarray(0, n);
-    this.prior = this.prior.subarray(0, n);
-    this.rationaleId = this.rationaleId.subarray(0, n);
-    this.pairKey = this.pairKey.subarray(0, n);
-    this.columns();
+    const rows = this.reading;
+    if (!rows) return this;
+    this.reading = undefined;
+    const n = rows.count;
+    // Code ids in the order of their keys.
+    const keySet = new Set<number>();
+    for (let r = 0; r < n; r++) keySet.add(rows.key1[r]!).add(rows.key2[r]!);
+    const keys = Float64Array.from(keySet).sort();
+    keySet.clear();
+    const codes = keys.length;
+    this.codeKeys = newSharedArray(Int32Array, codes);
+    this.codeKeys.set(keys);
+    let slots = 16;
+    while (slots < codes * 2) slots *= 2;
+    this.codeSlots = newSharedArray(Int32Array, slots);
+    for (let id = 0; id < codes; id++) {
+      let slot = codeSlot(keys[id]!, slots - 1);
+      while (this.codeSlots[slot] !== 0) slot = (slot + 1) & (slots - 1);
+      this.codeSlots[slot] = id + 1;
+    }
+    this.codeColumns = newSharedArray(Uint8Array, codes);
+    // Keys become ids, in place.
+    for (let r = 0; r < n; r++) {
+      rows.key1[r] = this.idOfKey(rows.key1[r]!);
+      rows.key2[r] = this.idOfKey(rows.key2[r]!);
+      this.codeColumns[rows.key1[r]!]! |= IN_COLUMN_1;
+      this.codeColumns[rows.key2[r]!]! |= IN_COLUMN_2;
+    }
+    // Rows by column 2, then (stably) by column 1.
+    const byColumn2 = countingSort(rows.key2, codes, identityOrder(n));
+    const order = countingSort(rows.key1, codes, byColumn2);
+    let pairs = 0;
+    for (let i = 0; i < n; i++) {
+      const r = order[i]!;
+      const before = i === 0 ? EMPTY : order[i - 1]!;
+      if (before === EMPTY || rows.key1[before] !== rows.key1[r] || rows.key2[before] !== rows.key2[r]) pairs++;
+    }
+    let latest = 0;
+    for (let r = 0; r < n; r++) {
+      latest = Math.max(latest, compactDate(rows.effective[r]!));
+      if (rows.deletion[r] !== OPEN_END) latest = Math.max(latest, compactDate(rows.deletion[r]!));
+    }
+    this.firstPair = newSharedArray(Uint32Array, codes + 1);
+    this.pairColumn2 = narrowest(codes, pairs);
+    this.firstRow = newSharedArray(Uint32Array, pairs + 1);
+    this.effective = narrowest(latest, n);
+    this.deletion = narrowest(latest, n);
+    this.openEnd = this.deletion instanceof Uint16Array ? 0xffff : 0xffff_ffff;
+    this.flags = newSharedArray(Uint8Array, n);
+    this.rationaleId = newSharedArray(Uint16Array, n);
+    let pair = -1;
+    for (let i = 0; i < n; i++) {
+      const r = order[i]!;
+      const before = i === 0 ? EMPTY : order[i - 1]!;
+      const id1 = rows.key1[r]!;
+      if (before === EMPTY || rows.key1[before] !== id1 || rows.key2[before] !== rows.key2[r]) {
+        pair++;
+        this.pairColumn2[pair] = rows.key2[r]!;
+        this.firstRow[pair] = i;
+        // Column-1 codes without pairs of their own, up to this one, start here.
+        if (before === EMPTY || rows.key1[before] !== id1) for (let c = before === EMPTY ? 0 : rows.key1[before]! + 1; c <= id1; c++) this.firstPair[c] = pair;
+      }
+      this.effective[i] = compactDate(rows.effective[r]!);
+      this.deletion[i] = rows.deletion[r] === OPEN_END ? this.openEnd : compactDate(rows.deletion[r]!);
+      this.flags[i] = rows.flags[r]!;
+      this.rationaleId[i] = rows.rationaleId[r]!;
+    }
+    const lastCode = n === 0 ? -1 : rows.key1[order[n - 1]!]!;
+    for (let c = lastCode + 1; c <= codes; c++) this.firstPair[c] = pairs;
+    this.firstRow[pairs] = n;
     return this;
   }
 
-  /** The codes in column 1 and in column 2 of any row, by code key; made once, when the rows are complete. */
-  private columnKeys: readonly [Set<number>, Set<number>] | undefined;
-
-  private columns(): readonly [Set<number>, Set<number>] {
-    if (this.columnKeys) return this.columnKeys;
-    const one = new Set<number>();
-    const two = new Set<number>();
-    for (let slot = 0; slot < this.slotHeads.length; slot++) {
-      const head = this.slotHeads[slot]!;
-      if (head === EMPTY) continue;
-      const key = this.pairKey[head]!;
-      one.add(Math.floor(key / CODE_KEY_LIMIT));
-      two.add(key % CODE_KEY_LIMIT);
+  private idOfKey(key: number): number {
+    if (key < 0) return EMPTY;
+    const mask = this.codeSlots.length - 1;
+    for (let slot = codeSlot(key, mask); ; slot = (slot + 1) & mask) {
+      const id = this.codeSlots[slot]! - 1;
+      if (id === EMPTY || this.codeKeys[id] === key) return id;
     }
-    return (this.columnKeys = [one, two]);
   }
 
   /**
@@ -205,50 +255,60 @@ export class PtpIndex {
    * which most pairs of a claim's lines are not.
    */
   inColumn(code: string, column: 1 | 2): boolean {
-    const key = codeKeyOf(code);
-    return key >= 0 && this.columns()[column - 1]!.has(key);
+    const id = this.idOfKey(codeKeyOf(code));
+    return id !== EMPTY && (this.codeColumns[id]! & (column === 1 ? IN_COLUMN_1 : IN_COLUMN_2)) !== 0;
   }
 
-  private headOf(key1: number, key2: number): number {
-    if (key1 < 0 || key2 < 0) return EMPTY;
-    const key = key1 * CODE_KEY_LIMIT + key2;
-    const mask = this.slotHeads.length - 1;
-    let slot = PtpIndex.slotOf(key1, key2, mask);
-    for (;;) {
-      const head = this.slotHeads[slot]!;
-      if (head === EMPTY) return EMPTY;
-      if (this.pairKey[head] === key) return head;
-      slot = (slot + 1) & mask;
+  /** The pair of two codes, or EMPTY. */
+  private pairOf(column1: string, column2: string): number {
+    const id1 = this.idOfKey(codeKeyOf(column1));
+    if (id1 === EMPTY) return EMPTY;
+    const id2 = this.idOfKey(codeKeyOf(column2));
+    if (id2 === EMPTY) return EMPTY;
+    let low = this.firstPair[id1]!;
+    let high = this.firstPair[id1 + 1]!;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const at = this.pairColumn2[mid]!;
+      if (at === id2) return mid;
+      if (at < id2) low = mid + 1;
+      else high = mid;
     }
+    return EMPTY;
   }
 
   private windowAt(row: number): PtpWindow {
+    const flags = this.flags[row]!;
+    const deletion = this.deletion[row]!;
     return {
-      effective: this.effective[row]!,
-      deletion: this.deletion[row]!,
-      modifierIndicator: this.indicator[row]!,
-      priorTo1996: this.prior[row] === 1,
+      effective: dateOfCompact(this.effective[row]!),
+      deletion: deletion === this.openEnd ? OPEN_END : dateOfCompact(deletion),
+      modifierIndicator: flags & 0x0f,
+      priorTo1996: (flags & PRIOR_TO_1996) !== 0,
       rationale: this.rationales.texts[this.rationaleId[row]!] ?? '',
     };
   }
 
+  private windowsOf(pair: number): PtpWindow[] {
+    const out: PtpWindow[] = [];
+    if (pair === EMPTY) return out;
+    for (let row = this.firstRow[pair]!; row < this.firstRow[pair + 1]!; row++) out.push(this.windowAt(row));
+    return out;
+  }
+
   /** Every pair of codes with its windows in file order, in no particular order of pairs (for diffs). */
   *allPairs(): Generator<{ column1: string; column2: string; windows: PtpWindow[] }> {
-    for (let slot = 0; slot < this.slotHeads.length; slot++) {
-      const head = this.slotHeads[slot]!;
-      if (head === EMPTY) continue;
-      const key = this.pairKey[head]!;
-      const windows: PtpWindow[] = [];
-      for (let row = head; row !== EMPTY; row = this.next[row]!) windows.unshift(this.windowAt(row));
-      yield { column1: codeOfKey(Math.floor(key / CODE_KEY_LIMIT)), column2: codeOfKey(key % CODE_KEY_LIMIT), windows };
+    for (let id1 = 0; id1 < this.codeKeys.length; id1++) {
+      const column1 = codeOfKey(this.codeKeys[id1]!);
+      for (let pair = this.firstPair[id1]!; pair < this.firstPair[id1 + 1]!; pair++) {
+        yield { column1, column2: codeOfKey(this.codeKeys[this.pairColumn2[pair]!]!), windows: this.windowsOf(pair) };
+      }
     }
   }
 
   /** Every window of a pair, in file order. */
   windows(column1: string, column2: string): PtpWindow[] {
-    const out: PtpWindow[] = [];
-    for (let row = this.headOf(codeKeyOf(column1), codeKeyOf(column2)); row !== EMPTY; row = this.next[row]!) out.unshift(this.windowAt(row));
-    return out;
+    return this.windowsOf(this.pairOf(column1, column2));
   }
 
   /**
@@ -257,40 +317,71 @@ export class PtpIndex {
    * and between equals the row later in the file (a later row is CMS's later word).
    */
   find(column1: string, column2: string, serviceDate: number): PtpWindow | undefined {
+    const pair = this.pairOf(column1, column2);
+    if (pair === EMPTY) return undefined;
+    const month = Math.floor(serviceDate / 100) % 100;
+    const day = serviceDate % 100;
+    // A date with a month or day out of range has no compact form that sorts like it: compare
+    // it as yyyymmdd instead (dates the claim schema lets through never do).
+    const exact = !(month >= 1 && month <= 12 && day >= 1 && day <= 31 && Number.isInteger(serviceDate));
+    const on = exact ? 0 : compactDate(serviceDate);
     let best = EMPTY;
-    for (let row = this.headOf(codeKeyOf(column1), codeKeyOf(column2)); row !== EMPTY; row = this.next[row]!) {
-      if (this.effective[row]! <= serviceDate && serviceDate <= this.deletion[row]!) {
-        // Rows are chained newest first, so ">" keeps the later row among equal dates.
-        if (best === EMPTY || this.effective[row]! > this.effective[best]!) best = row;
-      }
+    for (let row = this.firstRow[pair]!; row < this.firstRow[pair + 1]!; row++) {
+      const deletion = this.deletion[row]!;
+      const covers = exact
+        ? dateOfCompact(this.effective[row]!) <= serviceDate && (deletion === this.openEnd || serviceDate <= dateOfCompact(deletion))
+        : this.effective[row]! <= on && (deletion === this.openEnd || on <= deletion);
+      // Rows are in file order, so ">=" keeps the later row among equal dates.
+      if (covers && (best === EMPTY || this.effective[row]! >= this.effective[best]!)) best = row;
     }
     return best === EMPTY ? undefined : this.windowAt(best);
   }
 
   toSnapshot(): SnapshotParts {
+    this.finish();
     return {
-      json: { rows: this.rows, pairs: this.pairs, rationales: this.rationales.texts },
-      arrays: [this.effective, this.deletion, this.next, this.indicator, this.prior, this.rationaleId, this.pairKey, this.slotHeads],
+      json: { openEnd: this.openEnd, rationales: this.rationales.texts },
+      arrays: [this.codeKeys, this.codeSlots, this.codeColumns, this.firstPair, this.pairColumn2, this.firstRow, this.effective, this.deletion, this.flags, this.rationaleId],
     };
   }
 
   static fromSnapshot(parts: SnapshotParts): PtpIndex {
-    const json = parts.json as { rows: number; pairs: number; rationales: string[] };
+    const json = parts.json as { openEnd: number; rationales: string[] };
     const index = new PtpIndex(new TextPool(json.rationales), 0);
-    const [effective, deletion, next, indicator, prior, rationaleId, pairKey, slotHeads] = parts.arrays;
-    index.effective = effective as Int32Array;
-    index.deletion = deletion as Int32Array;
-    index.next = next as Int32Array;
-    index.indicator = indicator as Uint8Array;
-    index.prior = prior as Uint8Array;
+    index.reading = undefined;
+    const [codeKeys, codeSlots, codeColumns, firstPair, pairColumn2, firstRow, effective, deletion, flags, rationaleId] = parts.arrays;
+    index.codeKeys = codeKeys as Int32Array;
+    index.codeSlots = codeSlots as Int32Array;
+    index.codeColumns = codeColumns as Uint8Array;
+    index.firstPair = firstPair as Uint32Array;
+    index.pairColumn2 = pairColumn2 as NarrowArray;
+    index.firstRow = firstRow as Uint32Array;
+    index.effective = effective as NarrowArray;
+    index.deletion = deletion as NarrowArray;
+    index.flags = flags as Uint8Array;
     index.rationaleId = rationaleId as Uint16Array;
-    index.pairKey = pairKey as Float64Array;
-    index.slotHeads = slotHeads as Int32Array;
-    index.rows = json.rows;
-    index.pairs = json.pairs;
-    index.columns();
+    index.openEnd = json.openEnd;
     return index;
   }
+}
+
+function identityOrder(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order;
+}
+
+/** `order` stably sorted by `keyOf[row]` (keys 0 to `keys` - 1). */
+function countingSort(keyOf: Int32Array, keys: number, order: Uint32Array): Uint32Array {
+  const start = new Uint32Array(keys + 1);
+  for (let i = 0; i < order.length; i++) start[keyOf[order[i]!]! + 1]!++;
+  for (let k = 0; k < keys; k++) start[k + 1]! += start[k]!;
+  const sorted = new Uint32Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const row = order[i]!;
+    sorted[start[keyOf[row]!]!++] = row;
+  }
+  return sorted;
 }
 
 const TAB = 0x09;
@@ -473,8 +564,8 @@ export const ncciPtpFormat: TableFormatDefinition<PtpIndex> = {
     return undefined;
   },
   snapshot: {
-    // 2: pair keys by row, not by hash slot.
-    version: 2,
+    // 2: pair keys by row, not by hash slot. 3: rows by pair, codes as ids, compact dates.
+    version: 3,
     write: (index) => index.toSnapshot(),
     read: (parts) => PtpIndex.fromSnapshot(parts),
   },
