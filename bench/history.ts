@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Scrubber } from '../src/engine/scrubber.js';
 import { ClaimHistory } from '../src/history/claim-history.js';
-import { PACK_LINES_SQL } from '../src/history/migrations.js';
 import { PostgresHistoryStore } from '../src/history/postgres.js';
 import { patientKeyOf } from '../src/history/record.js';
 import { SqliteHistoryStore } from '../src/history/sqlite.js';
@@ -117,8 +116,7 @@ async function fillPostgres(url: string, patients: number): Promise<void> {
        ORDER BY c.patient_key, c.claim_id, n`,
       [CODES],
     );
-    await client.query(PACK_LINES_SQL.postgresql);
-    await client.query('ANALYZE history_claims; ANALYZE history_lines; ANALYZE history_patient_claims');
+    await client.query('ANALYZE history_claims; ANALYZE history_lines');
   } finally {
     await client.end();
   }

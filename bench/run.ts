@@ -170,8 +170,18 @@ if (runs('x12-stream')) {
   row(`scrub check peak RSS MiB, ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) vs a 1-claim 837`, formatNumber(r.peakMiB), formatNumber(r.oneClaimPeakMiB), (r.peakMiB / r.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(r.peakMiB < 300));
   row('  scrub check claims/s over it (threads: one per core)', formatNumber(r.checkClaimsPerSecond));
   const x = r.reader;
-  row(`X12 reader claims/s, streaming vs whole-file (${formatNumber(x.fileMiB)} MiB, ${formatNumber(x.claims)} claims)`, formatNumber(x.streamClaimsPerSecond), formatNumber(x.wholeClaimsPerSecond), x.ratio.toFixed(2), '>= 1', yes(x.ratio >= 1));
+  // Target: the streaming reader at least the whole-file reader, and at least the 21,900 claims/s the reader had.
+  row(
+    `X12 reader claims/s, streaming vs whole-file (${formatNumber(x.fileMiB)} MiB, ${formatNumber(x.claims)} claims; each in its own processes)`,
+    formatNumber(x.streamClaimsPerSecond),
+    formatNumber(x.wholeClaimsPerSecond),
+    x.ratio.toFixed(2),
+    '>= 1 and >= 21,900/s',
+    yes(x.ratio >= 1 && x.streamClaimsPerSecond >= 21_900),
+  );
   row('  per CPU second', formatNumber(x.streamClaimsPerCpuSecond), formatNumber(x.wholeClaimsPerCpuSecond), x.cpuRatio.toFixed(2), '>= 1', yes(x.cpuRatio >= 1));
+  const c = x.checkHeap;
+  row('  per CPU second, both with scrub check\'s --heap-growing-percent=20', formatNumber(c.streamClaimsPerCpuSecond), formatNumber(c.wholeClaimsPerCpuSecond), c.cpuRatio.toFixed(2), '>= 1', yes(c.cpuRatio >= 1));
 }
 
 if (runs('ndjson')) {

@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import { openArrivingClaims, openClaims } from '../src/formats/index.js';
+import { fileURLToPath } from 'node:url';
+import { BATCH_HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
 import { packageRoot } from '../src/paths.js';
 import { generate837 } from '../test/support/generate-837.js';
-import { timed, type Rate } from './ndjson.js';
+import type { Rate } from './ndjson.js';
 import { CLI, memoryOf } from './processes.js';
+import type { ReaderPass } from './x12-reader-pass.js';
 import { AS_OF, DATA_DIR, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
@@ -17,7 +19,9 @@ import { median, round } from './stats.js';
  * command on a one-claim 837 (what packs and tables cost alone), and its claims/s. Then the
  * reader alone: the streaming reader (the file read in 1 MiB chunks, every claim mapped) against
  * the whole-file reader (the file read into memory, then mapped) over the same 50 MB file
- * (20 MB with --quick), in alternating passes, claims per second and per CPU second.
+ * (20 MB with --quick), claims per second and per CPU second. Each reader runs in processes of
+ * its own, taken in turns, with the same V8 flags: once with node's defaults, once with the heap
+ * growing factor `scrub check` sets for itself (src/cli/heap.ts).
  */
 
 export interface X12StreamResult {
@@ -29,17 +33,22 @@ export interface X12StreamResult {
   oneClaimPeakMiB: number;
   checkClaimsPerSecond: number;
   threads: string;
-  reader: {
+  reader: ReaderRates & {
     fileMiB: number;
     claims: number;
-    streamClaimsPerSecond: number;
-    wholeClaimsPerSecond: number;
-    /** Streaming / whole-file reader, claims per second (target: >= 1, i.e. at least today's reader). */
-    ratio: number;
-    streamClaimsPerCpuSecond: number;
-    wholeClaimsPerCpuSecond: number;
-    cpuRatio: number;
+    /** The same with `scrub check`'s heap growing factor (--heap-growing-percent=20) in both readers' processes. */
+    checkHeap: ReaderRates;
   };
+}
+
+interface ReaderRates {
+  streamClaimsPerSecond: number;
+  wholeClaimsPerSecond: number;
+  /** Streaming / whole-file reader, claims per second (target: >= 1, i.e. at least today's reader). */
+  ratio: number;
+  streamClaimsPerCpuSecond: number;
+  wholeClaimsPerCpuSecond: number;
+  cpuRatio: number;
 }
 
 /** A generated 837P of about `mib` MiB in bench/.data, made once. */
@@ -92,35 +101,53 @@ async function checkRun(file: string, tables: BenchTables, expected: number): Pr
   return { peakMiB: round(peakMiB, 0), claimsPerSecond: round(expected / seconds, 0) };
 }
 
-/** The whole-file reader: the file into memory, then every record (claims mapped as they are reached). */
-async function wholePass(file: string): Promise<number> {
-  let claims = 0;
-  for (const record of openClaims(await readFile(file), { filename: file }).records()) if (record.kind === 'claim' && record.input) claims++;
-  return claims;
+const READER_PASS = fileURLToPath(new URL('./x12-reader-pass.js', import.meta.url));
+
+/** Timed passes of one reader over a file in a fresh process (bench/x12-reader-pass.ts). */
+async function readerPasses(mode: 'whole' | 'stream', file: string, passes: number, flags: readonly string[], expected: number): Promise<Rate[]> {
+  const child = spawn(process.execPath, [...flags, READER_PASS, mode, file, String(passes)], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (piece: string) => (out += piece));
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  if (exitCode !== 0) throw new Error(`the ${mode} reader's process exited with ${exitCode}`);
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const pass = JSON.parse(line) as ReaderPass;
+      if (pass.claims !== expected) throw new Error(`a pass read ${pass.claims} claims, not ${expected}`);
+      return { wall: pass.claims / pass.seconds, cpu: pass.claims / pass.cpuSeconds };
+    });
 }
 
-async function streamPass(file: string): Promise<number> {
-  let claims = 0;
-  const read = await openArrivingClaims(createReadStream(file, { highWaterMark: 2 ** 20 }), { filename: file });
-  for await (const record of read.records) if (record.kind === 'claim' && record.input) claims++;
-  return claims;
+/** Both readers in turns, each in processes of its own with the same flags: medians over every pass. */
+async function readerRates(file: string, claims: number, rounds: number, flags: readonly string[]): Promise<ReaderRates> {
+  const stream: Rate[] = [];
+  const whole: Rate[] = [];
+  for (let i = 0; i < rounds; i++) {
+    whole.push(...(await readerPasses('whole', file, 2, flags, claims)));
+    stream.push(...(await readerPasses('stream', file, 2, flags, claims)));
+  }
+  const wall = (rates: Rate[]) => median(rates.map((r) => r.wall));
+  const cpu = (rates: Rate[]) => median(rates.map((r) => r.cpu));
+  return {
+    streamClaimsPerSecond: round(wall(stream), 0),
+    wholeClaimsPerSecond: round(wall(whole), 0),
+    ratio: round(wall(stream) / wall(whole), 2),
+    streamClaimsPerCpuSecond: round(cpu(stream), 0),
+    wholeClaimsPerCpuSecond: round(cpu(whole), 0),
+    cpuRatio: round(cpu(stream) / cpu(whole), 2),
+  };
 }
 
 export async function x12StreamBench(quick: boolean, tables: BenchTables): Promise<X12StreamResult> {
   const big = await x12File(quick ? 100 : 1024);
   const small = await x12File(quick ? 20 : 50);
-  const passes = quick ? 2 : 3;
-  const stream: Rate[] = [];
-  const whole: Rate[] = [];
-  await streamPass(small.file); // the file into the page cache, the code warm
-  for (let i = 0; i < passes; i++) {
-    whole.push(await timed(() => wholePass(small.file), small.claims));
-    stream.push(await timed(() => streamPass(small.file), small.claims));
-  }
+  const rounds = quick ? 2 : 3;
+  const reader = await readerRates(small.file, small.claims, rounds, []);
+  const checkHeap = await readerRates(small.file, small.claims, rounds, [`--heap-growing-percent=${BATCH_HEAP_GROWING_PERCENT}`]);
   const oneClaim = await checkRun(path.join(packageRoot, 'examples', 'claims', 'clean.837'), tables, 1);
   const check = await checkRun(big.file, tables, big.claims);
-  const wall = (rates: Rate[]) => median(rates.map((r) => r.wall));
-  const cpu = (rates: Rate[]) => median(rates.map((r) => r.cpu));
   return {
     fileMiB: round((await stat(big.file)).size / 2 ** 20, 0),
     claims: big.claims,
@@ -128,15 +155,6 @@ export async function x12StreamBench(quick: boolean, tables: BenchTables): Promi
     oneClaimPeakMiB: oneClaim.peakMiB,
     checkClaimsPerSecond: check.claimsPerSecond,
     threads: 'default (one per core)',
-    reader: {
-      fileMiB: round((await stat(small.file)).size / 2 ** 20, 0),
-      claims: small.claims,
-      streamClaimsPerSecond: round(wall(stream), 0),
-      wholeClaimsPerSecond: round(wall(whole), 0),
-      ratio: round(wall(stream) / wall(whole), 2),
-      streamClaimsPerCpuSecond: round(cpu(stream), 0),
-      wholeClaimsPerCpuSecond: round(cpu(whole), 0),
-      cpuRatio: round(cpu(stream) / cpu(whole), 2),
-    },
+    reader: { fileMiB: round((await stat(small.file)).size / 2 ** 20, 0), claims: small.claims, ...reader, checkHeap },
   };
 }

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { isFhirResource } from './fhir/read.js';
 import { parseJsonAt, readJsonValue, readNdjson, textPosition } from './json.js';
 import type { ClaimFormat, ClaimStream, PlacedRecord, ReadHint, ReadItem, ReadProblem, ReadRecord, ReadResult } from './types.js';
@@ -132,6 +133,31 @@ export interface ArrivingClaims<R = ReadRecord> {
   records: AsyncIterable<R> | Iterable<R>;
 }
 
+/**
+ * UTF-8 text from a file's chunks, with the characters TextDecoder gives. A chunk of ASCII bytes
+ * (nearly every X12 file is ASCII throughout) is read as Latin-1, the same characters: V8 keeps
+ * them in a one-byte string, where TextDecoder's streaming mode returns a two-byte one, and every
+ * segment and element cut from a two-byte string is two-byte too (twice the memory, slower to
+ * search and compare). Any other chunk goes through TextDecoder, which carries a character split
+ * between chunks.
+ */
+export class ChunkDecoder {
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** The decoder holds no part of a character: the last byte it was given was ASCII (or it was given none). */
+  private settled = true;
+
+  decode(bytes: Uint8Array): string {
+    if (this.settled && isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    if (bytes.byteLength > 0) this.settled = bytes[bytes.byteLength - 1]! < 0x80;
+    return this.decoder.decode(bytes, { stream: true });
+  }
+
+  /** What is left at the end of the file: a character cut short reads as U+FFFD. */
+  end(): string {
+    return this.settled ? '' : this.decoder.decode();
+  }
+}
+
 /** Enough of a file to tell its encoding and whether it is X12. */
 const HEAD_BYTES = 4096;
 
@@ -179,12 +205,12 @@ export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | stri
   // The head is let go once decoded: it would otherwise be held (1 MiB) until the file ends.
   let unread: Buffer | undefined = first;
   async function* text(): AsyncGenerator<string> {
-    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    const decoder = new ChunkDecoder();
     const start = unread!;
     unread = undefined;
-    yield decoder.decode(start, { stream: true });
-    if (!done) for (let next = await input.next(); !next.done; next = await input.next()) yield typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
-    yield decoder.decode();
+    yield decoder.decode(start);
+    if (!done) for (let next = await input.next(); !next.done; next = await input.next()) yield typeof next.value === 'string' ? next.value : decoder.decode(next.value);
+    yield decoder.end();
   }
   async function* guarded(): AsyncGenerator<ReadRecord | PlacedRecord> {
     try {

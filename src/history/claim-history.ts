@@ -35,8 +35,10 @@ export interface ImportCounts {
   skipped: Array<{ label: string; reason: string }>;
 }
 
+/** The result says what history did: set on the scrubber's result, which is made for this scrub alone (buildResult). */
 function withStatus(result: ScrubResult, status: HistoryStatus): ScrubResult {
-  return { ...result, history: status };
+  result.history = status;
+  return result;
 }
 
 /** What a recording does to the store: the claims it removes and the claim it records. */

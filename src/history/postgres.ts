@@ -9,7 +9,6 @@ import {
   READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
-  packedLines,
   recordingRow,
   recordedLinesOf,
   type HistoryStore,
@@ -64,7 +63,6 @@ function unnestInsert(table: string, columns: readonly string[], types: readonly
 }
 const INSERT_CLAIMS = unnestInsert('history_claims', CLAIM_COLUMNS, CLAIM_TYPES);
 const INSERT_LINES = unnestInsert('history_lines', LINE_COLUMNS, LINE_TYPES);
-const INSERT_PATIENT_CLAIMS = unnestInsert('history_patient_claims', ['patient_key', 'claim_id', 'read_lines'], ['text', 'text', 'text']);
 const INSERT_RECORDINGS = unnestInsert('history_recordings', RECORDING_INSERT_COLUMNS, ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text']);
 
 function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
@@ -79,12 +77,10 @@ async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClai
   await client.query(INSERT_CLAIMS, columnsOf(claimRows, CLAIM_COLUMNS.length));
   const lineRows = claims.flatMap((c) => c.lines.map((l) => lineRow(c.patientKey, l)));
   if (lineRows.length > 0) await client.query(INSERT_LINES, columnsOf(lineRows, LINE_COLUMNS.length));
-  const packed = claims.filter((c) => c.lines.length > 0).map((c) => [c.patientKey, c.claimId, packedLines(c.lines)]);
-  if (packed.length > 0) await client.query(INSERT_PATIENT_CLAIMS, columnsOf(packed, 3));
   await client.query(INSERT_RECORDINGS, columnsOf(claims.map(recordingRow), RECORDING_INSERT_COLUMNS.length));
 }
 
-/** The one read per claim: a patient's claims with their lines packed, by the primary key's first column. */
+/** The one read per claim: a patient's lines, by the primary key's first column. */
 const READ_LINES = `${READ_SQL}$1`;
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */

@@ -11,7 +11,6 @@ import {
   READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
-  packedLines,
   recordingRow,
   recordedLinesOf,
   type HistoryStore,
@@ -49,7 +48,6 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly readLinesMapped: Database.Statement;
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
-  private readonly insertPatientClaim: Database.Statement;
   private readonly deleteClaim: Database.Statement;
   private readonly insertRecording: Database.Statement;
   readonly remits: SqliteRemitStore;
@@ -64,11 +62,10 @@ export class SqliteHistoryStore implements HistoryStore {
   ) {
     this.db = db;
     this.reader = reader;
-    // A plain lookup of the primary key's first column: one range scan of the patient's claims,
-    // which WITHOUT ROWID keeps together in the table itself (one row per claim, lines packed).
+    // A plain lookup of the primary key's first column: one range scan of the patient's lines,
+    // which WITHOUT ROWID keeps together in the table itself.
     this.readLines = db.prepare(`${READ_SQL}?`).raw(true);
     this.readLinesMapped = reader.prepare(`${READ_SQL}?`).raw(true);
-    this.insertPatientClaim = db.prepare('INSERT INTO history_patient_claims (patient_key, claim_id, read_lines) VALUES (?, ?, ?)');
     this.insertClaim = db.prepare(
       'INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -148,7 +145,6 @@ export class SqliteHistoryStore implements HistoryStore {
     this.deleteClaim.run(claim.claimId);
     this.insertClaim.run(claim.claimId, claim.patientKey, claim.payerId, claim.frequencyCode ?? null, claim.lastServiceDate, claim.lines.length, claim.recordedAt);
     for (const line of claim.lines) this.insertLine.run(...lineRow(claim.patientKey, line));
-    if (claim.lines.length > 0) this.insertPatientClaim.run(claim.patientKey, claim.claimId, packedLines(claim.lines));
     this.insertRecording.run(...recordingRow(claim));
   }
 

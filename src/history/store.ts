@@ -140,41 +140,29 @@ export function lineRow(patientKey: string, l: StoredLine): unknown[] {
 }
 
 /**
- * The one read per scrub: a patient's claims, each with its lines packed (history_patient_claims,
- * schema version 3), by the primary key's first column. Rows come back as arrays
- * [claim id, packed lines] on both backends.
+ * The one read per scrub: what the edits read of a patient's lines (never the patient key),
+ * by the first column of history_lines' primary key (patient key, claim id, line number): on
+ * SQLite, a WITHOUT ROWID table, one range scan of the table itself; on PostgreSQL the primary
+ * key's index. Rows come back as arrays in this column order on both backends.
  */
-export const READ_SQL = 'SELECT claim_id, read_lines FROM history_patient_claims WHERE patient_key = ';
+export const READ_SQL = 'SELECT claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge FROM history_lines WHERE patient_key = ';
 
-/**
- * A claim's lines as history_patient_claims keeps them: a JSON array with one array per line of
- * [line number, payer id, provider NPI, service date, service date end or null, procedure code,
- * modifiers joined by spaces, units, charge], the order the migration that packs existing
- * lines writes too.
- */
-export function packedLines(lines: readonly StoredLine[]): string {
-  return JSON.stringify(lines.map((l) => [l.lineNumber, l.payerId, l.providerNpi, l.serviceDate, l.serviceDateEnd ?? null, l.procedureCode, l.modifiers.join(' '), l.units, l.charge]));
-}
-
-type PackedLine = [number, string, string, string, string | null, string, string, number, number];
-
-function unpack(claimId: string, packed: string, into: RecordedLine[]): void {
-  for (const f of JSON.parse(packed) as PackedLine[]) {
-    const modifiers = f[6];
-    const line: RecordedLine = {
-      claimId,
-      lineNumber: f[0],
-      payerId: f[1],
-      providerNpi: f[2],
-      serviceDate: f[3],
-      procedureCode: f[5],
-      modifiers: modifiers === '' ? [] : modifiers.split(' '),
-      units: f[7],
-      charge: f[8],
-    };
-    if (f[4] !== null) line.serviceDateEnd = f[4];
-    into.push(line);
-  }
+/** A row of READ_SQL as the edits see it. */
+function recordedLineOfRow(row: readonly unknown[]): RecordedLine {
+  const modifiers = row[7] as string;
+  const line: RecordedLine = {
+    claimId: row[0] as string,
+    lineNumber: Number(row[1]),
+    payerId: row[2] as string,
+    providerNpi: row[3] as string,
+    serviceDate: row[4] as string,
+    procedureCode: row[6] as string,
+    modifiers: modifiers === '' ? [] : modifiers.split(' '),
+    units: Number(row[8]),
+    charge: Number(row[9]),
+  };
+  if (row[5] !== null) line.serviceDateEnd = row[5] as string;
+  return line;
 }
 
 function scrubOrder(a: RecordedLine, b: RecordedLine): number {
@@ -184,14 +172,14 @@ function scrubOrder(a: RecordedLine, b: RecordedLine): number {
 }
 
 /**
- * A patient's rows (read by patient key alone: [claim id, packed lines]) as the edits see them:
- * without the excluded claims, by date of service, claim id and line number. Done here rather
- * than in SQL: the read stays a plain key lookup (no sorter, no IN list), and both backends give
- * the same order whatever a database collation says.
+ * A patient's rows (read by patient key alone, in READ_SQL's column order) as the edits see
+ * them: without the excluded claims, by date of service, claim id and line number. Done here
+ * rather than in SQL: the read stays a plain key lookup (no sorter, no IN list), and both
+ * backends give the same order whatever a database collation says.
  */
 export function recordedLinesOf(rows: readonly (readonly unknown[])[], exclude: readonly string[]): RecordedLine[] {
   const lines: RecordedLine[] = [];
-  for (const row of rows) if (!exclude.includes(row[0] as string)) unpack(row[0] as string, row[1] as string, lines);
+  for (const row of rows) if (!exclude.includes(row[0] as string)) lines.push(recordedLineOfRow(row));
   return lines.length > 1 ? lines.sort(scrubOrder) : lines;
 }
 

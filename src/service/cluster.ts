@@ -8,7 +8,7 @@ import { formatDiagnostic } from '../packs/diagnostics.js';
 import { cachedFor } from '../util/cached.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { fileLimit } from './connections.js';
-import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, sendToWorker, survivePeerLoss, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { ReloadOutcome } from './pack-holder.js';
 import { CLUSTER_LOADED_AT, EXIT_CODES, listeningBanner, loggerOptions } from './process.js';
 import { watchRules } from './watch.js';
@@ -96,12 +96,11 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
     worker.on('message', (message: unknown) => {
       if (isScrubMessage(message)) void onMessage(worker, message as WorkerMessage);
     });
+    // Its 'exit' follows, and replaces it.
+    survivePeerLoss(worker, () => log.warn({ worker: worker.id }, 'a message to a worker was lost: the worker has gone'));
     return worker;
   };
 
-  const tell = (worker: Worker, message: PrimaryMessage) => {
-    if (worker.isConnected()) worker.send(message);
-  };
 
   async function onMessage(worker: Worker, message: WorkerMessage): Promise<void> {
     switch (message.type) {
@@ -127,14 +126,14 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
       }
       case 'scrub:reload-request': {
         const outcome = await reloadAll(message.trigger);
-        tell(worker, { type: 'scrub:reload-response', id: message.id, outcome });
+        sendToWorker(worker, { type: 'scrub:reload-response', id: message.id, outcome });
         return;
       }
       case 'scrub:metrics-request': {
         try {
-          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: await clusterMetrics() });
+          sendToWorker(worker, { type: 'scrub:metrics-response', id: message.id, text: await clusterMetrics() });
         } catch (err) {
-          tell(worker, { type: 'scrub:metrics-response', id: message.id, text: '', error: (err as Error).message });
+          sendToWorker(worker, { type: 'scrub:metrics-response', id: message.id, text: '', error: (err as Error).message });
         }
         return;
       }
@@ -169,7 +168,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
             const timer = setTimeout(() => done(undefined), timeoutMs);
             answerWaiters.set(key, done);
             worker.once('exit', onExit);
-            tell(worker, message);
+            sendToWorker(worker, message);
           }),
       ),
     );
@@ -212,7 +211,7 @@ export async function runPrimary(config: ServiceConfig, io: CliIo): Promise<numb
           ? refused.diagnostics
           : [{ file: config.rulesDir, line: 1, column: 1, severity: 'error' as const, code: 'worker-unavailable', message: 'a worker did not answer the reload; nothing was reloaded' }];
         const outcome: ReloadOutcome = { ok: false, diagnostics, loadedAt: servingLoadedAt ?? 'never', workers: targets.length };
-        for (const { worker } of targets) tell(worker, { type: 'scrub:abort', id, outcome, trigger });
+        for (const { worker } of targets) sendToWorker(worker, { type: 'scrub:abort', id, outcome, trigger });
         log.error({ trigger, problems: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'packs NOT reloaded: the old set keeps serving');
         return outcome;
       }

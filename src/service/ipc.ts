@@ -1,3 +1,4 @@
+import cluster, { type Worker } from 'node:cluster';
 import type { PackDiagnostic } from '../packs/diagnostics.js';
 import type { ReloadOutcome } from './pack-holder.js';
 
@@ -36,4 +37,44 @@ export const HEARTBEAT_MS = 1000;
 
 export function isScrubMessage(message: unknown): message is { type: string } {
   return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' && (message as { type: string }).type.startsWith('scrub:');
+}
+
+/**
+ * Sends to the cluster primary while there is one. The primary can die between two turns of the
+ * event loop: the write then fails (EPIPE) before 'disconnect' is seen. Without a callback,
+ * node:cluster would re-emit that failure as an 'error' (see `survivePeerLoss`).
+ */
+export function sendToPrimary(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message, undefined, undefined, ignoreLostPeer);
+}
+
+/** Sends to a worker while it is connected; a worker that has just died is `sendToPrimary`'s case. */
+export function sendToWorker(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message, undefined, undefined, ignoreLostPeer);
+}
+
+function ignoreLostPeer(): void {}
+
+/**
+ * A write across the cluster's channel to a process that has just died (killed, say) fails
+ * before the channel's end is seen, and node:cluster's own messages, sent without a callback,
+ * report it as an 'error' on the Worker object: fatal unless handled. For a primary, that would
+ * take down every worker over one worker's death; for a worker, every request it is finishing.
+ * Such an error means what the channel's end means, and calls `lost`; any other is thrown.
+ */
+export function survivePeerLoss(peer: Worker, lost: () => void): void {
+  peer.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') throw err;
+    lost();
+  });
+}
+
+/**
+ * In a cluster worker: calls `gone` once the primary is gone (killed, or exited), instead of
+ * node:cluster's default of exiting at once, which would cut every request the worker holds.
+ */
+export function whenPrimaryGone(gone: () => void): void {
+  process.removeAllListeners('disconnect');
+  process.on('disconnect', gone);
+  if (cluster.worker) survivePeerLoss(cluster.worker, gone);
 }

@@ -12,7 +12,7 @@ import { ScrubMetrics } from '../http/plugins/metrics.js';
 import { loadPacksOrReport } from '../cli/load-packs.js';
 import { Scrubber } from '../engine/scrubber.js';
 import { openBatchQueue, type BatchQueue } from '../queue/batch-queue.js';
-import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { HEARTBEAT_MS, METRICS_COLLECT_TIMEOUT_MS, isScrubMessage, sendToPrimary as send, whenPrimaryGone, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { ServerConnections } from './connections.js';
 import { PackHolder, type ReloadOutcome } from './pack-holder.js';
 import type { ServiceState } from './state.js';
@@ -151,10 +151,8 @@ class StopRequests {
     process.on('SIGTERM', () => this.request('SIGTERM'));
     process.on('SIGINT', () => this.request('SIGINT'));
     if (!inCluster) return;
-    // node:cluster makes a worker exit the moment the primary goes away (killed, say), cutting
-    // every request the worker holds. The port went with the primary: finish them, then exit.
-    process.removeAllListeners('disconnect');
-    process.on('disconnect', () => this.request('primary exited'));
+    // The port went with the primary: finish the requests held, then exit.
+    whenPrimaryGone(() => this.request('primary exited'));
   }
 
   private request(reason: string): void {
@@ -252,11 +250,6 @@ export async function shutDown(app: FastifyInstance, state: ServiceState, config
   return EXIT_CODES.ok;
 }
 
-function send(message: WorkerMessage): void {
-  // Once the primary is gone a send would throw (ERR_IPC_CHANNEL_CLOSED) in a worker that is
-  // still finishing its requests.
-  if (process.connected) process.send?.(message);
-}
 
 /** A worker's side of the conversation with the primary. */
 class PrimaryBridge {

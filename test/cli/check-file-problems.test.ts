@@ -68,14 +68,14 @@ describe('a file with a defect of its envelope', () => {
 
 describe('a file larger than the window the X12 reader holds back', () => {
   it('writes each result and problem where the reader places them, though its claims are scrubbed as they are read', async () => {
-    const { text, claims } = await generate837Text(2_600_000, 1_000);
+    const { text, claims } = await generate837Text(3_400_000, 1_000);
     expect(claims).toBeGreaterThan(STREAM_WINDOW_CLAIMS);
     // The GE is missing (reported at the GS, before every claim, once the file ends) and the IEA miscounts.
     const file = path.join(dir, 'large-broken-envelope.837');
     writeFileSync(file, text.replace(/GE\*[^~]*~/, '').replace(/IEA\*1\*/, 'IEA*2*'));
     const expected: string[] = [];
-    // The order the reader gives, read in the chunks scrub check reads it in.
-    const read = await openArrivingClaims(createReadStream(file, { highWaterMark: 256 * 1024 }), { filename: file });
+    // The order the reader gives, read in the chunks scrub check reads it in (1 MiB).
+    const read = await openArrivingClaims(createReadStream(file, { highWaterMark: 1 << 20 }), { filename: file });
     for await (const record of read.records) expected.push(record.kind === 'problem' ? record.problem.code : (record.kind === 'claim' ? (record.input as { claimId: string }).claimId : record.kind));
     const run = await scrub(['check', '--format', 'ndjson', '--as-of', '2026-01-01', file]);
     expect(run.code).toBe(1);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArrivingClaims, openClaims, type ReadRecord } from '../../src/formats/index.js';
+import { ChunkDecoder } from '../../src/formats/read.js';
 import type { ReadClaim } from '../../src/formats/types.js';
 import { openX12, STREAM_WINDOW_CLAIMS, streamX12, streamX12PlacedLate } from '../../src/formats/x12/read.js';
 import { damagedCopies } from '../support/x12-damage.js';
@@ -176,6 +177,31 @@ describe('the X12 reader, streaming and whole', () => {
       const expected = openClaims(bytes);
       expect(arriving.format).toBe(expected.format);
       expect(JSON.stringify(records)).toBe(JSON.stringify([...expected.records()].map(shown)));
+    }
+  });
+
+  it('decodes chunks of bytes to the characters TextDecoder gives for the whole, whatever the mix of ASCII, other UTF-8 and broken bytes', () => {
+    // Seeded (mulberry32), so that a failure can be replayed.
+    let seed = 20;
+    const random = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+    };
+    const pieces = [Buffer.from('CLM*C1*125~\n'), Buffer.from('NM1*IL*1*MÜLLER~'), Buffer.from('€'), Buffer.from('😀'), Buffer.from([0xff]), Buffer.from([0xe2, 0x82]), Buffer.from([0xc3]), Buffer.from([0xef, 0xbb, 0xbf])];
+    for (let round = 0; round < 300; round++) {
+      const bytes = Buffer.concat(Array.from({ length: 1 + random(12) }, () => pieces[random(pieces.length)]!));
+      const expected = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+      const decoder = new ChunkDecoder();
+      let text = '';
+      for (let i = 0; i < bytes.length; ) {
+        const size = 1 + random(9);
+        text += decoder.decode(bytes.subarray(i, i + size));
+        i += size;
+      }
+      text += decoder.end();
+      expect(text, bytes.toString('hex')).toBe(expected);
     }
   });
 

@@ -28,8 +28,12 @@ function visit(id: string, member = 'M-1', changes: Record<string, unknown> = {}
 
 interface Backend {
   name: string;
-  /** A store at schema version 2 in a place of its own, written by `fill` (raw SQL), then opened by this program. */
-  openUpgraded: (fill: string[]) => Promise<HistoryStore>;
+  /**
+   * A store at schema version 2 in a place of its own, written by `fill` (raw SQL), then brought
+   * to schema version `from` by its migrations as released, then opened by this program; with
+   * the names of its tables after the opening.
+   */
+  openUpgraded: (from: number, fill: string[]) => Promise<{ store: HistoryStore; tables: () => Promise<string[]> }>;
   /** A new store on the backend's test database (several may be open at once: several instances). */
   open: () => Promise<HistoryStore>;
   /** Writes a schema version this program does not know. */
@@ -55,17 +59,28 @@ afterAll(async () => {
 const backends: Backend[] = [
   {
     name: 'sqlite',
-    openUpgraded: async (fill) => {
-      const file = path.join(tmp, 'version-2.sqlite');
+    openUpgraded: async (from, fill) => {
+      const file = path.join(tmp, `version-${from}.sqlite`);
       const db = new Database(file);
       db.exec(`CREATE TABLE scrub_history_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
+      const migrate = (m: (typeof MIGRATIONS)[number]) => {
         db.exec(m.sqlite);
         db.prepare('INSERT INTO scrub_history_schema VALUES (?, ?, ?)').run(m.version, m.name, 'then');
-      }
+      };
+      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) migrate(m);
       for (const sql of fill) db.exec(sql);
+      for (const m of MIGRATIONS.filter((m) => m.version > 2 && m.version <= from)) migrate(m);
       db.close();
-      return SqliteHistoryStore.open(file);
+      const store = SqliteHistoryStore.open(file);
+      const tables = async () => {
+        const check = new Database(file, { readonly: true });
+        try {
+          return check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+        } finally {
+          check.close();
+        }
+      };
+      return { store, tables };
     },
     open: async () => SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')),
     claimNewerSchema: async () => {
@@ -76,11 +91,11 @@ const backends: Backend[] = [
   },
   {
     name: 'postgresql',
-    openUpgraded: async (fill) => {
+    openUpgraded: async (from, fill) => {
       const url = new URL((postgres as TestPostgres).url);
       const admin = new pg.Client({ connectionString: url.toString() });
       await admin.connect();
-      const name = `${url.pathname.slice(1)}_v2`;
+      const name = `${url.pathname.slice(1)}_v${from}`;
       await admin.query(`DROP DATABASE IF EXISTS ${name}`);
       await admin.query(`CREATE DATABASE ${name}`);
       await admin.end();
@@ -88,13 +103,25 @@ const backends: Backend[] = [
       const c = new pg.Client({ connectionString: url.toString() });
       await c.connect();
       await c.query(`CREATE TABLE scrub_history_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
+      const migrate = async (m: (typeof MIGRATIONS)[number]) => {
         await c.query(m.postgresql);
         await c.query('INSERT INTO scrub_history_schema VALUES ($1, $2, $3)', [m.version, m.name, 'then']);
-      }
+      };
+      for (const m of MIGRATIONS.filter((m) => m.version <= 2)) await migrate(m);
       for (const sql of fill) await c.query(sql);
+      for (const m of MIGRATIONS.filter((m) => m.version > 2 && m.version <= from)) await migrate(m);
       await c.end();
-      return PostgresHistoryStore.open(url.toString(), { poolSize: 2 });
+      const store = await PostgresHistoryStore.open(url.toString(), { poolSize: 2 });
+      const tables = async () => {
+        const check = new pg.Client({ connectionString: url.toString() });
+        await check.connect();
+        try {
+          return (await check.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")).rows.map((r) => r.name);
+        } finally {
+          await check.end();
+        }
+      };
+      return { store, tables };
     },
     open: async () => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 8 }),
     claimNewerSchema: async () => {
@@ -215,18 +242,21 @@ describe.each(backends)('the claim history on $name', (backend) => {
     }
   });
 
-  it('brings a version-2 store up to date: its recorded lines read back the same, and new claims record beside them', async (ctx) => {
+  it.for([2, 3])('brings a version-%i store up to date: its recorded lines read back the same, new claims record beside them, one copy of each line', async (from, ctx) => {
     if (skip()) return ctx.skip();
     const key = await keyOf('M-UPGRADE');
     const line = (n: number, rest: string) =>
       `INSERT INTO history_lines (claim_id, line_number, patient_key, payer_id, provider_npi, billing_npi, service_date, service_date_end, procedure_code, modifiers, units, charge, place_of_service, diagnoses, frequency_code, recorded_at) VALUES ('OLD-9', ${n}, '${key}', ${rest}, '11', 'E119', '1', '2026-01-05T00:00:00Z')`;
-    const upgraded = await backend.openUpgraded([
+    const { store: upgraded, tables } = await backend.openUpgraded(from, [
       `INSERT INTO history_claims (claim_id, patient_key, payer_id, frequency_code, last_service_date, line_count, recorded_at) VALUES ('OLD-9', '${key}', 'MEDICARE', '1', '2026-01-04', 2, '2026-01-05T00:00:00Z')`,
       line(2, `'MEDICARE', '1987654328', '1234567893', '2026-01-03', '2026-01-04', '97110', 'GP 59', 2.5, 80.25`),
       line(1, `'MEDICARE', '1234567893', '1234567893', '2026-01-03', NULL, '99213', '', 1, 120`),
     ]);
     const migrated = new ClaimHistory(upgraded, SECRET, 1185);
     try {
+      // Version 3's packed copy of the lines (history_patient_claims) is gone: the lines are kept once.
+      expect(await tables()).toContain('history_lines');
+      expect(await tables()).not.toContain('history_patient_claims');
       expect(await upgraded.linesOf(key, [])).toEqual([
         { claimId: 'OLD-9', lineNumber: 1, payerId: 'MEDICARE', providerNpi: '1234567893', serviceDate: '2026-01-03', procedureCode: '99213', modifiers: [], units: 1, charge: 120 },
         { claimId: 'OLD-9', lineNumber: 2, payerId: 'MEDICARE', providerNpi: '1987654328', serviceDate: '2026-01-03', serviceDateEnd: '2026-01-04', procedureCode: '97110', modifiers: ['GP', '59'], units: 2.5, charge: 80.25 },
@@ -234,7 +264,6 @@ describe.each(backends)('the claim history on $name', (backend) => {
       await migrated.scrub(scrubber, visit('NEW-9', 'M-UPGRADE'), { record: true });
       expect((await upgraded.linesOf(key, ['OLD-9'])).map((l) => l.claimId)).toEqual(['NEW-9']);
       expect(await upgraded.counts()).toEqual({ claims: 2, lines: 2 + (fixture.lines as unknown[]).length });
-      // A purge removes the packed lines with their claim.
       await upgraded.purgeBefore('2026-02-01');
       expect((await upgraded.linesOf(key, [])).map((l) => l.claimId)).not.toContain('OLD-9');
     } finally {

@@ -139,8 +139,8 @@ class ByteOffsets {
     /** The byte offset in the file of the text's first character (a window of a file read in chunks). */
     private readonly base = 0,
   ) {
-    // A single character class: linear, no backtracking.
-    this.ascii = !/[^\x00-\x7f]/.test(text);
+    // UTF-8 takes one byte a character exactly when every character is ASCII (a lone surrogate takes three).
+    this.ascii = Buffer.byteLength(text, 'utf8') === text.length;
   }
 
   /** The index in the file of character `index` of the text read. */
@@ -451,16 +451,14 @@ export class SegmentStream {
 
   /** Reads what `chunk` completes; `final` when the file ends with it. False when the file is wrapped (nothing was read). */
   push(chunk: string, final = false): boolean {
-    const resumed = this.started && this.rest === '';
-    let text = this.rest + chunk;
-    let i = 0;
     if (!this.started) {
+      const text = this.rest + chunk;
       if (!final && text.length < this.probe) {
         this.rest = text;
         return true;
       }
       this.started = true;
-      i = contentStart(text);
+      const i = contentStart(text);
       if (text.startsWith('ISA', i) && wrappedLineBreaks(text, i)) {
         this.wrappedFile = true;
         this.rest = text;
@@ -469,15 +467,29 @@ export class SegmentStream {
       // The byte-order mark and leading white space are part of the file's bytes.
       this.offset = Buffer.byteLength(text.slice(0, i));
       this.before = i;
-      text = text.slice(i);
-      i = 0;
+      this.read(text.slice(i), final, false);
+      return true;
     }
+    const terminator = this.state.delimiters?.segment;
+    const cut = this.rest !== '' && terminator !== undefined ? chunk.indexOf(terminator) : -1;
+    if (cut >= 0) {
+      // The segment the last chunk ended inside is read on its own, and then the chunk itself:
+      // text joined to a chunk is a rope that V8 copies, slowly, the first time it is searched.
+      this.read(this.rest + chunk.slice(0, cut + 1), false, false);
+      chunk = chunk.slice(cut + 1);
+    }
+    if (this.rest === '') this.read(chunk, final, true);
+    else this.read(this.rest + chunk, final, false);
+    return true;
+  }
+
+  /** Reads the segments of the next window of the file; `resumed` when it starts where a segment ended. */
+  private read(text: string, final: boolean, resumed: boolean): void {
     const bytes = new ByteOffsets(text, [], this.offset);
-    const stop = readSegments(text, i, bytes, this.state, final, this.problems, this.emit, resumed, this.before);
+    const stop = readSegments(text, 0, bytes, this.state, final, this.problems, this.emit, resumed, this.before);
     this.offset = bytes.at(stop);
     this.before += stop;
     this.rest = stop >= text.length ? '' : text.slice(stop);
-    return true;
   }
 
   /** The text kept back: all of the file so far when it turned out to be wrapped. */
