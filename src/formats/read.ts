@@ -1,8 +1,8 @@
 import { isAscii } from 'node:buffer';
 import { isFhirResource } from './fhir/read.js';
 import { parseJsonAt, readJsonValue, readNdjson, textPosition } from './json.js';
-import type { ClaimFormat, ClaimStream, ReadHint, ReadItem, ReadProblem, ReadRecord, ReadResult } from './types.js';
-import { openX12, streamX12 } from './x12/read.js';
+import type { ClaimFormat, ClaimStream, PlacedRecord, ReadHint, ReadItem, ReadProblem, ReadRecord, ReadResult } from './types.js';
+import { openX12, streamX12, streamX12PlacedLate } from './x12/read.js';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
 const X12_TYPES = ['application/edi-x12', 'application/x12'];
@@ -126,11 +126,11 @@ export function openClaims(input: string | Uint8Array, hint?: ReadHint): ClaimSt
 }
 
 /** Claims read from a file as it arrives: an X12 file record by record, any other format whole. */
-export interface ArrivingClaims {
+export interface ArrivingClaims<R = ReadRecord> {
   format: ClaimFormat | 'unknown';
   /** Known at once, except for an X12 file (its claims are counted as they come). */
   claims?: number;
-  records: AsyncIterable<ReadRecord> | Iterable<ReadRecord>;
+  records: AsyncIterable<R> | Iterable<R>;
 }
 
 /**
@@ -174,7 +174,13 @@ function startsX12(head: Uint8Array): boolean {
  * (see streamX12): its records are those `openClaims` gives for the whole file. Any other
  * format is read whole, as `openClaims` reads it.
  */
-export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | string>, hint?: ReadHint): Promise<ArrivingClaims> {
+export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | string>, hint?: ReadHint): Promise<ArrivingClaims>;
+/**
+ * The same, with an X12 file's claims placed late (see streamX12PlacedLate): each claim comes as
+ * soon as it is read and a `placed` record marks its place; other formats have no `placed`.
+ */
+export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | string>, hint: ReadHint | undefined, options: { placeLate: true }): Promise<ArrivingClaims<ReadRecord | PlacedRecord>>;
+export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | string>, hint?: ReadHint, options?: { placeLate: true }): Promise<ArrivingClaims<ReadRecord | PlacedRecord>> {
   const input = chunks[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let size = 0;
@@ -206,9 +212,9 @@ export async function openArrivingClaims(chunks: AsyncIterable<Uint8Array | stri
     if (!done) for (let next = await input.next(); !next.done; next = await input.next()) yield typeof next.value === 'string' ? next.value : decoder.decode(next.value);
     yield decoder.end();
   }
-  async function* guarded(): AsyncGenerator<ReadRecord> {
+  async function* guarded(): AsyncGenerator<ReadRecord | PlacedRecord> {
     try {
-      yield* streamX12(text());
+      yield* options?.placeLate ? streamX12PlacedLate(text()) : streamX12(text());
     } catch (err) {
       // A file that cannot be read (a disk error) is the caller's to report; a reader bug is one problem.
       if ((err as NodeJS.ErrnoException).code) throw err;

@@ -82,6 +82,15 @@ export interface ReadProblemRecord {
 /** What a file holds, in file order: its claims (read or not) and its file-level problems. */
 export type ReadRecord = ReadItem | ReadProblemRecord;
 
+/**
+ * Where a claim handed out ahead of its place goes (an X12 file read with its claims placed
+ * late): the next claim's result comes here, among the problems, under this label.
+ */
+export interface PlacedRecord {
+  kind: 'placed';
+  label: string;
+}
+
 export interface ReadResult {
   /** The detected format; "unknown" when the content is none of the supported ones. */
   format: ClaimFormat | 'unknown';

@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { readSchema, strictAjv } from '../../src/claim/schema.js';
+import { openArrivingClaims } from '../../src/formats/index.js';
+import { STREAM_WINDOW_CLAIMS } from '../../src/formats/x12/read.js';
+import { generate837Text } from '../support/generate-837.js';
 import { scrub } from './run-cli.js';
 
 /**
@@ -61,6 +64,27 @@ describe('a file with a defect of its envelope', () => {
     for (const r of records.filter((r) => r.claimId)) expect(r.findings.map((f: { ruleId: string }) => f.ruleId)).not.toContain('x12-se-count');
     expect(run.code).toBe(1);
   });
+});
+
+describe('a file larger than the window the X12 reader holds back', () => {
+  it('writes each result and problem where the reader places them, though its claims are scrubbed as they are read', async () => {
+    const { text, claims } = await generate837Text(3_400_000, 1_000);
+    expect(claims).toBeGreaterThan(STREAM_WINDOW_CLAIMS);
+    // The GE is missing (reported at the GS, before every claim, once the file ends) and the IEA miscounts.
+    const file = path.join(dir, 'large-broken-envelope.837');
+    writeFileSync(file, text.replace(/GE\*[^~]*~/, '').replace(/IEA\*1\*/, 'IEA*2*'));
+    const expected: string[] = [];
+    // The order the reader gives, read in the chunks scrub check reads it in (1 MiB).
+    const read = await openArrivingClaims(createReadStream(file, { highWaterMark: 1 << 20 }), { filename: file });
+    for await (const record of read.records) expected.push(record.kind === 'problem' ? record.problem.code : (record.kind === 'claim' ? (record.input as { claimId: string }).claimId : record.kind));
+    const run = await scrub(['check', '--format', 'ndjson', '--as-of', '2026-01-01', file]);
+    expect(run.code).toBe(1);
+    const written = lines(run.stdout).map((r) => (r.problem ? r.problem.code : r.claimId));
+    expect(written).toEqual(expected);
+    // The missing GE goes after the claims the reader had let go when the file ended, not first.
+    expect(written.indexOf('x12-ge-missing')).toBeGreaterThan(0);
+    expect(written.slice(written.indexOf('x12-ge-missing')).filter((c) => c.startsWith('C')).length).toBeGreaterThanOrEqual(STREAM_WINDOW_CLAIMS);
+  }, 120_000);
 });
 
 describe('a file of which nothing can be read', () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArrivingClaims, openClaims, type ReadRecord } from '../../src/formats/index.js';
 import { ChunkDecoder } from '../../src/formats/read.js';
-import { openX12, streamX12 } from '../../src/formats/x12/read.js';
+import type { ReadClaim } from '../../src/formats/types.js';
+import { openX12, STREAM_WINDOW_CLAIMS, streamX12, streamX12PlacedLate } from '../../src/formats/x12/read.js';
 import { damagedCopies } from '../support/x12-damage.js';
 import { generate837Text } from '../support/generate-837.js';
 
@@ -42,6 +43,25 @@ async function streamed(text: string, size: number, options: { window?: number; 
   return JSON.stringify(records);
 }
 
+/**
+ * Claims placed late, each put back where its `placed` says and under its label, as `scrub check`
+ * writes their results; `ahead` counts the claims that came before a problem that goes before them.
+ */
+async function placedLate(text: string, size: number, options: { window?: number; probe?: number; piece?: number } = {}): Promise<{ records: string; ahead: number }> {
+  const records: unknown[] = [];
+  const early: ReadClaim[] = [];
+  let ahead = 0;
+  for await (const record of streamX12PlacedLate(pieces(text, size), options)) {
+    if (record.kind === 'placed') records.push(shown({ ...early.shift()!, label: record.label }));
+    else if (record.kind === 'problem') {
+      ahead += early.length;
+      records.push(record);
+    } else early.push(record as ReadClaim);
+  }
+  expect(early, 'every claim placed').toHaveLength(0);
+  return { records: JSON.stringify(records), ahead };
+}
+
 const whole = (text: string) => JSON.stringify([...openX12(text).records()].map(shown));
 
 const fixtures = x12Fixtures();
@@ -60,6 +80,49 @@ describe('the X12 reader, streaming and whole', () => {
         expect(await streamed(copy.text, size, { probe: 256 }), `${copy.name}, chunks of ${size}`).toBe(expected);
       }
     }
+  });
+
+  it.each(fixtures.map((f) => [path.relative(root, f)]))('reads %s and its damaged copies with claims placed late to the same records as when they wait', async (file) => {
+    const text = readFileSync(path.join(root, file), 'latin1');
+    for (const copy of damagedCopies(text)) {
+      // Chunks read in pieces (the window is still released once per chunk) or whole.
+      for (const [size, window, piece] of [
+        [61, 1, undefined],
+        [4096, 3, 97],
+        [4096, STREAM_WINDOW_CLAIMS, 500],
+      ] as const) {
+        const late = await placedLate(copy.text, size, { window, probe: 256, ...(piece ? { piece } : {}) });
+        expect(late.records, `${copy.name}, chunks of ${size}, window ${window}`).toBe(await streamed(copy.text, size, { window, probe: 256 }));
+      }
+    }
+  });
+
+  it('places claims late where the window would have them: after the claims handed out, before the one held back', async () => {
+    const text = readFileSync(path.join(root, 'test/fixtures/x12/variants/thirty-claims-se-count-wrong.837'), 'latin1').replace(/GE\*[^~]*~/, '');
+    const late = await placedLate(text, 50, { window: 1, probe: 256 });
+    expect(late.records).toBe(await streamed(text, 50, { window: 1, probe: 256 }));
+    // The claims came as their transaction set was read, before the missing GE was known.
+    expect(late.ahead).toBeGreaterThan(0);
+  });
+
+  it('hands out claims placed late as their transaction set closes, not a window later', async () => {
+    const { text, claims } = await generate837Text(3_000_000, 100);
+    expect(claims).toBeGreaterThan(STREAM_WINDOW_CLAIMS);
+    const firstClaimAfter = async (late: boolean) => {
+      let sent = 0;
+      async function* counted(): AsyncGenerator<string> {
+        for await (const piece of pieces(text, 65_536)) {
+          sent += piece.length;
+          yield piece;
+        }
+      }
+      for await (const record of late ? streamX12PlacedLate(counted()) : streamX12(counted())) if (record.kind === 'claim') return sent;
+      return -1;
+    };
+    // Waiting claims come once the window (5,000 claims, about 1.8 MB here) is full; claims placed
+    // late after the first megabyte (the wrap probe), with the transaction set that holds them.
+    expect(await firstClaimAfter(false)).toBeGreaterThan(1_700_000);
+    expect(await firstClaimAfter(true)).toBeLessThan(1_200_000);
   });
 
   it('holds claims back only as far as the window: with a window of one claim, the same records, the problems of an envelope when it closes', async () => {

@@ -14,8 +14,9 @@ import { lowerFirst } from '../../util/text.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
-import { PARALLEL_AFTER, scrubInOrder, type ScrubbedItem } from '../parallel-scrub.js';
+import { PARALLEL_AFTER, ScrubbedItem, scrubInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
+import { WaitingResults } from '../waiting-results.js';
 import type { ClaimHistory } from '../../history/claim-history.js';
 import type { EngineName } from '../../engine/evaluator.js';
 
@@ -79,16 +80,27 @@ class ResultWriter {
     await write(this.io.stderr, text);
   }
 
-  /** JSON text for the json and ndjson formats, the result itself for the text format: each made once. */
-  async result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>): Promise<void> {
+  /**
+   * JSON text for the json and ndjson formats, the result itself for the text format: each made
+   * once. `label`: the claim's label when its reader said it late (X12 claims placed late).
+   */
+  async result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>, label = scrubbed.item.label): Promise<void> {
     const first = this.count++ === 0;
     this.results++;
     if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + scrubbed.json);
     else if (this.format === 'ndjson') await this.out.write(scrubbed.json + '\n');
     else {
-      const source = [file, scrubbed.item.label].filter(Boolean).join(' ');
+      const source = [file, label].filter(Boolean).join(' ');
       await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
     }
+  }
+
+  /**
+   * A result as it waits for its place: only what the output needs of it (its JSON text, or the
+   * result itself for the text format), not the claim or what its reader knew.
+   */
+  held(scrubbed: ScrubbedItem): ScrubbedItem {
+    return new ScrubbedItem({ label: scrubbed.item.label }, scrubbed.outcome, this.format === 'text' ? { result: scrubbed.result } : { json: scrubbed.json });
   }
 
   /** A file-level problem: a record of its own in JSON and NDJSON (stderr says it for people). */
@@ -109,30 +121,44 @@ class ResultWriter {
   }
 }
 
-/** What a file yields: claims (with what the reader knows about where they came from), or problems of the file itself. */
+/**
+ * What a file yields: claims (with what the reader knows about where they came from), or
+ * problems of the file itself. With `placeLate`, an X12 file first says `placesLate`, then each
+ * claim comes as soon as it is read and a `placed` (with the claim's label) later marks where
+ * its result goes among the problems (see streamX12PlacedLate).
+ */
 export type CheckItem = ClaimItem | { fileProblem: ReadProblem };
+export type PlacedLateItem = CheckItem | { placesLate: true } | { placed: string };
 
 /** The claims of a file, told apart by format; `onRead` hears how many bytes have been read (for progress). */
-export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<CheckItem> {
+export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<CheckItem>;
+export function itemsOf(file: string, io: CliIo, onRead: ((bytes: number) => void) | undefined, placeLate: true): AsyncIterable<PlacedLateItem>;
+export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void, placeLate = false): AsyncIterable<PlacedLateItem> {
   if (/\.(ndjson|jsonl)$/i.test(file)) {
     // Streamed line by line (NDJSON files can be far larger than memory), by the reader itself:
     // a generator around it would cost a few promise turns a claim.
     const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file))) as AsyncIterable<Buffer | string>;
     return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
   }
-  return readItemsOf(file, io, onRead);
+  return readItemsOf(file, io, onRead, placeLate);
 }
 
-async function* readItemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncGenerator<CheckItem> {
+async function* readItemsOf(file: string, io: CliIo, onRead: ((bytes: number) => void) | undefined, placeLate: boolean): AsyncGenerator<PlacedLateItem> {
   const name = file === '-' ? 'stdin' : file;
   // Bytes, not text: the reader tells UTF-16 from UTF-8 before it decodes. JSON, NDJSON, X12 or
   // FHIR: told from the content, whatever the file is called. An X12 file is read as it comes.
   const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 })) as AsyncIterable<Buffer | string>;
-  const read = await openArrivingClaims(onRead ? countedChunks(input, onRead) : input, { filename: name });
+  const chunks = onRead ? countedChunks(input, onRead) : input;
+  const read = placeLate ? await openArrivingClaims(chunks, { filename: name }, { placeLate }) : await openArrivingClaims(chunks, { filename: name });
+  if (placeLate && read.format === 'x12') yield { placesLate: true };
   const oneJsonClaim = read.format === 'json' && read.claims === 1;
   // A file with no readable claim is refused with its problems (exit 2): they wait for the first claim.
   let held: ReadProblem[] | undefined = [];
   for await (const record of read.records) {
+    if (record.kind === 'placed') {
+      yield { placed: record.label };
+      continue;
+    }
     if (record.kind === 'problem') {
       if (held) held.push(record.problem);
       else yield { fileProblem: record.problem };
@@ -252,33 +278,53 @@ async function checkFiles(
     try {
       if (file !== '-' && !(await stat(path.resolve(io.cwd, file))).isFile()) throw new Error('it is not a file');
       // A file's problems keep their place among its results: each waits for the results of the
-      // claims before it (threads may scrub ahead), then goes to the output and to stderr.
+      // claims before it (threads may scrub ahead), then goes to the output and to stderr. An X12
+      // file's claims come as soon as they are read, ahead of their place (problems of an
+      // envelope are known when it closes, and may go before claims read earlier): a result then
+      // waits, as the little the output needs of it, until the reader has placed its claim.
       const waiting: Array<{ after: number; problem: ReadProblem }> = [];
-      let read = 0;
+      let placesLate = false;
+      /** Claims whose place among the problems is known: all those read, unless they are placed late. */
+      let placed = 0;
+      /** The labels of claims placed late, from the next to be written on. */
+      const labels: string[] = [];
       let written = 0;
       const claims = async function* (): AsyncGenerator<ClaimItem> {
-        for await (const item of itemsOf(file, io)) {
-          if (!('fileProblem' in item)) {
-            read++;
+        for await (const item of itemsOf(file, io, undefined, true)) {
+          if ('placesLate' in item) placesLate = true;
+          else if ('placed' in item) {
+            placed++;
+            labels.push(item.placed);
+          } else if ('fileProblem' in item) {
+            if (item.fileProblem.severity === 'error') brokenParts = true;
+            waiting.push({ after: placed, problem: item.fileProblem });
+          } else {
+            if (!placesLate) placed++;
             yield item;
-            continue;
           }
-          if (item.fileProblem.severity === 'error') brokenParts = true;
-          waiting.push({ after: read, problem: item.fileProblem });
         }
       };
       const flush = async (upTo: number) => {
         while (waiting.length > 0 && waiting[0]!.after <= upTo) await problemOut(shown, waiting.shift()!.problem);
       };
+      const held = new WaitingResults(format !== 'text');
+      /** Writes the results whose place is known (every one at the end of the file). */
+      const writeHeld = async (all: boolean) => {
+        while (held.size > 0 && (all || written < placed)) {
+          if (waiting.length > 0) await flush(written);
+          await out.result(shown, held.shift(), labels.shift());
+          written++;
+        }
+      };
       const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
       for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
-        if (waiting.length > 0) await flush(written);
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        await out.result(shown, scrubbed);
-        written++;
+        held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);
+        await writeHeld(false);
       }
+      await writeHeld(true);
       await flush(Number.POSITIVE_INFINITY);
     } catch (err) {
       unreadable = true;

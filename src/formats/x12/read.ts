@@ -1,5 +1,5 @@
 import type { SourceMap } from '../locator.js';
-import type { ReadClaim, ReadProblem, ReadRecord } from '../types.js';
+import type { PlacedRecord, ReadClaim, ReadProblem, ReadRecord } from '../types.js';
 import { EnvelopeReader, type Transaction } from './envelope.js';
 import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
 import { claimKindOf, readLoops, type ClaimBlock, type Level, type Transaction837 } from './loops837.js';
@@ -70,6 +70,22 @@ interface Entry {
   seq: number;
   problem?: ReadProblem;
   claim?: { loops: Transaction837; block: ClaimBlock; tx: Transaction };
+  /** A claim already handed out (a reader that places claims late): what its label is made of. */
+  placed?: LabelParts;
+}
+
+/** A claim's label but for the interchange, which it names only when the file has more than one. */
+interface LabelParts {
+  isa: string;
+  rest: string;
+}
+
+/**
+ * The same text in a string of its own: a slice of a segment's text (V8 slices strings of 13
+ * characters or more) would keep the whole chunk it came from alive while the label waits.
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /** At most this many file-level problems are listed; a damaged file can have one per segment. */
@@ -118,8 +134,19 @@ class X12Reader {
   private firstOmitted: Entry | undefined;
   /** Every claim read so far. */
   claims = 0;
+  /** Claims read and not yet handed out, when claims are placed late (mapped as they go). */
+  private ready: Array<{ loops: Transaction837; block: ClaimBlock; label: string }> = [];
 
-  constructor(private readonly window: number) {}
+  /**
+   * `placeLate`: each claim is handed out as soon as its transaction set is read, and only a
+   * small marker of it (its position and label) waits in the window; the marker, when released,
+   * says where the claim's result goes among the problems. The claims' segments are then let go
+   * with their transaction set instead of being held for `window` claims.
+   */
+  constructor(
+    private readonly window: number,
+    private readonly placeLate = false,
+  ) {}
 
   segment(segment: Segment): void {
     if (segment.id === 'ISA') this.interchanges++;
@@ -141,7 +168,7 @@ class X12Reader {
     if (entry.at < this.lastAt) this.sorted = false;
     else this.lastAt = entry.at;
     this.pending.push(entry);
-    if (entry.claim) this.pendingClaims++;
+    if (entry.claim || entry.placed) this.pendingClaims++;
   }
 
   private problem(issue: X12Issue, claims: number): void {
@@ -189,7 +216,11 @@ class X12Reader {
       const claimsUnder = new Map<Level, number>();
       for (const block of loops.claims) {
         for (const l of levelChain(block.level)) claimsUnder.set(l, (claimsUnder.get(l) ?? 0) + 1);
-        this.add({ at: block.clm.position, seq: 0, claim: { loops, block, tx } });
+        if (this.placeLate) {
+          const placed = { isa: el(tx.group.interchange.isa, 13).trim(), rest: ownCopy(`ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}`) };
+          this.ready.push({ loops, block, label: this.label(placed) });
+          this.add({ at: block.clm.position, seq: 0, placed });
+        } else this.add({ at: block.clm.position, seq: 0, claim: { loops, block, tx } });
       }
       transactionClaims = loops.claims.length;
       const parents = new Set(loops.levels.map((l) => l.parent));
@@ -244,7 +275,7 @@ class X12Reader {
     const pending = this.pending;
     while (this.head < pending.length && (final || this.pendingClaims > this.window)) {
       const entry = pending[this.head++]!;
-      if (entry.claim) this.pendingClaims--;
+      if (entry.claim || entry.placed) this.pendingClaims--;
       else if (entry.problem && ++this.listedProblems > MAX_PROBLEMS) {
         this.omitted++;
         this.firstOmitted ??= entry;
@@ -272,13 +303,24 @@ class X12Reader {
     }
   }
 
-  /** The record of an entry; a claim's label names its interchange when the file has more than one. */
-  record(entry: Entry): ReadRecord {
+  /** The claims ready to be handed out, when claims are placed late. */
+  *readyClaims(): Generator<ReadClaim> {
+    const ready = this.ready;
+    this.ready = [];
+    for (const { loops, block, label } of ready) yield readClaim(loops, block, label);
+  }
+
+  /** A claim's label names its interchange when the file has more than one (as far as it has been read). */
+  private label(parts: LabelParts): string {
+    return `${this.interchanges > 1 ? `ISA ${parts.isa} ` : ''}${parts.rest}`;
+  }
+
+  /** The record of an entry. */
+  record(entry: Entry): ReadRecord | PlacedRecord {
     if (entry.problem) return { kind: 'problem', problem: entry.problem };
+    if (entry.placed) return { kind: 'placed', label: this.label(entry.placed) };
     const { loops, block, tx } = entry.claim!;
-    const isa = tx.group.interchange.isa;
-    const label = `${this.interchanges > 1 ? `ISA ${el(isa, 13).trim()} ` : ''}ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}`;
-    return readClaim(loops, block, label);
+    return readClaim(loops, block, this.label({ isa: el(tx.group.interchange.isa, 13).trim(), rest: `ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}` }));
   }
 }
 
@@ -297,7 +339,7 @@ export function openX12(text: string): X12Stream {
     problems,
     claims: reader.claims,
     *records() {
-      for (const entry of entries) yield reader.record(entry);
+      for (const entry of entries) yield reader.record(entry) as ReadRecord;
       forgetLastSegment();
     },
   };
@@ -311,27 +353,73 @@ export function openX12(text: string): X12Stream {
  * a wrapped file (line breaks inside segments) is read whole. `probe`: how many characters are
  * looked at first to tell a wrapped file (1 MiB).
  */
-export async function* streamX12(
-  chunks: AsyncIterable<string>,
-  options: { window?: number; probe?: number } = {},
-): AsyncGenerator<ReadRecord> {
-  const reader = new X12Reader(options.window ?? STREAM_WINDOW_CLAIMS);
+export function streamX12(chunks: AsyncIterable<string>, options: { window?: number; probe?: number } = {}): AsyncGenerator<ReadRecord> {
+  return readStream(chunks, options, false) as AsyncGenerator<ReadRecord>;
+}
+
+/**
+ * The same records, but each claim is handed out as soon as its transaction set is read, ahead
+ * of its place, and a `placed` record later marks where it goes: records without the claims are
+ * those of `streamX12`, with each claim's `placed` where the claim would be. A caller that holds
+ * results (small) until their `placed` writes what `streamX12` would have it write, and the
+ * reader does not hold the window's claims (their segments: about 8 KB a claim).
+ */
+export function streamX12PlacedLate(chunks: AsyncIterable<string>, options: { window?: number; probe?: number; piece?: number } = {}): AsyncGenerator<ReadRecord | PlacedRecord> {
+  return readStream(chunks, options, true);
+}
+
+/**
+ * Characters read at a time when claims are placed late. A transaction set's claims are handed
+ * out when its SE has been read; a 1 MiB chunk read at once completed about three transaction
+ * sets of 1,000 claims, all of them alive (their segments, about 4 KB a claim) until their last
+ * claim was scrubbed. Read in pieces of 256 Ki characters, at most one completes at a time.
+ * Claims are still placed (the window released) once per chunk, as `streamX12` does. (`piece`
+ * in the options: for tests.)
+ */
+const PLACED_LATE_PIECE = 256 * 1024;
+
+/** A chunk in pieces of about `size` characters, never between the two halves of a surrogate pair. */
+function piecesOf(chunk: string, size: number): string[] {
+  if (chunk.length <= size) return [chunk];
+  const pieces: string[] = [];
+  for (let from = 0; from < chunk.length; ) {
+    let to = Math.min(chunk.length, from + size);
+    const code = chunk.charCodeAt(to);
+    if (to < chunk.length && code >= 0xdc00 && code <= 0xdfff) to++;
+    pieces.push(chunk.slice(from, to));
+    from = to;
+  }
+  return pieces;
+}
+
+async function* readStream(chunks: AsyncIterable<string>, options: { window?: number; probe?: number; piece?: number }, placeLate: boolean): AsyncGenerator<ReadRecord | PlacedRecord> {
+  const reader = new X12Reader(options.window ?? STREAM_WINDOW_CLAIMS, placeLate);
   const segments = new SegmentStream((segment) => reader.segment(segment), options.probe);
   const input = chunks[Symbol.asyncIterator]();
   try {
     for (;;) {
       const next = await input.next();
-      if (!segments.push(next.done ? '' : next.value, next.done)) {
+      const pieces = next.done ? [''] : placeLate ? piecesOf(next.value, options.piece ?? PLACED_LATE_PIECE) : [next.value];
+      let wrapped: string | undefined;
+      for (let p = 0; p < pieces.length && wrapped === undefined; p++) {
+        if (!segments.push(pieces[p]!, next.done)) wrapped = segments.takeRest() + pieces.slice(p + 1).join('');
+        else if (placeLate) yield* reader.readyClaims();
+      }
+      if (wrapped !== undefined) {
         // A wrapped file: its line breaks are known only at its end.
-        let text = segments.takeRest();
+        let text = wrapped;
         if (!next.done) for (let more = await input.next(); !more.done; more = await input.next()) text += more.value;
-        yield* openX12(text).records();
+        for (const record of openX12(text).records()) {
+          yield record;
+          if (placeLate && record.kind !== 'problem') yield { kind: 'placed', label: record.label };
+        }
         return;
       }
       if (next.done) break;
       for (const entry of reader.release(false)) yield reader.record(entry);
     }
     reader.end(segments.problems);
+    yield* reader.readyClaims();
     for (const entry of reader.release(true)) yield reader.record(entry);
   } finally {
     forgetLastSegment();
