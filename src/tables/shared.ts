@@ -6,7 +6,7 @@ import type { SnapshotArray, SnapshotParts, TableFormat } from './model.js';
  * loads a table first moves its index's typed arrays onto SharedArrayBuffers and records them
  * here; other threads are handed the records (through workerData or postMessage, which pass a
  * SharedArrayBuffer on without copying it) and take the index from them as from a snapshot,
- * without reading a file. A full NCCI PTP table is about 65 MB of typed arrays: without this,
+ * without reading a file. A full NCCI PTP table is about 25 MB of typed arrays: without this,
  * `scrub check` held one copy per thread.
  *
  * The plain JSON part of an index (code lists, texts) is copied to each thread like any message;
