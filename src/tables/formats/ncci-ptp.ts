@@ -206,6 +206,7 @@ export class PtpIndex {
     }
     let latest = 0;
     for (let r = 0; r < n; r++) {
+      // The reader takes only real dates from 1900 on (dateNumberAt), so no compact date is negative.
       latest = Math.max(latest, compactDate(rows.effective[r]!));
       if (rows.deletion[r] !== OPEN_END) latest = Math.max(latest, compactDate(rows.deletion[r]!));
     }
