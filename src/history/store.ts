@@ -58,6 +58,11 @@ export interface HistoryStore {
   /** The patient's recorded lines, without those of `exclude` (claim ids). */
   linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]>;
   /**
+   * The rows (READ_SQL's columns, as `recordedLinesOf` takes them) of several patients in one
+   * statement, so from one snapshot of the store: what a chunk of what-if claims reads.
+   */
+  rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>>;
+  /**
    * Reads the patient's lines and runs `work`, which may write, as one unit serialised per
    * patient key across every process that shares the store: two claims of one patient recorded
    * at once never both miss each other.
@@ -145,7 +150,28 @@ export function lineRow(patientKey: string, l: StoredLine): unknown[] {
  * SQLite, a WITHOUT ROWID table, one range scan of the table itself; on PostgreSQL the primary
  * key's index. Rows come back as arrays in this column order on both backends.
  */
-export const READ_SQL = 'SELECT claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge FROM history_lines WHERE patient_key = ';
+const READ_COLUMNS = 'claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge';
+export const READ_SQL = `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = `;
+
+/**
+ * The read of a chunk of claims (a what-if batch): the lines of several patients in one
+ * statement, so in one read transaction and one snapshot. READ_SQL's columns, then the patient
+ * key (column PATIENT_KEY_COLUMN) to tell the patients apart. `keys`: the backend's text for the
+ * list, `IN (?, ?, ...)` on SQLite, `= ANY($1)` on PostgreSQL.
+ */
+export function readManySql(keys: string): string {
+  return `SELECT ${READ_COLUMNS}, patient_key FROM history_lines WHERE patient_key ${keys}`;
+}
+
+export const PATIENT_KEY_COLUMN = 10;
+
+/** Rows of readManySql by patient key (every key asked for has an entry, empty when it has no lines). */
+export function rowsByPatient(keys: readonly string[], rows: readonly (readonly unknown[])[]): Map<string, Array<readonly unknown[]>> {
+  const byPatient = new Map<string, Array<readonly unknown[]>>();
+  for (const key of keys) byPatient.set(key, []);
+  for (const row of rows) byPatient.get(row[PATIENT_KEY_COLUMN] as string)?.push(row);
+  return byPatient;
+}
 
 /** A row of READ_SQL as the edits see it. */
 function recordedLineOfRow(row: readonly unknown[]): RecordedLine {

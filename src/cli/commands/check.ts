@@ -270,9 +270,12 @@ async function checkFiles(
       const flush = async (upTo: number) => {
         while (waiting.length > 0 && waiting[0]!.after <= upTo) await problemOut(shown, waiting.shift()!.problem);
       };
-      const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
+      // A what-if check with history reads each chunk's history ahead of it, in one statement.
+      const reading = history?.batch({ ...options, record: values.record });
+      const scrubClaim = history && reading ? (input: unknown) => history.scrub(scrubber, input, reading.options) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
-      for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
+      const items = reading ? reading.ahead(claims(), (item) => ('input' in item ? item.input : undefined)) : claims();
+      for await (const scrubbed of scrubInOrder(items, scrubber, parallel)) {
         if (waiting.length > 0) await flush(written);
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;

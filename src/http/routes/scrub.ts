@@ -186,6 +186,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     }
   };
 
+  /** A what-if batch reads its claims' history a chunk at a time, ahead of them (ClaimHistory.batch). */
+  const batchReading = (options: HistoryScrubOptions) => (opts.history ? opts.history.batch(options) : { options, ahead: <T>(items: AsyncIterable<T> | Iterable<T>) => items });
+
   /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
   const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: HistoryScrubOptions): Promise<ScrubResult> => {
     let result: ScrubResult;
@@ -292,9 +295,11 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         const claims = checkedArray(body, opts.batch.maxJsonClaims);
         const results: ScrubResult[] = [];
-        for (let i = 0; i < claims.length; i++) {
+        const reading = batchReading(options);
+        let i = 0;
+        for await (const input of reading.ahead(claims, (claim) => claim)) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: claims[i] }, options));
+          results.push(await scrubItem(request, scrubber, { label: `claim ${++i}`, input }, reading.options));
         }
         const counts = { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length };
         request.logSummary = counts;
@@ -311,9 +316,11 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let lastLine = 0;
     let cut = false;
     const progress = batchProgress(request, { claims: 0, failed: 0, lines: 0 });
+    const reading = batchReading(options);
     try {
       // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
-      for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
+      const items = ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes });
+      for await (const item of reading.ahead(items, inputOfItem)) {
         lastLine = item.line ?? lastLine;
         if (claims === opts.batch.maxClaims) {
           const refused = unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`);
@@ -325,7 +332,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         claims++;
         let result: ScrubResult;
         try {
-          result = await scrubItem(request, scrubber, item, options);
+          result = await scrubItem(request, scrubber, item, reading.options);
         } catch (err) {
           if (!(err instanceof ProblemError)) throw err;
           // The answer has started: say on this claim's line why it and the rest were not scrubbed, and stop.
@@ -362,8 +369,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let cut = false;
     const progress = batchProgress(request, { format: file.format, claims: 0, failed: 0, problems: 0 });
     const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
+    const reading = batchReading(options);
     try {
-      for (const record of file.records()) {
+      for await (const record of reading.ahead(file.records(), (r) => (r.kind === 'claim' ? r.input : undefined))) {
         if (record.kind === 'problem') {
           problems++;
           yield out(JSON.stringify({ problem: record.problem }));
@@ -383,7 +391,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
         claims++;
-        const result = await scrubItem(request, scrubber, claimItemOf(record), options);
+        const result = await scrubItem(request, scrubber, claimItemOf(record), reading.options);
         if (result.outcome === 'fail') failed++;
         Object.assign(progress, { claims, failed, problems });
         yield out(JSON.stringify(result));
@@ -393,6 +401,11 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       logBatch(request, { format: file.format, claims, failed, problems, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
     }
   }
+}
+
+/** The claim of a batch item, if it has one. */
+function inputOfItem(item: ClaimItem): unknown {
+  return 'error' in item ? undefined : item.input;
 }
 
 /** A batch body that is a claim file: X12, FHIR, or anything sent as text/plain or octet-stream. */
