@@ -161,6 +161,10 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
+    return this.linesNow(patientKey, exclude);
+  }
+
+  linesNow(patientKey: string, exclude: readonly string[]): RecordedLine[] {
     // The reader sees what is committed, also while a recording's transaction is open on the writer.
     return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
   }

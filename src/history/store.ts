@@ -57,6 +57,8 @@ export interface HistoryStore {
   readonly where: string;
   /** The patient's recorded lines, without those of `exclude` (claim ids). */
   linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]>;
+  /** The same at once, where the driver reads synchronously (SQLite): a what-if scrub then waits on no promise. */
+  linesNow?(patientKey: string, exclude: readonly string[]): RecordedLine[];
   /**
    * The rows (READ_SQL's columns, as `recordedLinesOf` takes them) of several patients in one
    * statement, so from one snapshot of the store: what a chunk of what-if claims reads.
