@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { SqliteHistoryStore } from '../../src/history/sqlite.js';
 import { HistoryUnavailableError, type HistoryStore } from '../../src/history/store.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
+import { scrub as runScrub } from '../cli/run-cli.js';
 import { startTestPostgres, type TestPostgres } from './postgres-server.js';
 
 /**
@@ -254,4 +255,30 @@ describe('POST /v1/scrub/batch with a claim history, without record', () => {
       await brokenApp.close();
     }
   });
+});
+
+describe('scrub check --history without --record', () => {
+  it('gives every claim of a file the result scrubbing it alone against that history gives', async () => {
+    const file = path.join(tmp, 'check.sqlite');
+    const env = { SCRUB_HISTORY_SECRET: SECRET };
+    const recordedFile = path.join(tmp, 'recorded.ndjson');
+    writeFileSync(recordedFile, recorded().map((c) => JSON.stringify(c)).join('\n') + '\n');
+    expect((await runScrub(['check', recordedFile, '--history', file, '--record', '--as-of', AS_OF, '--format', 'ndjson'], { env })).stderr).toBe('');
+    const claims = batch().filter((c): c is Record<string, any> => c !== null && typeof c === 'object');
+    const batchFile = path.join(tmp, 'batch.ndjson');
+    writeFileSync(batchFile, claims.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    const run = await runScrub(['check', batchFile, '--history', file, '--as-of', AS_OF, '--format', 'ndjson'], { env });
+    const checked = run.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as ScrubResult & { inputLine?: number });
+    expect(checked.length).toBe(claims.length);
+    const history = new ClaimHistory(SqliteHistoryStore.open(file), SECRET, 1185);
+    try {
+      const alone = await oneByOne(history, scrubber, claims);
+      // The output adds where each claim came from; the rest is the result.
+      const withoutPlace = checked.map(({ inputLine: _line, ...result }) => JSON.stringify(result));
+      expect(firstDifference(withoutPlace, alone)).toBe(-1);
+      expect(checked.filter((r) => r.findings.some((f) => f.ruleId === 'history-duplicate-line')).length).toBeGreaterThan(20);
+    } finally {
+      await history.close();
+    }
+  }, 60_000);
 });
