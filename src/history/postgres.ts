@@ -86,7 +86,7 @@ async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClai
 const READ_LINES = `${READ_SQL}$1`;
 
 /** The read of a chunk of claims: several patients' lines in one statement (one snapshot). */
-const READ_MANY = readManySql('= ANY($1::text[])');
+const READ_MANY = readManySql('(SELECT key, (n - 1)::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS u(key, n)) AS k');
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */
 class WorkFailed {

@@ -11,6 +11,7 @@ import {
   READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
+  KEY_INDEX_COLUMN,
   readManySql,
   recordingRow,
   recordedLinesOf,
@@ -38,9 +39,8 @@ export interface SqliteOptions {
 const MMAP_BYTES = 0x7fff0000;
 
 /**
- * Most patient keys in one statement of a chunk's read. Lists are padded (with their last key)
- * to a power of two, so a handful of statements serve every chunk size: SQLite reads an IN list
- * into a little index of its own first, where a repeated key costs nothing.
+ * Most patient keys in one statement of a chunk's read. Lists are padded (with '', which no
+ * patient key is) to a power of two, so a handful of statements serve every chunk size.
  */
 const MOST_KEYS_PER_READ = 256;
 
@@ -88,7 +88,13 @@ export class SqliteHistoryStore implements HistoryStore {
     // A list longer than one statement takes: its statements in one read transaction, one snapshot.
     this.readTransaction = reader.transaction((keys: readonly string[]) => {
       const rows: unknown[][] = [];
-      for (let at = 0; at < keys.length; at += MOST_KEYS_PER_READ) rows.push(...this.readManyRows(keys.slice(at, at + MOST_KEYS_PER_READ)));
+      for (let at = 0; at < keys.length; at += MOST_KEYS_PER_READ) {
+        // Each statement numbers its keys from 0: renumber them as positions in the whole list.
+        for (const row of this.readManyRows(keys.slice(at, at + MOST_KEYS_PER_READ))) {
+          row[KEY_INDEX_COLUMN] = (row[KEY_INDEX_COLUMN] as number) + at;
+          rows.push(row);
+        }
+      }
       return rows;
     });
   }
@@ -99,10 +105,12 @@ export class SqliteHistoryStore implements HistoryStore {
     while (size < keys.length) size *= 2;
     let statement = this.readManyMapped.get(size);
     if (!statement) {
-      statement = this.reader.prepare(readManySql(`IN (${Array.from({ length: size }, () => '?').join(', ')})`)).raw(true);
+      // The keys as a little table (position, key), joined to the lines by the primary key's first column.
+      const values = Array.from({ length: size }, (_, i) => `(${i}, ?)`).join(', ');
+      statement = this.reader.prepare(`WITH k(i, key) AS (VALUES ${values}) ${readManySql('k')}`).raw(true);
       this.readManyMapped.set(size, statement);
     }
-    const values = keys.length === size ? keys : [...keys, ...Array.from({ length: size - keys.length }, () => keys[keys.length - 1])];
+    const values = keys.length === size ? keys : [...keys, ...Array.from({ length: size - keys.length }, () => '')];
     return statement.all(...values) as unknown[][];
   }
 

@@ -157,22 +157,22 @@ export const READ_SQL = `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient
 
 /**
  * The read of a chunk of claims (a what-if batch): the lines of several patients in one
- * statement, so in one read transaction and one snapshot. READ_SQL's columns, then the patient
- * key (column PATIENT_KEY_COLUMN) to tell the patients apart. `keys`: the backend's text for the
- * list, `IN (?, ?, ...)` on SQLite, `= ANY($1)` on PostgreSQL.
+ * statement, so in one read transaction and one snapshot. READ_SQL's columns, then which of the
+ * keys asked for the row belongs to (its 0-based position, column KEY_INDEX_COLUMN: a small
+ * integer per row rather than the 64-character key). `keys` is the backend's relation of the
+ * keys, `k(i, key)`.
  */
 export function readManySql(keys: string): string {
-  return `SELECT ${READ_COLUMNS}, patient_key FROM history_lines WHERE patient_key ${keys}`;
+  return `SELECT ${READ_COLUMNS}, k.i FROM ${keys} JOIN history_lines ON history_lines.patient_key = k.key`;
 }
 
-export const PATIENT_KEY_COLUMN = 10;
+export const KEY_INDEX_COLUMN = 10;
 
 /** Rows of readManySql by patient key (every key asked for has an entry, empty when it has no lines). */
 export function rowsByPatient(keys: readonly string[], rows: readonly (readonly unknown[])[]): Map<string, Array<readonly unknown[]>> {
-  const byPatient = new Map<string, Array<readonly unknown[]>>();
-  for (const key of keys) byPatient.set(key, []);
-  for (const row of rows) byPatient.get(row[PATIENT_KEY_COLUMN] as string)?.push(row);
-  return byPatient;
+  const byIndex: Array<Array<readonly unknown[]>> = keys.map(() => []);
+  for (const row of rows) byIndex[row[KEY_INDEX_COLUMN] as number]?.push(row);
+  return new Map(keys.map((key, i) => [key, byIndex[i]!]));
 }
 
 /** A row of READ_SQL as the edits see it. */
