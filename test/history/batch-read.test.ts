@@ -167,6 +167,37 @@ describe.each(backends)('a what-if batch on $name', ({ name, open }) => {
     expect((await history.scrub(scrubber, claims[1], { asOf: AS_OF })).findings.some((f) => f.ruleId === 'history-duplicate-line')).toBe(true);
   });
 
+  it('hands on the claims at hand when a stream has no further claim ready, and closes the stream when stopped', async (ctx) => {
+    if (skip()) return ctx.skip();
+    // A client that sends a claim and waits for its answer before sending the next.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    async function* waitingClient() {
+      yield visit('STREAM-1', 'P-1');
+      await released;
+      yield visit('STREAM-2', 'P-1');
+    }
+    const reading = history.batch({ asOf: AS_OF });
+    const answered: string[] = [];
+    for await (const claim of reading.ahead(waitingClient(), (c) => c)) {
+      answered.push(String((await history.scrub(scrubber, claim, reading.options)).claimId));
+      release();
+    }
+    expect(answered).toEqual(['STREAM-1', 'STREAM-2']);
+    // A batch limit stops reading: the source is closed, as a for-await loop over it would close it.
+    let closed = false;
+    async function* endless() {
+      try {
+        for (let i = 0; ; i++) yield visit(`E-${i}`, 'P-1');
+      } finally {
+        closed = true;
+      }
+    }
+    let taken = 0;
+    for await (const _claim of reading.ahead(endless(), (c) => c)) if (++taken === 3) break;
+    expect(closed).toBe(true);
+  });
+
   it('reads each claim in its own transaction when the batch records', async (ctx) => {
     if (skip()) return ctx.skip();
     const reads = countReads(history.store);
