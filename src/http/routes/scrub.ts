@@ -379,6 +379,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let problems = 0;
     let written = 0;
     let cut = false;
+    let cutAtBytes = false;
     const progress = batchProgress(request, { format: file.format, claims: 0, failed: 0, problems: 0 });
     const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
     try {
@@ -413,6 +414,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         if (!isBodyTooLarge(err)) throw err;
         problems++;
         cut = true;
+        cutAtBytes = true;
         request.log.warn({ limit: opts.batch.jsonBodyLimit, claims }, 'batch cut: the body ran past SCRUB_BATCH_BODY_LIMIT after the answer had begun');
         yield out(JSON.stringify({ problem: bodyTooLargeProblem(opts.batch.jsonBodyLimit) }));
       }
@@ -420,7 +422,8 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
       // A body still arriving (cut at the claim or byte limit) is dropped before the answer ends; see ndjsonResults.
       if (cut) await discardRestOfBody(request.raw);
     } finally {
-      logBatch(request, { format: file.format, claims, failed, problems, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+      const limit: Record<string, number> = cutAtBytes ? { cutAtBytes: opts.batch.jsonBodyLimit } : cut ? { cutAtLimit: opts.batch.maxClaims } : {};
+      logBatch(request, { format: file.format, claims, failed, problems, ...limit });
     }
   }
 }
