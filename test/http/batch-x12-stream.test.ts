@@ -94,13 +94,16 @@ interface Answer {
 
 /**
  * Posts `body` over a real socket, chunked (no Content-Length), `size` bytes a write, waiting
- * `pauseMs` between writes (a slow client).
+ * `pauseMs` between writes (a slow client). `holdLast`: the last bytes are sent only once the
+ * answer has begun, so a service that waits for the whole body never answers.
  */
-function upload(app: FastifyInstance, body: Buffer, options: { size: number; pauseMs?: number; accept?: string; headers?: Record<string, string> }): Promise<Answer> {
+function upload(app: FastifyInstance, body: Buffer, options: { size: number; pauseMs?: number; holdLast?: number; accept?: string; headers?: Record<string, string> }): Promise<Answer> {
   const { port } = app.server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     let sentAll = false;
     let answeredEarly = false;
+    let answerBegun: () => void = () => undefined;
+    const begun = new Promise<void>((resolve) => (answerBegun = resolve));
     const req = http.request(
       {
         port,
@@ -113,6 +116,7 @@ function upload(app: FastifyInstance, body: Buffer, options: { size: number; pau
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => {
           if (!sentAll) answeredEarly = true;
+          answerBegun();
           chunks.push(c);
         });
         res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks).toString(), answeredEarly }));
@@ -121,10 +125,15 @@ function upload(app: FastifyInstance, body: Buffer, options: { size: number; pau
     );
     req.on('error', reject);
     void (async () => {
-      for (let i = 0; i < body.length; i += options.size) {
+      const held = body.length - (options.holdLast ?? 0);
+      for (let i = 0; i < held; i += options.size) {
         if (req.destroyed) return;
-        if (!req.write(body.subarray(i, i + options.size))) await new Promise((r) => req.once('drain', r));
+        if (!req.write(body.subarray(i, Math.min(i + options.size, held)))) await new Promise((r) => req.once('drain', r));
         if (options.pauseMs) await sleep(options.pauseMs);
+      }
+      if (options.holdLast) {
+        await begun;
+        req.write(body.subarray(held));
       }
       sentAll = true;
       req.end();
@@ -182,12 +191,15 @@ describe('an X12 batch read as it arrives answers as the whole body did', () => 
   }, 120_000);
 
   it('a large 837 uploaded slowly: results start before the upload ends, and the answer is the whole-body one, byte for byte', async () => {
-    const { text, claims } = await generate837Text(2_000_000);
-    expect(claims).toBeGreaterThan(STREAM_WINDOW_CLAIMS);
+    // Seven transaction sets of 1,000 claims and part of an eighth: once the seventh has arrived, more
+    // claims than the reader holds back have come, and results must go out before the rest is sent.
+    const { text, claims } = await generate837Text(2_600_000);
+    expect(claims).toBeGreaterThan(STREAM_WINDOW_CLAIMS + 2_000);
     const body = Buffer.from(text, 'latin1');
+    const lastTransaction = body.length - body.lastIndexOf('ST*837*');
     const expected = await wholeBodyAnswer(body);
     scrubbed = 0;
-    const answer = await upload(app, body, { size: 64 * 1024, pauseMs: 20 });
+    const answer = await upload(app, body, { size: 64 * 1024, pauseMs: 20, holdLast: lastTransaction });
     expect(answer.status).toBe(200);
     expect(answer.answeredEarly).toBe(true);
     expect(answer.body).toBe(expected);
