@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { readSchema, strictAjv } from '../../src/claim/schema.js';
 import { unreadableResult } from '../../src/claim/validate.js';
 import type { ScrubOptions, Scrubber } from '../../src/engine/scrubber.js';
 import { completeResult, openClaims } from '../../src/formats/index.js';
@@ -24,6 +25,9 @@ import { bundledScrubber } from '../helpers.js';
  */
 
 const root = path.resolve(__dirname, '../..');
+const ajv = strictAjv();
+ajv.addSchema(readSchema('scrub-result.schema.json'));
+const validRecord = ajv.compile({ $ref: 'https://claim-scrubber.dev/schemas/scrub-result.schema.json#/$defs/batchRecord' });
 const ASOF = '2026-06-01';
 const URL_PATH = `/v1/scrub/batch?asOf=${ASOF}`;
 
@@ -248,6 +252,7 @@ describe('limits and failures of an X12 batch read as it arrives', () => {
       const records = JSON.parse(answer.body) as Array<{ claimId?: string; problem?: { code: string; details: unknown } }>;
       expect(records.filter((r) => r.claimId).length).toBeGreaterThan(0);
       expect(records.at(-1)!.problem).toMatchObject({ code: 'body-too-large', details: { limit: 2_400_000 } });
+      expect(validRecord(records.at(-1)), JSON.stringify(validRecord.errors)).toBe(true);
       // The results before it are those of the whole file's first claims.
       const expected = JSON.parse((await wholeBodyAnswer(text))!) as unknown[];
       expect(records.slice(0, -1)).toEqual(expected.slice(0, records.length - 1));
