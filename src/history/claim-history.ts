@@ -96,9 +96,15 @@ export class PrefetchedHistory {
       return out;
     };
     if (Symbol.iterator in items) {
-      for (const item of items) {
-        chunk.push(item);
-        if (chunk.length === size) yield* await flush();
+      try {
+        for (const item of items) {
+          chunk.push(item);
+          if (chunk.length === size) yield* await flush();
+        }
+      } catch (err) {
+        // The source failing (a body cut at its limit) ends the batch after the claims before it, as without read-ahead.
+        if (chunk.length > 0) yield* await flush();
+        throw err;
       }
       if (chunk.length > 0) yield* await flush();
       return;
@@ -112,10 +118,17 @@ export class PrefetchedHistory {
       for (;;) {
         pending ??= iterator.next();
         let next: IteratorResult<T> | typeof IDLE;
-        if (chunk.length === 0) next = await pending;
-        else {
-          turn ??= nextTurn(IDLE).finally(() => (turn = undefined));
-          next = await Promise.race([pending, turn]);
+        try {
+          if (chunk.length === 0) next = await pending;
+          else {
+            turn ??= nextTurn(IDLE).finally(() => (turn = undefined));
+            next = await Promise.race([pending, turn]);
+          }
+        } catch (err) {
+          // The source failing (a body cut at its limit) ends the batch after the claims before it, as without read-ahead.
+          finished = true;
+          if (chunk.length > 0) yield* await flush();
+          throw err;
         }
         if (next === IDLE) {
           yield* await flush();

@@ -196,6 +196,19 @@ describe.each(backends)('a what-if batch on $name', ({ name, open }) => {
     let taken = 0;
     for await (const _claim of reading.ahead(endless(), (c) => c)) if (++taken === 3) break;
     expect(closed).toBe(true);
+    // A source that fails (a body cut at its limit): the claims before the failure are handed on first.
+    async function* cut() {
+      yield visit('CUT-1', 'P-1');
+      yield visit('CUT-2', 'P-1');
+      throw new Error('body too large');
+    }
+    const before: string[] = [];
+    await expect(
+      (async () => {
+        for await (const claim of reading.ahead(cut(), (c) => c)) before.push((claim as { claimId: string }).claimId);
+      })(),
+    ).rejects.toThrow('body too large');
+    expect(before).toEqual(['CUT-1', 'CUT-2']);
   });
 
   it('reads each claim in its own transaction when the batch records', async (ctx) => {
