@@ -287,6 +287,20 @@ describe('POST /v1/scrub/batch with a claim history, without record', () => {
     expect(firstDifference(lines, singles)).toBe(-1);
   });
 
+  it('answers a claim file (read by its content, as it arrives) with the findings POST /v1/scrub gives each claim', async () => {
+    const some = claims().slice(0, 90);
+    const res = await app.inject({ method: 'POST', url: `/v1/scrub/batch?asOf=${AS_OF}`, headers: { 'content-type': 'text/plain' }, payload: JSON.stringify(some) });
+    expect(res.statusCode).toBe(200);
+    const results = res.json() as ScrubResult[];
+    expect(results.length).toBe(some.length);
+    const singles: string[] = [];
+    for (const claim of some) singles.push(await single(claim));
+    // A claim file's results say where each claim sits in the file; findings and history are the claim's own.
+    const essence = (r: ScrubResult) => JSON.stringify({ claimId: r.claimId, outcome: r.outcome, findings: r.findings, history: r.history });
+    expect(firstDifference(results.map(essence), singles.map((t) => essence(JSON.parse(t) as ScrubResult)))).toBe(-1);
+    expect(res.body).toContain('history-duplicate-line');
+  });
+
   it('answers 503 history-unavailable when the store cannot be read', async () => {
     const broken = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'broken.sqlite')), SECRET, 1185);
     const brokenApp = await buildApp({ scrubber: () => scrubber, history: broken });
