@@ -21,12 +21,13 @@ import { regexCost } from './regex-cost.js';
 import { historyBench } from './history.js';
 import { ndjsonBench } from './ndjson.js';
 import { x12StreamBench } from './x12-stream.js';
+import { x12HttpBench } from './x12-http.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
 import { formatNumber, table } from './stats.js';
 import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
-const SECTIONS = ['in-process', 'lines', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
+const SECTIONS = ['in-process', 'lines', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'x12-http', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -182,6 +183,18 @@ if (runs('x12-stream')) {
   row('  per CPU second', formatNumber(x.streamClaimsPerCpuSecond), formatNumber(x.wholeClaimsPerCpuSecond), x.cpuRatio.toFixed(2), '>= 1', yes(x.cpuRatio >= 1));
   const c = x.checkHeap;
   row('  per CPU second, both with scrub check\'s --heap-growing-percent=20', formatNumber(c.streamClaimsPerCpuSecond), formatNumber(c.wholeClaimsPerCpuSecond), c.cpuRatio.toFixed(2), '>= 1', yes(c.cpuRatio >= 1));
+}
+
+if (runs('x12-http')) {
+  console.log(`x12-http: a generated ${quick ? '20' : '100'} MiB 837P posted chunked to POST /v1/scrub/batch, the service's peak RSS; claims/s vs scrub check --jobs 1 ...`);
+  const r = await x12HttpBench(quick, tables);
+  results.x12Http = r;
+  row(`service peak RSS MiB, ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) posted to /v1/scrub/batch vs a 1-claim 837`, formatNumber(r.peakMiB), formatNumber(r.oneClaimPeakMiB), (r.peakMiB / r.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(r.peakMiB < 300));
+  row('  claims/s over HTTP vs scrub check --jobs 1 on the same file', formatNumber(r.httpClaimsPerSecond), formatNumber(r.checkClaimsPerSecond), r.ratio.toFixed(2));
+  row('  the service\'s claims per CPU second over the post', formatNumber(r.httpClaimsPerCpuSecond));
+  const t = r.tightHeap;
+  row(`  the same, service started with --heap-growing-percent=20 (scrub check's): peak RSS MiB vs a 1-claim 837`, formatNumber(t.peakMiB), formatNumber(t.oneClaimPeakMiB), (t.peakMiB / t.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(t.peakMiB < 300));
+  row(`    its claims/s vs scrub check --jobs 1 (claims per CPU second: ${formatNumber(t.httpClaimsPerCpuSecond)})`, formatNumber(t.httpClaimsPerSecond), formatNumber(r.checkClaimsPerSecond), t.ratio.toFixed(2));
 }
 
 if (runs('ndjson')) {

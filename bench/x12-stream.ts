@@ -50,7 +50,7 @@ interface ReaderRates {
 }
 
 /** A generated 837P of about `mib` MiB in bench/.data, made once. */
-async function x12File(mib: number): Promise<{ file: string; claims: number }> {
+export async function x12File(mib: number): Promise<{ file: string; claims: number }> {
   await mkdir(DATA_DIR, { recursive: true });
   const file = path.join(DATA_DIR, `x12-stream-${mib}mib.837`);
   const countFile = `${file}.claims`;
@@ -71,10 +71,10 @@ async function x12File(mib: number): Promise<{ file: string; claims: number }> {
   return { file, claims };
 }
 
-/** `scrub check` over a file: results counted as they come, peak RSS sampled from /proc. */
-async function checkRun(file: string, tables: BenchTables, expected: number): Promise<{ peakMiB: number; claimsPerSecond: number }> {
+/** `scrub check` over a file: results counted as they come, peak RSS sampled from /proc. `options`: more of its options (--jobs 1). */
+export async function checkRun(file: string, tables: BenchTables, expected: number, options: readonly string[] = []): Promise<{ peakMiB: number; claimsPerSecond: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, file], {
+  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, ...options, file], {
     cwd: packageRoot,
     env: { ...process.env, ...tables.env },
     stdio: ['ignore', 'pipe', 'ignore'],
