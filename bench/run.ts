@@ -203,6 +203,7 @@ if (runs('ndjson')) {
   results.ndjson = r;
   row(`NDJSON reader claims per CPU s vs read + JSON.parse (${formatNumber(r.claims)} claims)`, formatNumber(r.readerClaimsPerCpuSecond), formatNumber(r.floorClaimsPerCpuSecond), r.readerRatio.toFixed(2), '>= 0.85', yes(r.readerRatio >= 0.85));
   row('  the same in claims/s (elapsed)', formatNumber(r.readerClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.readerWallRatio.toFixed(2));
+  row(`  the reader's rounds (CPU ratio, each side in processes of its own): ${r.readerRoundRatios.map((x) => x.toFixed(2)).join(', ')}`, '', '', `${Math.min(...r.readerRoundRatios).toFixed(2)}-${Math.max(...r.readerRoundRatios).toFixed(2)}`);
   row('  scrub check --jobs 1, claims per CPU s vs the floor', formatNumber(r.checkClaimsPerCpuSecond), formatNumber(r.floorClaimsPerCpuSecond), r.checkRatio.toFixed(3), '>= 0.100', yes(r.checkRatio >= 0.1));
   row(`  the same in claims/s (elapsed; whole run with start-up: ${formatNumber(r.checkWholeRunClaimsPerSecond)})`, formatNumber(r.checkClaimsPerSecond), formatNumber(r.floorClaimsPerSecond), r.checkWallRatio.toFixed(3));
   const b = r.breakdown;
