@@ -5,7 +5,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Scrubber } from '../src/engine/scrubber.js';
-import { ClaimHistory } from '../src/history/claim-history.js';
+import { ClaimHistory, READ_AHEAD_CLAIMS, type HistoryScrubOptions } from '../src/history/claim-history.js';
 import { PostgresHistoryStore } from '../src/history/postgres.js';
 import { patientKeyOf } from '../src/history/record.js';
 import { SqliteHistoryStore } from '../src/history/sqlite.js';
@@ -25,6 +25,14 @@ import { median, round } from './stats.js';
 const SECRET = 'bench-history-secret-0123456789';
 const LINES_PER_PATIENT = 10;
 
+/** Per-claim wall and CPU microseconds of a batch way, and each as a ratio against the batch API with history off. */
+export interface BatchFigures {
+  micros: number;
+  ratio: number;
+  cpuMicros: number;
+  cpuRatio: number;
+}
+
 export interface HistoryBenchResult {
   recordedLines: number;
   claims: number;
@@ -41,6 +49,11 @@ export interface HistoryBenchResult {
   postgresCpuMicros?: number;
   postgresCpuRatio?: number;
   postgresNote?: string;
+  /**
+   * The same claims as what-if batches (the batch API, history read ahead `readAhead` claims
+   * per statement), each against the batch API with history off, in the same run.
+   */
+  batch: { readAhead: number; off: BatchFigures; sqlite: BatchFigures; postgres?: BatchFigures };
   /** Seconds to fill each store with `recordedLines` lines. */
   fillSeconds: { sqlite: number; postgres?: number };
   recording: {
@@ -183,10 +196,30 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
     if (found !== LINES_PER_PATIENT) throw new Error(`the ${h.store.kind} history holds ${found} lines for a bench patient, not ${LINES_PER_PATIENT}`);
   }
   try {
-    const ways: Array<[string, (claim: unknown) => Promise<unknown>]> = [
-      ['off', (c) => scrubber.scrub(c, { asOf: AS_OF })],
-      ['sqlite', (c) => sqlite.scrub(scrubber, c, { asOf: AS_OF })],
-      ...(postgres ? [['postgres', (c: unknown) => postgres!.scrub(scrubber, c, { asOf: AS_OF })] as [string, (claim: unknown) => Promise<unknown>]] : []),
+    /** One claim at a time (the /v1/scrub path): each claim reads its own history. */
+    const single =
+      (scrub: (claim: unknown) => Promise<unknown>) =>
+      async (chunk: readonly unknown[]): Promise<void> => {
+        for (const claim of chunk) await scrub(claim);
+      };
+    /**
+     * The chunk as a what-if batch (POST /v1/scrub/batch, scrub check --history): through the
+     * batch API, history read ahead READ_AHEAD_CLAIMS claims at a time; with history=off the
+     * same API scrubs without it.
+     */
+    const asBatch =
+      (history: ClaimHistory, options: HistoryScrubOptions) =>
+      async (chunk: readonly unknown[]): Promise<void> => {
+        const reading = history.batch(options);
+        for await (const claim of reading.ahead(chunk, (c) => c)) await history.scrub(scrubber, claim, reading.options);
+      };
+    const ways: Array<[string, (chunk: readonly unknown[]) => Promise<void>]> = [
+      ['off', single((c) => scrubber.scrub(c, { asOf: AS_OF }))],
+      ['sqlite', single((c) => sqlite.scrub(scrubber, c, { asOf: AS_OF }))],
+      ...(postgres ? [['postgres', single((c) => postgres!.scrub(scrubber, c, { asOf: AS_OF }))] as [string, (chunk: readonly unknown[]) => Promise<void>]] : []),
+      ['batch-off', asBatch(sqlite, { asOf: AS_OF, mode: 'off' })],
+      ['batch-sqlite', asBatch(sqlite, { asOf: AS_OF })],
+      ...(postgres ? [['batch-postgres', asBatch(postgres, { asOf: AS_OF })] as [string, (chunk: readonly unknown[]) => Promise<void>]] : []),
     ];
     console.log(`  filled in ${fillSeconds.sqlite} s (SQLite)${fillSeconds.postgres !== undefined ? ` and ${fillSeconds.postgres} s (PostgreSQL)` : ''}; scrubbing ...`);
     const perChunk = new Map<string, number[]>(ways.map(([name]) => [name, []]));
@@ -199,7 +232,7 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
         for (const [name, scrub] of order) {
           const t = process.hrtime.bigint();
           const cpu = process.cpuUsage();
-          for (const claim of chunk) await scrub(claim);
+          await scrub(chunk);
           perChunk.get(name)!.push(Number(process.hrtime.bigint() - t) / 1000 / chunk.length);
           const used = process.cpuUsage(cpu);
           cpuPerChunk.get(name)!.push((used.user + used.system) / chunk.length);
@@ -214,7 +247,18 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
     const postgresCpu = postgres ? median(cpuPerChunk.get('postgres')!) : undefined;
 
     const ratios = `SQLite ${(onSqlite / off).toFixed(2)}x${onPostgres !== undefined ? `, PostgreSQL ${(onPostgres / off).toFixed(2)}x` : ''}`;
-    console.log(`  per claim vs off: ${ratios} (CPU: SQLite ${(sqliteCpu / offCpu).toFixed(2)}x); recording ...`);
+    console.log(`  per claim vs off, one claim at a time: ${ratios} (CPU: SQLite ${(sqliteCpu / offCpu).toFixed(2)}x)`);
+    const batchOf = (name: string): BatchFigures | undefined => {
+      const wall = perChunk.get(`batch-${name}`);
+      if (!wall) return undefined;
+      const micros = median(wall);
+      const cpuMicros = median(cpuPerChunk.get(`batch-${name}`)!);
+      return { micros: round(micros, 1), ratio: round(micros / median(perChunk.get('batch-off')!), 2), cpuMicros: round(cpuMicros, 1), cpuRatio: round(cpuMicros / median(cpuPerChunk.get('batch-off')!), 2) };
+    };
+    const batch: HistoryBenchResult['batch'] = { readAhead: READ_AHEAD_CLAIMS, off: batchOf('off')!, sqlite: batchOf('sqlite')!, ...(postgres ? { postgres: batchOf('postgres')! } : {}) };
+    console.log(
+      `  per claim vs off, as a what-if batch: SQLite ${batch.sqlite.ratio.toFixed(2)}x (CPU ${batch.sqlite.cpuRatio.toFixed(2)}x)${batch.postgres ? `, PostgreSQL ${batch.postgres.ratio.toFixed(2)}x (CPU ${batch.postgres.cpuRatio.toFixed(2)}x)` : ''}; recording ...`,
+    );
     // Recording a batch: memory after a full collection at 10%, 50% and 90% of it, and every
     // 1,000 claims (without one) for the peak. A batch as a day's claims are: many patients, a
     // few claims each (5 here, from different templates); recording the same 1,000 claims for
@@ -262,6 +306,7 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
       sqliteCpuMicros: round(sqliteCpu, 1),
       sqliteCpuRatio: round(sqliteCpu / offCpu, 2),
       fillSeconds,
+      batch,
       recording: {
         claims: recordCount,
         claimsPerSecond: Math.round(recordCount / recordSeconds),

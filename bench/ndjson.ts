@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { checkClaimStructure } from '../src/claim/validate.js';
 import { BufferedWriter } from '../src/cli/io.js';
 import { Scrubber } from '../src/engine/scrubber.js';
@@ -11,15 +12,16 @@ import { resultJson } from '../src/findings/result.js';
 import { withInputPlace } from '../src/formats/decorate.js';
 import { ndjsonItems } from '../src/formats/ndjson.js';
 import { claimsFile } from './batch.js';
-import { CLI, cpuSecondsOf } from './processes.js';
+import { CLI, cpuSecondsOf, passesInOwnProcess, type Rate } from './processes.js';
 import { AS_OF, benchPacks, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
 /**
  * NDJSON against its physical floor: reading the batch file and JSON.parse of each line, nothing
- * else, on one thread. Measured against it, in alternating passes over the same file: the
- * project's NDJSON reader (`ndjsonItems`: UTF-8 check, line numbers, prototype keys and depth
- * refused, line items), and the whole of `scrub check --jobs 1 --format ndjson` (reading,
+ * else, on one thread. Measured against it over the same file: the project's NDJSON reader
+ * (`ndjsonItems`: UTF-8 check, line numbers, prototype keys and depth refused, line items), the
+ * floor and the reader each in processes of their own taken in turns (bench/ndjson-pass.ts),
+ * and the whole of `scrub check --jobs 1 --format ndjson` (reading,
  * scrubbing, writing) as a user runs it. Ratios are taken in claims per CPU second, because
  * on a shared machine elapsed time also counts the time spent waiting for a core; the
  * elapsed-time ratios are reported beside them.
@@ -28,13 +30,16 @@ import { median, round } from './stats.js';
 export interface NdjsonResult {
   claims: number;
   fileMiB: number;
+  /** Timed passes of each side (the floor and the reader), in processes of their own. */
   passes: number;
+  /** Reader / floor in claims per CPU second, round by round (each round: a floor process, then a reader process). */
+  readerRoundRatios: number[];
   /** Read and JSON.parse per line: the floor (medians of the passes). */
   floorClaimsPerSecond: number;
   floorClaimsPerCpuSecond: number;
   readerClaimsPerSecond: number;
   readerClaimsPerCpuSecond: number;
-  /** Reader / floor in claims per CPU second, the median of the passes' ratios (target: >= 0.85). */
+  /** Reader / floor in claims per CPU second, the median of the rounds' ratios (target: >= 0.85). */
   readerRatio: number;
   /** The same in elapsed time. */
   readerWallRatio: number;
@@ -71,47 +76,11 @@ export interface CheckBreakdown {
   check: number;
 }
 
-/** The floor: bytes from the file, split at line breaks, each line decoded and parsed. */
-async function floorPass(file: string): Promise<number> {
-  let claims = 0;
-  let tail: Buffer | undefined;
-  for await (const read of createReadStream(file) as AsyncIterable<Buffer>) {
-    const chunk = tail ? Buffer.concat([tail, read]) : read;
-    let start = 0;
-    for (let end = chunk.indexOf(10, start); end !== -1; end = chunk.indexOf(10, start)) {
-      if (end > start) {
-        JSON.parse(chunk.toString('utf8', start, end));
-        claims++;
-      }
-      start = end + 1;
-    }
-    tail = start < chunk.length ? chunk.subarray(start) : undefined;
-  }
-  return claims;
-}
+const NDJSON_PASS = fileURLToPath(new URL('./ndjson-pass.js', import.meta.url));
 
-async function readerPass(file: string): Promise<number> {
-  let claims = 0;
-  for await (const item of ndjsonItems(createReadStream(file))) if ('input' in item) claims++;
-  return claims;
-}
-
-export interface Rate {
-  /** Claims per second of elapsed time. */
-  wall: number;
-  /** Claims per CPU second (user + system, every thread of the process): what the code costs, whatever the neighbours take. */
-  cpu: number;
-}
-
-/** One pass, timed: claims per second elapsed and per CPU second of this process. */
-export async function timed(pass: () => Promise<number>, expected: number): Promise<Rate> {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const claims = await pass();
-  const used = process.cpuUsage(cpu);
-  const seconds = (performance.now() - started) / 1000;
-  if (claims !== expected) throw new Error(`a pass read ${claims} claims, not ${expected}`);
-  return { wall: claims / seconds, cpu: claims / ((used.user + used.system) / 1e6) };
+/** Timed passes of the floor or the reader over the file, in a fresh process (bench/ndjson-pass.ts). */
+function passes(mode: 'floor' | 'reader', file: string, count: number, claims: number): Promise<Rate[]> {
+  return passesInOwnProcess(NDJSON_PASS, [mode, file, String(count)], [], claims);
 }
 
 /**
@@ -202,22 +171,32 @@ async function stages(file: string, claims: number, scrubber: Scrubber): Promise
   return { validate: per('validate'), scrub: per('scrub'), serialise: per('serialise'), write: per('write') };
 }
 
+const PASSES_PER_PROCESS = 2;
+
 export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<NdjsonResult> {
   const claims = quick ? 20_000 : 200_000;
   const file = await claimsFile(claims, tables);
   const { size } = await stat(file);
-  const passes = quick ? 2 : 3;
+  const rounds = quick ? 2 : 3;
+  // Floor and reader in turns, each in processes of its own (warmed by a pass of their own):
+  // each round's reader passes against the floor passes just before them, as the neighbours'
+  // load shifts both.
   const floor: Rate[] = [];
   const reader: Rate[] = [];
-  await floorPass(file); // the file into the page cache, the code warm
-  for (let i = 0; i < passes; i++) {
-    floor.push(await timed(() => floorPass(file), claims));
-    reader.push(await timed(() => readerPass(file), claims));
+  const roundRatios: Array<{ cpu: number; wall: number }> = [];
+  const cpuOf = (rates: Rate[]) => median(rates.map((x) => x.cpu));
+  const wallOf = (rates: Rate[]) => median(rates.map((x) => x.wall));
+  for (let i = 0; i < rounds; i++) {
+    const f = await passes('floor', file, PASSES_PER_PROCESS, claims);
+    const r = await passes('reader', file, PASSES_PER_PROCESS, claims);
+    floor.push(...f);
+    reader.push(...r);
+    roundRatios.push({ cpu: cpuOf(r) / cpuOf(f), wall: wallOf(r) / wallOf(f) });
   }
   const scrubber = new Scrubber((await benchPacks(tables)).packs);
   const before = await stages(file, quick ? 5_000 : 20_000, scrubber);
   const check = await checkPass(file, claims, tables);
-  floor.push(await timed(() => floorPass(file), claims)); // and the floor again after the check
+  floor.push(...(await passes('floor', file, PASSES_PER_PROCESS, claims))); // and the floor again after the check
   const stageClaims = quick ? 5_000 : 20_000;
   // The stages before the check and after it, as the floor: the median of both sees the same machine as the check.
   const stagePasses = [before];
@@ -241,14 +220,14 @@ export async function ndjsonBench(quick: boolean, tables: BenchTables): Promise<
   return {
     claims,
     fileMiB: round(size / 2 ** 20, 0),
-    passes,
+    passes: rounds * PASSES_PER_PROCESS,
+    readerRoundRatios: roundRatios.map((r) => round(r.cpu, 3)),
     floorClaimsPerSecond: round(floorWall, 0),
     floorClaimsPerCpuSecond: round(floorCpu, 0),
     readerClaimsPerSecond: round(median(reader.map((r) => r.wall)), 0),
     readerClaimsPerCpuSecond: round(readerCpu, 0),
-    // Each reader pass against the floor pass just before it: the neighbours' load shifts both.
-    readerRatio: round(median(reader.map((r, i) => r.cpu / floor[i]!.cpu)), 3),
-    readerWallRatio: round(median(reader.map((r, i) => r.wall / floor[i]!.wall)), 3),
+    readerRatio: round(median(roundRatios.map((r) => r.cpu)), 3),
+    readerWallRatio: round(median(roundRatios.map((r) => r.wall)), 3),
     checkClaimsPerSecond: round(check.wall, 0),
     checkClaimsPerCpuSecond: round(check.cpu, 0),
     checkRatio: round(check.cpu / floorCpu, 3),

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../src/paths.js';
@@ -85,5 +86,54 @@ export async function cpuSecondsOf(pid: number): Promise<number | undefined> {
     return total;
   } catch {
     return undefined;
+  }
+}
+
+export interface Rate {
+  /** Claims per second of elapsed time. */
+  wall: number;
+  /** Claims per CPU second (user + system, every thread of the process): what the code costs, whatever the neighbours take. */
+  cpu: number;
+}
+
+/** One timed pass as a pass script prints it (one JSON line per pass). */
+export interface PassRecord {
+  claims: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Timed passes in a fresh process: `node [flags] script ...args` prints one PassRecord per line
+ * (after a pass of its own to warm the code and the page cache). A process per side of a
+ * comparison, so that neither pays for the garbage, the heap size or the compiled code the
+ * other left behind.
+ */
+export async function passesInOwnProcess(script: string, args: readonly string[], flags: readonly string[], expected: number): Promise<Rate[]> {
+  const child = spawn(process.execPath, [...flags, script, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (piece: string) => (out += piece));
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  if (exitCode !== 0) throw new Error(`${path.basename(script)} ${args[0] ?? ''} exited with ${exitCode}`);
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const pass = JSON.parse(line) as PassRecord;
+      if (pass.claims !== expected) throw new Error(`a pass read ${pass.claims} claims, not ${expected}`);
+      return { wall: pass.claims / pass.seconds, cpu: pass.claims / pass.cpuSeconds };
+    });
+}
+
+/** Times `pass` a number of times after one untimed pass, printing a PassRecord per timed pass: the body of a pass script. */
+export async function printPasses(pass: () => Promise<number>, passes: number): Promise<void> {
+  await pass();
+  for (let i = 0; i < passes; i++) {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const claims = await pass();
+    const used = process.cpuUsage(cpu);
+    const record: PassRecord = { claims, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
   }
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { openArrivingClaims, openClaims } from '../src/formats/index.js';
+import { printPasses } from './processes.js';
 
 /**
  * Passes of one X12 reader over one file, in a process of its own (started by bench/x12-stream.ts):
@@ -25,24 +26,5 @@ export async function streamPass(file: string): Promise<number> {
   return claims;
 }
 
-export interface ReaderPass {
-  claims: number;
-  seconds: number;
-  cpuSeconds: number;
-}
-
-async function main(mode: string, file: string, passes: number): Promise<void> {
-  const pass = mode === 'whole' ? wholePass : streamPass;
-  await pass(file);
-  for (let i = 0; i < passes; i++) {
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    const claims = await pass(file);
-    const used = process.cpuUsage(cpu);
-    const result: ReaderPass = { claims, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  }
-}
-
 const [mode, file, passes] = process.argv.slice(2);
-if ((mode === 'whole' || mode === 'stream') && file) await main(mode, file, Number(passes ?? 1));
+if ((mode === 'whole' || mode === 'stream') && file) await printPasses(() => (mode === 'whole' ? wholePass : streamPass)(file), Number(passes ?? 1));

@@ -7,9 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { BATCH_HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
 import { packageRoot } from '../src/paths.js';
 import { generate837 } from '../test/support/generate-837.js';
-import type { Rate } from './ndjson.js';
-import { CLI, memoryOf } from './processes.js';
-import type { ReaderPass } from './x12-reader-pass.js';
+import { CLI, memoryOf, passesInOwnProcess, type Rate } from './processes.js';
 import { AS_OF, DATA_DIR, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
@@ -52,7 +50,7 @@ interface ReaderRates {
 }
 
 /** A generated 837P of about `mib` MiB in bench/.data, made once. */
-async function x12File(mib: number): Promise<{ file: string; claims: number }> {
+export async function x12File(mib: number): Promise<{ file: string; claims: number }> {
   await mkdir(DATA_DIR, { recursive: true });
   const file = path.join(DATA_DIR, `x12-stream-${mib}mib.837`);
   const countFile = `${file}.claims`;
@@ -73,10 +71,10 @@ async function x12File(mib: number): Promise<{ file: string; claims: number }> {
   return { file, claims };
 }
 
-/** `scrub check` over a file: results counted as they come, peak RSS sampled from /proc. */
-async function checkRun(file: string, tables: BenchTables, expected: number): Promise<{ peakMiB: number; claimsPerSecond: number }> {
+/** `scrub check` over a file: results counted as they come, peak RSS sampled from /proc. `options`: more of its options (--jobs 1). */
+export async function checkRun(file: string, tables: BenchTables, expected: number, options: readonly string[] = []): Promise<{ peakMiB: number; claimsPerSecond: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, file], {
+  const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, ...options, file], {
     cwd: packageRoot,
     env: { ...process.env, ...tables.env },
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -104,20 +102,8 @@ async function checkRun(file: string, tables: BenchTables, expected: number): Pr
 const READER_PASS = fileURLToPath(new URL('./x12-reader-pass.js', import.meta.url));
 
 /** Timed passes of one reader over a file in a fresh process (bench/x12-reader-pass.ts). */
-async function readerPasses(mode: 'whole' | 'stream', file: string, passes: number, flags: readonly string[], expected: number): Promise<Rate[]> {
-  const child = spawn(process.execPath, [...flags, READER_PASS, mode, file, String(passes)], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (piece: string) => (out += piece));
-  const [exitCode] = (await once(child, 'exit')) as [number | null];
-  if (exitCode !== 0) throw new Error(`the ${mode} reader's process exited with ${exitCode}`);
-  return out
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const pass = JSON.parse(line) as ReaderPass;
-      if (pass.claims !== expected) throw new Error(`a pass read ${pass.claims} claims, not ${expected}`);
-      return { wall: pass.claims / pass.seconds, cpu: pass.claims / pass.cpuSeconds };
-    });
+function readerPasses(mode: 'whole' | 'stream', file: string, passes: number, flags: readonly string[], expected: number): Promise<Rate[]> {
+  return passesInOwnProcess(READER_PASS, [mode, file, String(passes)], flags, expected);
 }
 
 /** Both readers in turns, each in processes of its own with the same flags: medians over every pass. */

@@ -27,9 +27,24 @@ export function isIsoDate(value: unknown): value is string {
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
+/**
+ * Recent answers of dayNumber and addDays: claims repeat the same few dates of service (and the
+ * same filing limits and global periods after them) claim after claim, and a lookup costs a
+ * tenth of building a Date. Bounded: a table forgets everything when it is full.
+ */
+const REMEMBERED_DATES = 4_096;
+const dayNumbers = new Map<string, number>();
+const laterDates = new Map<number, Map<string, string>>();
+
 /** Days since 1970-01-01 for a valid ISO date. */
 export function dayNumber(iso: string): number {
-  return Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 86_400_000;
+  let day = dayNumbers.get(iso);
+  if (day === undefined) {
+    day = Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 86_400_000;
+    if (dayNumbers.size >= REMEMBERED_DATES) dayNumbers.clear();
+    dayNumbers.set(iso, day);
+  }
+  return day;
 }
 
 export function daysBetween(fromIso: string, toIso: string): number {
@@ -70,7 +85,18 @@ export function earliest(a: string | undefined, b: string | undefined): string |
 
 /** The ISO date a number of days after (or, negative, before) another. */
 export function addDays(iso: string, days: number): string {
-  return new Date((dayNumber(iso) + days) * MS_PER_DAY).toISOString().slice(0, 10);
+  let byDate = laterDates.get(days);
+  if (!byDate) {
+    if (laterDates.size >= REMEMBERED_DATES) laterDates.clear();
+    laterDates.set(days, (byDate = new Map()));
+  }
+  let later = byDate.get(iso);
+  if (later === undefined) {
+    later = new Date((dayNumber(iso) + days) * MS_PER_DAY).toISOString().slice(0, 10);
+    if (byDate.size >= REMEMBERED_DATES) byDate.clear();
+    byDate.set(iso, later);
+  }
+  return later;
 }
 
 /**

@@ -57,14 +57,36 @@ function coveredBy(editions: TableCoverage['editions'], date: string): boolean {
   return false;
 }
 
+type TableEditionsValue = { missing: Array<{ table: string; title: string; dates: string[]; editions: string[] }>; tables: string[]; dates: string[]; text: string };
+
+/**
+ * tableEditions by the tables read (one list per pack selection and payer type) and the claim's
+ * dates of service: claims of a selection mostly share their few dates, and the answer
+ * depends on nothing else. Each answer is frozen, as it is shared by every claim that asks.
+ */
+const editionGaps = new WeakMap<readonly TableCoverage[], Map<string, TableEditionsValue>>();
+const EDITION_GAPS_PER_TABLE_LIST = 4_096;
+
 /** The claim's dates of service that some table read by its packs has no edition for. */
-function missingEditions(run: RunContext) {
-  const missing: Array<{ table: string; title: string; dates: string[]; editions: string[] }> = [];
+function missingEditions(run: RunContext): TableEditionsValue {
   const tables = run.tables;
-  if (!tables || tables.length === 0) return { missing, tables: [] as string[], dates: [] as string[], text: '' };
+  if (!tables || tables.length === 0) return { missing: [], tables: [], dates: [], text: '' };
   const dates: string[] = [];
   for (const line of run.claim.lines) if (!dates.includes(line.serviceDate)) dates.push(line.serviceDate);
   dates.sort();
+  let known = editionGaps.get(tables);
+  if (!known) editionGaps.set(tables, (known = new Map()));
+  const key = dates.join(',');
+  let value = known.get(key);
+  if (!value) {
+    if (known.size >= EDITION_GAPS_PER_TABLE_LIST) known.clear();
+    known.set(key, (value = deepFrozen(missingEditionsOn(tables, dates))));
+  }
+  return value;
+}
+
+function missingEditionsOn(tables: readonly TableCoverage[], dates: readonly string[]): TableEditionsValue {
+  const missing: TableEditionsValue['missing'] = [];
   for (const t of tables) {
     const uncovered = dates.filter((d) => !coveredBy(t.editions, d));
     if (uncovered.length > 0) missing.push({ table: t.name, title: t.title, dates: uncovered, editions: t.editions.map((e) => e.edition) });
@@ -72,6 +94,14 @@ function missingEditions(run: RunContext) {
   const allDates = [...new Set(missing.flatMap((m) => m.dates))].sort();
   const text = missing.map((m) => `${m.title} (${m.table}) for ${m.dates.join(', ')}`).join('; ');
   return { missing, tables: missing.map((m) => m.table), dates: allDates, text };
+}
+
+function deepFrozen<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFrozen(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** What one pack contributes to a fact's value: its parameters (after payer overrides). */
@@ -111,6 +141,12 @@ export interface FactDefinition {
    * Each key must be a necessary condition, never a sufficient one: the rules still decide.
    */
   pairKeys?: Readonly<Record<string, { value: unknown; key: PairKey }>>;
+  /**
+   * The value depends on the scope item and the claim alone, never on the pack reading it (its
+   * parameters): on an item that rules of several packs reach, it is computed once for them all.
+   * Absent: computed again for each pack.
+   */
+  samePerPack?: boolean;
 }
 
 const ALL_SCOPES: readonly Scope[] = ['claim', 'line', 'line-pair', 'diagnosis', 'code-date', 'history-pair'];
@@ -200,6 +236,7 @@ export function lineChargeSum(claim: { lines: ReadonlyArray<{ charge: number; re
 export const STANDARD_FACTS: readonly FactDefinition[] = [
   {
     name: 'claim',
+    samePerPack: true,
     scopes: ALL_SCOPES,
     description: 'the whole claim, with codes in upper case and derived fields (firstServiceDate, lastServiceDate)',
     shape: claimViewShape,
@@ -228,6 +265,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'today',
+    samePerPack: true,
     scopes: ALL_SCOPES,
     description: 'the date of the check (YYYY-MM-DD); tests pin it with asOf',
     shape: STRING,
@@ -236,6 +274,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'patientAge',
+    samePerPack: true,
     scopes: ALL_SCOPES,
     description: "the patient's age in whole years on the date of service (for claim and diagnosis rules, the first date of service)",
     shape: NUMBER,
@@ -244,6 +283,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'diagnosisAge',
+    samePerPack: true,
     scopes: ['diagnosis'],
     description:
       "the patient's age in whole years on the dates of service of the lines that point at the diagnosis (every line when none does): " +
@@ -271,6 +311,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'tableEditions',
+    samePerPack: true,
     scopes: ['claim'],
     description:
       "the claim's dates of service that no loaded edition of a table covers, among the tables read by the rules that apply to the claim " +
@@ -288,6 +329,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'filingLagDays',
+    samePerPack: true,
     scopes: ['claim', 'line'],
     description:
       "days from the date timely filing counts from (a professional line's From date, the earliest for claim rules; an institutional claim's Through date) " +
@@ -327,6 +369,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'lineChargeTotal',
+    samePerPack: true,
     scopes: ['claim'],
     description: 'the sum of the line charges, rounded to cents (an institutional total line, revenue code 0001, is not counted)',
     shape: NUMBER,
@@ -335,6 +378,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'totalChargeDifference',
+    samePerPack: true,
     scopes: ['claim'],
     description: 'totalCharge minus the sum of the line charges (without a revenue code 0001 total line), rounded to cents; missing when the claim gives no totalCharge',
     shape: NUMBER,
@@ -343,6 +387,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'line',
+    samePerPack: true,
     scopes: ['line', 'history-pair'],
     description: "the line being checked (in a history pair: this claim's line)",
     shape: lineShape,
@@ -351,6 +396,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'first',
+    samePerPack: true,
     scopes: ['line-pair', 'history-pair'],
     description: 'the first line of the pair (in a history pair: this claim\'s line or the recorded one, as the pair is ordered)',
     shape: lineShape,
@@ -359,6 +405,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'second',
+    samePerPack: true,
     scopes: ['line-pair', 'history-pair'],
     description: 'the second line of the pair (in a history pair: the other of the two)',
     shape: lineShape,
@@ -367,6 +414,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'pair',
+    samePerPack: true,
     scopes: ['line-pair'],
     description:
       'facts about the two lines together: sameServiceDate, sameProcedureCode, sameModifiers, sameRenderingProvider (the same rendering NPI), ' +
@@ -390,6 +438,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'diagnosis',
+    samePerPack: true,
     scopes: ['diagnosis'],
     description: 'the diagnosis being checked',
     shape: diagnosisShape,
@@ -398,6 +447,7 @@ export const STANDARD_FACTS: readonly FactDefinition[] = [
   },
   {
     name: 'group',
+    samePerPack: true,
     scopes: ['code-date'],
     description: 'the lines billing one procedure code on one date of service: procedureCode, serviceDate, units (summed), lines, count, modifiers',
     shape: objectOf({
@@ -426,14 +476,18 @@ export class FactCatalog {
   /** Each fact's position, so that a FactSource can keep values in an array. */
   private readonly slots = new Map<string, number>();
   private readonly bySlot: FactDefinition[] = [];
+  /** Bit i set: the fact of slot i (below 30) is samePerPack. */
+  samePerPackBits = 0;
   constructor(definitions: Iterable<FactDefinition> = STANDARD_FACTS) {
     for (const d of definitions) this.add(d);
   }
   add(definition: FactDefinition): void {
     if (this.facts.has(definition.name)) throw new Error(`fact "${definition.name}" is defined twice`);
     this.facts.set(definition.name, definition);
-    this.slots.set(definition.name, this.bySlot.length);
+    const slot = this.bySlot.length;
+    this.slots.set(definition.name, slot);
     this.bySlot.push(definition);
+    if (definition.samePerPack === true && slot < 30) this.samePerPackBits |= 1 << slot;
   }
   get(name: string): FactDefinition | undefined {
     return this.facts.get(name);
@@ -492,11 +546,23 @@ export class FactSource {
    * per item and pack. Values a finding took from it are not touched; only the cache is reset.
    */
   reset(item: ScopeItem, run: RunContext, pack: PackContext): this {
+    if (item === this.item && run === this.run) return this.forPack(pack);
     this.item = item;
     this.run = run;
     this.pack = pack;
     this.computed = 0;
     this.computedHigh?.clear();
+    this.withParams?.clear();
+    return this;
+  }
+
+  /** Points this source at another pack on the same item: the values that do not depend on the pack are kept. */
+  private forPack(pack: PackContext): this {
+    if (pack === this.pack) return this;
+    this.pack = pack;
+    this.computed &= this.catalog.samePerPackBits;
+    const high = this.computedHigh;
+    if (high !== undefined && high.size > 0) for (const slot of high) if (this.catalog.definitionAt(slot).samePerPack !== true) high.delete(slot);
     this.withParams?.clear();
     return this;
   }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { todayIso } from '../claim/dates.js';
 import type { Claim } from '../claim/claim.generated.js';
 import { SCHEMA_PACK, checkClaimStructure } from '../claim/validate.js';
@@ -9,7 +10,7 @@ import type { HistoryConfig } from './config.js';
 import { PostgresHistoryStore } from './postgres.js';
 import { identify, recordedClaimOf, type ClaimIdentity } from './record.js';
 import { SqliteHistoryStore } from './sqlite.js';
-import type { HistoryStore, HistoryWriter, RecordedClaim } from './store.js';
+import { recordedLinesOf, type HistoryStore, type HistoryWriter, type RecordedClaim } from './store.js';
 
 /**
  * The claim history as the scrubber uses it: the patient's recorded lines fetched before the
@@ -24,6 +25,133 @@ export interface HistoryScrubOptions extends ScrubOptions {
   record?: boolean;
   /** 'off': scrub without history (the result says it was not consulted). */
   mode?: HistoryMode;
+  /** The history of a what-if batch's claims, read a chunk at a time ahead of them (ClaimHistory.batch). */
+  prefetched?: PrefetchedHistory;
+}
+
+/**
+ * Claims of a what-if batch whose history is read together, in one statement. Probed on a
+ * SQLite store of 100,000 patients (CPU us per claim added over history off, claims
+ * interleaved; loaded machine): one claim at a time 125, chunks of 8 96, 16 99, 32 92, 64 85,
+ * 128 88; with rows naming their patient by position (as now), one at a time 203, 16: 129,
+ * 64: 111, 128: 103 (a busier hour). Past 64 the gain is within noise,
+ * while a chunk's claims and rows wait in memory and a stream's first answer waits for the chunk.
+ */
+export const READ_AHEAD_CLAIMS = 64;
+
+/** What was read ahead for one claim: its identity, and its chunk's rows (or why they could not be read). */
+interface ReadAhead {
+  identity: ClaimIdentity | { reason: string };
+  chunk: { rows?: Map<string, Array<readonly unknown[]>>; failure?: unknown };
+}
+
+/**
+ * The history a what-if batch read ahead of its claims, by claim input: each chunk's patients
+ * in one statement, so the whole chunk sees one snapshot of the store. A chunk whose read failed
+ * fails each claim of it that needs history when that claim is scrubbed (503
+ * history-unavailable), exactly as the claim's own read would have: never a silent skip.
+ */
+export class PrefetchedHistory {
+  private readonly byInput = new WeakMap<object, ReadAhead>();
+
+  constructor(
+    private readonly store: HistoryStore,
+    private readonly secret: string,
+  ) {}
+
+  /** Reads the history of these claims' patients, in one statement; never throws (see the class). */
+  async read(inputs: readonly unknown[]): Promise<void> {
+    const chunk: ReadAhead['chunk'] = {};
+    const keys = new Set<string>();
+    for (const input of inputs) {
+      if (input === null || typeof input !== 'object') continue;
+      const identity = identify(this.secret, input);
+      this.byInput.set(input, { identity, chunk });
+      if (!('reason' in identity)) keys.add(identity.patientKey);
+    }
+    if (keys.size === 0) return;
+    try {
+      chunk.rows = await this.store.rowsOfMany([...keys]);
+    } catch (err) {
+      chunk.failure = err;
+    }
+  }
+
+  /** What was read ahead for this claim; undefined when it was not (the claim then reads its own). */
+  of(input: unknown): ReadAhead | undefined {
+    return input !== null && typeof input === 'object' ? this.byInput.get(input) : undefined;
+  }
+
+  /**
+   * The items of a batch, each chunk's history read before its first item is handed on. A
+   * stream is not waited for: when no further item is ready, the items at hand go on as a
+   * chunk of their own (a client that sends a line and waits for its answer still gets it).
+   */
+  async *ahead<T>(items: AsyncIterable<T> | Iterable<T>, inputOf: (item: T) => unknown, size = READ_AHEAD_CLAIMS): AsyncGenerator<T> {
+    let chunk: T[] = [];
+    const flush = async () => {
+      await this.read(chunk.map(inputOf));
+      const out = chunk;
+      chunk = [];
+      return out;
+    };
+    if (Symbol.iterator in items) {
+      try {
+        for (const item of items) {
+          chunk.push(item);
+          if (chunk.length === size) yield* await flush();
+        }
+      } catch (err) {
+        // The source failing (a body cut at its limit) ends the batch after the claims before it, as without read-ahead.
+        if (chunk.length > 0) yield* await flush();
+        throw err;
+      }
+      if (chunk.length > 0) yield* await flush();
+      return;
+    }
+    const iterator = items[Symbol.asyncIterator]();
+    let pending: Promise<IteratorResult<T>> | undefined;
+    // One timer per turn of the event loop, not per item: it fires only once nothing is ready.
+    let turn: Promise<typeof IDLE> | undefined;
+    let finished = false;
+    try {
+      for (;;) {
+        pending ??= iterator.next();
+        let next: IteratorResult<T> | typeof IDLE;
+        try {
+          if (chunk.length === 0) next = await pending;
+          else {
+            turn ??= nextTurn(IDLE).finally(() => (turn = undefined));
+            next = await Promise.race([pending, turn]);
+          }
+        } catch (err) {
+          // The source failing (a body cut at its limit) ends the batch after the claims before it, as without read-ahead.
+          finished = true;
+          if (chunk.length > 0) yield* await flush();
+          throw err;
+        }
+        if (next === IDLE) {
+          yield* await flush();
+          continue;
+        }
+        pending = undefined;
+        if (next.done) break;
+        chunk.push(next.value);
+        if (chunk.length === size) yield* await flush();
+      }
+      finished = true;
+      if (chunk.length > 0) yield* await flush();
+    } finally {
+      // Stopped early (a batch limit): the source is closed as a for-await loop would close it.
+      if (!finished) await iterator.return?.();
+    }
+  }
+}
+
+const IDLE = Symbol('idle');
+
+async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
 }
 
 /** Claims written per transaction by an import. */
@@ -70,23 +198,42 @@ export class ClaimHistory {
   }
 
   /**
+   * The options for scrubbing a batch of claims with `options`, and its items as they are to
+   * be scrubbed: for a what-if batch (history on, nothing recorded), read ahead a chunk at a
+   * time, each chunk's history in one statement (PrefetchedHistory). A recording batch reads
+   * each claim in its own transaction, as it records it; so does a batch with history off.
+   */
+  batch(options: HistoryScrubOptions): { options: HistoryScrubOptions; ahead<T>(items: AsyncIterable<T> | Iterable<T>, inputOf: (item: T) => unknown): AsyncIterable<T> } {
+    if (options.record || options.mode === 'off') return { options, ahead: (items) => (Symbol.asyncIterator in items ? items : asAsync(items)) };
+    const prefetched = new PrefetchedHistory(this.store, this.secret);
+    return { options: { ...options, prefetched }, ahead: (items, inputOf) => prefetched.ahead(items, inputOf) };
+  }
+
+  /**
    * Scrubs a claim with its patient's history. Throws HistoryUnavailableError when the store
    * cannot be used: a scrub that needs history must not silently skip the history edits.
    */
   async scrub(scrubber: Scrubber, input: unknown, options: HistoryScrubOptions = {}): Promise<ScrubResult> {
-    const { record = false, mode = 'on', ...scrubOptions } = options;
+    const { record = false, mode = 'on', prefetched, ...scrubOptions } = options;
     if (mode === 'off') {
       const result = await scrubber.scrub(input, scrubOptions);
       return withStatus(result, { consulted: false, recorded: false, reason: 'history=off: the history edits did not run' });
     }
-    const identity = identify(this.secret, input);
+    const ahead = record ? undefined : prefetched?.of(input);
+    const identity = ahead ? ahead.identity : identify(this.secret, input);
     if ('reason' in identity) {
       const result = await scrubber.scrub(input, scrubOptions);
       return withStatus(result, { consulted: false, recorded: false, reason: `history not consulted: ${identity.reason}` });
     }
     if (!record) {
-      const lines = await this.store.linesOf(identity.patientKey, identity.exclude);
-      const result = await scrubber.scrub(input, { ...scrubOptions, history: new HistoryView(lines) });
+      let lines;
+      if (ahead) {
+        if (ahead.chunk.failure !== undefined) throw ahead.chunk.failure;
+        lines = recordedLinesOf(ahead.chunk.rows?.get(identity.patientKey) ?? [], identity.exclude);
+      } else lines = this.store.linesNow ? this.store.linesNow(identity.patientKey, identity.exclude) : await this.store.linesOf(identity.patientKey, identity.exclude);
+      // Synchronous where the store and the evaluator are: no promise between the read and the result.
+      const withHistory = { ...scrubOptions, history: new HistoryView(lines) };
+      const result = scrubber.scrubNow(input, withHistory) ?? (await scrubber.scrub(input, withHistory));
       return withStatus(result, { consulted: true, recorded: false });
     }
     return this.store.withPatient(identity.patientKey, identity.exclude, (lines, writer) => {

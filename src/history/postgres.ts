@@ -9,8 +9,10 @@ import {
   READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
+  readManySql,
   recordingRow,
   recordedLinesOf,
+  rowsByPatient,
   type HistoryStore,
   type HistoryWriter,
   type RecordedClaim,
@@ -82,6 +84,9 @@ async function insertClaims(client: pg.PoolClient, claims: readonly RecordedClai
 
 /** The one read per claim: a patient's lines, by the primary key's first column. */
 const READ_LINES = `${READ_SQL}$1`;
+
+/** The read of a chunk of claims: several patients' lines in one statement (one snapshot). */
+const READ_MANY = readManySql('(SELECT key, (n - 1)::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS u(key, n)) AS k');
 
 /** Carries an error of the caller's work through the transaction, told apart from the database's. */
 class WorkFailed {
@@ -179,6 +184,16 @@ export class PostgresHistoryStore implements HistoryStore {
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
     try {
       return await this.read(this.pool, patientKey, exclude);
+    } catch (err) {
+      throw this.unavailable('be read', err);
+    }
+  }
+
+  async rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>> {
+    if (patientKeys.length === 0) return new Map();
+    try {
+      const result = await this.pool.query<unknown[]>({ name: 'history-read-many', text: READ_MANY, values: [patientKeys], rowMode: 'array' });
+      return rowsByPatient(patientKeys, result.rows);
     } catch (err) {
       throw this.unavailable('be read', err);
     }

@@ -11,8 +11,11 @@ import {
   READ_SQL,
   RECORDING_INSERT_COLUMNS,
   lineRow,
+  KEY_INDEX_COLUMN,
+  readManySql,
   recordingRow,
   recordedLinesOf,
+  rowsByPatient,
   type HistoryStore,
   type HistoryWriter,
   type RecordedClaim,
@@ -35,6 +38,12 @@ export interface SqliteOptions {
 /** The most of the file mapped into memory for reads (address space, not memory used): SQLite's own ceiling. */
 const MMAP_BYTES = 0x7fff0000;
 
+/**
+ * Most patient keys in one statement of a chunk's read. Lists are padded (with '', which no
+ * patient key is) to a power of two, so a handful of statements serve every chunk size.
+ */
+const MOST_KEYS_PER_READ = 256;
+
 /** A history that lives only as long as the process (pack tests). */
 export const IN_MEMORY = ':memory:';
 
@@ -46,6 +55,9 @@ export class SqliteHistoryStore implements HistoryStore {
   /** The read inside a recording's transaction, on the writing connection. */
   private readonly readLines: Database.Statement;
   private readonly readLinesMapped: Database.Statement;
+  /** The chunk reads on the reader, by how many keys they take (a power of two). */
+  private readonly readManyMapped = new Map<number, Database.Statement>();
+  private readonly readTransaction: (keys: readonly string[]) => unknown[][];
   private readonly insertClaim: Database.Statement;
   private readonly insertLine: Database.Statement;
   private readonly deleteClaim: Database.Statement;
@@ -73,6 +85,33 @@ export class SqliteHistoryStore implements HistoryStore {
     this.deleteClaim = db.prepare('DELETE FROM history_claims WHERE claim_id = ?');
     this.insertRecording = db.prepare(`INSERT INTO history_recordings (${RECORDING_INSERT_COLUMNS.join(', ')}) VALUES (${RECORDING_INSERT_COLUMNS.map(() => '?').join(', ')})`);
     this.remits = new SqliteRemitStore(db, (what, work) => this.exclusive(what, work));
+    // A list longer than one statement takes: its statements in one read transaction, one snapshot.
+    this.readTransaction = reader.transaction((keys: readonly string[]) => {
+      const rows: unknown[][] = [];
+      for (let at = 0; at < keys.length; at += MOST_KEYS_PER_READ) {
+        // Each statement numbers its keys from 0: renumber them as positions in the whole list.
+        for (const row of this.readManyRows(keys.slice(at, at + MOST_KEYS_PER_READ))) {
+          row[KEY_INDEX_COLUMN] = (row[KEY_INDEX_COLUMN] as number) + at;
+          rows.push(row);
+        }
+      }
+      return rows;
+    });
+  }
+
+  /** One statement's rows for at most MOST_KEYS_PER_READ keys. */
+  private readManyRows(keys: readonly string[]): unknown[][] {
+    let size = 1;
+    while (size < keys.length) size *= 2;
+    let statement = this.readManyMapped.get(size);
+    if (!statement) {
+      // The keys as a little table (position, key), joined to the lines by the primary key's first column.
+      const values = Array.from({ length: size }, (_, i) => `(${i}, ?)`).join(', ');
+      statement = this.reader.prepare(`WITH k(i, key) AS (VALUES ${values}) ${readManySql('k')}`).raw(true);
+      this.readManyMapped.set(size, statement);
+    }
+    const values = keys.length === size ? keys : [...keys, ...Array.from({ length: size - keys.length }, () => '')];
+    return statement.all(...values) as unknown[][];
   }
 
   /** Runs `work` once no asynchronous unit holds the connection. */
@@ -130,8 +169,17 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]> {
+    return this.linesNow(patientKey, exclude);
+  }
+
+  linesNow(patientKey: string, exclude: readonly string[]): RecordedLine[] {
     // The reader sees what is committed, also while a recording's transaction is open on the writer.
     return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
+  }
+
+  async rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>> {
+    if (patientKeys.length === 0) return new Map();
+    return this.guard('be read', () => rowsByPatient(patientKeys, patientKeys.length <= MOST_KEYS_PER_READ ? this.readManyRows(patientKeys) : this.readTransaction(patientKeys)));
   }
 
   private readonly writer: HistoryWriter = {

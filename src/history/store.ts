@@ -57,6 +57,13 @@ export interface HistoryStore {
   readonly where: string;
   /** The patient's recorded lines, without those of `exclude` (claim ids). */
   linesOf(patientKey: string, exclude: readonly string[]): Promise<RecordedLine[]>;
+  /** The same at once, where the driver reads synchronously (SQLite): a what-if scrub then waits on no promise. */
+  linesNow?(patientKey: string, exclude: readonly string[]): RecordedLine[];
+  /**
+   * The rows (READ_SQL's columns, as `recordedLinesOf` takes them) of several patients in one
+   * statement, so from one snapshot of the store: what a chunk of what-if claims reads.
+   */
+  rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>>;
   /**
    * Reads the patient's lines and runs `work`, which may write, as one unit serialised per
    * patient key across every process that shares the store: two claims of one patient recorded
@@ -145,7 +152,28 @@ export function lineRow(patientKey: string, l: StoredLine): unknown[] {
  * SQLite, a WITHOUT ROWID table, one range scan of the table itself; on PostgreSQL the primary
  * key's index. Rows come back as arrays in this column order on both backends.
  */
-export const READ_SQL = 'SELECT claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge FROM history_lines WHERE patient_key = ';
+const READ_COLUMNS = 'claim_id, line_number, payer_id, provider_npi, service_date, service_date_end, procedure_code, modifiers, units, charge';
+export const READ_SQL = `SELECT ${READ_COLUMNS} FROM history_lines WHERE patient_key = `;
+
+/**
+ * The read of a chunk of claims (a what-if batch): the lines of several patients in one
+ * statement, so in one read transaction and one snapshot. READ_SQL's columns, then which of the
+ * keys asked for the row belongs to (its 0-based position, column KEY_INDEX_COLUMN: a small
+ * integer per row rather than the 64-character key). `keys` is the backend's relation of the
+ * keys, `k(i, key)`.
+ */
+export function readManySql(keys: string): string {
+  return `SELECT ${READ_COLUMNS}, k.i FROM ${keys} JOIN history_lines ON history_lines.patient_key = k.key`;
+}
+
+export const KEY_INDEX_COLUMN = 10;
+
+/** Rows of readManySql by patient key (every key asked for has an entry, empty when it has no lines). */
+export function rowsByPatient(keys: readonly string[], rows: readonly (readonly unknown[])[]): Map<string, Array<readonly unknown[]>> {
+  const byIndex: Array<Array<readonly unknown[]>> = keys.map(() => []);
+  for (const row of rows) byIndex[row[KEY_INDEX_COLUMN] as number]?.push(row);
+  return new Map(keys.map((key, i) => [key, byIndex[i]!]));
+}
 
 /** A row of READ_SQL as the edits see it. */
 function recordedLineOfRow(row: readonly unknown[]): RecordedLine {

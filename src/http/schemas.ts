@@ -192,7 +192,7 @@ export const batchSchema = {
       'unreadable-claims',
     ),
     ...authProblems,
-    413: problemResponse('Too many claims in a JSON array, or a body sent whole over SCRUB_BATCH_BODY_LIMIT', 'batch-too-large', 'body-too-large'),
+    413: problemResponse('Too many claims in a JSON array, or a body over SCRUB_BATCH_BODY_LIMIT (a chunked claim file that grows past it after its first result instead ends its answer with a body-too-large problem record)', 'batch-too-large', 'body-too-large'),
     415: problemResponse('A content type this route does not read; `detail` lists every one it does', 'unsupported-media-type'),
     501: problemResponse('async=true on a service with no queue', 'async-unavailable'),
     503: problemResponse(

@@ -482,7 +482,8 @@ export async function loadTable(
   if (covers) info.covers = covers;
   if (decl.env) info.env = decl.env;
   const loaded = new Editions(name, editions);
-  const table: LoadedTable = { info, facts: definition.facts(loaded, { name }) };
+  // A table's facts look the item up in the table: the pack reading them does not change them.
+  const table: LoadedTable = { info, facts: definition.facts(loaded, { name }).map((fact) => ({ ...fact, samePerPack: true })) };
   if (definition.globalDays) table.globalDays = definition.globalDays(loaded);
   return { table, problems };
 }

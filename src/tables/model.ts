@@ -132,7 +132,10 @@ export interface TableFormatDefinition<Index> {
   title: string;
   /** Reads files, each plain or a zip archive as CMS ships it. */
   read(files: readonly string[], rows: RowCounter): Promise<Index>;
-  /** The table's facts: each lookup uses the edition that covers the item's date of service. */
+  /**
+   * The table's facts: each lookup uses the edition that covers the item's date of service.
+   * Their values depend on the item and the claim, never on the pack (they are samePerPack).
+   */
   facts(editions: Editions<Index>, table: { name: string }): FactDefinition[];
   /**
    * The edition a file is, from its name or the names of the files in its zip archive; for

@@ -316,9 +316,12 @@ async function checkFiles(
           written++;
         }
       };
-      const scrubClaim = history ? (input: unknown) => history.scrub(scrubber, input, { ...options, record: values.record }) : undefined;
+      // A what-if check with history reads each chunk's history ahead of it, in one statement.
+      const reading = history?.batch({ ...options, record: values.record });
+      const scrubClaim = history && reading ? (input: unknown) => history.scrub(scrubber, input, reading.options) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
-      for await (const scrubbed of scrubInOrder(claims(), scrubber, parallel)) {
+      const items = reading ? reading.ahead(claims(), (item) => ('input' in item ? item.input : undefined)) : claims();
+      for await (const scrubbed of scrubInOrder(items, scrubber, parallel)) {
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
         held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIsoDate } from '../../claim/dates.js';
 import { unreadableResult } from '../../claim/validate.js';
@@ -9,11 +9,12 @@ import type { ClaimHistory, HistoryScrubOptions } from '../../history/claim-hist
 import { HistoryUnavailableError } from '../../history/store.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { problemFinding, withInputPlace } from '../../formats/decorate.js';
-import { completeResult, openClaims, readClaims, type ClaimStream, type ReadClaim, type ReadItem, type ReadProblem, type ReadRecord, type ReadResult } from '../../formats/index.js';
+import { completeResult, openArrivingClaims, openClaims, readClaims, type ArrivingClaims, type ClaimStream, type ReadClaim, type ReadItem, type ReadProblem, type ReadRecord, type ReadResult } from '../../formats/index.js';
 import { isFhirResource } from '../../formats/fhir/read.js';
 import { claimItemOf, readJsonValue, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { streamOf } from '../../formats/read.js';
+import { ArrivingBody, bodyTooLargeProblem, isBodyTooLarge } from '../arriving-body.js';
 import { discardRestOfBody } from '../discard-body.js';
 import { loggableError } from '../../util/safe-error.js';
 import { describeType, lowerFirst } from '../../util/text.js';
@@ -186,6 +187,9 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     }
   };
 
+  /** A what-if batch reads its claims' history a chunk at a time, ahead of them (ClaimHistory.batch). */
+  const batchReading = (options: HistoryScrubOptions) => (opts.history ? opts.history.batch(options) : { options, ahead: <T>(items: AsyncIterable<T> | Iterable<T>) => items });
+
   /** One item of a batch: its result, or a structure finding when it cannot be read or scrubbed. */
   const scrubItem = async (request: FastifyRequest, scrubber: Scrubber, item: ClaimItem, options: HistoryScrubOptions): Promise<ScrubResult> => {
     let result: ScrubResult;
@@ -240,9 +244,17 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
   });
 
   // The batch route has its own context: only here does an NDJSON body arrive as a stream,
-  // read line by line, with no body limit (the line and claim limits apply instead).
+  // read line by line, with no body limit (the line and claim limits apply instead), and a claim
+  // file (X12 above all) as an ArrivingBody, read as it comes within the body limit.
   await app.register(async (batch) => {
     batch.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], (_request, payload, done) => done(null, payload));
+    batch.removeContentTypeParser([...CLAIM_FILE_TYPES]);
+    batch.addContentTypeParser([...CLAIM_FILE_TYPES], (request, payload, done) => {
+      const declared = Number(request.headers['content-length']);
+      // Refused before a byte is read, as a body read whole is.
+      if (declared > opts.batch.jsonBodyLimit) done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), undefined);
+      else done(null, new ArrivingBody(payload, request.headers['content-type'] ?? '', opts.batch.jsonBodyLimit, declared));
+    });
 
     batch.post<{ Querystring: ScrubQuery }>(
       '/v1/scrub/batch',
@@ -258,7 +270,16 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         }
         const queued = queuedText === 'true';
         const options = optionsFrom(request.query, opts.history, queued);
-        const body = request.body;
+        const sent = request.body;
+        if (sent instanceof ArrivingBody && !queued) {
+          const scrubber = opts.scrubber();
+          const file = await arrivingFile(sent);
+          const ndjson = wantsNdjson(request);
+          const stream = Readable.from(fileResults(request, file, scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
+          return reply.type(ndjson ? 'application/x-ndjson; charset=utf-8' : 'application/json; charset=utf-8').send(stream);
+        }
+        // The queue takes a claim file whole (it keeps every item until the workers have them).
+        const body = sent instanceof ArrivingBody ? new ClaimFile(await sent.whole(), sent.contentType) : sent;
         if (queued) {
           if (!opts.enqueue) throw new ProblemError(PROBLEMS['async-unavailable'], 'This service has no queue, so it cannot take asynchronous batches: send the batch without async=true.');
           const file = body instanceof Readable ? undefined : fileOf(body);
@@ -287,14 +308,17 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         const file = fileOf(body);
         if (file) {
           const ndjson = wantsNdjson(request);
-          const stream = Readable.from(fileResults(request, readableFile(file), scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
+          const readable = readableFile(file);
+          const stream = Readable.from(fileResults(request, { format: readable.format, records: readable.records() }, scrubber, options, ndjson), { objectMode: true, highWaterMark: 8 });
           return reply.type(ndjson ? 'application/x-ndjson; charset=utf-8' : 'application/json; charset=utf-8').send(stream);
         }
         const claims = checkedArray(body, opts.batch.maxJsonClaims);
         const results: ScrubResult[] = [];
-        for (let i = 0; i < claims.length; i++) {
+        const reading = batchReading(options);
+        let i = 0;
+        for await (const input of reading.ahead(claims, (claim) => claim)) {
           if (i > 0 && i % CLAIMS_PER_TURN === 0) await nextTurn();
-          results.push(await scrubItem(request, scrubber, { label: `claim ${i + 1}`, input: claims[i] }, options));
+          results.push(await scrubItem(request, scrubber, { label: `claim ${++i}`, input }, reading.options));
         }
         const counts = { claims: results.length, failed: results.filter((r) => r.outcome === 'fail').length };
         request.logSummary = counts;
@@ -311,9 +335,11 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
     let lastLine = 0;
     let cut = false;
     const progress = batchProgress(request, { claims: 0, failed: 0, lines: 0 });
+    const reading = batchReading(options);
     try {
       // destroyOnReturn false: stopping early (the claim limit) must not reset the connection.
-      for await (const item of ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes })) {
+      const items = ndjsonItems(body.iterator({ destroyOnReturn: false }), { maxLineBytes: opts.batch.maxLineBytes });
+      for await (const item of reading.ahead(items, inputOfItem)) {
         lastLine = item.line ?? lastLine;
         if (claims === opts.batch.maxClaims) {
           const refused = unreadableResult(item, 'batch-limit', `not scrubbed, nor any line after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch`);
@@ -325,7 +351,7 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
         claims++;
         let result: ScrubResult;
         try {
-          result = await scrubItem(request, scrubber, item, options);
+          result = await scrubItem(request, scrubber, item, reading.options);
         } catch (err) {
           if (!(err instanceof ProblemError)) throw err;
           // The answer has started: say on this claim's line why it and the rest were not scrubbed, and stop.
@@ -354,45 +380,65 @@ async function scrubRoutes(app: FastifyInstance, opts: ScrubRouteOptions): Promi
    * `{"problem": {...}}`. NDJSON, or one JSON array written as it goes (the same bytes as
    * JSON.stringify of the whole array).
    */
-  async function* fileResults(request: FastifyRequest, file: ClaimStream, scrubber: Scrubber, options: HistoryScrubOptions, ndjson: boolean): AsyncGenerator<string> {
+  async function* fileResults(request: FastifyRequest, file: ArrivingClaims, scrubber: Scrubber, options: HistoryScrubOptions, ndjson: boolean): AsyncGenerator<string> {
     let claims = 0;
     let failed = 0;
     let problems = 0;
     let written = 0;
     let cut = false;
+    let cutAtBytes = false;
     const progress = batchProgress(request, { format: file.format, claims: 0, failed: 0, problems: 0 });
     const out = (json: string) => (ndjson ? json + '\n' : (written++ === 0 ? '[' : ',') + json);
+    const reading = batchReading(options);
     try {
-      for (const record of file.records()) {
-        if (record.kind === 'problem') {
-          problems++;
-          yield out(JSON.stringify({ problem: record.problem }));
-          continue;
+      try {
+        for await (const record of reading.ahead(file.records, (r) => (r.kind === 'claim' ? r.input : undefined))) {
+          if (record.kind === 'problem') {
+            problems++;
+            yield out(JSON.stringify({ problem: record.problem }));
+            continue;
+          }
+          if (claims === opts.batch.maxClaims) {
+            problems++;
+            const problem: ReadProblem = {
+              code: 'batch-limit',
+              severity: 'error',
+              message: `${record.label} was not scrubbed, nor any claim after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch.`,
+              details: { maxClaims: opts.batch.maxClaims },
+            };
+            yield out(JSON.stringify({ problem }));
+            cut = true;
+            break;
+          }
+          if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
+          claims++;
+          const result = await scrubItem(request, scrubber, claimItemOf(record), reading.options);
+          if (result.outcome === 'fail') failed++;
+          Object.assign(progress, { claims, failed, problems });
+          yield out(JSON.stringify(result));
         }
-        if (claims === opts.batch.maxClaims) {
-          problems++;
-          const problem: ReadProblem = {
-            code: 'batch-limit',
-            severity: 'error',
-            message: `${record.label} was not scrubbed, nor any claim after it: a batch may hold at most ${opts.batch.maxClaims} claims. Send the rest in another batch.`,
-            details: { maxClaims: opts.batch.maxClaims },
-          };
-          yield out(JSON.stringify({ problem }));
-          cut = true;
-          break;
-        }
-        if (claims > 0 && claims % CLAIMS_PER_TURN === 0) await nextTurn();
-        claims++;
-        const result = await scrubItem(request, scrubber, claimItemOf(record), options);
-        if (result.outcome === 'fail') failed++;
-        Object.assign(progress, { claims, failed, problems });
-        yield out(JSON.stringify(result));
+      } catch (err) {
+        // A chunked body that runs past the limit once the answer is under way: said in the answer (see bodyTooLargeProblem).
+        if (!isBodyTooLarge(err)) throw err;
+        problems++;
+        cut = true;
+        cutAtBytes = true;
+        request.log.warn({ limit: opts.batch.jsonBodyLimit, claims }, 'batch cut: the body ran past SCRUB_BATCH_BODY_LIMIT after the answer had begun');
+        yield out(JSON.stringify({ problem: bodyTooLargeProblem(opts.batch.jsonBodyLimit) }));
       }
       if (!ndjson) yield written === 0 ? '[]' : ']';
+      // A body still arriving (cut at the claim or byte limit) is dropped before the answer ends; see ndjsonResults.
+      if (cut) await discardRestOfBody(request.raw);
     } finally {
-      logBatch(request, { format: file.format, claims, failed, problems, ...(cut ? { cutAtLimit: opts.batch.maxClaims } : {}) });
+      const limit: Record<string, number> = cutAtBytes ? { cutAtBytes: opts.batch.jsonBodyLimit } : cut ? { cutAtLimit: opts.batch.maxClaims } : {};
+      logBatch(request, { format: file.format, claims, failed, problems, ...limit });
     }
   }
+}
+
+/** The claim of a batch item, if it has one. */
+function inputOfItem(item: ClaimItem): unknown {
+  return 'error' in item ? undefined : item.input;
 }
 
 /** A batch body that is a claim file: X12, FHIR, or anything sent as text/plain or octet-stream. */
@@ -408,10 +454,42 @@ function fileOf(body: unknown): ClaimStream | undefined {
 /** A claim file with at least one readable claim; one with none is refused, saying why. */
 function readableFile(file: ClaimStream): ClaimStream {
   if (file.claims > 0) return file;
-  const read = recordsRead({ format: file.format, records: [...file.records()] });
+  throw unreadableFile(file.format, [...file.records()]);
+}
+
+/**
+ * A claim file read as it arrives, once its first readable claim has come: the answer's status
+ * is sent with its first result, so a file with none is refused first, as `readableFile` does.
+ * What comes before that claim is held (at most the problems the reader lists).
+ */
+async function arrivingFile(body: ArrivingBody): Promise<ArrivingClaims> {
+  const read = await openArrivingClaims(body.chunks(), { contentType: body.contentType });
+  const input = (async function* all() {
+    yield* read.records;
+  })();
+  const held: ReadRecord[] = [];
+  for (let next = await input.next(); ; next = await input.next()) {
+    if (next.done) throw unreadableFile(read.format, held);
+    held.push(next.value);
+    if (next.value.kind === 'claim') break;
+  }
+  async function* records(): AsyncGenerator<ReadRecord> {
+    try {
+      yield* held.splice(0);
+      yield* input;
+    } finally {
+      await input.return(undefined);
+    }
+  }
+  return { format: read.format, records: records() };
+}
+
+/** The refusal of a claim file with no readable claim, saying why (its problems, in file order). */
+function unreadableFile(format: ClaimStream['format'], records: ReadRecord[]): ProblemError {
+  const read = recordsRead({ format, records });
   const errors = unreadableParts(read);
   const reasons = errors.length > 0 ? errors : read.problems;
-  throw new ProblemError(
+  return new ProblemError(
     PROBLEMS['unreadable-claims'],
     `The ${FORMAT_NAMES[read.format] ? `${FORMAT_NAMES[read.format]} ` : ''}body holds no claim that can be read: ${(reasons[0]?.message as string | undefined) ?? 'it is empty.'}`,
     { problems: reasons },
