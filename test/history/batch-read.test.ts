@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/engine/scrubber.js';
@@ -12,7 +11,7 @@ import { HistoryUnavailableError, type HistoryStore } from '../../src/history/st
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { scrub as runScrub } from '../cli/run-cli.js';
-import { startTestPostgres, type TestPostgres } from './postgres-server.js';
+import { storeTestBed } from './store-test-bed.js';
 
 /**
  * A what-if batch reads its claims' history a chunk at a time, one statement per chunk: each
@@ -94,29 +93,21 @@ function countReads(store: HistoryStore): { single: number; many: number; keys: 
 }
 
 let scrubber: Scrubber;
-let tmp: string;
-let postgres: TestPostgres | { reason: string };
+
+const bed = storeTestBed('batch-read');
 
 beforeAll(async () => {
   scrubber = new Scrubber(await loadPackSet(bundledRulesDir));
-  tmp = mkdtempSync(path.join(tmpdir(), 'scrub-batch-read-'));
-  postgres = await startTestPostgres();
-  if ('reason' in postgres) console.warn(`PostgreSQL history tests skipped: ${postgres.reason}`);
 }, 60_000);
 
-afterAll(async () => {
-  if (postgres && !('reason' in postgres)) await postgres.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
 const backends: Array<{ name: string; open: () => Promise<HistoryStore> }> = [
-  { name: 'sqlite', open: async () => SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')) },
-  { name: 'postgresql', open: async () => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 2 }) },
+  { name: 'sqlite', open: async () => SqliteHistoryStore.open(path.join(bed.tmp, 'history.sqlite')) },
+  { name: 'postgresql', open: async () => PostgresHistoryStore.open(bed.postgresUrl, { poolSize: 2 }) },
 ];
 
 describe.each(backends)('a what-if batch on $name', ({ name, open }) => {
   let history: ClaimHistory;
-  const skip = () => name === 'postgresql' && 'reason' in postgres;
+  const skip = () => name === 'postgresql' && bed.postgresMissing !== undefined;
 
   beforeAll(async () => {
     if (skip()) return;
@@ -254,7 +245,7 @@ describe('POST /v1/scrub/batch with a claim history, without record', () => {
   let history: ClaimHistory;
   let app: Awaited<ReturnType<typeof buildApp>>;
   beforeAll(async () => {
-    history = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'service.sqlite')), SECRET, 1185);
+    history = new ClaimHistory(SqliteHistoryStore.open(path.join(bed.tmp, 'service.sqlite')), SECRET, 1185);
     for (const claim of recorded()) await history.scrub(scrubber, claim, { asOf: AS_OF, record: true });
     app = await buildApp({ scrubber: () => scrubber, history });
   }, 60_000);
@@ -302,7 +293,7 @@ describe('POST /v1/scrub/batch with a claim history, without record', () => {
   });
 
   it('answers 503 history-unavailable when the store cannot be read', async () => {
-    const broken = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'broken.sqlite')), SECRET, 1185);
+    const broken = new ClaimHistory(SqliteHistoryStore.open(path.join(bed.tmp, 'broken.sqlite')), SECRET, 1185);
     const brokenApp = await buildApp({ scrubber: () => scrubber, history: broken });
     try {
       await broken.close();
@@ -317,13 +308,13 @@ describe('POST /v1/scrub/batch with a claim history, without record', () => {
 
 describe('scrub check --history without --record', () => {
   it('gives every claim of a file the result scrubbing it alone against that history gives', async () => {
-    const file = path.join(tmp, 'check.sqlite');
+    const file = path.join(bed.tmp, 'check.sqlite');
     const env = { SCRUB_HISTORY_SECRET: SECRET };
-    const recordedFile = path.join(tmp, 'recorded.ndjson');
+    const recordedFile = path.join(bed.tmp, 'recorded.ndjson');
     writeFileSync(recordedFile, recorded().map((c) => JSON.stringify(c)).join('\n') + '\n');
     expect((await runScrub(['check', recordedFile, '--history', file, '--record', '--as-of', AS_OF, '--format', 'ndjson'], { env })).stderr).toBe('');
     const claims = batch().filter((c): c is Record<string, any> => c !== null && typeof c === 'object');
-    const batchFile = path.join(tmp, 'batch.ndjson');
+    const batchFile = path.join(bed.tmp, 'batch.ndjson');
     writeFileSync(batchFile, claims.map((c) => JSON.stringify(c)).join('\n') + '\n');
     const run = await runScrub(['check', batchFile, '--history', file, '--as-of', AS_OF, '--format', 'ndjson'], { env });
     const checked = run.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as ScrubResult & { inputLine?: number });

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledRulesDir, packageRoot } from '../../src/paths.js';
-import { startTestPostgres, type TestPostgres } from './postgres-server.js';
+import { storeTestBed } from './store-test-bed.js';
 
 /**
  * kill -9 while `scrub check --record` records a batch: afterwards every claim is either all
@@ -16,13 +15,12 @@ import { startTestPostgres, type TestPostgres } from './postgres-server.js';
 const CLAIMS = 3000;
 const fixture = JSON.parse(readFileSync(path.join(bundledRulesDir, 'history/tests/fixtures/medicare-visit.json'), 'utf8')) as Record<string, any>;
 
-let tmp: string;
 let batch: string;
-let postgres: TestPostgres | { reason: string };
+
+const bed = storeTestBed('crash');
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(tmpdir(), 'scrub-crash-'));
-  batch = path.join(tmp, 'batch.ndjson');
+  batch = path.join(bed.tmp, 'batch.ndjson');
   const lines: string[] = [];
   for (let i = 0; i < CLAIMS; i++) {
     const claim = structuredClone(fixture);
@@ -33,14 +31,7 @@ beforeAll(async () => {
     lines.push(JSON.stringify(claim));
   }
   writeFileSync(batch, lines.join('\n') + '\n');
-  postgres = await startTestPostgres();
-  if ('reason' in postgres) console.warn(`PostgreSQL crash test skipped: ${postgres.reason}`);
 }, 60_000);
-
-afterAll(async () => {
-  if (postgres && !('reason' in postgres)) await postgres.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
 
 interface Totals {
   claims: number;
@@ -58,10 +49,10 @@ const TOTALS_SQL = `SELECT
 const backends = [
   {
     name: 'sqlite',
-    location: () => path.join(tmp, 'crash.sqlite'),
+    location: () => path.join(bed.tmp, 'crash.sqlite'),
     totals: async (): Promise<Totals> => {
       try {
-        const db = new Database(path.join(tmp, 'crash.sqlite'), { readonly: true, timeout: 5000 });
+        const db = new Database(path.join(bed.tmp, 'crash.sqlite'), { readonly: true, timeout: 5000 });
         try {
           const row = db.prepare(TOTALS_SQL).get() as Record<string, number>;
           return { claims: row.claims!, torn: row.torn!, orphans: row.orphans! };
@@ -75,9 +66,9 @@ const backends = [
   },
   {
     name: 'postgresql',
-    location: () => (postgres as TestPostgres).url,
+    location: () => bed.postgresUrl,
     totals: async (): Promise<Totals> => {
-      const client = new pg.Client({ connectionString: (postgres as TestPostgres).url });
+      const client = new pg.Client({ connectionString: bed.postgresUrl });
       await client.connect();
       try {
         const row = (await client.query(TOTALS_SQL).catch(() => ({ rows: [{ claims: 0, torn: 0, orphans: 0 }] }))).rows[0] as Record<string, string>;
@@ -91,7 +82,7 @@ const backends = [
 
 describe.each(backends)('recording on $name killed mid-batch', (backend) => {
   it('leaves every claim either fully recorded or absent', async (ctx) => {
-    if (backend.name === 'postgresql' && 'reason' in postgres) return ctx.skip();
+    if (backend.name === 'postgresql' && bed.postgresMissing !== undefined) return ctx.skip();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', batch, '--history', backend.location(), '--record', '--format', 'ndjson'], {
       cwd: packageRoot,
       env: { ...process.env, SCRUB_HISTORY_SECRET: 'crash-test-secret-0123456789' },

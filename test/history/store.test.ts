@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -12,7 +11,7 @@ import { MIGRATIONS } from '../../src/history/migrations.js';
 import { HistoryConfigError, type HistoryStore } from '../../src/history/store.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
-import { startTestPostgres, type TestPostgres } from './postgres-server.js';
+import { storeTestBed } from './store-test-bed.js';
 
 const SECRET = 'store-test-secret-0123456789';
 const fixture = JSON.parse(readFileSync(path.join(bundledRulesDir, 'history/tests/fixtures/medicare-visit.json'), 'utf8')) as Record<string, unknown>;
@@ -41,26 +40,18 @@ interface Backend {
 }
 
 let scrubber: Scrubber;
-let tmp: string;
-let postgres: TestPostgres | { reason: string };
+
+const bed = storeTestBed('history');
 
 beforeAll(async () => {
   scrubber = new Scrubber(await loadPackSet(bundledRulesDir));
-  tmp = mkdtempSync(path.join(tmpdir(), 'scrub-history-'));
-  postgres = await startTestPostgres();
-  if ('reason' in postgres) console.warn(`PostgreSQL history tests skipped: ${postgres.reason}`);
 }, 60_000);
-
-afterAll(async () => {
-  if (postgres && !('reason' in postgres)) await postgres.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
 
 const backends: Backend[] = [
   {
     name: 'sqlite',
     openUpgraded: async (from, fill) => {
-      const file = path.join(tmp, `version-${from}.sqlite`);
+      const file = path.join(bed.tmp, `version-${from}.sqlite`);
       const db = new Database(file);
       db.exec(`CREATE TABLE scrub_history_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
       const migrate = (m: (typeof MIGRATIONS)[number]) => {
@@ -82,9 +73,9 @@ const backends: Backend[] = [
       };
       return { store, tables };
     },
-    open: async () => SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')),
+    open: async () => SqliteHistoryStore.open(path.join(bed.tmp, 'history.sqlite')),
     claimNewerSchema: async () => {
-      const db = new Database(path.join(tmp, 'history.sqlite'));
+      const db = new Database(path.join(bed.tmp, 'history.sqlite'));
       db.prepare('INSERT INTO scrub_history_schema (version, name, applied_at) VALUES (999, ?, ?)').run('future', 'now');
       db.close();
     },
@@ -92,7 +83,7 @@ const backends: Backend[] = [
   {
     name: 'postgresql',
     openUpgraded: async (from, fill) => {
-      const url = new URL((postgres as TestPostgres).url);
+      const url = new URL(bed.postgresUrl);
       const admin = new pg.Client({ connectionString: url.toString() });
       await admin.connect();
       const name = `${url.pathname.slice(1)}_v${from}`;
@@ -123,9 +114,9 @@ const backends: Backend[] = [
       };
       return { store, tables };
     },
-    open: async () => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 8 }),
+    open: async () => PostgresHistoryStore.open(bed.postgresUrl, { poolSize: 8 }),
     claimNewerSchema: async () => {
-      const c = new pg.Client({ connectionString: (postgres as TestPostgres).url });
+      const c = new pg.Client({ connectionString: bed.postgresUrl });
       await c.connect();
       await c.query("INSERT INTO scrub_history_schema (version, name, applied_at) VALUES (999, 'future', 'now')");
       await c.end();
@@ -133,7 +124,7 @@ const backends: Backend[] = [
   },
 ];
 
-const unavailable = () => postgres !== undefined && 'reason' in postgres;
+const unavailable = () => bed.postgresMissing !== undefined;
 
 describe.each(backends)('the claim history on $name', (backend) => {
   const skip = () => backend.name === 'postgresql' && unavailable();

@@ -11,8 +11,7 @@ import type { HistoryStore } from '../../src/history/store.js';
 import { buildApp } from '../../src/http/app.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
-import { tempDir } from '../support/temp-pack.js';
-import { startTestPostgres, type TestPostgres } from './postgres-server.js';
+import { storeTestBed } from './store-test-bed.js';
 
 /**
  * The workbench's view of the real claim history: how often a rule fired on the claims the
@@ -30,23 +29,16 @@ function visit(id: string, member: string): Record<string, any> {
 }
 
 let scrubber: Scrubber;
-let dir: string;
-let postgres: TestPostgres | { reason: string };
+
+const bed = storeTestBed('workbench-history');
 
 beforeAll(async () => {
   scrubber = new Scrubber(await loadPackSet(bundledRulesDir));
-  dir = await tempDir('scrub-workbench-history-');
-  postgres = await startTestPostgres();
-  if ('reason' in postgres) console.warn(`PostgreSQL workbench history tests skipped: ${postgres.reason}`);
 }, 60_000);
 
-afterAll(async () => {
-  if (postgres && !('reason' in postgres)) await postgres.close();
-});
-
 const backends = [
-  { name: 'sqlite', open: async (): Promise<HistoryStore> => SqliteHistoryStore.open(path.join(dir, 'history.sqlite')) },
-  { name: 'postgresql', open: async (): Promise<HistoryStore> => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 2 }) },
+  { name: 'sqlite', open: async (): Promise<HistoryStore> => SqliteHistoryStore.open(path.join(bed.tmp, 'history.sqlite')) },
+  { name: 'postgresql', open: async (): Promise<HistoryStore> => PostgresHistoryStore.open(bed.postgresUrl, { poolSize: 2 }) },
 ];
 
 describe.each(backends)('the workbench reads the claim history on $name', (backend) => {
@@ -54,7 +46,7 @@ describe.each(backends)('the workbench reads the claim history on $name', (backe
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    if (backend.name === 'postgresql' && 'reason' in postgres) return;
+    if (backend.name === 'postgresql' && bed.postgresMissing !== undefined) return;
     history = new ClaimHistory(await backend.open(), SECRET, 1185);
     app = await buildApp({ scrubber: () => scrubber, history });
     // The same visit of one patient twice (the second is a duplicate), and a visit of another patient.

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/engine/scrubber.js';
@@ -13,7 +12,7 @@ import { effectivenessReport, ruleFactsOf } from '../../src/remits/effectiveness
 import { RemitImport, RemitImportError } from '../../src/remits/import.js';
 import { loadPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir, packageRoot } from '../../src/paths.js';
-import { startTestPostgres, type TestPostgres } from '../history/postgres-server.js';
+import { storeTestBed } from '../history/store-test-bed.js';
 import { deniedClaim, denyLines, paid, reversal, totalled, write835, type ClaimLike } from '../support/generate-835.js';
 
 const SECRET = 'remit-import-test-secret-0123456789';
@@ -33,28 +32,20 @@ const bytes = (text: string) => Buffer.from(text, 'utf8');
 const byClaim = (payments: StoredPayment[], id: string) => payments.filter((p) => p.claimId === id);
 
 let scrubber: Scrubber;
-let tmp: string;
-let postgres: TestPostgres | { reason: string };
+
+const bed = storeTestBed('remits');
 
 beforeAll(async () => {
   scrubber = new Scrubber(await loadPackSet(bundledRulesDir));
-  tmp = mkdtempSync(path.join(tmpdir(), 'scrub-remits-'));
-  postgres = await startTestPostgres();
-  if ('reason' in postgres) console.warn(`PostgreSQL remittance tests skipped: ${postgres.reason}`);
 }, 60_000);
 
-afterAll(async () => {
-  if (postgres && !('reason' in postgres)) await postgres.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
 const backends = [
-  { name: 'sqlite', open: async (): Promise<HistoryStore> => SqliteHistoryStore.open(path.join(tmp, 'remits.sqlite')) },
-  { name: 'postgresql', open: async (): Promise<HistoryStore> => PostgresHistoryStore.open((postgres as TestPostgres).url, { poolSize: 4 }) },
+  { name: 'sqlite', open: async (): Promise<HistoryStore> => SqliteHistoryStore.open(path.join(bed.tmp, 'remits.sqlite')) },
+  { name: 'postgresql', open: async (): Promise<HistoryStore> => PostgresHistoryStore.open(bed.postgresUrl, { poolSize: 4 }) },
 ];
 
 describe.each(backends)('importing 835s into the history on $name', (backend) => {
-  const skip = () => backend.name === 'postgresql' && 'reason' in postgres;
+  const skip = () => backend.name === 'postgresql' && bed.postgresMissing !== undefined;
   let store: HistoryStore;
   let history: ClaimHistory;
   const record = async (claim: Record<string, unknown>) => {
