@@ -166,7 +166,8 @@ export function readManySql(keys: string): string {
   return `SELECT ${READ_COLUMNS}, k.i FROM ${keys} JOIN history_lines ON history_lines.patient_key = k.key`;
 }
 
-export const KEY_INDEX_COLUMN = 10;
+/** The column after READ_SQL's own. */
+export const KEY_INDEX_COLUMN = READ_COLUMNS.split(',').length;
 
 /** Rows of readManySql by patient key (every key asked for has an entry, empty when it has no lines). */
 export function rowsByPatient(keys: readonly string[], rows: readonly (readonly unknown[])[]): Map<string, Array<readonly unknown[]>> {
