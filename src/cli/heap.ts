@@ -37,8 +37,9 @@ export function tightenHeapFor(command: string | undefined, execArgv: readonly s
  * for itself: `scrub check` runs its main thread, a scrub thread per further core, V8's
  * collector threads (which allocate their work lists) and libuv's. With two arenas the same
  * scrub is about 17 MiB smaller at its peak at the same CPU time (20 MiB 837P, full-size tables,
- * two threads: 291 against 308 MiB, measured side by side; see docs/performance.md). glibc reads
- * the setting only when a process starts, so `scrub check` starts itself again with it.
+ * two threads: 291 against 308 MiB, measured side by side; see docs/performance.md), and the
+ * waiting launcher adds about 8 MiB of its own. glibc reads the setting only when a process
+ * starts, so `scrub check` starts itself again with it.
  */
 export const CHECK_MALLOC_ARENA_MAX = '2';
 
