@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { BATCH_HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
 import { packageRoot } from '../src/paths.js';
 import { generate837 } from '../test/support/generate-837.js';
-import { CLI, memoryOf, passesInOwnProcess, type Rate } from './processes.js';
+import { CLI, commandMemoryOf, passesInOwnProcess, type Rate } from './processes.js';
 import { AS_OF, DATA_DIR, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
@@ -85,7 +85,7 @@ export async function checkRun(file: string, tables: BenchTables, expected: numb
   });
   let peakMiB = 0;
   const sample = async () => {
-    const m = await memoryOf(child.pid!);
+    const m = await commandMemoryOf(child.pid!);
     if (m && Number.isFinite(m.peakMiB)) peakMiB = Math.max(peakMiB, m.peakMiB);
   };
   const timer = setInterval(() => void sample().catch(() => undefined), 100);
