@@ -11,6 +11,7 @@ import { claimItemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
+import { loosenHeap } from '../heap.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
@@ -134,13 +135,25 @@ export type PlacedLateItem = CheckItem | { placesLate: true } | { placed: string
 export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<CheckItem>;
 export function itemsOf(file: string, io: CliIo, onRead: ((bytes: number) => void) | undefined, placeLate: true): AsyncIterable<PlacedLateItem>;
 export function itemsOf(file: string, io: CliIo, onRead?: (bytes: number) => void, placeLate = false): AsyncIterable<PlacedLateItem> {
-  if (/\.(ndjson|jsonl)$/i.test(file)) {
-    // Streamed line by line (NDJSON files can be far larger than memory), by the reader itself:
-    // a generator around it would cost a few promise turns a claim.
-    const input = (file === '-' ? io.stdin : createReadStream(path.resolve(io.cwd, file))) as AsyncIterable<Buffer | string>;
-    return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
-  }
-  return readItemsOf(file, io, onRead, placeLate);
+  return streamedNdjsonItems(file, io, onRead) ?? readItemsOf(file, io, onRead, placeLate);
+}
+
+/** A file named .ndjson or .jsonl: read as NDJSON a line at a time, whatever its size. */
+function isStreamedNdjson(file: string): boolean {
+  return /\.(ndjson|jsonl)$/i.test(file);
+}
+
+/**
+ * The claims of a file named .ndjson or .jsonl, streamed line by line (NDJSON files can be far
+ * larger than memory) by the reader itself, since a generator around it would cost a few promise
+ * turns a claim; undefined for any other file. Only claims come out: no file problem, nothing
+ * placed late. Read in 1 MiB chunks, as the other formats are: 16 times fewer reads than the
+ * stream's default 64 KiB, and one line held at a time all the same.
+ */
+function streamedNdjsonItems(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<ClaimItem> | undefined {
+  if (!isStreamedNdjson(file)) return undefined;
+  const input = createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+  return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
 }
 
 async function* readItemsOf(file: string, io: CliIo, onRead: ((bytes: number) => void) | undefined, placeLate: boolean): AsyncGenerator<PlacedLateItem> {
@@ -223,6 +236,9 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const format = values.format as Format;
   if (!['text', 'json', 'ndjson'].includes(format)) throw new UsageError(`--format must be text, json or ndjson, not "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one claim file, or "-" for standard input');
+  // NDJSON read a line at a time keeps memory flat by itself: the heaps grow as V8 sees fit,
+  // from the start (loading the packs sizes the heap for the run).
+  if (positionals.every(isStreamedNdjson)) loosenHeap();
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
   const chosen = engineFrom(values.engine, io.env);
@@ -320,12 +336,19 @@ async function checkFiles(
       const reading = history?.batch({ ...options, record: values.record });
       const scrubClaim = history && reading ? (input: unknown) => history.scrub(scrubber, input, reading.options) : undefined;
       const parallel = { rulesDir, options, env: io.env, ...(jobs ? { jobs } : {}), ...(sharedTables ? { sharedTables } : {}), ...(scrubClaim ? { scrubClaim } : {}) };
-      const items = reading ? reading.ahead(claims(), (item) => ('input' in item ? item.input : undefined)) : claims();
+      // An NDJSON stream holds claims only, each in its place as it is read: its results go
+      // straight to the output, with nothing to wait for and no problem to place among them.
+      const streamed = streamedNdjsonItems(file, io);
+      const read = streamed ?? claims();
+      const items = reading ? reading.ahead(read, (item) => ('input' in item ? item.input : undefined)) : read;
       for await (const scrubbed of scrubInOrder(items, scrubber, parallel)) {
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);
-        await writeHeld(false);
+        if (streamed) await out.result(shown, scrubbed);
+        else {
+          held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);
+          await writeHeld(false);
+        }
       }
       await writeHeld(true);
       await flush(Number.POSITIVE_INFINITY);
