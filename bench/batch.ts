@@ -4,7 +4,7 @@ import { rename, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { generateWorkload } from '../test/support/workload.js';
-import { CLI, commandMemoryOf } from './processes.js';
+import { CLI, memoryOf } from './processes.js';
 import { AS_OF, BENCH_PAYERS, DATA_DIR, benchPacks, type BenchTables } from './setup.js';
 import { round } from './stats.js';
 
@@ -63,7 +63,7 @@ export async function batch(quick: boolean, tables: BenchTables, jobs: number | 
   });
   const samples: Array<{ t: number; rss: number; peak: number }> = [];
   const timer = setInterval(() => {
-    void commandMemoryOf(child.pid!).then((m) => {
+    void memoryOf(child.pid!).then((m) => {
       if (m && Number.isFinite(m.peakMiB)) samples.push({ t: performance.now() - started, rss: m.rssMiB, peak: m.peakMiB });
     });
   }, 100);

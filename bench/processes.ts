@@ -56,31 +56,15 @@ export async function stopServer(s: Started): Promise<void> {
   clearTimeout(timer);
 }
 
-/** VmRSS, VmHWM (peak) and RssAnon (private memory) of a process, in MiB, from /proc; undefined where there is no /proc. */
-export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: number; anonMiB: number } | undefined> {
+/** VmRSS and VmHWM (peak) of a process, in MiB, from /proc; undefined where there is no /proc. */
+export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: number } | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, anonMiB: kib('RssAnon') / 1024 };
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   } catch {
     return undefined;
   }
-}
-
-/**
- * The memory of `scrub check`, which runs in a child process of its own on Linux (started again
- * with fewer malloc arenas, src/cli/heap.ts): VmRSS and VmHWM of the process that does the work,
- * plus the private memory (RssAnon) of the launcher that waits for it; the launcher's shared
- * pages (node's own code) are the child's too and are counted once. A process without a child
- * is measured alone. Undefined where there is no /proc or the child has just gone.
- */
-export async function commandMemoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: number } | undefined> {
-  const own = await memoryOf(pid);
-  if (!own) return undefined;
-  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').then((text) => text.trim().split(/\s+/).filter(Boolean), () => []);
-  if (children.length === 0) return own;
-  const child = await memoryOf(Number(children[0]));
-  return child && { rssMiB: child.rssMiB + own.anonMiB, peakMiB: child.peakMiB + own.anonMiB };
 }
 
 /**

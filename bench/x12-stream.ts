@@ -7,15 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { BATCH_HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
 import { packageRoot } from '../src/paths.js';
 import { generate837 } from '../test/support/generate-837.js';
-import { CLI, commandMemoryOf, passesInOwnProcess, type Rate } from './processes.js';
+import { CLI, memoryOf, passesInOwnProcess, type Rate } from './processes.js';
 import { AS_OF, DATA_DIR, type BenchTables } from './setup.js';
 import { median, round } from './stats.js';
 
 /**
  * X12 in constant memory. `scrub check` over a generated 837P of 1 GB (100 MB with --quick),
- * its peak RSS (VmHWM of the process doing the work, sampled from /proc as it runs, plus the
- * private memory of the launcher when `scrub check` starts itself again with fewer malloc arenas:
- * commandMemoryOf) against the peak of the same
+ * its peak RSS (VmHWM of the process, sampled from /proc as it runs) against the peak of the same
  * command on a one-claim 837 (what packs and tables cost alone), and its claims/s. Then the
  * reader alone: the streaming reader (the file read in 1 MiB chunks, every claim mapped) against
  * the whole-file reader (the file read into memory, then mapped) over the same 50 MB file
@@ -87,7 +85,7 @@ export async function checkRun(file: string, tables: BenchTables, expected: numb
   });
   let peakMiB = 0;
   const sample = async () => {
-    const m = await commandMemoryOf(child.pid!);
+    const m = await memoryOf(child.pid!);
     if (m && Number.isFinite(m.peakMiB)) peakMiB = Math.max(peakMiB, m.peakMiB);
   };
   const timer = setInterval(() => void sample().catch(() => undefined), 100);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { relaunchesWithArenas, relaunchWithArenas, stopWithLauncher, tightenHeapFor } from './heap.js';
+import { tightenHeapFor } from './heap.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
 interface Command {
@@ -89,25 +89,15 @@ if (isMain()) {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const runHere = () => {
-    stopWithLauncher();
-    tightenHeapFor(process.argv[2]);
-    const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
-    runCli(process.argv.slice(2), io).then(
-      (code) => {
-        process.exitCode = code;
-      },
-      (err: Error) => {
-        process.stderr.write(`scrub: unexpected error: ${err.stack ?? err.message}\n`);
-        process.exitCode = EXIT.badInput;
-      },
-    );
-  };
-  // `scrub check` runs in a child process with fewer malloc arenas (src/cli/heap.ts).
-  if (relaunchesWithArenas(process.argv.slice(2))) {
-    void relaunchWithArenas().then((code) => {
-      if (code === undefined) runHere();
-      else process.exitCode = code;
-    });
-  } else runHere();
+  tightenHeapFor(process.argv[2]);
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`scrub: unexpected error: ${err.stack ?? err.message}\n`);
+      process.exitCode = EXIT.badInput;
+    },
+  );
 }
