@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import type { PubAck } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
 import { unreadableResult, type UnreadableKind } from '../claim/validate.js';
 import { withInputPlace } from '../formats/decorate.js';
@@ -7,6 +7,7 @@ import type { ReadProblem } from '../formats/index.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { QueueConnection } from './connect.js';
 import { claimBody, claimHeaders, HEADER, type BatchManifest, type ClaimOptions } from './messages.js';
+import { isStreamFull, isSubjectTaken } from './refusals.js';
 import { TOKEN } from './settings.js';
 
 /**
@@ -60,8 +61,6 @@ export class BatchIdInUseError extends Error {
   }
 }
 
-const QUEUE_FULL = /maximum (messages|bytes) exceeded|insufficient resources|resource limits exceeded/i;
-const RESULT_EXISTS = 10077;
 
 export function newBatchId(): string {
   return nuid.next();
@@ -88,8 +87,8 @@ export async function submitBatch(queue: QueueConnection, items: AsyncIterable<S
         if (ack && ack.duplicate) progress.duplicates++;
         return;
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === RESULT_EXISTS) return;
-        const full = err instanceof Error && QUEUE_FULL.test(err.message);
+        if (isSubjectTaken(err)) return;
+        const full = isStreamFull(err);
         if (full) progress.fullWaits++;
         // A full queue drains as workers scrub: wait as long as it takes. Anything else gets a few tries.
         if (!full && attempt >= 5) throw err;

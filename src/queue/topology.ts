@@ -13,6 +13,8 @@ import type { QueueNames, QueueSettings } from './settings.js';
 
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
+/** JetStream reserves a stream's max_bytes when the stream is made, and refuses one it cannot hold. */
+const STORAGE_RESOURCES_EXCEEDED = 10047;
 
 export function streamConfigs(settings: QueueSettings, names: QueueNames): Array<Partial<StreamConfig> & { name: string }> {
   const common = { storage: StorageType.File, num_replicas: settings.replicas, duplicate_window: nanos(settings.duplicateWindowMs) };
@@ -95,6 +97,7 @@ export async function ensureTopology(queue: QueueConnection): Promise<string[]> 
         await jsm.streams.add(config);
         created.push(`stream ${config.name}`);
       } catch (addErr) {
+        if (isApiError(addErr, STORAGE_RESOURCES_EXCEEDED)) throw new TopologyError(storageMessage(config));
         // Another worker starting at the same time made it first: fine when it is the same.
         if (!(addErr instanceof JetStreamApiError) || !/already in use|exists/i.test(addErr.message)) throw addErr;
       }
@@ -110,6 +113,11 @@ export async function ensureTopology(queue: QueueConnection): Promise<string[]> 
     created.push(`consumer ${names.consumer}`);
   }
   return created;
+}
+
+function storageMessage(config: Partial<StreamConfig> & { name: string }): string {
+  const size = config.max_bytes !== undefined && config.max_bytes > 0 ? `${config.max_bytes} bytes (SCRUB_QUEUE_MAX_BYTES)` : 'its storage';
+  return `the NATS server cannot reserve ${size} of JetStream file storage for the stream ${config.name}; lower SCRUB_QUEUE_MAX_BYTES, or give the server more storage (jetstream max_file_store, or more free disk under its store directory)`;
 }
 
 function semanticDifferences(wanted: Partial<StreamConfig>, actual: StreamConfig): string[] {

@@ -14,6 +14,7 @@ import type { ClaimScrub } from './claim-scrub.js';
 import type { QueueConnection } from './connect.js';
 import { HEADER, incomingKey, readClaimBody, resultHeaders, type IncomingClaim } from './messages.js';
 import type { WorkerMetrics } from './metrics.js';
+import { isSubjectTaken } from './refusals.js';
 
 /**
  * A scrub worker: pulls claims from the durable consumer, scrubs each with the packs serving at
@@ -54,7 +55,6 @@ export interface WorkerOptions {
 
 export type DeadReason = 'unreadable' | 'max-deliveries' | 'scrub-failed';
 
-const RESULT_EXISTS = 10077; // maximum messages per subject exceeded: the result is already there
 /** How often a worker waiting for the claim history asks whether it answers again. */
 const DEPENDENCY_RETRY_MS = 1000;
 
@@ -237,7 +237,7 @@ export class QueueWorker {
       await js.publish(names.result(key.batch, key.item), JSON.stringify(result), { headers: resultHeaders(key, result, this.id, deliveries) });
       this.o.metrics.published.inc();
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === RESULT_EXISTS) {
+      if (isSubjectTaken(err)) {
         this.o.metrics.duplicates.inc();
         return;
       }

@@ -76,14 +76,42 @@ export function uniqueQueueName(prefix = 't'): string {
   return `${prefix}${process.pid}x${Date.now().toString(36)}x${names++}`;
 }
 
+/**
+ * JetStream reserves each claims stream's max_bytes out of the server's storage when the stream is
+ * made. Every queue test file shares CI's one server, so a test queue asks for 64 MiB (enough for
+ * the largest test batch) rather than the 2 GiB default, and its streams are deleted after the file.
+ */
+const TEST_QUEUE_MAX_BYTES = String(64 * 1024 ** 2);
+
+const usedQueues = new Map<string, { url: string; name: string }>();
+
 /** The environment of a worker or producer on this test's queue. */
 export function queueEnv(url: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { SCRUB_NATS_URL: url, SCRUB_QUEUE_NAME: name, ...extra };
+  usedQueues.set(`${url} ${name}`, { url, name });
+  return { SCRUB_NATS_URL: url, SCRUB_QUEUE_NAME: name, SCRUB_QUEUE_MAX_BYTES: TEST_QUEUE_MAX_BYTES, ...extra };
 }
+
+afterAll(async () => {
+  const used = [...usedQueues.values()];
+  usedQueues.clear();
+  for (const { url, name } of used) {
+    const queue = await connectQueue(readQueueSettings(queueEnv(url, name)), 'test cleanup').catch(() => undefined);
+    if (!queue) continue;
+    for (const stream of [queue.names.claimsStream, queue.names.resultsStream, queue.names.deadStream]) {
+      await queue.jsm.streams.delete(stream).catch(() => undefined);
+    }
+    await queue.nc.close();
+  }
+});
 
 export async function openQueue(url: string, name: string, extra: Record<string, string> = {}): Promise<QueueConnection> {
   const queue = await connectQueue(readQueueSettings(queueEnv(url, name, extra)), 'test');
-  await ensureTopology(queue);
+  try {
+    await ensureTopology(queue);
+  } catch (err) {
+    await queue.nc.close();
+    throw err;
+  }
   return queue;
 }
 

@@ -90,6 +90,13 @@ describe('the topology', () => {
     await first.jsm.streams.add({ name: first.names.resultsStream, subjects: [first.names.resultsWildcard, first.names.batchesWildcard] });
     await expect(openQueue(nats.url, name)).rejects.toThrow(/exists with other settings.*max_msgs_per_subject/);
   });
+
+  it('refuses, saying what to change, a queue larger than the server can reserve storage for', async () => {
+    const tooBig = String(2 ** 50);
+    await expect(openQueue(nats.url, uniqueQueueName('big'), { SCRUB_QUEUE_MAX_BYTES: tooBig })).rejects.toThrow(
+      new RegExp(`cannot reserve ${tooBig} bytes \\(SCRUB_QUEUE_MAX_BYTES\\) of JetStream file storage.*lower SCRUB_QUEUE_MAX_BYTES`),
+    );
+  });
 });
 
 describe('a worker', () => {
@@ -107,6 +114,25 @@ describe('a worker', () => {
     expect([...(await resultSubjects(queue, manifest.batchId)).values()].every((n) => n === 1)).toBe(true);
     await worker.drain();
   });
+
+  it('loses no claim when the queue is full: the producer waits for room and every claim gets its result', async () => {
+    // A 1 MiB queue and about 2 MiB of claims: the server refuses publishes until the worker makes room.
+    const queue = await queueFor({ SCRUB_QUEUE_MAX_BYTES: String(1024 * 1024) });
+    const { worker } = await workerOn(queue);
+    const claims = generateClaims(2000, { seed: 8, problemRate: 0.5 });
+    let fullWaits = 0;
+    const manifest = await submitBatch(queue, claims.map((input, i) => ({ label: `line ${i + 1}`, input })), {
+      via: 'cli',
+      claimOptions: { asOf: '2026-06-01' },
+      onProgress: (p) => (fullWaits = p.fullWaits),
+    });
+    expect(fullWaits).toBeGreaterThan(0);
+    await until('every result', async () => (await batchStatus(queue, manifest.batchId))!.done === 2000, 120_000);
+    const ids: string[] = [];
+    for await (const r of batchResults(queue, manifest)) ids.push((JSON.parse(r.json) as { claimId: string }).claimId);
+    expect(ids).toEqual(claims.map((c) => c.claimId));
+    await worker.drain();
+  }, 180_000);
 
   it('dead-letters a poison message (not a claim) at once, with the reason, and still gives its item a result', async () => {
     const queue = await queueFor();
