@@ -1,7 +1,7 @@
 /**
  * Where history's cost per claim goes, one claim at a time (the /v1/scrub path), with the
  * history bench's store (100,000 patients of 10 lines: 1,000,000 lines) and claims:
- *   npx tsx bench/history-probe.ts [--store FILE] [--rounds N] [--full]
+ *   npx tsx bench/history-probe.ts [--store FILE] [--rounds N] [--steps a,b] [--full]
  * Each step adds one piece of a what-if scrub's read to the scrub with history off, claims
  * interleaved in chunks as the bench does, so that every step runs with the caches the scrub
  * leaves behind (a piece measured alone, in a loop, is several times cheaper than between
@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Scrubber } from '../src/engine/scrubber.js';
+import { HistoryView } from '../src/engine/history.js';
 import { ClaimHistory } from '../src/history/claim-history.js';
 import { identify } from '../src/history/record.js';
 import { SqliteHistoryStore } from '../src/history/sqlite.js';
@@ -66,8 +67,20 @@ const steps: Array<[string, string, Step]> = [
   ['seek', '+ the seek of the patient (count of its lines)', withKey((key) => seekOnly.all(key))],
   ['rows', "+ the patient's rows (the read's statement)", withKey((key) => rows.all(key))],
   ['lines', '+ rows as recorded lines (the store read, linesNow)', withKey((key, exclude) => store.linesNow(key, exclude))],
+  [
+    'edits',
+    '+ the history edits on those lines (scrubNow with their HistoryView)',
+    (claim) => {
+      const id = identify(HISTORY_BENCH_SECRET, claim);
+      const lines = 'reason' in id ? [] : store.linesNow(id.patientKey, id.exclude);
+      return scrubber.scrubNow(claim, { asOf: AS_OF, history: new HistoryView(lines) });
+    },
+  ],
   ['on', 'history on (ClaimHistory.scrub: the read and the history edits)', (claim) => history.scrub(scrubber, claim, { asOf: AS_OF })],
 ];
+// --steps off,lines,on: only these (off is always run: every figure is against it).
+const only = option('--steps')?.split(',');
+if (only) steps.splice(0, steps.length, ...steps.filter(([name]) => name === 'off' || only.includes(name)));
 const cpu = new Map<string, number[]>(steps.map(([name]) => [name, []]));
 const CHUNK = 200;
 for (let round = 0; round < rounds; round++) {
