@@ -22,7 +22,9 @@ import { median, round } from './stats.js';
  * recording a 100,000-claim batch.
  */
 
-const SECRET = 'bench-history-secret-0123456789';
+/** The secret the bench's patient keys are made with. */
+export const HISTORY_BENCH_SECRET = 'bench-history-secret-0123456789';
+const SECRET = HISTORY_BENCH_SECRET;
 const LINES_PER_PATIENT = 10;
 
 /** Per-claim wall and CPU microseconds of a batch way, and each as a ratio against the batch API with history off. */
@@ -143,7 +145,7 @@ const CODES = ['99213', '99214', '36415', '85025', '80053', '93000', '71046', '2
  * to the end of the lines' primary key instead of touching pages all over a growing file, which
  * is what made filling a million lines take minutes.
  */
-async function fill(store: HistoryStore, patients: number): Promise<void> {
+export async function fillHistory(store: HistoryStore, patients: number): Promise<void> {
   const keyed = Array.from({ length: patients }, (_, p) => ({ p, patientKey: patientKeyOf(SECRET, memberOf(p), '1950-04-01') }));
   keyed.sort((a, b) => (a.patientKey < b.patientKey ? -1 : 1));
   const batch: RecordedClaim[] = [];
@@ -159,11 +161,9 @@ async function fill(store: HistoryStore, patients: number): Promise<void> {
   if (batch.length > 0) await store.recordMany(batch);
 }
 
-export async function historyBench(quick: boolean, tables: BenchTables): Promise<HistoryBenchResult> {
-  const patients = quick ? 10_000 : 100_000;
-  const { packs } = await benchPacks(tables);
-  const scrubber = new Scrubber(packs);
-  const claims = (generateWorkload(quick ? 1000 : 4000, { payerIds: BENCH_PAYERS }) as Array<Record<string, any>>).map((c, i) => {
+/** The bench's claims: the workload's, each naming one of the store's patients (spread over all of them). */
+export function benchHistoryClaims(count: number, patients: number): Array<Record<string, any>> {
+  return (generateWorkload(count, { payerIds: BENCH_PAYERS }) as Array<Record<string, any>>).map((c, i) => {
     // The workload's broken claims (no patient at all) stay broken: history is not consulted for them.
     if (c.patient && typeof c.patient === 'object') {
       c.patient.memberId = memberOf((i * 7919) % patients);
@@ -171,12 +171,19 @@ export async function historyBench(quick: boolean, tables: BenchTables): Promise
     }
     return c;
   });
+}
+
+export async function historyBench(quick: boolean, tables: BenchTables): Promise<HistoryBenchResult> {
+  const patients = quick ? 10_000 : 100_000;
+  const { packs } = await benchPacks(tables);
+  const scrubber = new Scrubber(packs);
+  const claims = benchHistoryClaims(quick ? 1000 : 4000, patients);
   const tmp = mkdtempSync(path.join(tmpdir(), 'bench-history-'));
   const sqlite = new ClaimHistory(SqliteHistoryStore.open(path.join(tmp, 'history.sqlite')), SECRET, 1185);
   console.log(`  filling SQLite with ${patients * LINES_PER_PATIENT} lines ...`);
   const seconds = (from: bigint) => round(Number(process.hrtime.bigint() - from) / 1e9, 1);
   let started = process.hrtime.bigint();
-  await fill(sqlite.store, patients);
+  await fillHistory(sqlite.store, patients);
   const fillSeconds: HistoryBenchResult['fillSeconds'] = { sqlite: seconds(started) };
   let postgres: ClaimHistory | undefined;
   let postgresNote: string | undefined;

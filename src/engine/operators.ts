@@ -47,7 +47,17 @@ const isArray = Array.isArray;
 
 // Values arrive freshly cloned on every json-rules-engine run, so matchers are cached by content.
 const codeMatchers = new Map<string, CodeMatcher>();
+/**
+ * The compiled evaluator hands over the very list of a pack's parameter (`codeIn {fact: params,
+ * path: laboratoryCodes}`), the same array on every claim: found by identity, it costs no
+ * joining of hundreds of codes per comparison. Pack parameters are never changed once loaded.
+ */
+const codeMatchersByList = new WeakMap<readonly unknown[], CodeMatcher>();
 export function codeMatcherFor(list: unknown): CodeMatcher {
+  if (isArray(list)) {
+    const known = codeMatchersByList.get(list);
+    if (known) return known;
+  }
   const entries = isArray(list) ? list : [list];
   const key = entries.join('|');
   let m = codeMatchers.get(key);
@@ -56,6 +66,7 @@ export function codeMatcherFor(list: unknown): CodeMatcher {
     if (codeMatchers.size > 5_000) codeMatchers.clear();
     codeMatchers.set(key, m);
   }
+  if (isArray(list)) codeMatchersByList.set(list, m);
   return m;
 }
 

@@ -5,6 +5,7 @@ import { buildClaimView, type ClaimView } from '../claim/view.js';
 import type { Finding, ScrubResult } from '../findings/finding.js';
 import { FindingOrder, buildResult } from '../findings/result.js';
 import { inWindow, overlapsWindow, type DateWindow, type Pack, type PackSet, type Rule, type RuleOverride } from '../packs/model.js';
+import { blockedPositions, gateKeyOf, gatesOf, type Gate } from './claim-gate.js';
 import { CompiledEvaluator, type CompiledRule } from './compiled-evaluator.js';
 import { DEFAULT_ENGINE, createEvaluator } from './engines.js';
 import { groupRules, type ConditionTrace, type EngineName, type Evaluator, type RuleGroup } from './evaluator.js';
@@ -132,6 +133,8 @@ interface GroupRun {
   index: RuleIndex | undefined;
   context: PackContext;
   overrides: ReadonlyMap<string, RuleOverride> | undefined;
+  /** Each rule's claim gates (see claim-gate.ts), position for position with `rules`. */
+  gates: ReadonlyArray<readonly Gate[]>;
 }
 
 /** Which packs apply to a claim, and how payer packs adjust them: the same for many claims. */
@@ -149,7 +152,20 @@ interface Selection {
   groups: GroupRun[];
   /** With indexing: the groups of one scope, of several packs, that run under one index. */
   merged: MergedRun[];
+  /** Whether any rule of the selection has a claim gate: else no claim needs GateMasks. */
+  gated: boolean;
+  /** By gate key (gateKeyOf): which rules the claim gates rule out, group by group. */
+  masks: Map<string, GateMasks>;
 }
+
+/** Per group (`groups`, then `merged`), 1 at the positions of rules a claim's gates rule out; undefined: none. */
+interface GateMasks {
+  groups: Array<Uint8Array | undefined>;
+  merged: Array<Uint8Array | undefined>;
+}
+
+/** Gate keys kept per selection; past it (claims with odd field values) masks are worked out per claim. */
+const GATE_MASK_LIMIT = 64;
 
 /**
  * Groups of one scope from several selected packs, under one index over all their rules: an
@@ -210,6 +226,7 @@ export class Scrubber {
   private readonly order: FindingOrder;
   /** By rule: what its findings are made of (templates compiled, rank in the order). */
   private readonly makers = new Map<Rule, FindingMaker>();
+  private readonly gatesByRule = new WeakMap<CompiledRule, readonly Gate[]>();
 
   constructor(
     readonly packSet: PackSet,
@@ -327,6 +344,7 @@ export class Scrubber {
               index: this.indexFor(g, context.params),
               context,
               overrides,
+              gates: g.compiled!.map((c) => this.gatesOfRule(c)),
             }),
           ),
         );
@@ -337,7 +355,36 @@ export class Scrubber {
         return need && overrides?.get(rule.id)?.enabled !== false ? [{ need, params: context.params }] : [];
       }),
     );
-    return { packs, tableReaders, tablesByPayerType: new Map(), runs, groups: single, merged };
+    const gated = groups.some((g) => g.gates.some((list) => list.length > 0));
+    return { packs, tableReaders, tablesByPayerType: new Map(), runs, groups: single, merged, gated, masks: new Map() };
+  }
+
+  private gatesOfRule(c: CompiledRule): readonly Gate[] {
+    let gates = this.gatesByRule.get(c);
+    if (!gates) this.gatesByRule.set(c, (gates = gatesOf(c.rule.conditions, c.total, this.packSet.facts)));
+    return gates;
+  }
+
+  /** Which rules of the selection the claim's gates rule out (undefined: none can be). */
+  private masksFor(selection: Selection, claim: ClaimView): GateMasks | undefined {
+    if (!selection.gated) return undefined;
+    const key = gateKeyOf(claim);
+    if (key === undefined) return undefined;
+    let masks = selection.masks.get(key);
+    if (!masks) {
+      masks = {
+        groups: selection.groups.map((g) => blockedPositions(g.gates, () => g.context.params, claim)),
+        merged: selection.merged.map(({ runs, runOf, positionOf }) =>
+          blockedPositions(
+            Array.from(runOf, (r, p) => runs[r]!.gates[positionOf[p]!]!),
+            (p) => runs[runOf[p]!]!.context.params,
+            claim,
+          ),
+        ),
+      };
+      if (selection.masks.size < GATE_MASK_LIMIT) selection.masks.set(key, masks);
+    }
+    return masks;
   }
 
   /** The tables that the selection's rules applying to a claim of this payer type read. */
@@ -446,8 +493,10 @@ export class Scrubber {
     const facts = this.reusableFacts;
     const factsAt: FactsAt = { item: undefined, context: undefined };
     const out: Found = { findings, ranks };
+    const masks = this.masksFor(selection, claim);
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!;
+      const blocked = masks?.groups[g];
       const { scopeKey, effective, rules, index, context } = group;
       // A pair group keyed by its lines: only the pairs that can trigger a rule, each built when reached.
       const pairs = index?.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
@@ -462,11 +511,15 @@ export class Scrubber {
           factsAt.context = context;
         }
         const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
-        for (let k = 0; k < positions.length; k++) this.evaluateRule(group, positions[k]!, item, run, unusable, factsAt, out);
+        for (let k = 0; k < positions.length; k++) {
+          const p = positions[k]!;
+          if (blocked === undefined || blocked[p] === 0) this.evaluateRule(group, p, item, run, unusable, factsAt, out);
+        }
       }
     }
     for (let m = 0; m < selection.merged.length; m++) {
       const { scopeKey, index, runs, runOf, positionOf } = selection.merged[m]!;
+      const blocked = masks?.merged[m];
       const pairs = index.pairwise ? index.pairsOf(claim.lines, scopeKey === 'line-pair-ordered') : undefined;
       const items = pairs ? undefined : itemsFor(scopeKey);
       const count = pairs ? pairs.length : items!.length;
@@ -483,7 +536,7 @@ export class Scrubber {
             at = r;
             outside = !inWindow(runs[r]!.effective, date);
           }
-          if (!outside) this.evaluateRule(runs[r]!, positionOf[p]!, item, run, unusable, factsAt, out);
+          if (!outside && (blocked === undefined || blocked[p] === 0)) this.evaluateRule(runs[r]!, positionOf[p]!, item, run, unusable, factsAt, out);
         }
       }
     }
