@@ -13,7 +13,9 @@ import { median, round } from './stats.js';
 
 /**
  * X12 in constant memory. `scrub check` over a generated 837P of 1 GB (100 MB with --quick),
- * its peak RSS (VmHWM of the process, sampled from /proc as it runs) against the peak of the same
+ * its peak RSS (VmHWM of the process doing the work, sampled from /proc as it runs, plus the
+ * private memory of the launcher when `scrub check` starts itself again with fewer malloc arenas:
+ * commandMemoryOf) against the peak of the same
  * command on a one-claim 837 (what packs and tables cost alone), and its claims/s. Then the
  * reader alone: the streaming reader (the file read in 1 MiB chunks, every claim mapped) against
  * the whole-file reader (the file read into memory, then mapped) over the same 50 MB file

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { relaunchesWithArenas, relaunchWithArenas, tightenHeapFor } from './heap.js';
+import { relaunchesWithArenas, relaunchWithArenas, stopWithLauncher, tightenHeapFor } from './heap.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
 interface Command {
@@ -90,6 +90,7 @@ if (isMain()) {
     throw err;
   });
   const runHere = () => {
+    stopWithLauncher();
     tightenHeapFor(process.argv[2]);
     const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
     runCli(process.argv.slice(2), io).then(

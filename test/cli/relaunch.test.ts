@@ -95,4 +95,15 @@ describe('when scrub check starts itself again', () => {
     for (let i = 0; i < 100 && (await alive(child)); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await alive(child)).toBe(false);
   }, 120_000);
+
+  it.runIf(relaunches)('stops the child when the launcher is killed outright (SIGKILL, which it cannot pass on)', async () => {
+    const run = startScrub(['check', '-'], envWithout());
+    const child = await childOf(run.child.pid!);
+    // Once the child runs the command, not while it is still being started.
+    await new Promise((r) => setTimeout(r, 1_000));
+    run.child.kill('SIGKILL');
+    expect((await run.done).signal).toBe('SIGKILL');
+    for (let i = 0; i < 200 && (await alive(child)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await alive(child)).toBe(false);
+  }, 120_000);
 });
