@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { checkClaimStructure } from '../src/claim/validate.js';
-import { CHECK_MALLOC_ARENA_MAX } from '../src/cli/heap.js';
 import { BufferedWriter } from '../src/cli/io.js';
 import { Scrubber } from '../src/engine/scrubber.js';
 import type { ScrubResult } from '../src/findings/finding.js';
@@ -92,11 +91,8 @@ function passes(mode: 'floor' | 'reader', file: string, count: number, claims: n
  */
 async function checkPass(file: string, claims: number, tables: BenchTables): Promise<Rate & { wholeRun: number }> {
   const started = performance.now();
-  // With MALLOC_ARENA_MAX set as `scrub check` sets it for itself, the check runs in this one
-  // process instead of starting itself again: the process sampled is the one that does the work
-  // (a launcher's child is gone by the last sample, and its CPU with it).
   const child = spawn(process.execPath, [CLI, 'check', '--format', 'ndjson', '--as-of', AS_OF, '--jobs', '1', file], {
-    env: { ...process.env, ...tables.env, MALLOC_ARENA_MAX: CHECK_MALLOC_ARENA_MAX },
+    env: { ...process.env, ...tables.env },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   let results = 0;
