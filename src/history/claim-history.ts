@@ -163,6 +163,11 @@ export interface ImportCounts {
   skipped: Array<{ label: string; reason: string }>;
 }
 
+/** What history did, when it says no more than that: one frozen object each, shared by every result. */
+const CONSULTED: HistoryStatus = Object.freeze({ consulted: true, recorded: false });
+const RECORDED: HistoryStatus = Object.freeze({ consulted: true, recorded: true });
+const NOT_CONSULTED_OFF: HistoryStatus = Object.freeze({ consulted: false, recorded: false, reason: 'history=off: the history edits did not run' });
+
 /** The result says what history did: set on the scrubber's result, which is made for this scrub alone (buildResult). */
 function withStatus(result: ScrubResult, status: HistoryStatus): ScrubResult {
   result.history = status;
@@ -214,15 +219,15 @@ export class ClaimHistory {
    * cannot be used: a scrub that needs history must not silently skip the history edits.
    */
   async scrub(scrubber: Scrubber, input: unknown, options: HistoryScrubOptions = {}): Promise<ScrubResult> {
-    const { record = false, mode = 'on', prefetched, ...scrubOptions } = options;
-    if (mode === 'off') {
-      const result = await scrubber.scrub(input, scrubOptions);
-      return withStatus(result, { consulted: false, recorded: false, reason: 'history=off: the history edits did not run' });
-    }
-    const ahead = record ? undefined : prefetched?.of(input);
+    // The options go on to the scrubber as they are (it reads only its own): copying them without
+    // record, mode and prefetched, and again with the view, cost more per claim than the scrub's
+    // other bookkeeping (bench/history-probe.ts, step on).
+    if (options.mode === 'off') return withStatus(await scrubber.scrub(input, options), NOT_CONSULTED_OFF);
+    const record = options.record === true;
+    const ahead = record ? undefined : options.prefetched?.of(input);
     const identity = ahead ? ahead.identity : identify(this.secret, input);
     if ('reason' in identity) {
-      const result = await scrubber.scrub(input, scrubOptions);
+      const result = await scrubber.scrub(input, options);
       return withStatus(result, { consulted: false, recorded: false, reason: `history not consulted: ${identity.reason}` });
     }
     if (!record) {
@@ -231,13 +236,12 @@ export class ClaimHistory {
         if (ahead.chunk.failure !== undefined) throw ahead.chunk.failure;
         lines = recordedLinesOf(ahead.chunk.rows?.get(identity.patientKey) ?? [], identity.exclude);
       } else lines = this.store.linesNow ? this.store.linesNow(identity.patientKey, identity.exclude) : await this.store.linesOf(identity.patientKey, identity.exclude);
+      const withHistory: ScrubOptions = { ...options, history: new HistoryView(lines) };
       // Synchronous where the store and the evaluator are: no promise between the read and the result.
-      const withHistory = { ...scrubOptions, history: new HistoryView(lines) };
-      const result = scrubber.scrubNow(input, withHistory) ?? (await scrubber.scrub(input, withHistory));
-      return withStatus(result, { consulted: true, recorded: false });
+      return withStatus(scrubber.scrubNow(input, withHistory) ?? (await scrubber.scrub(input, withHistory)), CONSULTED);
     }
     return this.store.withPatient(identity.patientKey, identity.exclude, (lines, writer) => {
-      const withHistory = { ...scrubOptions, history: new HistoryView(lines) };
+      const withHistory: ScrubOptions = { ...options, history: new HistoryView(lines) };
       // Synchronous where the evaluator is, so that SQLite's transaction never waits on the event loop.
       const now = scrubber.scrubNow(input, withHistory);
       if (now) return this.recordAfter(now, input, identity, writer);
@@ -256,7 +260,7 @@ export class ClaimHistory {
     const claim = input as Claim;
     const recorded = identity.frequencyCode === '8' ? undefined : recordedClaimOf(claim, identity.patientKey, new Date().toISOString(), result.findings);
     const changes = changesFor(identity, recorded);
-    const status: HistoryStatus = { consulted: true, recorded: true };
+    const status = RECORDED;
     const removed = changes.remove.length > 0 ? writer.remove(changes.remove) : undefined;
     const write = () => (changes.record ? writer.record(changes.record) : undefined);
     if (removed instanceof Promise) return removed.then(write).then(() => withStatus(result, status));
