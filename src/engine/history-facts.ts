@@ -148,16 +148,40 @@ export function parseGlobalDays(value: unknown): GlobalDaysEntry[] {
   });
 }
 
+interface PackData {
+  limits: FrequencyLimit[];
+  globalDays: GlobalDaysEntry[];
+  /** The limits whose codes a billed code is among, by code, as codes are met (most lines: none). */
+  limitsByCode: Map<string, readonly FrequencyLimit[]>;
+}
+
+/** Codes whose limits limitsOf keeps per parameter set; past this the map starts again (memory stays bounded). */
+const CODES_KEPT = 20_000;
+
 /** Parsed pack data, once per parameter set (the same object for every claim of a selection). */
-const parsed = new WeakMap<object, { limits: FrequencyLimit[]; globalDays: GlobalDaysEntry[] }>();
-function packData(pack: PackContext) {
+const parsed = new WeakMap<object, PackData>();
+function packData(pack: PackContext): PackData {
   let data = parsed.get(pack.params);
   if (!data) {
-    data = { limits: parseFrequencyLimits(pack.params.frequencyLimits), globalDays: parseGlobalDays(pack.params.globalDays) };
+    data = { limits: parseFrequencyLimits(pack.params.frequencyLimits), globalDays: parseGlobalDays(pack.params.globalDays), limitsByCode: new Map() };
     parsed.set(pack.params, data);
   }
   return data;
 }
+
+/** The frequency limits that apply to a billed code, in the parameter's order. */
+function limitsOf(data: PackData, code: string): readonly FrequencyLimit[] {
+  let limits = data.limitsByCode.get(code);
+  if (limits === undefined) {
+    const matching = data.limits.filter((limit) => limit.codes.matches(code));
+    limits = matching.length === 0 ? NO_LIMITS : matching;
+    if (data.limitsByCode.size >= CODES_KEPT) data.limitsByCode.clear();
+    data.limitsByCode.set(code, limits);
+  }
+  return limits;
+}
+
+const NO_LIMITS: readonly FrequencyLimit[] = [];
 
 function globalDaysOf(code: string, date: string, run: RunContext, pack: PackContext): { days: number; source: string } | undefined {
   const fromTable = run.globalDays?.(code, date);
@@ -254,9 +278,8 @@ export function recordedLineFact(recorded: RecordedLine, provider: string, payer
 
 function frequencyFor(line: LineView, history: HistoryView, run: RunContext, pack: PackContext) {
   const code = line.procedureCode;
-  if (code === undefined) return { exceeded: false };
-  for (const limit of packData(pack).limits) {
-    if (!limit.codes.matches(code)) continue;
+  if (code === undefined) return NOT_EXCEEDED;
+  for (const limit of limitsOf(packData(pack), code)) {
     if (limit.payerTypes && (run.claim.payer.type === undefined || !limit.payerTypes.includes(run.claim.payer.type))) continue;
     let recordedUnits = 0;
     const earlier: string[] = [];
@@ -281,7 +304,7 @@ function frequencyFor(line: LineView, history: HistoryView, run: RunContext, pac
       };
     }
   }
-  return { exceeded: false };
+  return NOT_EXCEEDED;
 }
 
 /** What a line sees when the patient has no recorded lines (most claims): built once. */
@@ -290,6 +313,7 @@ const NOTHING_RECORDED = [true, false].map((consulted) =>
 );
 
 function duplicatesOf(line: LineView, sameDay: readonly RecordedLine[], provider: string) {
+  if (sameDay.length === 0) return { exact: NO_REFERENCES, suspect: NO_REFERENCES };
   const exact: string[] = [];
   const suspect: string[] = [];
   if (line.procedureCode !== undefined) {
@@ -302,45 +326,97 @@ function duplicatesOf(line: LineView, sameDay: readonly RecordedLine[], provider
   return { exact, suspect };
 }
 
+/** A recorded procedure with a post-operative global period (more than 0 days). */
+interface Surgery {
+  recorded: RecordedLine;
+  days: number;
+  source: string;
+  /** Its date of service as a day number. */
+  day: number;
+}
+
+/**
+ * The patient's recorded procedures that can put a line of this claim in a global period, in
+ * recorded order: those of a provider of the claim's lines, dated before its last date of
+ * service, with more than 0 global days. They depend on the claim, the recorded lines, the
+ * pack's globalDays and the loaded fee schedule only, so they are looked up once per claim and
+ * pack, not once per line (the fee schedule lookup was most of the line fact's cost).
+ */
+function surgeriesOf(history: HistoryView, run: RunContext, pack: PackContext): readonly Surgery[] {
+  const known = history.memo(pack.params, () => ({ claim: run.claim, lookup: run.globalDays, surgeries: findSurgeries(history, run, pack) }));
+  // A view consulted for another claim or under another fee schedule (reused by a caller) works them out again.
+  return known.claim === run.claim && known.lookup === run.globalDays ? known.surgeries : findSurgeries(history, run, pack);
+}
+
+function findSurgeries(history: HistoryView, run: RunContext, pack: PackContext): Surgery[] {
+  const claim = run.claim;
+  let last = '';
+  const providers: string[] = [];
+  for (const line of claim.lines) {
+    if (line.serviceDate > last) last = line.serviceDate;
+    const provider = providerOf(line, claim);
+    if (!providers.includes(provider)) providers.push(provider);
+  }
+  const surgeries: Surgery[] = [];
+  for (const r of history.lines) {
+    if (r.serviceDate >= last || !providers.includes(r.providerNpi)) continue;
+    const global = globalDaysOf(r.procedureCode, r.serviceDate, run, pack);
+    if (global && global.days !== 0) surgeries.push({ recorded: r, days: global.days, source: global.source, day: dayNumber(r.serviceDate) });
+  }
+  return surgeries;
+}
+
 /** Recorded procedures of the provider whose post-operative period covers the line's date. */
 function globalPeriodsOf(line: LineView, history: HistoryView, provider: string, run: RunContext, pack: PackContext): Array<Record<string, unknown>> {
+  const surgeries = surgeriesOf(history, run, pack);
+  if (surgeries.length === 0) return NO_PERIODS;
   const periods: Array<Record<string, unknown>> = [];
   const day = dayNumber(line.serviceDate);
-  for (const r of history.lines) {
-    if (r.providerNpi !== provider || r.serviceDate >= line.serviceDate) continue;
-    const global = globalDaysOf(r.procedureCode, r.serviceDate, run, pack);
-    if (!global || global.days === 0 || day - dayNumber(r.serviceDate) > global.days) continue;
-    const endsOn = addDays(r.serviceDate, global.days);
+  for (const { recorded: r, days, source, day: recordedDay } of surgeries) {
+    if (r.providerNpi !== provider || r.serviceDate >= line.serviceDate || day - recordedDay > days) continue;
+    const endsOn = addDays(r.serviceDate, days);
     periods.push({
       claimId: r.claimId,
       line: r.lineNumber,
       procedureCode: r.procedureCode,
       serviceDate: r.serviceDate,
-      globalDays: global.days,
+      globalDays: days,
       endsOn,
-      source: global.source,
-      reference: `${lineReference(r)} (${r.procedureCode} on ${r.serviceDate}, ${global.days}-day global period to ${endsOn})`,
+      source,
+      reference: `${lineReference(r)} (${r.procedureCode} on ${r.serviceDate}, ${days}-day global period to ${endsOn})`,
     });
   }
   return periods;
 }
 
+/** Shared empty answers of the line fact (most lines): never changed by anyone who reads them. */
+const NO_PERIODS: Array<Record<string, unknown>> = [];
+const NO_REFERENCES: string[] = [];
+const NO_FACTS: RecordedLineFact[] = [];
+const NOT_EXCEEDED = Object.freeze({ exceeded: false });
+
 function lineHistory(line: LineView, run: RunContext, pack: PackContext) {
   const history = historyOf(run);
-  if (history.lines.length === 0) return NOTHING_RECORDED[history.consulted ? 0 : 1];
+  const nothing = NOTHING_RECORDED[history.consulted ? 0 : 1]!;
+  if (history.lines.length === 0) return nothing;
   const provider = providerOf(line, run.claim);
   const sameDay = history.onDate(line.serviceDate);
+  const frequency = frequencyFor(line, history, run, pack);
+  const periods = globalPeriodsOf(line, history, provider, run, pack);
+  // Most lines of a patient with history: no recorded line that day, no limit reached, no
+  // global period: no history rule can fire, and the line sees what a patient without history
+  // sees (one shared object instead of one per line).
+  if (sameDay.length === 0 && frequency === NOT_EXCEEDED && periods === NO_PERIODS) return nothing;
   // Worked out at once: own data properties are what paths read fastest, and a patient's
   // history is a few lines (getters made per object cost more than the work they defer).
   const duplicates = duplicatesOf(line, sameDay, provider);
-  const periods = globalPeriodsOf(line, history, provider, run, pack);
   return {
     consulted: history.consulted,
-    sameDayLines: sameDay.length === 0 ? sameDay : sameDay.map((r) => recordedLineFact(r, provider, run.claim.payer.id)),
+    sameDayLines: sameDay.length === 0 ? NO_FACTS : sameDay.map((r) => recordedLineFact(r, provider, run.claim.payer.id)),
     exactDuplicates: duplicates.exact,
     suspectDuplicates: duplicates.suspect,
-    frequency: frequencyFor(line, history, run, pack),
-    globalPeriods: periods.map((g) => g.reference as string),
+    frequency,
+    globalPeriods: periods.length === 0 ? NO_REFERENCES : periods.map((g) => g.reference as string),
     globalPeriod: periods[0],
   };
 }

@@ -31,6 +31,8 @@ export function lineReference(line: Pick<RecordedLine, 'claimId' | 'lineNumber'>
   return `${line.claimId} line ${line.lineNumber}`;
 }
 
+const NO_LINES: readonly RecordedLine[] = Object.freeze([]);
+
 /**
  * The history one scrub consults. `consulted: false` says why history could not be used (the
  * claim has no member id, history is off): the history rules then find nothing, and the result
@@ -38,6 +40,8 @@ export function lineReference(line: Pick<RecordedLine, 'claimId' | 'lineNumber'>
  */
 export class HistoryView {
   private byDate: Map<string, RecordedLine[]> | undefined;
+  /** What the facts work out once per claim from these lines, by the object it depends on (memo). */
+  private derived: Map<object, unknown> | undefined;
 
   constructor(
     readonly lines: readonly RecordedLine[],
@@ -46,17 +50,31 @@ export class HistoryView {
 
   static readonly NONE = new HistoryView([], false);
 
-  /** Recorded lines whose date of service is `date`, in recorded order. */
+  /**
+   * Recorded lines whose date of service is `date`, in recorded order. Each date asked for is
+   * looked up once per claim: a claim's lines share a few dates, while the patient's recorded
+   * lines may have many.
+   */
   onDate(date: string): readonly RecordedLine[] {
-    if (this.lines.length === 0) return [];
-    if (!this.byDate) {
-      this.byDate = new Map();
-      for (const line of this.lines) {
-        const list = this.byDate.get(line.serviceDate);
-        if (list) list.push(line);
-        else this.byDate.set(line.serviceDate, [line]);
-      }
+    if (this.lines.length === 0) return NO_LINES;
+    const byDate = (this.byDate ??= new Map());
+    let list = byDate.get(date);
+    if (list === undefined) {
+      for (const line of this.lines) if (line.serviceDate === date) (list ??= []).push(line);
+      byDate.set(date, (list ??= NO_LINES as RecordedLine[]));
     }
-    return this.byDate.get(date) ?? [];
+    return list;
+  }
+
+  /**
+   * `make()` for these lines, worked out once per `key` (a pack's parameters) rather than once
+   * per line of the claim: what depends only on the recorded lines and the pack.
+   */
+  memo<T>(key: object, make: () => T): T {
+    const derived = (this.derived ??= new Map());
+    if (derived.has(key)) return derived.get(key) as T;
+    const value = make();
+    derived.set(key, value);
+    return value;
   }
 }
