@@ -55,6 +55,34 @@ describe('pack data the history fact reads', () => {
     expect(fromTable.globalPeriods).toEqual([]);
   });
 
+  it("puts only the surgeon's own later lines in a recorded procedure's global period, claim by claim", () => {
+    const params = { globalDays: [{ days: 90, codes: ['27447'] }] };
+    const raw = {
+      claimId: 'TWO',
+      claimType: 'professional',
+      payer: { id: 'MEDICARE', type: 'medicare' },
+      billingProvider: { npi: '1234567893' },
+      patient: { memberId: 'M', birthDate: '1950-04-01', sex: 'F' },
+      diagnoses: [{ code: 'E11.9' }],
+      lines: [
+        { procedureCode: '99213', units: 1, charge: 100, serviceDate: '2026-02-20', diagnosisPointers: [1], renderingProvider: { npi: '1987654328' } },
+        { procedureCode: '99213', units: 1, charge: 100, serviceDate: '2026-02-05', diagnosisPointers: [1] },
+        { procedureCode: '99214', units: 1, charge: 100, serviceDate: '2026-02-21', diagnosisPointers: [1] },
+      ],
+    };
+    const twoProviders = buildClaimView(raw as Claim);
+    const otherProvider = buildClaimView({ ...raw, claimId: 'OTHER', lines: [raw.lines[0]] } as Claim);
+    // One view consulted for several claims in turn: each claim gets its own answer.
+    const history = new HistoryView([surgery]);
+    const periodsOf = (c: typeof claim) =>
+      buildScopeItems(c, 'line').map((item) => (historyFact.value(item, { claim: c, today: '2026-03-01', history }, { params }) as { globalPeriods: string[] }).globalPeriods);
+    const period = 'EARLIER line 1 (27447 on 2026-02-10, 90-day global period to 2026-05-11)';
+    expect(periodsOf(otherProvider)).toEqual([[]]);
+    expect(periodsOf(twoProviders)).toEqual([[], [], [period]]);
+    expect(periodsOf(otherProvider)).toEqual([[]]);
+    expect(periodsOf(claim)).toEqual([[period]]);
+  });
+
   it('says history was not consulted when the scrub had none', () => {
     expect(historyFact.value(lineItem, { claim, today: '2026-03-01' }, { params: {} })).toMatchObject({ consulted: false, exactDuplicates: [] });
   });
