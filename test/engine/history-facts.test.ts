@@ -70,8 +70,8 @@ describe('pack data the history fact reads', () => {
         { procedureCode: '99214', units: 1, charge: 100, serviceDate: '2026-02-21', diagnosisPointers: [1] },
       ],
     };
-    const twoProviders = buildClaimView(raw as Claim);
-    const otherProvider = buildClaimView({ ...raw, claimId: 'OTHER', lines: [raw.lines[0]] } as Claim);
+    const twoProviders = buildClaimView(raw as unknown as Claim);
+    const otherProvider = buildClaimView({ ...raw, claimId: 'OTHER', lines: [raw.lines[0]] } as unknown as Claim);
     // One view consulted for several claims in turn: each claim gets its own answer.
     const history = new HistoryView([surgery]);
     const periodsOf = (c: typeof claim) =>
