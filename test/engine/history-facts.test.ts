@@ -5,15 +5,20 @@ import { HistoryView, type RecordedLine } from '../../src/engine/history.js';
 import { HISTORY_FACTS, inOnePeriod, parseFrequencyLimits, parseGlobalDays } from '../../src/engine/history-facts.js';
 import { buildScopeItems } from '../../src/engine/scopes.js';
 
-const claim = buildClaimView({
-  claimId: 'NOW',
-  claimType: 'professional',
-  payer: { id: 'MEDICARE', type: 'medicare' },
-  billingProvider: { npi: '1234567893' },
-  patient: { memberId: 'M', birthDate: '1950-04-01', sex: 'F' },
-  diagnoses: [{ code: 'E11.9' }],
-  lines: [{ procedureCode: '99213', units: 1, charge: 100, serviceDate: '2026-02-20', diagnosisPointers: [1] }],
-} as Claim);
+/** A Medicare claim of this patient with these lines (diagnosis 1: E11.9). */
+function claimOf(claimId: string, lines: ReadonlyArray<Record<string, unknown>>) {
+  return buildClaimView({
+    claimId,
+    claimType: 'professional',
+    payer: { id: 'MEDICARE', type: 'medicare' },
+    billingProvider: { npi: '1234567893' },
+    patient: { memberId: 'M', birthDate: '1950-04-01', sex: 'F' },
+    diagnoses: [{ code: 'E11.9' }],
+    lines: lines.map((line) => ({ units: 1, charge: 100, diagnosisPointers: [1], ...line })),
+  } as unknown as Claim);
+}
+
+const claim = claimOf('NOW', [{ procedureCode: '99213', serviceDate: '2026-02-20' }]);
 
 const surgery: RecordedLine = {
   claimId: 'EARLIER', lineNumber: 1, payerId: 'MEDICARE', providerNpi: '1234567893',
@@ -57,21 +62,9 @@ describe('pack data the history fact reads', () => {
 
   it("puts only the surgeon's own later lines in a recorded procedure's global period, claim by claim", () => {
     const params = { globalDays: [{ days: 90, codes: ['27447'] }] };
-    const raw = {
-      claimId: 'TWO',
-      claimType: 'professional',
-      payer: { id: 'MEDICARE', type: 'medicare' },
-      billingProvider: { npi: '1234567893' },
-      patient: { memberId: 'M', birthDate: '1950-04-01', sex: 'F' },
-      diagnoses: [{ code: 'E11.9' }],
-      lines: [
-        { procedureCode: '99213', units: 1, charge: 100, serviceDate: '2026-02-20', diagnosisPointers: [1], renderingProvider: { npi: '1987654328' } },
-        { procedureCode: '99213', units: 1, charge: 100, serviceDate: '2026-02-05', diagnosisPointers: [1] },
-        { procedureCode: '99214', units: 1, charge: 100, serviceDate: '2026-02-21', diagnosisPointers: [1] },
-      ],
-    };
-    const twoProviders = buildClaimView(raw as unknown as Claim);
-    const otherProvider = buildClaimView({ ...raw, claimId: 'OTHER', lines: [raw.lines[0]] } as unknown as Claim);
+    const elsewhere = { procedureCode: '99213', serviceDate: '2026-02-20', renderingProvider: { npi: '1987654328' } };
+    const twoProviders = claimOf('TWO', [elsewhere, { procedureCode: '99213', serviceDate: '2026-02-05' }, { procedureCode: '99214', serviceDate: '2026-02-21' }]);
+    const otherProvider = claimOf('OTHER', [elsewhere]);
     // One view consulted for several claims in turn: each claim gets its own answer.
     const history = new HistoryView([surgery]);
     const periodsOf = (c: typeof claim) =>
