@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { runOnCommandThread, runsOnCommandThread } from './command-thread.js';
 import { tightenHeapFor } from './heap.js';
 import { EXIT, UsageError, write, type CliIo } from './io.js';
 
@@ -76,6 +78,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 function isMain(): boolean {
+  // The command thread imports this module too, with the process's argv.
+  if (!isMainThread) return false;
   try {
     return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
   } catch {
@@ -90,8 +94,9 @@ if (isMain()) {
     throw err;
   });
   tightenHeapFor(process.argv[2]);
+  const argv = process.argv.slice(2);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
-  runCli(process.argv.slice(2), io).then(
+  (runsOnCommandThread(argv) ? runOnCommandThread(argv, io) : runCli(argv, io)).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,8 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { unreadableResult } from '../claim/validate.js';
 import type { EngineName } from '../engine/evaluator.js';
 import type { ScrubOptions, Scrubber } from '../engine/scrubber.js';
@@ -12,6 +9,7 @@ import { completeResult, withInputPlace } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
 import type { ReadClaim } from '../formats/types.js';
 import type { SharedIndex, SharedTables } from '../tables/shared.js';
+import { startThreadScript } from './thread-script.js';
 
 /**
  * Scrubs a stream of claims in input order, on every core once the input is large.
@@ -225,17 +223,9 @@ export type WorkerReply = { id: number; results: WorkerResult[] } | { id: number
  */
 const THREAD_YOUNG_GENERATION_MB = 16;
 
-/** The worker script: built JavaScript, or, running from the sources, TypeScript via tsx. */
+/** A scrub thread, with its young generation bounded. */
 function startWorker(workerData: WorkerSetup): Worker {
-  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), options);
-  // npm run scrub and the tests run the .ts sources: the thread registers tsx's loader first
-  // (an --import flag is not enough for worker threads on Node 20).
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
-  const script = new URL('./check-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startThreadScript('check-worker', { workerData, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } });
 }
 
 /** Chunks a worker thread holds at once: one it scrubs and one waiting, so it never idles. */
