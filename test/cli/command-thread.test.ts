@@ -1,14 +1,13 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnCommandThread, runsOnCommandThread } from '../../src/cli/command-thread.js';
 import { PARALLEL_AFTER } from '../../src/cli/parallel-scrub.js';
 import { packageRoot } from '../../src/paths.js';
 import { generate837Text } from '../support/generate-837.js';
 import { tableSnapshotEnv } from '../support/table-snapshots.js';
-import { scrub, type CliRun } from './run-cli.js';
+import { capturedOutput, scrub, type CliRun } from './run-cli.js';
 
 /**
  * `scrub check` over files runs on a thread of its own (its young generation bounded, which the
@@ -17,14 +16,8 @@ import { scrub, type CliRun } from './run-cli.js';
  */
 
 async function onThread(args: string[]): Promise<CliRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const code = await runOnCommandThread(args, { stdout, stderr, cwd: packageRoot, env: { ...process.env, ...tableSnapshotEnv() } });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  const { stdout, stderr, run } = capturedOutput();
+  return run(await runOnCommandThread(args, { stdout, stderr, cwd: packageRoot, env: { ...process.env, ...tableSnapshotEnv() } }));
 }
 
 let big: string;
