@@ -39,15 +39,6 @@ export interface SqliteOptions {
 const MMAP_BYTES = 0x7fff0000;
 
 /**
- * The page size of a new store. Twice SQLite's default: the lines' primary key (a 64-character
- * patient key first) then fits a million lines in one level fewer, and the read per what-if scrub
- * touches one page fewer (bench history, 1,000,000 lines, CPU per claim: 13 us less than 4 KiB
- * pages, as little as 16 KiB pages, whose every write is twice as large). A store created with
- * another page size keeps it (see docs/history.md, Cost).
- */
-export const PAGE_BYTES = 8192;
-
-/**
  * Most patient keys in one statement of a chunk's read. Lists are padded (with '', which no
  * patient key is) to a power of two, so a handful of statements serve every chunk size.
  */
@@ -137,8 +128,6 @@ export class SqliteHistoryStore implements HistoryStore {
     try {
       if (!memory) mkdirSync(path.dirname(where), { recursive: true });
       db = new Database(memory ? IN_MEMORY : where, { timeout: options.busyTimeoutMs ?? 5000 });
-      // Takes effect only on a file that holds nothing yet (before WAL mode writes its header).
-      db.pragma(`page_size = ${PAGE_BYTES}`);
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: a process that dies loses nothing committed; only a power cut can
       // lose the last transactions, and it never corrupts the file.

@@ -4,12 +4,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../src/history/migrations.js';
-import { PAGE_BYTES, SqliteHistoryStore } from '../../src/history/sqlite.js';
+import { SqliteHistoryStore } from '../../src/history/sqlite.js';
 import type { RecordedClaim } from '../../src/history/store.js';
 
 /**
- * How the embedded store lays out its file: what the per-claim read costs depends on it
- * (docs/history.md, Cost), and stores made by earlier versions must keep working as they are.
+ * The embedded store's file as SQLite keeps it: what the per-claim read costs depends on its
+ * state (docs/history.md, Cost).
  */
 
 let tmp: string;
@@ -47,28 +47,6 @@ const walBytes = (file: string): number => {
 };
 
 describe('the SQLite history file', () => {
-  it(`creates a new store with ${PAGE_BYTES}-byte pages`, async () => {
-    const file = path.join(tmp, 'new.sqlite');
-    const store = SqliteHistoryStore.open(file);
-    await store.recordMany([claim('N-1', 'a'.repeat(64))]);
-    await store.close();
-    expect(pragma(file, 'page_size')).toBe(PAGE_BYTES);
-  });
-
-  it('keeps the page size of a store created with another one, and reads and records in it', async () => {
-    const file = path.join(tmp, 'old-pages.sqlite');
-    const old = new Database(file);
-    old.pragma('page_size = 4096');
-    old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE placeholder (x)');
-    old.close();
-    const store = SqliteHistoryStore.open(file);
-    await store.recordMany([claim('O-1', 'b'.repeat(64))]);
-    expect(store.linesNow('b'.repeat(64), []).map((l) => [l.claimId, l.procedureCode, l.modifiers])).toEqual([['O-1', '99213', ['25']]]);
-    await store.close();
-    expect(pragma(file, 'page_size')).toBe(4096);
-  });
-
   it('commits when it opens, so the write-ahead log holds a commit before any claim is recorded', async () => {
     const file = path.join(tmp, 'reopened.sqlite');
     const first = SqliteHistoryStore.open(file);
