@@ -215,7 +215,8 @@ export class SqliteHistoryStore implements HistoryStore {
       // per claim with 1,000,000 recorded lines). Only this connection maps the file: the pages
       // a recording writes stay out of the process's resident set.
       reader.pragma(`mmap_size = ${MMAP_BYTES}`);
-      holder = new Database(where, { readonly: true, timeout: options.busyTimeoutMs ?? 5000 });
+      // It never waits for a lock: when it cannot hold one at once, the reads take their own.
+      holder = new Database(where, { readonly: true, timeout: 0 });
     } catch (err) {
       reader?.close();
       db.close();
@@ -244,14 +245,18 @@ export class SqliteHistoryStore implements HistoryStore {
 
   linesNow(patientKey: string, exclude: readonly string[]): RecordedLine[] {
     // The reader sees what is committed, also while a recording's transaction is open on the writer.
-    this.lockHolder?.hold();
-    return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
+    return this.guard('be read', () => {
+      this.lockHolder?.hold();
+      return recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude);
+    });
   }
 
   async rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>> {
     if (patientKeys.length === 0) return new Map();
-    this.lockHolder?.hold();
-    return this.guard('be read', () => rowsByPatient(patientKeys, patientKeys.length <= MOST_KEYS_PER_READ ? this.readManyRows(patientKeys) : this.readTransaction(patientKeys)));
+    return this.guard('be read', () => {
+      this.lockHolder?.hold();
+      return rowsByPatient(patientKeys, patientKeys.length <= MOST_KEYS_PER_READ ? this.readManyRows(patientKeys) : this.readTransaction(patientKeys));
+    });
   }
 
   private readonly writer: HistoryWriter = {

@@ -70,7 +70,7 @@ describe('the SQLite history file', () => {
   const checkpoint = (file: string): { busy: number; log: number } => {
     const db = new Database(file, { timeout: 0 });
     try {
-      return db.pragma('wal_checkpoint(TRUNCATE)', { simple: false })[0] as { busy: number; log: number };
+      return (db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number }>)[0]!;
     } finally {
       db.close();
     }
