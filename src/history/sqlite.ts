@@ -312,11 +312,11 @@ export class SqliteHistoryStore implements HistoryStore {
   private commit(): void {
     try {
       this.db.exec('COMMIT');
-      this.afterCommit();
     } catch (err) {
       this.rollback();
       throw this.wrap(err);
     }
+    this.afterCommit();
   }
 
   /** This process moved the log on: the held read lock (of an older commit) is let go at once, not up to holdMs later. */
