@@ -249,7 +249,7 @@ class NdjsonItemReader implements AsyncIterableIterator<ClaimItem> {
    */
   private nextRead(): ClaimItem | undefined {
     if (this.taken < this.ready.length) return this.ready[this.taken++];
-    this.ready = [];
+    if (this.ready.length > 0) this.ready = [];
     this.taken = 0;
     for (let line = this.splitter.nextLine(); line !== undefined; line = this.splitter.nextLine()) {
       const item = ndjsonItem(line);
