@@ -82,8 +82,8 @@ export class NdjsonSplitter {
   /**
    * The next complete line of the chunk fed, or undefined when it holds no more (the part of a
    * line it ends in is then copied, to wait for the rest); after end(), the last line once.
-   * Lines are taken one at a time so that a reader decodes and parses each only when it is
-   * wanted, and never holds a chunk's worth of parsed claims.
+   * Lines are taken one at a time so that a reader parses them as it needs them (a batch at a
+   * time: NdjsonItemReader) and never holds a chunk's worth of parsed claims.
    */
   nextLine(): NdjsonLine | undefined {
     const bytes = this.chunk;
