@@ -281,21 +281,22 @@ function readValueTrigger(operator: string, value: unknown, byValue: Field, fill
 }
 
 /**
- * Codes tell rules apart best, modifiers and pair keys next, then thresholds; yes/no fields least. Then whole
+ * Codes tell rules apart best, modifiers, pair keys and statuses next, then thresholds; yes/no fields least. Then whole
  * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
  */
 const SELECTIVITY = { code: 0, codes: 0, member: 1, same: 1, range: 2, present: 2, value: 3 } as const;
+/** A fact's status (`hcpcs.status equal not-found`, text or a number) tells as much as a modifier; yes/no least. */
+function selectivity(t: Trigger): number {
+  if (t.field.kind === 'value' && t.field.slot !== undefined && t.exact.length > 0 && booleanKeys(t) === 0) return SELECTIVITY.member;
+  return SELECTIVITY[t.field.kind];
+}
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 const booleanKeys = (t: Trigger) => t.exact.filter((k) => typeof k === 'boolean').length;
 function better(a: Trigger, b: Trigger): boolean {
-  const sa = SELECTIVITY[a.field.kind];
-  const sb = SELECTIVITY[b.field.kind];
+  const sa = selectivity(a);
+  const sb = selectivity(b);
   if (sa !== sb) return sa < sb;
   if (a.prefixes.length !== b.prefixes.length) return a.prefixes.length < b.prefixes.length;
-  // A status text (`hcpcs.status equal not-found`) singles out fewer items than yes/no (`found equal true`).
-  const ba = booleanKeys(a);
-  const bb = booleanKeys(b);
-  if (ba !== bb) return ba < bb;
   return keyCount(a) < keyCount(b);
 }
 
