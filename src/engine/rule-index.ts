@@ -285,13 +285,15 @@ function readValueTrigger(operator: string, value: unknown, byValue: Field, fill
  * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
  */
 const SELECTIVITY = { code: 0, codes: 0, member: 1, same: 1, range: 2, present: 2, value: 3 } as const;
-/** A fact's status (`hcpcs.status equal not-found`, text or a number) tells as much as a modifier; yes/no least. */
+/**
+ * A fact's status as text (`hcpcs.status equal not-found`) tells as much as a modifier; a number
+ * (`exactDuplicates.length equal 0`, mostly true) or yes/no least.
+ */
 function selectivity(t: Trigger): number {
-  if (t.field.kind === 'value' && t.field.slot !== undefined && t.exact.length > 0 && booleanKeys(t) === 0) return SELECTIVITY.member;
+  if (t.field.kind === 'value' && t.field.slot !== undefined && t.exact.length > 0 && t.exact.every((k) => typeof k === 'string')) return SELECTIVITY.member;
   return SELECTIVITY[t.field.kind];
 }
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
-const booleanKeys = (t: Trigger) => t.exact.filter((k) => typeof k === 'boolean').length;
 function better(a: Trigger, b: Trigger): boolean {
   const sa = selectivity(a);
   const sb = selectivity(b);
