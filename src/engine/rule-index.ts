@@ -23,8 +23,12 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`);
  * - a rule that requires a number to pass a threshold (`filingLagDays greaterThanInclusive 30`,
  *   `group.units greaterThan 4`) can fire only on items whose number passes it: the item's own
- *   fields, and the standard facts worked out from the claim (patientAge, filingLagDays, ...),
- *   read through the FactSource the rules then use.
+ *   fields, and the other facts of the scope (patientAge, filingLagDays, a table's numbers),
+ *   read through the FactSource the rules then use;
+ * - a rule that requires another fact of the scope (a table's: `hcpcs.status equal not-found`,
+ *   `mue.found equal true`, `pos.status in [...]`, `exists true`) to hold a value can fire only
+ *   on items where that fact, read through the same FactSource, holds it. A fact that throws
+ *   keeps every rule it keys: they then report the error as they would without the index.
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Of several such conditions, the
