@@ -4,14 +4,18 @@
  * bench/history-probe.ts differ by more than most changes around the read, while two versions
  * interleaved on the same chunks of claims see the same machine.
  *   git archive <commit> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
- *   npx tsx bench/history-ab.ts --base /tmp/base --store FILE [--rounds N]
+ *   npx tsx bench/history-ab.ts --base /tmp/base --store FILE [--base-store COPY] [--rounds N]
  * FILE is a store filled by bench/history-probe.ts --store FILE (the bench's 1,000,000 lines).
+ * --base-store COPY (a copy of FILE) gives the base version a file of its own: SQLite shares
+ * the locks of one file among the connections of a process, so a version that holds its read
+ * lock between reads (ReadLockHolder) would spare the other version's reads their lock calls too.
  * Figures: CPU microseconds of the process per claim, medians over 200-claim chunks, each
  * version's history-on scrub against its own history-off scrub.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { median } from './stats.js';
 
 const option = (name: string): string | undefined => {
@@ -20,6 +24,7 @@ const option = (name: string): string | undefined => {
 };
 const base = option('--base');
 const store = option('--store');
+const baseStore = option('--base-store') ?? store;
 if (!base || !store || !existsSync(store)) {
   console.error('usage: npx tsx bench/history-ab.ts --base DIR --store FILE [--rounds N] (FILE: filled by bench/history-probe.ts --store FILE)');
   process.exit(2);
@@ -38,7 +43,7 @@ interface Version {
   close(): Promise<void>;
 }
 
-async function load(root: string): Promise<Version> {
+async function load(root: string, file: string): Promise<Version> {
   const { Scrubber } = await import(path.join(root, 'src/engine/scrubber.ts'));
   const { ClaimHistory } = await import(path.join(root, 'src/history/claim-history.ts'));
   const { SqliteHistoryStore } = await import(path.join(root, 'src/history/sqlite.ts'));
@@ -46,7 +51,7 @@ async function load(root: string): Promise<Version> {
   const { AS_OF, benchPacks, benchTables } = await import(path.join(root, 'bench/setup.ts'));
   const { packs } = await benchPacks(await benchTables(false));
   const scrubber = new Scrubber(packs);
-  const history = new ClaimHistory(SqliteHistoryStore.open(store!), HISTORY_BENCH_SECRET, 1185);
+  const history = new ClaimHistory(SqliteHistoryStore.open(file), HISTORY_BENCH_SECRET, 1185);
   return {
     off: (claim) => scrubber.scrub(claim, { asOf: AS_OF }),
     on: (claim) => history.scrub(scrubber, claim, { asOf: AS_OF }),
@@ -55,8 +60,16 @@ async function load(root: string): Promise<Version> {
   };
 }
 
+// Each store's log holds a commit while the versions run, as the bench's store (filled in the
+// same process) does: a version that does not commit when it opens would otherwise pay an fstat
+// per read that the bench never sees.
+const committers = [...new Set([store!, baseStore!])].map((file) => {
+  const db = new Database(file);
+  db.pragma(`user_version = ${Number(db.pragma('user_version', { simple: true }))}`);
+  return db;
+});
 const loaded = new Map<string, Version>();
-for (const [name, root] of versions) loaded.set(name, await load(root));
+for (const [name, root] of versions) loaded.set(name, await load(root, name === 'base' ? baseStore! : store!));
 const steps: Array<[string, (i: number) => Promise<unknown>]> = [];
 for (const [name] of versions) {
   const v = loaded.get(name)!;
@@ -81,3 +94,4 @@ for (const [name, root] of versions) {
   console.log(`  ${name.padEnd(5)} ${off.toFixed(1).padStart(6)} ${on.toFixed(1).padStart(6)}  +${(on - off).toFixed(1).padStart(5)}  ${(on / off).toFixed(2)}x  ${root}`);
 }
 for (const v of loaded.values()) await v.close();
+for (const db of committers) db.close();

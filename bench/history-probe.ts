@@ -8,6 +8,10 @@
  * scrubs). Figures are CPU microseconds of the process per claim, medians over chunks; each
  * step's cost is its difference with `off` in the same run. --store keeps the filled store in
  * FILE for the next run (filling takes a while); without it a temporary file is used.
+ * The store's read-lock holder (src/history/sqlite.ts) lends its lock to every connection of the
+ * process on that file, the probe's own included, for up to a second after a store read: the
+ * steps before `lines` measure a read transaction without its lock calls while it holds, so
+ * for the cost of those calls use bench/history-ab.ts against a version without the holder.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -60,38 +60,54 @@ function coveredBy(editions: TableCoverage['editions'], date: string): boolean {
 type TableEditionsValue = { missing: Array<{ table: string; title: string; dates: string[]; editions: string[] }>; tables: string[]; dates: string[]; text: string };
 
 /**
- * tableEditions by the tables read (one list per pack selection and payer type) and the claim's
- * dates of service: claims of a selection mostly share their few dates, and the answer
- * depends on nothing else. Each answer is frozen, as it is shared by every claim that asks.
+ * What tableEditions knows of a list of tables (one list per pack selection and payer type):
+ * each table's edition names, and the answer for each single date of service, frozen and
+ * shared by every claim of that one date that asks. A claim with several dates of service
+ * (about half of them, and their sets of dates seldom repeat) gets an answer of its own.
  */
-const editionGaps = new WeakMap<readonly TableCoverage[], Map<string, TableEditionsValue>>();
+interface EditionGaps {
+  editions: ReadonlyArray<readonly string[]>;
+  byDate: Map<string, TableEditionsValue>;
+}
+const editionGaps = new WeakMap<readonly TableCoverage[], EditionGaps>();
 const EDITION_GAPS_PER_TABLE_LIST = 4_096;
+const NO_EDITION_GAPS: TableEditionsValue = deepFrozen({ missing: [], tables: [], dates: [], text: '' });
 
 /** The claim's dates of service that some table read by its packs has no edition for. */
 function missingEditions(run: RunContext): TableEditionsValue {
   const tables = run.tables;
-  if (!tables || tables.length === 0) return { missing: [], tables: [], dates: [], text: '' };
-  const dates: string[] = [];
-  for (const line of run.claim.lines) if (!dates.includes(line.serviceDate)) dates.push(line.serviceDate);
-  dates.sort();
-  let known = editionGaps.get(tables);
-  if (!known) editionGaps.set(tables, (known = new Map()));
-  const key = dates.join(',');
-  let value = known.get(key);
+  if (!tables || tables.length === 0) return NO_EDITION_GAPS;
+  let gaps = editionGaps.get(tables);
+  if (!gaps) editionGaps.set(tables, (gaps = { editions: tables.map((t) => Object.freeze(t.editions.map((e) => e.edition))), byDate: new Map() }));
+  const lines = run.claim.lines;
+  if (lines.length === 0) return NO_EDITION_GAPS;
+  const first = lines[0]!.serviceDate;
+  let dates: string[] | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const date = lines[i]!.serviceDate;
+    if (date === first || dates?.includes(date)) continue;
+    (dates ??= [first]).push(date);
+  }
+  if (dates) return missingEditionsOn(tables, gaps.editions, dates.sort());
+  let value = gaps.byDate.get(first);
   if (!value) {
-    if (known.size >= EDITION_GAPS_PER_TABLE_LIST) known.clear();
-    known.set(key, (value = deepFrozen(missingEditionsOn(tables, dates))));
+    if (gaps.byDate.size >= EDITION_GAPS_PER_TABLE_LIST) gaps.byDate.clear();
+    gaps.byDate.set(first, (value = deepFrozen(missingEditionsOn(tables, gaps.editions, [first]))));
   }
   return value;
 }
 
-function missingEditionsOn(tables: readonly TableCoverage[], dates: readonly string[]): TableEditionsValue {
+/** The answer for dates of service given in order, once each; `editions`: each table's edition names. */
+function missingEditionsOn(tables: readonly TableCoverage[], editions: EditionGaps['editions'], dates: readonly string[]): TableEditionsValue {
   const missing: TableEditionsValue['missing'] = [];
-  for (const t of tables) {
+  for (let i = 0; i < tables.length; i++) {
+    const t = tables[i]!;
     const uncovered = dates.filter((d) => !coveredBy(t.editions, d));
-    if (uncovered.length > 0) missing.push({ table: t.name, title: t.title, dates: uncovered, editions: t.editions.map((e) => e.edition) });
+    if (uncovered.length > 0) missing.push({ table: t.name, title: t.title, dates: uncovered, editions: editions[i] as string[] });
   }
-  const allDates = [...new Set(missing.flatMap((m) => m.dates))].sort();
+  if (missing.length === 0) return NO_EDITION_GAPS;
+  // The dates are in order and once each, and each table's are some of them: so are these.
+  const allDates = missing.length === 1 ? missing[0]!.dates : dates.filter((d) => missing.some((m) => m.dates.includes(d)));
   const text = missing.map((m) => `${m.title} (${m.table}) for ${m.dates.join(', ')}`).join('; ');
   return { missing, tables: missing.map((m) => m.table), dates: allDates, text };
 }

@@ -23,8 +23,12 @@ import type { ScopeItem, ScopeKey } from './scopes.js';
  * - in the claim scope, the claim's own fields count the same way (`claim.payer.type in [...]`);
  * - a rule that requires a number to pass a threshold (`filingLagDays greaterThanInclusive 30`,
  *   `group.units greaterThan 4`) can fire only on items whose number passes it: the item's own
- *   fields, and the standard facts worked out from the claim (patientAge, filingLagDays, ...),
- *   read through the FactSource the rules then use.
+ *   fields, and the other facts of the scope (patientAge, filingLagDays, a table's numbers),
+ *   read through the FactSource the rules then use;
+ * - a rule that requires another fact of the scope (a table's: `hcpcs.status equal not-found`,
+ *   `mue.found equal true`, `pos.status in [...]`, `exists true`) to hold a value can fire only
+ *   on items where that fact, read through the same FactSource, holds it. A fact that throws
+ *   keeps every rule it keys: they then report the error as they would without the index.
  *
  * "Require" means: the condition sits in the rule's `all` (nested `all`s included), or every
  * branch of an `any` requires something of the same field. Of several such conditions, the
@@ -167,18 +171,24 @@ class TriggerFinder {
       const path = node.path ?? '';
       return keyed({ fact: node.fact, path, resolve: compilePath(path), kind: 'same', pairKey: pairKey.key }, []);
     }
-    if (node.params !== undefined || !this.standard(node.fact)) return undefined;
-    // someFact:codeIn on a list of codes (`line.sameDayCodes`): only an element can trigger it.
-    const anyOfList = parsed.decorators.length === 1 && parsed.decorators[0] === 'someFact' && parsed.base.name === 'codeIn';
-    if (parsed.decorators.length > 0 && !anyOfList) return undefined;
+    if (node.params !== undefined) return undefined;
     const path = node.path ?? '';
     const field = (kind: Field['kind'], p: string, slot?: number): Field => ({ fact: node.fact, path: p, resolve: compilePath(p), kind, ...(slot === undefined ? {} : { slot }) });
     const threshold = (f: Field): Trigger => ({ ...keyed(f, []), thresholds: [{ operator: node.operator, value: value as number }] });
     const isThreshold = THRESHOLD_OPERATORS.has(parsed.base.name) && typeof value === 'number' && !Number.isNaN(value);
     if (!this.scopeFacts.has(node.fact)) {
-      if (!isThreshold || !this.otherFacts.has(node.fact)) return undefined;
-      return threshold(field('range', path, this.catalog.slotOf(node.fact)!));
+      // Another fact of the scope (a table's, patientAge, ...): read by slot through the FactSource
+      // the rules then read, so its definition, standard or a pack's, is the rules' own.
+      const slot = this.catalog.slotOf(node.fact);
+      if (parsed.decorators.length > 0 || !this.otherFacts.has(node.fact) || slot === undefined) return undefined;
+      if (isThreshold) return threshold(field('range', path, slot));
+      // Pair groups are keyed by their lines and pair keys (pairsOf); a fact read per pair would undo that.
+      return this.linePairs ? undefined : readValueTrigger(parsed.base.name, value, field('value', path, slot), field('present', path, slot));
     }
+    if (!this.standard(node.fact)) return undefined;
+    // someFact:codeIn on a list of codes (`line.sameDayCodes`): only an element can trigger it.
+    const anyOfList = parsed.decorators.length === 1 && parsed.decorators[0] === 'someFact' && parsed.base.name === 'codeIn';
+    if (parsed.decorators.length > 0 && !anyOfList) return undefined;
     if (isThreshold) return path === '' ? undefined : threshold(field('range', path));
     switch (parsed.base.name) {
       case 'codeIn': {
@@ -257,15 +267,40 @@ class TriggerFinder {
   }
 }
 
+/** A key that === and a Map both compare as json-rules-engine's `equal` and `in` do (NaN aside). */
+function isPlainKey(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && !Number.isNaN(v));
+}
+
 /**
- * Codes tell rules apart best, modifiers and pair keys next, then thresholds; yes/no fields least. Then whole
+ * What `equal`, `in` or `exists true` on a fact read through the FactSource requires: the value
+ * itself, compared as the operator compares (===, no code normalisation), or a filled-in value.
+ */
+function readValueTrigger(operator: string, value: unknown, byValue: Field, filled: Field): Trigger | undefined {
+  if (byValue.path === '') return undefined;
+  if (operator === 'equal') return isPlainKey(value) ? keyed(byValue, [value]) : undefined;
+  if (operator === 'in') return Array.isArray(value) && value.every(isPlainKey) ? keyed(byValue, [...value]) : undefined;
+  if (operator === 'exists') return value === true ? keyed(filled, []) : undefined;
+  return undefined;
+}
+
+/**
+ * Codes tell rules apart best, modifiers, pair keys and statuses next, then thresholds; yes/no fields least. Then whole
  * codes before prefixes and ranges ("99202-99215" is every office visit), then the fewest keys.
  */
 const SELECTIVITY = { code: 0, codes: 0, member: 1, same: 1, range: 2, present: 2, value: 3 } as const;
+/**
+ * A fact's status as text (`hcpcs.status equal not-found`) tells as much as a modifier; a number
+ * (`exactDuplicates.length equal 0`, mostly true) or yes/no least.
+ */
+function selectivity(t: Trigger): number {
+  if (t.field.kind === 'value' && t.field.slot !== undefined && t.exact.length > 0 && t.exact.every((k) => typeof k === 'string')) return SELECTIVITY.member;
+  return SELECTIVITY[t.field.kind];
+}
 const keyCount = (t: Trigger) => t.exact.length + t.prefixes.length + t.thresholds.length;
 function better(a: Trigger, b: Trigger): boolean {
-  const sa = SELECTIVITY[a.field.kind];
-  const sb = SELECTIVITY[b.field.kind];
+  const sa = selectivity(a);
+  const sb = selectivity(b);
   if (sa !== sb) return sa < sb;
   if (a.prefixes.length !== b.prefixes.length) return a.prefixes.length < b.prefixes.length;
   return keyCount(a) < keyCount(b);
@@ -363,6 +398,11 @@ export interface IndexableRule {
 
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
 
+function allBlocked(positions: readonly number[], blocked: Uint8Array): boolean {
+  for (let i = 0; i < positions.length; i++) if (blocked[positions[i]!] === 0) return false;
+  return true;
+}
+
 /** Field kinds as the walk stores them. */
 const CODE = 0;
 const CODES = 1;
@@ -405,6 +445,11 @@ export class RuleIndex {
    * `candidates` then wants the FactSource the rules will read, pointed at the item.
    */
   readonly readsFacts: boolean;
+  /**
+   * Whether such a fact's value depends on the pack (its parameters): an index merged over the
+   * groups of several packs cannot read it for them all at once.
+   */
+  readonly readsPackFacts: boolean;
   /** A line-pair group whose every rule is keyed by a field of one of its two lines, or by a pair key: see pairsOf. */
   readonly pairwise: boolean;
   /**
@@ -488,6 +533,7 @@ export class RuleIndex {
       return entries;
     });
     this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
+    this.readsPackFacts = fields.some((fi) => fi.field.slot !== undefined && catalog.definitionAt(fi.field.slot).samePerPack !== true);
     this.pairwise =
       linePairs &&
       always.length === 0 &&
@@ -499,9 +545,11 @@ export class RuleIndex {
 
   /**
    * Positions of the rules that can fire on the item, ascending (group order). `facts`, set to
-   * the item, is needed when `readsFacts`; without it such thresholds keep all their rules.
+   * the item, is needed when `readsFacts`; without it such fields keep all their rules. `blocked`:
+   * the claim's gate mask (1: ruled out); a fact read only for rules it rules out is not read, and
+   * those positions may then be missing from the answer.
    */
-  candidates(item: ScopeItem, facts?: FactSource): readonly number[] {
+  candidates(item: ScopeItem, facts?: FactSource, blocked?: Uint8Array): readonly number[] {
     const walk = this.walk;
     if (walk.length === 0) return this.always;
     this.first = undefined;
@@ -514,7 +562,7 @@ export class RuleIndex {
         continue;
       }
       const fact = walk[at + FACT];
-      this.match(at, typeof fact === 'string' ? item.values[fact] : undefined, facts);
+      this.match(at, typeof fact === 'string' ? item.values[fact] : undefined, facts, blocked);
     }
     const first = this.first;
     const more = this.more;
@@ -601,30 +649,40 @@ export class RuleIndex {
   }
 
   /** Adds the lists of the rules that the value of the field at `at` (`own`: the item's fact) triggers. */
-  private match(at: number, own: unknown, facts: FactSource | undefined): void {
+  private match(at: number, own: unknown, facts: FactSource | undefined, blocked?: Uint8Array): void {
     const walk = this.walk;
     const kind = walk[at + KIND] as number;
     const resolve = walk[at + RESOLVE] as (value: unknown) => unknown;
     const keys = this.keys;
-    if (kind === RANGE) {
-      const fact = walk[at + FACT];
-      let number: unknown;
-      if (typeof fact === 'string') number = resolve(own);
-      else if (facts) {
-        // As json-rules-engine reads a fact: the path applies only to an object.
-        const whole = facts.at(fact as number);
-        number = walk[at + HAS_PATH] === true && whole !== null && typeof whole === 'object' ? resolve(whole) : whole;
-      } else {
-        this.add(walk[at + POSITIONS] as number[]);
+    const fact = walk[at + FACT];
+    let value: unknown;
+    if (typeof fact === 'string') value = resolve(own);
+    else {
+      const positions = walk[at + POSITIONS] as number[];
+      // Rules the claim's gates rule out need no read (a table lookup) to be left out again.
+      if (blocked !== undefined && allBlocked(positions, blocked)) return;
+      if (!facts) {
+        this.add(positions);
         return;
       }
+      let whole: unknown;
+      try {
+        whole = facts.at(fact as number);
+      } catch {
+        // The rules report the error when they read the fact (rule-failed), as without the index.
+        this.add(positions);
+        return;
+      }
+      // As json-rules-engine reads a fact: the path applies only to an object.
+      value = walk[at + HAS_PATH] === true && whole !== null && typeof whole === 'object' ? resolve(whole) : whole;
+    }
+    if (kind === RANGE) {
       const thresholds = walk[at + THRESHOLDS] as unknown[];
       for (let t = 0; t < thresholds.length; t += 2) {
-        if ((thresholds[t] as (value: unknown) => boolean)(number)) this.add(thresholds[t + 1] as number[]);
+        if ((thresholds[t] as (value: unknown) => boolean)(value)) this.add(thresholds[t + 1] as number[]);
       }
       return;
     }
-    const value = resolve(own);
     const exactSlot = walk[at + EXACT_SLOT] as number;
     let list: number[] | undefined;
     // codeIn, equal and in need text to match.

@@ -154,6 +154,24 @@ class DiagnosisItem implements ScopeItem {
   }
 }
 
+class CodeDateItem implements ScopeItem {
+  readonly scope = 'code-date' as const;
+  readonly serviceDate: string;
+  readonly lines: number[];
+  readonly values: { group: CodeDateGroup };
+  constructor(private readonly group: CodeDateGroup) {
+    this.serviceDate = group.serviceDate;
+    this.lines = group.lines;
+    this.values = { group };
+  }
+  get label(): string {
+    return `${this.group.procedureCode} on ${this.group.serviceDate}`;
+  }
+  get defaultPath(): string {
+    return `/lines/${this.group.lastIndex}/units`;
+  }
+}
+
 /**
  * A line of this claim with a line recorded earlier for the same patient on the same date of
  * service, in one order: `first` and `second` are the two lines as the pair facts (such as an
@@ -242,14 +260,23 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey, history?: Histo
     case 'diagnosis':
       return claim.diagnoses.map((diagnosis) => new DiagnosisItem(diagnosis, claim.firstServiceDate));
     case 'code-date': {
-      const groups = new Map<string, CodeDateGroup>();
+      // Claims have few lines: the groups are found by a look through those made so far, with
+      // no key text per line. Each group is its fact as rules read it (units rounded once summed).
+      const groups: CodeDateGroup[] = [];
       for (const line of claim.lines) {
-        if (line.procedureCode === undefined) continue;
-        const k = `${line.procedureCode}\u0000${line.serviceDate}`;
-        let g = groups.get(k);
+        const code = line.procedureCode;
+        if (code === undefined) continue;
+        let g: CodeDateGroup | undefined;
+        for (let k = 0; k < groups.length; k++) {
+          const known = groups[k]!;
+          if (known.procedureCode === code && known.serviceDate === line.serviceDate) {
+            g = known;
+            break;
+          }
+        }
         if (!g) {
           g = {
-            procedureCode: line.procedureCode,
+            procedureCode: code,
             serviceDate: line.serviceDate,
             units: 0,
             lines: [],
@@ -258,7 +285,7 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey, history?: Histo
             lastIndex: line.index,
             modifiers: [],
           };
-          groups.set(k, g);
+          groups.push(g);
         }
         g.units += line.units;
         g.lines.push(line.number);
@@ -266,18 +293,9 @@ export function buildScopeItems(claim: ClaimView, key: ScopeKey, history?: Histo
         g.lastIndex = line.index;
         for (const m of line.modifiers) if (!g.modifiers.includes(m)) g.modifiers.push(m);
       }
-      return [...groups.values()].map((group) => {
-        // The fact is the group with its units rounded, as a separate object (same fields, same order).
-        const fact = { ...group };
-        fact.units = Math.round(group.units * 1000) / 1000;
-        return {
-          scope: 'code-date',
-          label: `${group.procedureCode} on ${group.serviceDate}`,
-          serviceDate: group.serviceDate,
-          lines: group.lines,
-          defaultPath: `/lines/${group.lastIndex}/units`,
-          values: { group: fact },
-        };
+      return groups.map((group) => {
+        group.units = Math.round(group.units * 1000) / 1000;
+        return new CodeDateItem(group);
       });
     }
   }

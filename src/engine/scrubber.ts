@@ -510,7 +510,7 @@ export class Scrubber {
           factsAt.item = item;
           factsAt.context = context;
         }
-        const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts) : allPositions(rules);
+        const positions = pairs && index!.onePairKey ? index!.onePairKey : index ? index.candidates(item, facts, blocked) : allPositions(rules);
         for (let k = 0; k < positions.length; k++) {
           const p = positions[k]!;
           if (blocked === undefined || blocked[p] === 0) this.evaluateRule(group, p, item, run, unusable, factsAt, out);
@@ -526,7 +526,13 @@ export class Scrubber {
       for (let t = 0; t < count; t++) {
         const item = pairs ? pairAt(scopeKey, pairs[t]!) : items![t]!;
         const date = item.serviceDate;
-        const positions = pairs && index.onePairKey ? index.onePairKey : index.candidates(item);
+        // The facts such an index reads are the same for every pack (readsPackFacts is false).
+        if (index.readsFacts && (factsAt.item !== item || factsAt.context !== runs[0]!.context)) {
+          facts.reset(item, run, runs[0]!.context);
+          factsAt.item = item;
+          factsAt.context = runs[0]!.context;
+        }
+        const positions = pairs && index.onePairKey ? index.onePairKey : index.candidates(item, facts, blocked);
         let at = -1;
         let outside = false;
         for (let k = 0; k < positions.length; k++) {
@@ -640,8 +646,8 @@ interface Found {
 
 /**
  * Splits a selection's groups into those that run under one index per scope (see MergedRun) and
- * those that run one by one: a group with no index, one whose index reads facts other than the
- * item's own (their values depend on the pack's parameters), a pair group whose index cannot
+ * those that run one by one: a group with no index, one whose index reads a fact whose value
+ * depends on the pack's parameters, a pair group whose index cannot
  * list its pairs from the lines, and a scope's only group.
  */
 function mergeGroups(groups: readonly GroupRun[], catalog: FactCatalog): { single: GroupRun[]; merged: MergedRun[] } {
@@ -649,7 +655,7 @@ function mergeGroups(groups: readonly GroupRun[], catalog: FactCatalog): { singl
   const single: GroupRun[] = [];
   for (const g of groups) {
     const pairScope = g.scopeKey === 'line-pair' || g.scopeKey === 'line-pair-ordered';
-    if (!g.index || g.index.readsFacts || (pairScope && !g.index.pairwise)) single.push(g);
+    if (!g.index || g.index.readsPackFacts || (pairScope && !g.index.pairwise)) single.push(g);
     else {
       const list = byScope.get(g.scopeKey);
       if (list) list.push(g);
@@ -673,7 +679,10 @@ function mergeGroups(groups: readonly GroupRun[], catalog: FactCatalog): { singl
         positionOf[at] = p;
       }
     });
-    merged.push({ scopeKey, index: new RuleIndex(rules, facts, catalog, undefined, new IndexKeys(), scopeKey), runs, runOf, positionOf });
+    const index = new RuleIndex(rules, facts, catalog, undefined, new IndexKeys(), scopeKey);
+    // Keyed as in each group's own index, which reads no such fact; kept apart should that ever differ.
+    if (index.readsPackFacts) single.push(...runs);
+    else merged.push({ scopeKey, index, runs, runOf, positionOf });
   }
   return { single, merged };
 }

@@ -33,6 +33,69 @@ import { SqliteRemitStore } from './sqlite-remits.js';
 export interface SqliteOptions {
   /** How long a writer waits for another process's write lock before giving up, in ms. */
   busyTimeoutMs?: number;
+  /** The longest the read lock of what-if reads is held between them, in ms (ReadLockHolder). */
+  readLockHoldMs?: number;
+}
+
+/** ReadLockHolder's default: how long a checkpoint may have to wait for it, at most twice this. */
+const READ_LOCK_HOLD_MS = 1000;
+
+/**
+ * Spares a what-if read its system calls. Every read transaction in WAL mode takes a shared
+ * lock on a read slot of the `-shm` file and releases it (two fcntl calls); on these VMs a
+ * system call flushes the TLB (PTI without PCID), and the scrub after it pays more for that than
+ * for the read itself (bench history: 36 us CPU per claim for the lock pair of a one-row read,
+ * none without it). SQLite takes the lock from the system only when no other connection of the
+ * process holds it: this connection holds it, in a read transaction it never reads from, so
+ * that the reader's own transactions find it held and make no system call. The reader still
+ * starts a transaction of its own for every read, and sees every commit made before it (by any
+ * process): when a commit has moved the log past the held slot, the reader takes a slot of its
+ * own, as without the holder, until the holder moves on. The holder lets go after each
+ * recording of this process and at most `holdMs` after taking the lock (a timer lets go of it
+ * when no read comes), so checkpoints wait at most that long for the frames committed since.
+ */
+class ReadLockHolder {
+  private readonly start: Database.Statement;
+  private heldSince: number | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly holdMs: number,
+  ) {
+    this.start = db.prepare(`SELECT max(version) FROM ${SCHEMA_TABLE}`).raw(true);
+    this.timer = setInterval(() => {
+      if (this.heldSince !== undefined && performance.now() - this.heldSince >= this.holdMs) this.release();
+    }, holdMs);
+    this.timer.unref();
+  }
+
+  /** Holds the read slot of the store's latest commit, taking it anew once held `holdMs`. */
+  hold(): void {
+    if (this.heldSince !== undefined) {
+      if (performance.now() - this.heldSince < this.holdMs) return;
+      this.release();
+    }
+    try {
+      this.db.exec('BEGIN');
+      this.start.all();
+      this.heldSince = performance.now();
+    } catch {
+      // Not holding costs the reads their system calls, nothing else: the read itself reports any failure.
+      this.release();
+    }
+  }
+
+  release(): void {
+    this.heldSince = undefined;
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.release();
+    this.db.close();
+  }
 }
 
 /** The most of the file mapped into memory for reads (address space, not memory used): SQLite's own ceiling. */
@@ -52,6 +115,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly db: Database.Database;
   /** The connection of the reads outside a recording (a what-if scrub): its pages come through a memory map. */
   private readonly reader: Database.Database;
+  /** Holds the reader's read lock between what-if reads (a file store only). */
+  private readonly lockHolder: ReadLockHolder | undefined;
   /** The read inside a recording's transaction, on the writing connection. */
   private readonly readLines: Database.Statement;
   private readonly readLinesMapped: Database.Statement;
@@ -71,9 +136,11 @@ export class SqliteHistoryStore implements HistoryStore {
     readonly where: string,
     db: Database.Database,
     reader: Database.Database,
+    lockHolder?: ReadLockHolder,
   ) {
     this.db = db;
     this.reader = reader;
+    this.lockHolder = lockHolder;
     // A plain lookup of the primary key's first column: one range scan of the patient's lines,
     // which WITHOUT ROWID keeps together in the table itself.
     this.readLines = db.prepare(`${READ_SQL}?`).raw(true);
@@ -138,7 +205,8 @@ export class SqliteHistoryStore implements HistoryStore {
     }
     migrate(db, where);
     if (memory) return new SqliteHistoryStore(where, db, db);
-    let reader: Database.Database;
+    let reader: Database.Database | undefined;
+    let holder: Database.Database;
     try {
       reader = new Database(where, { timeout: options.busyTimeoutMs ?? 5000 });
       // The read per what-if scrub touches a few pages of a file far larger than the page
@@ -147,11 +215,14 @@ export class SqliteHistoryStore implements HistoryStore {
       // per claim with 1,000,000 recorded lines). Only this connection maps the file: the pages
       // a recording writes stay out of the process's resident set.
       reader.pragma(`mmap_size = ${MMAP_BYTES}`);
+      // It never waits for a lock: when it cannot hold one at once, the reads take their own.
+      holder = new Database(where, { readonly: true, timeout: 0 });
     } catch (err) {
+      reader?.close();
       db.close();
       throw new HistoryUnavailableError(`the history file ${where} cannot be opened: ${(err as Error).message}`, err);
     }
-    return new SqliteHistoryStore(where, db, reader);
+    return new SqliteHistoryStore(where, db, reader, new ReadLockHolder(holder, options.readLockHoldMs ?? READ_LOCK_HOLD_MS));
   }
 
   private read(patientKey: string, exclude: readonly string[]): RecordedLine[] {
@@ -174,12 +245,18 @@ export class SqliteHistoryStore implements HistoryStore {
 
   linesNow(patientKey: string, exclude: readonly string[]): RecordedLine[] {
     // The reader sees what is committed, also while a recording's transaction is open on the writer.
-    return this.guard('be read', () => recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude));
+    return this.guard('be read', () => {
+      this.lockHolder?.hold();
+      return recordedLinesOf(this.readLinesMapped.all(patientKey) as unknown[][], exclude);
+    });
   }
 
   async rowsOfMany(patientKeys: readonly string[]): Promise<Map<string, Array<readonly unknown[]>>> {
     if (patientKeys.length === 0) return new Map();
-    return this.guard('be read', () => rowsByPatient(patientKeys, patientKeys.length <= MOST_KEYS_PER_READ ? this.readManyRows(patientKeys) : this.readTransaction(patientKeys)));
+    return this.guard('be read', () => {
+      this.lockHolder?.hold();
+      return rowsByPatient(patientKeys, patientKeys.length <= MOST_KEYS_PER_READ ? this.readManyRows(patientKeys) : this.readTransaction(patientKeys));
+    });
   }
 
   private readonly writer: HistoryWriter = {
@@ -239,6 +316,12 @@ export class SqliteHistoryStore implements HistoryStore {
       this.rollback();
       throw this.wrap(err);
     }
+    this.afterCommit();
+  }
+
+  /** This process moved the log on: the held read lock (of an older commit) is let go at once, not up to holdMs later. */
+  private afterCommit(): void {
+    this.lockHolder?.release();
   }
 
   private rollback(): void {
@@ -253,11 +336,12 @@ export class SqliteHistoryStore implements HistoryStore {
         for (const claim of claims) this.writeClaim(claim);
       }).immediate(),
     );
+    this.afterCommit();
   }
 
   async purgeBefore(date: string): Promise<number> {
     while (this.busy) await this.busy.catch(() => undefined);
-    return this.guard('be purged', () =>
+    const removed = this.guard('be purged', () =>
       this.db
         .transaction(() => {
           for (const sql of PURGE_STATEMENTS) this.db.prepare(sql).run(date);
@@ -265,6 +349,8 @@ export class SqliteHistoryStore implements HistoryStore {
         })
         .immediate(),
     );
+    this.afterCommit();
+    return removed;
   }
 
   async ping(): Promise<void> {
@@ -283,6 +369,7 @@ export class SqliteHistoryStore implements HistoryStore {
     if (this.closed) return;
     while (this.busy) await this.busy.catch(() => undefined);
     this.closed = true;
+    this.lockHolder?.close();
     if (this.reader !== this.db) this.reader.close();
     this.db.close();
   }
@@ -299,6 +386,11 @@ function migrate(db: Database.Database, where: string): void {
         db.exec(m.sqlite);
         db.prepare(`INSERT INTO ${SCHEMA_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(m.version, m.name, new Date().toISOString());
       }
+      // Every open commits (the schema version into the file header, where `PRAGMA user_version`
+      // shows it): until a store's write-ahead log holds a commit, SQLite asks the file system for
+      // the file's size on every read transaction (one fstat per what-if scrub, for a store
+      // reopened and not recorded to since: a service that only answers what-ifs, forever).
+      db.pragma(`user_version = ${LATEST_VERSION}`);
     }).immediate();
   } catch (err) {
     db.close();

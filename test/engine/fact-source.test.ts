@@ -91,9 +91,29 @@ describe('the tableEditions fact', () => {
       dates: ['2025-12-01', '2026-10-02'],
       text: 'ICD-10-CM (icd10cm) for 2026-10-02; HCPCS (hcpcs) for 2025-12-01',
     });
-    // Shared by every claim of the same dates, so no finding can change it for the next claim.
-    expect(valueFor(['2025-12-01', '2026-10-02', '2025-12-01'])).toBe(gap);
-    expect(Object.isFrozen(gap) && Object.isFrozen((gap as { missing: object[] }).missing[0])).toBe(true);
+    // The same answer for the same dates in any order and number; a claim of several dates gets its own.
+    expect(valueFor(['2025-12-01', '2026-10-02', '2025-12-01'])).toEqual(gap);
+    expect(valueFor(['2025-12-01', '2026-10-02', '2025-12-01'])).not.toBe(gap);
     expect(valueFor(['2026-03-02'])).toEqual({ missing: [], tables: [], dates: [], text: '' });
+    expect(valueFor(['2026-10-02', '2026-03-02'])).toEqual({
+      missing: [{ table: 'icd10cm', title: 'ICD-10-CM', dates: ['2026-10-02'], editions: ['FY2026'] }],
+      tables: ['icd10cm'],
+      dates: ['2026-10-02'],
+      text: 'ICD-10-CM (icd10cm) for 2026-10-02',
+    });
+  });
+
+  it('shares one frozen answer among the claims of one date of service, so no finding can change it for the next claim', () => {
+    const gap = valueFor(['2026-10-02']);
+    expect(gap).toEqual({
+      missing: [{ table: 'icd10cm', title: 'ICD-10-CM', dates: ['2026-10-02'], editions: ['FY2026'] }],
+      tables: ['icd10cm'],
+      dates: ['2026-10-02'],
+      text: 'ICD-10-CM (icd10cm) for 2026-10-02',
+    });
+    expect(valueFor(['2026-10-02', '2026-10-02'])).toBe(gap);
+    const missing = (gap as { missing: Array<{ dates: string[]; editions: string[] }> }).missing;
+    expect(Object.isFrozen(gap) && Object.isFrozen(missing) && Object.isFrozen(missing[0]) && Object.isFrozen(missing[0]!.dates) && Object.isFrozen(missing[0]!.editions)).toBe(true);
+    expect(Object.isFrozen(valueFor(['2026-03-02']))).toBe(true);
   });
 });

@@ -96,6 +96,45 @@ describe('reading NDJSON line by line', () => {
   });
 });
 
+describe('lines taken one at a time, and claims parsed a batch at a time', () => {
+  it('gives the lines push gives, however the input is cut into chunks', () => {
+    const text = Array.from({ length: 300 }, (_, i) => (i % 17 === 0 ? '' : `{"n":${i},"s":"${'é'.repeat(i % 5)}"}`)).join('\n') + '\r\n{"last":true}';
+    const bytes = Buffer.from(text);
+    const pushed = new NdjsonSplitter();
+    const expected = [...pushed.push(bytes), ...pushed.end()];
+    for (const size of [1, 7, 100, 4096, bytes.length]) {
+      const splitter = new NdjsonSplitter();
+      const taken = [];
+      for (let at = 0; at < bytes.length; at += size) {
+        splitter.feed(bytes.subarray(at, at + size));
+        for (let line = splitter.nextLine(); line !== undefined; line = splitter.nextLine()) taken.push(line);
+      }
+      splitter.close();
+      for (let line = splitter.nextLine(); line !== undefined; line = splitter.nextLine()) taken.push(line);
+      expect(taken, `chunks of ${size} bytes`).toEqual(expected);
+    }
+  });
+
+  it('refuses a chunk fed before the lines of the one before were taken (they would be lost)', () => {
+    const splitter = new NdjsonSplitter();
+    splitter.feed('{"a":1}\n{"a":2}\n');
+    expect(splitter.nextLine()).toEqual({ number: 1, text: '{"a":1}' });
+    expect(() => splitter.feed('{"a":3}\n')).toThrow(/lines of the one before/);
+  });
+
+  it('hands out every claim of a chunk far longer than a batch, in order, FHIR lines and problems among them', async () => {
+    const bundle = JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [] });
+    const lines = Array.from({ length: 1_000 }, (_, i) => (i === 500 ? bundle : i === 700 ? '{"broken":' : i % 97 === 0 ? '' : `{"n":${i}}`));
+    const text = lines.join('\n') + '\n';
+    const items = await collect(ndjsonItems([text]));
+    const lineByLine = [];
+    for (const [i, line] of lines.entries()) lineByLine.push(...(await collect(ndjsonItems([`${'\n'.repeat(i)}${line}\n`]))));
+    expect(items).toEqual(lineByLine);
+    expect(items.filter((x) => 'input' in x)).toHaveLength(lines.filter((l, i) => l !== '' && i !== 500 && i !== 700).length);
+    expect(items.find((x) => x.line === 701)).toMatchObject({ problem: 'invalid-json' });
+  });
+});
+
 describe('the fast path of a line: decoded first, its bytes checked only when the text says they may be bad', () => {
   const bad: Array<[string, number[]]> = [
     ['a lone continuation byte', [0x80]],
