@@ -2,7 +2,7 @@ import type { Finding, ScrubResult } from '../findings/finding.js';
 import { buildResult } from '../findings/result.js';
 import { explainAjvError, type AjvProblemKind } from '../util/ajv-messages.js';
 import { lineNumberOf, pointerFrom, readablePath } from '../util/json-pointer.js';
-import { describeType, quote, sentence } from '../util/text.js';
+import { describeType, quote, sentence, upperFirst } from '../util/text.js';
 import type { Claim } from './claim.generated.js';
 import { meets, type FieldPath } from './fields.js';
 import { claimSchema, claimValidator } from './schema.js';
@@ -181,7 +181,7 @@ export type UnreadableKind = 'invalid-json' | 'too-deep' | 'forbidden-key' | 'li
  * still stands in the input's place.
  */
 export function unreadableResult(where: { label: string; line?: number }, kind: UnreadableKind, reason: string): ScrubResult {
-  const subject = where.label ? `${where.label.charAt(0).toUpperCase()}${where.label.slice(1)} is` : 'The input is';
+  const subject = where.label ? `${upperFirst(where.label)} is` : 'The input is';
   const details: Record<string, unknown> = where.line === undefined ? {} : { line: where.line };
   return buildResult(null, [{ ruleId: kind, pack: SCHEMA_PACK, category: 'structure', severity: 'error', message: sentence(`${subject} ${reason}`), lines: [], path: '', details }], []);
 }

@@ -1,5 +1,5 @@
-import { lineAndColumn, parseSafeJson } from '../util/safe-json.js';
-import { lowerFirst } from '../util/text.js';
+import { lineAndColumn, parseSafeJson, type SafeJson } from '../util/safe-json.js';
+import { lowerFirst, upperFirst } from '../util/text.js';
 
 export { jsonErrorOffset } from '../util/safe-json.js';
 import { isFhirResource, readFhir } from './fhir/read.js';
@@ -19,7 +19,10 @@ export type JsonParse = { ok: true; value: unknown } | { ok: false; code: string
  */
 export function parseJsonAt(text: string): JsonParse {
   const parsed = parseSafeJson(text);
-  if (parsed.ok) return parsed;
+  return parsed.ok ? parsed : jsonProblemOf(parsed);
+}
+
+function jsonProblemOf(parsed: Extract<SafeJson, { ok: false }>): Extract<JsonParse, { ok: false }> {
   if (parsed.problem === 'invalid-json') return { ok: false, code: 'json-syntax', message: parsed.reason, offset: parsed.offset };
   const at = /at character (\d+)/.exec(parsed.message);
   return {
@@ -59,6 +62,14 @@ export function readJsonValue(value: unknown): { format: 'json' | 'fhir'; record
   return { format: 'json', records: [{ kind: 'claim', input: value, label: claimIdLabel(value) ?? 'claim', findings: [] }] };
 }
 
+/**
+ * Why a line of NDJSON cannot be read, in the same words whichever reader met it (the whole text
+ * here, or a stream a line at a time in ndjson.ts): the character is counted within the line.
+ */
+export function ndjsonLineProblem(parsed: Extract<SafeJson, { ok: false }>): string {
+  return parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.reason} at character ${parsed.offset + 1}` : `refused: ${parsed.message}`;
+}
+
 /** One JSON value per line; blank lines are skipped, a bad line is an error item in its place. */
 export function readNdjson(text: string): ReadRecord[] {
   const records: ReadRecord[] = [];
@@ -72,16 +83,17 @@ export function readNdjson(text: string): ReadRecord[] {
     const lineText = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (lineText.trim() !== '') {
       const label = `line ${lineNumber}`;
-      const parsed = parseJsonAt(lineText);
+      const parsed = parseSafeJson(lineText);
       if (!parsed.ok) {
+        const problem = jsonProblemOf(parsed);
         records.push({
           kind: 'error',
           label,
           line: lineNumber,
           error: {
-            code: parsed.code,
-            message: `${parsed.code === 'json-syntax' ? 'Not valid JSON' : 'Refused JSON'}: ${parsed.message}.`,
-            position: { format: 'ndjson', line: lineNumber, column: Math.min(parsed.offset, lineText.length) + 1, offset: start + parsed.offset },
+            code: problem.code,
+            message: `${upperFirst(ndjsonLineProblem(parsed))}.`,
+            position: { format: 'ndjson', line: lineNumber, column: Math.min(problem.offset, lineText.length) + 1, offset: start + problem.offset },
           },
         });
       } else if (isFhirResource(parsed.value)) {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { parseSafeJson, type SafeJsonProblem } from '../util/safe-json.js';
 import { lowerFirst } from '../util/text.js';
 import { isFhirResource } from './fhir/read.js';
-import { readJsonValue, unreadableProblemOf, type ClaimItem, type UnreadableProblem } from './json.js';
+import { ndjsonLineProblem, readJsonValue, unreadableProblemOf, type ClaimItem, type UnreadableProblem } from './json.js';
 
 /**
  * NDJSON (one JSON value per line) read line by line, from bytes. Used by `scrub check` for
@@ -173,8 +173,7 @@ export function ndjsonItem(line: NdjsonLine): ClaimItem | undefined {
     label,
     line: line.number,
     problem: SAFE_JSON_PROBLEMS[parsed.problem],
-    // Within one line, the character says where; the line is the item's own.
-    error: parsed.problem === 'invalid-json' ? `not valid JSON: ${parsed.reason} at character ${parsed.offset + 1}` : `refused: ${parsed.message}`,
+    error: ndjsonLineProblem(parsed),
   };
 }
 

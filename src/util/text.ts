@@ -75,6 +75,11 @@ export function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
 
+/** "Line 2 is ..." from a label "line 2": a fragment that starts a sentence of its own. */
+export function upperFirst(text: string): string {
+  return text === '' ? text : text[0]!.toUpperCase() + text.slice(1);
+}
+
 /**
  * Control characters shown as escapes (\x1A), so that a message quoting a file's content never
  * carries a raw control character into a terminal or a log line.

@@ -10,9 +10,8 @@ import { scrub } from './run-cli.js';
  * written as they come, without the placing of problems and late claims that other files go
  * through. The same NDJSON under another name is read by content, on that general path. Both
  * must print the same bytes in every format, on a file larger than one read (so lines cross
- * chunk boundaries) with the awkward lines an NDJSON file can hold. (A line that is not JSON is
- * worded differently by the two readers, the character of the fault given by one only: not
- * compared here.)
+ * chunk boundaries) with the awkward lines an NDJSON file can hold, lines that cannot be read
+ * among them: both readers word those alike, the character of the fault counted in the line.
  */
 
 let dir: string;
@@ -27,6 +26,9 @@ beforeAll(async () => {
   lines[10] += '\r'; // a CRLF line end
   lines.splice(20, 0, ''); // a blank line
   lines.splice(400, 0, '[1, 2]'); // JSON, but not a claim
+  lines.splice(500, 0, '{"claimId": "C-cut", "lines": [{"units": 1'); // cut short
+  lines.splice(501, 0, '{"claimId": "C-proto", "__proto__": {"admin": true}}'); // a key that reaches a prototype
+  lines.splice(502, 0, `{"claimId": "C-deep", "extensions": ${'['.repeat(80)}${']'.repeat(80)}}`); // nested too deep
   const text = lines.join('\n') + '\n';
   await writeFile(path.join(dir, 'claims.ndjson'), text);
   await writeFile(path.join(dir, 'claims.ndjson.txt'), text);
@@ -47,10 +49,13 @@ describe('scrub check on a .ndjson file', () => {
     expect(byContent.stdout.replaceAll('claims.ndjson.txt', 'claims.ndjson') === streamed.stdout).toBe(true);
     if (format === 'ndjson') {
       const results = streamed.stdout.trim().split('\n');
-      expect(results).toHaveLength(CLAIMS + 1);
+      expect(results).toHaveLength(CLAIMS + 4);
       const notClaim = JSON.parse(results[399]!);
       expect(notClaim).toMatchObject({ inputLine: 401, outcome: 'fail' });
       expect(notClaim.findings[0].category).toBe('structure');
+      const unreadable = results.slice(499, 502).map((r) => JSON.parse(r).findings[0]);
+      expect(unreadable.map((f: { ruleId: string }) => f.ruleId)).toEqual(['invalid-json', 'forbidden-key', 'too-deep']);
+      expect(unreadable[0].message).toMatch(/^Line 501 is not valid JSON: .* at character \d+\.$/);
       expect(JSON.parse(results[0]!).claimId).toBe(JSON.parse((await readFile(path.join(dir, 'claims.ndjson'), 'utf8')).split('\n')[0]!.slice(1)).claimId);
     }
   }, 120_000);
