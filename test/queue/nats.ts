@@ -88,6 +88,10 @@ const usedQueues = new Map<string, { url: string; name: string }>();
 /** The environment of a worker or producer on this test's queue. */
 export function queueEnv(url: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
   usedQueues.set(`${url} ${name}`, { url, name });
+  return envOf(url, name, extra);
+}
+
+function envOf(url: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
   return { SCRUB_NATS_URL: url, SCRUB_QUEUE_NAME: name, SCRUB_QUEUE_MAX_BYTES: TEST_QUEUE_MAX_BYTES, ...extra };
 }
 
@@ -95,7 +99,7 @@ afterAll(async () => {
   const used = [...usedQueues.values()];
   usedQueues.clear();
   for (const { url, name } of used) {
-    const queue = await connectQueue(readQueueSettings(queueEnv(url, name)), 'test cleanup').catch(() => undefined);
+    const queue = await connectQueue(readQueueSettings(envOf(url, name)), 'test cleanup').catch(() => undefined);
     if (!queue) continue;
     for (const stream of [queue.names.claimsStream, queue.names.resultsStream, queue.names.deadStream]) {
       await queue.jsm.streams.delete(stream).catch(() => undefined);
