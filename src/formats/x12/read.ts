@@ -179,6 +179,8 @@ class X12Reader {
   claims = 0;
   /** The 837 transaction set being read, if any. */
   private open: OpenSet | undefined;
+  /** Why the transaction set being read is not read, if it is not (known at its ST). */
+  private refused: X12Issue | undefined;
   /** Claims read and not yet handed out, when claims are placed late (mapped as they go). */
   private ready: Array<{ loops: Transaction837; block: ClaimBlock; label: string }> = [];
 
@@ -234,7 +236,10 @@ class X12Reader {
 
   private opened(tx: Transaction): void {
     const reading = refusalOf(tx);
-    if ('refused' in reading) return;
+    if ('refused' in reading) {
+      this.refused = reading.refused;
+      return;
+    }
     const set: OpenSet = {
       tx,
       loops: loopReader(reading.kind, reading.versionSegment, reading.versionElement, (block, loops) => this.claimClosed(set, block, loops)),
@@ -290,12 +295,10 @@ class X12Reader {
   private transaction(tx: Transaction): void {
     const transactionIssues: X12Issue[] = [...tx.issues];
     let transactionClaims = 0;
-    const set = this.open;
-    this.open = undefined;
-    if (!set) {
-      const reading = refusalOf(tx);
-      if ('refused' in reading) this.problem(reading.refused, 0);
-    } else {
+    const { open: set, refused } = this;
+    this.open = this.refused = undefined;
+    if (refused) this.problem(refused, 0);
+    else if (set) {
       if (set.waiting) this.separatorKnown(set, undefined);
       if (set.separatorIssue) transactionIssues.push(set.separatorIssue);
       if (set.fixed && tx.se) tx.se.delimiters = set.fixed;
