@@ -163,6 +163,31 @@ describe('the X12 reader, streaming and whole', () => {
     expect(sentAtFirst).toBeLessThan(text.length / 2);
   });
 
+  it('hands out a claim placed late as its loop closes, before its transaction set\'s SE has arrived', async () => {
+    // One transaction set of 5,000 claims (the most the TR3 allows), about 1.8 MB: its SE comes long after the first claims.
+    const { text, claims } = await generate837Text(2_500_000, 5_000);
+    const firstSe = text.indexOf('~\nSE*');
+    expect(firstSe).toBeGreaterThan(1_500_000);
+    let sent = 0;
+    async function* counted(): AsyncGenerator<string> {
+      for await (const piece of pieces(text, 65_536)) {
+        sent += piece.length;
+        yield piece;
+      }
+    }
+    let beforeSe = 0;
+    let read = 0;
+    for await (const record of streamX12PlacedLate(counted())) {
+      if (record.kind !== 'claim') continue;
+      if (sent <= firstSe) beforeSe++;
+      read++;
+    }
+    expect(read).toBe(claims);
+    // All but the claims of the last pieces before the SE have been handed out by then (not one, before).
+    expect(beforeSe).toBeGreaterThan(1_000);
+    expect((await placedLate(text, 65_536)).records).toBe(await streamed(text, 65_536));
+  });
+
   it('reads a file that arrives as bytes (UTF-8 cut inside a character) as openClaims reads it whole', async () => {
     const base = readFileSync(path.join(root, 'test/fixtures/x12/837p/demo.example1.837'), 'utf8').replace('NM1*IL*1*', 'NM1*IL*1*MÜLLER');
     const { text } = await generate837Text(1_500_000, 50);

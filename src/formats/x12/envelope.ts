@@ -4,8 +4,13 @@ import { el, elementsOf, ISA_LENGTH, ISA_WIDTHS, type Segment } from './segments
 /** ST ... SE: one transaction set (an 837 holds many claims). */
 export interface Transaction {
   st: Segment;
-  /** The segments between ST and SE (or up to where the set was cut off). */
+  /**
+   * The segments between ST and SE (or up to where the set was cut off); empty when the reader
+   * hands them on one by one instead (`EnvelopeEvents.segment`).
+   */
   body: Segment[];
+  /** How many segments stand between ST and SE. */
+  size: number;
   se?: Segment;
   issues: X12Issue[];
   group: Group;
@@ -169,6 +174,10 @@ function outsideIssue(iea: Segment, first: Segment, last: Segment): X12Issue {
 
 /** What an envelope reader hands on as each envelope closes (with every issue it will ever have). */
 export interface EnvelopeEvents {
+  /** A transaction set opens (its ST has been read). */
+  opened?(tx: Transaction): void;
+  /** A segment of a transaction set's body, as it comes; given this, the reader keeps no `body`. */
+  segment?(tx: Transaction, segment: Segment): void;
   transaction?(tx: Transaction): void;
   group?(group: Group): void;
   interchange?(ix: Interchange): void;
@@ -322,10 +331,12 @@ export class EnvelopeReader {
           this.group = group;
           if (this.retain) open.groups.push(group);
         }
-        const tx: Transaction = { st: segment, body: [], issues: [], group };
+        const tx: Transaction = { st: segment, body: [], size: 0, issues: [], group };
         this.tx = tx;
         group.transactionCount++;
         if (this.retain) group.transactions.push(tx);
+        // After the set this ST closes, if any, has been handed on.
+        this.closed.push(() => this.events.opened?.(tx));
         break;
       }
       case 'SE': {
@@ -336,7 +347,7 @@ export class EnvelopeReader {
           break;
         }
         tx.se = segment;
-        const counted = countIssue('x12-se-count', segment, 1, tx.body.length + 2, 'segments (ST to SE, both included)');
+        const counted = countIssue('x12-se-count', segment, 1, tx.size + 2, 'segments (ST to SE, both included)');
         if (counted) tx.issues.push(counted);
         const control = controlIssue('x12-se-control-number', tx.st, 2, segment, 2);
         if (control) tx.issues.push(control);
@@ -374,8 +385,11 @@ export class EnvelopeReader {
         break;
       }
       default: {
-        if (this.tx) {
-          this.tx.body.push(segment);
+        const tx = this.tx;
+        if (tx) {
+          tx.size++;
+          if (this.events.segment) this.events.segment(tx, segment);
+          else tx.body.push(segment);
         } else {
           segment.loop = this.group ? 'GS' : 'ISA';
           this.stray(segment, 'only ST ... SE transaction sets may stand between the envelope segments');

@@ -1,4 +1,3 @@
-import type { Transaction } from './envelope.js';
 import { at, type X12Issue } from './issues.js';
 import { el, type Segment } from './segments.js';
 
@@ -99,8 +98,20 @@ export function claimKindOf(version: string): ClaimKind | undefined {
 
 type Context = 'header' | 'level' | 'claim' | 'other-payer' | 'line';
 
-/** Walks the body of an 837 transaction set. Never throws; oddities become issues. */
-export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segment, versionElement: number): Transaction837 {
+/**
+ * Walks the body of an 837 transaction set as its segments come: each `next(segment)` reads
+ * one, and `next(undefined)` ends the set and returns what was read. Never throws; oddities
+ * become issues. With `closed`, each claim block is handed to it as soon as its loop closes
+ * (the next CLM or HL, or the end of the set) instead of being kept in `claims`, so that a
+ * reader can map a claim and let its segments go before the set's SE. The header and the
+ * levels are kept to the end: a later claim may sit under any earlier level.
+ */
+export function* loopReader(
+  kind: ClaimKind,
+  versionSegment: Segment,
+  versionElement: number,
+  closed?: (claim: ClaimBlock, set: Transaction837) => void,
+): Generator<void, Transaction837, Segment | undefined> {
   const result: Transaction837 = { kind, versionSegment, versionElement, header: [], levels: [], claims: [], issues: [] };
   const byId = new Map<string, Level>();
   const lastOfCode = new Map<string, Level>();
@@ -121,7 +132,7 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
     });
   };
 
-  for (const segment of tx.body) {
+  for (let segment = yield; segment !== undefined; segment = yield) {
     const id = segment.id;
     if (!KNOWN_837.has(id)) {
       segment.loop = loop;
@@ -141,6 +152,7 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
       case 'HL': {
         const code = el(segment, 3);
         let levelLoop = LEVEL_LOOPS[code];
+        if (claim) closed?.(claim, result);
         claim = undefined;
         line = undefined;
         context = 'level';
@@ -212,9 +224,10 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
         line = undefined;
         loop = '2300';
         segment.loop = loop;
+        if (claim) closed?.(claim, result);
         claim = { clm: segment, segments: [segment], lines: [], issues: [] };
         if (level) claim.level = level;
-        result.claims.push(claim);
+        if (!closed) result.claims.push(claim);
         context = 'claim';
         if (!level || (level.code !== '22' && level.code !== '23')) {
           outOfPlace(segment, 'a claim (CLM, loop 2300) must follow a subscriber (HL*22) or patient (HL*23) level');
@@ -298,5 +311,6 @@ export function readLoops(tx: Transaction, kind: ClaimKind, versionSegment: Segm
     if (id === 'BHT') segment.loop = 'ST';
     (line?.segments ?? claim?.segments ?? level?.segments ?? result.header).push(segment);
   }
+  if (claim) closed?.(claim, result);
   return result;
 }

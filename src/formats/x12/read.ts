@@ -2,10 +2,10 @@ import type { SourceMap } from '../locator.js';
 import type { PlacedRecord, ReadClaim, ReadProblem, ReadRecord } from '../types.js';
 import { EnvelopeReader, type Transaction } from './envelope.js';
 import { at, capIssues, issueToFinding, issueToProblem, type X12Issue } from './issues.js';
-import { claimKindOf, readLoops, type ClaimBlock, type Level, type Transaction837 } from './loops837.js';
+import { claimKindOf, loopReader, type ClaimBlock, type ClaimKind, type Level, type Transaction837 } from './loops837.js';
 import { mapClaim } from './map837.js';
-import { reconcileComponentSeparator } from './separators.js';
-import { el, forgetLastSegment, SegmentStream, tokenize, type Segment } from './segments.js';
+import { separatorShownBy } from './separators.js';
+import { el, forgetLastSegment, SegmentStream, tokenize, type Delimiters, type Segment } from './segments.js';
 
 /** An X12 text whose structure has been read: its problems are known, its claims are mapped when reached. */
 export interface X12Stream {
@@ -63,6 +63,47 @@ function versionIssue(tx: Transaction, segment: Segment, element: number, versio
   return undefined;
 }
 
+/** Why a transaction set is not read as an 837 claim set (decided at its ST), or what it is read as. */
+function refusalOf(tx: Transaction): { refused: X12Issue } | { kind: ClaimKind; versionSegment: Segment; versionElement: number } {
+  const group = tx.group;
+  const setId = el(tx.st, 1);
+  const fromSt = el(tx.st, 3) !== '' || !group.gs;
+  const version = fromSt ? el(tx.st, 3) : el(group.gs!, 8);
+  const versionSegment = fromSt ? tx.st : group.gs!;
+  const versionElement = fromSt ? 3 : 8;
+  const refused =
+    setId !== '837'
+      ? ({
+          ruleId: 'x12-not-a-claim',
+          severity: 'error',
+          message: `${at(tx.st)} opens transaction set ${setId || '(none)'}, not an 837 claim; it was skipped.`,
+          segment: tx.st,
+          element: 1,
+          details: { transactionSet: setId },
+        } satisfies X12Issue)
+      : versionIssue(tx, versionSegment, versionElement, version);
+  return refused ? { refused } : { kind: claimKindOf(version)!, versionSegment, versionElement };
+}
+
+/**
+ * An 837 transaction set being read, segment by segment. Its claims are handed on as their
+ * loops close; what the set's problems need of them (their number under each level, and their
+ * entries, which take their place when the set closes) waits for its SE.
+ */
+interface OpenSet {
+  tx: Transaction;
+  loops: Generator<void, Transaction837, Segment | undefined>;
+  /** The set's segments up to its first CLM, which shows the component separator really used. */
+  waiting: Segment[] | undefined;
+  /** The separators the set is read with, when its first CLM shows another component separator than ISA16. */
+  fixed?: Delimiters;
+  separatorIssue?: X12Issue;
+  claims: number;
+  claimsUnder: Map<Level, number>;
+  /** The entries of its claims, added when the set closes. */
+  entries: Entry[];
+}
+
 interface Entry {
   /** Segment position in the file: records come out in this order. */
   at: number;
@@ -114,6 +155,8 @@ const byPosition = (a: Entry, b: Entry) => a.at - b.at || a.seq - b.seq;
 class X12Reader {
   private readonly envelopes = new EnvelopeReader(
     {
+      opened: (tx) => this.opened(tx),
+      segment: (_tx, segment) => this.body(segment),
       transaction: (tx) => this.transaction(tx),
       group: (group) => this.closed(group.issues, group, group.interchange),
       interchange: (ix) => this.closed(ix.issues, ix, undefined),
@@ -134,6 +177,10 @@ class X12Reader {
   private firstOmitted: Entry | undefined;
   /** Every claim read so far. */
   claims = 0;
+  /** The 837 transaction set being read, if any. */
+  private open: OpenSet | undefined;
+  /** Why the transaction set being read is not read, if it is not (known at its ST). */
+  private refused: X12Issue | undefined;
   /** Claims read and not yet handed out, when claims are placed late (mapped as they go). */
   private ready: Array<{ loops: Transaction837; block: ClaimBlock; label: string }> = [];
 
@@ -187,42 +234,79 @@ class X12Reader {
     if (parent) this.count(parent, claims);
   }
 
+  private opened(tx: Transaction): void {
+    const reading = refusalOf(tx);
+    if ('refused' in reading) {
+      this.refused = reading.refused;
+      return;
+    }
+    const set: OpenSet = {
+      tx,
+      loops: loopReader(reading.kind, reading.versionSegment, reading.versionElement, (block, loops) => this.claimClosed(set, block, loops)),
+      waiting: [],
+      claims: 0,
+      claimsUnder: new Map(),
+      entries: [],
+    };
+    set.loops.next();
+    this.open = set;
+  }
+
+  /** A segment of the body of the set being read (none when it is not read). */
+  private body(segment: Segment): void {
+    const set = this.open;
+    if (!set) return;
+    const waiting = set.waiting;
+    if (!waiting) {
+      if (set.fixed) segment.delimiters = set.fixed;
+      set.loops.next(segment);
+      return;
+    }
+    waiting.push(segment);
+    if (segment.id === CLM05.segment) this.separatorKnown(set, segment);
+  }
+
+  /** The set's first CLM has come (`first`), or its end without one: it is read from here on with the separators in use. */
+  private separatorKnown(set: OpenSet, first: Segment | undefined): void {
+    const waiting = set.waiting!;
+    set.waiting = undefined;
+    const shown = first && separatorShownBy(set.tx.st.delimiters.component, first, CLM05);
+    if (shown) {
+      set.fixed = shown.delimiters;
+      set.separatorIssue = shown.issue;
+      set.tx.st.delimiters = shown.delimiters;
+      for (const s of waiting) s.delimiters = shown.delimiters;
+    }
+    for (const s of waiting) set.loops.next(s);
+  }
+
+  /** A claim's loop has closed: it is handed out now when claims are placed late, and placed when its set closes. */
+  private claimClosed(set: OpenSet, block: ClaimBlock, loops: Transaction837): void {
+    set.claims++;
+    for (const l of levelChain(block.level)) set.claimsUnder.set(l, (set.claimsUnder.get(l) ?? 0) + 1);
+    const tx = set.tx;
+    if (this.placeLate) {
+      const placed = { isa: el(tx.group.interchange.isa, 13).trim(), rest: ownCopy(`ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}`) };
+      this.ready.push({ loops, block, label: this.label(placed) });
+      set.entries.push({ at: block.clm.position, seq: 0, placed });
+    } else set.entries.push({ at: block.clm.position, seq: 0, claim: { loops, block, tx } });
+  }
+
   private transaction(tx: Transaction): void {
-    const group = tx.group;
     const transactionIssues: X12Issue[] = [...tx.issues];
     let transactionClaims = 0;
-    const setId = el(tx.st, 1);
-    const fromSt = el(tx.st, 3) !== '' || !group.gs;
-    const version = fromSt ? el(tx.st, 3) : el(group.gs!, 8);
-    const versionSegment = fromSt ? tx.st : group.gs!;
-    const versionElement = fromSt ? 3 : 8;
-    const refused =
-      setId !== '837'
-        ? ({
-            ruleId: 'x12-not-a-claim',
-            severity: 'error',
-            message: `${at(tx.st)} opens transaction set ${setId || '(none)'}, not an 837 claim; it was skipped.`,
-            segment: tx.st,
-            element: 1,
-            details: { transactionSet: setId },
-          } satisfies X12Issue)
-        : versionIssue(tx, versionSegment, versionElement, version);
+    const { open: set, refused } = this;
+    this.open = this.refused = undefined;
     if (refused) this.problem(refused, 0);
-    else {
-      const separator = reconcileComponentSeparator(tx, CLM05);
-      if (separator) transactionIssues.push(separator);
-      const loops = readLoops(tx, claimKindOf(version)!, versionSegment, versionElement);
+    else if (set) {
+      if (set.waiting) this.separatorKnown(set, undefined);
+      if (set.separatorIssue) transactionIssues.push(set.separatorIssue);
+      if (set.fixed && tx.se) tx.se.delimiters = set.fixed;
+      const loops = set.loops.next(undefined).value as Transaction837;
       transactionIssues.push(...loops.issues);
-      const claimsUnder = new Map<Level, number>();
-      for (const block of loops.claims) {
-        for (const l of levelChain(block.level)) claimsUnder.set(l, (claimsUnder.get(l) ?? 0) + 1);
-        if (this.placeLate) {
-          const placed = { isa: el(tx.group.interchange.isa, 13).trim(), rest: ownCopy(`ST ${el(tx.st, 2)} claim ${el(block.clm, 1)}`) };
-          this.ready.push({ loops, block, label: this.label(placed) });
-          this.add({ at: block.clm.position, seq: 0, placed });
-        } else this.add({ at: block.clm.position, seq: 0, claim: { loops, block, tx } });
-      }
-      transactionClaims = loops.claims.length;
+      for (const entry of set.entries) this.add(entry);
+      transactionClaims = set.claims;
+      const claimsUnder = set.claimsUnder;
       const parents = new Set(loops.levels.map((l) => l.parent));
       for (const level of loops.levels) {
         const claims = claimsUnder.get(level) ?? 0;
@@ -240,7 +324,7 @@ class X12Reader {
           );
         }
       }
-      if (loops.claims.length === 0 && loops.levels.length === 0) {
+      if (set.claims === 0 && loops.levels.length === 0) {
         this.problem(
           {
             ruleId: 'x12-missing-segment',
@@ -254,7 +338,7 @@ class X12Reader {
       }
     }
     for (const issue of capIssues(transactionIssues)) this.problem(issue, transactionClaims);
-    this.count(group, transactionClaims);
+    this.count(tx.group, transactionClaims);
     this.claims += transactionClaims;
   }
 
