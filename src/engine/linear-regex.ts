@@ -58,7 +58,119 @@ export function compileRegex(pattern: string): RegexCompile {
     const reason = end >= 0 ? message.slice(end + 4) : message;
     return { ok: false, problem: explain(pattern, reason) };
   }
+  const shape = fixedShapeTest(pattern);
+  if (shape) return { ok: true, regex: { test: (text) => shape(text.length > MAX_REGEX_TEXT ? text.slice(0, MAX_REGEX_TEXT) : text) } };
   return { ok: true, regex: remembering((text) => compiled.test(text.length > MAX_REGEX_TEXT ? text.slice(0, MAX_REGEX_TEXT) : text)) };
+}
+
+/** Characters a fixed shape takes literally outside a class: none of them means anything to RE2. */
+const PLAIN_CHARACTER = /^[A-Za-z0-9 _,:;\/#=@'"<>!%&~`-]$/;
+/** What a backslash may escape to stand for itself. */
+const ESCAPED_PUNCTUATION = /^[-.\\/()[\]{}^$|?*+ _,:;#=@'"<>!%&~`]$/;
+/** Longer shapes are left to RE2: the table below costs 128 bytes a character. */
+const MAX_SHAPE_LENGTH = 256;
+
+/**
+ * Most pack patterns are ids and codes of a fixed form: `^[0-9]{2}D[0-9]{7}$` (a CLIA number),
+ * an MBI, an NDC in one of two layouts. Such a pattern is a choice of sequences of ASCII
+ * character sets, each sequence of one length, between ^ and $: whether a text matches is
+ * decided by its length and one table lookup a character, with no call into WebAssembly
+ * (member ids and CLIA numbers are new on nearly every claim, so remembering answers does not
+ * help them). Returns undefined for anything else (any other quantifier, a negated class, an
+ * escape such as \w, a flag, a nested group), which RE2 runs as before. Exactly RE2's answer
+ * for the patterns it takes: a non-ASCII character is in none of the sets, so a text holding
+ * one matches neither here nor in RE2 (test/engine/linear-regex.test.ts holds the two together).
+ */
+export function fixedShapeTest(pattern: string): ((text: string) => boolean) | undefined {
+  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$')) return undefined;
+  let body = pattern.slice(1, -1);
+  const group = body.startsWith('(?:') ? 3 : body.startsWith('(') ? 1 : 0;
+  // Outside a group, ^a|b$ is (^a)|(b$): only a grouped choice is anchored at both ends. A "|"
+  // or parenthesis left inside an alternative (another group, an escaped "|") refuses the shape.
+  if (group > 0 && body.endsWith(')')) body = body.slice(group, -1);
+  else if (body.includes('|')) return undefined;
+  const shapes: Uint8Array[] = [];
+  for (const alternative of body.split('|')) {
+    const sets = shapeOf(alternative);
+    if (!sets) return undefined;
+    const table = new Uint8Array(sets.length * 128);
+    sets.forEach((set, i) => table.set(set, i * 128));
+    shapes.push(table);
+  }
+  return (text) => {
+    const at = text.length * 128;
+    for (const table of shapes) {
+      if (table.length !== at) continue;
+      let i = 0;
+      for (; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 128 || table[i * 128 + code] === 0) break;
+      }
+      if (i === text.length) return true;
+    }
+    return false;
+  };
+}
+
+/** One alternative as a set of character codes per position, or undefined if it is no fixed shape. */
+function shapeOf(alternative: string): Uint8Array[] | undefined {
+  const sets: Uint8Array[] = [];
+  let i = 0;
+  while (i < alternative.length) {
+    const set = new Uint8Array(128);
+    const c = alternative[i]!;
+    if (c === '[') {
+      const end = alternative.indexOf(']', i + 1);
+      if (end < 0 || !classInto(alternative.slice(i + 1, end), set)) return undefined;
+      i = end + 1;
+    } else if (c === '\\') {
+      const escaped = alternative[i + 1] ?? '';
+      if (escaped === 'd') fillRange(set, '0', '9');
+      else if (ESCAPED_PUNCTUATION.test(escaped)) set[escaped.charCodeAt(0)] = 1;
+      else return undefined;
+      i += 2;
+    } else if (PLAIN_CHARACTER.test(c)) {
+      set[c.charCodeAt(0)] = 1;
+      i += 1;
+    } else {
+      return undefined;
+    }
+    let count = 1;
+    const repeat = /^\{(\d{1,4})\}/.exec(alternative.slice(i));
+    if (repeat) {
+      count = Number(repeat[1]);
+      i += repeat[0].length;
+    }
+    if (sets.length + count > MAX_SHAPE_LENGTH) return undefined;
+    for (let k = 0; k < count; k++) sets.push(set);
+  }
+  return sets;
+}
+
+/** A class of letters, digits and their ranges (and "-" first or last), as RE2 reads it; false for any other. */
+function classInto(body: string, set: Uint8Array): boolean {
+  if (body === '' || body.startsWith('^')) return false;
+  let i = 0;
+  while (i < body.length) {
+    const c = body[i]!;
+    if (c === '-' && i !== 0 && i !== body.length - 1) return false;
+    if (c !== '-' && body[i + 1] === '-' && i + 2 < body.length) {
+      const to = body[i + 2]!;
+      if (!/^[A-Za-z0-9]$/.test(c) || !/^[A-Za-z0-9]$/.test(to) || c > to) return false;
+      fillRange(set, c, to);
+      i += 3;
+    } else if (/^[A-Za-z0-9 _.-]$/.test(c)) {
+      set[c.charCodeAt(0)] = 1;
+      i += 1;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+function fillRange(set: Uint8Array, from: string, to: string): void {
+  for (let code = from.charCodeAt(0); code <= to.charCodeAt(0); code++) set[code] = 1;
 }
 
 /** Values this short are remembered with their answer: codes, modifiers, ids. */

@@ -3,7 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PARALLEL_AFTER } from '../../src/cli/parallel-scrub.js';
-import { MAX_REGEX_TEXT, compileRegex } from '../../src/engine/linear-regex.js';
+import { createRequire } from 'node:module';
+import type { RE2 as RE2Class } from 're2-wasm';
+import { MAX_REGEX_TEXT, compileRegex, fixedShapeTest } from '../../src/engine/linear-regex.js';
 import { Scrubber } from '../../src/engine/scrubber.js';
 import { readPackSet } from '../../src/packs/loader.js';
 import { packageRoot } from '../../src/paths.js';
@@ -88,6 +90,60 @@ describe('pack regular expressions run in linear time', () => {
       if (!compiled.ok) throw new Error(compiled.problem);
       expect([pattern, text, compiled.regex.test(text)]).toEqual([pattern, text, expected]);
     }
+  });
+});
+
+const { RE2 } = createRequire(import.meta.url)('re2-wasm') as { RE2: typeof RE2Class };
+
+/** Fixed-shape patterns (the bundled packs' ids and codes among them), each with texts that match. */
+const FIXED_SHAPES: Array<[string, string[]]> = [
+  ['^[0-9]{2}D[0-9]{7}$', ['05D0987654', '99D0000000']],
+  ['^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$', ['1EG4TE5MK73', '9Y99YY9YY99']],
+  ['^([0-9]{11}|[0-9]{5}-[0-9]{4}-[0-9]{2})$', ['00002143380', '00002-1433-80']],
+  ['^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$', ['0591T', 'J1234', '99213']],
+  ['^[0-9]{4}F$', ['3074F']],
+  ['^(?:AB|[a-c_. -][x-z]\\.\\-|)$', ['AB', '_y.-', ' z.-', '']],
+  ['^[-A]{0}Z[A-]$', ['ZA', 'Z-']],
+  ['^$', ['']],
+];
+
+/** Patterns left to RE2 alone: a shape test for them would answer differently (or not be one). */
+const NOT_FIXED = ['^[0-9]{2,3}$', '^a|b$', '^(a)(b)$', '(?i)^lee$', '^[^0-9]{2}$', '^\\w{2}$', '^a.c$', '^[A-Za-z][0-9A-Za-z][A-Za-z0-9](\\.?[A-Za-z0-9]{1,4})?$', '^ab', 'ab$', '^ab\\$', '^[a-c-e]$', '^(a\\|b)$', '^a+$', `^x{${MAX_REGEX_TEXT}}$`];
+
+/** Texts near each match: every character replaced by others, cut, lengthened, cased, padded. */
+function nearTexts(matches: readonly string[]): string[] {
+  const others = ['0', '9', 'A', 'D', 'I', 'O', 'Z', 'a', 'z', '-', '.', '_', ' ', '\n', '|', 'é', '０', '\uD800', '😀'];
+  const texts = new Set<string>(['', 'x'.repeat(MAX_REGEX_TEXT + 5)]);
+  for (const m of matches) {
+    texts.add(m).add(`${m}\n`).add(`\n${m}`).add(` ${m}`).add(`${m} `).add(m.toLowerCase()).add(m.toUpperCase()).add(m + m);
+    texts.add(`${m}${'0'.repeat(MAX_REGEX_TEXT)}`);
+    for (let i = 0; i <= m.length; i++) {
+      texts.add(m.slice(0, i)).add(m.slice(0, i) + m.slice(i + 1));
+      for (const o of others) texts.add(m.slice(0, i) + o + m.slice(i + 1)).add(m.slice(0, i) + o + m.slice(i));
+    }
+  }
+  return [...texts];
+}
+
+describe('fixed-shape patterns are decided without RE2, with its answers', () => {
+  it.each(FIXED_SHAPES)('%s', (pattern, matches) => {
+    const shape = fixedShapeTest(pattern);
+    expect(shape).toBeDefined();
+    const re2 = new RE2(pattern, 'u');
+    const compiled = compileRegex(pattern);
+    if (!compiled.ok) throw new Error(compiled.problem);
+    const texts = nearTexts(matches);
+    const differing = texts.filter((t) => {
+      const expected = re2.test(t.length > MAX_REGEX_TEXT ? t.slice(0, MAX_REGEX_TEXT) : t);
+      return shape!(t.slice(0, MAX_REGEX_TEXT)) !== expected || compiled.regex.test(t) !== expected;
+    });
+    expect(differing).toEqual([]);
+    expect(matches.every((m) => compiled.regex.test(m))).toBe(true);
+    expect(texts.filter((t) => compiled.regex.test(t)).length).toBeLessThan(texts.length / 2);
+  });
+
+  it.each(NOT_FIXED)('leaves %s to RE2', (pattern) => {
+    expect(fixedShapeTest(pattern)).toBeUndefined();
   });
 });
 
