@@ -18,11 +18,21 @@ function digitsAt(text: string, from: number, count: number): number {
  * always were: Date.UTC reads them as 1900-1999.
  */
 export function isIsoDate(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length !== 10 || value[4] !== '-' || value[7] !== '-') return false;
-  const year = digitsAt(value, 0, 4);
-  const month = digitsAt(value, 5, 2);
-  const day = digitsAt(value, 8, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1) return false;
+  return typeof value === 'string' && isFullDate(value) && digitsAt(value, 0, 4) >= 100;
+}
+
+/**
+ * RFC 3339's full-date, as the claim schema's `date` format judges it (ajv-formats' `date`:
+ * four digits, two, two, a real day of the month; any year from 0000). By arithmetic: the
+ * schema checks every date of every claim, and ajv-formats' regular expression with its
+ * captures cost a sixth of the schema's time.
+ */
+export function isFullDate(text: string): boolean {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }

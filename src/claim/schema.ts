@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { schemasDir } from '../paths.js';
+import { isFullDate } from './dates.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -25,7 +26,8 @@ export function strictAjv(): Ajv2020 {
     strict: true,
     strictRequired: false,
   });
-  addFormats(ajv, ['date', 'uri']);
+  addFormats(ajv, ['uri']);
+  ajv.addFormat('date', { type: 'string', validate: isFullDate });
   // Annotation read by the message writers: what a valid value looks like, in plain words.
   ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
   return ajv;
