@@ -105,6 +105,7 @@ const FIXED_SHAPES: Array<[string, string[]]> = [
   ['^(?:AB|[a-c_. -][x-z]\\.\\-|)$', ['AB', '_y.-', ' z.-', '']],
   ['^[-A]{0}Z[A-]$', ['ZA', 'Z-']],
   ['^$', ['']],
+  ['^\\d{3}\\.\\d{2}$', ['123.45']],
 ];
 
 /** Patterns left to RE2 alone: a shape test for them would answer differently (or not be one). */
@@ -112,7 +113,7 @@ const NOT_FIXED = ['^[0-9]{2,3}$', '^a|b$', '^(a)(b)$', '(?i)^lee$', '^[^0-9]{2}
 
 /** Texts near each match: every character replaced by others, cut, lengthened, cased, padded. */
 function nearTexts(matches: readonly string[]): string[] {
-  const others = ['0', '9', 'A', 'D', 'I', 'O', 'Z', 'a', 'z', '-', '.', '_', ' ', '\n', '|', 'é', '０', '\uD800', '😀'];
+  const others = ['0', '9', 'A', 'D', 'I', 'O', 'Z', 'a', 'z', '-', '.', '_', ' ', '\n', '|', 'é', '０', '٣', '\uD800', '😀'];
   const texts = new Set<string>(['', 'x'.repeat(MAX_REGEX_TEXT + 5)]);
   for (const m of matches) {
     texts.add(m).add(`${m}\n`).add(`\n${m}`).add(` ${m}`).add(`${m} `).add(m.toLowerCase()).add(m.toUpperCase()).add(m + m);
