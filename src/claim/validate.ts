@@ -125,7 +125,7 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
   }
   const oversized = oversizedLists(input as Record<string, unknown>);
   if (oversized.length > 0) return { ok: false, findings: oversized };
-  // The schema's plain checks first: they accept a valid claim for less than ajv costs, and
+  // The schema's plain checks first: they accept most claims at a fraction of ajv's cost, and
   // any claim they do not accept gets ajv's full verdict, every finding as before.
   if (surelyValidClaim(input as Record<string, unknown>)) return { ok: true, claim: input as Claim };
   const validate = claimValidator();
