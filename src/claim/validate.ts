@@ -6,7 +6,6 @@ import { describeType, quote, sentence, upperFirst } from '../util/text.js';
 import type { Claim } from './claim.generated.js';
 import { meets, type FieldPath } from './fields.js';
 import { claimSchema, claimValidator } from './schema.js';
-import { surelyValidClaim } from './surely-valid.js';
 
 /** Findings from the claim schema come from this pseudo-pack, so callers can tell them apart. */
 export const SCHEMA_PACK = 'claim-schema';
@@ -125,9 +124,6 @@ export function checkClaimStructure(input: unknown): ClaimCheck {
   }
   const oversized = oversizedLists(input as Record<string, unknown>);
   if (oversized.length > 0) return { ok: false, findings: oversized };
-  // The schema's plain checks first: they accept most claims at a fraction of ajv's cost, and
-  // any claim they do not accept gets ajv's full verdict, every finding as before.
-  if (surelyValidClaim(input as Record<string, unknown>)) return { ok: true, claim: input as Claim };
   const validate = claimValidator();
   if (validate(input)) return { ok: true, claim: input as Claim };
   const claimType = (input as Record<string, unknown>).claimType;
