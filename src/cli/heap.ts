@@ -24,13 +24,12 @@ const BATCH_COMMANDS = new Set(['check', 'submit', 'history']);
  */
 export function tightenHeapFor(command: string | undefined, execArgv: readonly string[] = process.execArgv): void {
   if (command === undefined || !BATCH_COMMANDS.has(command)) return;
-  if (givenOnCommandLine(execArgv)) return;
+  if (execArgv.some((flag) => /^--heap[-_]growing[-_]percent/.test(flag))) return;
   v8.setFlagsFromString(`--heap-growing-percent=${BATCH_HEAP_GROWING_PERCENT}`);
+  tightened = true;
 }
 
-function givenOnCommandLine(execArgv: readonly string[]): boolean {
-  return execArgv.some((flag) => /^--heap[-_]growing[-_]percent/.test(flag));
-}
+let tightened = false;
 
 /**
  * Gives the heaps back V8's own growth (the flag's 0), for a batch whose memory is flat by
@@ -38,11 +37,8 @@ function givenOnCommandLine(execArgv: readonly string[]): boolean {
  * flight. There a 20% growth only made full collections frequent: 14 instead of 5 over 20,000
  * claims with --jobs 1 (`--trace-gc`), each marking the whole heap, for 4% less peak RSS.
  */
-export function loosenHeap(execArgv: readonly string[] = process.execArgv): void {
-  // Not only when this thread tightened it: the main thread does, and `scrub check` then runs on
-  // the command thread (command-thread.ts), whose copy of this module never saw it; the flag is
-  // the process's all the same. Unloosened, NDJSON with --jobs 1 made a full collection every
-  // 1.5 s or so (2,000 to 3,000 claims).
-  if (givenOnCommandLine(execArgv)) return;
+export function loosenHeap(): void {
+  if (!tightened) return;
   v8.setFlagsFromString('--heap-growing-percent=0');
+  tightened = false;
 }
