@@ -60,16 +60,25 @@ export class BufferedWriter {
     private readonly blockBytes = BUFFERED_BYTES,
   ) {}
 
-  /** Adds text; the promise settles at once unless the stream is behind. */
-  async write(text: string): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.draining) await this.draining;
+  /**
+   * Adds text. Undefined when it is taken at once (nearly always): a loop over many results
+   * then waits for nothing, not even a resolved promise; a promise when the stream is behind,
+   * or a block goes out, to be awaited before the next write.
+   */
+  write(text: string): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.draining) return this.draining.then(() => this.hold(text));
+    return this.hold(text);
+  }
+
+  private hold(text: string): Promise<void> | undefined {
     this.held += text;
     if (this.held.length >= this.blockBytes) return this.flush();
     this.flushSoon ??= setImmediate(() => {
       this.flushSoon = undefined;
       this.send();
     });
+    return undefined;
   }
 
   /** Writes what is held, and waits for the stream to take it. */

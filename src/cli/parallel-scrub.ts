@@ -7,6 +7,7 @@ import type { ScrubResult } from '../findings/finding.js';
 import { resultJson } from '../findings/result.js';
 import { completeResult, withInputPlace } from '../formats/decorate.js';
 import type { ClaimItem } from '../formats/json.js';
+import type { NdjsonItems } from '../formats/ndjson.js';
 import type { ReadClaim } from '../formats/types.js';
 import type { SharedIndex, SharedTables } from '../tables/shared.js';
 import { startThreadScript } from './thread-script.js';
@@ -137,6 +138,43 @@ function fromWorker(item: ItemSource, reply: WorkerResult): ScrubbedItem {
   if (!('result' in reply) || item.read === undefined) return new ScrubbedItem(item, reply.outcome, reply);
   const result = completeResult(reply.result, item.read);
   return new ScrubbedItem(item, result.outcome, { result });
+}
+
+/**
+ * scrubInOrder with each result handed to `each` as it is made, the next claim scrubbed once
+ * what `each` returns has settled. With one thread and a reader that has its next items read
+ * already (the NDJSON reader), the loop runs without a promise a claim: it waits only for the
+ * reader's next chunk and for an output that is behind.
+ */
+export async function scrubEachInOrder(
+  items: AsyncIterable<ClaimItem> | NdjsonItems,
+  scrubber: Scrubber,
+  parallel: ParallelOptions,
+  each: (scrubbed: ScrubbedItem) => Promise<void> | undefined,
+): Promise<void> {
+  const oneThread = !parallel.scrubClaim && (parallel.jobs ?? availableParallelism()) <= 1;
+  if (!oneThread || !('takeReady' in items)) {
+    for await (const scrubbed of scrubInOrder(items, scrubber, parallel)) await each(scrubbed);
+    return;
+  }
+  const iterator = items;
+  let done = false;
+  try {
+    for (;;) {
+      let item = iterator.takeReady();
+      if (item === undefined) {
+        const next = await iterator.next();
+        if (next.done) break;
+        item = next.value;
+      }
+      const waiting = each(scrubItemNow(scrubber, item, parallel.options) ?? (await scrubItem(scrubber, item, parallel.options)));
+      if (waiting) await waiting;
+    }
+    done = true;
+  } finally {
+    // As a for-await loop left early does: the reader lets its input go.
+    if (!done) await iterator.return?.();
+  }
 }
 
 export async function* scrubInOrder(items: AsyncIterable<ClaimItem>, scrubber: Scrubber, parallel: ParallelOptions): AsyncGenerator<ScrubbedItem> {

@@ -79,6 +79,32 @@ describe('writing many small results', () => {
     expect(most).toBeLessThanOrEqual(2 * 70);
   });
 
+  it('takes a piece at once while the stream keeps up, and asks to be waited for only when it is behind', async () => {
+    const { stream, chunks } = recordingStream();
+    const out = new BufferedWriter(stream, 100);
+    expect(out.write('a short result\n')).toBeUndefined();
+    const slow = slowStream();
+    const behind = new BufferedWriter(slow, 64);
+    let waits = 0;
+    let most = 0;
+    // A loop that awaits only what it is given holds no more than the loop that awaits every write.
+    for (let i = 0; i < 200; i++) {
+      const waiting = behind.write(`${String(i).padStart(9)}\n`);
+      if (waiting) {
+        waits++;
+        await waiting;
+      }
+      most = Math.max(most, slow.writableLength);
+    }
+    await behind.flush();
+    await out.flush();
+    expect(chunks).toEqual(['a short result\n']);
+    expect(slow.text.split('\n')).toHaveLength(201);
+    expect(waits).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(200);
+    expect(most).toBeLessThanOrEqual(2 * 70);
+  });
+
   it('fails when the stream fails, at the next write or flush', async () => {
     const out = new BufferedWriter(slowStream(true), 10);
     await expect(

@@ -2,8 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PARALLEL_AFTER, scrubInOrder } from '../../src/cli/parallel-scrub.js';
+import { PARALLEL_AFTER, scrubEachInOrder, scrubInOrder, type ScrubbedItem } from '../../src/cli/parallel-scrub.js';
 import type { ClaimItem } from '../../src/formats/json.js';
+import { ndjsonItems } from '../../src/formats/ndjson.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { bundledScrubber } from '../helpers.js';
 import { generateClaims } from '../support/generate-claims.js';
@@ -53,6 +54,58 @@ describe('scrubbing in order on worker threads', () => {
     }
     for await (const _ of scrubInOrder(few(), scrubber, { jobs: 4, rulesDir: bundledRulesDir, options: {}, onThreads: (n) => (threads = n) })) void _;
     expect(threads).toBe(0);
+  });
+});
+
+describe('scrubbing each claim of an NDJSON stream without a promise a claim', () => {
+  it('gives the results of scrubInOrder, in order, across chunks, unreadable lines and an output that is behind', async () => {
+    const scrubber = await bundledScrubber();
+    const lines = generateClaims(300, { seed: 24, problemRate: 0.6 }).map((c) => JSON.stringify(c));
+    lines.splice(70, 0, '{"claimId": "cut short', '', '{"__proto__": {}}');
+    const text = lines.join('\n') + '\n';
+    // Chunks that cut lines anywhere: some claims are taken at once, others wait for the next chunk.
+    const chunks = (): string[] => Array.from({ length: Math.ceil(text.length / 7_001) }, (_, i) => text.slice(i * 7_001, (i + 1) * 7_001));
+    async function* slowly(): AsyncGenerator<string> {
+      for (const chunk of chunks()) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yield chunk;
+      }
+    }
+    const options = { asOf: '2026-06-01' };
+    const parallel = { jobs: 1, rulesDir: bundledRulesDir, options };
+    const expected: string[] = [];
+    for await (const r of scrubInOrder(ndjsonItems(slowly()), scrubber, parallel)) expected.push(`${r.item.label} ${r.json}`);
+    expect(expected.length).toBe(302);
+    const taken: string[] = [];
+    let behind = 0;
+    await scrubEachInOrder(ndjsonItems(slowly()), scrubber, parallel, (r: ScrubbedItem) => {
+      taken.push(`${r.item.label} ${r.json}`);
+      // Every fifth result finds the output behind: the next claim waits for it.
+      if (taken.length % 5 !== 0) return undefined;
+      return new Promise<void>((resolve) => setImmediate(() => resolve(void behind++)));
+    });
+    expect(behind).toBe(60);
+    expect(taken).toEqual(expected);
+  });
+
+  it('lets the input go when the output fails', async () => {
+    const scrubber = await bundledScrubber();
+    const text = generateClaims(10, { seed: 25 }).map((c) => JSON.stringify(c)).join('\n') + '\n';
+    let returned = false;
+    const source: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: async () => (sent ? { done: true, value: undefined } : ((sent = true), { done: false, value: text })),
+          return: async () => ((returned = true), { done: true, value: undefined }),
+        };
+      },
+    };
+    let seen = 0;
+    const failing = scrubEachInOrder(ndjsonItems(source), scrubber, { jobs: 1, rulesDir: bundledRulesDir, options: {} }, () => (++seen === 3 ? Promise.reject(new Error('EPIPE')) : undefined));
+    await expect(failing).rejects.toThrow('EPIPE');
+    expect(seen).toBe(3);
+    expect(returned).toBe(true);
   });
 });
 

@@ -8,14 +8,14 @@ import { Scrubber, type ScrubOptions } from '../../engine/scrubber.js';
 import type { ScrubResult } from '../../findings/finding.js';
 import { openArrivingClaims, type ReadProblem } from '../../formats/index.js';
 import { claimItemOf, type ClaimItem } from '../../formats/json.js';
-import { ndjsonItems } from '../../formats/ndjson.js';
+import { ndjsonItems, type NdjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
 import { loosenHeap } from '../heap.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
-import { PARALLEL_AFTER, ScrubbedItem, scrubInOrder } from '../parallel-scrub.js';
+import { PARALLEL_AFTER, ScrubbedItem, scrubEachInOrder } from '../parallel-scrub.js';
 import { rulesDirFrom } from '../rules-dir.js';
 import { WaitingResults } from '../waiting-results.js';
 import type { ClaimHistory } from '../../history/claim-history.js';
@@ -84,16 +84,15 @@ class ResultWriter {
   /**
    * JSON text for the json and ndjson formats, the result itself for the text format: each made
    * once. `label`: the claim's label when its reader said it late (X12 claims placed late).
+   * A promise only when the output is behind (BufferedWriter.write).
    */
-  async result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>, label = scrubbed.item.label): Promise<void> {
+  result(file: string, scrubbed: Pick<ScrubbedItem, 'json' | 'result' | 'item'>, label = scrubbed.item.label): Promise<void> | undefined {
     const first = this.count++ === 0;
     this.results++;
-    if (this.format === 'json') await this.out.write((first ? '\n' : ',\n') + scrubbed.json);
-    else if (this.format === 'ndjson') await this.out.write(scrubbed.json + '\n');
-    else {
-      const source = [file, label].filter(Boolean).join(' ');
-      await this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
-    }
+    if (this.format === 'json') return this.out.write((first ? '\n' : ',\n') + scrubbed.json);
+    if (this.format === 'ndjson') return this.out.write(scrubbed.json + '\n');
+    const source = [file, label].filter(Boolean).join(' ');
+    return this.out.write((first ? '' : '\n') + formatResultText(source, scrubbed.result, styleFor(this.io.stdout as NodeJS.WriteStream)) + '\n');
   }
 
   /**
@@ -150,7 +149,7 @@ function isStreamedNdjson(file: string): boolean {
  * placed late. Read in 1 MiB chunks, as the other formats are: 16 times fewer reads than the
  * stream's default 64 KiB, and one line held at a time all the same.
  */
-function streamedNdjsonItems(file: string, io: CliIo, onRead?: (bytes: number) => void): AsyncIterable<ClaimItem> | undefined {
+function streamedNdjsonItems(file: string, io: CliIo, onRead?: (bytes: number) => void): NdjsonItems | undefined {
   if (!isStreamedNdjson(file)) return undefined;
   const input = createReadStream(path.resolve(io.cwd, file), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
   return ndjsonItems(onRead ? countedChunks(input, onRead) : input);
@@ -340,16 +339,14 @@ async function checkFiles(
       // straight to the output, with nothing to wait for and no problem to place among them.
       const streamed = streamedNdjsonItems(file, io);
       const read = streamed ?? claims();
-      const items = reading ? reading.ahead(read, (item) => ('input' in item ? item.input : undefined)) : read;
-      for await (const scrubbed of scrubInOrder(items, scrubber, parallel)) {
+      const items = reading ? reading.ahead<ClaimItem>(read, (item) => ('input' in item ? item.input : undefined)) : read;
+      await scrubEachInOrder(items, scrubber, parallel, (scrubbed) => {
         if (scrubbed.outcome === 'pass') passed++;
         else failed++;
-        if (streamed) await out.result(shown, scrubbed);
-        else {
-          held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);
-          await writeHeld(false);
-        }
-      }
+        if (streamed) return out.result(shown, scrubbed);
+        held.push(placesLate && format === 'text' ? out.held(scrubbed) : scrubbed);
+        return writeHeld(false);
+      });
       await writeHeld(true);
       await flush(Number.POSITIVE_INFINITY);
     } catch (err) {
