@@ -26,19 +26,4 @@ export function tightenHeapFor(command: string | undefined, execArgv: readonly s
   if (command === undefined || !BATCH_COMMANDS.has(command)) return;
   if (execArgv.some((flag) => /^--heap[-_]growing[-_]percent/.test(flag))) return;
   v8.setFlagsFromString(`--heap-growing-percent=${BATCH_HEAP_GROWING_PERCENT}`);
-  tightened = true;
-}
-
-let tightened = false;
-
-/**
- * Gives the heaps back V8's own growth (the flag's 0), for a batch whose memory is flat by
- * construction: NDJSON read a line at a time, where the live heap is the rules and the claims in
- * flight. There a 20% growth only made full collections frequent: 14 instead of 5 over 20,000
- * claims with --jobs 1 (`--trace-gc`), each marking the whole heap, for 4% less peak RSS.
- */
-export function loosenHeap(): void {
-  if (!tightened) return;
-  v8.setFlagsFromString('--heap-growing-percent=0');
-  tightened = false;
 }

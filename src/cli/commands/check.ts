@@ -11,7 +11,6 @@ import { claimItemOf, type ClaimItem } from '../../formats/json.js';
 import { ndjsonItems, type NdjsonItems } from '../../formats/ndjson.js';
 import { SharedTables } from '../../tables/shared.js';
 import { lowerFirst } from '../../util/text.js';
-import { loosenHeap } from '../heap.js';
 import { loadPacksOrReport } from '../load-packs.js';
 import { BufferedWriter, EXIT, UsageError, write, type CliIo } from '../io.js';
 import { formatResultText, styleFor } from '../output.js';
@@ -235,9 +234,6 @@ export async function check(args: string[], io: CliIo): Promise<number> {
   const format = values.format as Format;
   if (!['text', 'json', 'ndjson'].includes(format)) throw new UsageError(`--format must be text, json or ndjson, not "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one claim file, or "-" for standard input');
-  // NDJSON read a line at a time keeps memory flat by itself: the heaps grow as V8 sees fit,
-  // from the start (loading the packs sizes the heap for the run).
-  if (positionals.every(isStreamedNdjson)) loosenHeap();
   const asOf = values['as-of'];
   if (asOf !== undefined && !isIsoDate(asOf)) throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not "${asOf}"`);
   const chosen = engineFrom(values.engine, io.env);
