@@ -88,21 +88,11 @@ function missingEditions(run: RunContext): TableEditionsValue {
     if (date === first || dates?.includes(date)) continue;
     (dates ??= [first]).push(date);
   }
-  if (!dates) return missingEditionsOnDate(tables, gaps, first);
-  // Nearly always every table covers every date: then each date's own answer is the empty one,
-  // and so is the claim's (a table misses a date of the claim only if it misses it alone).
-  for (let i = 0; i < dates.length; i++) {
-    if (missingEditionsOnDate(tables, gaps, dates[i]!) !== NO_EDITION_GAPS) return missingEditionsOn(tables, gaps.editions, dates.sort());
-  }
-  return NO_EDITION_GAPS;
-}
-
-/** The frozen answer for a single date of service, shared by every claim of that one date. */
-function missingEditionsOnDate(tables: readonly TableCoverage[], gaps: EditionGaps, date: string): TableEditionsValue {
-  let value = gaps.byDate.get(date);
+  if (dates) return missingEditionsOn(tables, gaps.editions, dates.sort());
+  let value = gaps.byDate.get(first);
   if (!value) {
     if (gaps.byDate.size >= EDITION_GAPS_PER_TABLE_LIST) gaps.byDate.clear();
-    gaps.byDate.set(date, (value = deepFrozen(missingEditionsOn(tables, gaps.editions, [date]))));
+    gaps.byDate.set(first, (value = deepFrozen(missingEditionsOn(tables, gaps.editions, [first]))));
   }
   return value;
 }
