@@ -102,17 +102,9 @@ export class CodeRows {
   }
 }
 
-/** How many decoded texts a PackedTexts keeps: the titles of the codes claims keep billing. */
-const REMEMBERED_TEXTS = 4_096;
-
-/**
- * A list of texts as UTF-8 bytes and offsets; each text is decoded when it is asked for, and
- * the last few thousand asked for are kept decoded: a batch asks for the same codes' titles over
- * and over, and decoding (a Buffer slice and a string) cost more than the lookup that found the row.
- */
+/** A list of texts as UTF-8 bytes and offsets; each text is decoded when it is asked for. */
 export class PackedTexts {
   private readonly view: Buffer;
-  private readonly decoded = new Map<number, string>();
 
   private constructor(
     private readonly bytes: Uint8Array<ArrayBufferLike>,
@@ -135,13 +127,7 @@ export class PackedTexts {
   }
 
   at(i: number): string {
-    let text = this.decoded.get(i);
-    if (text === undefined) {
-      text = this.view.toString('utf8', this.offsets[i]!, this.offsets[i + 1]!);
-      if (this.decoded.size >= REMEMBERED_TEXTS) this.decoded.clear();
-      this.decoded.set(i, text);
-    }
-    return text;
+    return this.view.toString('utf8', this.offsets[i]!, this.offsets[i + 1]!);
   }
 
   toArrays(): [Uint8Array<ArrayBufferLike>, Uint32Array<ArrayBufferLike>] {
