@@ -398,6 +398,39 @@ export interface IndexableRule {
 
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
 
+/** Appends the positions of `list` not yet marked with `generation` to `out`, marking them. */
+function takeUnmarked(list: readonly number[], marks: Int32Array, generation: number, out: number[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i]!;
+    if (marks[p] !== generation) {
+      marks[p] = generation;
+      out.push(p);
+    }
+  }
+}
+
+/** Longer lists go to Array.prototype.sort; an item's candidates are mostly a dozen or two. */
+const INSERTION_SORT_LIMIT = 32;
+
+/**
+ * Distinct positions in ascending order. An item's candidates are a few ascending lists laid end
+ * to end, short enough that an insertion sort beats sort's call of a comparator per comparison.
+ */
+function sortPositions(out: number[]): number[] {
+  const n = out.length;
+  if (n > INSERTION_SORT_LIMIT) return out.sort((a, b) => a - b);
+  for (let i = 1; i < n; i++) {
+    const p = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]! > p) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = p;
+  }
+  return out;
+}
+
 function allBlocked(positions: readonly number[], blocked: Uint8Array): boolean {
   for (let i = 0; i < positions.length; i++) if (blocked[positions[i]!] === 0) return false;
   return true;
@@ -427,7 +460,12 @@ const PREFIX_SLOT = 5;
 const PREFIX_LENGTHS = 6; // longest first; shared
 const THRESHOLDS = 7; // a range field's [test, positions, test, positions, ...]
 const POSITIONS = 8; // every position the field keys
-const WALK_STRIDE = 9;
+const CODE_LISTS = 9; // a code field's lists by code text, as codeLists finds them
+const WALK_STRIDE = 10;
+
+/** Code texts a code field remembers the lists of: the codes claims keep billing. */
+const REMEMBERED_CODES = 1_024;
+const NO_LISTS: readonly (readonly number[])[] = Object.freeze([]);
 
 export class RuleIndex {
   /** Positions (in group order) of the rules evaluated on every item. */
@@ -530,6 +568,7 @@ export class RuleIndex {
       entries[PREFIX_LENGTHS] = keys.lengths(fi.prefixLengths.sort((a, b) => b - a));
       entries[THRESHOLDS] = fi.thresholds.flatMap((t) => [keys.threshold(t.operator, t.value), t.positions]);
       entries[POSITIONS] = fi.positions;
+      entries[CODE_LISTS] = field.kind === 'code' || field.kind === 'codes' ? new Map<string, readonly (readonly number[])[]>() : undefined;
       return entries;
     });
     this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
@@ -577,18 +616,10 @@ export class RuleIndex {
     const generation = ++keys.generation;
     const marks = keys.marks;
     const out: number[] = [];
-    const take = (list: readonly number[]) => {
-      for (const p of list) {
-        if (marks[p] !== generation) {
-          marks[p] = generation;
-          out.push(p);
-        }
-      }
-    };
-    take(this.always);
-    take(first);
-    for (let k = 0; k < more; k++) take(keys.found[k]!);
-    return out.sort((a, b) => a - b);
+    takeUnmarked(this.always, marks, generation, out);
+    takeUnmarked(first, marks, generation, out);
+    for (let k = 0; k < more; k++) takeUnmarked(keys.found[k]!, marks, generation, out);
+    return sortPositions(out);
   }
 
   /**
@@ -700,16 +731,36 @@ export class RuleIndex {
     }
   }
 
+  /**
+   * Adds the lists a code triggers in the code field at `at`. A batch bills the same codes over
+   * and over, and finding them costs a lookup per prefix length, each of a new string (a slice
+   * of the code): the field remembers them by the code's text, one lookup of a string whose
+   * hash is already known.
+   */
   private matchCode(text: string, at: number): void {
+    const remembered = this.walk[at + CODE_LISTS] as Map<string, readonly (readonly number[])[]>;
+    let lists = remembered.get(text);
+    if (lists === undefined) {
+      lists = this.codeLists(text, at);
+      if (remembered.size >= REMEMBERED_CODES) remembered.clear();
+      remembered.set(text, lists);
+    }
+    for (let i = 0; i < lists.length; i++) this.add(lists[i]!);
+  }
+
+  /** The lists a code triggers in the code field at `at`: its whole code's, then its prefixes', longest first. */
+  private codeLists(text: string, at: number): readonly (readonly number[])[] {
     const walk = this.walk;
     const keys = this.keys;
     const code = normalizeCode(text);
+    const lists: number[][] = [];
     let list = keys.find(code, walk[at + EXACT_SLOT] as number);
-    if (list) this.add(list);
+    if (list) lists.push(list);
     const prefixSlot = walk[at + PREFIX_SLOT] as number;
     for (const n of walk[at + PREFIX_LENGTHS] as readonly number[]) {
-      if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
+      if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) lists.push(list);
     }
+    return lists.length === 0 ? NO_LISTS : lists;
   }
 
   private add(list: readonly number[]): void {
