@@ -460,12 +460,7 @@ const PREFIX_SLOT = 5;
 const PREFIX_LENGTHS = 6; // longest first; shared
 const THRESHOLDS = 7; // a range field's [test, positions, test, positions, ...]
 const POSITIONS = 8; // every position the field keys
-const CODE_LISTS = 9; // a code field's lists by code text, as codeLists finds them
-const WALK_STRIDE = 10;
-
-/** Code texts a code field remembers the lists of: the codes claims keep billing. */
-const REMEMBERED_CODES = 1_024;
-const NO_LISTS: readonly (readonly number[])[] = Object.freeze([]);
+const WALK_STRIDE = 9;
 
 export class RuleIndex {
   /** Positions (in group order) of the rules evaluated on every item. */
@@ -568,7 +563,6 @@ export class RuleIndex {
       entries[PREFIX_LENGTHS] = keys.lengths(fi.prefixLengths.sort((a, b) => b - a));
       entries[THRESHOLDS] = fi.thresholds.flatMap((t) => [keys.threshold(t.operator, t.value), t.positions]);
       entries[POSITIONS] = fi.positions;
-      entries[CODE_LISTS] = field.kind === 'code' || field.kind === 'codes' ? new Map<string, readonly (readonly number[])[]>() : undefined;
       return entries;
     });
     this.readsFacts = fields.some((fi) => fi.field.slot !== undefined);
@@ -731,36 +725,16 @@ export class RuleIndex {
     }
   }
 
-  /**
-   * Adds the lists a code triggers in the code field at `at`. A batch bills the same codes over
-   * and over, and finding them costs a lookup per prefix length, each of a new string (a slice
-   * of the code): the field remembers them by the code's text, one lookup of a string whose
-   * hash is already known.
-   */
   private matchCode(text: string, at: number): void {
-    const remembered = this.walk[at + CODE_LISTS] as Map<string, readonly (readonly number[])[]>;
-    let lists = remembered.get(text);
-    if (lists === undefined) {
-      lists = this.codeLists(text, at);
-      if (remembered.size >= REMEMBERED_CODES) remembered.clear();
-      remembered.set(text, lists);
-    }
-    for (let i = 0; i < lists.length; i++) this.add(lists[i]!);
-  }
-
-  /** The lists a code triggers in the code field at `at`: its whole code's, then its prefixes', longest first. */
-  private codeLists(text: string, at: number): readonly (readonly number[])[] {
     const walk = this.walk;
     const keys = this.keys;
     const code = normalizeCode(text);
-    const lists: number[][] = [];
     let list = keys.find(code, walk[at + EXACT_SLOT] as number);
-    if (list) lists.push(list);
+    if (list) this.add(list);
     const prefixSlot = walk[at + PREFIX_SLOT] as number;
     for (const n of walk[at + PREFIX_LENGTHS] as readonly number[]) {
-      if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) lists.push(list);
+      if (n <= code.length && (list = keys.find(code.slice(0, n), prefixSlot))) this.add(list);
     }
-    return lists.length === 0 ? NO_LISTS : lists;
   }
 
   private add(list: readonly number[]): void {

@@ -25,7 +25,7 @@ async function lineIndex(packName: string, params?: Record<string, unknown>) {
 }
 
 describe('the rule index', () => {
-  it('lists exactly the rules an item triggers, ascending and once each, however many and however often its codes come back', () => {
+  it('lists exactly the rules an item triggers, ascending and once each, however many there are', () => {
     // Rules of three kinds, interleaved: always evaluated, keyed by a code (whole codes and a
     // prefix), keyed by a modifier. Each rule is its one condition, so the index is exact here.
     const MODIFIERS = ['25', '59', 'LT', 'RT', 'XS', 'GT', 'TC', '26'];
@@ -48,7 +48,7 @@ describe('the rule index', () => {
     expect(index.indexedCount).toBe(40);
     const template = (fixtureClaim('visit-and-procedure') as { lines: Array<Record<string, unknown>> }).lines[0]!;
     let longest = 0;
-    // 1,500 codes, three times over: more than a code field remembers, in a different order each time.
+    // 1,500 codes, three times over, in a different order each time.
     for (const [round, step] of [1, 7, 11].entries()) {
       for (let first = 0; first < 1_500; first += 30) {
         const lines = Array.from({ length: 30 }, (_, i) => ({
