@@ -398,6 +398,39 @@ export interface IndexableRule {
 
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
 
+/** Appends the positions of `list` not yet marked with `generation` to `out`, marking them. */
+function takeUnmarked(list: readonly number[], marks: Int32Array, generation: number, out: number[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i]!;
+    if (marks[p] !== generation) {
+      marks[p] = generation;
+      out.push(p);
+    }
+  }
+}
+
+/** Longer lists go to Array.prototype.sort; an item's candidates are mostly a dozen or two. */
+const INSERTION_SORT_LIMIT = 32;
+
+/**
+ * Distinct positions in ascending order. An item's candidates are a few ascending lists laid end
+ * to end, short enough that an insertion sort beats sort's call of a comparator per comparison.
+ */
+function sortPositions(out: number[]): number[] {
+  const n = out.length;
+  if (n > INSERTION_SORT_LIMIT) return out.sort((a, b) => a - b);
+  for (let i = 1; i < n; i++) {
+    const p = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]! > p) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = p;
+  }
+  return out;
+}
+
 function allBlocked(positions: readonly number[], blocked: Uint8Array): boolean {
   for (let i = 0; i < positions.length; i++) if (blocked[positions[i]!] === 0) return false;
   return true;
@@ -577,18 +610,10 @@ export class RuleIndex {
     const generation = ++keys.generation;
     const marks = keys.marks;
     const out: number[] = [];
-    const take = (list: readonly number[]) => {
-      for (const p of list) {
-        if (marks[p] !== generation) {
-          marks[p] = generation;
-          out.push(p);
-        }
-      }
-    };
-    take(this.always);
-    take(first);
-    for (let k = 0; k < more; k++) take(keys.found[k]!);
-    return out.sort((a, b) => a - b);
+    takeUnmarked(this.always, marks, generation, out);
+    takeUnmarked(first, marks, generation, out);
+    for (let k = 0; k < more; k++) takeUnmarked(keys.found[k]!, marks, generation, out);
+    return sortPositions(out);
   }
 
   /**

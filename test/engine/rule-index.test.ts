@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildClaimView } from '../../src/claim/view.js';
 import { CompiledEvaluator } from '../../src/engine/compiled-evaluator.js';
 import { groupRules } from '../../src/engine/evaluator.js';
-import { FactSource } from '../../src/engine/facts.js';
+import { FactCatalog, FactSource } from '../../src/engine/facts.js';
 import { IndexKeys, RuleIndex } from '../../src/engine/rule-index.js';
 import { SCOPES, buildScopeItems, pairItemAt, type ScopeKey } from '../../src/engine/scopes.js';
 import type { Claim } from '../../src/claim/claim.generated.js';
@@ -25,6 +25,53 @@ async function lineIndex(packName: string, params?: Record<string, unknown>) {
 }
 
 describe('the rule index', () => {
+  it('lists exactly the rules an item triggers, ascending and once each, however many there are', () => {
+    // Rules of three kinds, interleaved: always evaluated, keyed by a code (whole codes and a
+    // prefix), keyed by a modifier. Each rule is its one condition, so the index is exact here.
+    const MODIFIERS = ['25', '59', 'LT', 'RT', 'XS', 'GT', 'TC', '26'];
+    const code = (n: number) => `A${String(n).padStart(4, '0')}`;
+    const rules: Array<{ kind: 'always' } | { kind: 'code'; codes: Set<string>; prefix: string } | { kind: 'modifier'; modifiers: string[] }> = [];
+    for (let j = 0; j < 60; j++) {
+      // The always-evaluated rules come after others, so an item's lists are not in order end to end.
+      if (j % 3 === 2) rules.push({ kind: 'always' });
+      else if (j % 3 === 0) rules.push({ kind: 'code', codes: new Set(Array.from({ length: 1_500 }, (_, n) => n).filter((n) => n % ((j % 7) + 2) === 0).map(code)), prefix: `A0${j % 10}` });
+      else rules.push({ kind: 'modifier', modifiers: [MODIFIERS[j % 8]!, MODIFIERS[(j * 3 + 1) % 8]!] });
+    }
+    const conditions = rules.map((r) =>
+      r.kind === 'always'
+        ? { all: [{ not: { fact: 'line', path: 'units', operator: 'equal', value: 999 } }] }
+        : r.kind === 'code'
+          ? { all: [{ fact: 'line', path: 'procedureCode', operator: 'codeIn', value: [...r.codes, `${r.prefix}*`] }] }
+          : { all: [{ fact: 'line', operator: 'hasModifier', value: r.modifiers }] },
+    );
+    const index = new RuleIndex(conditions.map((c) => ({ conditions: c as never, total: true })), ['line'], new FactCatalog(), undefined, new IndexKeys(), 'line');
+    expect(index.indexedCount).toBe(40);
+    const template = (fixtureClaim('visit-and-procedure') as { lines: Array<Record<string, unknown>> }).lines[0]!;
+    let longest = 0;
+    // 1,500 codes, three times over, in a different order each time.
+    for (const [round, step] of [1, 7, 11].entries()) {
+      for (let first = 0; first < 1_500; first += 30) {
+        const lines = Array.from({ length: 30 }, (_, i) => ({
+          ...template,
+          procedureCode: code(((first + i) * step) % 1_500),
+          modifiers: MODIFIERS.filter((_, m) => ((first + i + round) >> m) % 2 === 1).slice(0, 4),
+        }));
+        const claim = { ...fixtureClaim('visit-and-procedure'), lines };
+        for (const item of buildScopeItems(buildClaimView(claim as unknown as Claim), 'line')) {
+          const line = item.values.line as { procedureCode: string; modifiers: string[] };
+          const expected = rules.flatMap((r, p) =>
+            r.kind === 'always' || (r.kind === 'code' && (r.codes.has(line.procedureCode) || line.procedureCode.startsWith(r.prefix))) || (r.kind === 'modifier' && r.modifiers.some((m) => line.modifiers.includes(m))) ? [p] : [],
+          );
+          const found = [...index.candidates(item)];
+          if (found.join() !== expected.join()) expect(found, `${line.procedureCode} ${line.modifiers.join(' ')}`).toEqual(expected);
+          longest = Math.max(longest, found.length);
+        }
+      }
+    }
+    // Both ways of putting the lists in order were taken: short lists and long ones.
+    expect(longest).toBeGreaterThan(32);
+  });
+
   it('evaluates modifier rules only on lines that carry the modifier', async () => {
     const { index, idsFor } = await lineIndex('modifiers');
     expect(index.indexedCount).toBeGreaterThanOrEqual(4);

@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { feeScheduleFormat } from '../../src/tables/formats/mpfs-rvu.js';
+import type { Claim } from '../../src/claim/claim.generated.js';
+import { buildClaimView } from '../../src/claim/view.js';
+import { Editions } from '../../src/tables/editions.js';
+import { MEANINGS, feeScheduleFormat, feeScheduleValues } from '../../src/tables/formats/mpfs-rvu.js';
+import { fixtureClaim } from '../helpers.js';
 import { addOnCodeFormat, julianDate } from '../../src/tables/formats/ncci-add-on.js';
 import { RowCounter, TableFileError } from '../../src/tables/model.js';
 import { bundledRulesDir } from '../../src/paths.js';
@@ -102,6 +106,59 @@ describe('PPRRVU (mpfs-rvu)', () => {
     await feeScheduleFormat.read([file], rows);
     expect(rows.taken).toBe(1);
     expect(rows.problems).toEqual([{ file, line: header + 3, message: expect.stringContaining('27447') }]);
+  });
+});
+
+describe('the mpfs fact', () => {
+  const meaning = (table: Readonly<Record<string, string>>, value: string) => table[value] ?? `indicator ${value} (not in the layout this scrubber knows)`;
+  const AROUND = ['sameDayMinorProcedure', 'majorProcedure', 'postOperativeOf', 'sameDayNonAddOn', 'otherSideLine'] as const;
+
+  it('reports every code of the table as the spread of its entry did, key order included, however often the code is asked for', async () => {
+    const index = await feeScheduleFormat.read([PPRRVU], new RowCounter());
+    const edition = 'MPFS RVU25D (October 2025 release, effective 2025-10-01)';
+    const editions = new Editions('mpfs', [{ context: { name: 'mpfs', edition, complete: true, covers: { from: '2025-10-01', to: '2025-12-31' } }, index }]);
+    const codes = [...index.entries()].map(([code]) => code);
+    // More codes than the index keeps described, twice over: every answer is made afresh or remembered.
+    expect(codes.length).toBeGreaterThan(4_096);
+    const base = fixtureClaim('office-visit') as unknown as Claim;
+    const claimOf = (code: string, serviceDate: string) =>
+      buildClaimView({ ...base, lines: [{ procedureCode: code, units: 1, charge: 10, serviceDate, diagnosisPointers: [1] }, { procedureCode: '99213', units: 1, charge: 10, serviceDate, diagnosisPointers: [1] }] as Claim['lines'] });
+    for (const round of [1, 2]) {
+      for (const code of [...codes, 'NOTACODE']) {
+        const claim = claimOf(code, '2025-11-03');
+        const value = feeScheduleValues(editions, claim.lines[0]!, claim)!;
+        const around = Object.fromEntries(AROUND.map((k) => [k, value[k]]));
+        const entry = index.get(code);
+        let expected: Record<string, unknown>;
+        if (!entry) expected = { found: false, code, ...around, covered: true, edition };
+        else {
+          const { modifierRows: _rows, ...indicators } = entry;
+          expected = {
+            found: true,
+            code,
+            ...indicators,
+            statusText: meaning(MEANINGS.status, entry.status),
+            pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
+            multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
+            bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
+            assistantText: meaning(MEANINGS.assistant, entry.assistant),
+            coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
+            teamText: meaning(MEANINGS.team, entry.team),
+            ...around,
+            covered: true,
+            edition,
+          };
+        }
+        expect(Object.keys(value), `${code}, round ${round}`).toEqual(Object.keys(expected));
+        expect(value).toStrictEqual(expected);
+      }
+    }
+    // Each line gets an object of its own: a rule or a pack that changed one could not reach another line's.
+    const claim = claimOf('99213', '2025-11-03');
+    const [first, second] = claim.lines;
+    expect(feeScheduleValues(editions, first!, claim)).not.toBe(feeScheduleValues(editions, second!, claim));
+    const uncovered = claimOf('99213', '2026-01-05');
+    expect(feeScheduleValues(editions, uncovered.lines[0]!, uncovered)).toStrictEqual({ found: false, code: '99213', ...Object.fromEntries(AROUND.map((k) => [k, feeScheduleValues(editions, uncovered.lines[0]!, uncovered)![k]])), covered: false });
   });
 });
 

@@ -177,6 +177,24 @@ describe('ICD-10-CM order file reader', () => {
     expect(index.get('A000')?.billable).toBe(true);
     expect(index.get('M545')?.billable).toBe(false);
   });
+
+  it('gives every code its own entry however often and in whatever order codes are asked for, past the entries it keeps', async () => {
+    const line = (order: number, code: string, flag: string, title: string) => `${String(order).padStart(5, '0')} ${code.padEnd(7)} ${flag} ${title.padEnd(60)} ${title}`;
+    const codes = Array.from({ length: 6_000 }, (_, i) => `B${String(i).padStart(4, '0')}`);
+    const titleOf = (i: number) => `Condition ${i}${'é'.repeat(i % 3)}`;
+    const f = await file('order.txt', codes.map((code, i) => line(i + 1, code, i % 2 === 0 ? '1' : '0', titleOf(i))).join('\r\n') + '\r\n');
+    const index = await icd10cmOrderFormat.read([f], new RowCounter());
+    for (const step of [1, 7, 4_999]) {
+      for (let k = 0; k < codes.length; k++) {
+        const i = (k * step) % codes.length;
+        const entry = index.get(codes[i]!);
+        if (entry?.title !== titleOf(i) || entry.billable !== (i % 2 === 0)) expect(entry, codes[i]).toEqual({ billable: i % 2 === 0, title: titleOf(i) });
+        if (index.get(`Z${codes[i]!.slice(1)}`) !== undefined) expect.fail(`Z${codes[i]!.slice(1)} is not in the file`);
+      }
+    }
+    // Shared between claims, so frozen: no rule or pack can change the next claim's entry.
+    expect(Object.isFrozen(index.get(codes[0]!))).toBe(true);
+  });
 });
 
 describe('MCE list reader', () => {

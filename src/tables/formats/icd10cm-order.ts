@@ -19,8 +19,14 @@ import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDe
 const CODE = /^[A-Z][0-9A-Z][A-Z0-9]{1,5}$/;
 const LAYOUT = 'an order-file line has the order number in columns 1-5, the code in 7-13, 0 or 1 (billable) in 15 and titles from 17';
 
+/** How many codes an Icd10Index remembers the entries of: the diagnoses claims keep coding. */
+const REMEMBERED_CODES = 4_096;
+
 /** Codes, billable flags and titles in typed arrays: one copy serves every thread (SharedTables). */
 export class Icd10Index {
+  /** Entries by code (null: not in the file), each decoded once while it is among the last few thousand asked for. */
+  private readonly remembered = new Map<string, Readonly<{ billable: boolean; title: string }> | null>();
+
   constructor(
     private readonly rows: CodeRows,
     private readonly billable: Uint8Array<ArrayBufferLike>,
@@ -31,9 +37,16 @@ export class Icd10Index {
     return this.rows.size;
   }
 
-  get(code: string): { billable: boolean; title: string } | undefined {
-    const row = this.rows.rowOf(code);
-    return row < 0 ? undefined : { billable: this.billable[row] === 1, title: this.titles.at(row) };
+  /** The code's entry, shared by every claim that asks (frozen); decoding its title cost more than finding its row. */
+  get(code: string): Readonly<{ billable: boolean; title: string }> | undefined {
+    let entry = this.remembered.get(code);
+    if (entry === undefined) {
+      const row = this.rows.rowOf(code);
+      entry = row < 0 ? null : Object.freeze({ billable: this.billable[row] === 1, title: this.titles.at(row) });
+      if (this.remembered.size >= REMEMBERED_CODES) this.remembered.clear();
+      this.remembered.set(code, entry);
+    }
+    return entry ?? undefined;
   }
 
   toSnapshot(): SnapshotParts {

@@ -78,6 +78,21 @@ export class FeeScheduleIndex {
     return row < 0 ? undefined : this.entryAt(row);
   }
 
+  /** Codes' indicators in words (null: not in the table), for the codes claims keep billing. */
+  private readonly described = new Map<string, DescribedEntry | null>();
+
+  /** A code's indicators and their meanings, made once per code (while it is among the last few thousand asked for). */
+  describe(code: string): DescribedEntry | undefined {
+    let described = this.described.get(code);
+    if (described === undefined) {
+      const entry = this.get(code);
+      described = entry ? describeEntry(entry) : null;
+      if (this.described.size >= DESCRIBED_CODES) this.described.clear();
+      this.described.set(code, described);
+    }
+    return described ?? undefined;
+  }
+
   private entryAt(row: number): FeeScheduleEntry {
     const c = this.cells;
     const at = row * FeeScheduleIndex.WIDTH;
@@ -525,6 +540,47 @@ const meaning = (table: Readonly<Record<string, string>>, value: string) => tabl
 
 const LINE_REF = objectOf({ line: NUMBER, code: STRING, serviceDate: STRING, globalDays: STRING, edition: STRING });
 
+/** A code's indicators (a FeeScheduleEntry without its modifier rows) and their meanings, as the `mpfs` fact reports them. */
+export interface DescribedEntry {
+  readonly status: string;
+  readonly pcTc: string;
+  readonly globalDays: string;
+  readonly multipleProcedure: string;
+  readonly bilateral: string;
+  readonly assistant: string;
+  readonly coSurgeon: string;
+  readonly team: string;
+  readonly statusText: string;
+  readonly pcTcText: string;
+  readonly multipleProcedureText: string;
+  readonly bilateralText: string;
+  readonly assistantText: string;
+  readonly coSurgeonText: string;
+  readonly teamText: string;
+}
+
+const DESCRIBED_CODES = 4_096;
+
+function describeEntry(entry: FeeScheduleEntry): DescribedEntry {
+  return Object.freeze({
+    status: entry.status,
+    pcTc: entry.pcTc,
+    globalDays: entry.globalDays,
+    multipleProcedure: entry.multipleProcedure,
+    bilateral: entry.bilateral,
+    assistant: entry.assistant,
+    coSurgeon: entry.coSurgeon,
+    team: entry.team,
+    statusText: meaning(MEANINGS.status, entry.status),
+    pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
+    multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
+    bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
+    assistantText: meaning(MEANINGS.assistant, entry.assistant),
+    coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
+    teamText: meaning(MEANINGS.team, entry.team),
+  });
+}
+
 /** The `mpfs` fact of one line: its code's indicators in the edition covering its date, and its relations to the claim's other lines. */
 export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: LineView, claim: ClaimView): Record<string, unknown> | undefined {
   const code = line.procedureCode;
@@ -533,22 +589,57 @@ export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: Li
   // dates, so a visit in January is judged against a November surgery's global days.
   const around = relations(editions, line, claim);
   const edition = editions.at(line.serviceDate);
-  if (!edition) return { found: false, code, ...around, covered: false };
-  const entry = edition.index.get(code);
-  if (!entry) return { found: false, code, ...around, covered: true, edition: edition.context.edition };
-  const { modifierRows: _rows, ...indicators } = entry;
+  // Object literals with every key written out, in the order the fact has always had (a template
+  // may render the whole object): spreads into a literal take V8's slow path, once per line.
+  if (!edition) {
+    return {
+      found: false,
+      code,
+      sameDayMinorProcedure: around.sameDayMinorProcedure,
+      majorProcedure: around.majorProcedure,
+      postOperativeOf: around.postOperativeOf,
+      sameDayNonAddOn: around.sameDayNonAddOn,
+      otherSideLine: around.otherSideLine,
+      covered: false,
+    };
+  }
+  const entry = edition.index.describe(code);
+  if (!entry) {
+    return {
+      found: false,
+      code,
+      sameDayMinorProcedure: around.sameDayMinorProcedure,
+      majorProcedure: around.majorProcedure,
+      postOperativeOf: around.postOperativeOf,
+      sameDayNonAddOn: around.sameDayNonAddOn,
+      otherSideLine: around.otherSideLine,
+      covered: true,
+      edition: edition.context.edition,
+    };
+  }
   return {
     found: true,
     code,
-    ...indicators,
-    statusText: meaning(MEANINGS.status, entry.status),
-    pcTcText: meaning(MEANINGS.pcTc, entry.pcTc),
-    multipleProcedureText: meaning(MEANINGS.multipleProcedure, entry.multipleProcedure),
-    bilateralText: meaning(MEANINGS.bilateral, entry.bilateral),
-    assistantText: meaning(MEANINGS.assistant, entry.assistant),
-    coSurgeonText: meaning(MEANINGS.coSurgeon, entry.coSurgeon),
-    teamText: meaning(MEANINGS.team, entry.team),
-    ...around,
+    status: entry.status,
+    pcTc: entry.pcTc,
+    globalDays: entry.globalDays,
+    multipleProcedure: entry.multipleProcedure,
+    bilateral: entry.bilateral,
+    assistant: entry.assistant,
+    coSurgeon: entry.coSurgeon,
+    team: entry.team,
+    statusText: entry.statusText,
+    pcTcText: entry.pcTcText,
+    multipleProcedureText: entry.multipleProcedureText,
+    bilateralText: entry.bilateralText,
+    assistantText: entry.assistantText,
+    coSurgeonText: entry.coSurgeonText,
+    teamText: entry.teamText,
+    sameDayMinorProcedure: around.sameDayMinorProcedure,
+    majorProcedure: around.majorProcedure,
+    postOperativeOf: around.postOperativeOf,
+    sameDayNonAddOn: around.sameDayNonAddOn,
+    otherSideLine: around.otherSideLine,
     covered: true,
     edition: edition.context.edition,
   };
