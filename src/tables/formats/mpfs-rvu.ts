@@ -591,8 +591,9 @@ export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: Li
   const edition = editions.at(line.serviceDate);
   // Object literals with every key written out, in the order the fact has always had (a template
   // may render the whole object): spreads into a literal take V8's slow path, once per line.
-  if (!edition) {
-    return {
+  const entry = edition?.index.describe(code);
+  if (!edition || !entry) {
+    const value: Record<string, unknown> = {
       found: false,
       code,
       sameDayMinorProcedure: around.sameDayMinorProcedure,
@@ -600,22 +601,10 @@ export function feeScheduleValues(editions: Editions<FeeScheduleIndex>, line: Li
       postOperativeOf: around.postOperativeOf,
       sameDayNonAddOn: around.sameDayNonAddOn,
       otherSideLine: around.otherSideLine,
-      covered: false,
+      covered: edition !== undefined,
     };
-  }
-  const entry = edition.index.describe(code);
-  if (!entry) {
-    return {
-      found: false,
-      code,
-      sameDayMinorProcedure: around.sameDayMinorProcedure,
-      majorProcedure: around.majorProcedure,
-      postOperativeOf: around.postOperativeOf,
-      sameDayNonAddOn: around.sameDayNonAddOn,
-      otherSideLine: around.otherSideLine,
-      covered: true,
-      edition: edition.context.edition,
-    };
+    if (edition) value.edition = edition.context.edition;
+    return value;
   }
   return {
     found: true,
