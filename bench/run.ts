@@ -24,7 +24,7 @@ import { x12StreamBench } from './x12-stream.js';
 import { x12HttpBench } from './x12-http.js';
 import { remitsBench } from './remits.js';
 import { benchTables } from './setup.js';
-import { formatNumber, table } from './stats.js';
+import { formatNumber, megabytes, table } from './stats.js';
 import { mergeRecord, QUICK_RESULTS_FILE, readRecord, RESULTS_FILE, TABLE_HEADER, writeRecord, type SectionRecord } from './figures.js';
 
 const SECTIONS = ['in-process', 'lines', 'regex', 'http', 'scaling', 'startup', 'batch', 'ndjson', 'x12-stream', 'x12-http', 'workers', 'scrapes', 'history', 'remits', 'queue'] as const;
@@ -158,7 +158,7 @@ if (runs('batch')) {
     const label = jobs === 1 ? '--jobs 1' : `${machine.cores} threads`;
     row(`batch claims/s, ${label} (${formatNumber(r.claims)} claims, ${formatNumber(r.fileMiB)} MiB)`, formatNumber(r.claimsPerSecond), '', '', '', '');
     // The target is 300 MB (10^6 bytes), which is 286 MiB.
-    const peakMB = (r.peakRssMiB * 2 ** 20) / 1e6;
+    const peakMB = megabytes(r.peakRssMiB);
     row(`  peak RSS MiB (MB), ${label} (RSS MiB at 10/50/90%)`, `${formatNumber(r.peakRssMiB)} (${Math.round(peakMB)}) (${r.rssMiBAt.join('/')})`, '', '', '< 300 MB', yes(peakMB < 300));
   }
   results.batch = runsOf;
@@ -168,7 +168,16 @@ if (runs('x12-stream')) {
   console.log(`x12-stream: scrub check over a generated ${quick ? '100 MB' : '1 GB'} 837P, its peak RSS; the streaming X12 reader vs the whole-file reader ...`);
   const r = await x12StreamBench(quick, tables);
   results.x12Stream = r;
-  row(`scrub check peak RSS MiB, ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) vs a 1-claim 837`, formatNumber(r.peakMiB), formatNumber(r.oneClaimPeakMiB), (r.peakMiB / r.oneClaimPeakMiB).toFixed(2), '< 300 MiB', yes(r.peakMiB < 300));
+  // The issue's target is 300 MB (10^6 bytes): 286.1 MiB.
+  const peakMB = megabytes(r.peakMiB);
+  row(
+    `scrub check peak RSS MiB (MB), ${formatNumber(r.fileMiB)} MiB 837P (${formatNumber(r.claims)} claims) vs a 1-claim 837`,
+    `${formatNumber(r.peakMiB)} (${Math.round(peakMB)})`,
+    formatNumber(r.oneClaimPeakMiB),
+    (r.peakMiB / r.oneClaimPeakMiB).toFixed(2),
+    '< 300 MB (286.1 MiB)',
+    yes(peakMB < 300),
+  );
   row('  scrub check claims/s over it (threads: one per core)', formatNumber(r.checkClaimsPerSecond));
   const x = r.reader;
   // Target: the streaming reader at least the whole-file reader, and at least the 21,900 claims/s the reader had.

@@ -10,6 +10,11 @@ export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
 
+/** MiB (2^20 bytes, what /proc reports) in MB (10^6 bytes, what the memory targets say). */
+export function megabytes(mib: number): number {
+  return (mib * 2 ** 20) / 1e6;
+}
+
 export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;

@@ -25,7 +25,7 @@ import { median, round } from './stats.js';
 export interface X12StreamResult {
   fileMiB: number;
   claims: number;
-  /** Peak RSS of `scrub check` over the large file, MiB (target: < 300). */
+  /** Peak RSS of `scrub check` over the large file, MiB to a tenth (target: < 300 MB, that is 286.1 MiB). */
   peakMiB: number;
   /** Peak RSS of the same command over a one-claim file. */
   oneClaimPeakMiB: number;
@@ -96,7 +96,8 @@ export async function checkRun(file: string, tables: BenchTables, expected: numb
   const seconds = (performance.now() - started) / 1000;
   if (exitCode !== 0 && exitCode !== 1) throw new Error(`scrub check exited with ${exitCode}`);
   if (results !== expected) throw new Error(`scrub check wrote ${results} results for ${expected} claims`);
-  return { peakMiB: round(peakMiB, 0), claimsPerSecond: round(expected / seconds, 0) };
+  // To a tenth: the target is tested in MB, and a whole MiB could round 286.4 MiB (300.3 MB) under it.
+  return { peakMiB: round(peakMiB, 1), claimsPerSecond: round(expected / seconds, 0) };
 }
 
 const READER_PASS = fileURLToPath(new URL('./x12-reader-pass.js', import.meta.url));

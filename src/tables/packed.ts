@@ -2,8 +2,12 @@
  * Code lists held in typed arrays instead of Maps and strings, for indexes of tens of
  * thousands of codes (the ICD-10-CM order file, MUE): typed arrays go into a snapshot byte for
  * byte and are shared between threads (SharedTables), whereas a Map of 98,000 codes and their
- * titles is about 20 MB of heap that every thread would build again.
+ * titles is about 20 MB of heap that every thread would build again. They are built on shared
+ * memory (as SharedTables would copy them to), so no copy of them is made and let go: freeing a
+ * block of megabytes raises glibc's mmap threshold for good (src/tables/scratch.ts).
  */
+
+import { newSharedArray } from './shared.js';
 
 /** Codes are at most this long; 37^10 is below 2^53, so every code is an exact float64 key. */
 const MAX_CODE_LENGTH = 10;
@@ -60,8 +64,8 @@ export class CodeRows {
   static of(rowByCode: ReadonlyMap<string, number>): CodeRows {
     let slots = 16;
     while (slots < rowByCode.size * 2) slots *= 2;
-    const keys = new Float64Array(slots);
-    const rows = new Int32Array(slots).fill(EMPTY);
+    const keys = newSharedArray(Float64Array, slots);
+    const rows = newSharedArray(Int32Array, slots).fill(EMPTY);
     const mask = slots - 1;
     for (const [code, row] of rowByCode) {
       const key = codeKey(code);
@@ -115,9 +119,9 @@ export class PackedTexts {
   }
 
   static of(texts: readonly string[]): PackedTexts {
-    const offsets = new Uint32Array(texts.length + 1);
+    const offsets = newSharedArray(Uint32Array, texts.length + 1);
     for (let i = 0; i < texts.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(texts[i]!, 'utf8');
-    const packed = new PackedTexts(new Uint8Array(offsets[texts.length]!), offsets);
+    const packed = new PackedTexts(newSharedArray(Uint8Array, offsets[texts.length]!), offsets);
     texts.forEach((text, i) => packed.view.write(text, offsets[i]!, 'utf8'));
     return packed;
   }

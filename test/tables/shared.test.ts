@@ -3,7 +3,7 @@ import { Scrubber } from '../../src/engine/scrubber.js';
 import { readPackSet } from '../../src/packs/loader.js';
 import { bundledRulesDir } from '../../src/paths.js';
 import { CodeRows, PackedTexts } from '../../src/tables/packed.js';
-import { SharedTables } from '../../src/tables/shared.js';
+import { SharedTables, onSharedMemory } from '../../src/tables/shared.js';
 import { codePoolsFromTables } from '../support/table-codes.js';
 import { generateWorkload } from '../support/workload.js';
 
@@ -39,6 +39,10 @@ describe('CodeRows', () => {
     const copy = CodeRows.fromArrays(keys, slots, rows.size);
     expect(['A000', 'J0585', 'B999'].map((c) => copy.rowOf(c))).toEqual([0, 3, -1]);
   });
+
+  it('is built on shared memory, so sharing it between threads copies nothing', () => {
+    for (const array of rows.toArrays()) expect(onSharedMemory(array)).toBe(array);
+  });
 });
 
 describe('PackedTexts', () => {
@@ -49,6 +53,8 @@ describe('PackedTexts', () => {
     const copy = PackedTexts.fromArrays(bytes, offsets);
     expect(packed.length).toBe(4);
     expect(Array.from({ length: copy.length }, (_, i) => copy.at(i))).toEqual(texts);
+    // Built on shared memory, so sharing it between threads copies nothing.
+    for (const array of packed.toArrays()) expect(onSharedMemory(array)).toBe(array);
   });
 });
 

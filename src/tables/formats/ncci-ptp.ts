@@ -6,6 +6,7 @@ import { Editions, quarterOf } from '../editions.js';
 import { isBlank, scanLines, splitFields, textAt } from '../lines.js';
 import { tableSources } from '../sources.js';
 import { newSharedArray } from '../shared.js';
+import { ScratchMemory } from '../scratch.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 
 /**
@@ -65,38 +66,49 @@ function codeSlot(key: number, mask: number): number {
   return (h ^ (h >>> 15)) & mask;
 }
 
-/** The rows read so far, in file order, until `finish` lays them out by pair. */
+/** Bytes a row takes while reading: four 32-bit fields, flags, rationale and its place in two row orders. */
+const BYTES_PER_ROW_IN_READING = 4 * 4 + 1 + 2 + 2 * 4;
+
+/**
+ * The rows read so far, in file order, until `finish` lays them out by pair, and room for the two
+ * orders `finish` sorts them in: one block of scratch memory (ScratchMemory: its size matters
+ * to malloc), let go with them.
+ */
 class RowsInReading {
-  key1: Int32Array;
-  key2: Int32Array;
-  effective: Int32Array;
-  deletion: Int32Array;
-  flags: Uint8Array;
-  rationaleId: Uint16Array;
+  readonly key1: Int32Array;
+  readonly key2: Int32Array;
+  readonly effective: Int32Array;
+  readonly deletion: Int32Array;
+  readonly flags: Uint8Array;
+  readonly rationaleId: Uint16Array;
+  /** Room for the rows' order by column 2, then by column 1 (two stable sorts, one into the other). */
+  readonly orderA: Uint32Array;
+  readonly orderB: Uint32Array;
   count = 0;
 
   constructor(rows: number) {
-    this.key1 = new Int32Array(rows);
-    this.key2 = new Int32Array(rows);
-    this.effective = new Int32Array(rows);
-    this.deletion = new Int32Array(rows);
-    this.flags = new Uint8Array(rows);
-    this.rationaleId = new Uint16Array(rows);
+    const scratch = new ScratchMemory(rows * BYTES_PER_ROW_IN_READING);
+    this.key1 = scratch.take(Int32Array, rows);
+    this.key2 = scratch.take(Int32Array, rows);
+    this.effective = scratch.take(Int32Array, rows);
+    this.deletion = scratch.take(Int32Array, rows);
+    this.orderA = scratch.take(Uint32Array, rows);
+    this.orderB = scratch.take(Uint32Array, rows);
+    this.rationaleId = scratch.take(Uint16Array, rows);
+    this.flags = scratch.take(Uint8Array, rows);
   }
 
-  grow(): void {
-    const size = this.key1.length * 2;
-    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, Type: new (length: number) => T): T => {
-      const b = new Type(size);
-      b.set(a);
-      return b;
-    };
-    this.key1 = grow(this.key1, Int32Array);
-    this.key2 = grow(this.key2, Int32Array);
-    this.effective = grow(this.effective, Int32Array);
-    this.deletion = grow(this.deletion, Int32Array);
-    this.flags = grow(this.flags, Uint8Array);
-    this.rationaleId = grow(this.rationaleId, Uint16Array);
+  /** The same rows with room for twice as many (more rows than the reader expected). */
+  grown(): RowsInReading {
+    const bigger = new RowsInReading(this.key1.length * 2);
+    bigger.key1.set(this.key1);
+    bigger.key2.set(this.key2);
+    bigger.effective.set(this.effective);
+    bigger.deletion.set(this.deletion);
+    bigger.flags.set(this.flags);
+    bigger.rationaleId.set(this.rationaleId);
+    bigger.count = this.count;
+    return bigger;
   }
 }
 
@@ -150,9 +162,9 @@ export class PtpIndex {
   }
 
   add(key1: number, key2: number, effective: number, deletion: number, modifierIndicator: number, priorTo1996: boolean, rationaleId: number): void {
-    const rows = this.reading;
+    let rows = this.reading;
     if (!rows) throw new Error('the PTP index is finished; no row can be added');
-    if (rows.count === rows.key1.length) rows.grow();
+    if (rows.count === rows.key1.length) this.reading = rows = rows.grown();
     const row = rows.count++;
     rows.key1[row] = key1;
     rows.key2[row] = key2;
@@ -196,8 +208,8 @@ export class PtpIndex {
       this.codeColumns[rows.key2[r]!]! |= IN_COLUMN_2;
     }
     // Rows by column 2, then (stably) by column 1.
-    const byColumn2 = countingSort(rows.key2, codes, identityOrder(n));
-    const order = countingSort(rows.key1, codes, byColumn2);
+    const byColumn2 = countingSort(rows.key2, codes, identityOrder(rows.orderA.subarray(0, n)), rows.orderB.subarray(0, n));
+    const order = countingSort(rows.key1, codes, byColumn2, rows.orderA.subarray(0, n));
     let pairs = 0;
     for (let i = 0; i < n; i++) {
       const r = order[i]!;
@@ -366,18 +378,17 @@ export class PtpIndex {
   }
 }
 
-function identityOrder(n: number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+/** Rows 0 to n - 1, written into `order` (n long). */
+function identityOrder(order: Uint32Array): Uint32Array {
+  for (let i = 0; i < order.length; i++) order[i] = i;
   return order;
 }
 
-/** `order` stably sorted by `keyOf[row]` (keys 0 to `keys` - 1). */
-function countingSort(keyOf: Int32Array, keys: number, order: Uint32Array): Uint32Array {
+/** `order` stably sorted by `keyOf[row]` (keys 0 to `keys` - 1), written into `sorted` (as long, not the same memory). */
+function countingSort(keyOf: Int32Array, keys: number, order: Uint32Array, sorted: Uint32Array): Uint32Array {
   const start = new Uint32Array(keys + 1);
   for (let i = 0; i < order.length; i++) start[keyOf[order[i]!]! + 1]!++;
   for (let k = 0; k < keys; k++) start[k + 1]! += start[k]!;
-  const sorted = new Uint32Array(order.length);
   for (let i = 0; i < order.length; i++) {
     const row = order[i]!;
     sorted[start[keyOf[row]!]!++] = row;
