@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { RE2 as RE2Class } from 're2-wasm';
+import { RecentAnswers } from '../util/cached.js';
 
 /**
  * The regular expressions of rule packs (`matches`, `notMatches`) run on RE2, compiled to
@@ -187,16 +188,12 @@ const REMEMBERED_VALUES = 1024;
  * written anywhere.
  */
 function remembering(test: (text: string) => boolean): LinearRegex {
-  const answers = new Map<string, boolean>();
+  const answers = new RecentAnswers<string, boolean>(REMEMBERED_VALUES);
   return {
     test: (text) => {
       if (text.length > REMEMBERED_TEXT) return test(text);
       let answer = answers.get(text);
-      if (answer === undefined) {
-        answer = test(text);
-        if (answers.size >= REMEMBERED_VALUES) answers.clear();
-        answers.set(text, answer);
-      }
+      if (answer === undefined) answer = answers.keep(text, test(text));
       return answer;
     },
   };

@@ -5,6 +5,7 @@ import { Editions, diagnosisEditions, fiscalYear } from '../editions.js';
 import { isBlank, scanLines, textAt } from '../lines.js';
 import { memberBaseName, tableSources } from '../sources.js';
 import type { ZipMember } from '../zip.js';
+import { RecentAnswers } from '../../util/cached.js';
 import { CodeRows, PackedTexts } from '../packed.js';
 import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDefinition } from '../model.js';
 
@@ -25,7 +26,7 @@ const REMEMBERED_CODES = 4_096;
 /** Codes, billable flags and titles in typed arrays: one copy serves every thread (SharedTables). */
 export class Icd10Index {
   /** Entries by code (null: not in the file), each decoded once while it is among the last few thousand asked for. */
-  private readonly remembered = new Map<string, Readonly<{ billable: boolean; title: string }> | null>();
+  private readonly remembered = new RecentAnswers<string, Readonly<{ billable: boolean; title: string }> | null>(REMEMBERED_CODES);
 
   constructor(
     private readonly rows: CodeRows,
@@ -42,9 +43,7 @@ export class Icd10Index {
     let entry = this.remembered.get(code);
     if (entry === undefined) {
       const row = this.rows.rowOf(code);
-      entry = row < 0 ? null : Object.freeze({ billable: this.billable[row] === 1, title: this.titles.at(row) });
-      if (this.remembered.size >= REMEMBERED_CODES) this.remembered.clear();
-      this.remembered.set(code, entry);
+      entry = this.remembered.keep(code, row < 0 ? null : Object.freeze({ billable: this.billable[row] === 1, title: this.titles.at(row) }));
     }
     return entry ?? undefined;
   }

@@ -11,6 +11,7 @@ import { TableFileError, type RowCounter, type SnapshotParts, type TableFormatDe
 import { CodeRows } from '../packed.js';
 import { memberBaseName, tableSources, type TableSource } from '../sources.js';
 import type { ZipMember } from '../zip.js';
+import { RecentAnswers } from '../../util/cached.js';
 
 /**
  * The Medicare Physician Fee Schedule relative value file (PPRRVU), as CMS ships it in each
@@ -79,16 +80,14 @@ export class FeeScheduleIndex {
   }
 
   /** Codes' indicators in words (null: not in the table), for the codes claims keep billing. */
-  private readonly described = new Map<string, DescribedEntry | null>();
+  private readonly described = new RecentAnswers<string, DescribedEntry | null>(DESCRIBED_CODES);
 
   /** A code's indicators and their meanings, made once per code (while it is among the last few thousand asked for). */
   describe(code: string): DescribedEntry | undefined {
     let described = this.described.get(code);
     if (described === undefined) {
       const entry = this.get(code);
-      described = entry ? describeEntry(entry) : null;
-      if (this.described.size >= DESCRIBED_CODES) this.described.clear();
-      this.described.set(code, described);
+      described = this.described.keep(code, entry ? describeEntry(entry) : null);
     }
     return described ?? undefined;
   }
